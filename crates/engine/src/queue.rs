@@ -1,0 +1,258 @@
+//! Event queues: time order, FIFO among equal times, cancellation and re-arming.
+//!
+//! Two implementations share the [`EventQueue`] trait so they can be benchmarked against each
+//! other: [`KeyedQueue`] keeps one entry per event in an indexed heap (`priority-queue`), so
+//! cancelling and re-arming change the heap in place; [`HeapQueue`] is a plain `BinaryHeap` that
+//! leaves cancelled entries behind and skips them when they surface (lazy cancellation).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use priority_queue::PriorityQueue;
+
+use crate::time::SimTime;
+
+/// Handle of a scheduled event, unique within one queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId(pub u64);
+
+/// An event taken off the queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fired<E> {
+    /// When the event fires.
+    pub time: SimTime,
+    /// Its handle, as returned when it was scheduled.
+    pub id: EventId,
+    /// The payload.
+    pub event: E,
+}
+
+/// A queue of future events ordered by time, then by the order they were scheduled or re-armed.
+pub trait EventQueue<E> {
+    /// Schedules `event` at `time` and returns its handle.
+    fn schedule(&mut self, time: SimTime, event: E) -> EventId;
+    /// Removes a pending event; returns false when it already fired or was cancelled.
+    fn cancel(&mut self, id: EventId) -> bool;
+    /// Moves a pending event to `time`, placing it after events already scheduled for that time.
+    /// Returns false when the event already fired or was cancelled.
+    fn reschedule(&mut self, id: EventId, time: SimTime) -> bool;
+    /// Removes and returns the earliest event.
+    fn pop(&mut self) -> Option<Fired<E>>;
+    /// Time of the earliest event.
+    fn peek_time(&mut self) -> Option<SimTime>;
+    /// Number of pending (not cancelled) events.
+    fn len(&self) -> usize;
+    /// Whether no event is pending.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Order key: earlier time first, then lower sequence number (FIFO).
+type Key = Reverse<(SimTime, u64)>;
+
+/// Indexed binary heap from the `priority-queue` crate: cancel and re-arm in O(log n) in place.
+#[derive(Debug)]
+pub struct KeyedQueue<E> {
+    heap: PriorityQueue<EventId, Key>,
+    // NOTE: looked up by id only; never iterated, so its order cannot leak into decisions.
+    payloads: HashMap<EventId, E>,
+    next_seq: u64,
+}
+
+impl<E> Default for KeyedQueue<E> {
+    fn default() -> Self {
+        KeyedQueue {
+            heap: PriorityQueue::new(),
+            payloads: HashMap::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+impl<E> KeyedQueue<E> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn next_key(&mut self, time: SimTime) -> (u64, Key) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        (seq, Reverse((time, seq)))
+    }
+}
+
+impl<E> EventQueue<E> for KeyedQueue<E> {
+    fn schedule(&mut self, time: SimTime, event: E) -> EventId {
+        let (seq, key) = self.next_key(time);
+        let id = EventId(seq);
+        self.heap.push(id, key);
+        self.payloads.insert(id, event);
+        id
+    }
+
+    fn cancel(&mut self, id: EventId) -> bool {
+        self.payloads.remove(&id);
+        self.heap.remove(&id).is_some()
+    }
+
+    fn reschedule(&mut self, id: EventId, time: SimTime) -> bool {
+        if !self.payloads.contains_key(&id) {
+            return false;
+        }
+        let (_, key) = self.next_key(time);
+        self.heap.change_priority(&id, key).is_some()
+    }
+
+    fn pop(&mut self) -> Option<Fired<E>> {
+        let (id, Reverse((time, _))) = self.heap.pop()?;
+        let event = self
+            .payloads
+            .remove(&id)
+            .expect("every queued id has a payload");
+        Some(Fired { time, id, event })
+    }
+
+    fn peek_time(&mut self) -> Option<SimTime> {
+        self.heap.peek().map(|(_, Reverse((time, _)))| *time)
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+/// `BinaryHeap` with lazy cancellation: cancelled or re-armed entries stay in the heap until
+/// they reach the top, where a sequence-number check discards them.
+#[derive(Debug)]
+pub struct HeapQueue<E> {
+    heap: BinaryHeap<Reverse<(SimTime, u64, EventId)>>,
+    // Live events by id, with the sequence number of their current heap entry.
+    live: HashMap<EventId, (u64, E)>,
+    next_seq: u64,
+}
+
+impl<E> Default for HeapQueue<E> {
+    fn default() -> Self {
+        HeapQueue {
+            heap: BinaryHeap::new(),
+            live: HashMap::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+impl<E> HeapQueue<E> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn discard_stale_top(&mut self) {
+        while let Some(Reverse((_, seq, id))) = self.heap.peek() {
+            match self.live.get(id) {
+                Some((live_seq, _)) if live_seq == seq => return,
+                _ => {
+                    self.heap.pop();
+                }
+            }
+        }
+    }
+}
+
+impl<E> EventQueue<E> for HeapQueue<E> {
+    fn schedule(&mut self, time: SimTime, event: E) -> EventId {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let id = EventId(seq);
+        self.heap.push(Reverse((time, seq, id)));
+        self.live.insert(id, (seq, event));
+        id
+    }
+
+    fn cancel(&mut self, id: EventId) -> bool {
+        self.live.remove(&id).is_some()
+    }
+
+    fn reschedule(&mut self, id: EventId, time: SimTime) -> bool {
+        let seq = self.next_seq;
+        let Some(entry) = self.live.get_mut(&id) else {
+            return false;
+        };
+        self.next_seq += 1;
+        entry.0 = seq;
+        self.heap.push(Reverse((time, seq, id)));
+        true
+    }
+
+    fn pop(&mut self) -> Option<Fired<E>> {
+        self.discard_stale_top();
+        let Reverse((time, _, id)) = self.heap.pop()?;
+        let (_, event) = self.live.remove(&id).expect("a fresh top entry is live");
+        Some(Fired { time, id, event })
+    }
+
+    fn peek_time(&mut self) -> Option<SimTime> {
+        self.discard_stale_top();
+        self.heap.peek().map(|Reverse((time, _, _))| *time)
+    }
+
+    fn len(&self) -> usize {
+        self.live.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain<Q: EventQueue<&'static str>>(mut q: Q) -> Vec<(u64, &'static str)> {
+        std::iter::from_fn(|| q.pop())
+            .map(|f| (f.time.0, f.event))
+            .collect()
+    }
+
+    fn check_order_cancel_rearm<Q: EventQueue<&'static str> + Default>() {
+        let mut q = Q::default();
+        q.schedule(SimTime(20), "b1");
+        let cancelled = q.schedule(SimTime(10), "cancelled");
+        q.schedule(SimTime(20), "b2");
+        let moved = q.schedule(SimTime(5), "moved");
+        q.schedule(SimTime(10), "a");
+
+        assert!(q.cancel(cancelled));
+        assert!(!q.cancel(cancelled));
+        assert!(q.reschedule(moved, SimTime(20)));
+        assert_eq!(q.len(), 4);
+        assert_eq!(q.peek_time(), Some(SimTime(10)));
+
+        assert_eq!(
+            drain(q),
+            vec![(10, "a"), (20, "b1"), (20, "b2"), (20, "moved")]
+        );
+    }
+
+    #[test]
+    fn keyed_queue_orders_cancels_rearms() {
+        check_order_cancel_rearm::<KeyedQueue<&'static str>>();
+    }
+
+    #[test]
+    fn heap_queue_orders_cancels_rearms() {
+        check_order_cancel_rearm::<HeapQueue<&'static str>>();
+    }
+
+    #[test]
+    fn fired_event_cannot_be_rearmed() {
+        let mut q = KeyedQueue::new();
+        let id = q.schedule(SimTime(1), "x");
+        q.pop();
+        assert!(!q.reschedule(id, SimTime(2)));
+        let mut h = HeapQueue::new();
+        let id = h.schedule(SimTime(1), "x");
+        h.pop();
+        assert!(!h.reschedule(id, SimTime(2)));
+        assert!(h.is_empty());
+    }
+}
