@@ -1,1 +1,39 @@
-//! placeholder
+//! Simulated AWS EC2 for autoscale-sim.
+//!
+//! * [`Catalog`]: instance types with vCPU, memory, architecture, ENI-limited max pods and the
+//!   Linux on-demand price; [`Catalog::builtin`] holds us-east-1, and [`Catalog::from_csv_path`]
+//!   loads a user's own.
+//! * [`allocatable`]: node capacity and allocatable by the EKS and Karpenter formulas.
+//! * [`billing`]: per-second billing with a 60-second minimum, in exact integer [`Cost`].
+//! * [`LatencyModel`]: time from a launch request to a Ready node.
+//!
+//! ```
+//! use autoscale_sim_cloud::{Catalog, billing, MIB};
+//! use autoscale_sim_engine::SimDuration;
+//!
+//! let catalog = Catalog::builtin();
+//! let m5 = catalog.by_name("m5.large").unwrap();
+//! assert_eq!(m5.allocatable().memory_bytes, 6903 * MIB);
+//! let cost = billing::instance_cost(m5.on_demand_price, SimDuration::from_secs(90));
+//! assert_eq!(cost.micro_usd(), 2_400);
+//! ```
+//!
+//! ## Limitations
+//!
+//! On-demand Linux prices only; spot prices, interruptions and insufficient capacity are not
+//! modelled yet. Launch latency is one request-to-Ready distribution.
+
+#![deny(missing_docs)]
+
+pub mod allocatable;
+pub mod billing;
+mod catalog;
+mod catalog_data;
+mod latency;
+mod money;
+mod resources;
+
+pub use catalog::{Arch, CSV_COLUMNS, Catalog, CatalogError, InstanceType, InstanceTypeIndex};
+pub use latency::LatencyModel;
+pub use money::{Cost, Price};
+pub use resources::{GIB, MIB, Resources};

@@ -1,0 +1,112 @@
+//! Node capacity and allocatable by the EKS and Karpenter formulas.
+//!
+//! Source: aws/karpenter-provider-aws v1.14, `pkg/providers/instancetype/types.go` (memory
+//! overhead, pods, kube-reserved) and `pkg/operator/options/options.go` (defaults), for AL2023
+//! nodes with the VPC CNI's ENI-limited pod density and no user `kubeReserved`,
+//! `systemReserved` or `evictionHard` overrides.
+
+use crate::catalog::{Arch, InstanceType};
+use crate::resources::{MIB, Resources};
+
+/// Kubernetes' default max pods per node, used when no ENI limit is known.
+pub const DEFAULT_MAX_PODS: u32 = 110;
+
+/// Share of EC2 memory that the hypervisor and kernel keep, `VM_MEMORY_OVERHEAD_PERCENT`
+/// (Karpenter default 0.075), in thousandths.
+pub const VM_MEMORY_OVERHEAD_PER_MILLE: u64 = 75;
+
+/// Memory that Graviton (arm64) kernels reserve for CMA, in MiB (Karpenter v1.14).
+pub const ARM64_CMA_MIB: u64 = 64;
+
+/// Hard eviction threshold for memory, in MiB (kubelet `memory.available<100Mi`).
+pub const EVICTION_THRESHOLD_MEMORY_MIB: i64 = 100;
+
+/// Memory capacity a node of `instance_type` reports, in MiB: EC2 memory, less the arm64 CMA
+/// reservation, less `ceil(7.5 %)` of what remains.
+pub fn node_memory_capacity_mib(instance_type: &InstanceType) -> u64 {
+    let after_cma = match instance_type.arch {
+        Arch::Arm64 => instance_type.memory_mib.saturating_sub(ARM64_CMA_MIB),
+        Arch::Amd64 => instance_type.memory_mib,
+    };
+    after_cma - (after_cma * VM_MEMORY_OVERHEAD_PER_MILLE).div_ceil(1000)
+}
+
+/// Node capacity: all vCPUs, memory after the VM overhead, and the pod limit.
+pub fn node_capacity(instance_type: &InstanceType) -> Resources {
+    Resources {
+        cpu_millis: i64::from(instance_type.vcpu) * 1000,
+        memory_bytes: node_memory_capacity_mib(instance_type) as i64 * MIB,
+        pods: i64::from(instance_type.max_pods()),
+    }
+}
+
+/// kube-reserved CPU in millicores: 6 % of the first core, 1 % of the second, 0.5 % of the
+/// third and fourth, and 0.25 % of every further core, rounded down to a whole millicore.
+pub fn kube_reserved_cpu_millis(vcpu: u32) -> i64 {
+    // Summed in tenths of a millicore so that 0.25 % (2.5 m) per core stays exact.
+    let tenths: i64 = (0..i64::from(vcpu))
+        .map(|core| match core {
+            0 => 600,
+            1 => 100,
+            2 | 3 => 50,
+            _ => 25,
+        })
+        .sum();
+    tenths / 10
+}
+
+/// kube-reserved memory in MiB: 11 MiB per pod slot plus 255 MiB.
+pub fn kube_reserved_memory_mib(max_pods: u32) -> i64 {
+    11 * i64::from(max_pods) + 255
+}
+
+/// Node allocatable: capacity less kube-reserved CPU and memory and the memory eviction
+/// threshold. System-reserved is zero by default, as in Karpenter.
+pub fn node_allocatable(instance_type: &InstanceType) -> Resources {
+    let capacity = node_capacity(instance_type);
+    let reserved_memory_mib =
+        kube_reserved_memory_mib(instance_type.max_pods()) + EVICTION_THRESHOLD_MEMORY_MIB;
+    Resources {
+        cpu_millis: capacity.cpu_millis - kube_reserved_cpu_millis(instance_type.vcpu),
+        memory_bytes: capacity.memory_bytes - reserved_memory_mib * MIB,
+        pods: capacity.pods,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn m5_xlarge_kube_reserved_matches_karpenter_test() {
+        // Karpenter's "should use defaults" overhead test: 80m CPU and 893Mi (11 × 58 + 255).
+        assert_eq!(kube_reserved_cpu_millis(4), 80);
+        assert_eq!(kube_reserved_memory_mib(58), 893);
+    }
+
+    #[test]
+    fn m5_large_allocatable_worked_example() {
+        let catalog = Catalog::builtin();
+        let allocatable = catalog.by_name("m5.large").unwrap().allocatable();
+        assert_eq!(allocatable, Resources::new(1930, 6903 * MIB, 29));
+    }
+
+    #[test]
+    fn graviton_subtracts_cma_before_overhead() {
+        let catalog = Catalog::builtin();
+        // a1.2xlarge: 16384 − 64 = 16320; − ceil(1224.0) = 15096 MiB.
+        assert_eq!(
+            node_memory_capacity_mib(catalog.by_name("a1.2xlarge").unwrap()),
+            15096
+        );
+    }
+
+    #[test]
+    fn odd_core_counts_round_down() {
+        // 6 cores: 60 + 10 + 5 + 5 + 2.5 + 2.5 = 85 m; 5 cores: 82.5 m → 82 m.
+        assert_eq!(kube_reserved_cpu_millis(6), 85);
+        assert_eq!(kube_reserved_cpu_millis(5), 82);
+        assert_eq!(kube_reserved_cpu_millis(1), 60);
+    }
+}

@@ -1,0 +1,463 @@
+//! EC2 instance types: the built-in us-east-1 catalog and user catalogs loaded from CSV.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::allocatable;
+use crate::catalog_data::BUILTIN_US_EAST_1;
+use crate::money::Price;
+use crate::resources::Resources;
+
+/// CPU architecture, with the values of the `kubernetes.io/arch` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// x86-64 (Intel and AMD).
+    Amd64,
+    /// 64-bit Arm (AWS Graviton).
+    Arm64,
+}
+
+impl Arch {
+    /// The `kubernetes.io/arch` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Arch> {
+        match text {
+            "amd64" | "x86_64" => Some(Arch::Amd64),
+            "arm64" | "aarch64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One EC2 instance type with the figures a node model needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceType {
+    /// API name, such as `m5.large`.
+    pub name: String,
+    /// Family, such as `m5` or `c5d` (Karpenter label `karpenter.k8s.aws/instance-family`).
+    pub family: String,
+    /// Category: the family's leading letters, such as `m` or `c`
+    /// (Karpenter label `karpenter.k8s.aws/instance-category`).
+    pub category: String,
+    /// Generation number (`karpenter.k8s.aws/instance-generation`).
+    pub generation: u32,
+    /// Size, such as `large` or `4xlarge` (`karpenter.k8s.aws/instance-size`).
+    pub size: String,
+    /// Number of vCPUs.
+    pub vcpu: u32,
+    /// Memory in MiB, as EC2 publishes it.
+    pub memory_mib: u64,
+    /// CPU architecture.
+    pub arch: Arch,
+    /// Maximum pods with the VPC CNI's ENI-limited density: ENIs × (IPv4 addresses per ENI − 1) + 2.
+    /// `None` when no ENI data exists; the node then gets Kubernetes' default of 110.
+    pub max_pods_eni: Option<u32>,
+    /// Linux on-demand price in us-east-1.
+    pub on_demand_price: Price,
+}
+
+impl InstanceType {
+    /// Node capacity as a running EKS node reports it (see [`allocatable::node_capacity`]).
+    pub fn capacity(&self) -> Resources {
+        allocatable::node_capacity(self)
+    }
+
+    /// Node allocatable by the EKS and Karpenter formulas (see [`allocatable::node_allocatable`]).
+    pub fn allocatable(&self) -> Resources {
+        allocatable::node_allocatable(self)
+    }
+
+    /// Pod slots of a node of this type: the ENI limit, or 110 without ENI data.
+    pub fn max_pods(&self) -> u32 {
+        self.max_pods_eni.unwrap_or(allocatable::DEFAULT_MAX_PODS)
+    }
+}
+
+/// Splits a family name into its category: the letters before the generation digit (`c5d` → `c`,
+/// `m7i-flex` → `m`, `u-6tb1` → `u`).
+fn category_of(family: &str) -> String {
+    family
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect()
+}
+
+/// A set of instance types, indexed by name, in name order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Catalog {
+    types: Vec<InstanceType>,
+    by_name: BTreeMap<String, usize>,
+}
+
+/// Index of an instance type within its [`Catalog`].
+pub type InstanceTypeIndex = usize;
+
+impl Catalog {
+    /// A catalog of `types`; duplicate names keep the last entry. Types are sorted by name.
+    pub fn new(mut types: Vec<InstanceType>) -> Self {
+        types.sort_by(|a, b| a.name.cmp(&b.name));
+        types.dedup_by(|later, earlier| {
+            if later.name == earlier.name {
+                std::mem::swap(later, earlier);
+                true
+            } else {
+                false
+            }
+        });
+        let by_name = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        Catalog { types, by_name }
+    }
+
+    /// The built-in us-east-1 catalog: every instance type AWS prices there for which vCPU,
+    /// memory and architecture are published (1,352 types, on-demand prices of 2026-07).
+    pub fn builtin() -> Self {
+        let types = BUILTIN_US_EAST_1
+            .iter()
+            .map(
+                |&(name, family, generation, size, vcpu, memory_mib, arch, pods, price)| {
+                    InstanceType {
+                        name: name.to_string(),
+                        family: family.to_string(),
+                        category: category_of(family),
+                        generation,
+                        size: size.to_string(),
+                        vcpu,
+                        memory_mib,
+                        arch: Arch::parse(arch).expect("built-in architecture is valid"),
+                        max_pods_eni: (pods > 0).then_some(pods),
+                        on_demand_price: Price::parse_usd(price).expect("built-in price is valid"),
+                    }
+                },
+            )
+            .collect();
+        Catalog::new(types)
+    }
+
+    /// Loads a catalog from a CSV file with the header
+    /// `instance_type,family,generation,size,vcpu,memory_mib,arch,max_pods_eni,on_demand_usd_per_hour`
+    /// (columns in any order; extra columns ignored; `max_pods_eni` may be empty).
+    pub fn from_csv_path(path: &Path) -> Result<Self, CatalogError> {
+        let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: None,
+            field: None,
+            value: None,
+            message: format!("cannot read the file: {e}"),
+        })?;
+        Self::from_csv_str(&text, path)
+    }
+
+    /// Parses catalog CSV text; `file` is only used in error messages.
+    pub fn from_csv_str(text: &str, file: &Path) -> Result<Self, CatalogError> {
+        let error = |line: u64,
+                     column: Option<usize>,
+                     field: Option<&str>,
+                     value: Option<&str>,
+                     message: String| CatalogError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            field: field.map(str::to_string),
+            value: value.map(str::to_string),
+            message,
+        };
+        if text.trim().is_empty() {
+            return Err(error(
+                1,
+                None,
+                None,
+                None,
+                "the file is empty; expected a header line and one row per instance type".into(),
+            ));
+        }
+
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| error(1, None, None, None, format!("invalid CSV header: {e}")))?
+            .clone();
+        let column_of = |name: &str| headers.iter().position(|h| h == name);
+        let mut columns = BTreeMap::new();
+        for name in CSV_COLUMNS {
+            match column_of(name) {
+                Some(i) => {
+                    columns.insert(name, i);
+                }
+                None => {
+                    return Err(error(
+                        1,
+                        None,
+                        Some(name),
+                        None,
+                        format!(
+                            "the header has no column {name:?}; expected the columns {}",
+                            CSV_COLUMNS.join(",")
+                        ),
+                    ));
+                }
+            }
+        }
+
+        let mut types = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                error(line, None, None, None, format!("invalid CSV row: {e}"))
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            let cell = |name: &str| {
+                let i = columns[name];
+                (record.get(i).unwrap_or(""), column_number(&record, i))
+            };
+            let parse_u64 = |name: &str, allow_empty: bool| -> Result<Option<u64>, CatalogError> {
+                let (value, column) = cell(name);
+                if value.is_empty() && allow_empty {
+                    return Ok(None);
+                }
+                value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|v| *v > 0 || allow_empty)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        error(
+                            line,
+                            Some(column),
+                            Some(name),
+                            Some(value),
+                            "expected a positive whole number".into(),
+                        )
+                    })
+            };
+
+            let (name, column) = cell("instance_type");
+            if name.is_empty() {
+                return Err(error(
+                    line,
+                    Some(column),
+                    Some("instance_type"),
+                    Some(name),
+                    "the instance type name is empty".into(),
+                ));
+            }
+            let (family, _) = cell("family");
+            let (size, _) = cell("size");
+            let (arch_text, arch_column) = cell("arch");
+            let arch = Arch::parse(arch_text).ok_or_else(|| {
+                error(
+                    line,
+                    Some(arch_column),
+                    Some("arch"),
+                    Some(arch_text),
+                    "expected amd64 or arm64".into(),
+                )
+            })?;
+            let (price_text, price_column) = cell("on_demand_usd_per_hour");
+            let price = Price::parse_usd(price_text).ok_or_else(|| {
+                error(
+                    line,
+                    Some(price_column),
+                    Some("on_demand_usd_per_hour"),
+                    Some(price_text),
+                    "expected a dollar amount such as 0.096 with at most 6 decimals".into(),
+                )
+            })?;
+            types.push(InstanceType {
+                name: name.to_string(),
+                family: family.to_string(),
+                category: category_of(family),
+                generation: parse_u64("generation", false)?.unwrap_or(0) as u32,
+                size: size.to_string(),
+                vcpu: parse_u64("vcpu", false)?.unwrap_or(0) as u32,
+                memory_mib: parse_u64("memory_mib", false)?.unwrap_or(0),
+                arch,
+                max_pods_eni: parse_u64("max_pods_eni", true)?
+                    .map(|p| p as u32)
+                    .filter(|p| *p > 0),
+                on_demand_price: price,
+            });
+        }
+        if types.is_empty() {
+            return Err(error(
+                1,
+                None,
+                None,
+                None,
+                "the file has a header but no instance types".into(),
+            ));
+        }
+        Ok(Catalog::new(types))
+    }
+
+    /// All instance types, in name order.
+    pub fn types(&self) -> &[InstanceType] {
+        &self.types
+    }
+
+    /// The instance type at `index`.
+    pub fn get(&self, index: InstanceTypeIndex) -> &InstanceType {
+        &self.types[index]
+    }
+
+    /// The instance type called `name`.
+    pub fn by_name(&self, name: &str) -> Option<&InstanceType> {
+        self.index_of(name).map(|i| &self.types[i])
+    }
+
+    /// Index of the instance type called `name`.
+    pub fn index_of(&self, name: &str) -> Option<InstanceTypeIndex> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Number of instance types.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether the catalog has no instance types.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+}
+
+/// Column names of a catalog CSV file.
+pub const CSV_COLUMNS: [&str; 9] = [
+    "instance_type",
+    "family",
+    "generation",
+    "size",
+    "vcpu",
+    "memory_mib",
+    "arch",
+    "max_pods_eni",
+    "on_demand_usd_per_hour",
+];
+
+/// 1-based column of field `index` in `record`, counted in characters from the line start.
+fn column_number(record: &csv::StringRecord, index: usize) -> usize {
+    // With trimming the exact byte position is lost, so count the fields before it plus their separators.
+    1 + (0..index)
+        .map(|i| record.get(i).map_or(0, |f| f.chars().count()) + 1)
+        .sum::<usize>()
+}
+
+/// An invalid catalog file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct CatalogError {
+    /// The catalog file.
+    pub file: PathBuf,
+    /// 1-based line, or 0 when the whole file is at fault.
+    pub line: u64,
+    /// 1-based column, when one cell is at fault.
+    pub column: Option<usize>,
+    /// The CSV column name, when one column is at fault.
+    pub field: Option<String>,
+    /// The offending cell text.
+    pub value: Option<String>,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl CatalogError {
+    fn render(&self) -> String {
+        let mut place = self.file.display().to_string();
+        if self.line > 0 {
+            place.push_str(&format!(":{}", self.line));
+            if let Some(column) = self.column {
+                place.push_str(&format!(":{column}"));
+            }
+        }
+        let mut text = format!("{place}: invalid instance catalog");
+        if let Some(field) = &self.field {
+            text.push_str(&format!(", column {field}"));
+        }
+        if let Some(value) = &self.value {
+            text.push_str(&format!(", value {value:?}"));
+        }
+        text.push_str(&format!(": {}", self.message));
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_covers_required_families() {
+        let catalog = Catalog::builtin();
+        for family in [
+            "c5", "c5a", "c5d", "c6i", "c6a", "c6g", "c7i", "c7g", "m5", "m5a", "m6i", "m6a",
+            "m6g", "m7i", "m7g", "r5", "r5a", "r6i", "r6a", "r6g", "r7i", "r7g", "t3", "t3a",
+            "t4g",
+        ] {
+            assert!(
+                catalog.types().iter().any(|t| t.family == family),
+                "family {family} missing"
+            );
+        }
+        let c5d = catalog.by_name("c5d.4xlarge").unwrap();
+        assert_eq!(
+            (
+                c5d.vcpu,
+                c5d.memory_mib,
+                c5d.category.as_str(),
+                c5d.generation
+            ),
+            (16, 32768, "c", 5)
+        );
+        assert_eq!(c5d.on_demand_price, Price(768_000));
+        let m5 = catalog.by_name("m5.large").unwrap();
+        assert_eq!(
+            (m5.max_pods_eni, m5.on_demand_price, m5.arch),
+            (Some(29), Price(96_000), Arch::Amd64)
+        );
+        assert_eq!(catalog.by_name("m7g.large").unwrap().arch, Arch::Arm64);
+        assert_eq!(catalog.len(), 1352);
+    }
+
+    #[test]
+    fn csv_round_trip_and_errors() {
+        let good = "instance_type,family,generation,size,vcpu,memory_mib,arch,max_pods_eni,on_demand_usd_per_hour\nx1.big,x1,1,big,4,8192,amd64,,0.5\n";
+        let catalog = Catalog::from_csv_str(good, Path::new("mine.csv")).unwrap();
+        assert_eq!(catalog.by_name("x1.big").unwrap().max_pods(), 110);
+
+        let bad_price = good.replace("0.5", "cheap");
+        let err = Catalog::from_csv_str(&bad_price, Path::new("mine.csv")).unwrap_err();
+        assert_eq!(
+            (err.line, err.field.as_deref(), err.value.as_deref()),
+            (2, Some("on_demand_usd_per_hour"), Some("cheap"))
+        );
+        assert_eq!(err.column, Some(31));
+        assert!(err.to_string().starts_with("mine.csv:2:31: invalid instance catalog, column on_demand_usd_per_hour, value \"cheap\""), "{err}");
+
+        let err = Catalog::from_csv_str("", Path::new("empty.csv")).unwrap_err();
+        assert!(err.to_string().contains("empty"));
+        let err = Catalog::from_csv_str("instance_type,vcpu\n", Path::new("h.csv")).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("family"));
+    }
+}
