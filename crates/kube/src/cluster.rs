@@ -1,0 +1,320 @@
+//! The cluster's mutable state: nodes, pods and the scheduling queue.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
+use autoscale_sim_engine::SimTime;
+
+use crate::objects::{
+    CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, Node, NodeId,
+    NodeState, Owner, Pod, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
+};
+
+/// Scheduling-queue key: higher priority first, then older pods, then lower id
+/// (kube-scheduler's default `PrioritySort` queue order).
+type QueueKey = (Reverse<i32>, SimTime, PodId);
+
+/// What the world needs to create a node.
+#[derive(Clone, Debug)]
+pub struct NewNode {
+    /// Node group or NodePool that launched it.
+    pub owner: String,
+    /// Instance type index in the run's catalog.
+    pub instance_type: InstanceTypeIndex,
+    /// Instance type name, for the node's name and labels.
+    pub instance_type_name: String,
+    /// Capacity type.
+    pub capacity_type: CapacityType,
+    /// Availability zone.
+    pub zone: String,
+    /// Billed price per hour.
+    pub price: Price,
+    /// Labels besides the ones every node gets (hostname, zone, capacity type).
+    pub labels: BTreeMap<String, String>,
+    /// Taints.
+    pub taints: Vec<Taint>,
+    /// Allocatable resources.
+    pub allocatable: Resources,
+}
+
+/// Nodes, pods and the scheduling queue.
+///
+/// Every collection is ordered by id, so iteration never depends on hashing.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    nodes: BTreeMap<NodeId, Node>,
+    pods: BTreeMap<PodId, Pod>,
+    queue: BTreeSet<QueueKey>,
+    daemonsets: Vec<DaemonSet>,
+    next_pod: u64,
+    next_node: u64,
+}
+
+impl Cluster {
+    /// An empty cluster whose nodes run `daemonsets`.
+    pub fn new(daemonsets: Vec<DaemonSet>) -> Self {
+        Cluster {
+            daemonsets,
+            ..Default::default()
+        }
+    }
+
+    /// DaemonSets that run on the cluster's nodes.
+    pub fn daemonsets(&self) -> &[DaemonSet] {
+        &self.daemonsets
+    }
+
+    /// Adds a node in the Launching state and returns its id.
+    pub fn add_node(&mut self, new: NewNode, now: SimTime) -> NodeId {
+        let id = NodeId(self.next_node);
+        self.next_node += 1;
+        let name = format!("{}-{}", new.owner, id.0);
+        let mut labels = new.labels;
+        labels.insert(LABEL_HOSTNAME.to_string(), name.clone());
+        labels.insert(LABEL_ZONE.to_string(), new.zone.clone());
+        labels.insert(
+            LABEL_CAPACITY_TYPE.to_string(),
+            new.capacity_type.label().to_string(),
+        );
+        let daemon_requests = daemon_overhead(&self.daemonsets, &labels, &new.taints);
+        let node = Node {
+            id,
+            name,
+            owner: new.owner,
+            instance_type: new.instance_type,
+            capacity_type: new.capacity_type,
+            zone: new.zone,
+            price: new.price,
+            labels,
+            taints: new.taints,
+            allocatable: new.allocatable,
+            daemon_requests,
+            pod_requests: Resources::ZERO,
+            pods: BTreeSet::new(),
+            state: NodeState::Launching,
+            cordoned: false,
+            launched_at: now,
+            ready_at: None,
+            last_pod_event: now,
+        };
+        self.nodes.insert(id, node);
+        id
+    }
+
+    /// Marks a Launching node Ready.
+    pub fn mark_ready(&mut self, id: NodeId, now: SimTime) {
+        if let Some(node) = self.nodes.get_mut(&id)
+            && node.state == NodeState::Launching
+        {
+            node.state = NodeState::Ready;
+            node.ready_at = Some(now);
+            node.last_pod_event = now;
+        }
+    }
+
+    /// Cordons a node and marks it Deleting; the scheduler stops using it.
+    pub fn mark_deleting(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.state = NodeState::Deleting;
+            node.cordoned = true;
+        }
+    }
+
+    /// Sets or clears a node's cordon.
+    pub fn set_cordoned(&mut self, id: NodeId, cordoned: bool) {
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.cordoned = cordoned;
+        }
+    }
+
+    /// Removes a node that has no pods left and returns it.
+    pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
+        let node = self.nodes.remove(&id)?;
+        debug_assert!(
+            node.pods.is_empty(),
+            "{} removed with pods still bound",
+            node.name
+        );
+        Some(node)
+    }
+
+    /// The node `id`.
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(&id)
+    }
+
+    /// All nodes in id order (launch order).
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+
+    /// Number of nodes in every state.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Creates a Pending pod and queues it for scheduling.
+    pub fn create_pod(&mut self, owner: Owner, spec: Arc<PodSpec>, now: SimTime) -> PodId {
+        let id = PodId(self.next_pod);
+        self.next_pod += 1;
+        self.queue.insert((Reverse(spec.priority), now, id));
+        let pod = Pod {
+            id,
+            owner,
+            spec,
+            phase: PodPhase::Pending,
+            unschedulable: false,
+            unschedulable_since: None,
+            node: None,
+            created: now,
+            bound_at: None,
+        };
+        self.pods.insert(id, pod);
+        id
+    }
+
+    /// Number of pods ever created.
+    pub fn pods_created(&self) -> u64 {
+        self.next_pod
+    }
+
+    /// The pod `id`.
+    pub fn pod(&self, id: PodId) -> Option<&Pod> {
+        self.pods.get(&id)
+    }
+
+    /// All existing pods in id order.
+    pub fn pods(&self) -> impl Iterator<Item = &Pod> {
+        self.pods.values()
+    }
+
+    /// Pending pods in scheduling-queue order.
+    pub fn pending_pods(&self) -> impl Iterator<Item = &Pod> + '_ {
+        self.queue.iter().map(|(_, _, id)| &self.pods[id])
+    }
+
+    /// Number of Pending pods.
+    pub fn pending_count(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Binds a Pending pod to a node; the pod enters Starting.
+    pub fn bind(&mut self, pod_id: PodId, node_id: NodeId, now: SimTime) {
+        let pod = self.pods.get_mut(&pod_id).expect("bind: pod exists");
+        debug_assert_eq!(pod.phase, PodPhase::Pending);
+        self.queue
+            .remove(&(Reverse(pod.spec.priority), pod.created, pod_id));
+        pod.phase = PodPhase::Starting;
+        pod.node = Some(node_id);
+        pod.bound_at = Some(now);
+        pod.unschedulable = false;
+        let node = self.nodes.get_mut(&node_id).expect("bind: node exists");
+        node.pods.insert(pod_id);
+        node.pod_requests += pod.spec.requests;
+        node.last_pod_event = now;
+    }
+
+    /// Marks a Pending pod Unschedulable, keeping the time of the first mark.
+    pub fn mark_unschedulable(&mut self, pod_id: PodId, now: SimTime) -> bool {
+        let pod = self.pods.get_mut(&pod_id).expect("mark: pod exists");
+        let newly = !pod.unschedulable;
+        pod.unschedulable = true;
+        pod.unschedulable_since.get_or_insert(now);
+        newly
+    }
+
+    /// Moves a Starting pod to Running.
+    pub fn set_running(&mut self, pod_id: PodId) {
+        if let Some(pod) = self.pods.get_mut(&pod_id)
+            && pod.phase == PodPhase::Starting
+        {
+            pod.phase = PodPhase::Running;
+        }
+    }
+
+    /// Deletes a pod in any phase and returns it.
+    pub fn delete_pod(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
+        let pod = self.pods.remove(&pod_id)?;
+        match pod.node {
+            Some(node_id) => {
+                let node = self
+                    .nodes
+                    .get_mut(&node_id)
+                    .expect("delete: node of a bound pod exists");
+                node.pods.remove(&pod_id);
+                node.pod_requests -= pod.spec.requests;
+                node.last_pod_event = now;
+            }
+            None => {
+                self.queue
+                    .remove(&(Reverse(pod.spec.priority), pod.created, pod_id));
+            }
+        }
+        Some(pod)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn new_node(owner: &str, cpu: i64, mem: i64) -> NewNode {
+        NewNode {
+            owner: owner.into(),
+            instance_type: 0,
+            instance_type_name: "test.large".into(),
+            capacity_type: CapacityType::OnDemand,
+            zone: "us-east-1a".into(),
+            price: Price(100_000),
+            labels: BTreeMap::new(),
+            taints: vec![],
+            allocatable: Resources::new(cpu, mem, 110),
+        }
+    }
+
+    #[test]
+    fn bind_and_delete_keep_node_totals() {
+        let mut cluster = Cluster::new(vec![]);
+        let node = cluster.add_node(new_node("ng", 2000, 4000), SimTime(0));
+        cluster.mark_ready(node, SimTime(5));
+        let spec = Arc::new(PodSpec {
+            requests: Resources::new(500, 1000, 1),
+            ..Default::default()
+        });
+        let a = cluster.create_pod(Owner::Deployment(0), spec.clone(), SimTime(10));
+        let b = cluster.create_pod(Owner::Deployment(0), spec, SimTime(11));
+
+        cluster.bind(a, node, SimTime(12));
+        assert_eq!(cluster.pending_count(), 1);
+        assert_eq!(
+            cluster.node(node).unwrap().free(),
+            Resources::new(1500, 3000, 109)
+        );
+
+        cluster.delete_pod(a, SimTime(20));
+        cluster.delete_pod(b, SimTime(20));
+        assert_eq!(cluster.pending_count(), 0);
+        assert_eq!(
+            cluster.node(node).unwrap().free(),
+            Resources::new(2000, 4000, 110)
+        );
+        assert_eq!(cluster.node(node).unwrap().last_pod_event, SimTime(20));
+    }
+
+    #[test]
+    fn queue_orders_by_priority_then_age() {
+        let mut cluster = Cluster::new(vec![]);
+        let low = Arc::new(PodSpec::default());
+        let high = Arc::new(PodSpec {
+            priority: 100,
+            ..Default::default()
+        });
+        let first = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
+        let urgent = cluster.create_pod(Owner::Bare, high, SimTime(2));
+        let second = cluster.create_pod(Owner::Bare, low, SimTime(3));
+        let order: Vec<PodId> = cluster.pending_pods().map(|p| p.id).collect();
+        assert_eq!(order, vec![urgent, first, second]);
+    }
+}

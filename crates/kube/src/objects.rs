@@ -1,0 +1,385 @@
+//! Kubernetes objects as the simulator models them: taints, tolerations, pods, nodes and
+//! DaemonSets.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
+use autoscale_sim_engine::SimTime;
+use serde::{Deserialize, Serialize};
+
+/// Label key of the node's instance type.
+pub const LABEL_INSTANCE_TYPE: &str = "node.kubernetes.io/instance-type";
+/// Label key of the node's zone.
+pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
+/// Label key of the node's CPU architecture.
+pub const LABEL_ARCH: &str = "kubernetes.io/arch";
+/// Label key of the node's operating system.
+pub const LABEL_OS: &str = "kubernetes.io/os";
+/// Label key of the node's hostname.
+pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
+/// Label key of the node's capacity type (Karpenter's name, also set here for Cluster Autoscaler nodes).
+pub const LABEL_CAPACITY_TYPE: &str = "karpenter.sh/capacity-type";
+
+/// Identifier of a pod, unique within one run and never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PodId(pub u64);
+
+/// Identifier of a node, unique within one run and never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u64);
+
+impl fmt::Display for PodId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pod-{}", self.0)
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node-{}", self.0)
+    }
+}
+
+/// Effect of a taint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TaintEffect {
+    /// New pods that do not tolerate the taint are not scheduled on the node.
+    NoSchedule,
+    /// The scheduler avoids the node for pods that do not tolerate the taint.
+    PreferNoSchedule,
+    /// Like NoSchedule; running pods that do not tolerate it are evicted too.
+    NoExecute,
+}
+
+/// A node taint.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Taint {
+    /// Taint key.
+    pub key: String,
+    /// Taint value; empty when the taint has none.
+    #[serde(default)]
+    pub value: String,
+    /// Effect.
+    pub effect: TaintEffect,
+}
+
+/// Operator of a toleration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TolerationOperator {
+    /// The toleration matches when key and value are equal (the Kubernetes default).
+    #[default]
+    Equal,
+    /// The toleration matches any value of the key, or any taint when the key is empty.
+    Exists,
+}
+
+/// A pod's toleration of node taints.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Toleration {
+    /// Taint key to match; empty with `Exists` matches every taint.
+    #[serde(default)]
+    pub key: String,
+    /// How key and value are matched.
+    #[serde(default)]
+    pub operator: TolerationOperator,
+    /// Value to match with `Equal`.
+    #[serde(default)]
+    pub value: String,
+    /// Effect to match; `None` matches every effect.
+    #[serde(default)]
+    pub effect: Option<TaintEffect>,
+}
+
+impl Toleration {
+    /// Whether this toleration tolerates `taint`, by the rules of `k8s.io/api/core/v1` `ToleratesTaint`.
+    pub fn tolerates(&self, taint: &Taint) -> bool {
+        if self.effect.is_some_and(|effect| effect != taint.effect) {
+            return false;
+        }
+        if !self.key.is_empty() && self.key != taint.key {
+            return false;
+        }
+        match self.operator {
+            TolerationOperator::Exists => true,
+            TolerationOperator::Equal => self.value == taint.value,
+        }
+    }
+}
+
+/// Whether `tolerations` tolerate every NoSchedule and NoExecute taint in `taints`.
+pub fn tolerates_all(tolerations: &[Toleration], taints: &[Taint]) -> bool {
+    taints
+        .iter()
+        .filter(|t| t.effect != TaintEffect::PreferNoSchedule)
+        .all(|taint| tolerations.iter().any(|tol| tol.tolerates(taint)))
+}
+
+/// Whether `labels` contain every key and value of `selector`.
+pub fn selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// The scheduling-relevant part of a pod template, shared by every pod of one owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodSpec {
+    /// Requests, summed over containers; `pods` is always 1.
+    pub requests: Resources,
+    /// Node labels the pod requires (`nodeSelector`).
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations.
+    pub tolerations: Vec<Toleration>,
+    /// Priority (from the pod's priority class; 0 by default).
+    pub priority: i32,
+}
+
+/// What created a pod; decides what happens when it is evicted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Owner {
+    /// A Deployment (through its ReplicaSet), by index in the workload list; evicted pods are recreated.
+    Deployment(u32),
+    /// No controller: an evicted bare pod is lost.
+    Bare,
+}
+
+/// Where a pod is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PodPhase {
+    /// Not bound to a node.
+    Pending,
+    /// Bound; containers are being created (startup latency).
+    Starting,
+    /// Bound and running.
+    Running,
+}
+
+/// A pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pod {
+    /// Identifier.
+    pub id: PodId,
+    /// Owner.
+    pub owner: Owner,
+    /// Scheduling-relevant spec, shared with the owner's other pods.
+    pub spec: Arc<PodSpec>,
+    /// Phase.
+    pub phase: PodPhase,
+    /// Whether the scheduler marked the pod `PodScheduled=False, reason=Unschedulable`.
+    pub unschedulable: bool,
+    /// When the scheduler first marked it Unschedulable in its current pending spell.
+    pub unschedulable_since: Option<SimTime>,
+    /// Node the pod is bound to.
+    pub node: Option<NodeId>,
+    /// Creation time.
+    pub created: SimTime,
+    /// When the pod was bound, if it is.
+    pub bound_at: Option<SimTime>,
+}
+
+/// Lifecycle of a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum NodeState {
+    /// Requested from EC2, not Ready yet: counts as in-flight capacity for the autoscalers.
+    Launching,
+    /// Ready and schedulable unless cordoned.
+    Ready,
+    /// Being removed: tainted, pods evicted, instance about to terminate.
+    Deleting,
+}
+
+/// EC2 capacity type of a node.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapacityType {
+    /// On-demand.
+    #[default]
+    OnDemand,
+    /// Spot.
+    Spot,
+}
+
+impl CapacityType {
+    /// Label value, as Karpenter writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CapacityType::OnDemand => "on-demand",
+            CapacityType::Spot => "spot",
+        }
+    }
+}
+
+/// A node and the EC2 instance behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// Identifier.
+    pub id: NodeId,
+    /// Node name.
+    pub name: String,
+    /// Node group or NodePool that launched it.
+    pub owner: String,
+    /// Instance type, as an index into the run's catalog.
+    pub instance_type: InstanceTypeIndex,
+    /// Capacity type.
+    pub capacity_type: CapacityType,
+    /// Availability zone.
+    pub zone: String,
+    /// Price per hour the instance is billed at.
+    pub price: Price,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Taints.
+    pub taints: Vec<Taint>,
+    /// Allocatable resources.
+    pub allocatable: Resources,
+    /// Requests of DaemonSet pods that run on the node.
+    pub daemon_requests: Resources,
+    /// Requests of bound non-DaemonSet pods.
+    pub pod_requests: Resources,
+    /// Bound non-DaemonSet pods.
+    pub pods: BTreeSet<PodId>,
+    /// Lifecycle state.
+    pub state: NodeState,
+    /// Cordoned (`spec.unschedulable`).
+    pub cordoned: bool,
+    /// When the launch was requested.
+    pub launched_at: SimTime,
+    /// When the node became Ready.
+    pub ready_at: Option<SimTime>,
+    /// Last time a non-DaemonSet pod was bound to or removed from the node (Karpenter's
+    /// `lastPodEventTime`).
+    pub last_pod_event: SimTime,
+}
+
+impl Node {
+    /// Requests of every pod on the node, DaemonSet pods included.
+    pub fn requested(&self) -> Resources {
+        self.daemon_requests + self.pod_requests
+    }
+
+    /// Allocatable minus all requests.
+    pub fn free(&self) -> Resources {
+        self.allocatable - self.requested()
+    }
+
+    /// Whether the scheduler may bind new pods here (Ready and not cordoned).
+    pub fn is_schedulable(&self) -> bool {
+        self.state == NodeState::Ready && !self.cordoned
+    }
+}
+
+/// A DaemonSet: one pod on every node it selects and tolerates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonSet {
+    /// Name.
+    pub name: String,
+    /// Pod spec of the daemon pods.
+    pub spec: PodSpec,
+}
+
+impl DaemonSet {
+    /// Whether a daemon pod runs on a node with these labels and taints.
+    pub fn runs_on(&self, labels: &BTreeMap<String, String>, taints: &[Taint]) -> bool {
+        selector_matches(&self.spec.node_selector, labels)
+            && tolerates_all(&self.spec.tolerations, taints)
+    }
+}
+
+/// Summed requests of the DaemonSets that run on a node with these labels and taints.
+pub fn daemon_overhead(
+    daemonsets: &[DaemonSet],
+    labels: &BTreeMap<String, String>,
+    taints: &[Taint],
+) -> Resources {
+    daemonsets
+        .iter()
+        .filter(|ds| ds.runs_on(labels, taints))
+        .map(|ds| ds.spec.requests)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taint(key: &str, value: &str, effect: TaintEffect) -> Taint {
+        Taint {
+            key: key.into(),
+            value: value.into(),
+            effect,
+        }
+    }
+
+    #[test]
+    fn toleration_rules() {
+        let gpu = taint("nvidia.com/gpu", "true", TaintEffect::NoSchedule);
+        let exists_all = Toleration {
+            operator: TolerationOperator::Exists,
+            ..Default::default()
+        };
+        let equal = Toleration {
+            key: "nvidia.com/gpu".into(),
+            value: "true".into(),
+            ..Default::default()
+        };
+        let wrong_value = Toleration {
+            key: "nvidia.com/gpu".into(),
+            value: "false".into(),
+            ..Default::default()
+        };
+        let wrong_effect = Toleration {
+            key: "nvidia.com/gpu".into(),
+            operator: TolerationOperator::Exists,
+            effect: Some(TaintEffect::NoExecute),
+            ..Default::default()
+        };
+
+        assert!(exists_all.tolerates(&gpu));
+        assert!(equal.tolerates(&gpu));
+        assert!(!wrong_value.tolerates(&gpu));
+        assert!(!wrong_effect.tolerates(&gpu));
+        assert!(tolerates_all(
+            &[],
+            &[taint("soft", "", TaintEffect::PreferNoSchedule)]
+        ));
+        assert!(!tolerates_all(&[], &[gpu]));
+    }
+
+    #[test]
+    fn tolerate_all_daemonset_runs_on_tainted_node() {
+        let ds = DaemonSet {
+            name: "aws-node".into(),
+            spec: PodSpec {
+                requests: Resources::new(25, 0, 1),
+                tolerations: vec![Toleration {
+                    operator: TolerationOperator::Exists,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        };
+        let picky = DaemonSet {
+            name: "picky".into(),
+            spec: PodSpec {
+                requests: Resources::new(100, 0, 1),
+                ..Default::default()
+            },
+        };
+        let taints = vec![taint("dedicated", "batch", TaintEffect::NoSchedule)];
+
+        assert_eq!(
+            daemon_overhead(&[ds.clone(), picky.clone()], &BTreeMap::new(), &taints),
+            Resources::new(25, 0, 1)
+        );
+        assert_eq!(
+            daemon_overhead(&[ds, picky], &BTreeMap::new(), &[]),
+            Resources::new(125, 0, 2)
+        );
+    }
+}

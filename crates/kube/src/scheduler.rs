@@ -1,0 +1,297 @@
+//! A kube-scheduler stand-in: filter, score, bind, or mark Unschedulable.
+//!
+//! Filters of the default profile modelled here: NodeResourcesFit (CPU, memory, pod slots),
+//! NodeUnschedulable (cordoned or not Ready), TaintToleration (NoSchedule and NoExecute) and
+//! NodeAffinity as far as `nodeSelector` goes. Scoring is NodeResourcesFit with the
+//! LeastAllocated strategy (the default) or MostAllocated.
+//!
+//! NOTE: kube-scheduler picks at random among equally scored nodes; this stand-in picks the
+//! node with the lowest id (the oldest), so that the choice is reproducible without a random
+//! stream. It scores every feasible node instead of sampling `percentageOfNodesToScore`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use autoscale_sim_cloud::Resources;
+use autoscale_sim_engine::SimTime;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::Cluster;
+use crate::objects::{Node, NodeId, PodId, PodSpec, selector_matches, tolerates_all};
+
+/// Scoring strategy of the NodeResourcesFit plugin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScoringStrategy {
+    /// Prefer the node with the most free CPU and memory after placement (kube-scheduler default).
+    #[default]
+    LeastAllocated,
+    /// Prefer the fullest node that still fits.
+    MostAllocated,
+}
+
+/// Whether a pod with `spec` passes every filter on `node`, with `free` as the node's free capacity.
+pub fn fits_on(spec: &PodSpec, node: &Node, free: &Resources) -> bool {
+    node.is_schedulable() && passes_static_filters(spec, node) && spec.requests.fits_in(free)
+}
+
+/// Filters that do not depend on the node's current load: taints and node selector.
+pub fn passes_static_filters(spec: &PodSpec, node: &Node) -> bool {
+    tolerates_all(&spec.tolerations, &node.taints)
+        && selector_matches(&spec.node_selector, &node.labels)
+}
+
+/// NodeResourcesFit score in 0..=100 for CPU and memory with equal weights, as kube-scheduler
+/// computes it: per resource `(allocatable − requested) × 100 / allocatable` for
+/// LeastAllocated, or `requested × 100 / allocatable` for MostAllocated, then averaged.
+pub fn score(
+    strategy: ScoringStrategy,
+    allocatable: &Resources,
+    requested_after: &Resources,
+) -> i64 {
+    let per_resource = |requested: i64, allocatable: i64| -> i64 {
+        if allocatable <= 0 {
+            return 0;
+        }
+        match strategy {
+            ScoringStrategy::LeastAllocated => (allocatable - requested).max(0) * 100 / allocatable,
+            ScoringStrategy::MostAllocated => requested.min(allocatable) * 100 / allocatable,
+        }
+    };
+    (per_resource(requested_after.cpu_millis, allocatable.cpu_millis)
+        + per_resource(requested_after.memory_bytes, allocatable.memory_bytes))
+        / 2
+}
+
+/// Outcome of one scheduling pass.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SchedulePass {
+    /// Pods bound, with their nodes, in binding order.
+    pub bound: Vec<(PodId, NodeId)>,
+    /// Pods marked Unschedulable for the first time in their pending spell.
+    pub newly_unschedulable: Vec<PodId>,
+    /// Pods that stayed Pending.
+    pub still_pending: usize,
+}
+
+/// The scheduler stand-in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scheduler {
+    /// Scoring strategy.
+    pub strategy: ScoringStrategy,
+}
+
+impl Scheduler {
+    /// Tries every Pending pod in queue order: binds each to its best feasible node, or marks it
+    /// Unschedulable when no node passes the filters.
+    pub fn schedule(&self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
+        let mut pass = SchedulePass::default();
+        let queue: Vec<(PodId, Arc<PodSpec>)> = cluster
+            .pending_pods()
+            .map(|p| (p.id, p.spec.clone()))
+            .collect();
+        // Specs that found no node in this pass: capacity only shrinks within a pass, so they
+        // cannot fit later in it either.
+        let mut failed_specs: BTreeSet<*const PodSpec> = BTreeSet::new();
+
+        for (pod_id, spec) in queue {
+            let key = Arc::as_ptr(&spec);
+            let choice = if failed_specs.contains(&key) {
+                None
+            } else {
+                self.pick_node(cluster, &spec)
+            };
+            match choice {
+                Some(node_id) => {
+                    cluster.bind(pod_id, node_id, now);
+                    pass.bound.push((pod_id, node_id));
+                }
+                None => {
+                    failed_specs.insert(key);
+                    if cluster.mark_unschedulable(pod_id, now) {
+                        pass.newly_unschedulable.push(pod_id);
+                    }
+                    pass.still_pending += 1;
+                }
+            }
+        }
+        pass
+    }
+
+    /// The feasible node with the best score; ties go to the lowest node id.
+    pub fn pick_node(&self, cluster: &Cluster, spec: &PodSpec) -> Option<NodeId> {
+        let mut best: Option<(i64, NodeId)> = None;
+        for node in cluster.nodes() {
+            let free = node.free();
+            if !fits_on(spec, node, &free) {
+                continue;
+            }
+            let node_score = score(
+                self.strategy,
+                &node.allocatable,
+                &(node.requested() + spec.requests),
+            );
+            if best.is_none_or(|(best_score, _)| node_score > best_score) {
+                best = Some((node_score, node.id));
+            }
+        }
+        best.map(|(_, id)| id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::NewNode;
+    use crate::objects::{CapacityType, Owner, Taint, TaintEffect};
+    use autoscale_sim_cloud::Price;
+    use std::collections::BTreeMap;
+
+    fn ready_node(
+        cluster: &mut Cluster,
+        cpu: i64,
+        mem: i64,
+        taints: Vec<Taint>,
+        zone: &str,
+    ) -> NodeId {
+        let id = cluster.add_node(
+            NewNode {
+                owner: "ng".into(),
+                instance_type: 0,
+                instance_type_name: "t.large".into(),
+                capacity_type: CapacityType::OnDemand,
+                zone: zone.into(),
+                price: Price(1),
+                labels: BTreeMap::new(),
+                taints,
+                allocatable: Resources::new(cpu, mem, 110),
+            },
+            SimTime(0),
+        );
+        cluster.mark_ready(id, SimTime(0));
+        id
+    }
+
+    fn spec(cpu: i64, mem: i64) -> Arc<PodSpec> {
+        Arc::new(PodSpec {
+            requests: Resources::new(cpu, mem, 1),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn least_allocated_prefers_emptier_node() {
+        let mut cluster = Cluster::new(vec![]);
+        let busy = ready_node(&mut cluster, 4000, 8000, vec![], "a");
+        let idle = ready_node(&mut cluster, 4000, 8000, vec![], "a");
+        let filler = cluster.create_pod(Owner::Bare, spec(2000, 4000), SimTime(0));
+        cluster.bind(filler, busy, SimTime(0));
+        cluster.create_pod(Owner::Bare, spec(500, 500), SimTime(1));
+
+        let pass = Scheduler::default().schedule(&mut cluster, SimTime(2));
+        assert_eq!(pass.bound.len(), 1);
+        assert_eq!(pass.bound[0].1, idle);
+    }
+
+    #[test]
+    fn most_allocated_prefers_fuller_node() {
+        let mut cluster = Cluster::new(vec![]);
+        let busy = ready_node(&mut cluster, 4000, 8000, vec![], "a");
+        ready_node(&mut cluster, 4000, 8000, vec![], "a");
+        let filler = cluster.create_pod(Owner::Bare, spec(2000, 4000), SimTime(0));
+        cluster.bind(filler, busy, SimTime(0));
+        cluster.create_pod(Owner::Bare, spec(500, 500), SimTime(1));
+
+        let pass = Scheduler {
+            strategy: ScoringStrategy::MostAllocated,
+        }
+        .schedule(&mut cluster, SimTime(2));
+        assert_eq!(pass.bound[0].1, busy);
+    }
+
+    #[test]
+    fn score_values() {
+        let alloc = Resources::new(4000, 8000, 110);
+        assert_eq!(
+            score(
+                ScoringStrategy::LeastAllocated,
+                &alloc,
+                &Resources::new(1000, 2000, 1)
+            ),
+            75
+        );
+        assert_eq!(
+            score(
+                ScoringStrategy::MostAllocated,
+                &alloc,
+                &Resources::new(1000, 6000, 1)
+            ),
+            50
+        );
+    }
+
+    #[test]
+    fn taints_selectors_and_capacity_filter() {
+        let mut cluster = Cluster::new(vec![]);
+        ready_node(
+            &mut cluster,
+            1000,
+            1000,
+            vec![Taint {
+                key: "dedicated".into(),
+                value: "x".into(),
+                effect: TaintEffect::NoSchedule,
+            }],
+            "a",
+        );
+        let small = ready_node(&mut cluster, 1000, 1000, vec![], "b");
+        let too_big = cluster.create_pod(Owner::Bare, spec(1500, 100), SimTime(0));
+        let mut selective = PodSpec {
+            requests: Resources::new(100, 100, 1),
+            ..Default::default()
+        };
+        selective
+            .node_selector
+            .insert("topology.kubernetes.io/zone".into(), "b".into());
+        let fits = cluster.create_pod(Owner::Bare, Arc::new(selective), SimTime(1));
+
+        let pass = Scheduler::default().schedule(&mut cluster, SimTime(2));
+        assert_eq!(pass.bound, vec![(fits, small)]);
+        assert_eq!(pass.newly_unschedulable, vec![too_big]);
+        assert!(cluster.pod(too_big).unwrap().unschedulable);
+
+        let again = Scheduler::default().schedule(&mut cluster, SimTime(3));
+        assert!(again.newly_unschedulable.is_empty());
+        assert_eq!(
+            cluster.pod(too_big).unwrap().unschedulable_since,
+            Some(SimTime(2))
+        );
+    }
+
+    #[test]
+    fn launching_and_cordoned_nodes_are_skipped() {
+        let mut cluster = Cluster::new(vec![]);
+        let cordoned = ready_node(&mut cluster, 4000, 4000, vec![], "a");
+        cluster.set_cordoned(cordoned, true);
+        let launching = cluster.add_node(
+            NewNode {
+                owner: "ng".into(),
+                instance_type: 0,
+                instance_type_name: "t".into(),
+                capacity_type: CapacityType::OnDemand,
+                zone: "a".into(),
+                price: Price(1),
+                labels: BTreeMap::new(),
+                taints: vec![],
+                allocatable: Resources::new(4000, 4000, 110),
+            },
+            SimTime(0),
+        );
+        let pod = cluster.create_pod(Owner::Bare, spec(100, 100), SimTime(0));
+        let pass = Scheduler::default().schedule(&mut cluster, SimTime(1));
+        assert_eq!(pass.newly_unschedulable, vec![pod]);
+
+        cluster.mark_ready(launching, SimTime(2));
+        let pass = Scheduler::default().schedule(&mut cluster, SimTime(2));
+        assert_eq!(pass.bound, vec![(pod, launching)]);
+    }
+}
