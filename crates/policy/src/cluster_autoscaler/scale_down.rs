@@ -1,0 +1,193 @@
+//! Scale-down: find unneeded nodes by utilization and a greedy removal simulation, then delete
+//! the ones unneeded for longer than the unneeded time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use autoscale_sim_cloud::Resources;
+use autoscale_sim_kube::{Node, NodeId, Owner, PodSpec, passes_static_filters};
+
+use super::ClusterAutoscaler;
+use crate::api::{Actions, ClusterView, DisruptionReason};
+
+/// Utilization of a node as Cluster Autoscaler computes it (`simulator/utilization/info.go`):
+/// the larger of CPU and memory requests over allocatable. With `ignore_daemonsets`, DaemonSet
+/// requests are taken out of the denominator, not just the numerator.
+pub(super) fn utilization(node: &Node, ignore_daemonsets: bool) -> f64 {
+    let ratio = |requested: i64, daemon: i64, allocatable: i64| -> f64 {
+        let (numerator, denominator) = if ignore_daemonsets { (requested - daemon, allocatable - daemon) } else { (requested, allocatable) };
+        if denominator <= 0 { 0.0 } else { numerator as f64 / denominator as f64 }
+    };
+    let requested = node.requested();
+    let cpu = ratio(requested.cpu_millis, node.daemon_requests.cpu_millis, node.allocatable.cpu_millis);
+    let memory = ratio(requested.memory_bytes, node.daemon_requests.memory_bytes, node.allocatable.memory_bytes);
+    cpu.max(memory)
+}
+
+/// Why a node is not unneeded, in Cluster Autoscaler's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Unremovable {
+    /// Utilization above the threshold.
+    NotUnderutilized,
+    /// A pod has no controller and would be lost.
+    NotReplicated,
+    /// The pods do not fit on the other nodes.
+    NoPlaceToMovePods,
+}
+
+impl ClusterAutoscaler {
+    /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
+    pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
+        let sizes = self.target_sizes(view);
+        let candidates = self.candidates(view, &sizes);
+        let found = self.simulate_removal(view, &candidates);
+
+        // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
+        let mut unneeded = BTreeMap::new();
+        for id in found {
+            unneeded.insert(id, self.unneeded.get(&id).copied().unwrap_or(view.now));
+        }
+        self.unneeded = unneeded;
+
+        if self.in_cooldown(view) {
+            return false;
+        }
+        self.delete_removable(view, sizes, actions)
+    }
+
+    /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
+    /// in the previous loop, then the rest; by node id within each class.
+    fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<&'a Node> {
+        let mut candidates: Vec<&Node> = view
+            .cluster
+            .nodes()
+            .filter(|node| node.is_schedulable() && !self.deleting.contains_key(&node.id))
+            .filter(|node| self.group_of(&node.owner).is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size))
+            .filter(|node| self.unremovable_until.get(&node.id).is_none_or(|until| *until <= view.now))
+            .collect();
+        candidates.sort_by_key(|node| (!node.pods.is_empty(), !self.unneeded.contains_key(&node.id), node.id));
+        candidates
+    }
+
+    /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
+    /// pods are placed on the other nodes, and a success is committed before the next candidate.
+    fn simulate_removal(&mut self, view: &ClusterView<'_>, candidates: &[&Node]) -> Vec<NodeId> {
+        let mut free: BTreeMap<NodeId, Resources> = view.cluster.nodes().filter(|n| n.is_schedulable()).map(|n| (n.id, n.free())).collect();
+        let mut moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>> = BTreeMap::new();
+        let mut removed: BTreeSet<NodeId> = BTreeSet::new();
+        let mut unneeded = Vec::new();
+
+        for node in candidates {
+            match self.try_remove(view, node, &mut free, &mut moved_onto, &removed) {
+                Ok(()) => {
+                    removed.insert(node.id);
+                    unneeded.push(node.id);
+                }
+                Err(Unremovable::NotUnderutilized) => {}
+                Err(_) => {
+                    self.unremovable_until.insert(node.id, view.now + self.config.unremovable_node_recheck_timeout);
+                }
+            }
+        }
+        unneeded
+    }
+
+    fn try_remove(
+        &self,
+        view: &ClusterView<'_>,
+        node: &Node,
+        free: &mut BTreeMap<NodeId, Resources>,
+        moved_onto: &mut BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
+        removed: &BTreeSet<NodeId>,
+    ) -> Result<(), Unremovable> {
+        if utilization(node, self.config.ignore_daemonsets_utilization) > self.config.scale_down_utilization_threshold {
+            return Err(Unremovable::NotUnderutilized);
+        }
+
+        // Drainability: a pod without a controller blocks the node.
+        let mut pods: Vec<Arc<PodSpec>> = Vec::new();
+        for pod_id in &node.pods {
+            let pod = view.cluster.pod(*pod_id).expect("bound pod exists");
+            if pod.owner == Owner::Bare {
+                return Err(Unremovable::NotReplicated);
+            }
+            pods.push(pod.spec.clone());
+        }
+        pods.extend(moved_onto.get(&node.id).cloned().unwrap_or_default());
+
+        // Place every pod on another node, first fit in node order, on a scratch copy.
+        let mut trial = free.clone();
+        let mut placements = Vec::new();
+        for spec in &pods {
+            let destination = trial.iter_mut().find(|(id, room)| {
+                **id != node.id
+                    && !removed.contains(id)
+                    && spec.requests.fits_in(room)
+                    && passes_static_filters(spec, view.cluster.node(**id).expect("destination exists"))
+            });
+            let Some((id, room)) = destination else {
+                return Err(Unremovable::NoPlaceToMovePods);
+            };
+            *room -= spec.requests;
+            placements.push((*id, spec.clone()));
+        }
+
+        *free = trial;
+        for (id, spec) in placements {
+            moved_onto.entry(id).or_default().push(spec);
+        }
+        Ok(())
+    }
+
+    fn in_cooldown(&self, view: &ClusterView<'_>) -> bool {
+        let after = |last: Option<_>, delay| last.is_some_and(|at| at + delay > view.now);
+        after(self.last_scale_up, self.config.scale_down_delay_after_add) || after(self.last_scale_down_delete, self.config.scale_down_delay_after_delete)
+    }
+
+    /// Deletes unneeded nodes past the unneeded time: empty nodes first within the parallelism
+    /// budget, then nodes that need a drain within the drain budget, never taking a group below
+    /// its minimum size.
+    fn delete_removable(&mut self, view: &ClusterView<'_>, mut sizes: Vec<u32>, actions: &mut Actions) -> bool {
+        let mut removable: Vec<(NodeId, bool)> = self
+            .unneeded
+            .iter()
+            .filter(|(_, since)| view.now.since(**since) > self.config.scale_down_unneeded_time)
+            .map(|(id, _)| (*id, !view.cluster.node(*id).expect("unneeded node exists").pods.is_empty()))
+            .collect();
+        removable.sort_by_key(|&(id, drain)| (drain, id));
+
+        let drains_in_progress = self.deleting.values().filter(|drain| **drain).count() as u32;
+        let mut parallel_budget = self.config.max_scale_down_parallelism.saturating_sub(self.deleting.len() as u32);
+        let mut drain_budget = self.config.max_drain_parallelism.saturating_sub(drains_in_progress);
+        let mut deleted = false;
+        for (id, drain) in removable {
+            let node = view.cluster.node(id).expect("removable node exists");
+            let group = self.group_of(&node.owner).expect("candidates belong to groups");
+            if sizes[group] <= self.config.node_groups[group].min_size || parallel_budget == 0 || (drain && drain_budget == 0) {
+                continue;
+            }
+            sizes[group] -= 1;
+            parallel_budget -= 1;
+            if drain {
+                drain_budget -= 1;
+            }
+            let since = self.unneeded[&id];
+            let detail = format!(
+                "ScaleDown: node {} of group {} unneeded since {} (utilization {:.2}), {}",
+                node.name,
+                node.owner,
+                since,
+                utilization(node, self.config.ignore_daemonsets_utilization),
+                if drain { format!("draining {} pods", node.pods.len()) } else { "empty".to_string() },
+            );
+            actions.delete_node(id, DisruptionReason::ScaleDown, detail);
+            self.deleting.insert(id, drain);
+            self.unneeded.remove(&id);
+            deleted = true;
+        }
+        if deleted {
+            self.last_scale_down_delete = Some(view.now);
+        }
+        deleted
+    }
+}

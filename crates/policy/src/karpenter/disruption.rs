@@ -1,0 +1,334 @@
+//! Disruption: Emptiness and single-node consolidation with budgets and validation
+//! (`pkg/controllers/disruption/`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use autoscale_sim_cloud::Price;
+use autoscale_sim_engine::SimDuration;
+use autoscale_sim_kube::{Node, NodeId, NodeState};
+
+use super::scheduling::{SimNode, SimPod, solve};
+use super::{ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
+use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
+
+/// `expireAfter` default, which scales the disruption cost by the node's remaining lifetime.
+const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
+
+/// Which method produced a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    Emptiness,
+    SingleNode,
+}
+
+/// A replacement NodeClaim: a pool and the price-ordered options cheaper than the candidates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Replacement {
+    pub pool: usize,
+    pub options: Vec<usize>,
+    pub zone: Option<String>,
+}
+
+/// A disruption decision waiting for validation or for its replacement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Command {
+    pub method: Method,
+    pub candidates: Vec<NodeId>,
+    pub replacement: Option<Replacement>,
+    pub candidate_price: Price,
+}
+
+/// Disruption cost of a node: the pods' eviction costs (1 + priority / 2^25, clamped to
+/// [-10, 10]) times the share of the node's lifetime left before `expireAfter`
+/// (`pkg/utils/disruption/disruption.go`). Lower costs are disrupted first.
+fn disruption_cost(node: &Node, view: &ClusterView<'_>) -> f64 {
+    let pods: f64 = node
+        .pods
+        .iter()
+        .map(|id| {
+            let priority = view.cluster.pod(*id).map_or(0, |p| p.spec.priority);
+            (1.0 + f64::from(priority) / 2f64.powi(25)).clamp(-10.0, 10.0)
+        })
+        .sum();
+    let age = view.now.since(node.launched_at).as_millis() as f64;
+    let lifetime_remaining = ((EXPIRE_AFTER.as_millis() as f64 - age) / EXPIRE_AFTER.as_millis() as f64).clamp(0.0, 1.0);
+    pods * lifetime_remaining
+}
+
+impl Karpenter {
+    /// One pass of the disruption controller: the first method that finds a command wins.
+    pub(super) fn disrupt(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
+        // The pod controller re-triggers provisioning every 10 s while pods stay Unschedulable.
+        if self.batch_idle.is_none() && view.cluster.pending_pods().any(|p| p.unschedulable) {
+            self.trigger_batch(view, actions);
+        }
+        self.nominated_until.retain(|_, until| *until > view.now);
+
+        if self.pending_command.is_none() {
+            let command = self.emptiness(view).or_else(|| self.single_node_consolidation(view));
+            if let Some(command) = command {
+                self.pending_command = Some(command);
+                self.validation_generation += 1;
+                actions.set_timer(view.now + self.config.validation_delay, token(TIMER_VALIDATION, self.validation_generation));
+                return;
+            }
+        }
+        self.arm_disruption(view.now + self.config.disruption_poll_period, actions);
+    }
+
+    /// Whether `node` may be disrupted gracefully now (`NewCandidate`, `ShouldDisrupt`).
+    fn is_candidate(&self, node: &Node, view: &ClusterView<'_>) -> bool {
+        let Some(pool) = self.pool_index(&node.owner) else { return false };
+        let pool = &self.pools.as_ref().expect("pools resolved")[pool].config;
+        let Some(consolidate_after) = pool.consolidate_after else { return false };
+        node.state == NodeState::Ready
+            && !node.cordoned
+            && !self.disrupting.contains(&node.id)
+            && self.nominated_until.get(&node.id).is_none_or(|until| *until <= view.now)
+            && view.now.since(node.last_pod_event) >= consolidate_after
+    }
+
+    /// Nodes each pool may still disrupt: the smallest budget allowance over the pool's
+    /// initialized nodes, minus its nodes already being disrupted.
+    fn available_budgets(&self, view: &ClusterView<'_>) -> Vec<u32> {
+        let pools = self.pools.as_ref().expect("pools resolved");
+        pools
+            .iter()
+            .map(|pool| {
+                let nodes: Vec<&Node> = view.cluster.nodes().filter(|n| n.owner == pool.config.name && n.state != NodeState::Launching).collect();
+                let total = nodes.len() as u32;
+                let allowed = pool.config.budgets.iter().map(|b| b.allowed(total)).min().unwrap_or(u32::MAX);
+                let disrupting = nodes.iter().filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id)).count() as u32;
+                allowed.saturating_sub(disrupting)
+            })
+            .collect()
+    }
+
+    /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
+    fn emptiness(&self, view: &ClusterView<'_>) -> Option<Command> {
+        let mut budgets = self.available_budgets(view);
+        let mut empty: Vec<&Node> = view.cluster.nodes().filter(|n| n.pods.is_empty() && self.is_candidate(n, view)).collect();
+        empty.sort_by(|a, b| disruption_cost(a, view).total_cmp(&disruption_cost(b, view)).then(a.id.cmp(&b.id)));
+
+        let mut candidates = Vec::new();
+        let mut price = Price(0);
+        for node in empty {
+            let pool = self.pool_index(&node.owner).expect("candidates belong to pools");
+            if budgets[pool] == 0 {
+                continue;
+            }
+            budgets[pool] -= 1;
+            candidates.push(node.id);
+            price = Price(price.0 + node.price.0);
+        }
+        (!candidates.is_empty()).then_some(Command { method: Method::Emptiness, candidates, replacement: None, candidate_price: price })
+    }
+
+    /// Single-node consolidation: candidates in disruption-cost order, interleaved across pools;
+    /// the first that can be deleted or replaced by a cheaper node wins.
+    fn single_node_consolidation(&self, view: &ClusterView<'_>) -> Option<Command> {
+        let budgets = self.available_budgets(view);
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let mut per_pool: Vec<Vec<&Node>> = vec![Vec::new(); pools.len()];
+        for node in view.cluster.nodes() {
+            let Some(pool) = self.pool_index(&node.owner) else { continue };
+            if !node.pods.is_empty() && pools[pool].config.consolidation_policy == ConsolidationPolicy::WhenEmptyOrUnderutilized && self.is_candidate(node, view) {
+                per_pool[pool].push(node);
+            }
+        }
+        for nodes in &mut per_pool {
+            nodes.sort_by(|a, b| disruption_cost(a, view).total_cmp(&disruption_cost(b, view)).then(a.id.cmp(&b.id)));
+        }
+
+        // Round-robin across pools.
+        let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
+        for rank in 0..longest {
+            for (pool, nodes) in per_pool.iter().enumerate() {
+                let Some(node) = nodes.get(rank) else { continue };
+                if budgets[pool] == 0 {
+                    continue;
+                }
+                if let Some(command) = self.compute_consolidation(view, &[node.id]) {
+                    return Some(command);
+                }
+            }
+        }
+        None
+    }
+
+    /// Simulates removing `candidates`: delete when their pods fit on other nodes, replace when
+    /// they need exactly one new NodeClaim with options strictly cheaper than the candidates
+    /// (`computeConsolidation`), otherwise nothing.
+    pub(super) fn compute_consolidation(&self, view: &ClusterView<'_>, candidates: &[NodeId]) -> Option<Command> {
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
+
+        // Pods to place: the candidates' pods, plus every pod already pending.
+        let mut candidate_pods = BTreeSet::new();
+        let mut pods = Vec::new();
+        let mut candidate_price = Price(0);
+        for id in candidates {
+            let node = view.cluster.node(*id)?;
+            candidate_price = Price(candidate_price.0 + node.price.0);
+            for pod_id in &node.pods {
+                let pod = view.cluster.pod(*pod_id)?;
+                candidate_pods.insert(pod.id);
+                pods.push(SimPod { id: pod.id, spec: pod.spec.clone(), created: pod.created });
+            }
+        }
+        pods.extend(view.cluster.pending_pods().filter(|p| p.unschedulable).map(|p| SimPod { id: p.id, spec: p.spec.clone(), created: p.created }));
+
+        let nodes: Vec<SimNode> = view
+            .cluster
+            .nodes()
+            .filter(|n| n.state != NodeState::Deleting && !n.cordoned && !candidate_set.contains(&n.id) && !self.disrupting.contains(&n.id))
+            .map(|n| SimNode { node: n, free: n.free(), initialized: n.state == NodeState::Ready })
+            .collect();
+        let initialized: BTreeMap<NodeId, bool> = nodes.iter().map(|n| (n.node.id, n.initialized)).collect();
+        let mut limits = self.remaining_limits(view);
+        let placement = solve(pods, nodes, pools, &mut limits);
+
+        // Every candidate pod must land, and not on a node that is still initializing.
+        if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
+            return None;
+        }
+        if placement.on_existing.iter().any(|(pod, node)| candidate_pods.contains(pod) && !initialized[node]) {
+            return None;
+        }
+
+        match placement.claims.as_slice() {
+            [] => Some(Command { method: Method::SingleNode, candidates: candidates.to_vec(), replacement: None, candidate_price }),
+            [claim] => {
+                let pool = &pools[claim.pool];
+                let cheaper: Vec<usize> = claim.options.iter().copied().filter(|&i| pool.options[i].price < candidate_price).collect();
+                (!cheaper.is_empty()).then(|| Command {
+                    method: Method::SingleNode,
+                    candidates: candidates.to_vec(),
+                    replacement: Some(Replacement { pool: claim.pool, options: cheaper, zone: claim.zone.clone() }),
+                    candidate_price,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// After the validation delay: re-check the command against the current state, then act.
+    pub(super) fn validate_and_execute(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
+        let Some(command) = self.pending_command.take() else { return };
+        let validated = match command.method {
+            Method::Emptiness => {
+                // Emptiness keeps the candidates that are still empty and eligible, within budget.
+                let mut budgets = self.available_budgets(view);
+                let still: Vec<NodeId> = command
+                    .candidates
+                    .iter()
+                    .copied()
+                    .filter(|id| view.cluster.node(*id).is_some_and(|n| n.pods.is_empty() && self.is_candidate(n, view)))
+                    .filter(|id| {
+                        let pool = self.pool_index(&view.cluster.node(*id).expect("checked above").owner).expect("pool node");
+                        let ok = budgets[pool] > 0;
+                        if ok {
+                            budgets[pool] -= 1;
+                        }
+                        ok
+                    })
+                    .collect();
+                (!still.is_empty()).then_some(Command { candidates: still, ..command })
+            }
+            Method::SingleNode => {
+                let eligible = command.candidates.iter().all(|id| view.cluster.node(*id).is_some_and(|n| self.is_candidate(n, view)));
+                let fresh = if eligible { self.compute_consolidation(view, &command.candidates) } else { None };
+                match (fresh, &command.replacement) {
+                    (Some(fresh), None) if fresh.replacement.is_none() => Some(command),
+                    (Some(Command { replacement: Some(new), .. }), Some(old)) if old.options.iter().all(|o| new.options.contains(o)) => Some(command),
+                    _ => None,
+                }
+            }
+        };
+        match validated {
+            Some(command) => {
+                self.execute(command, view, actions);
+                self.arm_disruption(view.now, actions);
+            }
+            None => self.arm_disruption(view.now + self.config.disruption_poll_period, actions),
+        }
+    }
+
+    fn execute(&mut self, command: Command, view: &ClusterView<'_>, actions: &mut Actions) {
+        let reason = if command.method == Method::Emptiness { DisruptionReason::Empty } else { DisruptionReason::Underutilized };
+        let Some(replacement) = &command.replacement else {
+            for id in &command.candidates {
+                let node = view.cluster.node(*id).expect("validated candidate exists");
+                let detail = format!(
+                    "{}: delete node {} ({}, ${:.4}/h, {} pods)",
+                    reason.as_str(),
+                    node.name,
+                    view.catalog.get(node.instance_type).name,
+                    node.price.usd_per_hour(),
+                    node.pods.len()
+                );
+                actions.delete_node(*id, reason, detail);
+                self.disrupting.insert(*id);
+            }
+            return;
+        };
+
+        // Replace: launch the cheapest cheaper option, cordon the candidates, and delete them
+        // once the replacement is Ready.
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let pool = &pools[replacement.pool];
+        let option = &pool.options[replacement.options[0]];
+        let names: Vec<String> = command.candidates.iter().filter_map(|id| view.cluster.node(*id)).map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name)).collect();
+        let zone = replacement.zone.clone().unwrap_or_else(|| view.cluster.node(command.candidates[0]).map(|n| n.zone.clone()).expect("candidate exists"));
+        let new_node = actions.launch(LaunchRequest {
+            owner: pool.config.name.clone(),
+            instance_type: option.instance_type,
+            capacity_type: autoscale_sim_kube::CapacityType::OnDemand,
+            zone,
+            labels: option.labels.clone(),
+            taints: pool.config.taints.clone(),
+            reason: format!(
+                "Underutilized: replacement for {} at ${:.4}/h; {} cheaper instance types, launched {} at ${:.4}/h",
+                names.join(", "),
+                command.candidate_price.usd_per_hour(),
+                replacement.options.len(),
+                view.catalog.get(option.instance_type).name,
+                option.price.usd_per_hour()
+            ),
+        });
+        for id in &command.candidates {
+            actions.cordon(*id, true);
+            self.disrupting.insert(*id);
+        }
+        self.replacements.insert(new_node, command);
+    }
+
+    /// Deletes the candidates of a command once its replacement is Ready.
+    pub(super) fn on_replacement_ready(&mut self, node: NodeId, view: &ClusterView<'_>, actions: &mut Actions) {
+        let Some(command) = self.replacements.remove(&node) else { return };
+        let replacement = view.cluster.node(node).map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name)).unwrap_or_default();
+        for id in command.candidates {
+            if let Some(candidate) = view.cluster.node(id) {
+                let detail = format!(
+                    "Underutilized: replace node {} ({}, ${:.4}/h) with {replacement}",
+                    candidate.name,
+                    view.catalog.get(candidate.instance_type).name,
+                    candidate.price.usd_per_hour()
+                );
+                actions.delete_node(id, DisruptionReason::Underutilized, detail);
+            }
+        }
+    }
+
+    /// Forgets a removed node; a replacement that failed before Ready releases its candidates.
+    pub(super) fn on_node_removed(&mut self, node: NodeId, actions: &mut Actions) {
+        self.disrupting.remove(&node);
+        self.nominated_until.remove(&node);
+        if let Some(command) = self.replacements.remove(&node) {
+            for id in command.candidates {
+                self.disrupting.remove(&id);
+                actions.cordon(id, false);
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! A model of Karpenter v1.13 (kubernetes-sigs/karpenter with the AWS provider) with NodePools.
+//!
+//! * Provisioning: pods that kube-scheduler marked Unschedulable open a batch window (1 s idle,
+//!   10 s max); the batch is bin-packed first-fit-decreasing onto existing and in-flight nodes,
+//!   then onto NodeClaims opened in the same simulation, each keeping the set of instance types
+//!   that still fit, then onto a new NodeClaim of the highest-weight NodePool; each NodeClaim
+//!   launches its cheapest remaining on-demand type (EC2 CreateFleet `lowest-price`).
+//! * Disruption: every 10 s (at once after acting), Emptiness, then single-node consolidation
+//!   (delete, or replace with a strictly cheaper type), each within the NodePool's disruption
+//!   budget (default `nodes: 10%`, rounded up) and confirmed by a 15 s validation.
+//!
+//! Defaults and their sources (kubernetes-sigs/karpenter v1.13 unless stated):
+//!
+//! | setting | default | source |
+//! |---|---|---|
+//! | batch idle / max duration | 1 s / 10 s | `pkg/operator/options/options.go` |
+//! | nomination window | 20 s | `pkg/controllers/state/statenode.go` |
+//! | disruption polling period | 10 s | `pkg/controllers/disruption/controller.go` |
+//! | consolidation validation delay | 15 s | `pkg/controllers/disruption/consolidation.go` |
+//! | consolidationPolicy / consolidateAfter | WhenEmptyOrUnderutilized / 0s | `pkg/apis/v1/nodepool.go` |
+//! | disruption budget | `nodes: 10%` | `pkg/apis/v1/nodepool.go` |
+//! | expireAfter | 720h | `pkg/apis/v1/nodepool.go` |
+//! | instance types sent at launch | 60, cheapest first | aws/karpenter-provider-aws `pkg/providers/instance/instance.go` |
+//!
+//! ## Limitations
+//!
+//! On-demand only; no multi-node consolidation, drift, expiration, preference relaxation,
+//! `minValues` or spot-to-spot rules yet. NodePool `limits` are checked against the capacity of
+//! existing nodes, not pessimistically per NodeClaim option.
+
+mod disruption;
+mod provisioning;
+mod scheduling;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use autoscale_sim_cloud::{Catalog, InstanceTypeIndex, Price, Resources};
+use autoscale_sim_engine::{SimDuration, SimTime};
+use autoscale_sim_kube::{CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_ZONE, NodeId, Taint, daemon_overhead};
+
+use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
+use crate::requirements::{Requirement, all_match, instance_type_labels};
+
+/// When a NodePool lets consolidation remove or replace nodes (`spec.disruption.consolidationPolicy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConsolidationPolicy {
+    /// Only empty nodes.
+    WhenEmpty,
+    /// Empty nodes and nodes whose pods fit elsewhere or on a cheaper node (the default).
+    #[default]
+    WhenEmptyOrUnderutilized,
+}
+
+/// A disruption budget's node allowance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BudgetNodes {
+    /// A share of the NodePool's nodes, in percent, rounded up.
+    Percent(u32),
+    /// A number of nodes.
+    Count(u32),
+}
+
+impl BudgetNodes {
+    /// Nodes allowed to be disrupted out of `total`.
+    pub fn allowed(self, total: u32) -> u32 {
+        match self {
+            BudgetNodes::Percent(p) => (u64::from(total) * u64::from(p)).div_ceil(100) as u32,
+            BudgetNodes::Count(n) => n,
+        }
+    }
+}
+
+/// A NodePool: where Karpenter may launch nodes and how it may disrupt them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodePool {
+    /// Name.
+    pub name: String,
+    /// `spec.weight`: higher-weight pools are tried first.
+    pub weight: i32,
+    /// `spec.template.spec.requirements`.
+    pub requirements: Vec<Requirement>,
+    /// `spec.template.metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `spec.template.spec.taints`.
+    pub taints: Vec<Taint>,
+    /// `spec.disruption.consolidationPolicy`.
+    pub consolidation_policy: ConsolidationPolicy,
+    /// `spec.disruption.consolidateAfter`; `None` is `Never`.
+    pub consolidate_after: Option<SimDuration>,
+    /// `spec.disruption.budgets[].nodes`; the smallest allowance wins.
+    pub budgets: Vec<BudgetNodes>,
+    /// `spec.limits.cpu` and `spec.limits.memory`, as a total capacity of the pool's nodes.
+    pub limits: Option<Resources>,
+}
+
+impl Default for NodePool {
+    fn default() -> Self {
+        NodePool {
+            name: "default".into(),
+            weight: 0,
+            requirements: vec![],
+            labels: BTreeMap::new(),
+            taints: vec![],
+            consolidation_policy: ConsolidationPolicy::default(),
+            consolidate_after: Some(SimDuration::ZERO),
+            budgets: vec![BudgetNodes::Percent(10)],
+            limits: None,
+        }
+    }
+}
+
+/// Karpenter settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KarpenterConfig {
+    /// Name in reports.
+    pub name: String,
+    /// NodePools.
+    pub node_pools: Vec<NodePool>,
+    /// `BATCH_IDLE_DURATION`.
+    pub batch_idle_duration: SimDuration,
+    /// `BATCH_MAX_DURATION`.
+    pub batch_max_duration: SimDuration,
+    /// Disruption controller polling period.
+    pub disruption_poll_period: SimDuration,
+    /// Wait before a consolidation command is validated and executed.
+    pub validation_delay: SimDuration,
+}
+
+impl Default for KarpenterConfig {
+    fn default() -> Self {
+        KarpenterConfig {
+            name: "karpenter".into(),
+            node_pools: vec![NodePool::default()],
+            batch_idle_duration: SimDuration::from_secs(1),
+            batch_max_duration: SimDuration::from_secs(10),
+            disruption_poll_period: SimDuration::from_secs(10),
+            validation_delay: SimDuration::from_secs(15),
+        }
+    }
+}
+
+impl KarpenterConfig {
+    /// How long a node that received pods in a provisioning simulation is protected from
+    /// disruption: max(2 × batch max duration, 10 s).
+    pub fn nomination_window(&self) -> SimDuration {
+        SimDuration::from_millis((2 * self.batch_max_duration.as_millis()).max(10_000))
+    }
+}
+
+/// One instance type a NodePool may launch, with what the pool's nodes of that type offer.
+#[derive(Clone, Debug)]
+pub(crate) struct PoolOption {
+    pub instance_type: InstanceTypeIndex,
+    pub labels: BTreeMap<String, String>,
+    pub allocatable: Resources,
+    pub capacity: Resources,
+    pub daemon: Resources,
+    pub price: Price,
+}
+
+/// A NodePool with its instance types resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct ResolvedPool {
+    pub config: NodePool,
+    /// Options sorted by price, then name.
+    pub options: Vec<PoolOption>,
+    pub zones: Vec<String>,
+}
+
+/// Resolves each pool's instance types and zones against the catalog.
+fn resolve_pools(config: &KarpenterConfig, catalog: &Catalog, zones: &[String], daemonsets: &[DaemonSet]) -> Vec<ResolvedPool> {
+    let mut pools: Vec<ResolvedPool> = config
+        .node_pools
+        .iter()
+        .map(|pool| {
+            let zone_requirements: Vec<&Requirement> = pool.requirements.iter().filter(|r| r.key == LABEL_ZONE).collect();
+            let pool_zones: Vec<String> = zones
+                .iter()
+                .filter(|z| zone_requirements.iter().all(|r| r.matches(&BTreeMap::from([(LABEL_ZONE.to_string(), (*z).clone())]))))
+                .cloned()
+                .collect();
+            let type_requirements: Vec<Requirement> = pool.requirements.iter().filter(|r| r.key != LABEL_ZONE).cloned().collect();
+            let mut options: Vec<PoolOption> = catalog
+                .types()
+                .iter()
+                .enumerate()
+                .filter_map(|(index, instance_type)| {
+                    let mut labels = instance_type_labels(instance_type);
+                    labels.extend(pool.labels.clone());
+                    labels.insert(LABEL_CAPACITY_TYPE.to_string(), CapacityType::OnDemand.label().to_string());
+                    if !all_match(&type_requirements, &labels) {
+                        return None;
+                    }
+                    Some(PoolOption {
+                        instance_type: index,
+                        daemon: daemon_overhead(daemonsets, &labels, &pool.taints),
+                        labels,
+                        allocatable: instance_type.allocatable(),
+                        capacity: instance_type.capacity(),
+                        price: instance_type.on_demand_price,
+                    })
+                })
+                .collect();
+            // AWS provider's exotic-type filter: bare-metal sizes only when nothing else remains.
+            if options.iter().any(|o| !catalog.get(o.instance_type).size.starts_with("metal")) {
+                options.retain(|o| !catalog.get(o.instance_type).size.starts_with("metal"));
+            }
+            options.sort_by(|a, b| (a.price, &catalog.get(a.instance_type).name).cmp(&(b.price, &catalog.get(b.instance_type).name)));
+            ResolvedPool { config: pool.clone(), options, zones: pool_zones }
+        })
+        .collect();
+    // Highest weight first; equal weights by name.
+    pools.sort_by(|a, b| b.config.weight.cmp(&a.config.weight).then_with(|| a.config.name.cmp(&b.config.name)));
+    pools
+}
+
+/// Whether a NodePool's requirements let it launch on-demand capacity; spot is not modelled yet.
+pub fn allows_on_demand(pool: &NodePool) -> bool {
+    let labels = BTreeMap::from([(LABEL_CAPACITY_TYPE.to_string(), CapacityType::OnDemand.label().to_string())]);
+    pool.requirements.iter().filter(|r| r.key == LABEL_CAPACITY_TYPE).all(|r| r.matches(&labels))
+}
+
+/// Timer kinds, in the top byte of a timer token.
+const TIMER_BATCH_IDLE: u64 = 1;
+const TIMER_BATCH_MAX: u64 = 2;
+const TIMER_DISRUPTION: u64 = 3;
+const TIMER_VALIDATION: u64 = 4;
+
+fn token(kind: u64, generation: u64) -> u64 {
+    (kind << 56) | generation
+}
+
+/// The Karpenter policy.
+#[derive(Debug)]
+pub struct Karpenter {
+    config: KarpenterConfig,
+    pools: Option<Vec<ResolvedPool>>,
+    /// Generation of the live idle timer and of the max timer of the open batch window.
+    batch_idle: Option<u64>,
+    batch_max: Option<u64>,
+    batch_generation: u64,
+    disruption_generation: u64,
+    /// Nodes nominated by a provisioning simulation, and until when.
+    nominated_until: BTreeMap<NodeId, SimTime>,
+    /// A command waiting for its validation timer.
+    pending_command: Option<disruption::Command>,
+    validation_generation: u64,
+    /// Replacement node → the candidates it replaces, for commands waiting on a launch.
+    replacements: BTreeMap<NodeId, disruption::Command>,
+    /// Nodes held by a command (candidates cordoned for replacement or being deleted).
+    disrupting: BTreeSet<NodeId>,
+}
+
+impl Karpenter {
+    /// A Karpenter policy with `config`.
+    pub fn new(config: KarpenterConfig) -> Self {
+        Karpenter {
+            config,
+            pools: None,
+            batch_idle: None,
+            batch_max: None,
+            batch_generation: 0,
+            disruption_generation: 0,
+            nominated_until: BTreeMap::new(),
+            pending_command: None,
+            validation_generation: 0,
+            replacements: BTreeMap::new(),
+            disrupting: BTreeSet::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KarpenterConfig {
+        &self.config
+    }
+
+    fn pools(&mut self, view: &ClusterView<'_>) -> &[ResolvedPool] {
+        self.pools.get_or_insert_with(|| resolve_pools(&self.config, view.catalog, view.zones, view.cluster.daemonsets()))
+    }
+
+    fn pool_index(&self, owner: &str) -> Option<usize> {
+        self.pools.as_ref()?.iter().position(|p| p.config.name == owner)
+    }
+
+    fn arm_disruption(&mut self, at: SimTime, actions: &mut Actions) {
+        self.disruption_generation += 1;
+        actions.set_timer(at, token(TIMER_DISRUPTION, self.disruption_generation));
+    }
+}
+
+impl Autoscaler for Karpenter {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions) {
+        match event {
+            PolicyEvent::Start => {
+                self.pools(view);
+                self.arm_disruption(view.now + self.config.disruption_poll_period, actions);
+            }
+            PolicyEvent::PodsUnschedulable(_) => self.trigger_batch(view, actions),
+            PolicyEvent::Timer(t) => {
+                let (kind, generation) = (t >> 56, t & ((1 << 56) - 1));
+                match kind {
+                    TIMER_BATCH_IDLE | TIMER_BATCH_MAX if self.batch_timer_fired(kind, generation) => self.provision(view, actions),
+                    TIMER_DISRUPTION if generation == self.disruption_generation => self.disrupt(view, actions),
+                    TIMER_VALIDATION if generation == self.validation_generation => self.validate_and_execute(view, actions),
+                    _ => {}
+                }
+            }
+            PolicyEvent::NodeReady(node) => self.on_replacement_ready(*node, view, actions),
+            PolicyEvent::NodeRemoved(node) => self.on_node_removed(*node, actions),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! Karpenter's scheduling simulation, shared by provisioning and consolidation
+//! (`pkg/controllers/provisioning/scheduling/scheduler.go`).
+//!
+//! Pods are placed in first-fit-decreasing order (CPU, then memory, descending; ties by creation
+//! time, then id): on the first existing node that fits (initialized nodes first, then by name),
+//! else on the open NodeClaim with the fewest pods whose remaining instance types can still hold
+//! it, else on a new NodeClaim from the first NodePool (highest weight) that can hold it alone.
+//! A NodeClaim keeps every instance type whose allocatable fits its pods plus that type's
+//! DaemonSet overhead, so adding pods only narrows the set.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use autoscale_sim_cloud::Resources;
+use autoscale_sim_engine::SimTime;
+use autoscale_sim_kube::{LABEL_ZONE, Node, NodeId, PodId, PodSpec, passes_static_filters, tolerates_all};
+
+use super::ResolvedPool;
+
+/// A pod to place.
+#[derive(Clone, Debug)]
+pub(crate) struct SimPod {
+    pub id: PodId,
+    pub spec: Arc<PodSpec>,
+    pub created: SimTime,
+}
+
+/// An existing or in-flight node as the simulation sees it.
+#[derive(Clone, Debug)]
+pub(crate) struct SimNode<'a> {
+    pub node: &'a Node,
+    pub free: Resources,
+    pub initialized: bool,
+}
+
+/// A NodeClaim opened by the simulation.
+#[derive(Clone, Debug)]
+pub(crate) struct SimClaim {
+    /// Index into the resolved pools.
+    pub pool: usize,
+    /// Indexes into the pool's price-ordered options that still fit.
+    pub options: Vec<usize>,
+    /// Zone, when a pod pinned one.
+    pub zone: Option<String>,
+    pub pods: Vec<PodId>,
+    pub requests: Resources,
+}
+
+/// Result of a simulation.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Placement {
+    /// Pods placed on existing nodes.
+    pub on_existing: Vec<(PodId, NodeId)>,
+    /// New NodeClaims.
+    pub claims: Vec<SimClaim>,
+    /// Pods that found no place.
+    pub failed: Vec<PodId>,
+}
+
+/// The pod's zone pin from its node selector, and whether the rest of the selector matches `labels`.
+fn selector_fits(spec: &PodSpec, labels: &BTreeMap<String, String>, zones: &[String], zone: Option<&String>) -> bool {
+    spec.node_selector.iter().all(|(key, value)| {
+        if key == LABEL_ZONE {
+            zones.contains(value) && zone.is_none_or(|z| z == value)
+        } else {
+            labels.get(key) == Some(value)
+        }
+    })
+}
+
+/// Options of `pool` (indexes) among `candidates` that can hold `requests` and whose labels suit `spec`.
+fn remaining_options(pool: &ResolvedPool, candidates: &[usize], spec: &PodSpec, requests: &Resources, zone: Option<&String>) -> Vec<usize> {
+    candidates
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let option = &pool.options[i];
+            selector_fits(spec, &option.labels, &pool.zones, zone) && (*requests + option.daemon).fits_in(&option.allocatable)
+        })
+        .collect()
+}
+
+/// Runs the simulation for `pods` against `nodes` and the pools.
+///
+/// `remaining_limits` holds each pool's `spec.limits` minus the capacity of its existing nodes;
+/// a new NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
+/// its options off the remainder, as Karpenter does (pessimistically).
+pub(crate) fn solve(mut pods: Vec<SimPod>, mut nodes: Vec<SimNode<'_>>, pools: &[ResolvedPool], remaining_limits: &mut [Option<Resources>]) -> Placement {
+    pods.sort_by(|a, b| {
+        (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
+            .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
+            .then(a.created.cmp(&b.created))
+            .then(a.id.cmp(&b.id))
+    });
+    nodes.sort_by(|a, b| b.initialized.cmp(&a.initialized).then_with(|| a.node.name.cmp(&b.node.name)));
+
+    let mut placement = Placement::default();
+    for pod in pods {
+        // 1. Existing and in-flight nodes.
+        if let Some(slot) = nodes.iter_mut().find(|n| passes_static_filters(&pod.spec, n.node) && pod.spec.requests.fits_in(&n.free)) {
+            slot.free -= pod.spec.requests;
+            placement.on_existing.push((pod.id, slot.node.id));
+            continue;
+        }
+
+        // 2. NodeClaims opened in this simulation, fewest pods first.
+        let mut order: Vec<usize> = (0..placement.claims.len()).collect();
+        order.sort_by_key(|&i| (placement.claims[i].pods.len(), i));
+        let joined = order.into_iter().find_map(|i| {
+            let claim = &placement.claims[i];
+            let pool = &pools[claim.pool];
+            if !tolerates_all(&pod.spec.tolerations, &pool.config.taints) {
+                return None;
+            }
+            let requests = claim.requests + pod.spec.requests;
+            let options = remaining_options(pool, &claim.options, &pod.spec, &requests, claim.zone.as_ref());
+            (!options.is_empty()).then_some((i, options, requests))
+        });
+        if let Some((i, options, requests)) = joined {
+            let claim = &mut placement.claims[i];
+            claim.options = options;
+            claim.requests = requests;
+            claim.zone = claim.zone.take().or_else(|| pod.spec.node_selector.get(LABEL_ZONE).cloned());
+            claim.pods.push(pod.id);
+            continue;
+        }
+
+        // 3. A new NodeClaim from the first pool, in weight order, that can hold the pod alone.
+        let opened = pools.iter().enumerate().find_map(|(index, pool)| {
+            if !tolerates_all(&pod.spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
+                return None;
+            }
+            let within_limits = |i: &usize| {
+                let capacity = pool.options[*i].capacity;
+                remaining_limits[index].is_none_or(|left| capacity.cpu_millis <= left.cpu_millis && capacity.memory_bytes <= left.memory_bytes)
+            };
+            let all: Vec<usize> = (0..pool.options.len()).filter(within_limits).collect();
+            let options = remaining_options(pool, &all, &pod.spec, &pod.spec.requests, None);
+            (!options.is_empty()).then_some((index, options))
+        });
+        match opened {
+            Some((pool, options)) => {
+                if let Some(left) = remaining_limits[pool].as_mut() {
+                    let largest = options.iter().map(|&i| pools[pool].options[i].capacity).fold(Resources::ZERO, |a, b| a.max(&b));
+                    left.cpu_millis -= largest.cpu_millis;
+                    left.memory_bytes -= largest.memory_bytes;
+                }
+                placement.claims.push(SimClaim {
+                pool,
+                options,
+                zone: pod.spec.node_selector.get(LABEL_ZONE).cloned(),
+                pods: vec![pod.id],
+                requests: pod.spec.requests,
+            })
+            }
+            None => placement.failed.push(pod.id),
+        }
+    }
+    placement
+}
