@@ -103,6 +103,11 @@ impl Cluster {
         id
     }
 
+    /// The id the next added node will get.
+    pub fn next_node_id(&self) -> NodeId {
+        NodeId(self.next_node)
+    }
+
     /// Marks a Launching node Ready.
     pub fn mark_ready(&mut self, id: NodeId, now: SimTime) {
         if let Some(node) = self.nodes.get_mut(&id)

@@ -1,0 +1,160 @@
+//! Everything a run needs, independent of the policy.
+
+use std::sync::Arc;
+
+use autoscale_sim_cloud::{Catalog, LatencyModel};
+use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
+use autoscale_sim_kube::{DaemonSet, PodSpec, ScoringStrategy};
+use autoscale_sim_policy::{
+    Autoscaler, ClusterAutoscaler, ClusterAutoscalerConfig, Karpenter, KarpenterConfig,
+    StaticConfig, StaticFleet,
+};
+use autoscale_sim_workload::{HpaSpec, Trace};
+
+/// A named load series that Deployments follow.
+#[derive(Clone, Debug)]
+pub struct Load {
+    /// Name, as Deployments refer to it.
+    pub name: String,
+    /// The series, already generated or loaded, scaled and aligned to t = 0.
+    pub trace: Trace,
+}
+
+/// How many replicas a Deployment runs.
+#[derive(Clone, Debug)]
+pub enum Replicas {
+    /// A constant count.
+    Fixed(u32),
+    /// A horizontal pod autoscaler following a load.
+    Hpa {
+        /// Index into [`SimConfig::loads`].
+        load: usize,
+        /// The HPA settings.
+        spec: HpaSpec,
+    },
+}
+
+/// A Deployment and its pod template.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    /// Name.
+    pub name: String,
+    /// Pod spec shared by every replica.
+    pub spec: Arc<PodSpec>,
+    /// Replica count.
+    pub replicas: Replicas,
+    /// Time from binding until a pod runs (image pull, container start).
+    pub startup_latency: LatencyModel,
+}
+
+/// A moment at which the report records the fleet, such as the nightly trough.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Label in reports.
+    pub label: String,
+    /// Time of the snapshot.
+    pub at: SimTime,
+}
+
+/// The simulated world's setup: everything but the policy.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Scenario name.
+    pub name: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Simulated time span.
+    pub duration: SimDuration,
+    /// Wall-clock time of t = 0, in seconds since the Unix epoch (UTC), for hour of day.
+    pub start_unix_secs: i64,
+    /// Availability zones, in order.
+    pub zones: Vec<String>,
+    /// Instance types.
+    pub catalog: Arc<Catalog>,
+    /// Time from a launch request until the node is Ready.
+    pub launch_latency: LatencyModel,
+    /// Time from a deletion decision until the instance is terminated and billing stops.
+    pub termination_delay: SimDuration,
+    /// Load series.
+    pub loads: Vec<Load>,
+    /// Deployments.
+    pub deployments: Vec<Deployment>,
+    /// DaemonSets.
+    pub daemonsets: Vec<DaemonSet>,
+    /// kube-scheduler scoring strategy.
+    pub scoring: ScoringStrategy,
+    /// Interval of the time-series samples.
+    pub sample_interval: SimDuration,
+    /// Fleet snapshots for the report.
+    pub snapshots: Vec<Snapshot>,
+}
+
+impl SimConfig {
+    /// A configuration with the given name, seed, duration and catalog, us-east-1a/b/c zones,
+    /// default latencies, and no workloads yet.
+    pub fn new(name: &str, seed: u64, duration: SimDuration, catalog: Arc<Catalog>) -> Self {
+        SimConfig {
+            name: name.to_string(),
+            seed,
+            duration,
+            start_unix_secs: 0,
+            zones: vec![
+                "us-east-1a".into(),
+                "us-east-1b".into(),
+                "us-east-1c".into(),
+            ],
+            catalog,
+            launch_latency: LatencyModel::default(),
+            termination_delay: DEFAULT_TERMINATION_DELAY,
+            loads: vec![],
+            deployments: vec![],
+            daemonsets: vec![],
+            scoring: ScoringStrategy::default(),
+            sample_interval: SimDuration::from_secs(60),
+            snapshots: vec![],
+        }
+    }
+}
+
+/// Time from a deletion decision until billing stops: the 5 s both autoscalers wait after
+/// tainting before they evict (Karpenter's minimum drain time, Cluster Autoscaler's
+/// `--node-delete-delay-after-taint`).
+/// NOTE: pods are evicted at once and their termination grace period is not modelled.
+pub const DEFAULT_TERMINATION_DELAY: SimDuration = SimDuration::from_secs(5);
+
+/// Default pod startup latency (image pull and container start).
+/// NOTE: an assumption of this model, not a measured figure; set it per Deployment.
+pub const DEFAULT_POD_STARTUP: SimDuration = SimDuration::from_secs(5);
+
+/// A policy and its settings, as a scenario lists them.
+#[derive(Clone, Debug)]
+pub enum PolicySpec {
+    /// Cluster Autoscaler with node groups.
+    ClusterAutoscaler(ClusterAutoscalerConfig),
+    /// Karpenter with NodePools.
+    Karpenter(KarpenterConfig),
+    /// A fixed fleet.
+    Static(StaticConfig),
+}
+
+impl PolicySpec {
+    /// Name in reports.
+    pub fn name(&self) -> &str {
+        match self {
+            PolicySpec::ClusterAutoscaler(c) => &c.name,
+            PolicySpec::Karpenter(c) => &c.name,
+            PolicySpec::Static(c) => &c.name,
+        }
+    }
+
+    /// Builds the policy; random choices draw from streams of `seed`.
+    pub fn build(&self, seed: u64) -> Box<dyn Autoscaler + Send> {
+        match self {
+            PolicySpec::ClusterAutoscaler(c) => {
+                Box::new(ClusterAutoscaler::new(c.clone(), &RngStreams::new(seed)))
+            }
+            PolicySpec::Karpenter(c) => Box::new(Karpenter::new(c.clone())),
+            PolicySpec::Static(c) => Box::new(StaticFleet::new(c.clone())),
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Collection of the figures in the report and the time series.
+
+use std::collections::BTreeMap;
+
+use autoscale_sim_cloud::{Catalog, Cost, billing};
+use autoscale_sim_engine::{SimDuration, SimTime};
+use autoscale_sim_kube::{Cluster, Node, NodeState, Pod};
+use autoscale_sim_policy::DisruptionReason;
+
+use crate::config::SimConfig;
+use crate::report::{Decision, FleetSnapshot, RunOutput, RunReport, Sample, percentile};
+use crate::world::fleet_by_type;
+
+/// The first hour is left out of `min_nodes`, so the empty cluster at t = 0 does not count.
+const WARM_UP: SimDuration = SimDuration::from_hours(1);
+
+/// Running totals of one run.
+pub(crate) struct Metrics {
+    policy: String,
+    last: SimTime,
+    pending_pod_ms: u128,
+    node_ms: u128,
+    cpu_requested_ms: i128,
+    cpu_allocatable_ms: i128,
+    memory_requested_ms: i128,
+    memory_allocatable_ms: i128,
+    peak_nodes: u32,
+    min_nodes: Option<u32>,
+    pending_times_ms: Vec<u64>,
+    cost_by_type: BTreeMap<String, Cost>,
+    cost_by_capacity: BTreeMap<String, Cost>,
+    nodes_launched: u32,
+    nodes_terminated: u32,
+    pods_evicted: u64,
+    bare_pods_lost: u64,
+    disruptions: BTreeMap<String, u32>,
+    samples: Vec<Sample>,
+    snapshots: Vec<FleetSnapshot>,
+}
+
+impl Metrics {
+    pub(crate) fn new(policy: &str) -> Self {
+        Metrics {
+            policy: policy.to_string(),
+            last: SimTime::ZERO,
+            pending_pod_ms: 0,
+            node_ms: 0,
+            cpu_requested_ms: 0,
+            cpu_allocatable_ms: 0,
+            memory_requested_ms: 0,
+            memory_allocatable_ms: 0,
+            peak_nodes: 0,
+            min_nodes: None,
+            pending_times_ms: Vec::new(),
+            cost_by_type: BTreeMap::new(),
+            cost_by_capacity: BTreeMap::new(),
+            nodes_launched: 0,
+            nodes_terminated: 0,
+            pods_evicted: 0,
+            bare_pods_lost: 0,
+            disruptions: BTreeMap::new(),
+            samples: Vec::new(),
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// Integrates the state that held from the previous event until `now`.
+    pub(crate) fn advance(&mut self, now: SimTime, cluster: &Cluster) {
+        let dt = now.since(self.last).as_millis();
+        let nodes = cluster.node_count() as u32;
+        if dt > 0 {
+            let dt128 = i128::from(dt);
+            self.pending_pod_ms += cluster.pending_count() as u128 * u128::from(dt);
+            self.node_ms += u128::from(nodes) * u128::from(dt);
+            for node in cluster.nodes().filter(|n| n.state == NodeState::Ready) {
+                let requested = node.requested();
+                self.cpu_requested_ms += i128::from(requested.cpu_millis) * dt128;
+                self.cpu_allocatable_ms += i128::from(node.allocatable.cpu_millis) * dt128;
+                self.memory_requested_ms += i128::from(requested.memory_bytes) * dt128;
+                self.memory_allocatable_ms += i128::from(node.allocatable.memory_bytes) * dt128;
+            }
+            if self.last >= SimTime::ZERO + WARM_UP {
+                self.min_nodes = Some(self.min_nodes.map_or(nodes, |m| m.min(nodes)));
+            }
+        }
+        self.peak_nodes = self.peak_nodes.max(nodes);
+        self.last = now;
+    }
+
+    pub(crate) fn pod_bound(&mut self, waited: SimDuration) {
+        self.pending_times_ms.push(waited.as_millis());
+    }
+
+    pub(crate) fn pod_removed(&mut self, _pod: &Pod, _now: SimTime) {}
+
+    pub(crate) fn pod_evicted(&mut self, bare: bool) {
+        self.pods_evicted += 1;
+        if bare {
+            self.bare_pods_lost += 1;
+        }
+    }
+
+    pub(crate) fn node_launched(&mut self) {
+        self.nodes_launched += 1;
+    }
+
+    pub(crate) fn disruption(&mut self, reason: DisruptionReason) {
+        *self
+            .disruptions
+            .entry(reason.as_str().to_string())
+            .or_insert(0) += 1;
+    }
+
+    pub(crate) fn node_terminated(&mut self, node: &Node, cost: Cost, catalog: &Catalog) {
+        self.nodes_terminated += 1;
+        self.add_cost(node, cost, catalog);
+    }
+
+    fn add_cost(&mut self, node: &Node, cost: Cost, catalog: &Catalog) {
+        *self
+            .cost_by_type
+            .entry(catalog.get(node.instance_type).name.clone())
+            .or_default() += cost;
+        *self
+            .cost_by_capacity
+            .entry(node.capacity_type.label().to_string())
+            .or_default() += cost;
+    }
+
+    pub(crate) fn has_snapshot(&self, label: &str) -> bool {
+        self.snapshots.iter().any(|s| s.label == label)
+    }
+
+    pub(crate) fn take_snapshot(
+        &mut self,
+        label: &str,
+        now: SimTime,
+        cluster: &Cluster,
+        catalog: &Catalog,
+    ) {
+        self.snapshots.push(FleetSnapshot {
+            label: label.to_string(),
+            time_seconds: now.as_secs(),
+            nodes: fleet_by_type(cluster, catalog),
+        });
+    }
+
+    pub(crate) fn sample(
+        &mut self,
+        now: SimTime,
+        cluster: &Cluster,
+        config: &SimConfig,
+        loads: &[f64],
+    ) {
+        let mut sample = Sample {
+            policy: self.policy.clone(),
+            time_seconds: now.as_secs(),
+            hour_of_day: hour_of_day(now, config.start_unix_secs),
+            load: loads.iter().sum(),
+            pods: cluster.pods().count() as u64,
+            pods_pending: cluster.pending_count() as u64,
+            nodes: cluster.node_count() as u32,
+            ..Default::default()
+        };
+        let mut rate = 0u64;
+        for node in cluster.nodes() {
+            rate += node.price.0;
+            match node.state {
+                NodeState::Launching => sample.nodes_launching += 1,
+                NodeState::Ready => {
+                    let requested = node.requested();
+                    sample.cpu_requested_millis += requested.cpu_millis;
+                    sample.cpu_allocatable_millis += node.allocatable.cpu_millis;
+                    sample.memory_requested_bytes += requested.memory_bytes;
+                    sample.memory_allocatable_bytes += node.allocatable.memory_bytes;
+                }
+                NodeState::Deleting => {}
+            }
+        }
+        sample.cost_rate_usd_per_hour = rate as f64 / 1e6;
+        sample.fleet = fleet_by_type(cluster, &config.catalog)
+            .iter()
+            .map(|(t, n)| format!("{t}={n}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        self.samples.push(sample);
+    }
+
+    /// Bills the nodes still running at the end and builds the results.
+    pub(crate) fn finish(
+        mut self,
+        now: SimTime,
+        cluster: &Cluster,
+        config: &SimConfig,
+        events: u64,
+        decisions: Vec<Decision>,
+    ) -> RunOutput {
+        for node in cluster.nodes() {
+            let cost = billing::instance_cost(node.price, now.since(node.launched_at));
+            self.add_cost(node, cost, &config.catalog);
+        }
+        let mut waits = self.pending_times_ms.clone();
+        let still_pending = cluster
+            .pending_pods()
+            .map(|p| now.since(p.created).as_millis());
+        let max_wait = waits
+            .iter()
+            .copied()
+            .chain(still_pending)
+            .max()
+            .unwrap_or(0);
+        waits.sort_unstable();
+
+        let total: Cost = self.cost_by_type.values().copied().sum();
+        let ratio = |numerator: i128, denominator: i128| {
+            if denominator == 0 {
+                0.0
+            } else {
+                round6(numerator as f64 / denominator as f64)
+            }
+        };
+        let report = RunReport {
+            policy: self.policy.clone(),
+            total_cost_usd: total.usd(),
+            total_cost_micro_usd: total.micro_usd() as u64,
+            cost_by_instance_type: self
+                .cost_by_type
+                .iter()
+                .map(|(k, v)| (k.clone(), v.usd()))
+                .collect(),
+            cost_by_capacity_type: self
+                .cost_by_capacity
+                .iter()
+                .map(|(k, v)| (k.clone(), v.usd()))
+                .collect(),
+            node_hours: round6(self.node_ms as f64 / 3_600_000.0),
+            peak_nodes: self.peak_nodes,
+            min_nodes: self.min_nodes.unwrap_or(self.peak_nodes),
+            nodes_launched: self.nodes_launched,
+            nodes_terminated: self.nodes_terminated,
+            mean_cpu_allocation: ratio(self.cpu_requested_ms, self.cpu_allocatable_ms),
+            mean_memory_allocation: ratio(self.memory_requested_ms, self.memory_allocatable_ms),
+            pending_pod_seconds: round6(self.pending_pod_ms as f64 / 1000.0),
+            pod_pending_p50_seconds: percentile(&waits, 50) as f64 / 1000.0,
+            pod_pending_p95_seconds: percentile(&waits, 95) as f64 / 1000.0,
+            pod_pending_p99_seconds: percentile(&waits, 99) as f64 / 1000.0,
+            pod_pending_max_seconds: max_wait as f64 / 1000.0,
+            pods_created: cluster.pods_created(),
+            pods_evicted: self.pods_evicted,
+            bare_pods_lost: self.bare_pods_lost,
+            disruptions_by_reason: self.disruptions.clone(),
+            spot_interruptions: 0,
+            events_processed: events,
+            snapshots: self.snapshots.clone(),
+        };
+        RunOutput {
+            report,
+            samples: self.samples,
+            decisions,
+        }
+    }
+}
+
+/// Rounds to six decimals so that summaries print the same on every platform.
+fn round6(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
+/// Hour of day (0 ≤ h < 24, fractional) at `now` in UTC, for a run whose t = 0 is `start_unix_secs`.
+pub fn hour_of_day(now: SimTime, start_unix_secs: i64) -> f64 {
+    let seconds = (start_unix_secs + now.as_secs() as i64).rem_euclid(86_400);
+    round6(seconds as f64 / 3600.0)
+}

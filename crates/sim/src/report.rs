@@ -1,0 +1,164 @@
+//! Typed results of a run: the summary, the time series and the decision log.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Summary of one policy's run. Serialised as the `results` entries of `summary.json`; every
+/// figure is a function of the scenario and seed only (no wall-clock time).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Policy name.
+    pub policy: String,
+    /// Total EC2 cost in dollars (per-second billing, 60 s minimum), rounded to the micro-dollar.
+    pub total_cost_usd: f64,
+    /// Total cost in integer micro-dollars, for exact comparison.
+    pub total_cost_micro_usd: u64,
+    /// Cost by instance type, in dollars.
+    pub cost_by_instance_type: BTreeMap<String, f64>,
+    /// Cost by capacity type (`on-demand`, `spot`), in dollars.
+    pub cost_by_capacity_type: BTreeMap<String, f64>,
+    /// Instance hours billed (before the 60 s minimum).
+    pub node_hours: f64,
+    /// Most nodes at once (launching and deleting included).
+    pub peak_nodes: u32,
+    /// Fewest nodes at once after the first hour.
+    pub min_nodes: u32,
+    /// Nodes launched.
+    pub nodes_launched: u32,
+    /// Nodes terminated.
+    pub nodes_terminated: u32,
+    /// Time-weighted mean of CPU requests over allocatable CPU of Ready nodes (DaemonSets included).
+    pub mean_cpu_allocation: f64,
+    /// Time-weighted mean of memory requests over allocatable memory of Ready nodes.
+    pub mean_memory_allocation: f64,
+    /// Integral of the number of Pending pods over time, in pod-seconds.
+    pub pending_pod_seconds: f64,
+    /// Median time from pod creation to binding, in seconds.
+    pub pod_pending_p50_seconds: f64,
+    /// 95th percentile of pod pending time, in seconds.
+    pub pod_pending_p95_seconds: f64,
+    /// 99th percentile of pod pending time, in seconds.
+    pub pod_pending_p99_seconds: f64,
+    /// Longest pod pending time, in seconds, including pods still pending at the end.
+    pub pod_pending_max_seconds: f64,
+    /// Pods created.
+    pub pods_created: u64,
+    /// Pods evicted by node deletions.
+    pub pods_evicted: u64,
+    /// Bare pods lost with their node.
+    pub bare_pods_lost: u64,
+    /// Node disruptions by reason (Empty, Underutilized, ScaleDown, ...).
+    pub disruptions_by_reason: BTreeMap<String, u32>,
+    /// Spot interruptions (always 0 until spot is modelled).
+    pub spot_interruptions: u32,
+    /// Events the engine processed.
+    pub events_processed: u64,
+    /// Fleet by instance type at each snapshot time of the scenario.
+    pub snapshots: Vec<FleetSnapshot>,
+}
+
+/// The fleet at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetSnapshot {
+    /// Label from the scenario, such as `night`.
+    pub label: String,
+    /// Simulated time, in seconds since the start.
+    pub time_seconds: u64,
+    /// Node count by instance type (launching and deleting nodes included).
+    pub nodes: BTreeMap<String, u32>,
+}
+
+/// One row of the time series.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Policy name.
+    pub policy: String,
+    /// Simulated time, in seconds since the start.
+    pub time_seconds: u64,
+    /// Hour of day in the scenario's clock, fractional.
+    pub hour_of_day: f64,
+    /// Sum of the loads at this time.
+    pub load: f64,
+    /// Pods of all Deployments (desired replicas).
+    pub pods: u64,
+    /// Pending pods.
+    pub pods_pending: u64,
+    /// All nodes.
+    pub nodes: u32,
+    /// Nodes not yet Ready.
+    pub nodes_launching: u32,
+    /// CPU requested on Ready nodes, in millicores.
+    pub cpu_requested_millis: i64,
+    /// CPU allocatable on Ready nodes, in millicores.
+    pub cpu_allocatable_millis: i64,
+    /// Memory requested on Ready nodes, in bytes.
+    pub memory_requested_bytes: i64,
+    /// Memory allocatable on Ready nodes, in bytes.
+    pub memory_allocatable_bytes: i64,
+    /// Sum of the hourly prices of all nodes, in dollars per hour.
+    pub cost_rate_usd_per_hour: f64,
+    /// Nodes by instance type, as `type=count` pairs joined by `;`.
+    pub fleet: String,
+}
+
+/// One entry of the decision log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Simulated time in milliseconds since the start.
+    pub time_ms: u64,
+    /// The same time as `<days>d<hh:mm:ss.mmm>`.
+    pub time: String,
+    /// Policy name.
+    pub policy: String,
+    /// `launch`, `ready`, `cordon`, `uncordon`, `delete`, `evict` or `terminate`.
+    pub action: String,
+    /// Node name.
+    pub node: String,
+    /// Instance type of the node.
+    pub instance_type: String,
+    /// Zone of the node.
+    pub zone: String,
+    /// Pod, for evictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Reason category (the disruption reason for deletions).
+    pub reason: String,
+    /// The policy's own explanation.
+    pub detail: String,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunOutput {
+    /// The summary.
+    pub report: RunReport,
+    /// Time series.
+    pub samples: Vec<Sample>,
+    /// Decision log.
+    pub decisions: Vec<Decision>,
+}
+
+/// The `p`-th percentile (0–100) of sorted `values` by the nearest-rank method; 0 when empty.
+pub fn percentile(sorted: &[u64], p: u32) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (u64::from(p) * sorted.len() as u64).div_ceil(100).max(1) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 50), 50);
+        assert_eq!(percentile(&values, 95), 95);
+        assert_eq!(percentile(&values, 100), 100);
+        assert_eq!(percentile(&[7], 99), 7);
+        assert_eq!(percentile(&[], 50), 0);
+    }
+}

@@ -1,0 +1,457 @@
+//! The world: one run of one policy against the scenario's workloads and EC2.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use autoscale_sim_cloud::{Cost, billing};
+use autoscale_sim_engine::{Engine, RngStreams, SimDuration, SimRng, SimTime};
+use autoscale_sim_kube::{Cluster, NewNode, NodeId, NodeState, Owner, PodId, PodPhase, Scheduler};
+use autoscale_sim_policy::{
+    Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,
+};
+use autoscale_sim_workload::Hpa;
+
+use crate::config::{Replicas, SimConfig};
+use crate::metrics::Metrics;
+use crate::report::{Decision, RunOutput};
+
+/// Events of the world's queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Event {
+    PolicyStart,
+    PolicyTimer(u64),
+    HpaSync(usize),
+    NodeReady(NodeId),
+    NodeTerminated(NodeId),
+    PodStarted(PodId),
+    Schedule,
+    Sample,
+    End,
+}
+
+/// A Deployment's live state.
+struct DeploymentState {
+    hpa: Option<Hpa>,
+    pods: BTreeSet<PodId>,
+}
+
+/// One run in progress.
+pub(crate) struct World {
+    config: Arc<SimConfig>,
+    engine: Engine<Event>,
+    cluster: Cluster,
+    scheduler: Scheduler,
+    policy: Box<dyn Autoscaler + Send>,
+    policy_name: String,
+    deployments: Vec<DeploymentState>,
+    launch_rng: SimRng,
+    startup_rng: SimRng,
+    schedule_queued: bool,
+    metrics: Metrics,
+    decisions: Vec<Decision>,
+}
+
+impl World {
+    pub(crate) fn new(config: Arc<SimConfig>, policy: Box<dyn Autoscaler + Send>) -> Self {
+        let streams = RngStreams::new(config.seed);
+        let deployments = config
+            .deployments
+            .iter()
+            .map(|d| DeploymentState {
+                hpa: match &d.replicas {
+                    Replicas::Hpa { spec, .. } => Some(
+                        Hpa::new(spec.clone()).expect("Simulation::new validated every HPA spec"),
+                    ),
+                    Replicas::Fixed(_) => None,
+                },
+                pods: BTreeSet::new(),
+            })
+            .collect();
+        let policy_name = policy.name().to_string();
+        World {
+            cluster: Cluster::new(config.daemonsets.clone()),
+            scheduler: Scheduler {
+                strategy: config.scoring,
+            },
+            engine: Engine::default(),
+            policy,
+            deployments,
+            launch_rng: streams.stream("ec2/launch-latency"),
+            startup_rng: streams.stream("kube/pod-startup"),
+            schedule_queued: false,
+            metrics: Metrics::new(&policy_name),
+            policy_name,
+            decisions: Vec::new(),
+            config,
+        }
+    }
+
+    /// Runs to the end of the scenario and returns the results.
+    pub(crate) fn run(mut self) -> RunOutput {
+        let end = SimTime::ZERO + self.config.duration;
+        self.start_workloads();
+        self.engine.schedule_at(SimTime::ZERO, Event::PolicyStart);
+        self.engine.schedule_at(SimTime::ZERO, Event::Sample);
+        self.engine.schedule_at(end, Event::End);
+
+        while let Some((now, event)) = self.engine.next_event() {
+            self.metrics.advance(now, &self.cluster);
+            if event == Event::End {
+                break;
+            }
+            self.handle(now, event);
+        }
+
+        let now = self.engine.now();
+        let events = self.engine.events_processed();
+        self.metrics
+            .finish(now, &self.cluster, &self.config, events, self.decisions)
+    }
+
+    fn handle(&mut self, now: SimTime, event: Event) {
+        match event {
+            Event::PolicyStart => self.call_policy(PolicyEvent::Start),
+            Event::PolicyTimer(token) => self.call_policy(PolicyEvent::Timer(token)),
+            Event::HpaSync(index) => self.sync_deployment(index, now),
+            Event::NodeReady(id) => {
+                if self
+                    .cluster
+                    .node(id)
+                    .is_some_and(|n| n.state == NodeState::Launching)
+                {
+                    self.cluster.mark_ready(id, now);
+                    self.log(now, "ready", id, None, "NodeReady", String::new());
+                    self.call_policy(PolicyEvent::NodeReady(id));
+                    self.queue_schedule();
+                }
+            }
+            Event::NodeTerminated(id) => self.terminate(id, now),
+            Event::PodStarted(pod) => self.cluster.set_running(pod),
+            Event::Schedule => self.run_scheduler(now),
+            Event::Sample => {
+                self.metrics
+                    .sample(now, &self.cluster, &self.config, &self.load_at(now));
+                self.snapshot_fleet(now);
+                self.engine
+                    .schedule_in(self.config.sample_interval, Event::Sample);
+            }
+            Event::End => {}
+        }
+    }
+
+    fn load_at(&self, now: SimTime) -> Vec<f64> {
+        self.config
+            .loads
+            .iter()
+            .map(|l| l.trace.value_at(now).unwrap_or(0.0))
+            .collect()
+    }
+
+    fn snapshot_fleet(&mut self, now: SimTime) {
+        for snapshot in &self.config.snapshots {
+            if snapshot.at <= now && !self.metrics.has_snapshot(&snapshot.label) {
+                self.metrics.take_snapshot(
+                    &snapshot.label,
+                    now,
+                    &self.cluster,
+                    &self.config.catalog,
+                );
+            }
+        }
+    }
+
+    /// Creates each Deployment's initial replicas and starts the HPA syncs.
+    fn start_workloads(&mut self) {
+        for index in 0..self.config.deployments.len() {
+            let deployment = &self.config.deployments[index];
+            let initial = match &deployment.replicas {
+                Replicas::Fixed(n) => *n,
+                Replicas::Hpa { load, spec } => {
+                    let value = self.config.loads[*load]
+                        .trace
+                        .value_at(SimTime::ZERO)
+                        .unwrap_or(0.0);
+                    let wanted = (value / spec.target_per_replica).ceil();
+                    (wanted.max(0.0) as u32).clamp(spec.min_replicas, spec.max_replicas)
+                }
+            };
+            self.scale_deployment(index, initial, SimTime::ZERO);
+            if let Replicas::Hpa { spec, .. } = &self.config.deployments[index].replicas {
+                self.engine
+                    .schedule_at(SimTime::ZERO + spec.sync_period, Event::HpaSync(index));
+            }
+        }
+        self.queue_schedule();
+    }
+
+    /// One HPA sync: recommend a replica count from the load and scale to it.
+    fn sync_deployment(&mut self, index: usize, now: SimTime) {
+        let Replicas::Hpa { load, spec } = &self.config.deployments[index].replicas else {
+            return;
+        };
+        let value = self.config.loads[*load].trace.value_at(now).unwrap_or(0.0);
+        let period = spec.sync_period;
+        let current = self.deployments[index].pods.len() as u32;
+        let hpa = self.deployments[index]
+            .hpa
+            .as_mut()
+            .expect("HPA deployments have an HPA");
+        let desired = hpa.recommend(now, current, value);
+        self.scale_deployment(index, desired, now);
+        self.engine.schedule_in(period, Event::HpaSync(index));
+    }
+
+    /// Creates or deletes pods until the Deployment has `desired` of them. Deletion follows the
+    /// ReplicaSet controller's ranking: unbound pods first, then pods still starting, then the
+    /// most recently bound.
+    fn scale_deployment(&mut self, index: usize, desired: u32, now: SimTime) {
+        let current = self.deployments[index].pods.len() as u32;
+        if desired > current {
+            let spec = self.config.deployments[index].spec.clone();
+            for _ in current..desired {
+                let id =
+                    self.cluster
+                        .create_pod(Owner::Deployment(index as u32), spec.clone(), now);
+                self.deployments[index].pods.insert(id);
+            }
+            self.queue_schedule();
+        } else if desired < current {
+            let mut ranked: Vec<(u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<PodId>)> = self
+                .deployments[index]
+                .pods
+                .iter()
+                .map(|id| {
+                    let pod = self.cluster.pod(*id).expect("deployment pod exists");
+                    let phase_rank = match pod.phase {
+                        PodPhase::Pending => 0,
+                        PodPhase::Starting => 1,
+                        PodPhase::Running => 2,
+                    };
+                    (
+                        phase_rank,
+                        std::cmp::Reverse(pod.bound_at.unwrap_or(pod.created)),
+                        std::cmp::Reverse(*id),
+                    )
+                })
+                .collect();
+            ranked.sort();
+            for (_, _, std::cmp::Reverse(id)) in
+                ranked.into_iter().take((current - desired) as usize)
+            {
+                self.remove_pod(id, now);
+                self.deployments[index].pods.remove(&id);
+            }
+            self.queue_schedule();
+        }
+    }
+
+    fn remove_pod(&mut self, id: PodId, now: SimTime) {
+        if let Some(pod) = self.cluster.delete_pod(id, now) {
+            self.metrics.pod_removed(&pod, now);
+        }
+    }
+
+    fn queue_schedule(&mut self) {
+        if !self.schedule_queued {
+            self.schedule_queued = true;
+            self.engine.schedule_in(SimDuration::ZERO, Event::Schedule);
+        }
+    }
+
+    fn run_scheduler(&mut self, now: SimTime) {
+        self.schedule_queued = false;
+        let pass = self.scheduler.schedule(&mut self.cluster, now);
+        for (pod, _) in &pass.bound {
+            let created = self.cluster.pod(*pod).expect("bound pod exists").created;
+            self.metrics.pod_bound(now.since(created));
+            let latency = match self.cluster.pod(*pod).map(|p| p.owner) {
+                Some(Owner::Deployment(d)) => self.config.deployments[d as usize]
+                    .startup_latency
+                    .sample(&mut self.startup_rng),
+                _ => crate::config::DEFAULT_POD_STARTUP,
+            };
+            self.engine.schedule_in(latency, Event::PodStarted(*pod));
+        }
+        if !pass.newly_unschedulable.is_empty() {
+            self.call_policy(PolicyEvent::PodsUnschedulable(pass.newly_unschedulable));
+        }
+    }
+
+    /// Calls the policy and applies what it returns.
+    fn call_policy(&mut self, event: PolicyEvent) {
+        let now = self.engine.now();
+        let mut actions = Actions::new(self.cluster.next_node_id());
+        let view = ClusterView {
+            now,
+            cluster: &self.cluster,
+            catalog: &self.config.catalog,
+            zones: &self.config.zones,
+        };
+        self.policy.on_event(&event, &view, &mut actions);
+
+        let (list, timers) = actions.into_parts();
+        for action in list {
+            match action {
+                Action::Launch(request) => self.launch(request, now),
+                Action::Cordon { node, cordoned } => self.cordon(node, cordoned, now),
+                Action::DeleteNode {
+                    node,
+                    reason,
+                    detail,
+                } => self.delete_node(node, reason, detail, now),
+            }
+        }
+        for (time, token) in timers {
+            self.engine.schedule_at(time, Event::PolicyTimer(token));
+        }
+    }
+
+    fn launch(&mut self, request: LaunchRequest, now: SimTime) {
+        let instance_type = self.config.catalog.get(request.instance_type);
+        let new = NewNode {
+            owner: request.owner,
+            instance_type: request.instance_type,
+            instance_type_name: instance_type.name.clone(),
+            capacity_type: request.capacity_type,
+            zone: request.zone,
+            price: instance_type.on_demand_price,
+            labels: request.labels,
+            taints: request.taints,
+            allocatable: instance_type.allocatable(),
+        };
+        let id = self.cluster.add_node(new, now);
+        self.metrics.node_launched();
+        let latency = self.config.launch_latency.sample(&mut self.launch_rng);
+        self.engine.schedule_in(latency, Event::NodeReady(id));
+        self.log(now, "launch", id, None, "Launch", request.reason);
+    }
+
+    fn cordon(&mut self, node: NodeId, cordoned: bool, now: SimTime) {
+        if self
+            .cluster
+            .node(node)
+            .is_none_or(|n| n.state == NodeState::Deleting)
+        {
+            return;
+        }
+        self.cluster.set_cordoned(node, cordoned);
+        let action = if cordoned { "cordon" } else { "uncordon" };
+        self.log(now, action, node, None, "Disruption", String::new());
+        if !cordoned {
+            self.queue_schedule();
+        }
+    }
+
+    /// Cordons the node, evicts its pods (Deployments recreate theirs; bare pods are lost) and
+    /// schedules the instance's termination.
+    fn delete_node(&mut self, id: NodeId, reason: DisruptionReason, detail: String, now: SimTime) {
+        if self
+            .cluster
+            .node(id)
+            .is_none_or(|n| n.state == NodeState::Deleting)
+        {
+            return;
+        }
+        self.cluster.mark_deleting(id);
+        self.metrics.disruption(reason);
+        self.log(now, "delete", id, None, reason.as_str(), detail);
+
+        let pods: Vec<PodId> = self
+            .cluster
+            .node(id)
+            .expect("node exists")
+            .pods
+            .iter()
+            .copied()
+            .collect();
+        for pod_id in pods {
+            let pod = self.cluster.pod(pod_id).expect("bound pod exists").clone();
+            self.remove_pod(pod_id, now);
+            self.metrics.pod_evicted(pod.owner == Owner::Bare);
+            self.log(
+                now,
+                "evict",
+                id,
+                Some(pod_id),
+                reason.as_str(),
+                format!("evicted while deleting the node ({})", reason.as_str()),
+            );
+            if let Owner::Deployment(index) = pod.owner {
+                // The ReplicaSet replaces the evicted pod at once.
+                let index = index as usize;
+                self.deployments[index].pods.remove(&pod_id);
+                let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
+                self.deployments[index].pods.insert(replacement);
+            }
+        }
+        self.engine
+            .schedule_in(self.config.termination_delay, Event::NodeTerminated(id));
+        self.queue_schedule();
+    }
+
+    fn terminate(&mut self, id: NodeId, now: SimTime) {
+        let Some(node) = self.cluster.remove_node(id) else {
+            return;
+        };
+        let cost: Cost = billing::instance_cost(node.price, now.since(node.launched_at));
+        self.metrics
+            .node_terminated(&node, cost, &self.config.catalog);
+        self.decisions.push(Decision {
+            time_ms: now.as_millis(),
+            time: now.to_string(),
+            policy: self.policy_name.clone(),
+            action: "terminate".into(),
+            node: node.name.clone(),
+            instance_type: self.config.catalog.get(node.instance_type).name.clone(),
+            zone: node.zone.clone(),
+            pod: None,
+            reason: "Terminated".into(),
+            detail: format!(
+                "billed {} s, ${:.6}",
+                billing::billed_secs(now.since(node.launched_at)),
+                cost.usd()
+            ),
+        });
+        self.call_policy(PolicyEvent::NodeRemoved(id));
+    }
+
+    fn log(
+        &mut self,
+        now: SimTime,
+        action: &str,
+        node: NodeId,
+        pod: Option<PodId>,
+        reason: &str,
+        detail: String,
+    ) {
+        let Some(n) = self.cluster.node(node) else {
+            return;
+        };
+        self.decisions.push(Decision {
+            time_ms: now.as_millis(),
+            time: now.to_string(),
+            policy: self.policy_name.clone(),
+            action: action.into(),
+            node: n.name.clone(),
+            instance_type: self.config.catalog.get(n.instance_type).name.clone(),
+            zone: n.zone.clone(),
+            pod: pod.map(|p| p.to_string()),
+            reason: reason.into(),
+            detail,
+        });
+    }
+}
+
+/// Counts nodes by instance type name.
+pub(crate) fn fleet_by_type(
+    cluster: &Cluster,
+    catalog: &autoscale_sim_cloud::Catalog,
+) -> BTreeMap<String, u32> {
+    let mut fleet = BTreeMap::new();
+    for node in cluster.nodes() {
+        *fleet
+            .entry(catalog.get(node.instance_type).name.clone())
+            .or_insert(0) += 1;
+    }
+    fleet
+}
