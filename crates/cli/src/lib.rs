@@ -1,1 +1,349 @@
-//! placeholder
+//! The `autoscale-sim` command-line program.
+//!
+//! Exit codes: 0 on success, 2 on invalid input (scenario, trace, catalog, arguments, an
+//! unwritable `--out` folder), 1 on an internal error.
+
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use autoscale_sim_cloud::Catalog;
+use autoscale_sim_report::{
+    Summary, comparison_table, decisions_jsonl, summary_json, timeseries_csv, write_all_or_nothing,
+};
+use autoscale_sim_scenario::{Overrides, Scenario};
+use autoscale_sim_sim::{PolicySpec, RunOutput, Simulation};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Simulate Kubernetes node autoscaling (Cluster Autoscaler, Karpenter) on AWS EC2.
+#[derive(Debug, Parser)]
+#[command(name = "autoscale-sim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every policy of a scenario and print them side by side.
+    Compare {
+        /// Scenario YAML file; without it, the built-in diurnal-web scenario.
+        scenario: Option<PathBuf>,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Run one policy of a scenario.
+    Run {
+        /// Scenario YAML file.
+        scenario: PathBuf,
+        /// Name of the policy to run, as listed under `policies`.
+        #[arg(long)]
+        policy: String,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Check a scenario without running it.
+    Validate {
+        /// Scenario YAML file.
+        scenario: PathBuf,
+        /// Trace file for a load, in place of the scenario's: NAME=PATH (repeatable).
+        #[arg(long = "trace", value_name = "NAME=PATH")]
+        traces: Vec<String>,
+    },
+    /// List the built-in EC2 instance types (us-east-1, Linux on-demand).
+    Catalog {
+        /// Only this family, such as m5 or c5d.
+        #[arg(long)]
+        family: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RunOptions {
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Folder to write summary.json, timeseries.csv, decisions.jsonl and timing.json into.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed in place of the scenario's.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Trace file for a load, in place of the scenario's: NAME=PATH (repeatable).
+    #[arg(long = "trace", value_name = "NAME=PATH")]
+    traces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A human-readable table.
+    Table,
+    /// JSON (for compare and run: the RunReport summary with a `results` array).
+    Json,
+}
+
+/// An error that ends the program, with its exit code.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn input(message: impl ToString) -> Self {
+        Failure {
+            message: message.to_string(),
+            code: 2,
+        }
+    }
+}
+
+/// Parses `args` and runs the command; returns the exit code.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Compare { scenario, options } => {
+            let overrides = overrides(&options)?;
+            let scenario = match &scenario {
+                Some(path) => autoscale_sim_scenario::load(path, &overrides),
+                None => autoscale_sim_scenario::default_scenario(&overrides),
+            }
+            .map_err(Failure::input)?;
+            let policies = scenario.policies.clone();
+            execute(&scenario, &policies, &options)
+        }
+        Command::Run {
+            scenario,
+            policy,
+            options,
+        } => {
+            let overrides = overrides(&options)?;
+            let scenario =
+                autoscale_sim_scenario::load(&scenario, &overrides).map_err(Failure::input)?;
+            let chosen: Vec<PolicySpec> = scenario
+                .policies
+                .iter()
+                .filter(|p| p.name() == policy)
+                .cloned()
+                .collect();
+            if chosen.is_empty() {
+                let names: Vec<&str> = scenario.policies.iter().map(|p| p.name()).collect();
+                return Err(Failure::input(format!(
+                    "the scenario has no policy named {policy:?}; its policies are: {}",
+                    names.join(", ")
+                )));
+            }
+            execute(&scenario, &chosen, &options)
+        }
+        Command::Validate { scenario, traces } => {
+            let overrides = Overrides {
+                seed: None,
+                traces: parse_traces(&traces)?,
+            };
+            let loaded =
+                autoscale_sim_scenario::load(&scenario, &overrides).map_err(Failure::input)?;
+            Simulation::new(loaded.config.clone()).map_err(Failure::input)?;
+            println!(
+                "{}: valid scenario {:?}: {} over {}, {} deployments, {} daemonsets, policies {}",
+                scenario.display(),
+                loaded.name,
+                loaded.config.name,
+                loaded.config.duration,
+                loaded.config.deployments.len(),
+                loaded.config.daemonsets.len(),
+                loaded
+                    .policies
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(())
+        }
+        Command::Catalog { family, format } => {
+            print_catalog(family.as_deref(), format);
+            Ok(())
+        }
+    }
+}
+
+fn parse_traces(traces: &[String]) -> Result<BTreeMap<String, PathBuf>, Failure> {
+    traces
+        .iter()
+        .map(|t| {
+            t.split_once('=')
+                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+                .map(|(name, path)| (name.to_string(), PathBuf::from(path)))
+                .ok_or_else(|| Failure::input(format!("--trace {t:?} is not NAME=PATH; write for example --trace web=traces/web.csv")))
+        })
+        .collect()
+}
+
+fn overrides(options: &RunOptions) -> Result<Overrides, Failure> {
+    Ok(Overrides {
+        seed: options.seed,
+        traces: parse_traces(&options.traces)?,
+    })
+}
+
+/// Runs the policies (in parallel threads; results do not depend on it), prints and writes.
+fn execute(
+    scenario: &Scenario,
+    policies: &[PolicySpec],
+    options: &RunOptions,
+) -> Result<(), Failure> {
+    let simulation = Simulation::new(scenario.config.clone()).map_err(Failure::input)?;
+    if let Some(dir) = &options.out {
+        check_writable(dir)?;
+    }
+
+    let runs: Vec<(RunOutput, f64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = policies
+            .iter()
+            .map(|policy| {
+                let simulation = &simulation;
+                scope.spawn(move || {
+                    let started = Instant::now();
+                    let output = simulation.run(policy);
+                    (output, started.elapsed().as_secs_f64())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a simulation thread panicked"))
+            .collect()
+    });
+    let outputs: Vec<RunOutput> = runs.iter().map(|(o, _)| o.clone()).collect();
+    let reports: Vec<_> = outputs.iter().map(|o| &o.report).collect();
+    let summary = Summary {
+        scenario: &scenario.name,
+        seed: scenario.config.seed,
+        duration_seconds: scenario.config.duration.as_millis() / 1000,
+        results: reports,
+    };
+    let summary_text = summary_json(&summary);
+
+    match options.format {
+        Format::Json => print!("{summary_text}"),
+        Format::Table => {
+            println!(
+                "{} (seed {}, {} simulated)",
+                scenario.name, scenario.config.seed, scenario.config.duration
+            );
+            print!(
+                "{}",
+                comparison_table(&outputs.iter().map(|o| o.report.clone()).collect::<Vec<_>>())
+            );
+            for (output, seconds) in &runs {
+                println!(
+                    "  {} ran {} events in {:.2} s wall time",
+                    output.report.policy, output.report.events_processed, seconds
+                );
+            }
+        }
+    }
+
+    if let Some(dir) = &options.out {
+        let timing: BTreeMap<&str, f64> = runs
+            .iter()
+            .map(|(o, s)| (o.report.policy.as_str(), *s))
+            .collect();
+        let files = BTreeMap::from([
+            ("summary.json", summary_text),
+            ("timeseries.csv", timeseries_csv(&outputs)),
+            ("decisions.jsonl", decisions_jsonl(&outputs)),
+            (
+                "timing.json",
+                serde_json::to_string_pretty(&serde_json::json!({ "wall_seconds": timing }))
+                    .expect("timing serialises")
+                    + "\n",
+            ),
+        ]);
+        write_all_or_nothing(dir, &files).map_err(Failure::input)?;
+        if options.format == Format::Table {
+            println!(
+                "wrote summary.json, timeseries.csv, decisions.jsonl and timing.json to {}",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Fails early, before any simulation runs, when `dir` cannot be created or written.
+fn check_writable(dir: &Path) -> Result<(), Failure> {
+    let unwritable = |e: std::io::Error| {
+        Failure::input(format!(
+            "cannot write to --out {}: {e}; choose a folder you can write to",
+            dir.display()
+        ))
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(Failure::input(format!(
+            "--out {} is a file, not a folder; choose a folder",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(unwritable)?;
+    let probe = dir.join(".autoscale-sim-write-check");
+    std::fs::write(&probe, b"").map_err(unwritable)?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn print_catalog(family: Option<&str>, format: Format) {
+    let catalog = Catalog::builtin();
+    let types: Vec<_> = catalog
+        .types()
+        .iter()
+        .filter(|t| family.is_none_or(|f| t.family == f))
+        .collect();
+    if format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&types).expect("instance types serialise")
+        );
+        return;
+    }
+    println!(
+        "{:<20} {:>5} {:>11} {:>6} {:>8} {:>12} {:>14}",
+        "instance type", "vCPU", "memory MiB", "arch", "max pods", "$ per hour", "allocatable"
+    );
+    for t in types {
+        let alloc = t.allocatable();
+        println!(
+            "{:<20} {:>5} {:>11} {:>6} {:>8} {:>12.6} {:>7}m/{:>5}Mi",
+            t.name,
+            t.vcpu,
+            t.memory_mib,
+            t.arch.label(),
+            t.max_pods(),
+            t.on_demand_price.usd_per_hour(),
+            alloc.cpu_millis,
+            alloc.memory_bytes / autoscale_sim_cloud::MIB
+        );
+    }
+}

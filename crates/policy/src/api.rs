@@ -113,7 +113,11 @@ pub struct Actions {
 impl Actions {
     /// An empty list; `next_node` is the id the cluster will give the next node it adds.
     pub fn new(next_node: NodeId) -> Self {
-        Actions { list: Vec::new(), timers: Vec::new(), next_node: next_node.0 }
+        Actions {
+            list: Vec::new(),
+            timers: Vec::new(),
+            next_node: next_node.0,
+        }
     }
 
     /// Requests a launch and returns the id the node will have.
@@ -126,7 +130,11 @@ impl Actions {
 
     /// Requests removal of `node`.
     pub fn delete_node(&mut self, node: NodeId, reason: DisruptionReason, detail: String) {
-        self.list.push(Action::DeleteNode { node, reason, detail });
+        self.list.push(Action::DeleteNode {
+            node,
+            reason,
+            detail,
+        });
     }
 
     /// Cordons or uncordons `node`.

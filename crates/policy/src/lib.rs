@@ -24,7 +24,11 @@ pub mod karpenter;
 pub mod requirements;
 mod static_fleet;
 
-pub use api::{Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent};
-pub use cluster_autoscaler::{ClusterAutoscaler, ClusterAutoscalerConfig, Expander, NodeGroupConfig};
+pub use api::{
+    Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,
+};
+pub use cluster_autoscaler::{
+    ClusterAutoscaler, ClusterAutoscalerConfig, Expander, NodeGroupConfig,
+};
 pub use karpenter::{BudgetNodes, ConsolidationPolicy, Karpenter, KarpenterConfig, NodePool};
 pub use static_fleet::{StaticConfig, StaticFleet};

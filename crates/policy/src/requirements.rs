@@ -28,7 +28,10 @@ pub fn instance_type_labels(instance_type: &InstanceType) -> BTreeMap<String, St
         (LABEL_OS, "linux".to_string()),
         (LABEL_INSTANCE_CATEGORY, instance_type.category.clone()),
         (LABEL_INSTANCE_FAMILY, instance_type.family.clone()),
-        (LABEL_INSTANCE_GENERATION, instance_type.generation.to_string()),
+        (
+            LABEL_INSTANCE_GENERATION,
+            instance_type.generation.to_string(),
+        ),
         (LABEL_INSTANCE_SIZE, instance_type.size.clone()),
         (LABEL_INSTANCE_CPU, instance_type.vcpu.to_string()),
         (LABEL_INSTANCE_MEMORY, instance_type.memory_mib.to_string()),
@@ -82,10 +85,17 @@ impl Requirement {
             Operator::Exists => value.is_some(),
             Operator::DoesNotExist => value.is_none(),
             Operator::Gt | Operator::Lt => {
-                let (Some(value), Some(bound)) = (value.and_then(|v| v.parse::<i64>().ok()), self.values.first().and_then(|v| v.parse::<i64>().ok())) else {
+                let (Some(value), Some(bound)) = (
+                    value.and_then(|v| v.parse::<i64>().ok()),
+                    self.values.first().and_then(|v| v.parse::<i64>().ok()),
+                ) else {
                     return false;
                 };
-                if self.operator == Operator::Gt { value > bound } else { value < bound }
+                if self.operator == Operator::Gt {
+                    value > bound
+                } else {
+                    value < bound
+                }
             }
         }
     }
@@ -94,10 +104,20 @@ impl Requirement {
     /// one integer for `Gt`/`Lt`. Returns what is wrong.
     pub fn validate(&self) -> Result<(), String> {
         match self.operator {
-            Operator::In | Operator::NotIn if self.values.is_empty() => Err(format!("operator {:?} needs at least one value", self.operator)),
-            Operator::Exists | Operator::DoesNotExist if !self.values.is_empty() => Err(format!("operator {:?} takes no values", self.operator)),
-            Operator::Gt | Operator::Lt if self.values.len() != 1 || self.values[0].parse::<i64>().is_err() => {
-                Err(format!("operator {:?} needs exactly one integer value", self.operator))
+            Operator::In | Operator::NotIn if self.values.is_empty() => Err(format!(
+                "operator {:?} needs at least one value",
+                self.operator
+            )),
+            Operator::Exists | Operator::DoesNotExist if !self.values.is_empty() => {
+                Err(format!("operator {:?} takes no values", self.operator))
+            }
+            Operator::Gt | Operator::Lt
+                if self.values.len() != 1 || self.values[0].parse::<i64>().is_err() =>
+            {
+                Err(format!(
+                    "operator {:?} needs exactly one integer value",
+                    self.operator
+                ))
             }
             _ => Ok(()),
         }
@@ -115,7 +135,12 @@ mod tests {
     use autoscale_sim_cloud::Catalog;
 
     fn req(key: &str, operator: Operator, values: &[&str]) -> Requirement {
-        Requirement { key: key.into(), operator, values: values.iter().map(|v| v.to_string()).collect(), min_values: None }
+        Requirement {
+            key: key.into(),
+            operator,
+            values: values.iter().map(|v| v.to_string()).collect(),
+            min_values: None,
+        }
     }
 
     #[test]

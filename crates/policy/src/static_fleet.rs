@@ -41,7 +41,8 @@ impl Autoscaler for StaticFleet {
         if *event != PolicyEvent::Start {
             return;
         }
-        let labels: BTreeMap<String, String> = instance_type_labels(view.catalog.get(self.config.instance_type));
+        let labels: BTreeMap<String, String> =
+            instance_type_labels(view.catalog.get(self.config.instance_type));
         for i in 0..self.config.count as usize {
             actions.launch(LaunchRequest {
                 owner: self.config.name.clone(),

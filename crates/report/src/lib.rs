@@ -1,1 +1,268 @@
-//! placeholder
+//! Summaries of autoscale-sim runs: the comparison table, `summary.json`, `timeseries.csv` and
+//! `decisions.jsonl`.
+//!
+//! ```
+//! use autoscale_sim_report::comparison_table;
+//! use autoscale_sim_sim::RunReport;
+//!
+//! let report = RunReport { policy: "karpenter".into(), total_cost_usd: 12.5, ..Default::default() };
+//! let table = comparison_table(&[report]);
+//! assert!(table.contains("karpenter"));
+//! assert!(table.contains("12.50"));
+//! ```
+
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use autoscale_sim_sim::{RunOutput, RunReport};
+use serde::Serialize;
+
+/// The `summary.json` document: the scenario, the seed, and one result per policy.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary<'a> {
+    /// Scenario name.
+    pub scenario: &'a str,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Simulated duration in seconds.
+    pub duration_seconds: u64,
+    /// One report per policy, in scenario order.
+    pub results: Vec<&'a RunReport>,
+}
+
+/// Serialises the summary as pretty JSON with a trailing newline.
+pub fn summary_json(summary: &Summary<'_>) -> String {
+    let mut text = serde_json::to_string_pretty(summary).expect("reports serialise");
+    text.push('\n');
+    text
+}
+
+/// The comparison table printed by `compare`: one row per policy.
+pub fn comparison_table(reports: &[RunReport]) -> String {
+    let headers = [
+        "policy",
+        "cost $",
+        "node-h",
+        "peak nodes",
+        "min nodes",
+        "launched",
+        "terminated",
+        "cpu alloc",
+        "mem alloc",
+        "pending p50 s",
+        "p95 s",
+        "max s",
+        "evicted",
+        "disruptions",
+    ];
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.policy.clone(),
+                format!("{:.2}", r.total_cost_usd),
+                format!("{:.1}", r.node_hours),
+                r.peak_nodes.to_string(),
+                r.min_nodes.to_string(),
+                r.nodes_launched.to_string(),
+                r.nodes_terminated.to_string(),
+                format!("{:.1}%", r.mean_cpu_allocation * 100.0),
+                format!("{:.1}%", r.mean_memory_allocation * 100.0),
+                format!("{:.1}", r.pod_pending_p50_seconds),
+                format!("{:.1}", r.pod_pending_p95_seconds),
+                format!("{:.1}", r.pod_pending_max_seconds),
+                r.pods_evicted.to_string(),
+                if r.disruptions_by_reason.is_empty() {
+                    "-".into()
+                } else {
+                    r.disruptions_by_reason
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            ]
+        })
+        .collect();
+    let mut out = render_table(&headers, &rows);
+
+    // Fleet snapshots, one line per policy and moment.
+    let mut snapshot_lines = Vec::new();
+    for report in reports {
+        for snapshot in &report.snapshots {
+            let fleet = if snapshot.nodes.is_empty() {
+                "no nodes".to_string()
+            } else {
+                snapshot
+                    .nodes
+                    .iter()
+                    .map(|(t, n)| format!("{n} x {t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            snapshot_lines.push(format!(
+                "  {:<22} {:<20} {fleet}",
+                report.policy, snapshot.label
+            ));
+        }
+    }
+    if !snapshot_lines.is_empty() {
+        out.push_str("\nFleet at snapshot times:\n");
+        for line in snapshot_lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 || i == cells.len() - 1 {
+                    format!("{c:<w$}", w = widths[i])
+                } else {
+                    format!("{c:>w$}", w = widths[i])
+                }
+            })
+            .collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
+    out.push_str(&format!(
+        "|{}|\n",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    ));
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+/// Time series of all runs as CSV, one header line then one row per sample.
+pub fn timeseries_csv(outputs: &[RunOutput]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for output in outputs {
+        for sample in &output.samples {
+            writer.serialize(sample).expect("samples serialise");
+        }
+    }
+    String::from_utf8(writer.into_inner().expect("in-memory writer flushes")).expect("CSV is UTF-8")
+}
+
+/// Decision logs of all runs as JSON lines.
+pub fn decisions_jsonl(outputs: &[RunOutput]) -> String {
+    let mut text = String::new();
+    for output in outputs {
+        for decision in &output.decisions {
+            text.push_str(&serde_json::to_string(decision).expect("decisions serialise"));
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A failure to write the output folder.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}; choose a folder you can write to with --out")]
+pub struct WriteError {
+    /// The path that failed.
+    pub path: PathBuf,
+    /// The operating system's error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Writes `files` (name → contents) into `dir` all or nothing: each file goes to a temporary
+/// name first, and only when all are written are they renamed into place.
+pub fn write_all_or_nothing(dir: &Path, files: &BTreeMap<&str, String>) -> Result<(), WriteError> {
+    fn fail(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+        move |source| WriteError {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+    fs::create_dir_all(dir).map_err(fail(dir))?;
+    let mut staged = Vec::new();
+    for (name, contents) in files {
+        let temporary = dir.join(format!(".{name}.partial"));
+        let result = fs::File::create(&temporary)
+            .and_then(|mut f| f.write_all(contents.as_bytes()).and_then(|_| f.sync_all()));
+        if let Err(source) = result {
+            for (path, _) in &staged {
+                let _ = fs::remove_file(path);
+            }
+            let _ = fs::remove_file(&temporary);
+            return Err(WriteError {
+                path: temporary,
+                source,
+            });
+        }
+        staged.push((temporary, dir.join(name)));
+    }
+    for (temporary, target) in &staged {
+        fs::rename(temporary, target).map_err(fail(target))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let a = RunReport {
+            policy: "cluster-autoscaler".into(),
+            total_cost_usd: 100.0,
+            ..Default::default()
+        };
+        let b = RunReport {
+            policy: "karpenter".into(),
+            total_cost_usd: 80.5,
+            ..Default::default()
+        };
+        let table = comparison_table(&[a, b]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.chars().count() == lines[0].chars().count())
+        );
+        assert!(lines[3].contains("80.50"));
+    }
+
+    #[test]
+    fn write_is_all_or_nothing() {
+        let dir =
+            std::env::temp_dir().join(format!("autoscale-sim-report-test-{}", std::process::id()));
+        let files = BTreeMap::from([("a.txt", "one".to_string()), ("b.txt", "two".to_string())]);
+        write_all_or_nothing(&dir, &files).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("b.txt")).unwrap(), "two");
+        assert!(fs::read_dir(&dir).unwrap().all(|e| {
+            !e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".partial")
+        }));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,1 +1,175 @@
-//! placeholder
+//! Scenario files of autoscale-sim: YAML with Kubernetes' field names, checked value by value.
+//!
+//! [`load`] reads a scenario, checks every field, loads the traces and catalog it names (paths
+//! are relative to the scenario file), and returns the world's [`SimConfig`] with the policies to
+//! compare. Every problem is a [`ScenarioError`] naming the file, line, column, field and value,
+//! and what to write instead.
+//!
+//! ```
+//! use autoscale_sim_scenario::{Overrides, default_scenario};
+//!
+//! let scenario = default_scenario(&Overrides::default()).unwrap();
+//! assert_eq!(scenario.name, "diurnal-web");
+//! let names: Vec<&str> = scenario.policies.iter().map(|p| p.name()).collect();
+//! assert_eq!(names, ["cluster-autoscaler", "karpenter"]);
+//! ```
+
+#![deny(missing_docs)]
+
+mod build;
+pub mod clock;
+mod error;
+pub mod flags;
+#[allow(missing_docs)]
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use autoscale_sim_sim::{PolicySpec, SimConfig};
+
+pub use build::DEFAULT_START;
+pub use error::ScenarioError;
+
+/// The built-in default scenario, the same as `scenarios/diurnal-web.yaml`.
+pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../../../scenarios/diurnal-web.yaml");
+
+/// Name shown in messages for the built-in scenario.
+pub const DEFAULT_SCENARIO_NAME: &str = "<built-in diurnal-web>";
+
+/// Largest scenario file accepted, in bytes.
+pub const MAX_SCENARIO_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A checked scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// Description, if the file has one.
+    pub description: Option<String>,
+    /// The world's configuration.
+    pub config: SimConfig,
+    /// The policies to compare, in file order.
+    pub policies: Vec<PolicySpec>,
+}
+
+/// Values given on the command line that take precedence over the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Seed in place of the file's.
+    pub seed: Option<u64>,
+    /// Trace file per load name, in place of the file's `trace.file`.
+    pub traces: BTreeMap<String, PathBuf>,
+}
+
+/// Loads and checks the scenario at `path`.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    let fix_path = "check the path; scenarios shipped with autoscale-sim are under scenarios/";
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        ScenarioError::file(path, format!("cannot read the scenario: {e}"), fix_path)
+    })?;
+    if metadata.is_dir() {
+        return Err(ScenarioError::file(
+            path,
+            "this is a folder, not a scenario file",
+            "give the path of a .yaml file",
+        ));
+    }
+    if metadata.len() > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::file(
+            path,
+            format!(
+                "the file is {} bytes; scenarios are limited to {MAX_SCENARIO_BYTES} bytes",
+                metadata.len()
+            ),
+            "keep large data in trace files and refer to them",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        ScenarioError::file(path, format!("cannot read the scenario: {e}"), fix_path)
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        ScenarioError::file(
+            path,
+            "the file is not UTF-8 text",
+            "give a YAML scenario file",
+        )
+    })?;
+    load_str(&text, path, overrides)
+}
+
+/// Loads the built-in default scenario.
+pub fn default_scenario(overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    load_str(
+        DEFAULT_SCENARIO_YAML,
+        Path::new(DEFAULT_SCENARIO_NAME),
+        overrides,
+    )
+}
+
+/// Checks scenario `text`; `path` names it in messages and anchors relative paths.
+pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    if text.trim().is_empty() {
+        return Err(ScenarioError::file(
+            path,
+            "the file is empty",
+            "write a scenario; see scenarios/diurnal-web.yaml for a complete example",
+        ));
+    }
+    if text.contains('\0') {
+        return Err(ScenarioError::file(
+            path,
+            "the file contains NUL bytes and is not YAML text",
+            "give a YAML scenario file",
+        ));
+    }
+    let file: schema::ScenarioFile =
+        serde_saphyr::from_str(text).map_err(|e| parse_error(&e, text, path))?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let ctx = build::Ctx { file: path, dir };
+    build::build(file, &ctx, overrides)
+}
+
+/// Turns a YAML parser error into a [`ScenarioError`] with the field and value it points at.
+fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> ScenarioError {
+    let rendered = error.to_string();
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or("invalid YAML");
+    let message = match first.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("error: line") => rest.to_string(),
+        _ => first.to_string(),
+    };
+    let snippet: Vec<&str> = lines.collect();
+    let location = error
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .filter(|(line, _)| *line > 0);
+    let field = location.and_then(|(line, _)| error::key_on_line(text, line));
+    let value = location
+        .and_then(|(line, column)| error::value_at(text, line, column))
+        .filter(|v| Some(v) != field.as_ref());
+    let fix = if message.starts_with("unknown field") {
+        "remove the field or correct its spelling; the message lists the fields accepted here"
+            .to_string()
+    } else if message.starts_with("missing field") {
+        "add the missing field".to_string()
+    } else if message.starts_with("invalid") {
+        "write a value of the type this field takes".to_string()
+    } else {
+        "fix the YAML at this position".to_string()
+    };
+    ScenarioError {
+        file: path.to_path_buf(),
+        line: location.map(|l| l.0),
+        column: location.map(|l| l.1),
+        field,
+        value,
+        message,
+        fix: Some(fix),
+        snippet: (!snippet.is_empty()).then(|| snippet.join("\n")),
+    }
+}

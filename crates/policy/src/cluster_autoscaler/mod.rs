@@ -256,7 +256,11 @@ impl ClusterAutoscaler {
         let deleted = self.config.scale_down_enabled && self.scale_down(view, actions);
 
         // Frequent loops (`--frequent-loops-enabled`, default true): a productive loop runs again at once.
-        let next = if scaled_up || deleted { view.now } else { view.now + self.config.scan_interval };
+        let next = if scaled_up || deleted {
+            view.now
+        } else {
+            view.now + self.config.scan_interval
+        };
         self.arm_loop(next, actions);
     }
 }
@@ -272,7 +276,9 @@ impl Autoscaler for ClusterAutoscaler {
                 self.launch_min_sizes(view, actions);
                 self.arm_loop(view.now + self.config.scan_interval, actions);
             }
-            PolicyEvent::Timer(token) if *token == self.loop_generation => self.run_once(view, actions),
+            PolicyEvent::Timer(token) if *token == self.loop_generation => {
+                self.run_once(view, actions)
+            }
             PolicyEvent::Timer(_) => {}
             PolicyEvent::PodsUnschedulable(_) => self.run_once(view, actions),
             PolicyEvent::NodeReady(node) => {

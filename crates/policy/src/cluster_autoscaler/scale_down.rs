@@ -15,12 +15,28 @@ use crate::api::{Actions, ClusterView, DisruptionReason};
 /// requests are taken out of the denominator, not just the numerator.
 pub(super) fn utilization(node: &Node, ignore_daemonsets: bool) -> f64 {
     let ratio = |requested: i64, daemon: i64, allocatable: i64| -> f64 {
-        let (numerator, denominator) = if ignore_daemonsets { (requested - daemon, allocatable - daemon) } else { (requested, allocatable) };
-        if denominator <= 0 { 0.0 } else { numerator as f64 / denominator as f64 }
+        let (numerator, denominator) = if ignore_daemonsets {
+            (requested - daemon, allocatable - daemon)
+        } else {
+            (requested, allocatable)
+        };
+        if denominator <= 0 {
+            0.0
+        } else {
+            numerator as f64 / denominator as f64
+        }
     };
     let requested = node.requested();
-    let cpu = ratio(requested.cpu_millis, node.daemon_requests.cpu_millis, node.allocatable.cpu_millis);
-    let memory = ratio(requested.memory_bytes, node.daemon_requests.memory_bytes, node.allocatable.memory_bytes);
+    let cpu = ratio(
+        requested.cpu_millis,
+        node.daemon_requests.cpu_millis,
+        node.allocatable.cpu_millis,
+    );
+    let memory = ratio(
+        requested.memory_bytes,
+        node.daemon_requests.memory_bytes,
+        node.allocatable.memory_bytes,
+    );
     cpu.max(memory)
 }
 
@@ -62,17 +78,35 @@ impl ClusterAutoscaler {
             .cluster
             .nodes()
             .filter(|node| node.is_schedulable() && !self.deleting.contains_key(&node.id))
-            .filter(|node| self.group_of(&node.owner).is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size))
-            .filter(|node| self.unremovable_until.get(&node.id).is_none_or(|until| *until <= view.now))
+            .filter(|node| {
+                self.group_of(&node.owner)
+                    .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
+            })
+            .filter(|node| {
+                self.unremovable_until
+                    .get(&node.id)
+                    .is_none_or(|until| *until <= view.now)
+            })
             .collect();
-        candidates.sort_by_key(|node| (!node.pods.is_empty(), !self.unneeded.contains_key(&node.id), node.id));
+        candidates.sort_by_key(|node| {
+            (
+                !node.pods.is_empty(),
+                !self.unneeded.contains_key(&node.id),
+                node.id,
+            )
+        });
         candidates
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
     /// pods are placed on the other nodes, and a success is committed before the next candidate.
     fn simulate_removal(&mut self, view: &ClusterView<'_>, candidates: &[&Node]) -> Vec<NodeId> {
-        let mut free: BTreeMap<NodeId, Resources> = view.cluster.nodes().filter(|n| n.is_schedulable()).map(|n| (n.id, n.free())).collect();
+        let mut free: BTreeMap<NodeId, Resources> = view
+            .cluster
+            .nodes()
+            .filter(|n| n.is_schedulable())
+            .map(|n| (n.id, n.free()))
+            .collect();
         let mut moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>> = BTreeMap::new();
         let mut removed: BTreeSet<NodeId> = BTreeSet::new();
         let mut unneeded = Vec::new();
@@ -85,7 +119,10 @@ impl ClusterAutoscaler {
                 }
                 Err(Unremovable::NotUnderutilized) => {}
                 Err(_) => {
-                    self.unremovable_until.insert(node.id, view.now + self.config.unremovable_node_recheck_timeout);
+                    self.unremovable_until.insert(
+                        node.id,
+                        view.now + self.config.unremovable_node_recheck_timeout,
+                    );
                 }
             }
         }
@@ -100,7 +137,9 @@ impl ClusterAutoscaler {
         moved_onto: &mut BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
         removed: &BTreeSet<NodeId>,
     ) -> Result<(), Unremovable> {
-        if utilization(node, self.config.ignore_daemonsets_utilization) > self.config.scale_down_utilization_threshold {
+        if utilization(node, self.config.ignore_daemonsets_utilization)
+            > self.config.scale_down_utilization_threshold
+        {
             return Err(Unremovable::NotUnderutilized);
         }
 
@@ -123,7 +162,10 @@ impl ClusterAutoscaler {
                 **id != node.id
                     && !removed.contains(id)
                     && spec.requests.fits_in(room)
-                    && passes_static_filters(spec, view.cluster.node(**id).expect("destination exists"))
+                    && passes_static_filters(
+                        spec,
+                        view.cluster.node(**id).expect("destination exists"),
+                    )
             });
             let Some((id, room)) = destination else {
                 return Err(Unremovable::NoPlaceToMovePods);
@@ -141,29 +183,59 @@ impl ClusterAutoscaler {
 
     fn in_cooldown(&self, view: &ClusterView<'_>) -> bool {
         let after = |last: Option<_>, delay| last.is_some_and(|at| at + delay > view.now);
-        after(self.last_scale_up, self.config.scale_down_delay_after_add) || after(self.last_scale_down_delete, self.config.scale_down_delay_after_delete)
+        after(self.last_scale_up, self.config.scale_down_delay_after_add)
+            || after(
+                self.last_scale_down_delete,
+                self.config.scale_down_delay_after_delete,
+            )
     }
 
     /// Deletes unneeded nodes past the unneeded time: empty nodes first within the parallelism
     /// budget, then nodes that need a drain within the drain budget, never taking a group below
     /// its minimum size.
-    fn delete_removable(&mut self, view: &ClusterView<'_>, mut sizes: Vec<u32>, actions: &mut Actions) -> bool {
+    fn delete_removable(
+        &mut self,
+        view: &ClusterView<'_>,
+        mut sizes: Vec<u32>,
+        actions: &mut Actions,
+    ) -> bool {
         let mut removable: Vec<(NodeId, bool)> = self
             .unneeded
             .iter()
             .filter(|(_, since)| view.now.since(**since) > self.config.scale_down_unneeded_time)
-            .map(|(id, _)| (*id, !view.cluster.node(*id).expect("unneeded node exists").pods.is_empty()))
+            .map(|(id, _)| {
+                (
+                    *id,
+                    !view
+                        .cluster
+                        .node(*id)
+                        .expect("unneeded node exists")
+                        .pods
+                        .is_empty(),
+                )
+            })
             .collect();
         removable.sort_by_key(|&(id, drain)| (drain, id));
 
         let drains_in_progress = self.deleting.values().filter(|drain| **drain).count() as u32;
-        let mut parallel_budget = self.config.max_scale_down_parallelism.saturating_sub(self.deleting.len() as u32);
-        let mut drain_budget = self.config.max_drain_parallelism.saturating_sub(drains_in_progress);
+        let mut parallel_budget = self
+            .config
+            .max_scale_down_parallelism
+            .saturating_sub(self.deleting.len() as u32);
+        let mut drain_budget = self
+            .config
+            .max_drain_parallelism
+            .saturating_sub(drains_in_progress);
         let mut deleted = false;
         for (id, drain) in removable {
             let node = view.cluster.node(id).expect("removable node exists");
-            let group = self.group_of(&node.owner).expect("candidates belong to groups");
-            if sizes[group] <= self.config.node_groups[group].min_size || parallel_budget == 0 || (drain && drain_budget == 0) {
+            let group = self
+                .group_of(&node.owner)
+                .expect("candidates belong to groups");
+            if sizes[group] <= self.config.node_groups[group].min_size
+                || parallel_budget == 0
+                || (drain && drain_budget == 0)
+            {
                 continue;
             }
             sizes[group] -= 1;
@@ -178,7 +250,11 @@ impl ClusterAutoscaler {
                 node.owner,
                 since,
                 utilization(node, self.config.ignore_daemonsets_utilization),
-                if drain { format!("draining {} pods", node.pods.len()) } else { "empty".to_string() },
+                if drain {
+                    format!("draining {} pods", node.pods.len())
+                } else {
+                    "empty".to_string()
+                },
             );
             actions.delete_node(id, DisruptionReason::ScaleDown, detail);
             self.deleting.insert(id, drain);

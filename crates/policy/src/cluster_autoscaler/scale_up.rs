@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimDuration;
-use autoscale_sim_kube::{NodeState, Pod, PodId, PodSpec, passes_static_filters, selector_matches, tolerates_all};
+use autoscale_sim_kube::{
+    NodeState, Pod, PodId, PodSpec, passes_static_filters, selector_matches, tolerates_all,
+};
 use rand::RngExt;
 
 use super::template::{Template, group_zone};
@@ -13,8 +15,14 @@ use super::{ClusterAutoscaler, Expander};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 
 /// Pending pods marked Unschedulable and older than `new_pod_scale_up_delay`, in queue order.
-pub(super) fn unschedulable_pods<'a>(view: &ClusterView<'a>, new_pod_scale_up_delay: SimDuration) -> Vec<&'a Pod> {
-    view.cluster.pending_pods().filter(|p| p.unschedulable && view.now.since(p.created) >= new_pod_scale_up_delay).collect()
+pub(super) fn unschedulable_pods<'a>(
+    view: &ClusterView<'a>,
+    new_pod_scale_up_delay: SimDuration,
+) -> Vec<&'a Pod> {
+    view.cluster
+        .pending_pods()
+        .filter(|p| p.unschedulable && view.now.since(p.created) >= new_pod_scale_up_delay)
+        .collect()
 }
 
 /// One way to scale up: grow `group` by `node_count` nodes to help `pods`.
@@ -28,14 +36,18 @@ pub(super) struct ScaleUpOption {
 
 /// Whether a pod passes the template's taint and node-selector checks.
 fn fits_template_statically(spec: &PodSpec, template: &Template) -> bool {
-    tolerates_all(&spec.tolerations, &template.taints) && selector_matches(&spec.node_selector, &template.labels)
+    tolerates_all(&spec.tolerations, &template.taints)
+        && selector_matches(&spec.node_selector, &template.labels)
 }
 
 /// Pods grouped by their shared spec (same owner), in order of first appearance.
 fn equivalence_groups(pods: &[&Pod]) -> Vec<(Arc<PodSpec>, Vec<PodId>)> {
     let mut groups: Vec<(Arc<PodSpec>, Vec<PodId>)> = Vec::new();
     for pod in pods {
-        match groups.iter_mut().find(|(spec, _)| Arc::ptr_eq(spec, &pod.spec)) {
+        match groups
+            .iter_mut()
+            .find(|(spec, _)| Arc::ptr_eq(spec, &pod.spec))
+        {
             Some((_, ids)) => ids.push(pod.id),
             None => groups.push((pod.spec.clone(), vec![pod.id])),
         }
@@ -47,10 +59,15 @@ fn equivalence_groups(pods: &[&Pod]) -> Vec<(Arc<PodSpec>, Vec<PodId>)> {
 /// decreasing order of `cpu/allocatable + memory/allocatable`; within a group, first fit on the
 /// nodes already added, then only the last added node, adding a node when the pod does not fit
 /// and stopping the group when even an empty new node would not hold it.
-pub(super) fn estimate(template: &Template, groups: &[(Arc<PodSpec>, Vec<PodId>)], node_limit: u32) -> (u32, Vec<PodId>, Resources) {
+pub(super) fn estimate(
+    template: &Template,
+    groups: &[(Arc<PodSpec>, Vec<PodId>)],
+    node_limit: u32,
+) -> (u32, Vec<PodId>, Resources) {
     let allocatable = template.allocatable;
     let score = |spec: &PodSpec| {
-        spec.requests.cpu_millis as f64 / allocatable.cpu_millis.max(1) as f64 + spec.requests.memory_bytes as f64 / allocatable.memory_bytes.max(1) as f64
+        spec.requests.cpu_millis as f64 / allocatable.cpu_millis.max(1) as f64
+            + spec.requests.memory_bytes as f64 / allocatable.memory_bytes.max(1) as f64
     };
     let mut ordered: Vec<&(Arc<PodSpec>, Vec<PodId>)> = groups.iter().collect();
     ordered.sort_by(|a, b| score(&b.0).total_cmp(&score(&a.0)));
@@ -67,7 +84,12 @@ pub(super) fn estimate(template: &Template, groups: &[(Arc<PodSpec>, Vec<PodId>)
 
         // First fit on nodes added so far; stop at the first pod that fits nowhere.
         while let Some((&pod, tail)) = rest.split_first() {
-            let Some(slot) = nodes.iter_mut().find(|(free, _)| spec.requests.fits_in(free)) else { break };
+            let Some(slot) = nodes
+                .iter_mut()
+                .find(|(free, _)| spec.requests.fits_in(free))
+            else {
+                break;
+            };
             slot.0 -= spec.requests;
             slot.1 += 1;
             placed.push(pod);
@@ -77,9 +99,13 @@ pub(super) fn estimate(template: &Template, groups: &[(Arc<PodSpec>, Vec<PodId>)
 
         // Then only the last added node, opening new nodes while the limit allows.
         for &pod in rest {
-            let fits_last = nodes.last().is_some_and(|(free, _)| spec.requests.fits_in(free));
+            let fits_last = nodes
+                .last()
+                .is_some_and(|(free, _)| spec.requests.fits_in(free));
             if !fits_last {
-                if nodes.last().is_some_and(|(_, count)| *count == 0) || nodes.len() as u32 >= node_limit {
+                if nodes.last().is_some_and(|(_, count)| *count == 0)
+                    || nodes.len() as u32 >= node_limit
+                {
                     break;
                 }
                 nodes.push((fresh, 0));
@@ -111,15 +137,25 @@ impl ClusterAutoscaler {
         for group in 0..self.config.node_groups.len() {
             let min = self.config.node_groups[group].min_size;
             for _ in 0..min {
-                let reason = format!("Auto Scaling group {} starts at its minimum size {min}", self.config.node_groups[group].name);
+                let reason = format!(
+                    "Auto Scaling group {} starts at its minimum size {min}",
+                    self.config.node_groups[group].name
+                );
                 self.launch(group, reason, view, actions);
             }
         }
     }
 
-    fn launch(&mut self, group: usize, reason: String, view: &ClusterView<'_>, actions: &mut Actions) {
+    fn launch(
+        &mut self,
+        group: usize,
+        reason: String,
+        view: &ClusterView<'_>,
+        actions: &mut Actions,
+    ) {
         let config = &self.config.node_groups[group];
-        let mut labels = crate::requirements::instance_type_labels(view.catalog.get(config.instance_type));
+        let mut labels =
+            crate::requirements::instance_type_labels(view.catalog.get(config.instance_type));
         labels.extend(config.labels.clone());
         let id = actions.launch(LaunchRequest {
             owner: config.name.clone(),
@@ -135,7 +171,11 @@ impl ClusterAutoscaler {
 
     /// Drops the pods that fit on existing Ready nodes or on upcoming nodes (first fit in queue
     /// order), as the `filter_out_schedulable` pod-list processor does.
-    fn filter_out_schedulable<'a>(&self, view: &ClusterView<'_>, pending: &[&'a Pod]) -> Vec<&'a Pod> {
+    fn filter_out_schedulable<'a>(
+        &self,
+        view: &ClusterView<'_>,
+        pending: &[&'a Pod],
+    ) -> Vec<&'a Pod> {
         let mut slots: Vec<(Resources, Option<Template>, autoscale_sim_kube::NodeId)> = Vec::new();
         for node in view.cluster.nodes() {
             if node.is_schedulable() {
@@ -150,10 +190,17 @@ impl ClusterAutoscaler {
 
         let mut remaining = Vec::new();
         for &pod in pending {
-            let fits = |(free, template, id): &(Resources, Option<Template>, autoscale_sim_kube::NodeId)| {
+            let fits = |(free, template, id): &(
+                Resources,
+                Option<Template>,
+                autoscale_sim_kube::NodeId,
+            )| {
                 let static_ok = match template {
                     Some(t) => fits_template_statically(&pod.spec, t),
-                    None => passes_static_filters(&pod.spec, view.cluster.node(*id).expect("slot node exists")),
+                    None => passes_static_filters(
+                        &pod.spec,
+                        view.cluster.node(*id).expect("slot node exists"),
+                    ),
                 };
                 static_ok && pod.spec.requests.fits_in(free)
             };
@@ -166,7 +213,12 @@ impl ClusterAutoscaler {
     }
 
     /// Scale-up for the pods no existing or upcoming node can take; returns whether a group grew.
-    pub(super) fn scale_up(&mut self, view: &ClusterView<'_>, pending: &[&Pod], actions: &mut Actions) -> bool {
+    pub(super) fn scale_up(
+        &mut self,
+        view: &ClusterView<'_>,
+        pending: &[&Pod],
+        actions: &mut Actions,
+    ) -> bool {
         let remaining = self.filter_out_schedulable(view, pending);
         if remaining.is_empty() {
             return false;
@@ -191,7 +243,12 @@ impl ClusterAutoscaler {
             let template = self.template(index, view);
             let (node_count, pods, requests) = estimate(&template, &groups, limit);
             if node_count > 0 && !pods.is_empty() {
-                options.push(ScaleUpOption { group: index, node_count, pods, requests });
+                options.push(ScaleUpOption {
+                    group: index,
+                    node_count,
+                    pods,
+                    requests,
+                });
             }
         }
         if options.is_empty() {
@@ -206,7 +263,12 @@ impl ClusterAutoscaler {
                 "ScaleUp: node group {group_name} +{} for {} unschedulable pods; expander {} chose it among [{weighed}]",
                 chosen.node_count,
                 chosen.pods.len(),
-                self.config.expanders.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
+                self.config
+                    .expanders
+                    .iter()
+                    .map(|e| e.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
             );
             self.launch(chosen.group, reason, view, actions);
         }
@@ -215,12 +277,27 @@ impl ClusterAutoscaler {
 
     /// Runs the expander chain; a tie after the last expander goes to `random`, as in the
     /// real chain. Returns the choice and a description of the options weighed.
-    fn choose(&mut self, view: &ClusterView<'_>, mut options: Vec<ScaleUpOption>) -> (ScaleUpOption, String) {
-        let templates: Vec<Template> = options.iter().map(|o| self.template(o.group, view)).collect();
+    fn choose(
+        &mut self,
+        view: &ClusterView<'_>,
+        mut options: Vec<ScaleUpOption>,
+    ) -> (ScaleUpOption, String) {
+        let templates: Vec<Template> = options
+            .iter()
+            .map(|o| self.template(o.group, view))
+            .collect();
         let weighed = options
             .iter()
             .zip(&templates)
-            .map(|(o, t)| format!("{} +{} for {} pods, waste {:.3}", self.config.node_groups[o.group].name, o.node_count, o.pods.len(), waste_score(t, o)))
+            .map(|(o, t)| {
+                format!(
+                    "{} +{} for {} pods, waste {:.3}",
+                    self.config.node_groups[o.group].name,
+                    o.node_count,
+                    o.pods.len(),
+                    waste_score(t, o)
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
 
@@ -245,7 +322,11 @@ impl ClusterAutoscaler {
             }
         }
         let live: Vec<usize> = (0..options.len()).filter(|i| keep[*i]).collect();
-        let pick = if live.len() == 1 { live[0] } else { live[self.rng.random_range(0..live.len())] };
+        let pick = if live.len() == 1 {
+            live[0]
+        } else {
+            live[self.rng.random_range(0..live.len())]
+        };
         (options.swap_remove(pick), weighed)
     }
 }

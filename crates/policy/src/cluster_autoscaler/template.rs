@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::{MIB, Resources};
 use autoscale_sim_engine::SimDuration;
-use autoscale_sim_kube::{LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, NodeState, Taint, daemon_overhead};
+use autoscale_sim_kube::{
+    LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, NodeState, Taint, daemon_overhead,
+};
 
 use super::{ClusterAutoscaler, NodeGroupConfig};
 use crate::api::ClusterView;
@@ -50,13 +52,27 @@ impl Template {
 /// The template built from the instance type alone.
 pub(crate) fn from_instance_type(group: &NodeGroupConfig, view: &ClusterView<'_>) -> Template {
     let instance_type = view.catalog.get(group.instance_type);
-    let capacity = Resources::new(i64::from(instance_type.vcpu) * 1000, instance_type.memory_mib as i64 * MIB, TEMPLATE_MAX_PODS);
+    let capacity = Resources::new(
+        i64::from(instance_type.vcpu) * 1000,
+        instance_type.memory_mib as i64 * MIB,
+        TEMPLATE_MAX_PODS,
+    );
     let mut labels = instance_type_labels(instance_type);
     labels.extend(group.labels.clone());
     labels.insert(LABEL_ZONE.to_string(), group_zone(group, view));
-    labels.insert(LABEL_CAPACITY_TYPE.to_string(), group.capacity_type.label().to_string());
+    labels.insert(
+        LABEL_CAPACITY_TYPE.to_string(),
+        group.capacity_type.label().to_string(),
+    );
     let daemon = daemon_overhead(view.cluster.daemonsets(), &labels, &group.taints);
-    Template { allocatable: capacity, capacity, labels, taints: group.taints.clone(), daemon, from_real_node: false }
+    Template {
+        allocatable: capacity,
+        capacity,
+        labels,
+        taints: group.taints.clone(),
+        daemon,
+        from_real_node: false,
+    }
 }
 
 /// The zone of a group's nodes.
@@ -68,11 +84,15 @@ impl ClusterAutoscaler {
     /// Caches a template from a good real node for every group that has none yet.
     pub(super) fn refresh_templates(&mut self, view: &ClusterView<'_>) {
         for node in view.cluster.nodes() {
-            let Some(group) = self.group_of(&node.owner) else { continue };
+            let Some(group) = self.group_of(&node.owner) else {
+                continue;
+            };
             if self.cached_templates.contains_key(&group) {
                 continue;
             }
-            let ready_long_enough = node.ready_at.is_some_and(|at| view.now.since(at) > TEMPLATE_NODE_MIN_READY);
+            let ready_long_enough = node
+                .ready_at
+                .is_some_and(|at| view.now.since(at) > TEMPLATE_NODE_MIN_READY);
             if node.state != NodeState::Ready || node.cordoned || !ready_long_enough {
                 continue;
             }
@@ -92,6 +112,9 @@ impl ClusterAutoscaler {
 
     /// The template of group `group`.
     pub(super) fn template(&self, group: usize, view: &ClusterView<'_>) -> Template {
-        self.cached_templates.get(&group).cloned().unwrap_or_else(|| from_instance_type(&self.config.node_groups[group], view))
+        self.cached_templates
+            .get(&group)
+            .cloned()
+            .unwrap_or_else(|| from_instance_type(&self.config.node_groups[group], view))
     }
 }

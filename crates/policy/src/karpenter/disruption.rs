@@ -51,7 +51,8 @@ fn disruption_cost(node: &Node, view: &ClusterView<'_>) -> f64 {
         })
         .sum();
     let age = view.now.since(node.launched_at).as_millis() as f64;
-    let lifetime_remaining = ((EXPIRE_AFTER.as_millis() as f64 - age) / EXPIRE_AFTER.as_millis() as f64).clamp(0.0, 1.0);
+    let lifetime_remaining =
+        ((EXPIRE_AFTER.as_millis() as f64 - age) / EXPIRE_AFTER.as_millis() as f64).clamp(0.0, 1.0);
     pods * lifetime_remaining
 }
 
@@ -65,11 +66,16 @@ impl Karpenter {
         self.nominated_until.retain(|_, until| *until > view.now);
 
         if self.pending_command.is_none() {
-            let command = self.emptiness(view).or_else(|| self.single_node_consolidation(view));
+            let command = self
+                .emptiness(view)
+                .or_else(|| self.single_node_consolidation(view));
             if let Some(command) = command {
                 self.pending_command = Some(command);
                 self.validation_generation += 1;
-                actions.set_timer(view.now + self.config.validation_delay, token(TIMER_VALIDATION, self.validation_generation));
+                actions.set_timer(
+                    view.now + self.config.validation_delay,
+                    token(TIMER_VALIDATION, self.validation_generation),
+                );
                 return;
             }
         }
@@ -78,13 +84,20 @@ impl Karpenter {
 
     /// Whether `node` may be disrupted gracefully now (`NewCandidate`, `ShouldDisrupt`).
     fn is_candidate(&self, node: &Node, view: &ClusterView<'_>) -> bool {
-        let Some(pool) = self.pool_index(&node.owner) else { return false };
+        let Some(pool) = self.pool_index(&node.owner) else {
+            return false;
+        };
         let pool = &self.pools.as_ref().expect("pools resolved")[pool].config;
-        let Some(consolidate_after) = pool.consolidate_after else { return false };
+        let Some(consolidate_after) = pool.consolidate_after else {
+            return false;
+        };
         node.state == NodeState::Ready
             && !node.cordoned
             && !self.disrupting.contains(&node.id)
-            && self.nominated_until.get(&node.id).is_none_or(|until| *until <= view.now)
+            && self
+                .nominated_until
+                .get(&node.id)
+                .is_none_or(|until| *until <= view.now)
             && view.now.since(node.last_pod_event) >= consolidate_after
     }
 
@@ -95,10 +108,23 @@ impl Karpenter {
         pools
             .iter()
             .map(|pool| {
-                let nodes: Vec<&Node> = view.cluster.nodes().filter(|n| n.owner == pool.config.name && n.state != NodeState::Launching).collect();
+                let nodes: Vec<&Node> = view
+                    .cluster
+                    .nodes()
+                    .filter(|n| n.owner == pool.config.name && n.state != NodeState::Launching)
+                    .collect();
                 let total = nodes.len() as u32;
-                let allowed = pool.config.budgets.iter().map(|b| b.allowed(total)).min().unwrap_or(u32::MAX);
-                let disrupting = nodes.iter().filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id)).count() as u32;
+                let allowed = pool
+                    .config
+                    .budgets
+                    .iter()
+                    .map(|b| b.allowed(total))
+                    .min()
+                    .unwrap_or(u32::MAX);
+                let disrupting = nodes
+                    .iter()
+                    .filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id))
+                    .count() as u32;
                 allowed.saturating_sub(disrupting)
             })
             .collect()
@@ -107,13 +133,23 @@ impl Karpenter {
     /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
     fn emptiness(&self, view: &ClusterView<'_>) -> Option<Command> {
         let mut budgets = self.available_budgets(view);
-        let mut empty: Vec<&Node> = view.cluster.nodes().filter(|n| n.pods.is_empty() && self.is_candidate(n, view)).collect();
-        empty.sort_by(|a, b| disruption_cost(a, view).total_cmp(&disruption_cost(b, view)).then(a.id.cmp(&b.id)));
+        let mut empty: Vec<&Node> = view
+            .cluster
+            .nodes()
+            .filter(|n| n.pods.is_empty() && self.is_candidate(n, view))
+            .collect();
+        empty.sort_by(|a, b| {
+            disruption_cost(a, view)
+                .total_cmp(&disruption_cost(b, view))
+                .then(a.id.cmp(&b.id))
+        });
 
         let mut candidates = Vec::new();
         let mut price = Price(0);
         for node in empty {
-            let pool = self.pool_index(&node.owner).expect("candidates belong to pools");
+            let pool = self
+                .pool_index(&node.owner)
+                .expect("candidates belong to pools");
             if budgets[pool] == 0 {
                 continue;
             }
@@ -121,7 +157,12 @@ impl Karpenter {
             candidates.push(node.id);
             price = Price(price.0 + node.price.0);
         }
-        (!candidates.is_empty()).then_some(Command { method: Method::Emptiness, candidates, replacement: None, candidate_price: price })
+        (!candidates.is_empty()).then_some(Command {
+            method: Method::Emptiness,
+            candidates,
+            replacement: None,
+            candidate_price: price,
+        })
     }
 
     /// Single-node consolidation: candidates in disruption-cost order, interleaved across pools;
@@ -131,20 +172,32 @@ impl Karpenter {
         let pools = self.pools.as_ref().expect("pools resolved");
         let mut per_pool: Vec<Vec<&Node>> = vec![Vec::new(); pools.len()];
         for node in view.cluster.nodes() {
-            let Some(pool) = self.pool_index(&node.owner) else { continue };
-            if !node.pods.is_empty() && pools[pool].config.consolidation_policy == ConsolidationPolicy::WhenEmptyOrUnderutilized && self.is_candidate(node, view) {
+            let Some(pool) = self.pool_index(&node.owner) else {
+                continue;
+            };
+            if !node.pods.is_empty()
+                && pools[pool].config.consolidation_policy
+                    == ConsolidationPolicy::WhenEmptyOrUnderutilized
+                && self.is_candidate(node, view)
+            {
                 per_pool[pool].push(node);
             }
         }
         for nodes in &mut per_pool {
-            nodes.sort_by(|a, b| disruption_cost(a, view).total_cmp(&disruption_cost(b, view)).then(a.id.cmp(&b.id)));
+            nodes.sort_by(|a, b| {
+                disruption_cost(a, view)
+                    .total_cmp(&disruption_cost(b, view))
+                    .then(a.id.cmp(&b.id))
+            });
         }
 
         // Round-robin across pools.
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         for rank in 0..longest {
             for (pool, nodes) in per_pool.iter().enumerate() {
-                let Some(node) = nodes.get(rank) else { continue };
+                let Some(node) = nodes.get(rank) else {
+                    continue;
+                };
                 if budgets[pool] == 0 {
                     continue;
                 }
@@ -159,7 +212,11 @@ impl Karpenter {
     /// Simulates removing `candidates`: delete when their pods fit on other nodes, replace when
     /// they need exactly one new NodeClaim with options strictly cheaper than the candidates
     /// (`computeConsolidation`), otherwise nothing.
-    pub(super) fn compute_consolidation(&self, view: &ClusterView<'_>, candidates: &[NodeId]) -> Option<Command> {
+    pub(super) fn compute_consolidation(
+        &self,
+        view: &ClusterView<'_>,
+        candidates: &[NodeId],
+    ) -> Option<Command> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
 
@@ -173,18 +230,41 @@ impl Karpenter {
             for pod_id in &node.pods {
                 let pod = view.cluster.pod(*pod_id)?;
                 candidate_pods.insert(pod.id);
-                pods.push(SimPod { id: pod.id, spec: pod.spec.clone(), created: pod.created });
+                pods.push(SimPod {
+                    id: pod.id,
+                    spec: pod.spec.clone(),
+                    created: pod.created,
+                });
             }
         }
-        pods.extend(view.cluster.pending_pods().filter(|p| p.unschedulable).map(|p| SimPod { id: p.id, spec: p.spec.clone(), created: p.created }));
+        pods.extend(
+            view.cluster
+                .pending_pods()
+                .filter(|p| p.unschedulable)
+                .map(|p| SimPod {
+                    id: p.id,
+                    spec: p.spec.clone(),
+                    created: p.created,
+                }),
+        );
 
         let nodes: Vec<SimNode> = view
             .cluster
             .nodes()
-            .filter(|n| n.state != NodeState::Deleting && !n.cordoned && !candidate_set.contains(&n.id) && !self.disrupting.contains(&n.id))
-            .map(|n| SimNode { node: n, free: n.free(), initialized: n.state == NodeState::Ready })
+            .filter(|n| {
+                n.state != NodeState::Deleting
+                    && !n.cordoned
+                    && !candidate_set.contains(&n.id)
+                    && !self.disrupting.contains(&n.id)
+            })
+            .map(|n| SimNode {
+                node: n,
+                free: n.free(),
+                initialized: n.state == NodeState::Ready,
+            })
             .collect();
-        let initialized: BTreeMap<NodeId, bool> = nodes.iter().map(|n| (n.node.id, n.initialized)).collect();
+        let initialized: BTreeMap<NodeId, bool> =
+            nodes.iter().map(|n| (n.node.id, n.initialized)).collect();
         let mut limits = self.remaining_limits(view);
         let placement = solve(pods, nodes, pools, &mut limits);
 
@@ -192,19 +272,37 @@ impl Karpenter {
         if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
             return None;
         }
-        if placement.on_existing.iter().any(|(pod, node)| candidate_pods.contains(pod) && !initialized[node]) {
+        if placement
+            .on_existing
+            .iter()
+            .any(|(pod, node)| candidate_pods.contains(pod) && !initialized[node])
+        {
             return None;
         }
 
         match placement.claims.as_slice() {
-            [] => Some(Command { method: Method::SingleNode, candidates: candidates.to_vec(), replacement: None, candidate_price }),
+            [] => Some(Command {
+                method: Method::SingleNode,
+                candidates: candidates.to_vec(),
+                replacement: None,
+                candidate_price,
+            }),
             [claim] => {
                 let pool = &pools[claim.pool];
-                let cheaper: Vec<usize> = claim.options.iter().copied().filter(|&i| pool.options[i].price < candidate_price).collect();
+                let cheaper: Vec<usize> = claim
+                    .options
+                    .iter()
+                    .copied()
+                    .filter(|&i| pool.options[i].price < candidate_price)
+                    .collect();
                 (!cheaper.is_empty()).then(|| Command {
                     method: Method::SingleNode,
                     candidates: candidates.to_vec(),
-                    replacement: Some(Replacement { pool: claim.pool, options: cheaper, zone: claim.zone.clone() }),
+                    replacement: Some(Replacement {
+                        pool: claim.pool,
+                        options: cheaper,
+                        zone: claim.zone.clone(),
+                    }),
                     candidate_price,
                 })
             }
@@ -214,7 +312,9 @@ impl Karpenter {
 
     /// After the validation delay: re-check the command against the current state, then act.
     pub(super) fn validate_and_execute(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
-        let Some(command) = self.pending_command.take() else { return };
+        let Some(command) = self.pending_command.take() else {
+            return;
+        };
         let validated = match command.method {
             Method::Emptiness => {
                 // Emptiness keeps the candidates that are still empty and eligible, within budget.
@@ -223,9 +323,15 @@ impl Karpenter {
                     .candidates
                     .iter()
                     .copied()
-                    .filter(|id| view.cluster.node(*id).is_some_and(|n| n.pods.is_empty() && self.is_candidate(n, view)))
                     .filter(|id| {
-                        let pool = self.pool_index(&view.cluster.node(*id).expect("checked above").owner).expect("pool node");
+                        view.cluster
+                            .node(*id)
+                            .is_some_and(|n| n.pods.is_empty() && self.is_candidate(n, view))
+                    })
+                    .filter(|id| {
+                        let pool = self
+                            .pool_index(&view.cluster.node(*id).expect("checked above").owner)
+                            .expect("pool node");
                         let ok = budgets[pool] > 0;
                         if ok {
                             budgets[pool] -= 1;
@@ -233,14 +339,31 @@ impl Karpenter {
                         ok
                     })
                     .collect();
-                (!still.is_empty()).then_some(Command { candidates: still, ..command })
+                (!still.is_empty()).then_some(Command {
+                    candidates: still,
+                    ..command
+                })
             }
             Method::SingleNode => {
-                let eligible = command.candidates.iter().all(|id| view.cluster.node(*id).is_some_and(|n| self.is_candidate(n, view)));
-                let fresh = if eligible { self.compute_consolidation(view, &command.candidates) } else { None };
+                let eligible = command.candidates.iter().all(|id| {
+                    view.cluster
+                        .node(*id)
+                        .is_some_and(|n| self.is_candidate(n, view))
+                });
+                let fresh = if eligible {
+                    self.compute_consolidation(view, &command.candidates)
+                } else {
+                    None
+                };
                 match (fresh, &command.replacement) {
                     (Some(fresh), None) if fresh.replacement.is_none() => Some(command),
-                    (Some(Command { replacement: Some(new), .. }), Some(old)) if old.options.iter().all(|o| new.options.contains(o)) => Some(command),
+                    (
+                        Some(Command {
+                            replacement: Some(new),
+                            ..
+                        }),
+                        Some(old),
+                    ) if old.options.iter().all(|o| new.options.contains(o)) => Some(command),
                     _ => None,
                 }
             }
@@ -255,7 +378,11 @@ impl Karpenter {
     }
 
     fn execute(&mut self, command: Command, view: &ClusterView<'_>, actions: &mut Actions) {
-        let reason = if command.method == Method::Emptiness { DisruptionReason::Empty } else { DisruptionReason::Underutilized };
+        let reason = if command.method == Method::Emptiness {
+            DisruptionReason::Empty
+        } else {
+            DisruptionReason::Underutilized
+        };
         let Some(replacement) = &command.replacement else {
             for id in &command.candidates {
                 let node = view.cluster.node(*id).expect("validated candidate exists");
@@ -278,8 +405,18 @@ impl Karpenter {
         let pools = self.pools.as_ref().expect("pools resolved");
         let pool = &pools[replacement.pool];
         let option = &pool.options[replacement.options[0]];
-        let names: Vec<String> = command.candidates.iter().filter_map(|id| view.cluster.node(*id)).map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name)).collect();
-        let zone = replacement.zone.clone().unwrap_or_else(|| view.cluster.node(command.candidates[0]).map(|n| n.zone.clone()).expect("candidate exists"));
+        let names: Vec<String> = command
+            .candidates
+            .iter()
+            .filter_map(|id| view.cluster.node(*id))
+            .map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name))
+            .collect();
+        let zone = replacement.zone.clone().unwrap_or_else(|| {
+            view.cluster
+                .node(command.candidates[0])
+                .map(|n| n.zone.clone())
+                .expect("candidate exists")
+        });
         let new_node = actions.launch(LaunchRequest {
             owner: pool.config.name.clone(),
             instance_type: option.instance_type,
@@ -304,9 +441,20 @@ impl Karpenter {
     }
 
     /// Deletes the candidates of a command once its replacement is Ready.
-    pub(super) fn on_replacement_ready(&mut self, node: NodeId, view: &ClusterView<'_>, actions: &mut Actions) {
-        let Some(command) = self.replacements.remove(&node) else { return };
-        let replacement = view.cluster.node(node).map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name)).unwrap_or_default();
+    pub(super) fn on_replacement_ready(
+        &mut self,
+        node: NodeId,
+        view: &ClusterView<'_>,
+        actions: &mut Actions,
+    ) {
+        let Some(command) = self.replacements.remove(&node) else {
+            return;
+        };
+        let replacement = view
+            .cluster
+            .node(node)
+            .map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name))
+            .unwrap_or_default();
         for id in command.candidates {
             if let Some(candidate) = view.cluster.node(id) {
                 let detail = format!(

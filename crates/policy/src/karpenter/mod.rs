@@ -36,7 +36,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::{Catalog, InstanceTypeIndex, Price, Resources};
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_ZONE, NodeId, Taint, daemon_overhead};
+use autoscale_sim_kube::{
+    CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_ZONE, NodeId, Taint, daemon_overhead,
+};
 
 use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
 use crate::requirements::{Requirement, all_match, instance_type_labels};
@@ -168,18 +170,36 @@ pub(crate) struct ResolvedPool {
 }
 
 /// Resolves each pool's instance types and zones against the catalog.
-fn resolve_pools(config: &KarpenterConfig, catalog: &Catalog, zones: &[String], daemonsets: &[DaemonSet]) -> Vec<ResolvedPool> {
+fn resolve_pools(
+    config: &KarpenterConfig,
+    catalog: &Catalog,
+    zones: &[String],
+    daemonsets: &[DaemonSet],
+) -> Vec<ResolvedPool> {
     let mut pools: Vec<ResolvedPool> = config
         .node_pools
         .iter()
         .map(|pool| {
-            let zone_requirements: Vec<&Requirement> = pool.requirements.iter().filter(|r| r.key == LABEL_ZONE).collect();
+            let zone_requirements: Vec<&Requirement> = pool
+                .requirements
+                .iter()
+                .filter(|r| r.key == LABEL_ZONE)
+                .collect();
             let pool_zones: Vec<String> = zones
                 .iter()
-                .filter(|z| zone_requirements.iter().all(|r| r.matches(&BTreeMap::from([(LABEL_ZONE.to_string(), (*z).clone())]))))
+                .filter(|z| {
+                    zone_requirements.iter().all(|r| {
+                        r.matches(&BTreeMap::from([(LABEL_ZONE.to_string(), (*z).clone())]))
+                    })
+                })
                 .cloned()
                 .collect();
-            let type_requirements: Vec<Requirement> = pool.requirements.iter().filter(|r| r.key != LABEL_ZONE).cloned().collect();
+            let type_requirements: Vec<Requirement> = pool
+                .requirements
+                .iter()
+                .filter(|r| r.key != LABEL_ZONE)
+                .cloned()
+                .collect();
             let mut options: Vec<PoolOption> = catalog
                 .types()
                 .iter()
@@ -187,7 +207,10 @@ fn resolve_pools(config: &KarpenterConfig, catalog: &Catalog, zones: &[String], 
                 .filter_map(|(index, instance_type)| {
                     let mut labels = instance_type_labels(instance_type);
                     labels.extend(pool.labels.clone());
-                    labels.insert(LABEL_CAPACITY_TYPE.to_string(), CapacityType::OnDemand.label().to_string());
+                    labels.insert(
+                        LABEL_CAPACITY_TYPE.to_string(),
+                        CapacityType::OnDemand.label().to_string(),
+                    );
                     if !all_match(&type_requirements, &labels) {
                         return None;
                     }
@@ -202,22 +225,43 @@ fn resolve_pools(config: &KarpenterConfig, catalog: &Catalog, zones: &[String], 
                 })
                 .collect();
             // AWS provider's exotic-type filter: bare-metal sizes only when nothing else remains.
-            if options.iter().any(|o| !catalog.get(o.instance_type).size.starts_with("metal")) {
+            if options
+                .iter()
+                .any(|o| !catalog.get(o.instance_type).size.starts_with("metal"))
+            {
                 options.retain(|o| !catalog.get(o.instance_type).size.starts_with("metal"));
             }
-            options.sort_by(|a, b| (a.price, &catalog.get(a.instance_type).name).cmp(&(b.price, &catalog.get(b.instance_type).name)));
-            ResolvedPool { config: pool.clone(), options, zones: pool_zones }
+            options.sort_by(|a, b| {
+                (a.price, &catalog.get(a.instance_type).name)
+                    .cmp(&(b.price, &catalog.get(b.instance_type).name))
+            });
+            ResolvedPool {
+                config: pool.clone(),
+                options,
+                zones: pool_zones,
+            }
         })
         .collect();
     // Highest weight first; equal weights by name.
-    pools.sort_by(|a, b| b.config.weight.cmp(&a.config.weight).then_with(|| a.config.name.cmp(&b.config.name)));
+    pools.sort_by(|a, b| {
+        b.config
+            .weight
+            .cmp(&a.config.weight)
+            .then_with(|| a.config.name.cmp(&b.config.name))
+    });
     pools
 }
 
 /// Whether a NodePool's requirements let it launch on-demand capacity; spot is not modelled yet.
 pub fn allows_on_demand(pool: &NodePool) -> bool {
-    let labels = BTreeMap::from([(LABEL_CAPACITY_TYPE.to_string(), CapacityType::OnDemand.label().to_string())]);
-    pool.requirements.iter().filter(|r| r.key == LABEL_CAPACITY_TYPE).all(|r| r.matches(&labels))
+    let labels = BTreeMap::from([(
+        LABEL_CAPACITY_TYPE.to_string(),
+        CapacityType::OnDemand.label().to_string(),
+    )]);
+    pool.requirements
+        .iter()
+        .filter(|r| r.key == LABEL_CAPACITY_TYPE)
+        .all(|r| r.matches(&labels))
 }
 
 /// Timer kinds, in the top byte of a timer token.
@@ -275,11 +319,21 @@ impl Karpenter {
     }
 
     fn pools(&mut self, view: &ClusterView<'_>) -> &[ResolvedPool] {
-        self.pools.get_or_insert_with(|| resolve_pools(&self.config, view.catalog, view.zones, view.cluster.daemonsets()))
+        self.pools.get_or_insert_with(|| {
+            resolve_pools(
+                &self.config,
+                view.catalog,
+                view.zones,
+                view.cluster.daemonsets(),
+            )
+        })
     }
 
     fn pool_index(&self, owner: &str) -> Option<usize> {
-        self.pools.as_ref()?.iter().position(|p| p.config.name == owner)
+        self.pools
+            .as_ref()?
+            .iter()
+            .position(|p| p.config.name == owner)
     }
 
     fn arm_disruption(&mut self, at: SimTime, actions: &mut Actions) {
@@ -303,9 +357,17 @@ impl Autoscaler for Karpenter {
             PolicyEvent::Timer(t) => {
                 let (kind, generation) = (t >> 56, t & ((1 << 56) - 1));
                 match kind {
-                    TIMER_BATCH_IDLE | TIMER_BATCH_MAX if self.batch_timer_fired(kind, generation) => self.provision(view, actions),
-                    TIMER_DISRUPTION if generation == self.disruption_generation => self.disrupt(view, actions),
-                    TIMER_VALIDATION if generation == self.validation_generation => self.validate_and_execute(view, actions),
+                    TIMER_BATCH_IDLE | TIMER_BATCH_MAX
+                        if self.batch_timer_fired(kind, generation) =>
+                    {
+                        self.provision(view, actions)
+                    }
+                    TIMER_DISRUPTION if generation == self.disruption_generation => {
+                        self.disrupt(view, actions)
+                    }
+                    TIMER_VALIDATION if generation == self.validation_generation => {
+                        self.validate_and_execute(view, actions)
+                    }
                     _ => {}
                 }
             }

@@ -15,10 +15,16 @@ impl Karpenter {
     /// Opens a batch window, or restarts the idle timer of the open one (`provisioning/batcher.go`).
     pub(super) fn trigger_batch(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
         self.batch_generation += 1;
-        actions.set_timer(view.now + self.config.batch_idle_duration, token(TIMER_BATCH_IDLE, self.batch_generation));
+        actions.set_timer(
+            view.now + self.config.batch_idle_duration,
+            token(TIMER_BATCH_IDLE, self.batch_generation),
+        );
         self.batch_idle = Some(self.batch_generation);
         if self.batch_max.is_none() {
-            actions.set_timer(view.now + self.config.batch_max_duration, token(TIMER_BATCH_MAX, self.batch_generation));
+            actions.set_timer(
+                view.now + self.config.batch_max_duration,
+                token(TIMER_BATCH_MAX, self.batch_generation),
+            );
             self.batch_max = Some(self.batch_generation);
         }
     }
@@ -43,7 +49,11 @@ impl Karpenter {
             .cluster
             .pending_pods()
             .filter(|p| p.unschedulable)
-            .map(|p| SimPod { id: p.id, spec: p.spec.clone(), created: p.created })
+            .map(|p| SimPod {
+                id: p.id,
+                spec: p.spec.clone(),
+                created: p.created,
+            })
             .collect();
         if pods.is_empty() {
             return;
@@ -55,8 +65,14 @@ impl Karpenter {
         let nodes: Vec<SimNode> = view
             .cluster
             .nodes()
-            .filter(|n| n.state != NodeState::Deleting && !n.cordoned && !self.disrupting.contains(&n.id))
-            .map(|n| SimNode { node: n, free: n.free(), initialized: n.state == NodeState::Ready })
+            .filter(|n| {
+                n.state != NodeState::Deleting && !n.cordoned && !self.disrupting.contains(&n.id)
+            })
+            .map(|n| SimNode {
+                node: n,
+                free: n.free(),
+                initialized: n.state == NodeState::Ready,
+            })
             .collect();
         let mut limits = self.remaining_limits(view);
         let placement = solve(pods, nodes, pools, &mut limits);
@@ -71,8 +87,21 @@ impl Karpenter {
             let pool = &pools[claim.pool];
             let cheapest = &pool.options[claim.options[0]];
             let instance_type = view.catalog.get(cheapest.instance_type);
-            let zone = claim.zone.clone().unwrap_or_else(|| self.least_used_zone(view, claim.pool));
-            let sent: Vec<&str> = claim.options.iter().take(MAX_INSTANCE_TYPES_AT_LAUNCH).map(|&i| view.catalog.get(pool.options[i].instance_type).name.as_str()).collect();
+            let zone = claim
+                .zone
+                .clone()
+                .unwrap_or_else(|| self.least_used_zone(view, claim.pool));
+            let sent: Vec<&str> = claim
+                .options
+                .iter()
+                .take(MAX_INSTANCE_TYPES_AT_LAUNCH)
+                .map(|&i| {
+                    view.catalog
+                        .get(pool.options[i].instance_type)
+                        .name
+                        .as_str()
+                })
+                .collect();
             let reason = format!(
                 "Provisioning: NodeClaim from NodePool {} for {} pods (requests cpu {}, memory {} plus daemon overhead); {} instance types fit, launched the cheapest, {} at ${:.4}/h; types sent: {}",
                 pool.config.name,
@@ -82,7 +111,8 @@ impl Karpenter {
                 claim.options.len(),
                 instance_type.name,
                 cheapest.price.usd_per_hour(),
-                sent.iter().take(5).copied().collect::<Vec<_>>().join(", ") + if sent.len() > 5 { ", ..." } else { "" },
+                sent.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+                    + if sent.len() > 5 { ", ..." } else { "" },
             );
             actions.launch(LaunchRequest {
                 owner: pool.config.name.clone(),
@@ -103,7 +133,12 @@ impl Karpenter {
             .iter()
             .map(|pool| {
                 pool.config.limits.map(|limit| {
-                    let used: Resources = view.cluster.nodes().filter(|n| n.owner == pool.config.name).map(|n| view.catalog.get(n.instance_type).capacity()).sum();
+                    let used: Resources = view
+                        .cluster
+                        .nodes()
+                        .filter(|n| n.owner == pool.config.name)
+                        .map(|n| view.catalog.get(n.instance_type).capacity())
+                        .sum();
                     limit - used
                 })
             })
@@ -116,7 +151,16 @@ impl Karpenter {
     fn least_used_zone(&self, view: &ClusterView<'_>, pool: usize) -> String {
         let pools = self.pools.as_ref().expect("pools resolved");
         let pool = &pools[pool];
-        let count = |zone: &String| view.cluster.nodes().filter(|n| n.owner == pool.config.name && &n.zone == zone).count();
-        pool.zones.iter().min_by_key(|z| count(z)).cloned().expect("pools without zones open no claims")
+        let count = |zone: &String| {
+            view.cluster
+                .nodes()
+                .filter(|n| n.owner == pool.config.name && &n.zone == zone)
+                .count()
+        };
+        pool.zones
+            .iter()
+            .min_by_key(|z| count(z))
+            .cloned()
+            .expect("pools without zones open no claims")
     }
 }

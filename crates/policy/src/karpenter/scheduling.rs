@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimTime;
-use autoscale_sim_kube::{LABEL_ZONE, Node, NodeId, PodId, PodSpec, passes_static_filters, tolerates_all};
+use autoscale_sim_kube::{
+    LABEL_ZONE, Node, NodeId, PodId, PodSpec, passes_static_filters, tolerates_all,
+};
 
 use super::ResolvedPool;
 
@@ -58,7 +60,12 @@ pub(crate) struct Placement {
 }
 
 /// The pod's zone pin from its node selector, and whether the rest of the selector matches `labels`.
-fn selector_fits(spec: &PodSpec, labels: &BTreeMap<String, String>, zones: &[String], zone: Option<&String>) -> bool {
+fn selector_fits(
+    spec: &PodSpec,
+    labels: &BTreeMap<String, String>,
+    zones: &[String],
+    zone: Option<&String>,
+) -> bool {
     spec.node_selector.iter().all(|(key, value)| {
         if key == LABEL_ZONE {
             zones.contains(value) && zone.is_none_or(|z| z == value)
@@ -69,13 +76,20 @@ fn selector_fits(spec: &PodSpec, labels: &BTreeMap<String, String>, zones: &[Str
 }
 
 /// Options of `pool` (indexes) among `candidates` that can hold `requests` and whose labels suit `spec`.
-fn remaining_options(pool: &ResolvedPool, candidates: &[usize], spec: &PodSpec, requests: &Resources, zone: Option<&String>) -> Vec<usize> {
+fn remaining_options(
+    pool: &ResolvedPool,
+    candidates: &[usize],
+    spec: &PodSpec,
+    requests: &Resources,
+    zone: Option<&String>,
+) -> Vec<usize> {
     candidates
         .iter()
         .copied()
         .filter(|&i| {
             let option = &pool.options[i];
-            selector_fits(spec, &option.labels, &pool.zones, zone) && (*requests + option.daemon).fits_in(&option.allocatable)
+            selector_fits(spec, &option.labels, &pool.zones, zone)
+                && (*requests + option.daemon).fits_in(&option.allocatable)
         })
         .collect()
 }
@@ -85,19 +99,30 @@ fn remaining_options(pool: &ResolvedPool, candidates: &[usize], spec: &PodSpec, 
 /// `remaining_limits` holds each pool's `spec.limits` minus the capacity of its existing nodes;
 /// a new NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
 /// its options off the remainder, as Karpenter does (pessimistically).
-pub(crate) fn solve(mut pods: Vec<SimPod>, mut nodes: Vec<SimNode<'_>>, pools: &[ResolvedPool], remaining_limits: &mut [Option<Resources>]) -> Placement {
+pub(crate) fn solve(
+    mut pods: Vec<SimPod>,
+    mut nodes: Vec<SimNode<'_>>,
+    pools: &[ResolvedPool],
+    remaining_limits: &mut [Option<Resources>],
+) -> Placement {
     pods.sort_by(|a, b| {
         (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
             .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
             .then(a.created.cmp(&b.created))
             .then(a.id.cmp(&b.id))
     });
-    nodes.sort_by(|a, b| b.initialized.cmp(&a.initialized).then_with(|| a.node.name.cmp(&b.node.name)));
+    nodes.sort_by(|a, b| {
+        b.initialized
+            .cmp(&a.initialized)
+            .then_with(|| a.node.name.cmp(&b.node.name))
+    });
 
     let mut placement = Placement::default();
     for pod in pods {
         // 1. Existing and in-flight nodes.
-        if let Some(slot) = nodes.iter_mut().find(|n| passes_static_filters(&pod.spec, n.node) && pod.spec.requests.fits_in(&n.free)) {
+        if let Some(slot) = nodes.iter_mut().find(|n| {
+            passes_static_filters(&pod.spec, n.node) && pod.spec.requests.fits_in(&n.free)
+        }) {
             slot.free -= pod.spec.requests;
             placement.on_existing.push((pod.id, slot.node.id));
             continue;
@@ -113,14 +138,23 @@ pub(crate) fn solve(mut pods: Vec<SimPod>, mut nodes: Vec<SimNode<'_>>, pools: &
                 return None;
             }
             let requests = claim.requests + pod.spec.requests;
-            let options = remaining_options(pool, &claim.options, &pod.spec, &requests, claim.zone.as_ref());
+            let options = remaining_options(
+                pool,
+                &claim.options,
+                &pod.spec,
+                &requests,
+                claim.zone.as_ref(),
+            );
             (!options.is_empty()).then_some((i, options, requests))
         });
         if let Some((i, options, requests)) = joined {
             let claim = &mut placement.claims[i];
             claim.options = options;
             claim.requests = requests;
-            claim.zone = claim.zone.take().or_else(|| pod.spec.node_selector.get(LABEL_ZONE).cloned());
+            claim.zone = claim
+                .zone
+                .take()
+                .or_else(|| pod.spec.node_selector.get(LABEL_ZONE).cloned());
             claim.pods.push(pod.id);
             continue;
         }
@@ -132,7 +166,10 @@ pub(crate) fn solve(mut pods: Vec<SimPod>, mut nodes: Vec<SimNode<'_>>, pools: &
             }
             let within_limits = |i: &usize| {
                 let capacity = pool.options[*i].capacity;
-                remaining_limits[index].is_none_or(|left| capacity.cpu_millis <= left.cpu_millis && capacity.memory_bytes <= left.memory_bytes)
+                remaining_limits[index].is_none_or(|left| {
+                    capacity.cpu_millis <= left.cpu_millis
+                        && capacity.memory_bytes <= left.memory_bytes
+                })
             };
             let all: Vec<usize> = (0..pool.options.len()).filter(within_limits).collect();
             let options = remaining_options(pool, &all, &pod.spec, &pod.spec.requests, None);
@@ -141,17 +178,20 @@ pub(crate) fn solve(mut pods: Vec<SimPod>, mut nodes: Vec<SimNode<'_>>, pools: &
         match opened {
             Some((pool, options)) => {
                 if let Some(left) = remaining_limits[pool].as_mut() {
-                    let largest = options.iter().map(|&i| pools[pool].options[i].capacity).fold(Resources::ZERO, |a, b| a.max(&b));
+                    let largest = options
+                        .iter()
+                        .map(|&i| pools[pool].options[i].capacity)
+                        .fold(Resources::ZERO, |a, b| a.max(&b));
                     left.cpu_millis -= largest.cpu_millis;
                     left.memory_bytes -= largest.memory_bytes;
                 }
                 placement.claims.push(SimClaim {
-                pool,
-                options,
-                zone: pod.spec.node_selector.get(LABEL_ZONE).cloned(),
-                pods: vec![pod.id],
-                requests: pod.spec.requests,
-            })
+                    pool,
+                    options,
+                    zone: pod.spec.node_selector.get(LABEL_ZONE).cloned(),
+                    pods: vec![pod.id],
+                    requests: pod.spec.requests,
+                })
             }
             None => placement.failed.push(pod.id),
         }

@@ -1,0 +1,1120 @@
+//! Turns a parsed scenario file into a [`Scenario`]: checks every value, loads traces and
+//! catalogs, and builds the world's configuration and the policies.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use autoscale_sim_cloud::{Catalog, LatencyModel, Resources};
+use autoscale_sim_engine::{RngStreams, SimDuration, SimTime, parse_duration};
+use autoscale_sim_kube::{
+    CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, PodSpec, ScoringStrategy, quantity,
+};
+use autoscale_sim_policy::requirements::{Operator, Requirement};
+use autoscale_sim_policy::{
+    BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
+    NodePool, StaticConfig,
+};
+use autoscale_sim_sim::{Deployment, Load, PolicySpec, Replicas, SimConfig, Snapshot};
+use autoscale_sim_workload::{HpaSpec, Trace, TraceEnd};
+use serde_saphyr::Spanned;
+
+use crate::clock::{parse_utc, weekday};
+use crate::error::ScenarioError;
+use crate::flags::apply_flag;
+use crate::schema::*;
+use crate::{Overrides, Scenario};
+
+/// Default wall clock of t = 0: Monday 2026-01-05 00:00 UTC.
+pub const DEFAULT_START: &str = "2026-01-05T00:00:00Z";
+
+/// Context for errors: the file and its folder.
+pub(crate) struct Ctx<'a> {
+    pub file: &'a Path,
+    pub dir: PathBuf,
+}
+
+type Result<T> = std::result::Result<T, ScenarioError>;
+
+fn location<T>(spanned: &Spanned<T>) -> Option<(u64, u64)> {
+    let l = spanned.referenced;
+    (l.line() > 0).then(|| (l.line(), l.column()))
+}
+
+impl Ctx<'_> {
+    fn error<T>(
+        &self,
+        at: &Spanned<T>,
+        field: &str,
+        value: impl Into<Option<String>>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError::at(self.file, location(at), field, value.into(), message, fix)
+    }
+
+    fn duration(&self, text: &Spanned<String>, field: &str) -> Result<SimDuration> {
+        parse_duration(&text.value).map_err(|e| {
+            self.error(
+                text,
+                field,
+                Some(text.value.clone()),
+                e.reason.to_string(),
+                "write a duration such as 500ms, 45s, 10m, 1h30m or 7d",
+            )
+        })
+    }
+
+    fn path(&self, text: &str) -> PathBuf {
+        let path = Path::new(text);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+}
+
+/// Builds the scenario from its parsed file.
+pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) -> Result<Scenario> {
+    // Run length and clock.
+    let duration = ctx.duration(&file.duration, "duration")?;
+    if duration == SimDuration::ZERO {
+        return Err(ctx.error(
+            &file.duration,
+            "duration",
+            Some(file.duration.value.clone()),
+            "the run is empty",
+            "write a positive duration such as 7d",
+        ));
+    }
+    let start_unix_secs = match &file.start {
+        Some(start) => parse_utc(&start.value).ok_or_else(|| {
+            ctx.error(
+                start,
+                "start",
+                Some(start.value.clone()),
+                "not a UTC timestamp",
+                "write YYYY-MM-DDTHH:MM:SSZ, such as 2026-01-05T00:00:00Z",
+            )
+        })?,
+        None => parse_utc(DEFAULT_START).expect("default start is valid"),
+    };
+    let seed = overrides.seed.unwrap_or(file.seed);
+
+    // Cloud.
+    let catalog = build_catalog(&file.cloud, ctx)?;
+    let mut config = SimConfig::new(&file.name, seed, duration, catalog.clone());
+    config.start_unix_secs = start_unix_secs;
+    if let Some(zones) = &file.cloud.zones {
+        if zones.is_empty() {
+            return Err(ScenarioError::at(
+                ctx.file,
+                None,
+                "cloud.zones",
+                None,
+                "the zone list is empty",
+                "list at least one zone, such as [us-east-1a]",
+            ));
+        }
+        config.zones = zones.clone();
+    }
+    if let Some(latency) = &file.cloud.launch_latency {
+        config.launch_latency = build_latency(latency, ctx, "cloud.launchLatency")?;
+    }
+    if let Some(delay) = &file.cloud.termination_delay {
+        config.termination_delay = ctx.duration(delay, "cloud.terminationDelay")?;
+    }
+    if let Some(interval) = &file.sample_interval {
+        config.sample_interval = ctx.duration(interval, "sampleInterval")?;
+        if config.sample_interval == SimDuration::ZERO {
+            return Err(ctx.error(
+                interval,
+                "sampleInterval",
+                Some(interval.value.clone()),
+                "the interval is zero",
+                "write a positive duration such as 1m",
+            ));
+        }
+    }
+    if let Some(strategy) = &file.scheduler.scoring_strategy {
+        config.scoring = match strategy.value.as_str() {
+            "LeastAllocated" => ScoringStrategy::LeastAllocated,
+            "MostAllocated" => ScoringStrategy::MostAllocated,
+            other => {
+                return Err(ctx.error(
+                    strategy,
+                    "scheduler.scoringStrategy",
+                    Some(other.to_string()),
+                    "unknown scoring strategy",
+                    "write LeastAllocated (the kube-scheduler default) or MostAllocated",
+                ));
+            }
+        };
+    }
+
+    // Loads, workloads and snapshots.
+    let streams = RngStreams::new(seed);
+    let load_names: Vec<String> = file.loads.keys().cloned().collect();
+    for (name, spec) in &file.loads {
+        let trace = build_load(
+            name,
+            spec,
+            ctx,
+            overrides,
+            duration,
+            start_unix_secs,
+            &streams,
+        )?;
+        config.loads.push(Load {
+            name: name.clone(),
+            trace,
+        });
+    }
+    for (index, workload) in file.workloads.iter().enumerate() {
+        build_workload(workload, index, ctx, &load_names, &mut config)?;
+    }
+    if config.deployments.is_empty() {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            "workloads",
+            None,
+            "no Deployment is listed",
+            "add at least one workload of kind Deployment",
+        ));
+    }
+    for (index, snapshot) in file.snapshots.iter().enumerate() {
+        let at = ctx.duration(&snapshot.at, &format!("snapshots[{index}].at"))?;
+        config.snapshots.push(Snapshot {
+            label: snapshot.label.clone(),
+            at: SimTime::ZERO + at,
+        });
+    }
+
+    // Policies.
+    if file.policies.is_empty() {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            "policies",
+            None,
+            "no policy is listed",
+            "add a policy with clusterAutoscaler, karpenter or static settings",
+        ));
+    }
+    let mut policies = Vec::new();
+    for (index, entry) in file.policies.iter().enumerate() {
+        if policies
+            .iter()
+            .any(|p: &PolicySpec| p.name() == entry.name.value)
+        {
+            return Err(ctx.error(
+                &entry.name,
+                &format!("policies[{index}].name"),
+                Some(entry.name.value.clone()),
+                "another policy has this name",
+                "give each policy its own name",
+            ));
+        }
+        policies.push(build_policy(entry, index, ctx, &catalog, &config.zones)?);
+    }
+
+    Ok(Scenario {
+        name: file.name,
+        description: file.description,
+        config,
+        policies,
+    })
+}
+
+fn build_catalog(cloud: &CloudSpec, ctx: &Ctx<'_>) -> Result<Arc<Catalog>> {
+    if let Some(region) = &cloud.region
+        && region.value != "us-east-1"
+    {
+        let builtin = cloud.catalog.as_ref().is_none_or(|c| c.value == "builtin");
+        if builtin {
+            return Err(ctx.error(region, "cloud.region", Some(region.value.clone()), "the built-in catalog has us-east-1 prices only", "use region us-east-1, or give cloud.catalog a CSV file with this region's instance types"));
+        }
+    }
+    match &cloud.catalog {
+        None => Ok(Arc::new(Catalog::builtin())),
+        Some(c) if c.value == "builtin" => Ok(Arc::new(Catalog::builtin())),
+        Some(c) => {
+            let path = ctx.path(&c.value);
+            if !path.exists() {
+                return Err(ctx.error(
+                    c,
+                    "cloud.catalog",
+                    Some(c.value.clone()),
+                    format!("catalog file {} not found", path.display()),
+                    "write builtin, or a path to a catalog CSV relative to the scenario file",
+                ));
+            }
+            Catalog::from_csv_path(&path)
+                .map(Arc::new)
+                .map_err(|e| ScenarioError {
+                    file: e.file.clone(),
+                    line: (e.line > 0).then_some(e.line),
+                    column: e.column.map(|c| c as u64),
+                    field: e.field.clone(),
+                    value: e.value.clone(),
+                    message: e.message.clone(),
+                    fix: Some(format!(
+                        "fix the catalog file; its columns are {}",
+                        autoscale_sim_cloud::CSV_COLUMNS.join(",")
+                    )),
+                    snippet: None,
+                })
+        }
+    }
+}
+
+fn build_latency(spec: &LatencySpec, ctx: &Ctx<'_>, field: &str) -> Result<LatencyModel> {
+    let mean = ctx.duration(&spec.mean, &format!("{field}.mean"))?;
+    let stddev = spec
+        .stddev
+        .as_ref()
+        .map(|s| ctx.duration(s, &format!("{field}.stddev")))
+        .transpose()?
+        .unwrap_or(SimDuration::ZERO);
+    let min = spec
+        .min
+        .as_ref()
+        .map(|s| ctx.duration(s, &format!("{field}.min")))
+        .transpose()?
+        .unwrap_or(SimDuration::ZERO);
+    match spec.distribution.value.as_str() {
+        "fixed" => Ok(LatencyModel::Fixed(mean)),
+        "normal" => Ok(LatencyModel::Normal { mean, stddev, min }),
+        "logNormal" if mean == SimDuration::ZERO => Err(ctx.error(
+            &spec.mean,
+            &format!("{field}.mean"),
+            Some(spec.mean.value.clone()),
+            "a log-normal latency needs a positive mean",
+            "write a mean such as 45s",
+        )),
+        "logNormal" => Ok(LatencyModel::LogNormal { mean, stddev, min }),
+        other => Err(ctx.error(
+            &spec.distribution,
+            &format!("{field}.distribution"),
+            Some(other.to_string()),
+            "unknown distribution",
+            "write fixed, normal or logNormal",
+        )),
+    }
+}
+
+fn build_load(
+    name: &str,
+    spec: &LoadSpec,
+    ctx: &Ctx<'_>,
+    overrides: &Overrides,
+    duration: SimDuration,
+    start: i64,
+    streams: &RngStreams,
+) -> Result<Trace> {
+    let field = format!("loads.{name}");
+    match (&spec.diurnal, &spec.trace) {
+        (Some(diurnal), None) => {
+            let time_of_day = SimDuration::from_secs(start.rem_euclid(86_400) as u64);
+            let mut rng = streams.stream(&format!("load/{name}"));
+            diurnal
+                .generate(duration, weekday(start), time_of_day, &mut rng)
+                .map_err(|message| {
+                    ScenarioError::at(
+                        ctx.file,
+                        None,
+                        &format!("{field}.diurnal"),
+                        None,
+                        message,
+                        "fix the diurnal settings: base ≥ 0, peak ≥ base, hours within 0 to 24",
+                    )
+                })
+        }
+        (None, Some(trace)) => {
+            let (path, from_cli) = match overrides.traces.get(name) {
+                Some(path) => (path.clone(), true),
+                None => (ctx.path(&trace.file.value), false),
+            };
+            if !path.exists() {
+                let message = format!("trace file {} not found", path.display());
+                let fix = format!(
+                    "give the path relative to the scenario file, or pass --trace {name}=PATH on the command line"
+                );
+                return Err(if from_cli {
+                    ScenarioError::file(ctx.file, message, fix)
+                } else {
+                    ctx.error(
+                        &trace.file,
+                        &format!("{field}.trace.file"),
+                        Some(trace.file.value.clone()),
+                        message,
+                        fix,
+                    )
+                });
+            }
+            let scale = trace.value_scale.as_ref().map_or(1.0, |s| s.value);
+            if !scale.is_finite() || scale < 0.0 {
+                let at = trace.value_scale.as_ref().expect("a bad scale was written");
+                return Err(ctx.error(
+                    at,
+                    &format!("{field}.trace.valueScale"),
+                    Some(scale.to_string()),
+                    "the scale must be a finite number zero or more",
+                    "write a factor such as 0.05",
+                ));
+            }
+            let mut loaded = Trace::from_csv_path(&path, scale).map_err(|e| ScenarioError {
+                file: e.file.clone(),
+                line: (e.line > 0).then_some(e.line),
+                column: e.column.map(|c| c as u64),
+                field: e.field.clone(),
+                value: e.value.clone(),
+                message: e.message.clone(),
+                fix: Some("fix the trace file: a header timestamp_seconds,value, then evenly spaced rows with finite values zero or more".into()),
+                snippet: None,
+            })?;
+            if let Some(end) = &trace.end {
+                let mode = match end.value.as_str() {
+                    "loop" => TraceEnd::Loop,
+                    "hold" => TraceEnd::Hold,
+                    "error" => TraceEnd::Error,
+                    other => {
+                        return Err(ctx.error(
+                            end,
+                            &format!("{field}.trace.end"),
+                            Some(other.to_string()),
+                            "unknown end mode",
+                            "write loop (start over), hold (keep the last value) or error",
+                        ));
+                    }
+                };
+                loaded = loaded.with_end(mode);
+                if mode == TraceEnd::Error && loaded.duration() < duration {
+                    return Err(ctx.error(
+                        end,
+                        &format!("{field}.trace.end"),
+                        Some("error".into()),
+                        format!(
+                            "the trace covers {} but the run lasts {}",
+                            loaded.duration(),
+                            duration
+                        ),
+                        "shorten the run, or write end: loop or end: hold",
+                    ));
+                }
+            }
+            if let Some(shift) = &trace.shift {
+                let offset = ctx.duration(shift, &format!("{field}.trace.shift"))?;
+                loaded = loaded.shifted(offset).map_err(|e| {
+                    ctx.error(
+                        shift,
+                        &format!("{field}.trace.shift"),
+                        Some(shift.value.clone()),
+                        e.to_string(),
+                        "write a whole number of the trace's steps",
+                    )
+                })?;
+            }
+            Ok(loaded)
+        }
+        _ => Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &field,
+            None,
+            "a load needs exactly one of diurnal or trace",
+            "write diurnal: {base: 100, peak: 400} or trace: {file: traces/x.csv}",
+        )),
+    }
+}
+
+/// Requests summed over containers; `pods` is 1.
+fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resources> {
+    let mut total = Resources::new(0, 0, 1);
+    for (index, container) in spec.containers.iter().enumerate() {
+        for (name, value) in &container.resources.requests {
+            let at = format!("{field}.containers[{index}].resources.requests.{name}");
+            let bad = |reason: String| {
+                ctx.error(value, &at, Some(value.value.0.clone()), reason, "write a Kubernetes quantity such as 500m or 1.5 for cpu, 512Mi or 2Gi for memory")
+            };
+            match name.as_str() {
+                "cpu" => {
+                    total.cpu_millis += quantity::parse_cpu_millis(&value.value.0)
+                        .map_err(|e| bad(e.reason.to_string()))?
+                }
+                "memory" => {
+                    total.memory_bytes += quantity::parse_value(&value.value.0)
+                        .map_err(|e| bad(e.reason.to_string()))?
+                }
+                "ephemeral-storage" => {}
+                other => {
+                    return Err(ctx.error(
+                        value,
+                        &at,
+                        Some(value.value.0.clone()),
+                        format!("resource {other:?} is not modelled yet"),
+                        "request cpu and memory only",
+                    ));
+                }
+            }
+        }
+    }
+    if !total.is_non_negative() {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            field,
+            None,
+            "requests are negative",
+            "write requests of zero or more",
+        ));
+    }
+    Ok(total)
+}
+
+fn build_pod_spec(template: &PodTemplate, ctx: &Ctx<'_>, field: &str) -> Result<PodSpec> {
+    let spec = &template.spec;
+    if spec.containers.is_empty() {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &format!("{field}.containers"),
+            None,
+            "the pod has no containers",
+            "list at least one container with resources.requests",
+        ));
+    }
+    Ok(PodSpec {
+        requests: pod_requests(spec, ctx, field)?,
+        node_selector: spec.node_selector.clone(),
+        tolerations: spec.tolerations.clone(),
+        priority: spec.priority.unwrap_or(0),
+    })
+}
+
+fn build_workload(
+    workload: &WorkloadSpec,
+    index: usize,
+    ctx: &Ctx<'_>,
+    load_names: &[String],
+    config: &mut SimConfig,
+) -> Result<()> {
+    let field = format!("workloads[{index}]");
+    let name = workload
+        .metadata
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .ok_or_else(|| {
+            ScenarioError::at(
+                ctx.file,
+                location(&workload.kind),
+                &format!("{field}.metadata.name"),
+                None,
+                "the workload has no name",
+                "write metadata: {name: my-service}",
+            )
+        })?;
+    let spec = build_pod_spec(&workload.template, ctx, &format!("{field}.template.spec"))?;
+    match workload.kind.value.as_str() {
+        "DaemonSet" => {
+            config.daemonsets.push(DaemonSet { name, spec });
+            Ok(())
+        }
+        "Deployment" => {
+            let replicas = match (&workload.replicas, &workload.hpa) {
+                (Some(count), None) => Replicas::Fixed(count.value),
+                (None, Some(hpa)) => Replicas::Hpa {
+                    load: find_load(hpa, ctx, load_names, &field)?,
+                    spec: build_hpa(hpa, ctx, &field)?,
+                },
+                (None, None) => Replicas::Fixed(1),
+                (Some(count), Some(_)) => {
+                    return Err(ctx.error(
+                        count,
+                        &format!("{field}.replicas"),
+                        Some(count.value.to_string()),
+                        "replicas and hpa are both set",
+                        "keep replicas for a fixed count, or hpa to follow a load",
+                    ));
+                }
+            };
+            let startup_latency = match &workload.startup_latency {
+                Some(text) => {
+                    LatencyModel::Fixed(ctx.duration(text, &format!("{field}.startupLatency"))?)
+                }
+                None => LatencyModel::Fixed(autoscale_sim_sim::DEFAULT_POD_STARTUP),
+            };
+            config.deployments.push(Deployment {
+                name,
+                spec: Arc::new(spec),
+                replicas,
+                startup_latency,
+            });
+            Ok(())
+        }
+        other => Err(ctx.error(
+            &workload.kind,
+            &format!("{field}.kind"),
+            Some(other.to_string()),
+            "unknown workload kind",
+            "write Deployment or DaemonSet",
+        )),
+    }
+}
+
+fn find_load(hpa: &HpaYaml, ctx: &Ctx<'_>, load_names: &[String], field: &str) -> Result<usize> {
+    load_names
+        .iter()
+        .position(|l| *l == hpa.load.value)
+        .ok_or_else(|| {
+            let known = if load_names.is_empty() {
+                "none".to_string()
+            } else {
+                load_names.join(", ")
+            };
+            ctx.error(
+                &hpa.load,
+                &format!("{field}.hpa.load"),
+                Some(hpa.load.value.clone()),
+                format!("no load has this name (loads: {known})"),
+                "name a load defined under loads",
+            )
+        })
+}
+
+fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<HpaSpec> {
+    let mut spec = HpaSpec::new(
+        hpa.target_per_replica.value,
+        hpa.min_replicas.value,
+        hpa.max_replicas.value,
+    );
+    if let Some(period) = &hpa.sync_period {
+        spec.sync_period = ctx.duration(period, &format!("{field}.hpa.syncPeriod"))?;
+    }
+    if let Some(tolerance) = &hpa.tolerance {
+        spec.tolerance = tolerance.value;
+    }
+    if let Some(window) = &hpa.scale_down_stabilization {
+        spec.scale_down.stabilization_window =
+            ctx.duration(window, &format!("{field}.hpa.scaleDownStabilization"))?;
+    }
+    if hpa.min_replicas.value > hpa.max_replicas.value {
+        return Err(ctx.error(
+            &hpa.min_replicas,
+            &format!("{field}.hpa.minReplicas"),
+            Some(hpa.min_replicas.value.to_string()),
+            format!(
+                "minReplicas is above maxReplicas ({})",
+                hpa.max_replicas.value
+            ),
+            "make minReplicas at most maxReplicas",
+        ));
+    }
+    spec.validate().map_err(|message| {
+        ctx.error(
+            &hpa.target_per_replica,
+            &format!("{field}.hpa"),
+            None,
+            message,
+            "fix the HPA settings",
+        )
+    })?;
+    Ok(spec)
+}
+
+fn instance_type(
+    catalog: &Catalog,
+    text: &Spanned<String>,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<usize> {
+    catalog.index_of(&text.value).ok_or_else(|| {
+        let family = text.value.split('.').next().unwrap_or("");
+        let similar: Vec<&str> = catalog
+            .types()
+            .iter()
+            .filter(|t| t.family == family)
+            .map(|t| t.name.as_str())
+            .take(8)
+            .collect();
+        let hint = if similar.is_empty() {
+            "run `autoscale-sim catalog` to list the instance types".to_string()
+        } else {
+            format!(
+                "use one of {}, or run `autoscale-sim catalog`",
+                similar.join(", ")
+            )
+        };
+        ctx.error(
+            text,
+            field,
+            Some(text.value.clone()),
+            "unknown instance type",
+            hint,
+        )
+    })
+}
+
+fn build_policy(
+    entry: &PolicyEntry,
+    index: usize,
+    ctx: &Ctx<'_>,
+    catalog: &Catalog,
+    zones: &[String],
+) -> Result<PolicySpec> {
+    let field = format!("policies[{index}]");
+    let name = entry.name.value.clone();
+    match (
+        &entry.cluster_autoscaler,
+        &entry.karpenter,
+        &entry.static_fleet,
+    ) {
+        (Some(ca), None, None) => build_cluster_autoscaler(
+            ca,
+            name,
+            ctx,
+            catalog,
+            zones,
+            &format!("{field}.clusterAutoscaler"),
+        ),
+        (None, Some(k), None) => {
+            build_karpenter(k, name, ctx, zones, &format!("{field}.karpenter"))
+        }
+        (None, None, Some(s)) => {
+            let instance_type = instance_type(
+                catalog,
+                &s.instance_type,
+                ctx,
+                &format!("{field}.static.instanceType"),
+            )?;
+            Ok(PolicySpec::Static(StaticConfig {
+                name,
+                instance_type,
+                count: s.count.value,
+            }))
+        }
+        _ => Err(ctx.error(
+            &entry.name,
+            &field,
+            Some(entry.name.value.clone()),
+            "a policy needs exactly one of clusterAutoscaler, karpenter or static",
+            "keep one of the three settings blocks",
+        )),
+    }
+}
+
+fn build_cluster_autoscaler(
+    ca: &ClusterAutoscalerYaml,
+    name: String,
+    ctx: &Ctx<'_>,
+    catalog: &Catalog,
+    zones: &[String],
+    field: &str,
+) -> Result<PolicySpec> {
+    let mut config = ClusterAutoscalerConfig {
+        name,
+        ..Default::default()
+    };
+    if ca.node_groups.is_empty() {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &format!("{field}.nodeGroups"),
+            None,
+            "no node group is listed",
+            "add a node group with name, instanceType, minSize and maxSize",
+        ));
+    }
+    for (index, group) in ca.node_groups.iter().enumerate() {
+        let at = format!("{field}.nodeGroups[{index}]");
+        if config
+            .node_groups
+            .iter()
+            .any(|g: &NodeGroupConfig| g.name == group.name.value)
+        {
+            return Err(ctx.error(
+                &group.name,
+                &format!("{at}.name"),
+                Some(group.name.value.clone()),
+                "another node group has this name",
+                "give each node group its own name",
+            ));
+        }
+        let instance_type = instance_type(
+            catalog,
+            &group.instance_type,
+            ctx,
+            &format!("{at}.instanceType"),
+        )?;
+        if group.min_size.value > group.max_size.value {
+            return Err(ctx.error(
+                &group.min_size,
+                &format!("{at}.minSize"),
+                Some(group.min_size.value.to_string()),
+                format!("minSize is above maxSize ({})", group.max_size.value),
+                "make minSize at most maxSize",
+            ));
+        }
+        if group.max_size.value == 0 {
+            return Err(ctx.error(
+                &group.max_size,
+                &format!("{at}.maxSize"),
+                Some("0".into()),
+                "the group can never have a node",
+                "write a maxSize of at least 1",
+            ));
+        }
+        if let Some(zone) = &group.zone
+            && !zones.contains(&zone.value)
+        {
+            return Err(ctx.error(
+                zone,
+                &format!("{at}.zone"),
+                Some(zone.value.clone()),
+                format!("not one of the scenario's zones ({})", zones.join(", ")),
+                "use a zone listed under cloud.zones",
+            ));
+        }
+        let capacity_type = match group.capacity_type.as_ref().map(|c| c.value.as_str()) {
+            None | Some("on-demand") => CapacityType::OnDemand,
+            Some(other) => {
+                let at_value = group.capacity_type.as_ref().expect("checked above");
+                let message = if other == "spot" {
+                    "spot capacity is not modelled yet"
+                } else {
+                    "unknown capacity type"
+                };
+                return Err(ctx.error(
+                    at_value,
+                    &format!("{at}.capacityType"),
+                    Some(other.to_string()),
+                    message,
+                    "write on-demand",
+                ));
+            }
+        };
+        config.node_groups.push(NodeGroupConfig {
+            name: group.name.value.clone(),
+            instance_type,
+            min_size: group.min_size.value,
+            max_size: group.max_size.value,
+            zone: group.zone.as_ref().map(|z| z.value.clone()),
+            labels: group.labels.clone(),
+            taints: group.taints.clone(),
+            capacity_type,
+        });
+    }
+    for (index, flag) in ca.flags.iter().enumerate() {
+        let at = format!("{field}.flags[{index}]");
+        let nodes = apply_flag(&flag.value, &mut config).map_err(|(message, fix)| {
+            ctx.error(flag, &at, Some(flag.value.clone()), message, fix)
+        })?;
+        if let Some(nodes) = nodes {
+            let Some(group) = config.node_groups.iter_mut().find(|g| g.name == nodes.name) else {
+                return Err(ctx.error(
+                    flag,
+                    &at,
+                    Some(flag.value.clone()),
+                    format!("no node group is named {:?}", nodes.name),
+                    "name a group listed under nodeGroups",
+                ));
+            };
+            if nodes.min > nodes.max || nodes.max == 0 {
+                return Err(ctx.error(
+                    flag,
+                    &at,
+                    Some(flag.value.clone()),
+                    "MIN is above MAX, or MAX is 0",
+                    "write --nodes=MIN:MAX:NAME with 0 ≤ MIN ≤ MAX and MAX ≥ 1",
+                ));
+            }
+            group.min_size = nodes.min;
+            group.max_size = nodes.max;
+        }
+    }
+    Ok(PolicySpec::ClusterAutoscaler(config))
+}
+
+fn build_karpenter(
+    k: &KarpenterYaml,
+    name: String,
+    ctx: &Ctx<'_>,
+    zones: &[String],
+    field: &str,
+) -> Result<PolicySpec> {
+    let mut config = KarpenterConfig {
+        name,
+        node_pools: Vec::new(),
+        ..Default::default()
+    };
+    if let Some(d) = &k.batch_idle_duration {
+        config.batch_idle_duration = ctx.duration(d, &format!("{field}.batchIdleDuration"))?;
+    }
+    if let Some(d) = &k.batch_max_duration {
+        config.batch_max_duration = ctx.duration(d, &format!("{field}.batchMaxDuration"))?;
+    }
+    if k.node_pools.is_empty() {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &format!("{field}.nodePools"),
+            None,
+            "no NodePool is listed",
+            "add a NodePool manifest (apiVersion karpenter.sh/v1, kind NodePool)",
+        ));
+    }
+    for (index, manifest) in k.node_pools.iter().enumerate() {
+        config.node_pools.push(build_node_pool(
+            manifest,
+            ctx,
+            zones,
+            &format!("{field}.nodePools[{index}]"),
+        )?);
+    }
+    Ok(PolicySpec::Karpenter(config))
+}
+
+fn build_node_pool(
+    manifest: &NodePoolManifest,
+    ctx: &Ctx<'_>,
+    zones: &[String],
+    field: &str,
+) -> Result<NodePool> {
+    if manifest.api_version.value != "karpenter.sh/v1" {
+        return Err(ctx.error(
+            &manifest.api_version,
+            &format!("{field}.apiVersion"),
+            Some(manifest.api_version.value.clone()),
+            "unsupported API version",
+            "write apiVersion: karpenter.sh/v1",
+        ));
+    }
+    if manifest.kind.value != "NodePool" {
+        return Err(ctx.error(
+            &manifest.kind,
+            &format!("{field}.kind"),
+            Some(manifest.kind.value.clone()),
+            "not a NodePool",
+            "write kind: NodePool",
+        ));
+    }
+    let name = manifest
+        .metadata
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .ok_or_else(|| {
+            ctx.error(
+                &manifest.kind,
+                &format!("{field}.metadata.name"),
+                None,
+                "the NodePool has no name",
+                "write metadata: {name: default}",
+            )
+        })?;
+    let spec = &manifest.spec;
+    let mut pool = NodePool {
+        name,
+        labels: spec.template.metadata.labels.clone(),
+        taints: spec.template.spec.taints.clone(),
+        ..Default::default()
+    };
+    if let Some(weight) = &spec.weight {
+        if !(1..=100).contains(&weight.value) {
+            return Err(ctx.error(
+                weight,
+                &format!("{field}.spec.weight"),
+                Some(weight.value.to_string()),
+                "weight must be from 1 to 100",
+                "write a weight from 1 to 100, or leave it out",
+            ));
+        }
+        pool.weight = weight.value;
+    }
+
+    // Requirements.
+    for (index, req) in spec.template.spec.requirements.iter().enumerate() {
+        let at = format!("{field}.spec.template.spec.requirements[{index}]");
+        let operator = match req.operator.value.as_str() {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            "Gt" => Operator::Gt,
+            "Lt" => Operator::Lt,
+            other => {
+                return Err(ctx.error(
+                    &req.operator,
+                    &format!("{at}.operator"),
+                    Some(other.to_string()),
+                    "unknown operator",
+                    "write In, NotIn, Exists, DoesNotExist, Gt or Lt",
+                ));
+            }
+        };
+        let requirement = Requirement {
+            key: req.key.value.clone(),
+            operator,
+            values: req.values.clone(),
+            min_values: req.min_values,
+        };
+        requirement.validate().map_err(|message| {
+            ctx.error(
+                &req.operator,
+                &at,
+                None,
+                message,
+                "fix the values list for this operator",
+            )
+        })?;
+        if requirement.key == LABEL_CAPACITY_TYPE
+            && !requirement.matches(&BTreeMap::from([(
+                LABEL_CAPACITY_TYPE.to_string(),
+                "on-demand".to_string(),
+            )]))
+        {
+            return Err(ctx.error(
+                &req.key,
+                &format!("{at}.values"),
+                Some(req.values.join(",")),
+                "the NodePool excludes on-demand, and spot capacity is not modelled yet",
+                "allow on-demand in karpenter.sh/capacity-type",
+            ));
+        }
+        pool.requirements.push(requirement);
+    }
+    if let Some(zone_req) = pool
+        .requirements
+        .iter()
+        .find(|r| r.key == autoscale_sim_kube::LABEL_ZONE)
+        && !zones.iter().any(|z| {
+            zone_req.matches(&BTreeMap::from([(
+                autoscale_sim_kube::LABEL_ZONE.to_string(),
+                z.clone(),
+            )]))
+        })
+    {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &format!("{field}.spec.template.spec.requirements"),
+            None,
+            "the zone requirement matches none of the scenario's zones",
+            "allow at least one zone listed under cloud.zones",
+        ));
+    }
+
+    // Disruption.
+    if let Some(disruption) = &spec.disruption {
+        if let Some(policy) = &disruption.consolidation_policy {
+            pool.consolidation_policy = match policy.value.as_str() {
+                "WhenEmpty" => ConsolidationPolicy::WhenEmpty,
+                "WhenEmptyOrUnderutilized" => ConsolidationPolicy::WhenEmptyOrUnderutilized,
+                other => {
+                    return Err(ctx.error(
+                        policy,
+                        &format!("{field}.spec.disruption.consolidationPolicy"),
+                        Some(other.to_string()),
+                        "unknown or not modelled consolidation policy",
+                        "write WhenEmpty or WhenEmptyOrUnderutilized",
+                    ));
+                }
+            };
+        }
+        if let Some(after) = &disruption.consolidate_after {
+            pool.consolidate_after = if after.value == "Never" {
+                None
+            } else {
+                Some(ctx.duration(after, &format!("{field}.spec.disruption.consolidateAfter"))?)
+            };
+        }
+        if let Some(budgets) = &disruption.budgets {
+            pool.budgets = Vec::new();
+            for (index, budget) in budgets.iter().enumerate() {
+                let at = format!("{field}.spec.disruption.budgets[{index}]");
+                if budget.schedule.is_some()
+                    || budget.duration.is_some()
+                    || budget.reasons.is_some()
+                {
+                    let spot = budget.schedule.as_ref().or(budget.duration.as_ref());
+                    let fix = "remove schedule, duration and reasons; budgets apply to every reason at all times in this version";
+                    return Err(match spot {
+                        Some(s) => ctx.error(
+                            s,
+                            &at,
+                            None,
+                            "budget schedules and reasons are not modelled yet",
+                            fix,
+                        ),
+                        None => ctx.error(
+                            &budget.nodes,
+                            &at,
+                            None,
+                            "budget reasons are not modelled yet",
+                            fix,
+                        ),
+                    });
+                }
+                let text = budget.nodes.value.0.trim();
+                let parsed = match text.strip_suffix('%') {
+                    Some(p) => p
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|p| *p <= 100)
+                        .map(BudgetNodes::Percent),
+                    None => text.parse::<u32>().ok().map(BudgetNodes::Count),
+                };
+                pool.budgets.push(parsed.ok_or_else(|| {
+                    ctx.error(
+                        &budget.nodes,
+                        &format!("{at}.nodes"),
+                        Some(text.to_string()),
+                        "not a node count or a percentage",
+                        "write a whole number such as 2, or a percentage such as 10%",
+                    )
+                })?);
+            }
+        }
+    }
+
+    // Limits.
+    if !spec.limits.is_empty() {
+        let mut limit = Resources::new(i64::MAX, i64::MAX, i64::MAX);
+        for (key, value) in &spec.limits {
+            let at = format!("{field}.spec.limits.{key}");
+            let bad = |reason: &str| {
+                ctx.error(
+                    value,
+                    &at,
+                    Some(value.value.0.clone()),
+                    reason.to_string(),
+                    "write a quantity such as 1000 for cpu or 1000Gi for memory",
+                )
+            };
+            match key.as_str() {
+                "cpu" => {
+                    limit.cpu_millis =
+                        quantity::parse_cpu_millis(&value.value.0).map_err(|e| bad(e.reason))?
+                }
+                "memory" => {
+                    limit.memory_bytes =
+                        quantity::parse_value(&value.value.0).map_err(|e| bad(e.reason))?
+                }
+                other => {
+                    return Err(ctx.error(
+                        value,
+                        &at,
+                        Some(value.value.0.clone()),
+                        format!("limit {other:?} is not modelled yet"),
+                        "limit cpu and memory only",
+                    ));
+                }
+            }
+        }
+        pool.limits = Some(limit);
+    }
+    Ok(pool)
+}

@@ -1,0 +1,120 @@
+//! Scenario errors that name the file, line, column, field and value, and say what to do.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// An invalid scenario, or a file it refers to that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file at fault.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<u64>,
+    /// 1-based column, when known.
+    pub column: Option<u64>,
+    /// Dotted path of the field, such as `policies[0].clusterAutoscaler.nodeGroups[1].maxSize`.
+    pub field: Option<String>,
+    /// The offending value as written.
+    pub value: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead.
+    pub fix: Option<String>,
+    /// Source excerpt with a caret, when the parser produced one.
+    pub snippet: Option<String>,
+}
+
+impl ScenarioError {
+    /// An error about the whole file.
+    pub fn file(file: &Path, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        ScenarioError {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            field: None,
+            value: None,
+            message: message.into(),
+            fix: Some(fix.into()),
+            snippet: None,
+        }
+    }
+
+    /// An error at a position.
+    pub fn at(
+        file: &Path,
+        location: Option<(u64, u64)>,
+        field: &str,
+        value: Option<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        ScenarioError {
+            file: file.to_path_buf(),
+            line: location.map(|l| l.0),
+            column: location.map(|l| l.1),
+            field: Some(field.to_string()),
+            value,
+            message: message.into(),
+            fix: Some(fix.into()),
+            snippet: None,
+        }
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "field {field}")?;
+            if let Some(value) = &self.value {
+                write!(f, ", value {value:?}")?;
+            }
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\n  fix: {fix}")?;
+        }
+        if let Some(snippet) = &self.snippet {
+            write!(f, "\n{snippet}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// The key written at the start of `line` (1-based) of `text`, such as `maxSize` for
+/// `    maxSize: 3`, used to name the field of a parser error.
+pub(crate) fn key_on_line(text: &str, line: u64) -> Option<String> {
+    let source = text.lines().nth(line.checked_sub(1)? as usize)?;
+    let trimmed = source.trim_start().trim_start_matches("- ").trim_start();
+    let (key, _) = trimmed.split_once(':')?;
+    let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+    (!key.is_empty() && !key.contains(' ')).then(|| key.to_string())
+}
+
+/// The scalar written at `line`:`column` (1-based), for the value of a parser error.
+pub(crate) fn value_at(text: &str, line: u64, column: u64) -> Option<String> {
+    let source = text.lines().nth(line.checked_sub(1)? as usize)?;
+    let rest: String = source
+        .chars()
+        .skip(column.checked_sub(1)? as usize)
+        .collect();
+    let value = rest
+        .split(" #")
+        .next()?
+        .trim()
+        .trim_end_matches(',')
+        .trim_end_matches('}')
+        .trim();
+    (!value.is_empty() && !value.ends_with(':'))
+        .then(|| value.trim_matches(|c| c == '"' || c == '\'').to_string())
+}
