@@ -50,6 +50,7 @@ pub struct Cluster {
     daemonsets: Vec<DaemonSet>,
     next_pod: u64,
     next_node: u64,
+    generation: u64,
 }
 
 impl Cluster {
@@ -68,6 +69,7 @@ impl Cluster {
 
     /// Adds a node in the Launching state and returns its id.
     pub fn add_node(&mut self, new: NewNode, now: SimTime) -> NodeId {
+        self.generation += 1;
         let id = NodeId(self.next_node);
         self.next_node += 1;
         let name = format!("{}-{}", new.owner, id.0);
@@ -103,6 +105,12 @@ impl Cluster {
         id
     }
 
+    /// A counter that grows with every change to nodes, bindings or pods (not with pod phase
+    /// changes), so that a policy can tell whether anything changed since it last looked.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The id the next added node will get.
     pub fn next_node_id(&self) -> NodeId {
         NodeId(self.next_node)
@@ -110,6 +118,7 @@ impl Cluster {
 
     /// Marks a Launching node Ready.
     pub fn mark_ready(&mut self, id: NodeId, now: SimTime) {
+        self.generation += 1;
         if let Some(node) = self.nodes.get_mut(&id)
             && node.state == NodeState::Launching
         {
@@ -121,6 +130,7 @@ impl Cluster {
 
     /// Cordons a node and marks it Deleting; the scheduler stops using it.
     pub fn mark_deleting(&mut self, id: NodeId) {
+        self.generation += 1;
         if let Some(node) = self.nodes.get_mut(&id) {
             node.state = NodeState::Deleting;
             node.cordoned = true;
@@ -129,6 +139,7 @@ impl Cluster {
 
     /// Sets or clears a node's cordon.
     pub fn set_cordoned(&mut self, id: NodeId, cordoned: bool) {
+        self.generation += 1;
         if let Some(node) = self.nodes.get_mut(&id) {
             node.cordoned = cordoned;
         }
@@ -136,6 +147,7 @@ impl Cluster {
 
     /// Removes a node that has no pods left and returns it.
     pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
+        self.generation += 1;
         let node = self.nodes.remove(&id)?;
         debug_assert!(
             node.pods.is_empty(),
@@ -162,6 +174,7 @@ impl Cluster {
 
     /// Creates a Pending pod and queues it for scheduling.
     pub fn create_pod(&mut self, owner: Owner, spec: Arc<PodSpec>, now: SimTime) -> PodId {
+        self.generation += 1;
         let id = PodId(self.next_pod);
         self.next_pod += 1;
         self.queue.insert((Reverse(spec.priority), now, id));
@@ -207,6 +220,7 @@ impl Cluster {
 
     /// Binds a Pending pod to a node; the pod enters Starting.
     pub fn bind(&mut self, pod_id: PodId, node_id: NodeId, now: SimTime) {
+        self.generation += 1;
         let pod = self.pods.get_mut(&pod_id).expect("bind: pod exists");
         debug_assert_eq!(pod.phase, PodPhase::Pending);
         self.queue
@@ -241,6 +255,7 @@ impl Cluster {
 
     /// Deletes a pod in any phase and returns it.
     pub fn delete_pod(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
+        self.generation += 1;
         let pod = self.pods.remove(&pod_id)?;
         match pod.node {
             Some(node_id) => {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Price;
-use autoscale_sim_engine::SimDuration;
+use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{Node, NodeId, NodeState};
 
 use super::scheduling::{SimNode, SimPod, solve};
@@ -13,6 +13,9 @@ use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
 
 /// `expireAfter` default, which scales the disruption cost by the node's remaining lifetime.
 const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
+
+/// Longest time the "consolidated" state holds before the cluster is evaluated again anyway.
+const CONSOLIDATION_RECHECK: SimDuration = SimDuration::from_mins(5);
 
 /// Which method produced a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,11 +68,18 @@ impl Karpenter {
         }
         self.nominated_until.retain(|_, until| *until > view.now);
 
-        if self.pending_command.is_none() {
+        // The "consolidated" short-circuit (`state/cluster.go`): skip the methods while nothing
+        // changed since a pass found nothing to do, until the 5-minute forced re-check or until
+        // a node's consolidateAfter runs out (its Consolidatable condition flips).
+        let unchanged = self.consolidated.is_some_and(|(generation, until)| {
+            generation == view.cluster.generation() && view.now < until
+        });
+        if self.pending_command.is_none() && !unchanged {
             let command = self
                 .emptiness(view)
                 .or_else(|| self.single_node_consolidation(view));
             if let Some(command) = command {
+                self.consolidated = None;
                 self.pending_command = Some(command);
                 self.validation_generation += 1;
                 actions.set_timer(
@@ -78,8 +88,29 @@ impl Karpenter {
                 );
                 return;
             }
+            // A pass held back by a budget does not count as consolidated, so it retries.
+            let budget_blocked = self.available_budgets(view).contains(&0);
+            self.consolidated =
+                (!budget_blocked).then(|| (view.cluster.generation(), self.recheck_time(view)));
         }
         self.arm_disruption(view.now + self.config.disruption_poll_period, actions);
+    }
+
+    /// When a consolidated cluster must be looked at again: after the forced re-check period, or
+    /// when the next node leaves its consolidateAfter window, whichever is sooner.
+    fn recheck_time(&self, view: &ClusterView<'_>) -> SimTime {
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let next_eligible = view
+            .cluster
+            .nodes()
+            .filter_map(|n| {
+                let pool = &pools[self.pool_index(&n.owner)?].config;
+                let at = n.last_pod_event + pool.consolidate_after?;
+                (at > view.now).then_some(at)
+            })
+            .min();
+        let forced = view.now + CONSOLIDATION_RECHECK;
+        next_eligible.map_or(forced, |at| at.min(forced))
     }
 
     /// Whether `node` may be disrupted gracefully now (`NewCandidate`, `ShouldDisrupt`).

@@ -154,9 +154,9 @@ impl KarpenterConfig {
 pub(crate) struct PoolOption {
     pub instance_type: InstanceTypeIndex,
     pub labels: BTreeMap<String, String>,
-    pub allocatable: Resources,
     pub capacity: Resources,
-    pub daemon: Resources,
+    /// Room for pods: allocatable less the DaemonSet overhead.
+    pub room: Resources,
     pub price: Price,
 }
 
@@ -214,11 +214,11 @@ fn resolve_pools(
                     if !all_match(&type_requirements, &labels) {
                         return None;
                     }
+                    let daemon = daemon_overhead(daemonsets, &labels, &pool.taints);
                     Some(PoolOption {
                         instance_type: index,
-                        daemon: daemon_overhead(daemonsets, &labels, &pool.taints),
+                        room: instance_type.allocatable() - daemon,
                         labels,
-                        allocatable: instance_type.allocatable(),
                         capacity: instance_type.capacity(),
                         price: instance_type.on_demand_price,
                     })
@@ -293,6 +293,9 @@ pub struct Karpenter {
     replacements: BTreeMap<NodeId, disruption::Command>,
     /// Nodes held by a command (candidates cordoned for replacement or being deleted).
     disrupting: BTreeSet<NodeId>,
+    /// Cluster generation at the last disruption pass that found nothing to do, and the time
+    /// until which that result stands.
+    consolidated: Option<(u64, SimTime)>,
 }
 
 impl Karpenter {
@@ -310,6 +313,7 @@ impl Karpenter {
             validation_generation: 0,
             replacements: BTreeMap::new(),
             disrupting: BTreeSet::new(),
+            consolidated: None,
         }
     }
 

@@ -75,23 +75,17 @@ fn selector_fits(
     })
 }
 
-/// Options of `pool` (indexes) among `candidates` that can hold `requests` and whose labels suit `spec`.
-fn remaining_options(
+/// Whether option `i` of `pool` can hold `requests` and its labels suit `spec`.
+fn option_fits(
     pool: &ResolvedPool,
-    candidates: &[usize],
+    i: usize,
     spec: &PodSpec,
     requests: &Resources,
     zone: Option<&String>,
-) -> Vec<usize> {
-    candidates
-        .iter()
-        .copied()
-        .filter(|&i| {
-            let option = &pool.options[i];
-            selector_fits(spec, &option.labels, &pool.zones, zone)
-                && (*requests + option.daemon).fits_in(&option.allocatable)
-        })
-        .collect()
+) -> bool {
+    let option = &pool.options[i];
+    requests.fits_in(&option.room)
+        && (spec.node_selector.is_empty() || selector_fits(spec, &option.labels, &pool.zones, zone))
 }
 
 /// Runs the simulation for `pods` against `nodes` and the pools.
@@ -131,25 +125,24 @@ pub(crate) fn solve(
         // 2. NodeClaims opened in this simulation, fewest pods first.
         let mut order: Vec<usize> = (0..placement.claims.len()).collect();
         order.sort_by_key(|&i| (placement.claims[i].pods.len(), i));
-        let joined = order.into_iter().find_map(|i| {
+        let joined = order.into_iter().find(|&i| {
             let claim = &placement.claims[i];
             let pool = &pools[claim.pool];
-            if !tolerates_all(&pod.spec.tolerations, &pool.config.taints) {
-                return None;
-            }
             let requests = claim.requests + pod.spec.requests;
-            let options = remaining_options(
-                pool,
-                &claim.options,
-                &pod.spec,
-                &requests,
-                claim.zone.as_ref(),
-            );
-            (!options.is_empty()).then_some((i, options, requests))
+            tolerates_all(&pod.spec.tolerations, &pool.config.taints)
+                && claim
+                    .options
+                    .iter()
+                    .any(|&o| option_fits(pool, o, &pod.spec, &requests, claim.zone.as_ref()))
         });
-        if let Some((i, options, requests)) = joined {
+        if let Some(i) = joined {
             let claim = &mut placement.claims[i];
-            claim.options = options;
+            let pool = &pools[claim.pool];
+            let requests = claim.requests + pod.spec.requests;
+            let zone = claim.zone.clone();
+            claim
+                .options
+                .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
             claim.requests = requests;
             claim.zone = claim
                 .zone
@@ -171,8 +164,10 @@ pub(crate) fn solve(
                         && capacity.memory_bytes <= left.memory_bytes
                 })
             };
-            let all: Vec<usize> = (0..pool.options.len()).filter(within_limits).collect();
-            let options = remaining_options(pool, &all, &pod.spec, &pod.spec.requests, None);
+            let options: Vec<usize> = (0..pool.options.len())
+                .filter(within_limits)
+                .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, None))
+                .collect();
             (!options.is_empty()).then_some((index, options))
         });
         match opened {
