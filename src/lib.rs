@@ -1,1 +1,28 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+/// Discrete-event kernel: simulated time, event queues, timers, named random streams.
+pub use autoscale_sim_engine as engine;
+
+/// Simulated EC2: instance catalog, allocatable, launch latency, billing.
+pub use autoscale_sim_cloud as cloud;
+
+/// Kubernetes objects and the kube-scheduler stand-in.
+pub use autoscale_sim_kube as kube;
+
+/// Load traces, the diurnal generator and the HPA model.
+pub use autoscale_sim_workload as workload;
+
+/// The `Autoscaler` trait and the Cluster Autoscaler, Karpenter and static policies.
+pub use autoscale_sim_policy as policy;
+
+/// The simulated world and its typed results.
+pub use autoscale_sim_sim as sim;
+
+/// Scenario files.
+pub use autoscale_sim_scenario as scenario;
+
+/// Tables, JSON and CSV writers.
+pub use autoscale_sim_report as report;
+
+pub use autoscale_sim_sim::{PolicySpec, RunOutput, RunReport, SimConfig, Simulation};

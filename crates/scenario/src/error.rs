@@ -91,14 +91,20 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// The key written at the start of `line` (1-based) of `text`, such as `maxSize` for
-/// `    maxSize: 3`, used to name the field of a parser error.
-pub(crate) fn key_on_line(text: &str, line: u64) -> Option<String> {
+/// The key whose value starts at `line`:`column` (1-based) of `text`: the last `key:` before the
+/// column, in block style (`    maxSize: 3`) or flow style (`{min: 1, maxSize: x}`).
+pub(crate) fn key_before(text: &str, line: u64, column: u64) -> Option<String> {
     let source = text.lines().nth(line.checked_sub(1)? as usize)?;
-    let trimmed = source.trim_start().trim_start_matches("- ").trim_start();
-    let (key, _) = trimmed.split_once(':')?;
-    let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
-    (!key.is_empty() && !key.contains(' ')).then(|| key.to_string())
+    let before: String = source
+        .chars()
+        .take(column.checked_sub(1)? as usize)
+        .collect();
+    let colon = before.trim_end().strip_suffix(':')?;
+    let start = colon.rfind(['{', ',', ' ', '-']).map_or(0, |i| i + 1);
+    let key = colon[start..]
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'');
+    (!key.is_empty()).then(|| key.to_string())
 }
 
 /// The scalar written at `line`:`column` (1-based), for the value of a parser error.

@@ -142,28 +142,42 @@ fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> Scenario
     let rendered = error.to_string();
     let mut lines = rendered.lines();
     let first = lines.next().unwrap_or("invalid YAML");
-    let message = match first.split_once(": ") {
-        Some((prefix, rest)) if prefix.starts_with("error: line") => rest.to_string(),
-        _ => first.to_string(),
-    };
-    let snippet: Vec<&str> = lines.collect();
+    let message = describe_type_error(strip_position_prefix(first));
+    let snippet: Vec<String> = lines
+        .map(|l| l.replace("<input>", &path.display().to_string()))
+        .collect();
+
+    // The excerpt's own "-->" line counts columns within a cropped view; the parser's location
+    // is exact, so only the excerpt's body is kept.
+    let snippet: Vec<String> = snippet
+        .into_iter()
+        .filter(|l| !l.trim_start().starts_with("--> "))
+        .collect();
     let location = error
         .location()
         .map(|l| (l.line(), l.column()))
         .filter(|(line, _)| *line > 0);
-    let field = location.and_then(|(line, _)| error::key_on_line(text, line));
-    let value = location
-        .and_then(|(line, column)| error::value_at(text, line, column))
-        .filter(|v| Some(v) != field.as_ref());
+
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next())
+        .map(str::to_string);
+    let field = unknown
+        .clone()
+        .or_else(|| location.and_then(|(line, column)| error::key_before(text, line, column)));
+    let value = if unknown.is_some() {
+        None
+    } else {
+        location.and_then(|(line, column)| error::value_at(text, line, column))
+    };
     let fix = if message.starts_with("unknown field") {
         "remove the field or correct its spelling; the message lists the fields accepted here"
-            .to_string()
     } else if message.starts_with("missing field") {
-        "add the missing field".to_string()
+        "add the missing field"
     } else if message.starts_with("invalid") {
-        "write a value of the type this field takes".to_string()
+        "write a value of the type this field takes"
     } else {
-        "fix the YAML at this position".to_string()
+        "fix the YAML at this position"
     };
     ScenarioError {
         file: path.to_path_buf(),
@@ -172,7 +186,27 @@ fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> Scenario
         field,
         value,
         message,
-        fix: Some(fix),
+        fix: Some(fix.to_string()),
         snippet: (!snippet.is_empty()).then(|| snippet.join("\n")),
     }
+}
+
+/// Rewords the parser's type names (`invalid u32`) as what the field expects.
+fn describe_type_error(message: &str) -> String {
+    let expected = match message {
+        "invalid u32" | "invalid u64" => "expected a whole number zero or more",
+        "invalid i32" | "invalid i64" => "expected a whole number",
+        "invalid f64" | "invalid f32" => "expected a number",
+        "invalid bool" => "expected true or false",
+        _ => return message.to_string(),
+    };
+    format!("invalid value: {expected}")
+}
+
+/// Drops the parser's own `error: line L column C: ` prefix, since the position is printed first.
+fn strip_position_prefix(message: &str) -> &str {
+    let Some(rest) = message.strip_prefix("error: line ") else {
+        return message;
+    };
+    rest.split_once(": ").map_or(message, |(_, text)| text)
 }
