@@ -16,7 +16,7 @@ use crate::objects::{
 /// (kube-scheduler's default `PrioritySort` queue order).
 type QueueKey = (Reverse<i32>, SimTime, PodId);
 
-/// What the world needs to create a node.
+/// The fields the world supplies to create a node.
 #[derive(Clone, Debug)]
 pub struct NewNode {
     /// Node group or NodePool that launched it.
@@ -54,7 +54,7 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// An empty cluster whose nodes run `daemonsets`.
+    /// Creates an empty cluster whose nodes run `daemonsets`.
     pub fn new(daemonsets: Vec<DaemonSet>) -> Self {
         Cluster {
             daemonsets,
@@ -105,7 +105,7 @@ impl Cluster {
         id
     }
 
-    /// A counter that grows with every change to nodes, bindings or pods (not with pod phase
+    /// Returns a counter that grows with every change to nodes, bindings or pods (not with pod phase
     /// changes), so that a policy can tell whether anything changed since it last looked.
     pub fn generation(&self) -> u64 {
         self.generation
@@ -157,12 +157,12 @@ impl Cluster {
         Some(node)
     }
 
-    /// The node `id`.
+    /// Returns the node `id`.
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(&id)
     }
 
-    /// All nodes in id order (launch order).
+    /// Iterates over all nodes in id order (launch order).
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes.values()
     }
@@ -198,12 +198,12 @@ impl Cluster {
         self.next_pod
     }
 
-    /// The pod `id`.
+    /// Returns the pod `id`.
     pub fn pod(&self, id: PodId) -> Option<&Pod> {
         self.pods.get(&id)
     }
 
-    /// All existing pods in id order.
+    /// Iterates over all existing pods in id order.
     pub fn pods(&self) -> impl Iterator<Item = &Pod> {
         self.pods.values()
     }

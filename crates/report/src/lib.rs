@@ -41,7 +41,7 @@ pub fn summary_json(summary: &Summary<'_>) -> String {
     text
 }
 
-/// The comparison table printed by `compare`: one row per policy.
+/// Renders the comparison table that `compare` prints: one row per policy.
 pub fn comparison_table(reports: &[RunReport]) -> String {
     let headers = [
         "policy",

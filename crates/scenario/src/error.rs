@@ -1,4 +1,4 @@
-//! Scenario errors that name the file, line, column, field and value, and say what to do.
+//! Scenario errors naming the file, line, column, field and value, with the fix.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,16 +16,16 @@ pub struct ScenarioError {
     pub field: Option<String>,
     /// The offending value as written.
     pub value: Option<String>,
-    /// What is wrong.
+    /// The problem.
     pub message: String,
-    /// What to write instead.
+    /// The fix: what to write instead.
     pub fix: Option<String>,
     /// Source excerpt with a caret, when the parser produced one.
     pub snippet: Option<String>,
 }
 
 impl ScenarioError {
-    /// An error about the whole file.
+    /// Creates an error about the whole file.
     pub fn file(file: &Path, message: impl Into<String>, fix: impl Into<String>) -> Self {
         ScenarioError {
             file: file.to_path_buf(),
@@ -39,7 +39,7 @@ impl ScenarioError {
         }
     }
 
-    /// An error at a position.
+    /// Creates an error at a position.
     pub fn at(
         file: &Path,
         location: Option<(u64, u64)>,
@@ -91,7 +91,7 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// The key whose value starts at `line`:`column` (1-based) of `text`: the last `key:` before the
+/// Finds the key whose value starts at `line`:`column` (1-based) of `text`: the last `key:` before the
 /// column, in block style (`    maxSize: 3`) or flow style (`{min: 1, maxSize: x}`).
 pub(crate) fn key_before(text: &str, line: u64, column: u64) -> Option<String> {
     let source = text.lines().nth(line.checked_sub(1)? as usize)?;
@@ -107,7 +107,7 @@ pub(crate) fn key_before(text: &str, line: u64, column: u64) -> Option<String> {
     (!key.is_empty()).then(|| key.to_string())
 }
 
-/// The scalar written at `line`:`column` (1-based), for the value of a parser error.
+/// Returns the scalar written at `line`:`column` (1-based), for the value of a parser error.
 pub(crate) fn value_at(text: &str, line: u64, column: u64) -> Option<String> {
     let source = text.lines().nth(line.checked_sub(1)? as usize)?;
     let rest: String = source

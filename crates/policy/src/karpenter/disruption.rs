@@ -14,10 +14,10 @@ use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
 /// `expireAfter` default, which scales the disruption cost by the node's remaining lifetime.
 const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
 
-/// Longest time the "consolidated" state holds before the cluster is evaluated again anyway.
+/// Longest time the "consolidated" state lasts before the cluster is evaluated again anyway.
 const CONSOLIDATION_RECHECK: SimDuration = SimDuration::from_mins(5);
 
-/// Which method produced a command.
+/// The disruption method that produced a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
     Emptiness,
@@ -113,7 +113,7 @@ impl Karpenter {
         next_eligible.map_or(forced, |at| at.min(forced))
     }
 
-    /// Whether `node` may be disrupted gracefully now (`NewCandidate`, `ShouldDisrupt`).
+    /// Checks whether `node` may be disrupted gracefully now (`NewCandidate`, `ShouldDisrupt`).
     fn is_candidate(&self, node: &Node, view: &ClusterView<'_>) -> bool {
         let Some(pool) = self.pool_index(&node.owner) else {
             return false;

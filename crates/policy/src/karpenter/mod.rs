@@ -142,8 +142,8 @@ impl Default for KarpenterConfig {
 }
 
 impl KarpenterConfig {
-    /// How long a node that received pods in a provisioning simulation is protected from
-    /// disruption: max(2 × batch max duration, 10 s).
+    /// Returns how long a node that received pods in a provisioning simulation is protected
+    /// from disruption: max(2 × batch max duration, 10 s).
     pub fn nomination_window(&self) -> SimDuration {
         SimDuration::from_millis((2 * self.batch_max_duration.as_millis()).max(10_000))
     }
@@ -252,7 +252,7 @@ fn resolve_pools(
     pools
 }
 
-/// Whether a NodePool's requirements let it launch on-demand capacity; spot is not modelled yet.
+/// Checks whether a NodePool's requirements allow on-demand capacity (spot is not modelled yet).
 pub fn allows_on_demand(pool: &NodePool) -> bool {
     let labels = BTreeMap::from([(
         LABEL_CAPACITY_TYPE.to_string(),
@@ -294,12 +294,12 @@ pub struct Karpenter {
     /// Nodes held by a command (candidates cordoned for replacement or being deleted).
     disrupting: BTreeSet<NodeId>,
     /// Cluster generation at the last disruption pass that found nothing to do, and the time
-    /// until which that result stands.
+    /// until which that result is valid.
     consolidated: Option<(u64, SimTime)>,
 }
 
 impl Karpenter {
-    /// A Karpenter policy with `config`.
+    /// Creates a Karpenter policy with `config`.
     pub fn new(config: KarpenterConfig) -> Self {
         Karpenter {
             config,

@@ -27,7 +27,7 @@ pub(crate) struct SimPod {
     pub created: SimTime,
 }
 
-/// An existing or in-flight node as the simulation sees it.
+/// An existing or in-flight node in the simulation, with its free capacity.
 #[derive(Clone, Debug)]
 pub(crate) struct SimNode<'a> {
     pub node: &'a Node,
@@ -59,7 +59,7 @@ pub(crate) struct Placement {
     pub failed: Vec<PodId>,
 }
 
-/// The pod's zone pin from its node selector, and whether the rest of the selector matches `labels`.
+/// Checks the pod's node selector against `labels`, with the zone key checked against the pool's zones and the claim's zone.
 fn selector_fits(
     spec: &PodSpec,
     labels: &BTreeMap<String, String>,
@@ -75,7 +75,7 @@ fn selector_fits(
     })
 }
 
-/// Whether option `i` of `pool` can hold `requests` and its labels suit `spec`.
+/// Checks whether option `i` of `pool` can hold `requests` and its labels suit `spec`.
 fn option_fits(
     pool: &ResolvedPool,
     i: usize,
@@ -90,7 +90,7 @@ fn option_fits(
 
 /// Runs the simulation for `pods` against `nodes` and the pools.
 ///
-/// `remaining_limits` holds each pool's `spec.limits` minus the capacity of its existing nodes;
+/// `remaining_limits` contains each pool's `spec.limits` minus the capacity of its existing nodes;
 /// a new NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
 /// its options off the remainder, as Karpenter does (pessimistically).
 pub(crate) fn solve(
