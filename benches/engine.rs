@@ -33,10 +33,8 @@ fn hold<Q: EventQueue<u64> + Default>(pending: usize) -> impl FnMut() {
                 0 | 1 => {
                     queue.reschedule(live[slot], SimTime(next + 1));
                 }
-                2 => {
-                    if queue.cancel(live[slot]) {
-                        live[slot] = queue.schedule(SimTime(next + 2), 0);
-                    }
+                2 if queue.cancel(live[slot]) => {
+                    live[slot] = queue.schedule(SimTime(next + 2), 0);
                 }
                 _ => {}
             }

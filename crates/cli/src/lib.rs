@@ -182,10 +182,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Catalog { family, format } => {
-            print_catalog(family.as_deref(), format);
-            Ok(())
-        }
+        Command::Catalog { family, format } => print_catalog(family.as_deref(), format),
     }
 }
 
@@ -314,19 +311,28 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_catalog(family: Option<&str>, format: Format) {
+fn print_catalog(family: Option<&str>, format: Format) -> Result<(), Failure> {
     let catalog = Catalog::builtin();
     let types: Vec<_> = catalog
         .types()
         .iter()
         .filter(|t| family.is_none_or(|f| t.family == f))
         .collect();
+    if types.is_empty() {
+        let families: std::collections::BTreeSet<&str> =
+            catalog.types().iter().map(|t| t.family.as_str()).collect();
+        return Err(Failure::input(format!(
+            "no instance type of family {:?}; the families are: {}",
+            family.unwrap_or(""),
+            families.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
     if format == Format::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&types).expect("instance types serialise")
         );
-        return;
+        return Ok(());
     }
     println!(
         "{:<20} {:>5} {:>11} {:>6} {:>8} {:>12} {:>14}",
@@ -346,4 +352,5 @@ fn print_catalog(family: Option<&str>, format: Format) {
             alloc.memory_bytes / autoscale_sim_cloud::MIB
         );
     }
+    Ok(())
 }

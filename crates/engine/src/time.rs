@@ -181,6 +181,9 @@ pub fn parse_duration(input: &str) -> Result<SimDuration, DurationError> {
     if text == "0" {
         return Ok(SimDuration::ZERO);
     }
+    if text.contains(char::is_whitespace) {
+        return Err(error("it contains a space"));
+    }
     let bytes = text.as_bytes();
     let mut total: u64 = 0;
     let mut i = 0;
@@ -241,7 +244,16 @@ mod tests {
 
     #[test]
     fn parse_duration_rejects_bad_input() {
-        for bad in ["", "10", "m", "-5s", "1.5h", "10x", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "10",
+            "m",
+            "-5s",
+            "1.5h",
+            "10x",
+            "99999999999999999999s",
+            "7 days",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(
@@ -249,6 +261,10 @@ mod tests {
             "fractions are not supported"
         );
         assert_eq!(parse_duration("-5s").unwrap_err().reason, "it is negative");
+        assert_eq!(
+            parse_duration("7 days").unwrap_err().reason,
+            "it contains a space"
+        );
     }
 
     #[test]

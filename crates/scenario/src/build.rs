@@ -25,6 +25,9 @@ use crate::flags::apply_flag;
 use crate::schema::*;
 use crate::{Overrides, Scenario};
 
+/// Longest run accepted: a year and a month, enough for a year of daily cycles plus warm-up.
+pub const MAX_DURATION: SimDuration = SimDuration::from_days(400);
+
 /// Default wall clock of t = 0: Monday 2026-01-05 00:00 UTC.
 pub const DEFAULT_START: &str = "2026-01-05T00:00:00Z";
 
@@ -79,6 +82,15 @@ impl Ctx<'_> {
 pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) -> Result<Scenario> {
     // Run length and clock.
     let duration = ctx.duration(&file.duration, "duration")?;
+    if duration > MAX_DURATION {
+        return Err(ctx.error(
+            &file.duration,
+            "duration",
+            Some(file.duration.value.clone()),
+            format!("the run is longer than the {MAX_DURATION} this version simulates"),
+            format!("write a duration of at most {MAX_DURATION}"),
+        ));
+    }
     if duration == SimDuration::ZERO {
         return Err(ctx.error(
             &file.duration,
@@ -156,6 +168,34 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
     // Loads, workloads and snapshots.
     let streams = RngStreams::new(seed);
     let load_names: Vec<String> = file.loads.keys().cloned().collect();
+    for name in overrides.traces.keys() {
+        match file.loads.get(name) {
+            None => {
+                let known = if load_names.is_empty() {
+                    "none".to_string()
+                } else {
+                    load_names.join(", ")
+                };
+                return Err(ScenarioError::file(
+                    ctx.file,
+                    format!(
+                        "--trace names load {name:?}, which the scenario does not define (loads: {known})"
+                    ),
+                    "name a load listed under loads",
+                ));
+            }
+            Some(spec) if spec.trace.is_none() => {
+                return Err(ScenarioError::file(
+                    ctx.file,
+                    format!(
+                        "--trace names load {name:?}, which is generated (diurnal), not read from a trace file"
+                    ),
+                    "use --trace only for loads written as trace: {file: ...}",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     for (name, spec) in &file.loads {
         let trace = build_load(
             name,
@@ -186,6 +226,15 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
     }
     for (index, snapshot) in file.snapshots.iter().enumerate() {
         let at = ctx.duration(&snapshot.at, &format!("snapshots[{index}].at"))?;
+        if at > duration {
+            return Err(ctx.error(
+                &snapshot.at,
+                &format!("snapshots[{index}].at"),
+                Some(snapshot.at.value.clone()),
+                format!("the snapshot is after the end of the run ({duration})"),
+                "write a time within the run's duration",
+            ));
+        }
         config.snapshots.push(Snapshot {
             label: snapshot.label.clone(),
             at: SimTime::ZERO + at,

@@ -108,19 +108,24 @@ pub(crate) fn key_before(text: &str, line: u64, column: u64) -> Option<String> {
 }
 
 /// Returns the scalar written at `line`:`column` (1-based), for the value of a parser error.
+/// In flow style (`{minSize: many, maxSize: 10}`) the scalar ends at the next `,` or `}`.
 pub(crate) fn value_at(text: &str, line: u64, column: u64) -> Option<String> {
     let source = text.lines().nth(line.checked_sub(1)? as usize)?;
     let rest: String = source
         .chars()
         .skip(column.checked_sub(1)? as usize)
         .collect();
-    let value = rest
-        .split(" #")
-        .next()?
-        .trim()
-        .trim_end_matches(',')
-        .trim_end_matches('}')
-        .trim();
+    let in_flow = source
+        .chars()
+        .take(column as usize)
+        .any(|c| c == '{' || c == '[');
+    let end = if in_flow {
+        rest.find([',', '}', ']'])
+    } else {
+        None
+    }
+    .unwrap_or(rest.len());
+    let value = rest[..end].split(" #").next()?.trim();
     (!value.is_empty() && !value.ends_with(':'))
         .then(|| value.trim_matches(|c| c == '"' || c == '\'').to_string())
 }
