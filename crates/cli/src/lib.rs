@@ -104,6 +104,40 @@ impl Failure {
     }
 }
 
+/// Writes to stdout; a closed pipe (as with `| head`) ends the program quietly.
+fn emit(args: std::fmt::Arguments<'_>, newline: bool) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout.write_fmt(args).and_then(|()| {
+        if newline {
+            stdout.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure {
+            message: String::new(),
+            code: 0,
+        }),
+        Err(e) => Err(Failure {
+            message: format!("cannot write to standard output: {e}"),
+            code: 1,
+        }),
+    }
+}
+
+/// Prints to stdout like `print!`, returning early on a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*), false)? };
+}
+
+/// Prints a line to stdout like `println!`, returning early on a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*), true)? };
+}
+
 /// Parses `args` and runs the command; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
@@ -115,6 +149,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     };
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if failure.message.is_empty() => ExitCode::from(failure.code),
         Err(failure) => {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
@@ -165,7 +200,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let loaded =
                 autoscale_sim_scenario::load(&scenario, &overrides).map_err(Failure::input)?;
             Simulation::new(loaded.config.clone()).map_err(Failure::input)?;
-            println!(
+            outln!(
                 "{}: valid scenario {:?}: {} over {}, {} deployments, {} daemonsets, policies {}",
                 scenario.display(),
                 loaded.name,
@@ -244,20 +279,24 @@ fn execute(
     let summary_text = summary_json(&summary);
 
     match options.format {
-        Format::Json => print!("{summary_text}"),
+        Format::Json => out!("{summary_text}"),
         Format::Table => {
-            println!(
+            outln!(
                 "{} (seed {}, {} simulated)",
-                scenario.name, scenario.config.seed, scenario.config.duration
+                scenario.name,
+                scenario.config.seed,
+                scenario.config.duration
             );
-            print!(
+            out!(
                 "{}",
                 comparison_table(&outputs.iter().map(|o| o.report.clone()).collect::<Vec<_>>())
             );
             for (output, seconds) in &runs {
-                println!(
+                outln!(
                     "  {} ran {} events in {:.2} s wall time",
-                    output.report.policy, output.report.events_processed, seconds
+                    output.report.policy,
+                    output.report.events_processed,
+                    seconds
                 );
             }
         }
@@ -281,7 +320,7 @@ fn execute(
         ]);
         write_all_or_nothing(dir, &files).map_err(Failure::input)?;
         if options.format == Format::Table {
-            println!(
+            outln!(
                 "wrote summary.json, timeseries.csv, decisions.jsonl and timing.json to {}",
                 dir.display()
             );
@@ -328,19 +367,25 @@ fn print_catalog(family: Option<&str>, format: Format) -> Result<(), Failure> {
         )));
     }
     if format == Format::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&types).expect("instance types serialise")
         );
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<20} {:>5} {:>11} {:>6} {:>8} {:>12} {:>14}",
-        "instance type", "vCPU", "memory MiB", "arch", "max pods", "$ per hour", "allocatable"
+        "instance type",
+        "vCPU",
+        "memory MiB",
+        "arch",
+        "max pods",
+        "$ per hour",
+        "allocatable"
     );
     for t in types {
         let alloc = t.allocatable();
-        println!(
+        outln!(
             "{:<20} {:>5} {:>11} {:>6} {:>8} {:>12.6} {:>7}m/{:>5}Mi",
             t.name,
             t.vcpu,

@@ -81,6 +81,12 @@ impl Cluster {
             new.capacity_type.label().to_string(),
         );
         let daemon_requests = daemon_overhead(&self.daemonsets, &labels, &new.taints);
+        let daemon_host_ports = self
+            .daemonsets
+            .iter()
+            .filter(|ds| ds.runs_on(&labels, &new.taints))
+            .flat_map(|ds| ds.spec.host_ports.iter().copied())
+            .collect();
         let node = Node {
             id,
             name,
@@ -93,6 +99,7 @@ impl Cluster {
             taints: new.taints,
             allocatable: new.allocatable,
             daemon_requests,
+            daemon_host_ports,
             pod_requests: Resources::ZERO,
             pods: BTreeSet::new(),
             state: NodeState::Launching,
@@ -103,6 +110,14 @@ impl Cluster {
         };
         self.nodes.insert(id, node);
         id
+    }
+
+    /// Checks whether any bound pod has required pod anti-affinity, which every other pod's
+    /// scheduling must then respect.
+    pub fn has_required_anti_affinity(&self) -> bool {
+        self.pods
+            .values()
+            .any(|p| p.node.is_some() && !p.spec.pod_anti_affinity.required.is_empty())
     }
 
     /// Returns a counter that grows with every change to nodes, bindings or pods (not with pod phase

@@ -39,12 +39,18 @@
 #![deny(missing_docs)]
 
 mod cluster;
+mod constraints;
 mod objects;
+pub mod plugins;
 pub mod quantity;
 mod scheduler;
+mod selector;
 
 pub use cluster::{Cluster, NewNode};
+pub use constraints::*;
 pub use objects::*;
 pub use scheduler::{
-    SchedulePass, Scheduler, ScoringStrategy, fits_on, passes_static_filters, score,
+    SchedulePass, Scheduler, ScoringStrategy, feasible_nodes_to_find, fits_on,
+    passes_static_filters, score,
 };
+pub use selector::{LabelSelector, Operator, Requirement, all_match};

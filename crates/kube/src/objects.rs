@@ -9,6 +9,8 @@ use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
 use autoscale_sim_engine::SimTime;
 use serde::{Deserialize, Serialize};
 
+use crate::constraints::{NodeAffinity, PodAffinity, TopologySpreadConstraint};
+
 /// Label key of the node's instance type.
 pub const LABEL_INSTANCE_TYPE: &str = "node.kubernetes.io/instance-type";
 /// Label key of the node's zone.
@@ -130,12 +132,56 @@ pub fn selector_matches(
 pub struct PodSpec {
     /// Requests, summed over containers; `pods` is always 1.
     pub requests: Resources,
+    /// Pod labels, which selectors of spread and affinity constraints match.
+    pub labels: BTreeMap<String, String>,
+    /// Namespace; empty means `default`.
+    pub namespace: String,
     /// Node labels the pod requires (`nodeSelector`).
     pub node_selector: BTreeMap<String, String>,
+    /// Node affinity.
+    pub node_affinity: NodeAffinity,
+    /// Pod affinity.
+    pub pod_affinity: PodAffinity,
+    /// Pod anti-affinity.
+    pub pod_anti_affinity: PodAffinity,
+    /// Topology spread constraints.
+    pub topology_spread: Vec<TopologySpreadConstraint>,
+    /// Host ports the pod's containers bind.
+    pub host_ports: Vec<u16>,
     /// Tolerations.
     pub tolerations: Vec<Toleration>,
     /// Priority (from the pod's priority class; 0 by default).
     pub priority: i32,
+    /// Annotation `karpenter.sh/do-not-disrupt: "true"`.
+    pub do_not_disrupt: bool,
+    /// Annotation `cluster-autoscaler.kubernetes.io/safe-to-evict`, when set.
+    pub safe_to_evict: Option<bool>,
+    /// Whether the pod mounts an `emptyDir` not backed by memory, or a `hostPath` volume.
+    pub local_storage: bool,
+    /// Annotation `controller.kubernetes.io/pod-deletion-cost`.
+    pub deletion_cost: i32,
+    /// `terminationGracePeriodSeconds`; `None` is Kubernetes' default of 30 s.
+    pub termination_grace_secs: Option<u64>,
+}
+
+impl PodSpec {
+    /// The namespace, with `default` for an empty one.
+    pub fn namespace(&self) -> &str {
+        if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// Checks whether the pod has constraints that depend on other pods' placement.
+    pub fn has_inter_pod_constraints(&self) -> bool {
+        !self.topology_spread.is_empty()
+            || !self.pod_affinity.required.is_empty()
+            || !self.pod_affinity.preferred.is_empty()
+            || !self.pod_anti_affinity.required.is_empty()
+            || !self.pod_anti_affinity.preferred.is_empty()
+    }
 }
 
 /// What created a pod; decides what happens when it is evicted.
@@ -240,6 +286,8 @@ pub struct Node {
     pub allocatable: Resources,
     /// Requests of DaemonSet pods that run on the node.
     pub daemon_requests: Resources,
+    /// Host ports of DaemonSet pods that run on the node.
+    pub daemon_host_ports: Vec<u16>,
     /// Requests of bound non-DaemonSet pods.
     pub pod_requests: Resources,
     /// Bound non-DaemonSet pods.

@@ -1,13 +1,13 @@
 //! A kube-scheduler stand-in: filter, score, bind, or mark Unschedulable.
 //!
-//! Filters of the default profile modelled here: NodeResourcesFit (CPU, memory, pod slots),
-//! NodeUnschedulable (cordoned or not Ready), TaintToleration (NoSchedule and NoExecute) and
-//! NodeAffinity as far as `nodeSelector` goes. Scoring is NodeResourcesFit with the
-//! LeastAllocated strategy (the default) or MostAllocated.
+//! Filters and scores are the default profile's plugins (see [`crate::plugins`]). Nodes are
+//! searched from a rotating start index, and in clusters of 100 nodes or more the search stops
+//! once `percentageOfNodesToScore` of them (adaptive by default: 50 % minus 1 % per 125 nodes, at
+//! least 5 % and at least 100 nodes) were found feasible, as kube-scheduler does.
 //!
 //! NOTE: kube-scheduler picks at random among equally scored nodes; this stand-in picks the
-//! node with the lowest id (the oldest), so that the choice is reproducible without a random
-//! stream. It scores every feasible node instead of sampling `percentageOfNodesToScore`.
+//! first of them in search order, so that the choice is reproducible without a random stream.
+//! Preemption of lower-priority pods is not modelled yet.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -17,7 +17,10 @@ use autoscale_sim_engine::SimTime;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::Cluster;
-use crate::objects::{Node, NodeId, PodId, PodSpec, selector_matches, tolerates_all};
+use crate::objects::{Node, NodeId, PodId, PodSpec, tolerates_all};
+use crate::plugins::{
+    InterPodState, RawScores, combine, filter_node, node_affinity_matches, raw_scores,
+};
 
 /// Scoring strategy of the NodeResourcesFit plugin.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,15 +32,17 @@ pub enum ScoringStrategy {
     MostAllocated,
 }
 
-/// Whether a pod with `spec` passes every filter on `node`, with `free` as the node's free capacity.
+/// Checks whether a pod with `spec` passes the node-local filters on `node` with `free` as the
+/// node's free capacity: schedulable, taints, node affinity and resources. Host ports and
+/// inter-pod constraints need the whole cluster; see [`Scheduler::pick_node`].
 pub fn fits_on(spec: &PodSpec, node: &Node, free: &Resources) -> bool {
     node.is_schedulable() && passes_static_filters(spec, node) && spec.requests.fits_in(free)
 }
 
-/// Filters that do not depend on the node's current load: taints and node selector.
+/// Checks the filters that do not depend on the node's load: taints, node selector and
+/// required node affinity.
 pub fn passes_static_filters(spec: &PodSpec, node: &Node) -> bool {
-    tolerates_all(&spec.tolerations, &node.taints)
-        && selector_matches(&spec.node_selector, &node.labels)
+    tolerates_all(&spec.tolerations, &node.taints) && node_affinity_matches(spec, &node.labels)
 }
 
 /// NodeResourcesFit score in 0..=100 for CPU and memory with equal weights, as kube-scheduler
@@ -73,24 +78,52 @@ pub struct SchedulePass {
     pub still_pending: usize,
 }
 
+/// Number of feasible nodes kube-scheduler looks for before it stops searching
+/// (`numFeasibleNodesToFind`): all nodes below 100; otherwise `percentage` of them, or with 0 the
+/// adaptive 50 % − nodes/125 (at least 5 %), and never fewer than 100.
+pub fn feasible_nodes_to_find(nodes: usize, percentage: u32) -> usize {
+    const MIN_FEASIBLE_NODES: usize = 100;
+    if nodes < MIN_FEASIBLE_NODES || percentage >= 100 {
+        return nodes;
+    }
+    let percentage = if percentage == 0 {
+        (50usize.saturating_sub(nodes / 125)).max(5)
+    } else {
+        percentage as usize
+    };
+    (nodes * percentage / 100).max(MIN_FEASIBLE_NODES)
+}
+
 /// The scheduler stand-in.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Scheduler {
-    /// Scoring strategy.
+    /// Scoring strategy of NodeResourcesFit.
     pub strategy: ScoringStrategy,
+    /// `percentageOfNodesToScore`; 0 is kube-scheduler's adaptive default.
+    pub percentage_of_nodes_to_score: u32,
+    /// Index in node order where the next search starts (`nextStartNodeIndex`).
+    next_start: usize,
 }
 
 impl Scheduler {
+    /// A scheduler with `strategy` and the adaptive node sampling.
+    pub fn new(strategy: ScoringStrategy) -> Self {
+        Scheduler {
+            strategy,
+            ..Default::default()
+        }
+    }
+
     /// Tries every Pending pod in queue order: binds each to its best feasible node, or marks it
     /// Unschedulable when no node passes the filters.
-    pub fn schedule(&self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
+    pub fn schedule(&mut self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
         let mut pass = SchedulePass::default();
         let queue: Vec<(PodId, Arc<PodSpec>)> = cluster
             .pending_pods()
             .map(|p| (p.id, p.spec.clone()))
             .collect();
-        // Specs that found no node in this pass: capacity only shrinks within a pass, so they
-        // cannot fit later in it either.
+        // Specs without inter-pod constraints that found no node in this pass: capacity only
+        // shrinks within a pass, so they cannot fit later in it either.
         let mut failed_specs: BTreeSet<*const PodSpec> = BTreeSet::new();
 
         for (pod_id, spec) in queue {
@@ -106,7 +139,9 @@ impl Scheduler {
                     pass.bound.push((pod_id, node_id));
                 }
                 None => {
-                    failed_specs.insert(key);
+                    if !spec.has_inter_pod_constraints() {
+                        failed_specs.insert(key);
+                    }
                     if cluster.mark_unschedulable(pod_id, now) {
                         pass.newly_unschedulable.push(pod_id);
                     }
@@ -117,24 +152,60 @@ impl Scheduler {
         pass
     }
 
-    /// The feasible node with the best score; ties go to the lowest node id.
-    pub fn pick_node(&self, cluster: &Cluster, spec: &PodSpec) -> Option<NodeId> {
-        let mut best: Option<(i64, NodeId)> = None;
-        for node in cluster.nodes() {
+    /// Runs the filters over the nodes from the rotating start, scores the feasible ones, and
+    /// returns the best; ties go to the first in search order.
+    pub fn pick_node(&mut self, cluster: &Cluster, spec: &PodSpec) -> Option<NodeId> {
+        let nodes: Vec<&Node> = cluster.nodes().collect();
+        if nodes.is_empty() {
+            return None;
+        }
+        let inter_pod = (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity())
+            .then(|| InterPodState::compute(spec, cluster));
+        let wanted = feasible_nodes_to_find(nodes.len(), self.percentage_of_nodes_to_score);
+
+        // Filter, from the rotating start, until enough feasible nodes are found.
+        let mut feasible: Vec<&Node> = Vec::new();
+        let mut processed = 0;
+        for offset in 0..nodes.len() {
+            let node = nodes[(self.next_start + offset) % nodes.len()];
+            processed += 1;
             let free = node.free();
-            if !fits_on(spec, node, &free) {
-                continue;
-            }
-            let node_score = score(
-                self.strategy,
-                &node.allocatable,
-                &(node.requested() + spec.requests),
-            );
-            if best.is_none_or(|(best_score, _)| node_score > best_score) {
-                best = Some((node_score, node.id));
+            let passes = filter_node(spec, node, &free, cluster).is_ok()
+                && inter_pod
+                    .as_ref()
+                    .is_none_or(|state| state.filter(node).is_ok());
+            if passes {
+                feasible.push(node);
+                if feasible.len() >= wanted {
+                    break;
+                }
             }
         }
-        best.map(|(_, id)| id)
+        self.next_start = (self.next_start + processed) % nodes.len();
+
+        // Score and pick.
+        let raw: Vec<RawScores> = feasible
+            .iter()
+            .map(|node| {
+                raw_scores(
+                    spec,
+                    node,
+                    inter_pod.as_ref(),
+                    score(
+                        self.strategy,
+                        &node.allocatable,
+                        &(node.requested() + spec.requests),
+                    ),
+                )
+            })
+            .collect();
+        let totals = combine(&raw);
+        let best = totals
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))?
+            .0;
+        Some(feasible[best].id)
     }
 }
 
@@ -201,10 +272,8 @@ mod tests {
         cluster.bind(filler, busy, SimTime(0));
         cluster.create_pod(Owner::Bare, spec(500, 500), SimTime(1));
 
-        let pass = Scheduler {
-            strategy: ScoringStrategy::MostAllocated,
-        }
-        .schedule(&mut cluster, SimTime(2));
+        let pass =
+            Scheduler::new(ScoringStrategy::MostAllocated).schedule(&mut cluster, SimTime(2));
         assert_eq!(pass.bound[0].1, busy);
     }
 

@@ -23,6 +23,8 @@ pub mod cluster_autoscaler;
 pub mod karpenter;
 pub mod requirements;
 mod static_fleet;
+#[cfg(test)]
+mod testing;
 
 pub use api::{
     Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,

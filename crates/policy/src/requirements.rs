@@ -1,12 +1,14 @@
-//! Node requirements (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`) over node labels, and
-//! the labels an instance type gives a node.
+//! The labels an instance type gives a node, and node requirements (`In`, `NotIn`, `Exists`,
+//! `DoesNotExist`, `Gt`, `Lt`) over them, re-exported from the Kubernetes crate.
 
 use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::InstanceType;
 use autoscale_sim_kube::{LABEL_ARCH, LABEL_INSTANCE_TYPE, LABEL_OS};
-use serde::{Deserialize, Serialize};
+pub use autoscale_sim_kube::{Operator, Requirement, all_match};
 
+/// Label Karpenter puts on every node it launches, with the name of the node's NodePool.
+pub const LABEL_NODEPOOL: &str = "karpenter.sh/nodepool";
 /// Karpenter's instance-category label.
 pub const LABEL_INSTANCE_CATEGORY: &str = "karpenter.k8s.aws/instance-category";
 /// Karpenter's instance-family label.
@@ -41,94 +43,6 @@ pub fn instance_type_labels(instance_type: &InstanceType) -> BTreeMap<String, St
     .collect()
 }
 
-/// Operator of a node selector requirement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Operator {
-    /// The label's value is one of the values.
-    In,
-    /// The label is absent or its value is none of the values.
-    NotIn,
-    /// The label is present.
-    Exists,
-    /// The label is absent.
-    DoesNotExist,
-    /// The label's value, as an integer, is greater than the single value.
-    Gt,
-    /// The label's value, as an integer, is less than the single value.
-    Lt,
-}
-
-/// One node selector requirement, as in a NodePool's `requirements` or a pod's node affinity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Requirement {
-    /// Label key.
-    pub key: String,
-    /// Operator.
-    pub operator: Operator,
-    /// Values; one integer for `Gt` and `Lt`, none for `Exists` and `DoesNotExist`.
-    #[serde(default)]
-    pub values: Vec<String>,
-    /// Karpenter's `minValues`: the number of distinct values the launch must keep to choose from.
-    /// NOTE: accepted but not enforced yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_values: Option<u32>,
-}
-
-impl Requirement {
-    /// Whether `labels` satisfy this requirement (Kubernetes `NodeSelectorRequirement` semantics).
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let value = labels.get(&self.key);
-        match self.operator {
-            Operator::In => value.is_some_and(|v| self.values.contains(v)),
-            Operator::NotIn => value.is_none_or(|v| !self.values.contains(v)),
-            Operator::Exists => value.is_some(),
-            Operator::DoesNotExist => value.is_none(),
-            Operator::Gt | Operator::Lt => {
-                let (Some(value), Some(bound)) = (
-                    value.and_then(|v| v.parse::<i64>().ok()),
-                    self.values.first().and_then(|v| v.parse::<i64>().ok()),
-                ) else {
-                    return false;
-                };
-                if self.operator == Operator::Gt {
-                    value > bound
-                } else {
-                    value < bound
-                }
-            }
-        }
-    }
-
-    /// Checks the shape: values present for `In`/`NotIn`, absent for `Exists`/`DoesNotExist`,
-    /// one integer for `Gt`/`Lt`. Returns what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        match self.operator {
-            Operator::In | Operator::NotIn if self.values.is_empty() => Err(format!(
-                "operator {:?} needs at least one value",
-                self.operator
-            )),
-            Operator::Exists | Operator::DoesNotExist if !self.values.is_empty() => {
-                Err(format!("operator {:?} takes no values", self.operator))
-            }
-            Operator::Gt | Operator::Lt
-                if self.values.len() != 1 || self.values[0].parse::<i64>().is_err() =>
-            {
-                Err(format!(
-                    "operator {:?} needs exactly one integer value",
-                    self.operator
-                ))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Whether `labels` satisfy every requirement.
-pub fn all_match(requirements: &[Requirement], labels: &BTreeMap<String, String>) -> bool {
-    requirements.iter().all(|r| r.matches(labels))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,13 +68,5 @@ mod tests {
         assert!(req("example.com/team", Operator::DoesNotExist, &[]).matches(&labels));
         assert!(req(LABEL_ARCH, Operator::Exists, &[]).matches(&labels));
         assert_eq!(labels[LABEL_INSTANCE_MEMORY], "32768");
-    }
-
-    #[test]
-    fn requirement_shape_checks() {
-        assert!(req("k", Operator::In, &[]).validate().is_err());
-        assert!(req("k", Operator::Exists, &["x"]).validate().is_err());
-        assert!(req("k", Operator::Gt, &["x"]).validate().is_err());
-        assert!(req("k", Operator::Gt, &["3"]).validate().is_ok());
     }
 }

@@ -523,7 +523,12 @@ fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resour
     Ok(total)
 }
 
-fn build_pod_spec(template: &PodTemplate, ctx: &Ctx<'_>, field: &str) -> Result<PodSpec> {
+fn build_pod_spec(
+    template: &PodTemplate,
+    namespace: Option<&str>,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<PodSpec> {
     let spec = &template.spec;
     if spec.containers.is_empty() {
         return Err(ScenarioError::at(
@@ -535,12 +540,156 @@ fn build_pod_spec(template: &PodTemplate, ctx: &Ctx<'_>, field: &str) -> Result<
             "list at least one container with resources.requests",
         ));
     }
-    Ok(PodSpec {
+    let annotations = &template.metadata.annotations;
+    let annotation_bool = |key: &str| -> Result<Option<bool>> {
+        match annotations.get(key).map(String::as_str) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(ScenarioError::at(
+                ctx.file,
+                None,
+                &format!("{field}.metadata.annotations.{key}"),
+                Some(other.to_string()),
+                "expected \"true\" or \"false\"",
+                "write the annotation as \"true\" or \"false\"",
+            )),
+        }
+    };
+    let deletion_cost = match annotations.get("controller.kubernetes.io/pod-deletion-cost") {
+        None => 0,
+        Some(text) => text.parse::<i32>().map_err(|_| {
+            ScenarioError::at(
+                ctx.file,
+                None,
+                &format!("{field}.metadata.annotations.controller.kubernetes.io/pod-deletion-cost"),
+                Some(text.clone()),
+                "expected a whole number",
+                "write a number such as \"100\"",
+            )
+        })?,
+    };
+
+    let mut pod = PodSpec {
         requests: pod_requests(spec, ctx, field)?,
+        labels: template.metadata.labels.clone(),
+        namespace: namespace.unwrap_or("").to_string(),
         node_selector: spec.node_selector.clone(),
         tolerations: spec.tolerations.clone(),
         priority: spec.priority.unwrap_or(0),
-    })
+        host_ports: spec
+            .containers
+            .iter()
+            .flat_map(|c| c.ports.iter().filter_map(|p| p.host_port))
+            .collect(),
+        do_not_disrupt: annotation_bool("karpenter.sh/do-not-disrupt")?.unwrap_or(false),
+        safe_to_evict: annotation_bool("cluster-autoscaler.kubernetes.io/safe-to-evict")?,
+        local_storage: spec.volumes.iter().any(|v| {
+            v.host_path.is_some()
+                || v.empty_dir
+                    .as_ref()
+                    .is_some_and(|e| e.medium.as_deref() != Some("Memory"))
+        }),
+        deletion_cost,
+        termination_grace_secs: spec.termination_grace_period_seconds,
+        ..Default::default()
+    };
+
+    // Affinity.
+    if let Some(affinity) = &spec.affinity {
+        if let Some(node) = &affinity.node_affinity {
+            pod.node_affinity.required = node
+                .required_during_scheduling_ignored_during_execution
+                .as_ref()
+                .map(|r| r.node_selector_terms.clone())
+                .unwrap_or_default();
+            pod.node_affinity.preferred = node
+                .preferred_during_scheduling_ignored_during_execution
+                .clone();
+        }
+        if let Some(pod_affinity) = &affinity.pod_affinity {
+            pod.pod_affinity.required = pod_affinity
+                .required_during_scheduling_ignored_during_execution
+                .clone();
+            pod.pod_affinity.preferred = pod_affinity
+                .preferred_during_scheduling_ignored_during_execution
+                .clone();
+        }
+        if let Some(anti) = &affinity.pod_anti_affinity {
+            pod.pod_anti_affinity.required = anti
+                .required_during_scheduling_ignored_during_execution
+                .clone();
+            pod.pod_anti_affinity.preferred = anti
+                .preferred_during_scheduling_ignored_during_execution
+                .clone();
+        }
+        let at = format!("{field}.affinity");
+        for term in &pod.node_affinity.required {
+            for requirement in &term.match_expressions {
+                requirement.validate().map_err(|m| {
+                    ScenarioError::at(
+                        ctx.file,
+                        None,
+                        &format!("{at}.nodeAffinity"),
+                        None,
+                        m,
+                        "fix the values list for this operator",
+                    )
+                })?;
+            }
+        }
+        let weights = pod
+            .node_affinity
+            .preferred
+            .iter()
+            .map(|p| p.weight)
+            .chain(pod.pod_affinity.preferred.iter().map(|p| p.weight))
+            .chain(pod.pod_anti_affinity.preferred.iter().map(|p| p.weight));
+        if let Some(bad) = weights.into_iter().find(|w| !(1..=100).contains(w)) {
+            return Err(ScenarioError::at(
+                ctx.file,
+                None,
+                &at,
+                Some(bad.to_string()),
+                "a preferred term's weight must be from 1 to 100",
+                "write a weight from 1 to 100",
+            ));
+        }
+    }
+
+    // Topology spread.
+    for (index, constraint) in spec.topology_spread_constraints.iter().enumerate() {
+        let at = format!("{field}.topologySpreadConstraints[{index}]");
+        if constraint.value.max_skew < 1 {
+            return Err(ctx.error(
+                constraint,
+                &format!("{at}.maxSkew"),
+                Some(constraint.value.max_skew.to_string()),
+                "maxSkew must be at least 1",
+                "write maxSkew: 1 or more",
+            ));
+        }
+        if constraint.value.min_domains.is_some_and(|m| m < 1) {
+            return Err(ctx.error(
+                constraint,
+                &format!("{at}.minDomains"),
+                None,
+                "minDomains must be at least 1",
+                "write minDomains: 1 or more, or leave it out",
+            ));
+        }
+        if constraint.value.topology_key.is_empty() {
+            return Err(ctx.error(
+                constraint,
+                &format!("{at}.topologyKey"),
+                None,
+                "the topology key is empty",
+                "write a node label such as topology.kubernetes.io/zone or kubernetes.io/hostname",
+            ));
+        }
+        pod.topology_spread.push(constraint.value.clone());
+    }
+    Ok(pod)
 }
 
 fn build_workload(
@@ -566,7 +715,12 @@ fn build_workload(
                 "write metadata: {name: my-service}",
             )
         })?;
-    let spec = build_pod_spec(&workload.template, ctx, &format!("{field}.template.spec"))?;
+    let spec = build_pod_spec(
+        &workload.template,
+        workload.metadata.namespace.as_deref(),
+        ctx,
+        &format!("{field}.template.spec"),
+    )?;
     match workload.kind.value.as_str() {
         "DaemonSet" => {
             config.daemonsets.push(DaemonSet { name, spec });

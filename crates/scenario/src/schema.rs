@@ -6,9 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use autoscale_sim_kube::{Taint, Toleration};
+use autoscale_sim_kube::{
+    NodeSelectorTerm, PodAffinityTerm, PreferredNodeTerm, Taint, Toleration,
+    TopologySpreadConstraint, WeightedPodAffinityTerm,
+};
 use autoscale_sim_workload::DiurnalLoad;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 /// A scalar written as text or as a number (`cpu: 2` or `cpu: "500m"`), kept as text.
@@ -175,7 +179,19 @@ pub struct PodTemplate {
 pub struct PodSpecYaml {
     pub containers: Vec<Container>,
     #[serde(default)]
+    pub init_containers: Vec<Container>,
+    #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub affinity: Option<AffinityYaml>,
+    #[serde(default)]
+    pub topology_spread_constraints: Vec<Spanned<TopologySpreadConstraint>>,
+    #[serde(default)]
+    pub volumes: Vec<VolumeYaml>,
+    #[serde(default)]
+    pub service_account_name: Option<String>,
+    #[serde(default)]
+    pub security_context: Option<IgnoredAny>,
     #[serde(default)]
     pub tolerations: Vec<Toleration>,
     #[serde(default)]
@@ -195,6 +211,96 @@ pub struct Container {
     pub image: Option<String>,
     #[serde(default)]
     pub resources: ContainerResources,
+    #[serde(default)]
+    pub ports: Vec<ContainerPort>,
+    #[serde(default)]
+    pub command: Option<IgnoredAny>,
+    #[serde(default)]
+    pub args: Option<IgnoredAny>,
+    #[serde(default)]
+    pub env: Option<IgnoredAny>,
+    #[serde(default)]
+    pub volume_mounts: Option<IgnoredAny>,
+    #[serde(default)]
+    pub readiness_probe: Option<IgnoredAny>,
+    #[serde(default)]
+    pub liveness_probe: Option<IgnoredAny>,
+    #[serde(default)]
+    pub image_pull_policy: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerPort {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub container_port: u16,
+    #[serde(default)]
+    pub host_port: Option<u16>,
+    #[serde(default)]
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AffinityYaml {
+    #[serde(default)]
+    pub node_affinity: Option<NodeAffinityYaml>,
+    #[serde(default)]
+    pub pod_affinity: Option<PodAffinityYaml>,
+    #[serde(default)]
+    pub pod_anti_affinity: Option<PodAffinityYaml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeAffinityYaml {
+    #[serde(default)]
+    pub required_during_scheduling_ignored_during_execution: Option<NodeSelectorYaml>,
+    #[serde(default)]
+    pub preferred_during_scheduling_ignored_during_execution: Vec<PreferredNodeTerm>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeSelectorYaml {
+    pub node_selector_terms: Vec<NodeSelectorTerm>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodAffinityYaml {
+    #[serde(default)]
+    pub required_during_scheduling_ignored_during_execution: Vec<PodAffinityTerm>,
+    #[serde(default)]
+    pub preferred_during_scheduling_ignored_during_execution: Vec<WeightedPodAffinityTerm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeYaml {
+    pub name: String,
+    #[serde(default)]
+    pub empty_dir: Option<EmptyDirYaml>,
+    #[serde(default)]
+    pub host_path: Option<IgnoredAny>,
+    #[serde(default)]
+    pub config_map: Option<IgnoredAny>,
+    #[serde(default)]
+    pub secret: Option<IgnoredAny>,
+    #[serde(default)]
+    pub projected: Option<IgnoredAny>,
+    #[serde(default)]
+    pub persistent_volume_claim: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmptyDirYaml {
+    #[serde(default)]
+    pub medium: Option<String>,
+    #[serde(default)]
+    pub size_limit: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]

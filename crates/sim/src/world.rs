@@ -70,9 +70,7 @@ impl World {
         let policy_name = policy.name().to_string();
         World {
             cluster: Cluster::new(config.daemonsets.clone()),
-            scheduler: Scheduler {
-                strategy: config.scoring,
-            },
+            scheduler: Scheduler::new(config.scoring),
             engine: Engine::default(),
             policy,
             deployments,

@@ -41,7 +41,7 @@ use autoscale_sim_kube::{
 };
 
 use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
-use crate::requirements::{Requirement, all_match, instance_type_labels};
+use crate::requirements::{LABEL_NODEPOOL, Requirement, all_match, instance_type_labels};
 
 /// When a NodePool lets consolidation remove or replace nodes (`spec.disruption.consolidationPolicy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -207,6 +207,7 @@ fn resolve_pools(
                 .filter_map(|(index, instance_type)| {
                     let mut labels = instance_type_labels(instance_type);
                     labels.extend(pool.labels.clone());
+                    labels.insert(LABEL_NODEPOOL.to_string(), pool.name.clone());
                     labels.insert(
                         LABEL_CAPACITY_TYPE.to_string(),
                         CapacityType::OnDemand.label().to_string(),
