@@ -25,6 +25,7 @@ pub mod requirements;
 mod static_fleet;
 #[cfg(test)]
 mod testing;
+pub mod topology;
 
 pub use api::{
     Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,

@@ -9,6 +9,7 @@ use autoscale_sim_kube::{Node, NodeId, Owner, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
 use crate::api::{Actions, ClusterView, DisruptionReason};
+use crate::topology::{Domain, TopologyTracker};
 
 /// Utilization of a node as Cluster Autoscaler computes it (`simulator/utilization/info.go`):
 /// the larger of CPU and memory requests over allocatable. With `ignore_daemonsets`, DaemonSet
@@ -110,9 +111,19 @@ impl ClusterAutoscaler {
         let mut moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>> = BTreeMap::new();
         let mut removed: BTreeSet<NodeId> = BTreeSet::new();
         let mut unneeded = Vec::new();
+        // The removed nodes' pods still count where they are, like the tainted copy Cluster
+        // Autoscaler leaves in its snapshot so that topology domains keep their pods.
+        let mut tracker = TopologyTracker::new(view.cluster, view.zones);
 
         for node in candidates {
-            match self.try_remove(view, node, &mut free, &mut moved_onto, &removed) {
+            match self.try_remove(
+                view,
+                node,
+                &mut free,
+                &mut moved_onto,
+                &removed,
+                &mut tracker,
+            ) {
                 Ok(()) => {
                     removed.insert(node.id);
                     unneeded.push(node.id);
@@ -136,6 +147,7 @@ impl ClusterAutoscaler {
         free: &mut BTreeMap<NodeId, Resources>,
         moved_onto: &mut BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
         removed: &BTreeSet<NodeId>,
+        tracker: &mut TopologyTracker<'_>,
     ) -> Result<(), Unremovable> {
         if utilization(node, self.config.ignore_daemonsets_utilization)
             > self.config.scale_down_utilization_threshold
@@ -154,27 +166,47 @@ impl ClusterAutoscaler {
         }
         pods.extend(moved_onto.get(&node.id).cloned().unwrap_or_default());
 
-        // Place every pod on another node, first fit in node order, on a scratch copy.
+        // Place every pod on another node, first fit in node order, on scratch copies.
         let mut trial = free.clone();
+        let mut trial_tracker = tracker.clone();
         let mut placements = Vec::new();
         for spec in &pods {
             let destination = trial.iter_mut().find(|(id, room)| {
+                let target = view.cluster.node(**id).expect("destination exists");
+                let moved_ports = moved_onto
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .chain(placements.iter().filter(|(p, _)| p == *id).map(|(_, s)| s));
+                let ports_free = spec.host_ports.iter().all(|port| {
+                    !target.daemon_host_ports.contains(port)
+                        && !target
+                            .pods
+                            .iter()
+                            .filter_map(|p| view.cluster.pod(*p))
+                            .any(|p| p.spec.host_ports.contains(port))
+                        && !moved_ports
+                            .clone()
+                            .any(|s: &Arc<PodSpec>| s.host_ports.contains(port))
+                });
                 **id != node.id
                     && !removed.contains(id)
                     && spec.requests.fits_in(room)
-                    && passes_static_filters(
-                        spec,
-                        view.cluster.node(**id).expect("destination exists"),
-                    )
+                    && ports_free
+                    && passes_static_filters(spec, target)
+                    && trial_tracker.allows_existing(spec, target)
             });
             let Some((id, room)) = destination else {
                 return Err(Unremovable::NoPlaceToMovePods);
             };
             *room -= spec.requests;
+            let target = view.cluster.node(*id).expect("destination exists");
+            trial_tracker.place(spec, Domain::of(target));
             placements.push((*id, spec.clone()));
         }
 
         *free = trial;
+        *tracker = trial_tracker;
         for (id, spec) in placements {
             moved_onto.entry(id).or_default().push(spec);
         }

@@ -13,6 +13,8 @@ use rand::RngExt;
 use super::template::{Template, group_zone};
 use super::{ClusterAutoscaler, Expander};
 use crate::api::{Actions, ClusterView, LaunchRequest};
+use crate::topology::{Domain, TopologyTracker};
+use autoscale_sim_kube::LABEL_ZONE;
 
 /// Pending pods marked Unschedulable and older than `new_pod_scale_up_delay`, in queue order.
 pub(super) fn unschedulable_pods<'a>(
@@ -59,10 +61,47 @@ fn equivalence_groups(pods: &[&Pod]) -> Vec<(Arc<PodSpec>, Vec<PodId>)> {
 /// decreasing order of `cpu/allocatable + memory/allocatable`; within a group, first fit on the
 /// nodes already added, then only the last added node, adding a node when the pod does not fit
 /// and stopping the group when even an empty new node would not hold it.
+#[cfg(test)]
 pub(super) fn estimate(
     template: &Template,
     groups: &[(Arc<PodSpec>, Vec<PodId>)],
     node_limit: u32,
+) -> (u32, Vec<PodId>, Resources) {
+    let empty = autoscale_sim_kube::Cluster::default();
+    let mut tracker = TopologyTracker::new(&empty, &[]);
+    estimate_with(template, groups, node_limit, &mut tracker)
+}
+
+/// A node the estimator adds: free room, pod count, host ports in use and its domains.
+struct EstimatedNode {
+    free: Resources,
+    pods: u32,
+    ports: Vec<u16>,
+    domain: Domain,
+}
+
+impl EstimatedNode {
+    fn takes(&self, spec: &PodSpec, tracker: &TopologyTracker<'_>) -> bool {
+        spec.requests.fits_in(&self.free)
+            && spec.host_ports.iter().all(|p| !self.ports.contains(p))
+            && tracker.allows_simulated(spec, &self.domain)
+    }
+
+    fn add(&mut self, spec: &Arc<PodSpec>, tracker: &mut TopologyTracker<'_>) {
+        self.free -= spec.requests;
+        self.pods += 1;
+        self.ports.extend(spec.host_ports.iter().copied());
+        tracker.place(spec, self.domain.clone());
+    }
+}
+
+/// [`estimate`] with the inter-pod constraints of the pods already in the cluster and placed
+/// by earlier steps of the same loop.
+pub(super) fn estimate_with(
+    template: &Template,
+    groups: &[(Arc<PodSpec>, Vec<PodId>)],
+    node_limit: u32,
+    tracker: &mut TopologyTracker<'_>,
 ) -> (u32, Vec<PodId>, Resources) {
     let allocatable = template.allocatable;
     let score = |spec: &PodSpec| {
@@ -72,26 +111,31 @@ pub(super) fn estimate(
     let mut ordered: Vec<&(Arc<PodSpec>, Vec<PodId>)> = groups.iter().collect();
     ordered.sort_by(|a, b| score(&b.0).total_cmp(&score(&a.0)));
 
-    let fresh = template.free();
-    let mut nodes: Vec<(Resources, u32)> = Vec::new();
+    let zone = template.labels.get(LABEL_ZONE).cloned();
+    let fresh = |index: usize| EstimatedNode {
+        free: template.free(),
+        pods: 0,
+        ports: template.daemon_ports.clone(),
+        domain: Domain {
+            hostname: format!("template-node-{index}"),
+            zone: zone.clone(),
+        },
+    };
+    let mut nodes: Vec<EstimatedNode> = Vec::new();
     let mut placed = Vec::new();
     let mut requests = Resources::ZERO;
     for (spec, ids) in ordered {
-        if !fits_template_statically(spec, template) || !spec.requests.fits_in(&fresh) {
+        if !fits_template_statically(spec, template) || !fresh(usize::MAX).takes(spec, tracker) {
             continue;
         }
         let mut rest = ids.as_slice();
 
         // First fit on nodes added so far; stop at the first pod that fits nowhere.
         while let Some((&pod, tail)) = rest.split_first() {
-            let Some(slot) = nodes
-                .iter_mut()
-                .find(|(free, _)| spec.requests.fits_in(free))
-            else {
+            let Some(slot) = nodes.iter().position(|n| n.takes(spec, tracker)) else {
                 break;
             };
-            slot.0 -= spec.requests;
-            slot.1 += 1;
+            nodes[slot].add(spec, tracker);
             placed.push(pod);
             requests += spec.requests;
             rest = tail;
@@ -99,25 +143,25 @@ pub(super) fn estimate(
 
         // Then only the last added node, opening new nodes while the limit allows.
         for &pod in rest {
-            let fits_last = nodes
-                .last()
-                .is_some_and(|(free, _)| spec.requests.fits_in(free));
+            let fits_last = nodes.last().is_some_and(|n| n.takes(spec, tracker));
             if !fits_last {
-                if nodes.last().is_some_and(|(_, count)| *count == 0)
-                    || nodes.len() as u32 >= node_limit
-                {
+                if nodes.last().is_some_and(|n| n.pods == 0) || nodes.len() as u32 >= node_limit {
                     break;
                 }
-                nodes.push((fresh, 0));
+                nodes.push(fresh(nodes.len()));
+                if !nodes.last().expect("just pushed").takes(spec, tracker) {
+                    break;
+                }
             }
-            let last = nodes.last_mut().expect("a node was just ensured");
-            last.0 -= spec.requests;
-            last.1 += 1;
+            nodes
+                .last_mut()
+                .expect("a node was just ensured")
+                .add(spec, tracker);
             placed.push(pod);
             requests += spec.requests;
         }
     }
-    let node_count = nodes.iter().filter(|(_, count)| *count > 0).count() as u32;
+    let node_count = nodes.iter().filter(|n| n.pods > 0).count() as u32;
     (node_count, placed, requests)
 }
 
@@ -176,36 +220,74 @@ impl ClusterAutoscaler {
         view: &ClusterView<'_>,
         pending: &[&'a Pod],
     ) -> Vec<&'a Pod> {
-        let mut slots: Vec<(Resources, Option<Template>, autoscale_sim_kube::NodeId)> = Vec::new();
+        // Ready nodes as they are, and upcoming nodes as copies of their group's template.
+        struct Slot {
+            free: Resources,
+            template: Option<Template>,
+            id: autoscale_sim_kube::NodeId,
+            ports: Vec<u16>,
+        }
+        let mut slots: Vec<Slot> = Vec::new();
         for node in view.cluster.nodes() {
             if node.is_schedulable() {
-                slots.push((node.free(), None, node.id));
+                let ports = autoscale_sim_kube::plugins::used_host_ports(node, view.cluster)
+                    .into_iter()
+                    .collect();
+                slots.push(Slot {
+                    free: node.free(),
+                    template: None,
+                    id: node.id,
+                    ports,
+                });
             } else if node.state == NodeState::Launching
                 && let Some(group) = self.group_of(&node.owner)
             {
                 let template = self.template(group, view);
-                slots.push((template.free(), Some(template), node.id));
+                let ports = template.daemon_ports.clone();
+                slots.push(Slot {
+                    free: template.free(),
+                    template: Some(template),
+                    id: node.id,
+                    ports,
+                });
             }
         }
 
+        let mut tracker = TopologyTracker::new(view.cluster, view.zones);
         let mut remaining = Vec::new();
         for &pod in pending {
-            let fits = |(free, template, id): &(
-                Resources,
-                Option<Template>,
-                autoscale_sim_kube::NodeId,
-            )| {
-                let static_ok = match template {
-                    Some(t) => fits_template_statically(&pod.spec, t),
-                    None => passes_static_filters(
-                        &pod.spec,
-                        view.cluster.node(*id).expect("slot node exists"),
-                    ),
-                };
-                static_ok && pod.spec.requests.fits_in(free)
-            };
-            match slots.iter_mut().find(|slot| fits(slot)) {
-                Some(slot) => slot.0 -= pod.spec.requests,
+            let spec = &pod.spec;
+            let position = slots.iter().position(|slot| {
+                let node = view.cluster.node(slot.id).expect("slot node exists");
+                let fits = spec.requests.fits_in(&slot.free)
+                    && spec.host_ports.iter().all(|p| !slot.ports.contains(p));
+                fits && match &slot.template {
+                    Some(t) => {
+                        let domain = Domain {
+                            hostname: node.name.clone(),
+                            zone: t.labels.get(LABEL_ZONE).cloned(),
+                        };
+                        fits_template_statically(spec, t) && tracker.allows_simulated(spec, &domain)
+                    }
+                    None => {
+                        passes_static_filters(spec, node) && tracker.allows_existing(spec, node)
+                    }
+                }
+            });
+            match position {
+                Some(index) => {
+                    let slot = &mut slots[index];
+                    slot.free -= spec.requests;
+                    slot.ports.extend(spec.host_ports.iter().copied());
+                    let node = view.cluster.node(slot.id).expect("slot node exists");
+                    tracker.place(
+                        spec,
+                        Domain {
+                            hostname: node.name.clone(),
+                            zone: Some(node.zone.clone()),
+                        },
+                    );
+                }
                 None => remaining.push(pod),
             }
         }
@@ -241,7 +323,9 @@ impl ClusterAutoscaler {
                 limit = limit.min(self.config.max_nodes_total - total_nodes);
             }
             let template = self.template(index, view);
-            let (node_count, pods, requests) = estimate(&template, &groups, limit);
+            let mut tracker = TopologyTracker::new(view.cluster, view.zones);
+            let (node_count, pods, requests) =
+                estimate_with(&template, &groups, limit, &mut tracker);
             if node_count > 0 && !pods.is_empty() {
                 options.push(ScaleUpOption {
                     group: index,

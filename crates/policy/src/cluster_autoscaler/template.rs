@@ -38,6 +38,8 @@ pub(crate) struct Template {
     pub taints: Vec<Taint>,
     /// Requests of the DaemonSet pods expected on the node.
     pub daemon: Resources,
+    /// Host ports of the DaemonSet pods expected on the node.
+    pub daemon_ports: Vec<u16>,
     /// Whether it was copied from a real node.
     pub from_real_node: bool,
 }
@@ -65,12 +67,20 @@ pub(crate) fn from_instance_type(group: &NodeGroupConfig, view: &ClusterView<'_>
         group.capacity_type.label().to_string(),
     );
     let daemon = daemon_overhead(view.cluster.daemonsets(), &labels, &group.taints);
+    let daemon_ports = view
+        .cluster
+        .daemonsets()
+        .iter()
+        .filter(|ds| ds.runs_on(&labels, &group.taints))
+        .flat_map(|ds| ds.spec.host_ports.iter().copied())
+        .collect();
     Template {
         allocatable: capacity,
         capacity,
         labels,
         taints: group.taints.clone(),
         daemon,
+        daemon_ports,
         from_real_node: false,
     }
 }
@@ -104,6 +114,7 @@ impl ClusterAutoscaler {
                 labels,
                 taints: node.taints.clone(),
                 daemon: node.daemon_requests,
+                daemon_ports: node.daemon_host_ports.clone(),
                 from_real_node: true,
             };
             self.cached_templates.insert(group, template);

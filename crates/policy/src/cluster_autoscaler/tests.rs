@@ -66,6 +66,7 @@ fn template(cpu_millis: i64, memory_bytes: i64, pods: i64) -> Template {
         labels: BTreeMap::new(),
         taints: vec![],
         daemon: Resources::ZERO,
+        daemon_ports: vec![],
         from_real_node: false,
     }
 }

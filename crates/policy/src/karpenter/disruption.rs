@@ -10,6 +10,7 @@ use autoscale_sim_kube::{Node, NodeId, NodeState};
 use super::scheduling::{SimNode, SimPod, solve};
 use super::{ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
 use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
+use crate::topology::TopologyTracker;
 
 /// `expireAfter` default, which scales the disruption cost by the node's remaining lifetime.
 const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
@@ -288,16 +289,13 @@ impl Karpenter {
                     && !candidate_set.contains(&n.id)
                     && !self.disrupting.contains(&n.id)
             })
-            .map(|n| SimNode {
-                node: n,
-                free: n.free(),
-                initialized: n.state == NodeState::Ready,
-            })
+            .map(|n| SimNode::new(n, view.cluster))
             .collect();
         let initialized: BTreeMap<NodeId, bool> =
             nodes.iter().map(|n| (n.node.id, n.initialized)).collect();
         let mut limits = self.remaining_limits(view);
-        let placement = solve(pods, nodes, pools, &mut limits);
+        let mut tracker = TopologyTracker::new(view.cluster, view.zones);
+        let placement = solve(pods, nodes, pools, &mut limits, &mut tracker);
 
         // Every candidate pod must land, and not on a node that is still initializing.
         if placement.failed.iter().any(|p| candidate_pods.contains(p)) {

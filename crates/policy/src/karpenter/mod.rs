@@ -157,6 +157,8 @@ pub(crate) struct PoolOption {
     pub capacity: Resources,
     /// Room for pods: allocatable less the DaemonSet overhead.
     pub room: Resources,
+    /// Host ports of the DaemonSets that would run on the node.
+    pub daemon_ports: Vec<u16>,
     pub price: Price,
 }
 
@@ -219,6 +221,11 @@ fn resolve_pools(
                     Some(PoolOption {
                         instance_type: index,
                         room: instance_type.allocatable() - daemon,
+                        daemon_ports: daemonsets
+                            .iter()
+                            .filter(|ds| ds.runs_on(&labels, &pool.taints))
+                            .flat_map(|ds| ds.spec.host_ports.iter().copied())
+                            .collect(),
                         labels,
                         capacity: instance_type.capacity(),
                         price: instance_type.on_demand_price,

@@ -6,6 +6,7 @@ use autoscale_sim_kube::{NodeState, quantity};
 use super::scheduling::{SimNode, SimPod, solve};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
+use crate::topology::TopologyTracker;
 
 /// Instance types AWS CreateFleet receives per NodeClaim, cheapest first
 /// (aws/karpenter-provider-aws `pkg/providers/instance/instance.go`).
@@ -68,14 +69,11 @@ impl Karpenter {
             .filter(|n| {
                 n.state != NodeState::Deleting && !n.cordoned && !self.disrupting.contains(&n.id)
             })
-            .map(|n| SimNode {
-                node: n,
-                free: n.free(),
-                initialized: n.state == NodeState::Ready,
-            })
+            .map(|n| SimNode::new(n, view.cluster))
             .collect();
         let mut limits = self.remaining_limits(view);
-        let placement = solve(pods, nodes, pools, &mut limits);
+        let mut tracker = TopologyTracker::new(view.cluster, view.zones);
+        let placement = solve(pods, nodes, pools, &mut limits, &mut tracker);
 
         // Nominate the existing nodes that received pods; they may not be disrupted meanwhile.
         let until = view.now + self.config.nomination_window();

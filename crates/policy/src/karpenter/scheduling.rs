@@ -13,11 +13,14 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimTime;
+use autoscale_sim_kube::plugins::used_host_ports;
 use autoscale_sim_kube::{
-    LABEL_ZONE, Node, NodeId, PodId, PodSpec, passes_static_filters, tolerates_all,
+    Cluster, LABEL_ZONE, Node, NodeId, NodeState, PodId, PodSpec, passes_static_filters,
+    tolerates_all,
 };
 
 use super::ResolvedPool;
+use crate::topology::{Domain, TopologyTracker};
 
 /// A pod to place.
 #[derive(Clone, Debug)]
@@ -33,6 +36,20 @@ pub(crate) struct SimNode<'a> {
     pub node: &'a Node,
     pub free: Resources,
     pub initialized: bool,
+    /// Host ports in use, by DaemonSets, bound pods and pods placed by the simulation.
+    pub ports: Vec<u16>,
+}
+
+impl<'a> SimNode<'a> {
+    /// The simulation's view of `node`.
+    pub fn new(node: &'a Node, cluster: &Cluster) -> Self {
+        SimNode {
+            node,
+            free: node.free(),
+            initialized: node.state == NodeState::Ready,
+            ports: used_host_ports(node, cluster).into_iter().collect(),
+        }
+    }
 }
 
 /// A NodeClaim opened by the simulation.
@@ -44,8 +61,26 @@ pub(crate) struct SimClaim {
     pub options: Vec<usize>,
     /// Zone, when a pod pinned one.
     pub zone: Option<String>,
+    /// Placeholder hostname, a topology domain of its own.
+    pub hostname: String,
+    /// Host ports taken by its pods.
+    pub ports: Vec<u16>,
     pub pods: Vec<PodId>,
     pub requests: Resources,
+}
+
+impl SimClaim {
+    fn domain(&self) -> Domain {
+        Domain {
+            hostname: self.hostname.clone(),
+            zone: self.zone.clone(),
+        }
+    }
+}
+
+/// Checks that none of the pod's host ports is in `used`.
+fn ports_free(spec: &PodSpec, used: &[u16]) -> bool {
+    spec.host_ports.iter().all(|p| !used.contains(p))
 }
 
 /// Result of a simulation.
@@ -85,6 +120,7 @@ fn option_fits(
 ) -> bool {
     let option = &pool.options[i];
     requests.fits_in(&option.room)
+        && ports_free(spec, &option.daemon_ports)
         && (spec.node_selector.is_empty() || selector_fits(spec, &option.labels, &pool.zones, zone))
 }
 
@@ -98,6 +134,7 @@ pub(crate) fn solve(
     mut nodes: Vec<SimNode<'_>>,
     pools: &[ResolvedPool],
     remaining_limits: &mut [Option<Resources>],
+    tracker: &mut TopologyTracker<'_>,
 ) -> Placement {
     pods.sort_by(|a, b| {
         (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
@@ -114,10 +151,16 @@ pub(crate) fn solve(
     let mut placement = Placement::default();
     for pod in pods {
         // 1. Existing and in-flight nodes.
-        if let Some(slot) = nodes.iter_mut().find(|n| {
-            passes_static_filters(&pod.spec, n.node) && pod.spec.requests.fits_in(&n.free)
-        }) {
+        let existing = nodes.iter_mut().find(|n| {
+            passes_static_filters(&pod.spec, n.node)
+                && pod.spec.requests.fits_in(&n.free)
+                && ports_free(&pod.spec, &n.ports)
+                && tracker.allows_existing(&pod.spec, n.node)
+        });
+        if let Some(slot) = existing {
             slot.free -= pod.spec.requests;
+            slot.ports.extend(pod.spec.host_ports.iter().copied());
+            tracker.place(&pod.spec, Domain::of(slot.node));
             placement.on_existing.push((pod.id, slot.node.id));
             continue;
         }
@@ -130,6 +173,8 @@ pub(crate) fn solve(
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
             tolerates_all(&pod.spec.tolerations, &pool.config.taints)
+                && ports_free(&pod.spec, &claim.ports)
+                && tracker.allows_simulated(&pod.spec, &claim.domain())
                 && claim
                     .options
                     .iter()
@@ -144,17 +189,37 @@ pub(crate) fn solve(
                 .options
                 .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
             claim.requests = requests;
-            claim.zone = claim
-                .zone
-                .take()
-                .or_else(|| pod.spec.node_selector.get(LABEL_ZONE).cloned());
+            if claim.zone.is_none() {
+                claim.zone = pod
+                    .spec
+                    .node_selector
+                    .get(LABEL_ZONE)
+                    .cloned()
+                    .or_else(|| tracker.zone_for_new_node(&pod.spec, &pool.zones));
+            }
+            claim.ports.extend(pod.spec.host_ports.iter().copied());
             claim.pods.push(pod.id);
+            tracker.place(&pod.spec, claim.domain());
             continue;
         }
 
         // 3. A new NodeClaim from the first pool, in weight order, that can hold the pod alone.
+        let hostname = format!("nodeclaim-{}", placement.claims.len());
         let opened = pools.iter().enumerate().find_map(|(index, pool)| {
             if !tolerates_all(&pod.spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
+                return None;
+            }
+            let zone = pod
+                .spec
+                .node_selector
+                .get(LABEL_ZONE)
+                .cloned()
+                .or_else(|| tracker.zone_for_new_node(&pod.spec, &pool.zones));
+            let domain = Domain {
+                hostname: hostname.clone(),
+                zone: zone.clone(),
+            };
+            if !tracker.allows_simulated(&pod.spec, &domain) {
                 return None;
             }
             let within_limits = |i: &usize| {
@@ -166,12 +231,12 @@ pub(crate) fn solve(
             };
             let options: Vec<usize> = (0..pool.options.len())
                 .filter(within_limits)
-                .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, None))
+                .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
                 .collect();
-            (!options.is_empty()).then_some((index, options))
+            (!options.is_empty()).then_some((index, options, zone))
         });
         match opened {
-            Some((pool, options)) => {
+            Some((pool, options, zone)) => {
                 if let Some(left) = remaining_limits[pool].as_mut() {
                     let largest = options
                         .iter()
@@ -180,13 +245,17 @@ pub(crate) fn solve(
                     left.cpu_millis -= largest.cpu_millis;
                     left.memory_bytes -= largest.memory_bytes;
                 }
-                placement.claims.push(SimClaim {
+                let claim = SimClaim {
                     pool,
                     options,
-                    zone: pod.spec.node_selector.get(LABEL_ZONE).cloned(),
+                    zone,
+                    hostname,
+                    ports: pod.spec.host_ports.clone(),
                     pods: vec![pod.id],
                     requests: pod.spec.requests,
-                })
+                };
+                tracker.place(&pod.spec, claim.domain());
+                placement.claims.push(claim);
             }
             None => placement.failed.push(pod.id),
         }

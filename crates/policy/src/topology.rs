@@ -1,0 +1,203 @@
+//! Inter-pod constraints in the autoscalers' what-if scheduling: the real cluster's pods plus the
+//! pods a simulation has already placed on existing nodes or on nodes it would create.
+//!
+//! Both Karpenter (`scheduling/topology.go`) and Cluster Autoscaler (its scheduler-framework
+//! snapshot) track placements made within one simulation. This tracker covers required pod
+//! anti-affinity and DoNotSchedule topology spread on the hostname and zone keys, in both
+//! directions (the incoming pod's terms and the placed pods' terms).
+//!
+//! NOTE: required pod affinity is checked against the real cluster only, not against pods placed
+//! earlier in the same simulation; preferred terms and ScheduleAnyway spread are ignored here.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use autoscale_sim_kube::plugins::{InterPodState, node_affinity_matches};
+use autoscale_sim_kube::{Cluster, LABEL_HOSTNAME, LABEL_ZONE, Node, PodSpec, WhenUnsatisfiable};
+
+/// The domains of a node, real or simulated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    /// Hostname label value (a unique name for a simulated node).
+    pub hostname: String,
+    /// Zone, when known.
+    pub zone: Option<String>,
+}
+
+impl Domain {
+    /// The domains of a real node.
+    pub fn of(node: &Node) -> Domain {
+        Domain {
+            hostname: node
+                .labels
+                .get(LABEL_HOSTNAME)
+                .cloned()
+                .unwrap_or_else(|| node.name.clone()),
+            zone: Some(node.zone.clone()),
+        }
+    }
+
+    fn value(&self, key: &str) -> Option<&str> {
+        match key {
+            LABEL_HOSTNAME => Some(&self.hostname),
+            LABEL_ZONE => self.zone.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Placements of one simulation on top of the real cluster.
+#[derive(Clone)]
+pub struct TopologyTracker<'a> {
+    cluster: &'a Cluster,
+    zones: Vec<String>,
+    placed: Vec<(Domain, Arc<PodSpec>)>,
+    real_states: BTreeMap<*const PodSpec, InterPodState>,
+    any_anti_affinity: bool,
+}
+
+fn selects(
+    term_selector: &autoscale_sim_kube::LabelSelector,
+    namespaces: &[String],
+    owner: &PodSpec,
+    other: &PodSpec,
+) -> bool {
+    let in_namespace = if namespaces.is_empty() {
+        other.namespace() == owner.namespace()
+    } else {
+        namespaces.iter().any(|n| n == other.namespace())
+    };
+    in_namespace && term_selector.matches(&other.labels)
+}
+
+impl<'a> TopologyTracker<'a> {
+    /// A tracker over `cluster`, whose new nodes may go to `zones`.
+    pub fn new(cluster: &'a Cluster, zones: &[String]) -> Self {
+        TopologyTracker {
+            cluster,
+            zones: zones.to_vec(),
+            placed: Vec::new(),
+            real_states: BTreeMap::new(),
+            any_anti_affinity: cluster.has_required_anti_affinity(),
+        }
+    }
+
+    /// Checks whether a pod with `spec` needs topology checks at all.
+    pub fn constrained(&self, spec: &PodSpec) -> bool {
+        self.any_anti_affinity || spec.has_inter_pod_constraints()
+    }
+
+    /// Checks the real cluster's inter-pod filters and this simulation's placements for `spec`
+    /// on an existing node.
+    pub fn allows_existing(&mut self, spec: &Arc<PodSpec>, node: &Node) -> bool {
+        if !self.constrained(spec) {
+            return true;
+        }
+        let cluster = self.cluster;
+        let state = self
+            .real_states
+            .entry(Arc::as_ptr(spec))
+            .or_insert_with(|| InterPodState::compute(spec, cluster));
+        state.filter(node).is_ok() && self.allows_simulated(spec, &Domain::of(node))
+    }
+
+    /// Checks this simulation's placements for `spec` in `domain`: anti-affinity both ways, and
+    /// DoNotSchedule spread on hostname and zone counting the real and the simulated pods.
+    pub fn allows_simulated(&self, spec: &PodSpec, domain: &Domain) -> bool {
+        for (placed_domain, other) in &self.placed {
+            for term in &spec.pod_anti_affinity.required {
+                let same = domain
+                    .value(&term.topology_key)
+                    .is_some_and(|v| placed_domain.value(&term.topology_key) == Some(v));
+                if same && selects(&term.label_selector, &term.namespaces, spec, other) {
+                    return false;
+                }
+            }
+            for term in &other.pod_anti_affinity.required {
+                let same = domain
+                    .value(&term.topology_key)
+                    .is_some_and(|v| placed_domain.value(&term.topology_key) == Some(v));
+                if same && selects(&term.label_selector, &term.namespaces, other, spec) {
+                    return false;
+                }
+            }
+        }
+        spec.topology_spread
+            .iter()
+            .filter(|c| c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule)
+            .all(|c| {
+                let Some(target) = domain.value(&c.topology_key) else {
+                    return true;
+                };
+                let counts = self.spread_counts(spec, c);
+                let here = counts.get(target).copied().unwrap_or(0);
+                // A new node is a new hostname domain with no pods, so the minimum is 0 there.
+                let min = if c.topology_key == LABEL_HOSTNAME {
+                    0
+                } else {
+                    counts.values().copied().min().unwrap_or(0)
+                };
+                let self_match = i64::from(c.label_selector.matches(&spec.labels));
+                here + self_match - min <= i64::from(c.max_skew)
+            })
+    }
+
+    /// Picks the zone for a new node holding `spec`: the allowed zone with the fewest matching
+    /// pods for its zone spread constraints, or `None` when the pod has none.
+    pub fn zone_for_new_node(&self, spec: &PodSpec, allowed: &[String]) -> Option<String> {
+        let constraint = spec.topology_spread.iter().find(|c| {
+            c.topology_key == LABEL_ZONE && c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
+        })?;
+        let counts = self.spread_counts(spec, constraint);
+        allowed
+            .iter()
+            .min_by_key(|z| counts.get(*z).copied().unwrap_or(0))
+            .cloned()
+    }
+
+    /// Matching pods per domain of `constraint`: real bound pods on nodes the pod could use, plus
+    /// this simulation's placements. Zones without pods count as 0.
+    fn spread_counts(
+        &self,
+        spec: &PodSpec,
+        constraint: &autoscale_sim_kube::TopologySpreadConstraint,
+    ) -> BTreeMap<String, i64> {
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        if constraint.topology_key == LABEL_ZONE {
+            for zone in &self.zones {
+                counts.insert(zone.clone(), 0);
+            }
+        }
+        let matches = |other: &PodSpec| {
+            other.namespace() == spec.namespace()
+                && constraint.label_selector.matches(&other.labels)
+        };
+        for pod in self.cluster.pods() {
+            let Some(node) = pod.node.and_then(|id| self.cluster.node(id)) else {
+                continue;
+            };
+            if !node_affinity_matches(spec, &node.labels) || !matches(&pod.spec) {
+                continue;
+            }
+            if let Some(value) = Domain::of(node).value(&constraint.topology_key) {
+                *counts.entry(value.to_string()).or_insert(0) += 1;
+            }
+        }
+        for (domain, other) in &self.placed {
+            if matches(other)
+                && let Some(value) = domain.value(&constraint.topology_key)
+            {
+                *counts.entry(value.to_string()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// Records that the simulation placed `spec` in `domain`.
+    pub fn place(&mut self, spec: &Arc<PodSpec>, domain: Domain) {
+        if !spec.pod_anti_affinity.required.is_empty() {
+            self.any_anti_affinity = true;
+        }
+        self.placed.push((domain, spec.clone()));
+    }
+}
