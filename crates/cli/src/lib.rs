@@ -20,7 +20,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Simulate Kubernetes node autoscaling (Cluster Autoscaler, Karpenter) on AWS EC2.
 #[derive(Debug, Parser)]
-#[command(name = "autoscale-sim", version, about, long_about = None)]
+#[command(
+    name = "autoscale-sim",
+    version,
+    about = "Simulate Kubernetes node autoscaling (Cluster Autoscaler, Karpenter) on AWS EC2 and compare cost and pod pending time",
+    long_about = None
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -200,6 +205,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let loaded =
                 autoscale_sim_scenario::load(&scenario, &overrides).map_err(Failure::input)?;
             Simulation::new(loaded.config.clone()).map_err(Failure::input)?;
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
             outln!(
                 "{}: valid scenario {:?}: {} over {}, {} deployments, {} daemonsets, policies {}",
                 scenario.display(),
@@ -291,15 +299,25 @@ fn execute(
                 "{}",
                 comparison_table(&outputs.iter().map(|o| o.report.clone()).collect::<Vec<_>>())
             );
-            for (output, seconds) in &runs {
-                outln!(
-                    "  {} ran {} events in {:.2} s wall time",
-                    output.report.policy,
-                    output.report.events_processed,
-                    seconds
-                );
-            }
         }
+    }
+    // Wall-clock times go to stderr, so that stdout is the same for the same scenario and seed.
+    for (output, seconds) in &runs {
+        eprintln!(
+            "{} ran {} events in {:.2} s wall time",
+            output.report.policy, output.report.events_processed, seconds
+        );
+    }
+    for report in outputs.iter().map(|o| &o.report) {
+        if report.pods_pending_at_end > 0 {
+            eprintln!(
+                "warning: under {}, {} pods were still Pending at the end ({} of them for over an hour); check that some instance type the policy may launch can hold them",
+                report.policy, report.pods_pending_at_end, report.pods_pending_over_an_hour_at_end
+            );
+        }
+    }
+    for warning in &scenario.warnings {
+        eprintln!("warning: {warning}");
     }
 
     if let Some(dir) = &options.out {

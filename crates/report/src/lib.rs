@@ -57,6 +57,7 @@ pub fn comparison_table(reports: &[RunReport]) -> String {
         "p95 s",
         "max s",
         "evicted",
+        "unplaced",
         "disruptions",
     ];
     let rows: Vec<Vec<String>> = reports
@@ -76,6 +77,7 @@ pub fn comparison_table(reports: &[RunReport]) -> String {
                 format!("{:.1}", r.pod_pending_p95_seconds),
                 format!("{:.1}", r.pod_pending_max_seconds),
                 r.pods_evicted.to_string(),
+                r.pods_pending_at_end.to_string(),
                 if r.disruptions_by_reason.is_empty() {
                     "-".into()
                 } else {

@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, LatencyModel, Resources};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime, parse_duration};
+use autoscale_sim_kube::LABEL_ZONE;
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, PodSpec, ScoringStrategy, quantity,
 };
-use autoscale_sim_policy::requirements::{Operator, Requirement};
+use autoscale_sim_policy::requirements::{
+    LABEL_NODEPOOL, Operator, Requirement, instance_type_labels,
+};
 use autoscale_sim_policy::{
     BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
     NodePool, StaticConfig,
@@ -25,6 +28,113 @@ use crate::flags::apply_flag;
 use crate::schema::*;
 use crate::{Overrides, Scenario};
 
+/// Instance types a NodePool's requirements allow (zone requirements aside), with the labels a
+/// node of that type in the pool would carry.
+fn pool_instance_types<'a>(
+    pool: &'a NodePool,
+    catalog: &'a Catalog,
+) -> impl Iterator<
+    Item = (
+        &'a autoscale_sim_cloud::InstanceType,
+        BTreeMap<String, String>,
+    ),
+> + 'a {
+    catalog.types().iter().filter_map(move |instance_type| {
+        let mut labels = instance_type_labels(instance_type);
+        labels.extend(pool.labels.clone());
+        labels.insert(LABEL_NODEPOOL.to_string(), pool.name.clone());
+        labels.insert(LABEL_CAPACITY_TYPE.to_string(), "on-demand".to_string());
+        let allowed = pool
+            .requirements
+            .iter()
+            .filter(|r| r.key != LABEL_ZONE)
+            .all(|r| r.matches(&labels));
+        allowed.then_some((instance_type, labels))
+    })
+}
+
+/// Checks whether a pod of `spec` fits a new node of `instance_type` with these labels and taints.
+fn fits_new_node(
+    spec: &PodSpec,
+    instance_type: &autoscale_sim_cloud::InstanceType,
+    labels: &BTreeMap<String, String>,
+    taints: &[autoscale_sim_kube::Taint],
+    daemonsets: &[DaemonSet],
+) -> bool {
+    let room = instance_type.allocatable()
+        - autoscale_sim_kube::daemon_overhead(daemonsets, labels, taints);
+    autoscale_sim_kube::tolerates_all(&spec.tolerations, taints)
+        && autoscale_sim_kube::plugins::node_affinity_matches(spec, labels)
+        && spec.requests.fits_in(&room)
+}
+
+/// Warnings for Deployments whose pods no node a policy may launch can hold.
+fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
+    let catalog = &config.catalog;
+    let mut warnings = Vec::new();
+    for deployment in &config.deployments {
+        for policy in policies {
+            let fits = match policy {
+                PolicySpec::ClusterAutoscaler(ca) => ca.node_groups.iter().any(|group| {
+                    let instance_type = catalog.get(group.instance_type);
+                    let mut labels = instance_type_labels(instance_type);
+                    labels.extend(group.labels.clone());
+                    labels.insert(
+                        LABEL_ZONE.to_string(),
+                        group
+                            .zone
+                            .clone()
+                            .unwrap_or_else(|| config.zones[0].clone()),
+                    );
+                    fits_new_node(
+                        &deployment.spec,
+                        instance_type,
+                        &labels,
+                        &group.taints,
+                        &config.daemonsets,
+                    )
+                }),
+                PolicySpec::Karpenter(k) => k.node_pools.iter().any(|pool| {
+                    pool_instance_types(pool, catalog).any(|(instance_type, mut labels)| {
+                        labels.insert(LABEL_ZONE.to_string(), config.zones[0].clone());
+                        let mut spec = (*deployment.spec).clone();
+                        // Any of the pool's zones will do for this check.
+                        spec.node_selector.remove(LABEL_ZONE);
+                        fits_new_node(
+                            &spec,
+                            instance_type,
+                            &labels,
+                            &pool.taints,
+                            &config.daemonsets,
+                        )
+                    })
+                }),
+                PolicySpec::Static(s) => {
+                    let instance_type = catalog.get(s.instance_type);
+                    let labels = instance_type_labels(instance_type);
+                    fits_new_node(
+                        &deployment.spec,
+                        instance_type,
+                        &labels,
+                        &[],
+                        &config.daemonsets,
+                    )
+                }
+            };
+            if !fits {
+                warnings.push(format!(
+                    "deployment {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}); they will stay Pending",
+                    deployment.name,
+                    policy.name(),
+                    quantity::format_cpu_millis(deployment.spec.requests.cpu_millis),
+                    quantity::format_bytes(deployment.spec.requests.memory_bytes),
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 /// Longest run accepted: a year and a month, enough for a year of daily cycles plus warm-up.
 pub const MAX_DURATION: SimDuration = SimDuration::from_days(400);
 
@@ -35,6 +145,8 @@ pub const DEFAULT_START: &str = "2026-01-05T00:00:00Z";
 pub(crate) struct Ctx<'a> {
     pub file: &'a Path,
     pub dir: PathBuf,
+    /// Warnings collected while building.
+    pub warnings: std::cell::RefCell<Vec<String>>,
 }
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -45,6 +157,10 @@ fn location<T>(spanned: &Spanned<T>) -> Option<(u64, u64)> {
 }
 
 impl Ctx<'_> {
+    fn warn(&self, message: String) {
+        self.warnings.borrow_mut().push(message);
+    }
+
     fn error<T>(
         &self,
         at: &Spanned<T>,
@@ -269,7 +385,11 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
         policies.push(build_policy(entry, index, ctx, &catalog, &config.zones)?);
     }
 
+    for warning in unplaceable_pods(&config, &policies) {
+        ctx.warn(warning);
+    }
     Ok(Scenario {
+        warnings: ctx.warnings.take(),
         name: file.name,
         description: file.description,
         config,
@@ -884,7 +1004,22 @@ fn build_policy(
             &format!("{field}.clusterAutoscaler"),
         ),
         (None, Some(k), None) => {
-            build_karpenter(k, name, ctx, zones, &format!("{field}.karpenter"))
+            let spec = build_karpenter(k, name, ctx, zones, &format!("{field}.karpenter"))?;
+            if let PolicySpec::Karpenter(config) = &spec {
+                for (index, pool) in config.node_pools.iter().enumerate() {
+                    if pool_instance_types(pool, catalog).next().is_none() {
+                        let at = &k.node_pools[index].kind;
+                        return Err(ctx.error(
+                            at,
+                            &format!("{field}.karpenter.nodePools[{index}].spec.template.spec.requirements"),
+                            None,
+                            format!("NodePool {} matches no instance type of the catalog", pool.name),
+                            "check the requirements' keys and values against `autoscale-sim catalog`; Karpenter's labels are karpenter.k8s.aws/instance-category, -family, -generation, -size, -cpu, -memory, node.kubernetes.io/instance-type and kubernetes.io/arch",
+                        ));
+                    }
+                }
+            }
+            Ok(spec)
         }
         (None, None, Some(s)) => {
             let instance_type = instance_type(
@@ -1208,6 +1343,44 @@ fn build_node_pool(
             "the zone requirement matches none of the scenario's zones",
             "allow at least one zone listed under cloud.zones",
         ));
+    }
+
+    // Fields accepted but not modelled yet.
+    let name = &pool.name;
+    if spec
+        .template
+        .spec
+        .expire_after
+        .as_ref()
+        .is_some_and(|e| e.value != "Never")
+    {
+        ctx.warn(format!(
+            "NodePool {name}: expireAfter is accepted, but expiration is not modelled yet"
+        ));
+    }
+    if !spec.template.spec.startup_taints.is_empty() {
+        ctx.warn(format!(
+            "NodePool {name}: startupTaints are accepted but not modelled yet"
+        ));
+    }
+    if spec.template.spec.termination_grace_period.is_some() {
+        ctx.warn(format!(
+            "NodePool {name}: terminationGracePeriod is accepted but not modelled yet"
+        ));
+    }
+    if pool.requirements.iter().any(|r| r.min_values.is_some()) {
+        ctx.warn(format!(
+            "NodePool {name}: minValues is accepted but not enforced yet"
+        ));
+    }
+    let spot = BTreeMap::from([(LABEL_CAPACITY_TYPE.to_string(), "spot".to_string())]);
+    if pool
+        .requirements
+        .iter()
+        .filter(|r| r.key == LABEL_CAPACITY_TYPE)
+        .all(|r| r.matches(&spot))
+    {
+        ctx.warn(format!("NodePool {name}: spot capacity is not modelled yet, so this NodePool launches on-demand nodes only"));
     }
 
     // Disruption.

@@ -54,6 +54,8 @@ pub struct Scenario {
     pub config: SimConfig,
     /// The policies to compare, in file order.
     pub policies: Vec<PolicySpec>,
+    /// Fields accepted but not modelled, and setups that leave pods unschedulable.
+    pub warnings: Vec<String>,
 }
 
 /// Values given on the command line that take precedence over the file.
@@ -133,7 +135,11 @@ pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenar
         .map(Path::to_path_buf)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
-    let ctx = build::Ctx { file: path, dir };
+    let ctx = build::Ctx {
+        file: path,
+        dir,
+        warnings: Default::default(),
+    };
     build::build(file, &ctx, overrides)
 }
 

@@ -246,6 +246,11 @@ impl Metrics {
             pod_pending_p99_seconds: percentile(&waits, 99) as f64 / 1000.0,
             pod_pending_max_seconds: max_wait as f64 / 1000.0,
             pods_created: cluster.pods_created(),
+            pods_pending_at_end: cluster.pending_count() as u64,
+            pods_pending_over_an_hour_at_end: cluster
+                .pending_pods()
+                .filter(|p| now.since(p.created) > SimDuration::from_hours(1))
+                .count() as u64,
             pods_evicted: self.pods_evicted,
             bare_pods_lost: self.bare_pods_lost,
             disruptions_by_reason: self.disruptions.clone(),

@@ -34,7 +34,7 @@ pub struct RunReport {
     pub mean_memory_allocation: f64,
     /// Integral of the number of Pending pods over time, in pod-seconds.
     pub pending_pod_seconds: f64,
-    /// Median time from pod creation to binding, in seconds.
+    /// Median time from pod creation to binding, in seconds, over the pods that were bound.
     pub pod_pending_p50_seconds: f64,
     /// 95th percentile of pod pending time, in seconds.
     pub pod_pending_p95_seconds: f64,
@@ -44,6 +44,11 @@ pub struct RunReport {
     pub pod_pending_max_seconds: f64,
     /// Pods created.
     pub pods_created: u64,
+    /// Pods still Pending when the run ended.
+    pub pods_pending_at_end: u64,
+    /// Pods still Pending when the run ended that had waited for over an hour: usually pods no
+    /// node the policy may launch can hold.
+    pub pods_pending_over_an_hour_at_end: u64,
     /// Pods evicted by node deletions.
     pub pods_evicted: u64,
     /// Bare pods lost with their node.

@@ -364,8 +364,6 @@ impl World {
             .collect();
         for pod_id in pods {
             let pod = self.cluster.pod(pod_id).expect("bound pod exists").clone();
-            self.remove_pod(pod_id, now);
-            self.metrics.pod_evicted(pod.owner == Owner::Bare);
             self.log(
                 now,
                 "evict",
@@ -374,6 +372,8 @@ impl World {
                 reason.as_str(),
                 format!("evicted while deleting the node ({})", reason.as_str()),
             );
+            self.remove_pod(pod_id, now);
+            self.metrics.pod_evicted(pod.owner == Owner::Bare);
             if let Owner::Deployment(index) = pod.owner {
                 // The ReplicaSet replaces the evicted pod at once.
                 let index = index as usize;
@@ -413,6 +413,16 @@ impl World {
         self.call_policy(PolicyEvent::NodeRemoved(id));
     }
 
+    /// Names a pod after its Deployment, as `api-pod-17`, or `pod-17` for a bare pod.
+    fn pod_name(&self, pod: PodId) -> String {
+        match self.cluster.pod(pod).map(|p| p.owner) {
+            Some(Owner::Deployment(index)) => {
+                format!("{}-{pod}", self.config.deployments[index as usize].name)
+            }
+            _ => pod.to_string(),
+        }
+    }
+
     fn log(
         &mut self,
         now: SimTime,
@@ -433,7 +443,7 @@ impl World {
             node: n.name.clone(),
             instance_type: self.config.catalog.get(n.instance_type).name.clone(),
             zone: n.zone.clone(),
-            pod: pod.map(|p| p.to_string()),
+            pod: pod.map(|p| self.pod_name(p)),
             reason: reason.into(),
             detail,
         });
