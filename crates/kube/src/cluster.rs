@@ -9,7 +9,7 @@ use autoscale_sim_engine::SimTime;
 
 use crate::objects::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, Node, NodeId,
-    NodeState, Owner, Pod, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
+    NodeState, Owner, Pod, PodDisruptionBudget, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
 };
 
 /// Scheduling-queue key: higher priority first, then older pods, then lower id
@@ -48,6 +48,7 @@ pub struct Cluster {
     pods: BTreeMap<PodId, Pod>,
     queue: BTreeSet<QueueKey>,
     daemonsets: Vec<DaemonSet>,
+    pdbs: Vec<PodDisruptionBudget>,
     next_pod: u64,
     next_node: u64,
     generation: u64,
@@ -60,6 +61,85 @@ impl Cluster {
             daemonsets,
             ..Default::default()
         }
+    }
+
+    /// Sets the cluster's PodDisruptionBudgets.
+    pub fn set_pdbs(&mut self, pdbs: Vec<PodDisruptionBudget>) {
+        self.pdbs = pdbs;
+    }
+
+    /// PodDisruptionBudgets.
+    pub fn pdbs(&self) -> &[PodDisruptionBudget] {
+        &self.pdbs
+    }
+
+    /// Disruptions each PodDisruptionBudget allows now, in `pdbs()` order: covered pods that are
+    /// not terminating are expected, and the Running ones are healthy.
+    pub fn disruptions_allowed(&self) -> Vec<i64> {
+        self.pdbs
+            .iter()
+            .map(|pdb| {
+                let covered = self
+                    .pods
+                    .values()
+                    .filter(|p| p.phase != PodPhase::Terminating && pdb.covers(&p.spec));
+                let (expected, healthy) = covered.fold((0, 0), |(e, h), p| {
+                    (e + 1, h + i64::from(p.phase == PodPhase::Running))
+                });
+                pdb.disruptions_allowed(expected, healthy)
+            })
+            .collect()
+    }
+
+    /// Indexes of the PodDisruptionBudgets covering a pod of `spec`.
+    pub fn pdbs_covering(&self, spec: &PodSpec) -> Vec<usize> {
+        self.pdbs
+            .iter()
+            .enumerate()
+            .filter(|(_, pdb)| pdb.covers(spec))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Checks whether the Eviction API would evict `pod` now: no covering budget is at zero and
+    /// at most one budget covers it (the API rejects pods covered by several).
+    pub fn eviction_allowed(&self, pod: PodId) -> bool {
+        let Some(pod) = self.pods.get(&pod) else {
+            return false;
+        };
+        let covering = self.pdbs_covering(&pod.spec);
+        match covering.as_slice() {
+            [] => true,
+            [index] => self.disruptions_allowed()[*index] >= 1,
+            _ => false,
+        }
+    }
+
+    /// Starts a pod's termination: it stays on its node, holding its requests, until
+    /// [`Cluster::delete_pod`] removes it when its grace period ends. A Pending pod is deleted at once.
+    pub fn begin_termination(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
+        let pod = self.pods.get_mut(&pod_id)?;
+        let Some(node_id) = pod.node else {
+            return self.delete_pod(pod_id, now);
+        };
+        if pod.phase != PodPhase::Terminating {
+            self.generation += 1;
+            pod.phase = PodPhase::Terminating;
+            if let Some(node) = self.nodes.get_mut(&node_id) {
+                node.last_pod_event = now;
+            }
+        }
+        Some(pod.clone())
+    }
+
+    /// Pods bound to `node` that are not terminating, in id order.
+    pub fn active_pods_on(&self, node: NodeId) -> impl Iterator<Item = &Pod> + '_ {
+        self.nodes
+            .get(&node)
+            .into_iter()
+            .flat_map(|n| n.pods.iter())
+            .filter_map(|id| self.pods.get(id))
+            .filter(|p| p.phase != PodPhase::Terminating)
     }
 
     /// DaemonSets that run on the cluster's nodes.
@@ -149,6 +229,20 @@ impl Cluster {
         if let Some(node) = self.nodes.get_mut(&id) {
             node.state = NodeState::Deleting;
             node.cordoned = true;
+        }
+    }
+
+    /// Takes a Deleting node back into service: Ready (or Launching if it never became Ready)
+    /// and uncordoned, after a deletion gave up.
+    pub fn cancel_deletion(&mut self, id: NodeId) {
+        self.generation += 1;
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.state = if node.ready_at.is_some() {
+                NodeState::Ready
+            } else {
+                NodeState::Launching
+            };
+            node.cordoned = false;
         }
     }
 

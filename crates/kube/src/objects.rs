@@ -164,7 +164,19 @@ pub struct PodSpec {
     pub termination_grace_secs: Option<u64>,
 }
 
+/// Priority from which a pod counts as critical (`system-cluster-critical` is 2,000,000,000).
+pub const CRITICAL_PRIORITY: i32 = 2_000_000_000;
+
+/// Kubernetes' default termination grace period, in seconds.
+pub const DEFAULT_TERMINATION_GRACE_SECS: u64 = 30;
+
 impl PodSpec {
+    /// Termination grace period in seconds, with Kubernetes' default of 30.
+    pub fn termination_grace(&self) -> u64 {
+        self.termination_grace_secs
+            .unwrap_or(DEFAULT_TERMINATION_GRACE_SECS)
+    }
+
     /// The namespace, with `default` for an empty one.
     pub fn namespace(&self) -> &str {
         if self.namespace.is_empty() {
@@ -189,8 +201,67 @@ impl PodSpec {
 pub enum Owner {
     /// A Deployment (through its ReplicaSet), by index in the workload list; evicted pods are recreated.
     Deployment(u32),
+    /// A Job, by index in the workload list; an evicted pod is recreated and runs again.
+    Job(u32),
     /// No controller: an evicted bare pod is lost.
     Bare,
+}
+
+/// An integer or a percentage, as in a PodDisruptionBudget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntOrPercent {
+    /// A number of pods.
+    Int(i64),
+    /// A percentage of the expected pods, rounded up.
+    Percent(i64),
+}
+
+impl IntOrPercent {
+    /// The number of pods out of `total`, rounding percentages up as the disruption controller does.
+    pub fn resolve(self, total: i64) -> i64 {
+        match self {
+            IntOrPercent::Int(n) => n,
+            IntOrPercent::Percent(p) => (total * p + 99) / 100,
+        }
+    }
+}
+
+/// A PodDisruptionBudget.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodDisruptionBudget {
+    /// Name.
+    pub name: String,
+    /// Namespace; empty means `default`.
+    pub namespace: String,
+    /// Pods covered.
+    pub selector: crate::selector::LabelSelector,
+    /// `minAvailable`.
+    pub min_available: Option<IntOrPercent>,
+    /// `maxUnavailable`.
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+impl PodDisruptionBudget {
+    /// Checks whether the budget covers a pod of `spec`.
+    pub fn covers(&self, spec: &PodSpec) -> bool {
+        let namespace = if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        };
+        spec.namespace() == namespace && self.selector.matches(&spec.labels)
+    }
+
+    /// Disruptions allowed with `expected` covered pods of which `healthy` are running, as the
+    /// disruption controller computes `status.disruptionsAllowed`.
+    pub fn disruptions_allowed(&self, expected: i64, healthy: i64) -> i64 {
+        let desired_healthy = match (self.min_available, self.max_unavailable) {
+            (Some(min), _) => min.resolve(expected),
+            (None, Some(max)) => expected - max.resolve(expected),
+            (None, None) => expected,
+        };
+        (healthy - desired_healthy).max(0)
+    }
 }
 
 /// Where a pod is in its life.
@@ -202,6 +273,9 @@ pub enum PodPhase {
     Starting,
     /// Bound and running.
     Running,
+    /// Being deleted: still on its node and holding its requests until its termination grace
+    /// period ends.
+    Terminating,
 }
 
 /// A pod.

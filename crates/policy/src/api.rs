@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::{Catalog, InstanceTypeIndex};
-use autoscale_sim_engine::SimTime;
+use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Cluster, NodeId, PodId, Taint};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,9 @@ pub enum PolicyEvent {
     NodeReady(NodeId),
     /// A node left the cluster: terminated after a deletion, or its launch failed.
     NodeRemoved(NodeId),
+    /// A deletion with an eviction timeout gave up: some pods could not be evicted in time
+    /// (their PodDisruptionBudgets allowed no disruption), so the node was uncordoned and stays.
+    NodeDeletionFailed(NodeId),
 }
 
 /// Why a node is disrupted; the report counts disruptions by this reason.
@@ -91,7 +94,9 @@ pub enum Action {
         /// New cordon state.
         cordoned: bool,
     },
-    /// Remove a node: cordon it, evict its pods, then terminate the instance.
+    /// Remove a node: cordon it, evict its pods through the Eviction API (which respects
+    /// PodDisruptionBudgets, retrying every 5 s), wait for their termination grace periods, then
+    /// terminate the instance.
     DeleteNode {
         /// The node.
         node: NodeId,
@@ -99,6 +104,9 @@ pub enum Action {
         reason: DisruptionReason,
         /// Details for the decision log.
         detail: String,
+        /// Give up when pods are still not evicted after this long (Cluster Autoscaler's
+        /// `--max-pod-eviction-time`); `None` waits for ever (Karpenter).
+        eviction_timeout: Option<SimDuration>,
     },
 }
 
@@ -134,6 +142,23 @@ impl Actions {
             node,
             reason,
             detail,
+            eviction_timeout: None,
+        });
+    }
+
+    /// Requests removal of `node`, giving up if its pods cannot all be evicted within `timeout`.
+    pub fn delete_node_within(
+        &mut self,
+        node: NodeId,
+        reason: DisruptionReason,
+        detail: String,
+        timeout: SimDuration,
+    ) {
+        self.list.push(Action::DeleteNode {
+            node,
+            reason,
+            detail,
+            eviction_timeout: Some(timeout),
         });
     }
 

@@ -82,6 +82,7 @@ pub fn apply_flag(
             set_duration(&mut config.unremovable_node_recheck_timeout)?
         }
         "max-node-provision-time" => set_duration(&mut config.max_node_provision_time)?,
+        "max-pod-eviction-time" => set_duration(&mut config.max_pod_eviction_time)?,
         "max-scale-down-parallelism" => config.max_scale_down_parallelism = count(value)?,
         "max-drain-parallelism" => config.max_drain_parallelism = count(value)?,
         "max-nodes-total" => config.max_nodes_total = count(value)?,

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Cost, billing};
 use autoscale_sim_engine::{Engine, RngStreams, SimDuration, SimRng, SimTime};
-use autoscale_sim_kube::{Cluster, NewNode, NodeId, NodeState, Owner, PodId, PodPhase, Scheduler};
+use autoscale_sim_kube::{
+    CRITICAL_PRIORITY, Cluster, NewNode, NodeId, NodeState, Owner, PodId, PodPhase, Scheduler,
+};
 use autoscale_sim_policy::{
     Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,
 };
@@ -23,10 +25,23 @@ enum Event {
     HpaSync(usize),
     NodeReady(NodeId),
     NodeTerminated(NodeId),
+    DrainNode(NodeId),
     PodStarted(PodId),
+    PodTerminated(PodId),
     Schedule,
     Sample,
     End,
+}
+
+/// How often a drain retries evictions that a PodDisruptionBudget refused.
+const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
+
+/// A node's drain in progress.
+#[derive(Clone, Copy, Debug)]
+struct Drain {
+    started: SimTime,
+    deadline: Option<SimTime>,
+    reason: DisruptionReason,
 }
 
 /// A Deployment's live state.
@@ -47,6 +62,8 @@ pub(crate) struct World {
     launch_rng: SimRng,
     startup_rng: SimRng,
     schedule_queued: bool,
+    /// Nodes being drained.
+    draining: BTreeMap<NodeId, Drain>,
     metrics: Metrics,
     decisions: Vec<Decision>,
 }
@@ -77,6 +94,7 @@ impl World {
             launch_rng: streams.stream("ec2/launch-latency"),
             startup_rng: streams.stream("kube/pod-startup"),
             schedule_queued: false,
+            draining: BTreeMap::new(),
             metrics: Metrics::new(&policy_name),
             policy_name,
             decisions: Vec::new(),
@@ -124,6 +142,8 @@ impl World {
                 }
             }
             Event::NodeTerminated(id) => self.terminate(id, now),
+            Event::DrainNode(id) => self.drain(id, now),
+            Event::PodTerminated(pod) => self.pod_terminated(pod, now),
             Event::PodStarted(pod) => self.cluster.set_running(pod),
             Event::Schedule => self.run_scheduler(now),
             Event::Sample => {
@@ -223,7 +243,7 @@ impl World {
                     let phase_rank = match pod.phase {
                         PodPhase::Pending => 0,
                         PodPhase::Starting => 1,
-                        PodPhase::Running => 2,
+                        PodPhase::Running | PodPhase::Terminating => 2,
                     };
                     (
                         phase_rank,
@@ -236,7 +256,7 @@ impl World {
             for (_, _, std::cmp::Reverse(id)) in
                 ranked.into_iter().take((current - desired) as usize)
             {
-                self.remove_pod(id, now);
+                self.terminate_pod(id, now);
                 self.deployments[index].pods.remove(&id);
             }
             self.queue_schedule();
@@ -296,7 +316,8 @@ impl World {
                     node,
                     reason,
                     detail,
-                } => self.delete_node(node, reason, detail, now),
+                    eviction_timeout,
+                } => self.delete_node(node, reason, detail, eviction_timeout, now),
             }
         }
         for (time, token) in timers {
@@ -340,9 +361,15 @@ impl World {
         }
     }
 
-    /// Cordons the node, evicts its pods (Deployments recreate theirs; bare pods are lost) and
-    /// schedules the instance's termination.
-    fn delete_node(&mut self, id: NodeId, reason: DisruptionReason, detail: String, now: SimTime) {
+    /// Starts removing a node: cordons it and drains it (see [`World::drain`]).
+    fn delete_node(
+        &mut self,
+        id: NodeId,
+        reason: DisruptionReason,
+        detail: String,
+        eviction_timeout: Option<SimDuration>,
+        now: SimTime,
+    ) {
         if self
             .cluster
             .node(id)
@@ -353,38 +380,112 @@ impl World {
         self.cluster.mark_deleting(id);
         self.metrics.disruption(reason);
         self.log(now, "delete", id, None, reason.as_str(), detail);
+        let deadline = eviction_timeout.map(|t| now + t);
+        self.draining.insert(
+            id,
+            Drain {
+                started: now,
+                deadline,
+                reason,
+            },
+        );
+        self.drain(id, now);
+        self.queue_schedule();
+    }
 
-        let pods: Vec<PodId> = self
+    /// Evicts what the Eviction API allows from a Deleting node, critical pods last; retries the
+    /// rest every 5 s; terminates the instance once no pod is left (at least the termination
+    /// delay after the drain started); gives up at the deletion's deadline.
+    fn drain(&mut self, id: NodeId, now: SimTime) {
+        let Some(drain) = self.draining.get(&id).copied() else {
+            return;
+        };
+
+        // Evict, non-critical pods first, as kubelet and the autoscalers order drains.
+        let mut active: Vec<(bool, PodId)> = self
             .cluster
-            .node(id)
-            .expect("node exists")
-            .pods
-            .iter()
-            .copied()
+            .active_pods_on(id)
+            .map(|p| (p.spec.priority >= CRITICAL_PRIORITY, p.id))
             .collect();
-        for pod_id in pods {
-            let pod = self.cluster.pod(pod_id).expect("bound pod exists").clone();
-            self.log(
-                now,
-                "evict",
-                id,
-                Some(pod_id),
-                reason.as_str(),
-                format!("evicted while deleting the node ({})", reason.as_str()),
-            );
-            self.remove_pod(pod_id, now);
-            self.metrics.pod_evicted(pod.owner == Owner::Bare);
-            if let Owner::Deployment(index) = pod.owner {
-                // The ReplicaSet replaces the evicted pod at once.
-                let index = index as usize;
-                self.deployments[index].pods.remove(&pod_id);
-                let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
-                self.deployments[index].pods.insert(replacement);
+        active.sort();
+        let mut blocked = 0;
+        for (_, pod_id) in active {
+            if self.cluster.eviction_allowed(pod_id) {
+                self.evict(pod_id, id, drain.reason, now);
+            } else {
+                blocked += 1;
             }
         }
-        self.engine
-            .schedule_in(self.config.termination_delay, Event::NodeTerminated(id));
+
+        // Finish, retry, or give up.
+        let node = self.cluster.node(id).expect("draining node exists");
+        if node.pods.is_empty() {
+            self.draining.remove(&id);
+            let at = now.max(drain.started + self.config.termination_delay);
+            self.engine.schedule_at(at, Event::NodeTerminated(id));
+        } else if blocked > 0 {
+            if drain.deadline.is_some_and(|deadline| now >= deadline) {
+                self.draining.remove(&id);
+                self.cluster.cancel_deletion(id);
+                self.log(now, "uncordon", id, None, "EvictionTimeout", format!("{blocked} pods could not be evicted (PodDisruptionBudget); deletion abandoned"));
+                self.call_policy(PolicyEvent::NodeDeletionFailed(id));
+                self.queue_schedule();
+            } else {
+                self.engine
+                    .schedule_in(EVICTION_RETRY, Event::DrainNode(id));
+            }
+        }
+    }
+
+    /// Evicts one pod: it terminates over its grace period, and its controller replaces it at
+    /// once (a bare pod is lost).
+    fn evict(&mut self, pod_id: PodId, node: NodeId, reason: DisruptionReason, now: SimTime) {
+        let pod = self
+            .cluster
+            .pod(pod_id)
+            .expect("evicted pod exists")
+            .clone();
+        self.log(
+            now,
+            "evict",
+            node,
+            Some(pod_id),
+            reason.as_str(),
+            format!("evicted while deleting the node ({})", reason.as_str()),
+        );
+        self.terminate_pod(pod_id, now);
+        self.metrics.pod_evicted(pod.owner == Owner::Bare);
+        if let Owner::Deployment(index) = pod.owner {
+            let index = index as usize;
+            self.deployments[index].pods.remove(&pod_id);
+            let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
+            self.deployments[index].pods.insert(replacement);
+        }
+    }
+
+    /// Starts a pod's graceful termination; it leaves its node when the grace period ends.
+    fn terminate_pod(&mut self, pod_id: PodId, now: SimTime) {
+        let Some(pod) = self.cluster.begin_termination(pod_id, now) else {
+            return;
+        };
+        if pod.node.is_some() {
+            let grace = SimDuration::from_secs(pod.spec.termination_grace());
+            self.engine.schedule_in(grace, Event::PodTerminated(pod_id));
+        } else {
+            self.metrics.pod_removed(&pod, now);
+        }
+    }
+
+    /// Removes a pod whose grace period ended, and continues its node's drain if there is one.
+    fn pod_terminated(&mut self, pod_id: PodId, now: SimTime) {
+        let node = self.cluster.pod(pod_id).and_then(|p| p.node);
+        self.remove_pod(pod_id, now);
         self.queue_schedule();
+        if let Some(node) = node
+            && self.draining.contains_key(&node)
+        {
+            self.drain(node, now);
+        }
     }
 
     fn terminate(&mut self, id: NodeId, now: SimTime) {

@@ -29,6 +29,7 @@
 //! | `--ignore-daemonsets-utilization` | false |
 //! | `--unremovable-node-recheck-timeout` | 5m |
 //! | `--max-node-provision-time` | 15m |
+//! | `--max-pod-eviction-time` | 2m |
 
 mod scale_down;
 mod scale_up;
@@ -140,6 +141,8 @@ pub struct ClusterAutoscalerConfig {
     pub unremovable_node_recheck_timeout: SimDuration,
     /// `--max-node-provision-time`.
     pub max_node_provision_time: SimDuration,
+    /// `--max-pod-eviction-time`: how long a drain retries evictions before the deletion fails.
+    pub max_pod_eviction_time: SimDuration,
 }
 
 impl Default for ClusterAutoscalerConfig {
@@ -163,6 +166,7 @@ impl Default for ClusterAutoscalerConfig {
             ignore_daemonsets_utilization: false,
             unremovable_node_recheck_timeout: SimDuration::from_mins(5),
             max_node_provision_time: SimDuration::from_mins(15),
+            max_pod_eviction_time: SimDuration::from_mins(2),
         }
     }
 }
@@ -185,6 +189,7 @@ pub struct ClusterAutoscaler {
     deleting: BTreeMap<NodeId, bool>,
     last_scale_up: Option<SimTime>,
     last_scale_down_delete: Option<SimTime>,
+    last_scale_down_failure: Option<SimTime>,
     /// Generation of the loop timer; older timer tokens are stale.
     loop_generation: u64,
     /// Nodes launched but not yet seen Ready, per group.
@@ -204,6 +209,7 @@ impl ClusterAutoscaler {
             deleting: BTreeMap::new(),
             last_scale_up: None,
             last_scale_down_delete: None,
+            last_scale_down_failure: None,
             loop_generation: 0,
             upcoming: BTreeSet::new(),
         }
@@ -283,6 +289,10 @@ impl Autoscaler for ClusterAutoscaler {
             PolicyEvent::PodsUnschedulable(_) => self.run_once(view, actions),
             PolicyEvent::NodeReady(node) => {
                 self.upcoming.remove(node);
+            }
+            PolicyEvent::NodeDeletionFailed(node) => {
+                self.deleting.remove(node);
+                self.last_scale_down_failure = Some(view.now);
             }
             PolicyEvent::NodeRemoved(node) => {
                 self.upcoming.remove(node);

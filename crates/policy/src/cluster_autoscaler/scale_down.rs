@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
-use autoscale_sim_kube::{Node, NodeId, Owner, PodSpec, passes_static_filters};
+use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
 use crate::api::{Actions, ClusterView, DisruptionReason};
@@ -41,6 +41,18 @@ pub(super) fn utilization(node: &Node, ignore_daemonsets: bool) -> f64 {
     cpu.max(memory)
 }
 
+/// The forked cluster state of one removal simulation.
+struct RemovalState<'a> {
+    /// Free capacity of each schedulable node.
+    free: BTreeMap<NodeId, Resources>,
+    /// Pods moved onto each node by earlier candidates.
+    moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
+    /// Candidates already found removable.
+    removed: BTreeSet<NodeId>,
+    tracker: TopologyTracker<'a>,
+    pdb_remaining: Vec<i64>,
+}
+
 /// Why a node is not unneeded, in Cluster Autoscaler's terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Unremovable {
@@ -50,7 +62,20 @@ pub(super) enum Unremovable {
     NotReplicated,
     /// The pods do not fit on the other nodes.
     NoPlaceToMovePods,
+    /// A pod is annotated `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`.
+    NotSafeToEvict,
+    /// A pod uses local storage (emptyDir on disk or hostPath).
+    LocalStorageRequested,
+    /// A kube-system pod without a PodDisruptionBudget, younger than an hour.
+    UnmovableKubeSystemPod,
+    /// A PodDisruptionBudget allows no more disruptions.
+    NotEnoughPdb,
 }
+
+/// Age after which a kube-system pod without a PDB stops blocking scale-down
+/// (`--blocking-system-pod-distruption-timeout`, Cluster Autoscaler 1.33 and later).
+const BLOCKING_SYSTEM_POD_TIMEOUT: autoscale_sim_engine::SimDuration =
+    autoscale_sim_engine::SimDuration::from_hours(1);
 
 impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
@@ -91,7 +116,7 @@ impl ClusterAutoscaler {
             .collect();
         candidates.sort_by_key(|node| {
             (
-                !node.pods.is_empty(),
+                view.cluster.active_pods_on(node.id).next().is_some(),
                 !self.unneeded.contains_key(&node.id),
                 node.id,
             )
@@ -102,30 +127,28 @@ impl ClusterAutoscaler {
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
     /// pods are placed on the other nodes, and a success is committed before the next candidate.
     fn simulate_removal(&mut self, view: &ClusterView<'_>, candidates: &[&Node]) -> Vec<NodeId> {
-        let mut free: BTreeMap<NodeId, Resources> = view
+        let free: BTreeMap<NodeId, Resources> = view
             .cluster
             .nodes()
             .filter(|n| n.is_schedulable())
             .map(|n| (n.id, n.free()))
             .collect();
-        let mut moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>> = BTreeMap::new();
-        let mut removed: BTreeSet<NodeId> = BTreeSet::new();
+        let mut state = RemovalState {
+            free,
+            moved_onto: BTreeMap::new(),
+            removed: BTreeSet::new(),
+            // The removed nodes' pods still count where they are, like the tainted copy Cluster
+            // Autoscaler leaves in its snapshot so that topology domains keep their pods.
+            tracker: TopologyTracker::new(view.cluster, view.zones),
+            // Disruptions left per PodDisruptionBudget; moved pods use them up (`RemainingPdbTracker`).
+            pdb_remaining: view.cluster.disruptions_allowed(),
+        };
         let mut unneeded = Vec::new();
-        // The removed nodes' pods still count where they are, like the tainted copy Cluster
-        // Autoscaler leaves in its snapshot so that topology domains keep their pods.
-        let mut tracker = TopologyTracker::new(view.cluster, view.zones);
 
         for node in candidates {
-            match self.try_remove(
-                view,
-                node,
-                &mut free,
-                &mut moved_onto,
-                &removed,
-                &mut tracker,
-            ) {
+            match self.try_remove(view, node, &mut state) {
                 Ok(()) => {
-                    removed.insert(node.id);
+                    state.removed.insert(node.id);
                     unneeded.push(node.id);
                 }
                 Err(Unremovable::NotUnderutilized) => {}
@@ -144,10 +167,7 @@ impl ClusterAutoscaler {
         &self,
         view: &ClusterView<'_>,
         node: &Node,
-        free: &mut BTreeMap<NodeId, Resources>,
-        moved_onto: &mut BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
-        removed: &BTreeSet<NodeId>,
-        tracker: &mut TopologyTracker<'_>,
+        state: &mut RemovalState<'_>,
     ) -> Result<(), Unremovable> {
         if utilization(node, self.config.ignore_daemonsets_utilization)
             > self.config.scale_down_utilization_threshold
@@ -155,20 +175,20 @@ impl ClusterAutoscaler {
             return Err(Unremovable::NotUnderutilized);
         }
 
-        // Drainability: a pod without a controller blocks the node.
+        // Drainability rules, in Cluster Autoscaler's order (`simulator/drainability/rules`).
         let mut pods: Vec<Arc<PodSpec>> = Vec::new();
-        for pod_id in &node.pods {
-            let pod = view.cluster.pod(*pod_id).expect("bound pod exists");
-            if pod.owner == Owner::Bare {
-                return Err(Unremovable::NotReplicated);
-            }
+        let mut pdb_use: Vec<usize> = Vec::new();
+        for pod in view.cluster.active_pods_on(node.id) {
+            self.check_drainable(pod, view, &state.pdb_remaining, &mut pdb_use)?;
             pods.push(pod.spec.clone());
         }
-        pods.extend(moved_onto.get(&node.id).cloned().unwrap_or_default());
+        pods.extend(state.moved_onto.get(&node.id).cloned().unwrap_or_default());
 
         // Place every pod on another node, first fit in node order, on scratch copies.
-        let mut trial = free.clone();
-        let mut trial_tracker = tracker.clone();
+        let mut trial = state.free.clone();
+        let mut trial_tracker = state.tracker.clone();
+        let moved_onto = &state.moved_onto;
+        let removed = &state.removed;
         let mut placements = Vec::new();
         for spec in &pods {
             let destination = trial.iter_mut().find(|(id, room)| {
@@ -205,10 +225,13 @@ impl ClusterAutoscaler {
             placements.push((*id, spec.clone()));
         }
 
-        *free = trial;
-        *tracker = trial_tracker;
+        state.free = trial;
+        state.tracker = trial_tracker;
+        for index in pdb_use {
+            state.pdb_remaining[index] -= 1;
+        }
         for (id, spec) in placements {
-            moved_onto.entry(id).or_default().push(spec);
+            state.moved_onto.entry(id).or_default().push(spec);
         }
         Ok(())
     }
@@ -220,6 +243,48 @@ impl ClusterAutoscaler {
                 self.last_scale_down_delete,
                 self.config.scale_down_delay_after_delete,
             )
+            || after(
+                self.last_scale_down_failure,
+                self.config.scale_down_delay_after_failure,
+            )
+    }
+
+    /// Applies the drainability rules to one pod (`simulator/drainability/rules`, defaults
+    /// `--skip-nodes-with-system-pods` and `--skip-nodes-with-local-storage` true); records the
+    /// budgets the pod's eviction would use.
+    fn check_drainable(
+        &self,
+        pod: &Pod,
+        view: &ClusterView<'_>,
+        pdb_remaining: &[i64],
+        pdb_use: &mut Vec<usize>,
+    ) -> Result<(), Unremovable> {
+        let covering = view.cluster.pdbs_covering(&pod.spec);
+        if pod.spec.safe_to_evict != Some(true) {
+            if pod.owner == Owner::Bare {
+                return Err(Unremovable::NotReplicated);
+            }
+            if pod.spec.namespace() == "kube-system"
+                && covering.is_empty()
+                && view.now.since(pod.created) < BLOCKING_SYSTEM_POD_TIMEOUT
+            {
+                return Err(Unremovable::UnmovableKubeSystemPod);
+            }
+            if pod.spec.safe_to_evict == Some(false) {
+                return Err(Unremovable::NotSafeToEvict);
+            }
+            if pod.spec.local_storage {
+                return Err(Unremovable::LocalStorageRequested);
+            }
+        }
+        for index in covering {
+            let used = pdb_use.iter().filter(|i| **i == index).count() as i64;
+            if pdb_remaining[index] - used < 1 {
+                return Err(Unremovable::NotEnoughPdb);
+            }
+            pdb_use.push(index);
+        }
+        Ok(())
     }
 
     /// Deletes unneeded nodes past the unneeded time: empty nodes first within the parallelism
@@ -235,17 +300,7 @@ impl ClusterAutoscaler {
             .unneeded
             .iter()
             .filter(|(_, since)| view.now.since(**since) > self.config.scale_down_unneeded_time)
-            .map(|(id, _)| {
-                (
-                    *id,
-                    !view
-                        .cluster
-                        .node(*id)
-                        .expect("unneeded node exists")
-                        .pods
-                        .is_empty(),
-                )
-            })
+            .map(|(id, _)| (*id, view.cluster.active_pods_on(*id).next().is_some()))
             .collect();
         removable.sort_by_key(|&(id, drain)| (drain, id));
 
@@ -288,7 +343,12 @@ impl ClusterAutoscaler {
                     "empty".to_string()
                 },
             );
-            actions.delete_node(id, DisruptionReason::ScaleDown, detail);
+            actions.delete_node_within(
+                id,
+                DisruptionReason::ScaleDown,
+                detail,
+                self.config.max_pod_eviction_time,
+            );
             self.deleting.insert(id, drain);
             self.unneeded.remove(&id);
             deleted = true;

@@ -42,6 +42,20 @@ pub(crate) struct Command {
     pub candidate_price: Price,
 }
 
+/// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
+/// pods are node overhead here and never count).
+fn is_empty(node: &Node, view: &ClusterView<'_>) -> bool {
+    view.cluster.active_pods_on(node.id).next().is_none()
+}
+
+/// Checks the pod-level blockers of graceful disruption: no pod with `karpenter.sh/do-not-disrupt`
+/// and no pod whose eviction a PodDisruptionBudget would refuse (`ValidatePodsDisruptable`).
+fn pods_disruptable(node: &Node, view: &ClusterView<'_>) -> bool {
+    view.cluster
+        .active_pods_on(node.id)
+        .all(|pod| !pod.spec.do_not_disrupt && view.cluster.eviction_allowed(pod.id))
+}
+
 /// Disruption cost of a node: the pods' eviction costs (1 + priority / 2^25, clamped to
 /// [-10, 10]) times the share of the node's lifetime left before `expireAfter`
 /// (`pkg/utils/disruption/disruption.go`). Lower costs are disrupted first.
@@ -131,6 +145,7 @@ impl Karpenter {
                 .get(&node.id)
                 .is_none_or(|until| *until <= view.now)
             && view.now.since(node.last_pod_event) >= consolidate_after
+            && pods_disruptable(node, view)
     }
 
     /// Nodes each pool may still disrupt: the smallest budget allowance over the pool's
@@ -168,7 +183,7 @@ impl Karpenter {
         let mut empty: Vec<&Node> = view
             .cluster
             .nodes()
-            .filter(|n| n.pods.is_empty() && self.is_candidate(n, view))
+            .filter(|n| is_empty(n, view) && self.is_candidate(n, view))
             .collect();
         empty.sort_by(|a, b| {
             disruption_cost(a, view)
@@ -207,7 +222,7 @@ impl Karpenter {
             let Some(pool) = self.pool_index(&node.owner) else {
                 continue;
             };
-            if !node.pods.is_empty()
+            if !is_empty(node, view)
                 && pools[pool].config.consolidation_policy
                     == ConsolidationPolicy::WhenEmptyOrUnderutilized
                 && self.is_candidate(node, view)
@@ -259,8 +274,7 @@ impl Karpenter {
         for id in candidates {
             let node = view.cluster.node(*id)?;
             candidate_price = Price(candidate_price.0 + node.price.0);
-            for pod_id in &node.pods {
-                let pod = view.cluster.pod(*pod_id)?;
+            for pod in view.cluster.active_pods_on(*id) {
                 candidate_pods.insert(pod.id);
                 pods.push(SimPod {
                     id: pod.id,
@@ -355,7 +369,7 @@ impl Karpenter {
                     .filter(|id| {
                         view.cluster
                             .node(*id)
-                            .is_some_and(|n| n.pods.is_empty() && self.is_candidate(n, view))
+                            .is_some_and(|n| is_empty(n, view) && self.is_candidate(n, view))
                     })
                     .filter(|id| {
                         let pool = self

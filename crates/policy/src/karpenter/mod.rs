@@ -385,6 +385,8 @@ impl Autoscaler for Karpenter {
             }
             PolicyEvent::NodeReady(node) => self.on_replacement_ready(*node, view, actions),
             PolicyEvent::NodeRemoved(node) => self.on_node_removed(*node, actions),
+            // Karpenter never gives up a deletion; it waits for the evictions.
+            PolicyEvent::NodeDeletionFailed(_) => {}
         }
     }
 }
