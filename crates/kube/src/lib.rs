@@ -32,9 +32,10 @@
 //!
 //! ## Limitations
 //!
-//! Pods carry requests, a node selector, tolerations and a priority; node affinity, topology
-//! spread, pod (anti-)affinity, host ports, PodDisruptionBudgets and preemption are not modelled
-//! yet. DaemonSet pods are accounted as per-node overhead rather than as pod objects.
+//! The scheduler stand-in has the default profile's filters and scores (see [`plugins`]) but no
+//! preemption and no default spreading constraints; the ScheduleAnyway spread score is a
+//! simplified normalisation. DaemonSet pods are accounted as per-node overhead rather than as
+//! pod objects. Extended resources (such as GPUs) are not modelled.
 
 #![deny(missing_docs)]
 

@@ -33,15 +33,14 @@ pub enum FilterFailure {
     InterPodAffinity,
 }
 
-/// Checks the node selector and required node affinity (any one term must match).
+/// Checks the node selector and required node affinity (any one term must match). As in
+/// Kubernetes, a term without expressions matches no node.
 pub fn node_affinity_matches(spec: &PodSpec, labels: &BTreeMap<String, String>) -> bool {
     selector_matches(&spec.node_selector, labels)
         && (spec.node_affinity.required.is_empty()
-            || spec
-                .node_affinity
-                .required
-                .iter()
-                .any(|term| all_match(&term.match_expressions, labels)))
+            || spec.node_affinity.required.iter().any(|term| {
+                !term.match_expressions.is_empty() && all_match(&term.match_expressions, labels)
+            }))
 }
 
 /// Nodes that exist for the scheduler: registered (not Launching).
@@ -76,9 +75,12 @@ pub struct InterPodState {
     spreads: Vec<Spread>,
     /// Per required anti-affinity term: its topology key and the domains holding a matching pod.
     anti_required: Vec<(String, BTreeSet<String>)>,
-    /// Per required affinity term: key, domains with a matching pod, and whether the pod may go
-    /// anywhere because no pod matches yet and it matches its own term.
-    affinity_required: Vec<(String, BTreeSet<String>, bool)>,
+    /// Per required affinity term: its topology key and the domains holding a pod that matches
+    /// every required affinity term.
+    affinity_required: Vec<(String, BTreeSet<String>)>,
+    /// Whether the pod is the first of a self-affine group: no bound pod matches every required
+    /// affinity term and the pod matches them all itself.
+    first_of_affine_group: bool,
     /// Domains that existing pods' required anti-affinity closes to this pod: (key, value).
     forbidden: BTreeSet<(String, String)>,
     /// Preferred terms: key, domain → number of matching pods, and signed weight.
@@ -89,34 +91,42 @@ impl InterPodState {
     /// Scans the cluster's bound pods for what `spec`'s constraints need.
     pub fn compute(spec: &PodSpec, cluster: &Cluster) -> InterPodState {
         let mut state = InterPodState::default();
+        // Terminating pods are left out, as kube-scheduler leaves out pods being deleted.
         let bound: Vec<(&PodSpec, &Node)> = cluster
             .pods()
+            .filter(|p| p.phase != crate::objects::PodPhase::Terminating)
             .filter_map(|p| Some((p.spec.as_ref(), cluster.node(p.node?)?)))
             .collect();
         let namespace = spec.namespace();
 
-        // Topology spread: counts per domain over the nodes the pod could go to by affinity.
+        // Topology spread: like kube-scheduler, count matching pods node by node over the nodes
+        // that pass the pod's node selector and required node affinity and carry the topology
+        // keys of all its constraints. Pods on any other node count nowhere.
+        let spread_nodes: Vec<&Node> = cluster
+            .nodes()
+            .filter(|n| {
+                registered(n)
+                    && node_affinity_matches(spec, &n.labels)
+                    && spec
+                        .topology_spread
+                        .iter()
+                        .all(|c| n.labels.contains_key(&c.topology_key))
+            })
+            .collect();
         for constraint in &spec.topology_spread {
             let key = &constraint.topology_key;
             let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-            for node in cluster
-                .nodes()
-                .filter(|n| registered(n) && node_affinity_matches(spec, &n.labels))
-            {
-                if let Some(domain) = node.labels.get(key) {
-                    counts.entry(domain.clone()).or_insert(0);
-                }
-            }
-            for (other, node) in &bound {
-                let Some(domain) = node.labels.get(key) else {
-                    continue;
-                };
-                if other.namespace() == namespace
-                    && constraint.label_selector.matches(&other.labels)
-                    && let Some(count) = counts.get_mut(domain)
-                {
-                    *count += 1;
-                }
+            for node in &spread_nodes {
+                let matching = node
+                    .pods
+                    .iter()
+                    .filter_map(|id| cluster.pod(*id))
+                    .filter(|other| {
+                        other.spec.namespace() == namespace
+                            && constraint.label_selector.matches(&other.spec.labels)
+                    })
+                    .count() as i64;
+                *counts.entry(node.labels[key].clone()).or_insert(0) += matching;
             }
             let mut min = counts.values().copied().min().unwrap_or(0);
             if constraint
@@ -153,15 +163,26 @@ impl InterPodState {
                 domains_of(term).into_keys().collect(),
             ));
         }
-        for term in &spec.pod_affinity.required {
-            let domains = domains_of(term);
-            let first_of_its_kind = domains.is_empty() && term_matches(term, namespace, spec);
-            state.affinity_required.push((
-                term.topology_key.clone(),
-                domains.into_keys().collect(),
-                first_of_its_kind,
-            ));
+        // Required affinity: kube-scheduler counts only pods that match every term.
+        let affinity_terms = &spec.pod_affinity.required;
+        let matches_every_term = |other: &PodSpec| {
+            affinity_terms
+                .iter()
+                .all(|t| term_matches(t, namespace, other))
+        };
+        for term in affinity_terms {
+            let domains = bound
+                .iter()
+                .filter(|(other, _)| matches_every_term(other))
+                .filter_map(|(_, node)| node.labels.get(&term.topology_key).cloned())
+                .collect();
+            state
+                .affinity_required
+                .push((term.topology_key.clone(), domains));
         }
+        state.first_of_affine_group = !affinity_terms.is_empty()
+            && state.affinity_required.iter().all(|(_, d)| d.is_empty())
+            && matches_every_term(spec);
         for weighted in &spec.pod_affinity.preferred {
             let term = &weighted.pod_affinity_term;
             state.preferred.push((
@@ -210,9 +231,9 @@ impl InterPodState {
                 return Err(FilterFailure::InterPodAffinity);
             }
         }
-        for (key, domains, first_of_its_kind) in &self.affinity_required {
+        for (key, domains) in &self.affinity_required {
             let here = node.labels.get(key).is_some_and(|d| domains.contains(d));
-            let first_here = *first_of_its_kind && node.labels.contains_key(key);
+            let first_here = self.first_of_affine_group && node.labels.contains_key(key);
             if !(here || first_here) {
                 return Err(FilterFailure::InterPodAffinity);
             }
@@ -274,6 +295,8 @@ pub fn filter_node(
     free: &Resources,
     cluster: &Cluster,
 ) -> Result<(), FilterFailure> {
+    // NOTE: kube-scheduler's NodeUnschedulable admits a pod that tolerates the
+    // node.kubernetes.io/unschedulable:NoSchedule taint onto a cordoned node; this model rejects it.
     if !node.is_schedulable() {
         return Err(FilterFailure::NodeUnschedulable);
     }
@@ -340,7 +363,11 @@ pub(crate) fn raw_scores(
         .node_affinity
         .preferred
         .iter()
-        .filter(|p| all_match(&p.preference.match_expressions, &node.labels))
+        .filter(|p| {
+            // Kubernetes skips a preference term without expressions.
+            !p.preference.match_expressions.is_empty()
+                && all_match(&p.preference.match_expressions, &node.labels)
+        })
         .map(|p| i64::from(p.weight))
         .sum();
     RawScores {

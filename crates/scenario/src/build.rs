@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, LatencyModel, Resources};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime, parse_duration};
-use autoscale_sim_kube::LABEL_ZONE;
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, PodSpec, ScoringStrategy, quantity,
 };
+use autoscale_sim_kube::{IntOrPercent, LABEL_ZONE, PodDisruptionBudget};
 use autoscale_sim_policy::requirements::{
     LABEL_NODEPOOL, Operator, Requirement, instance_type_labels,
 };
@@ -18,7 +18,7 @@ use autoscale_sim_policy::{
     BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
     NodePool, StaticConfig,
 };
-use autoscale_sim_sim::{Deployment, Load, PolicySpec, Replicas, SimConfig, Snapshot};
+use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
 use autoscale_sim_workload::{HpaSpec, Trace, TraceEnd};
 use serde_saphyr::Spanned;
 
@@ -68,11 +68,23 @@ fn fits_new_node(
         && spec.requests.fits_in(&room)
 }
 
-/// Warnings for Deployments whose pods no node a policy may launch can hold.
+/// A workload's name and pod spec.
+struct Named<'a> {
+    name: &'a String,
+    spec: &'a Arc<PodSpec>,
+}
+
+/// Warnings for Deployments and Jobs whose pods no node a policy may launch can hold.
 fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
     let catalog = &config.catalog;
     let mut warnings = Vec::new();
-    for deployment in &config.deployments {
+    let workloads = config
+        .deployments
+        .iter()
+        .map(|d| (&d.name, &d.spec))
+        .chain(config.jobs.iter().map(|j| (&j.name, &j.spec)));
+    for (name, spec) in workloads {
+        let deployment = Named { name, spec };
         for policy in policies {
             let fits = match policy {
                 PolicySpec::ClusterAutoscaler(ca) => ca.node_groups.iter().any(|group| {
@@ -123,7 +135,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
             };
             if !fits {
                 warnings.push(format!(
-                    "deployment {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}); they will stay Pending",
+                    "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}); they will stay Pending",
                     deployment.name,
                     policy.name(),
                     quantity::format_cpu_millis(deployment.spec.requests.cpu_millis),
@@ -835,8 +847,22 @@ fn build_workload(
                 "write metadata: {name: my-service}",
             )
         })?;
+    if workload.kind.value == "PodDisruptionBudget" {
+        let pdb = build_pdb(workload, name, ctx, &field)?;
+        config.pdbs.push(pdb);
+        return Ok(());
+    }
+    let Some(template) = &workload.template else {
+        return Err(ctx.error(
+            &workload.kind,
+            &format!("{field}.template"),
+            None,
+            format!("a {} needs a pod template", workload.kind.value),
+            "add template: {spec: {containers: [...]}}",
+        ));
+    };
     let spec = build_pod_spec(
-        &workload.template,
+        template,
         workload.metadata.namespace.as_deref(),
         ctx,
         &format!("{field}.template.spec"),
@@ -878,14 +904,138 @@ fn build_workload(
             });
             Ok(())
         }
+        "Job" => {
+            let Some(arrivals) = &workload.arrivals else {
+                return Err(ctx.error(
+                    &workload.kind,
+                    &format!("{field}.arrivals"),
+                    None,
+                    "a Job stream needs arrivals",
+                    "write arrivals: {load: NAME, perHourPerUnit: 1.0}",
+                ));
+            };
+            let Some(duration) = &workload.duration else {
+                return Err(ctx.error(
+                    &workload.kind,
+                    &format!("{field}.duration"),
+                    None,
+                    "a Job stream needs a run time",
+                    "write duration: {distribution: logNormal, mean: 10m, stddev: 5m}",
+                ));
+            };
+            let load = load_names
+                .iter()
+                .position(|l| *l == arrivals.load.value)
+                .ok_or_else(|| {
+                    ctx.error(
+                        &arrivals.load,
+                        &format!("{field}.arrivals.load"),
+                        Some(arrivals.load.value.clone()),
+                        format!("no load has this name (loads: {})", load_names.join(", ")),
+                        "name a load defined under loads",
+                    )
+                })?;
+            let rate = arrivals.per_hour_per_unit.value;
+            if !rate.is_finite() || rate < 0.0 {
+                return Err(ctx.error(
+                    &arrivals.per_hour_per_unit,
+                    &format!("{field}.arrivals.perHourPerUnit"),
+                    Some(rate.to_string()),
+                    "the rate must be a finite number zero or more",
+                    "write a rate such as 1.0",
+                ));
+            }
+            let startup_latency = match &workload.startup_latency {
+                Some(text) => {
+                    LatencyModel::Fixed(ctx.duration(text, &format!("{field}.startupLatency"))?)
+                }
+                None => LatencyModel::Fixed(autoscale_sim_sim::DEFAULT_POD_STARTUP),
+            };
+            config.jobs.push(JobStream {
+                name,
+                spec: Arc::new(spec),
+                load,
+                arrivals_per_hour_per_unit: rate,
+                duration: build_latency(duration, ctx, &format!("{field}.duration"))?,
+                startup_latency,
+            });
+            Ok(())
+        }
         other => Err(ctx.error(
             &workload.kind,
             &format!("{field}.kind"),
             Some(other.to_string()),
             "unknown workload kind",
-            "write Deployment or DaemonSet",
+            "write Deployment, DaemonSet, Job or PodDisruptionBudget",
         )),
     }
+}
+
+fn build_pdb(
+    workload: &WorkloadSpec,
+    name: String,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<PodDisruptionBudget> {
+    let Some(spec) = &workload.spec else {
+        return Err(ctx.error(
+            &workload.kind,
+            &format!("{field}.spec"),
+            None,
+            "a PodDisruptionBudget needs a spec",
+            "write spec: {selector: {matchLabels: {app: web}}, maxUnavailable: 1}",
+        ));
+    };
+    let parse = |value: &Spanned<Scalar>, key: &str| -> Result<IntOrPercent> {
+        let text = value.value.0.trim();
+        let parsed = match text.strip_suffix('%') {
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|p| (0..=100).contains(p))
+                .map(IntOrPercent::Percent),
+            None => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(IntOrPercent::Int),
+        };
+        parsed.ok_or_else(|| {
+            ctx.error(
+                value,
+                &format!("{field}.spec.{key}"),
+                Some(text.to_string()),
+                "not a pod count or a percentage",
+                "write a whole number such as 1, or a percentage such as 50%",
+            )
+        })
+    };
+    let min_available = spec
+        .min_available
+        .as_ref()
+        .map(|v| parse(v, "minAvailable"))
+        .transpose()?;
+    let max_unavailable = spec
+        .max_unavailable
+        .as_ref()
+        .map(|v| parse(v, "maxUnavailable"))
+        .transpose()?;
+    if min_available.is_some() == max_unavailable.is_some() {
+        return Err(ctx.error(
+            &workload.kind,
+            &format!("{field}.spec"),
+            None,
+            "a PodDisruptionBudget needs exactly one of minAvailable and maxUnavailable",
+            "keep one of the two",
+        ));
+    }
+    Ok(PodDisruptionBudget {
+        name,
+        namespace: workload.metadata.namespace.clone().unwrap_or_default(),
+        selector: spec.selector.clone(),
+        min_available,
+        max_unavailable,
+    })
 }
 
 fn find_load(hpa: &HpaYaml, ctx: &Ctx<'_>, load_names: &[String], field: &str) -> Result<usize> {

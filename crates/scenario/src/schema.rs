@@ -148,7 +148,36 @@ pub struct WorkloadSpec {
     pub hpa: Option<HpaYaml>,
     #[serde(default)]
     pub startup_latency: Option<Spanned<String>>,
-    pub template: PodTemplate,
+    /// Pod template (Deployment, DaemonSet, Job).
+    #[serde(default)]
+    pub template: Option<PodTemplate>,
+    /// PodDisruptionBudget spec.
+    #[serde(default)]
+    pub spec: Option<PdbSpecYaml>,
+    /// Job arrivals.
+    #[serde(default)]
+    pub arrivals: Option<ArrivalsYaml>,
+    /// Job run time.
+    #[serde(default)]
+    pub duration: Option<LatencySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PdbSpecYaml {
+    #[serde(default)]
+    pub selector: autoscale_sim_kube::LabelSelector,
+    #[serde(default)]
+    pub min_available: Option<Spanned<Scalar>>,
+    #[serde(default)]
+    pub max_unavailable: Option<Spanned<Scalar>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArrivalsYaml {
+    pub load: Spanned<String>,
+    pub per_hour_per_unit: Spanned<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, LatencyModel};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
-use autoscale_sim_kube::{DaemonSet, PodSpec, ScoringStrategy};
+use autoscale_sim_kube::{DaemonSet, PodDisruptionBudget, PodSpec, ScoringStrategy};
 use autoscale_sim_policy::{
     Autoscaler, ClusterAutoscaler, ClusterAutoscalerConfig, Karpenter, KarpenterConfig,
     StaticConfig, StaticFleet,
@@ -47,6 +47,24 @@ pub struct Deployment {
     pub startup_latency: LatencyModel,
 }
 
+/// A stream of batch Jobs: one pod each, arriving as a Poisson process whose rate follows a load,
+/// running for a random duration once started.
+#[derive(Clone, Debug)]
+pub struct JobStream {
+    /// Name.
+    pub name: String,
+    /// Pod spec of every Job's pod.
+    pub spec: Arc<PodSpec>,
+    /// Index into [`SimConfig::loads`] of the load that sets the arrival rate.
+    pub load: usize,
+    /// Arrivals per hour for each unit of the load.
+    pub arrivals_per_hour_per_unit: f64,
+    /// Run time of a Job's pod from Running to Succeeded.
+    pub duration: LatencyModel,
+    /// Time from binding until the pod runs.
+    pub startup_latency: LatencyModel,
+}
+
 /// A moment at which the report records the fleet, such as the nightly trough.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
@@ -81,12 +99,19 @@ pub struct SimConfig {
     pub deployments: Vec<Deployment>,
     /// DaemonSets.
     pub daemonsets: Vec<DaemonSet>,
+    /// Batch Job streams.
+    pub jobs: Vec<JobStream>,
+    /// PodDisruptionBudgets.
+    pub pdbs: Vec<PodDisruptionBudget>,
     /// kube-scheduler scoring strategy.
     pub scoring: ScoringStrategy,
     /// Interval of the time-series samples.
     pub sample_interval: SimDuration,
     /// Fleet snapshots for the report.
     pub snapshots: Vec<Snapshot>,
+    /// Check the run's invariants after every event (no node over-committed, every pod in one
+    /// place) and panic on a violation; on by default in debug builds and tests.
+    pub check_invariants: bool,
 }
 
 impl SimConfig {
@@ -109,9 +134,12 @@ impl SimConfig {
             loads: vec![],
             deployments: vec![],
             daemonsets: vec![],
+            jobs: vec![],
+            pdbs: vec![],
             scoring: ScoringStrategy::default(),
             sample_interval: SimDuration::from_secs(60),
             snapshots: vec![],
+            check_invariants: cfg!(debug_assertions),
         }
     }
 }

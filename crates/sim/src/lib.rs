@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod jobs;
 mod metrics;
 mod report;
 mod world;
@@ -33,8 +34,8 @@ mod world;
 use std::sync::Arc;
 
 pub use config::{
-    DEFAULT_POD_STARTUP, DEFAULT_TERMINATION_DELAY, Deployment, Load, PolicySpec, Replicas,
-    SimConfig, Snapshot,
+    DEFAULT_POD_STARTUP, DEFAULT_TERMINATION_DELAY, Deployment, JobStream, Load, PolicySpec,
+    Replicas, SimConfig, Snapshot,
 };
 pub use metrics::hour_of_day;
 pub use report::{Decision, FleetSnapshot, RunOutput, RunReport, Sample, percentile};
@@ -68,6 +69,20 @@ impl Simulation {
             |what: String, message: String| Err(SimError::InvalidConfig { what, message });
         if config.zones.is_empty() {
             return invalid("zones".into(), "at least one zone is needed".into());
+        }
+        for job in &config.jobs {
+            if job.load >= config.loads.len() {
+                return invalid(
+                    format!("job {}", job.name),
+                    format!("load index {} does not exist", job.load),
+                );
+            }
+            if !job.arrivals_per_hour_per_unit.is_finite() || job.arrivals_per_hour_per_unit < 0.0 {
+                return invalid(
+                    format!("job {}", job.name),
+                    "the arrival rate must be a finite number zero or more".into(),
+                );
+            }
         }
         for deployment in &config.deployments {
             if let Replicas::Hpa { load, spec } = &deployment.replicas {

@@ -32,6 +32,7 @@ pub(crate) struct Metrics {
     nodes_launched: u32,
     nodes_terminated: u32,
     pods_evicted: u64,
+    pods_succeeded: u64,
     bare_pods_lost: u64,
     disruptions: BTreeMap<String, u32>,
     samples: Vec<Sample>,
@@ -57,6 +58,7 @@ impl Metrics {
             nodes_launched: 0,
             nodes_terminated: 0,
             pods_evicted: 0,
+            pods_succeeded: 0,
             bare_pods_lost: 0,
             disruptions: BTreeMap::new(),
             samples: Vec::new(),
@@ -92,6 +94,10 @@ impl Metrics {
     }
 
     pub(crate) fn pod_removed(&mut self, _pod: &Pod, _now: SimTime) {}
+
+    pub(crate) fn pod_succeeded(&mut self) {
+        self.pods_succeeded += 1;
+    }
 
     pub(crate) fn pod_evicted(&mut self, bare: bool) {
         self.pods_evicted += 1;
@@ -252,6 +258,7 @@ impl Metrics {
                 .filter(|p| now.since(p.created) > SimDuration::from_hours(1))
                 .count() as u64,
             pods_evicted: self.pods_evicted,
+            pods_succeeded: self.pods_succeeded,
             bare_pods_lost: self.bare_pods_lost,
             disruptions_by_reason: self.disruptions.clone(),
             spot_interruptions: 0,

@@ -51,6 +51,8 @@ pub struct RunReport {
     pub pods_pending_over_an_hour_at_end: u64,
     /// Pods evicted by node deletions.
     pub pods_evicted: u64,
+    /// Job pods that ran to completion.
+    pub pods_succeeded: u64,
     /// Bare pods lost with their node.
     pub bare_pods_lost: u64,
     /// Node disruptions by reason (Empty, Underutilized, ScaleDown, ...).

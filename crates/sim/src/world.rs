@@ -28,6 +28,12 @@ enum Event {
     DrainNode(NodeId),
     PodStarted(PodId),
     PodTerminated(PodId),
+    PodSucceeded(PodId),
+    /// The `n`-th arrival of Job stream `job`.
+    JobArrival {
+        job: usize,
+        n: usize,
+    },
     Schedule,
     Sample,
     End,
@@ -62,6 +68,11 @@ pub(crate) struct World {
     launch_rng: SimRng,
     startup_rng: SimRng,
     schedule_queued: bool,
+    /// Arrival times and run times of each Job stream, drawn before the run (common random
+    /// numbers: the same for every policy).
+    job_arrivals: Vec<Vec<(SimTime, SimDuration)>>,
+    /// Run time of each live Job pod.
+    job_run_times: BTreeMap<PodId, SimDuration>,
     /// Nodes being drained.
     draining: BTreeMap<NodeId, Drain>,
     metrics: Metrics,
@@ -86,7 +97,11 @@ impl World {
             .collect();
         let policy_name = policy.name().to_string();
         World {
-            cluster: Cluster::new(config.daemonsets.clone()),
+            cluster: {
+                let mut cluster = Cluster::new(config.daemonsets.clone());
+                cluster.set_pdbs(config.pdbs.clone());
+                cluster
+            },
             scheduler: Scheduler::new(config.scoring),
             engine: Engine::default(),
             policy,
@@ -94,6 +109,12 @@ impl World {
             launch_rng: streams.stream("ec2/launch-latency"),
             startup_rng: streams.stream("kube/pod-startup"),
             schedule_queued: false,
+            job_arrivals: config
+                .jobs
+                .iter()
+                .map(|job| crate::jobs::arrivals(job, &config, &streams))
+                .collect(),
+            job_run_times: BTreeMap::new(),
             draining: BTreeMap::new(),
             metrics: Metrics::new(&policy_name),
             policy_name,
@@ -116,6 +137,9 @@ impl World {
                 break;
             }
             self.handle(now, event);
+            if self.config.check_invariants {
+                self.check_invariants(now);
+            }
         }
 
         let now = self.engine.now();
@@ -144,7 +168,9 @@ impl World {
             Event::NodeTerminated(id) => self.terminate(id, now),
             Event::DrainNode(id) => self.drain(id, now),
             Event::PodTerminated(pod) => self.pod_terminated(pod, now),
-            Event::PodStarted(pod) => self.cluster.set_running(pod),
+            Event::PodStarted(pod) => self.pod_started(pod, now),
+            Event::PodSucceeded(pod) => self.pod_succeeded(pod, now),
+            Event::JobArrival { job, n } => self.job_arrival(job, n, now),
             Event::Schedule => self.run_scheduler(now),
             Event::Sample => {
                 self.metrics
@@ -178,8 +204,14 @@ impl World {
         }
     }
 
-    /// Creates each Deployment's initial replicas and starts the HPA syncs.
+    /// Creates each Deployment's initial replicas, starts the HPA syncs and the Job arrivals.
     fn start_workloads(&mut self) {
+        for (job, arrivals) in self.job_arrivals.iter().enumerate() {
+            if let Some((at, _)) = arrivals.first() {
+                self.engine
+                    .schedule_at(*at, Event::JobArrival { job, n: 0 });
+            }
+        }
         for index in 0..self.config.deployments.len() {
             let deployment = &self.config.deployments[index];
             let initial = match &deployment.replicas {
@@ -283,6 +315,9 @@ impl World {
             let created = self.cluster.pod(*pod).expect("bound pod exists").created;
             self.metrics.pod_bound(now.since(created));
             let latency = match self.cluster.pod(*pod).map(|p| p.owner) {
+                Some(Owner::Job(j)) => self.config.jobs[j as usize]
+                    .startup_latency
+                    .sample(&mut self.startup_rng),
                 Some(Owner::Deployment(d)) => self.config.deployments[d as usize]
                     .startup_latency
                     .sample(&mut self.startup_rng),
@@ -455,11 +490,66 @@ impl World {
         );
         self.terminate_pod(pod_id, now);
         self.metrics.pod_evicted(pod.owner == Owner::Bare);
-        if let Owner::Deployment(index) = pod.owner {
-            let index = index as usize;
-            self.deployments[index].pods.remove(&pod_id);
-            let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
-            self.deployments[index].pods.insert(replacement);
+        match pod.owner {
+            Owner::Deployment(index) => {
+                let index = index as usize;
+                self.deployments[index].pods.remove(&pod_id);
+                let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
+                self.deployments[index].pods.insert(replacement);
+            }
+            Owner::Job(_) => {
+                // The Job controller starts a new pod, which runs from the beginning again.
+                let run_time = self.job_run_times.remove(&pod_id).unwrap_or_default();
+                let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
+                self.job_run_times.insert(replacement, run_time);
+            }
+            Owner::Bare => {}
+        }
+    }
+
+    /// Creates the pod of a Job arrival and schedules the next arrival.
+    fn job_arrival(&mut self, job: usize, n: usize, now: SimTime) {
+        let (_, run_time) = self.job_arrivals[job][n];
+        let spec = self.config.jobs[job].spec.clone();
+        let pod = self.cluster.create_pod(Owner::Job(job as u32), spec, now);
+        self.job_run_times.insert(pod, run_time);
+        if let Some((at, _)) = self.job_arrivals[job].get(n + 1) {
+            self.engine
+                .schedule_at(*at, Event::JobArrival { job, n: n + 1 });
+        }
+        self.queue_schedule();
+    }
+
+    /// Marks a pod Running; a Job's pod then runs for its run time.
+    fn pod_started(&mut self, pod: PodId, _now: SimTime) {
+        let still_starting = self
+            .cluster
+            .pod(pod)
+            .is_some_and(|p| p.phase == PodPhase::Starting);
+        self.cluster.set_running(pod);
+        if still_starting && let Some(run_time) = self.job_run_times.get(&pod) {
+            self.engine.schedule_in(*run_time, Event::PodSucceeded(pod));
+        }
+    }
+
+    /// Completes a Job's pod: it leaves its node as Succeeded.
+    fn pod_succeeded(&mut self, pod: PodId, now: SimTime) {
+        if self
+            .cluster
+            .pod(pod)
+            .is_none_or(|p| p.phase != PodPhase::Running)
+        {
+            return;
+        }
+        let node = self.cluster.pod(pod).and_then(|p| p.node);
+        self.job_run_times.remove(&pod);
+        self.remove_pod(pod, now);
+        self.metrics.pod_succeeded();
+        self.queue_schedule();
+        if let Some(node) = node
+            && self.draining.contains_key(&node)
+        {
+            self.drain(node, now);
         }
     }
 
@@ -512,6 +602,49 @@ impl World {
             ),
         });
         self.call_policy(PolicyEvent::NodeRemoved(id));
+    }
+
+    /// Panics when the cluster's books do not balance: a node's bound requests above its
+    /// allocatable, a pod bound to a node that does not list it, or a pending pod on a node.
+    fn check_invariants(&self, now: SimTime) {
+        for node in self.cluster.nodes() {
+            let requested = node.requested();
+            // DaemonSet overhead alone may exceed a tiny node's allocatable; pods may not.
+            assert!(
+                node.pods.is_empty() || requested.fits_in(&node.allocatable),
+                "invariant violated at {now}: {} requests {:?} above allocatable {:?}",
+                node.name,
+                requested,
+                node.allocatable
+            );
+            for pod in &node.pods {
+                let bound = self.cluster.pod(*pod).and_then(|p| p.node);
+                assert_eq!(
+                    bound,
+                    Some(node.id),
+                    "invariant violated at {now}: {} lists {pod} bound elsewhere",
+                    node.name
+                );
+            }
+        }
+        for pod in self.cluster.pods() {
+            match pod.node {
+                Some(node) => assert!(
+                    self.cluster
+                        .node(node)
+                        .is_some_and(|n| n.pods.contains(&pod.id)),
+                    "invariant violated at {now}: {} bound to a node that does not list it",
+                    pod.id
+                ),
+                None => assert_eq!(
+                    pod.phase,
+                    PodPhase::Pending,
+                    "invariant violated at {now}: unbound {} is {:?}",
+                    pod.id,
+                    pod.phase
+                ),
+            }
+        }
     }
 
     /// Names a pod after its Deployment, as `api-pod-17`, or `pod-17` for a bare pod.
