@@ -1,5 +1,5 @@
-//! Summaries of autoscale-sim runs: the comparison table, `summary.json`, `timeseries.csv` and
-//! `decisions.jsonl`.
+//! Reports of autoscale-sim runs: the comparison table, `summary.json`, `timeseries.csv`,
+//! `decisions.jsonl`, the SVG plots ([`plots`]) and the self-contained `report.html` ([`html`]).
 //!
 //! ```
 //! use autoscale_sim_report::comparison_table;
@@ -12,6 +12,12 @@
 //! ```
 
 #![deny(missing_docs)]
+
+pub mod html;
+pub mod plots;
+
+pub use html::{HtmlReport, report_html};
+pub use plots::{Plot, PlotError, all_plots};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -41,56 +47,58 @@ pub fn summary_json(summary: &Summary<'_>) -> String {
     text
 }
 
+/// Column headers of the comparison table, shared by the text table and the HTML report.
+pub(crate) const COMPARISON_HEADERS: [&str; 15] = [
+    "policy",
+    "cost $",
+    "node-h",
+    "peak nodes",
+    "min nodes",
+    "launched",
+    "terminated",
+    "cpu alloc",
+    "mem alloc",
+    "pending p50 s",
+    "p95 s",
+    "max s",
+    "evicted",
+    "unplaced",
+    "disruptions",
+];
+
+/// Formats one policy's cells of the comparison table, in [`COMPARISON_HEADERS`] order.
+pub(crate) fn comparison_row(r: &RunReport) -> Vec<String> {
+    vec![
+        r.policy.clone(),
+        format!("{:.2}", r.total_cost_usd),
+        format!("{:.1}", r.node_hours),
+        r.peak_nodes.to_string(),
+        r.min_nodes.to_string(),
+        r.nodes_launched.to_string(),
+        r.nodes_terminated.to_string(),
+        format!("{:.1}%", r.mean_cpu_allocation * 100.0),
+        format!("{:.1}%", r.mean_memory_allocation * 100.0),
+        format!("{:.1}", r.pod_pending_p50_seconds),
+        format!("{:.1}", r.pod_pending_p95_seconds),
+        format!("{:.1}", r.pod_pending_max_seconds),
+        r.pods_evicted.to_string(),
+        r.pods_pending_at_end.to_string(),
+        if r.disruptions_by_reason.is_empty() {
+            "-".into()
+        } else {
+            r.disruptions_by_reason
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    ]
+}
+
 /// Renders the comparison table that `compare` prints: one row per policy.
 pub fn comparison_table(reports: &[RunReport]) -> String {
-    let headers = [
-        "policy",
-        "cost $",
-        "node-h",
-        "peak nodes",
-        "min nodes",
-        "launched",
-        "terminated",
-        "cpu alloc",
-        "mem alloc",
-        "pending p50 s",
-        "p95 s",
-        "max s",
-        "evicted",
-        "unplaced",
-        "disruptions",
-    ];
-    let rows: Vec<Vec<String>> = reports
-        .iter()
-        .map(|r| {
-            vec![
-                r.policy.clone(),
-                format!("{:.2}", r.total_cost_usd),
-                format!("{:.1}", r.node_hours),
-                r.peak_nodes.to_string(),
-                r.min_nodes.to_string(),
-                r.nodes_launched.to_string(),
-                r.nodes_terminated.to_string(),
-                format!("{:.1}%", r.mean_cpu_allocation * 100.0),
-                format!("{:.1}%", r.mean_memory_allocation * 100.0),
-                format!("{:.1}", r.pod_pending_p50_seconds),
-                format!("{:.1}", r.pod_pending_p95_seconds),
-                format!("{:.1}", r.pod_pending_max_seconds),
-                r.pods_evicted.to_string(),
-                r.pods_pending_at_end.to_string(),
-                if r.disruptions_by_reason.is_empty() {
-                    "-".into()
-                } else {
-                    r.disruptions_by_reason
-                        .iter()
-                        .map(|(k, v)| format!("{k} {v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-            ]
-        })
-        .collect();
-    let mut out = render_table(&headers, &rows);
+    let rows: Vec<Vec<String>> = reports.iter().map(comparison_row).collect();
+    let mut out = render_table(&COMPARISON_HEADERS, &rows);
 
     // Fleet snapshots, one line per policy and moment.
     let mut snapshot_lines = Vec::new();

@@ -109,7 +109,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                 PolicySpec::Karpenter(k) => k.node_pools.iter().any(|pool| {
                     pool_instance_types(pool, catalog).any(|(instance_type, mut labels)| {
                         labels.insert(LABEL_ZONE.to_string(), config.zones[0].clone());
-                        let mut spec = (*deployment.spec).clone();
+                        let mut spec = (**deployment.spec).clone();
                         // Any of the pool's zones will do for this check.
                         spec.node_selector.remove(LABEL_ZONE);
                         fits_new_node(
