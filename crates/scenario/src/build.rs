@@ -99,7 +99,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                             .unwrap_or_else(|| config.zones[0].clone()),
                     );
                     fits_new_node(
-                        &deployment.spec,
+                        deployment.spec,
                         instance_type,
                         &labels,
                         &group.taints,
