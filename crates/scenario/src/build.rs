@@ -125,7 +125,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                     let instance_type = catalog.get(s.instance_type);
                     let labels = instance_type_labels(instance_type);
                     fits_new_node(
-                        &deployment.spec,
+                        deployment.spec,
                         instance_type,
                         &labels,
                         &[],
