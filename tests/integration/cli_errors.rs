@@ -238,7 +238,7 @@ fn argument_cases() -> Vec<ArgumentCase> {
                 "--out",
                 "{dir}/out",
             ],
-            expected: vec!["invalid value 'abc' for '--seed <SEED>'"],
+            expected: vec!["invalid value 'abc' for '--seed"],
         },
         ArgumentCase {
             name: "unknown format",

@@ -6,13 +6,14 @@
 #![deny(missing_docs)]
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use autoscale_sim_cloud::Catalog;
 use autoscale_sim_report::{
-    Summary, comparison_table, decisions_jsonl, summary_json, timeseries_csv, write_all_or_nothing,
+    HtmlReport, Summary, all_plots, comparison_table, decisions_jsonl, report_html, summary_json,
+    timeseries_csv, write_all_or_nothing,
 };
 use autoscale_sim_scenario::{Overrides, Scenario};
 use autoscale_sim_sim::{PolicySpec, RunOutput, Simulation};
@@ -24,7 +25,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "autoscale-sim",
     version,
     about = "Simulate Kubernetes node autoscaling (Cluster Autoscaler, Karpenter) on AWS EC2 and compare cost and pod pending time",
-    long_about = None
+    long_about = None,
+    after_help = "Exit codes: 0 on success, 2 on invalid input, 1 on an internal error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,7 +37,7 @@ pub struct Cli {
 enum Command {
     /// Run every policy of a scenario and print them side by side.
     Compare {
-        /// Scenario YAML file; without it, the built-in diurnal-web scenario.
+        /// Scenario YAML file [default: the built-in diurnal-web scenario]
         scenario: Option<PathBuf>,
         #[command(flatten)]
         options: RunOptions,
@@ -54,16 +56,17 @@ enum Command {
     Validate {
         /// Scenario YAML file.
         scenario: PathBuf,
-        /// Trace file for a load, in place of the scenario's: NAME=PATH (repeatable).
+        /// Trace file for a load, in place of the scenario's: NAME=PATH, with PATH relative to
+        /// the current folder (repeatable) [default: the scenario's trace files]
         #[arg(long = "trace", value_name = "NAME=PATH")]
         traces: Vec<String>,
     },
-    /// List the built-in EC2 instance types (us-east-1, Linux on-demand).
+    /// List the built-in EC2 instance types (us-east-1, Linux on-demand prices) with their
+    /// allocatable resources and prices per hour, per vCPU-hour and per GiB-hour.
     Catalog {
-        /// Only this family, such as m5 or c5d.
-        #[arg(long)]
-        family: Option<String>,
-        /// Output format.
+        #[command(flatten)]
+        filters: catalog::Filters,
+        /// Output format on stdout.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -74,15 +77,22 @@ struct RunOptions {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Folder to write summary.json, timeseries.csv, decisions.jsonl and timing.json into.
+    /// Folder to write summary.json, timeseries.csv, decisions.jsonl, timing.json, the SVG
+    /// plots and report.html into, created if missing; files of the same names are replaced
+    /// [default: write no files]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Seed in place of the scenario's.
-    #[arg(long)]
+    /// Seed of every random stream, in place of the scenario's `seed` [default: the scenario's]
+    #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// Trace file for a load, in place of the scenario's: NAME=PATH (repeatable).
+    /// Trace file for a load, in place of the scenario's: NAME=PATH, with PATH relative to the
+    /// current folder (repeatable) [default: the scenario's trace files]
     #[arg(long = "trace", value_name = "NAME=PATH")]
     traces: Vec<String>,
+    /// Hide the progress spinners and the wall-clock times on stderr; warnings and errors still
+    /// print. Spinners are also hidden when stderr is not a terminal.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,7 +105,7 @@ enum Format {
 
 /// An error that ends the program, with its exit code.
 #[derive(Debug)]
-struct Failure {
+pub(crate) struct Failure {
     message: String,
     code: u8,
 }
@@ -142,6 +152,9 @@ macro_rules! out {
 macro_rules! outln {
     ($($arg:tt)*) => { emit(format_args!($($arg)*), true)? };
 }
+
+mod catalog;
+mod progress;
 
 /// Parses `args` and runs the command; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
@@ -225,7 +238,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Catalog { family, format } => print_catalog(family.as_deref(), format),
+        Command::Catalog { filters, format } => catalog::print_catalog(&filters, format),
     }
 }
 
@@ -259,30 +272,16 @@ fn execute(
         check_writable(dir)?;
     }
 
-    let runs: Vec<(RunOutput, f64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = policies
-            .iter()
-            .map(|policy| {
-                let simulation = &simulation;
-                scope.spawn(move || {
-                    let started = Instant::now();
-                    let output = simulation.run(policy);
-                    (output, started.elapsed().as_secs_f64())
-                })
-            })
-            .collect();
-        handles
+    let show_progress = !options.quiet && std::io::stderr().is_terminal();
+    let (outputs, wall_seconds): (Vec<RunOutput>, Vec<f64>) =
+        progress::run_policies(&simulation, policies, show_progress)?
             .into_iter()
-            .map(|h| h.join().expect("a simulation thread panicked"))
-            .collect()
-    });
-    let outputs: Vec<RunOutput> = runs.iter().map(|(o, _)| o.clone()).collect();
-    let reports: Vec<_> = outputs.iter().map(|o| &o.report).collect();
+            .unzip();
     let summary = Summary {
         scenario: &scenario.name,
         seed: scenario.config.seed,
         duration_seconds: scenario.config.duration.as_millis() / 1000,
-        results: reports,
+        results: outputs.iter().map(|o| &o.report).collect(),
     };
     let summary_text = summary_json(&summary);
 
@@ -302,47 +301,106 @@ fn execute(
         }
     }
     // Wall-clock times go to stderr, so that stdout is the same for the same scenario and seed.
-    for (output, seconds) in &runs {
-        eprintln!(
-            "{} ran {} events in {:.2} s wall time",
-            output.report.policy, output.report.events_processed, seconds
-        );
-    }
-    for report in outputs.iter().map(|o| &o.report) {
-        if report.pods_pending_at_end > 0 {
+    if !options.quiet {
+        for (output, seconds) in outputs.iter().zip(&wall_seconds) {
             eprintln!(
-                "warning: under {}, {} pods were still Pending at the end ({} of them for over an hour); check that some instance type the policy may launch can hold them",
-                report.policy, report.pods_pending_at_end, report.pods_pending_over_an_hour_at_end
+                "{} ran {} events in {:.2} s wall time",
+                output.report.policy, output.report.events_processed, seconds
             );
         }
     }
-    for warning in &scenario.warnings {
+    let mut warnings = Vec::new();
+    for report in outputs.iter().map(|o| &o.report) {
+        if report.pods_pending_at_end > 0 {
+            warnings.push(format!(
+                "under {}, {} pods were still Pending at the end ({} of them for over an hour); check that some instance type the policy may launch can hold them",
+                report.policy, report.pods_pending_at_end, report.pods_pending_over_an_hour_at_end
+            ));
+        }
+    }
+    warnings.extend(scenario.warnings.iter().cloned());
+    for warning in &warnings {
         eprintln!("warning: {warning}");
     }
 
     if let Some(dir) = &options.out {
-        let timing: BTreeMap<&str, f64> = runs
-            .iter()
-            .map(|(o, s)| (o.report.policy.as_str(), *s))
-            .collect();
-        let files = BTreeMap::from([
-            ("summary.json", summary_text),
-            ("timeseries.csv", timeseries_csv(&outputs)),
-            ("decisions.jsonl", decisions_jsonl(&outputs)),
-            (
-                "timing.json",
-                serde_json::to_string_pretty(&serde_json::json!({ "wall_seconds": timing }))
-                    .expect("timing serialises")
-                    + "\n",
-            ),
-        ]);
-        write_all_or_nothing(dir, &files).map_err(Failure::input)?;
-        if options.format == Format::Table {
-            outln!(
-                "wrote summary.json, timeseries.csv, decisions.jsonl and timing.json to {}",
-                dir.display()
-            );
-        }
+        write_out(
+            dir,
+            scenario,
+            &outputs,
+            &wall_seconds,
+            &warnings,
+            summary_text,
+            options,
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the summary, time series, decision log, plots, HTML report and wall-clock times into
+/// `dir`, all or nothing.
+fn write_out(
+    dir: &Path,
+    scenario: &Scenario,
+    outputs: &[RunOutput],
+    wall_seconds: &[f64],
+    warnings: &[String],
+    summary_text: String,
+    options: &RunOptions,
+) -> Result<(), Failure> {
+    // Draw the plots and the page; their time goes to timing.json beside the runs' times.
+    let report_started = Instant::now();
+    let plots = all_plots(outputs).map_err(|e| Failure {
+        message: format!("{e}; this is a bug in autoscale-sim, please report it with the scenario"),
+        code: 1,
+    })?;
+    let html = report_html(&HtmlReport {
+        scenario: &scenario.name,
+        description: scenario.description.as_deref(),
+        config: &scenario.config,
+        outputs,
+        plots: &plots,
+        warnings,
+    });
+    let report_seconds = report_started.elapsed().as_secs_f64();
+
+    let timing: BTreeMap<&str, f64> = outputs
+        .iter()
+        .zip(wall_seconds)
+        .map(|(o, s)| (o.report.policy.as_str(), *s))
+        .collect();
+    let mut files = BTreeMap::from([
+        ("summary.json", summary_text),
+        ("timeseries.csv", timeseries_csv(outputs)),
+        ("decisions.jsonl", decisions_jsonl(outputs)),
+        ("report.html", html),
+        (
+            "timing.json",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "wall_seconds": timing,
+                "report_wall_seconds": report_seconds,
+            }))
+            .expect("timing serialises")
+                + "\n",
+        ),
+    ]);
+    for plot in &plots {
+        files.insert(plot.file_name.as_str(), plot.svg.clone());
+    }
+    write_all_or_nothing(dir, &files).map_err(Failure::input)?;
+
+    if !options.quiet {
+        eprintln!(
+            "drew {} plots and report.html in {report_seconds:.2} s wall time",
+            plots.len()
+        );
+    }
+    if options.format == Format::Table {
+        outln!(
+            "wrote summary.json, timeseries.csv, decisions.jsonl, timing.json, report.html and {} SVG plots to {}",
+            plots.len(),
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -365,55 +423,5 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
     let probe = dir.join(".autoscale-sim-write-check");
     std::fs::write(&probe, b"").map_err(unwritable)?;
     let _ = std::fs::remove_file(probe);
-    Ok(())
-}
-
-fn print_catalog(family: Option<&str>, format: Format) -> Result<(), Failure> {
-    let catalog = Catalog::builtin();
-    let types: Vec<_> = catalog
-        .types()
-        .iter()
-        .filter(|t| family.is_none_or(|f| t.family == f))
-        .collect();
-    if types.is_empty() {
-        let families: std::collections::BTreeSet<&str> =
-            catalog.types().iter().map(|t| t.family.as_str()).collect();
-        return Err(Failure::input(format!(
-            "no instance type of family {:?}; the families are: {}",
-            family.unwrap_or(""),
-            families.into_iter().collect::<Vec<_>>().join(", ")
-        )));
-    }
-    if format == Format::Json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&types).expect("instance types serialise")
-        );
-        return Ok(());
-    }
-    outln!(
-        "{:<20} {:>5} {:>11} {:>6} {:>8} {:>12} {:>14}",
-        "instance type",
-        "vCPU",
-        "memory MiB",
-        "arch",
-        "max pods",
-        "$ per hour",
-        "allocatable"
-    );
-    for t in types {
-        let alloc = t.allocatable();
-        outln!(
-            "{:<20} {:>5} {:>11} {:>6} {:>8} {:>12.6} {:>7}m/{:>5}Mi",
-            t.name,
-            t.vcpu,
-            t.memory_mib,
-            t.arch.label(),
-            t.max_pods(),
-            t.on_demand_price.usd_per_hour(),
-            alloc.cpu_millis,
-            alloc.memory_bytes / autoscale_sim_cloud::MIB
-        );
-    }
     Ok(())
 }

@@ -32,8 +32,10 @@ mod catalog_data;
 mod latency;
 mod money;
 mod resources;
+pub mod spot;
 
 pub use catalog::{Arch, CSV_COLUMNS, Catalog, CatalogError, InstanceType, InstanceTypeIndex};
 pub use latency::LatencyModel;
 pub use money::{Cost, Price};
 pub use resources::{GIB, MIB, Resources};
+pub use spot::{CapacityWindow, InterruptionBand, SpotMarket, SpotSettings};

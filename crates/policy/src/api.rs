@@ -33,6 +33,20 @@ pub enum PolicyEvent {
     NodeReady(NodeId),
     /// A node left the cluster: terminated after a deletion, or its launch failed.
     NodeRemoved(NodeId),
+    /// A launch failed (EC2 answered InsufficientInstanceCapacity); the node is already gone.
+    LaunchFailed {
+        /// The node the launch would have been.
+        node: NodeId,
+        /// Every offering (instance type, zone) the request named; none had capacity.
+        offerings: Vec<(InstanceTypeIndex, String)>,
+        /// Their capacity type.
+        capacity_type: CapacityType,
+        /// The EC2 error, such as `InsufficientInstanceCapacity`.
+        reason: String,
+    },
+    /// EC2 sent a spot interruption notice for the node: it terminates after the notice period
+    /// (2 minutes) whatever the policy does.
+    SpotInterruptionNotice(NodeId),
     /// A deletion with an eviction timeout gave up: some pods could not be evicted in time
     /// (their PodDisruptionBudgets allowed no disruption), so the node was uncordoned and stays.
     NodeDeletionFailed(NodeId),
@@ -47,6 +61,8 @@ pub enum DisruptionReason {
     Underutilized,
     /// Cluster Autoscaler: the node was unneeded for longer than the unneeded time.
     ScaleDown,
+    /// A spot interruption notice (Karpenter drains on it; EC2 terminates the node anyway).
+    Interrupted,
     /// Any other reason a custom policy gives.
     Other,
 }
@@ -58,6 +74,7 @@ impl DisruptionReason {
             DisruptionReason::Empty => "Empty",
             DisruptionReason::Underutilized => "Underutilized",
             DisruptionReason::ScaleDown => "ScaleDown",
+            DisruptionReason::Interrupted => "Interrupted",
             DisruptionReason::Other => "Other",
         }
     }
@@ -80,6 +97,10 @@ pub struct LaunchRequest {
     pub taints: Vec<Taint>,
     /// Why, in the policy's own terms, for the decision log.
     pub reason: String,
+    /// Further offerings (instance type, zone) of the same capacity type EC2 may fill the request
+    /// with, in order of preference, when the first has no capacity: the other overrides of an
+    /// EC2 CreateFleet request. Empty for a single-type Auto Scaling group.
+    pub alternatives: Vec<(InstanceTypeIndex, String)>,
 }
 
 /// An action a policy returns.

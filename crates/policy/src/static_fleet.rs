@@ -52,6 +52,7 @@ impl Autoscaler for StaticFleet {
                 labels: labels.clone(),
                 taints: vec![],
                 reason: format!("static fleet of {} nodes", self.config.count),
+                alternatives: vec![],
             });
         }
     }

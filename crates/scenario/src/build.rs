@@ -262,6 +262,19 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
     if let Some(latency) = &file.cloud.launch_latency {
         config.launch_latency = build_latency(latency, ctx, "cloud.launchLatency")?;
     }
+    if let Some(spot) = &file.cloud.spot {
+        build_spot(spot, ctx, &mut config.spot)?;
+    }
+    for (index, shortage) in file.cloud.capacity_shortages.iter().enumerate() {
+        let window = build_shortage(
+            shortage,
+            ctx,
+            &catalog,
+            &config.zones,
+            &format!("cloud.capacityShortages[{index}]"),
+        )?;
+        config.spot.capacity_windows.push(window);
+    }
     if let Some(delay) = &file.cloud.termination_delay {
         config.termination_delay = ctx.duration(delay, "cloud.terminationDelay")?;
     }
@@ -449,6 +462,137 @@ fn build_catalog(cloud: &CloudSpec, ctx: &Ctx<'_>) -> Result<Arc<Catalog>> {
                 })
         }
     }
+}
+
+fn build_spot(
+    spot: &SpotYaml,
+    ctx: &Ctx<'_>,
+    settings: &mut autoscale_sim_cloud::SpotSettings,
+) -> Result<()> {
+    let share = |value: &Spanned<f64>, field: &str| -> Result<f64> {
+        if value.value.is_finite() && (0.0..1.0).contains(&value.value) {
+            Ok(value.value)
+        } else {
+            Err(ctx.error(
+                value,
+                field,
+                Some(value.value.to_string()),
+                "expected a share from 0 up to but not including 1",
+                "write a discount such as 0.6 for 60 % off on-demand",
+            ))
+        }
+    };
+    let band = |value: &Spanned<String>,
+                field: &str|
+     -> Result<autoscale_sim_cloud::InterruptionBand> {
+        autoscale_sim_cloud::InterruptionBand::parse(&value.value)
+            .ok_or_else(|| ctx.error(value, field, Some(value.value.clone()), "not an interruption band", "write one of \"<5%\", \"5-10%\", \"10-15%\", \"15-20%\", \">20%\" (the Spot Instance Advisor's bands)"))
+    };
+    for (category, value) in &spot.discount {
+        settings.discount_by_category.insert(
+            category.clone(),
+            share(value, &format!("cloud.spot.discount.{category}"))?,
+        );
+    }
+    if let Some(value) = &spot.default_discount {
+        settings.default_discount = share(value, "cloud.spot.defaultDiscount")?;
+    }
+    if let Some(value) = &spot.volatility {
+        settings.volatility = share(value, "cloud.spot.volatility")?;
+    }
+    if let Some(text) = &spot.price_change_interval {
+        settings.change_interval = ctx.duration(text, "cloud.spot.priceChangeInterval")?;
+        if settings.change_interval == SimDuration::ZERO {
+            return Err(ctx.error(
+                text,
+                "cloud.spot.priceChangeInterval",
+                Some(text.value.clone()),
+                "the interval is zero",
+                "write a positive duration such as 6h",
+            ));
+        }
+    }
+    for (family, value) in &spot.interruption_bands {
+        settings.band_by_family.insert(
+            family.clone(),
+            band(value, &format!("cloud.spot.interruptionBands.{family}"))?,
+        );
+    }
+    if let Some(value) = &spot.default_interruption_band {
+        settings.default_band = band(value, "cloud.spot.defaultInterruptionBand")?;
+    }
+    for (family, value) in &spot.interruptions_per_month {
+        if !value.value.is_finite() || value.value < 0.0 {
+            return Err(ctx.error(
+                value,
+                &format!("cloud.spot.interruptionsPerMonth.{family}"),
+                Some(value.value.to_string()),
+                "expected a finite number zero or more",
+                "write the expected interruptions per instance and 30 days, such as 2",
+            ));
+        }
+        settings
+            .interruptions_per_month_by_family
+            .insert(family.clone(), value.value);
+    }
+    if let Some(text) = &spot.notice {
+        settings.notice = ctx.duration(text, "cloud.spot.notice")?;
+    }
+    Ok(())
+}
+
+fn build_shortage(
+    shortage: &ShortageYaml,
+    ctx: &Ctx<'_>,
+    catalog: &Catalog,
+    zones: &[String],
+    field: &str,
+) -> Result<autoscale_sim_cloud::CapacityWindow> {
+    if let Some(name) = &shortage.instance_type {
+        instance_type(catalog, name, ctx, &format!("{field}.instanceType"))?;
+    }
+    if let Some(zone) = &shortage.zone
+        && !zones.contains(&zone.value)
+    {
+        return Err(ctx.error(
+            zone,
+            &format!("{field}.zone"),
+            Some(zone.value.clone()),
+            format!("not one of the scenario's zones ({})", zones.join(", ")),
+            "use a zone listed under cloud.zones",
+        ));
+    }
+    let spot = match shortage.capacity_type.value.as_str() {
+        "spot" => true,
+        "on-demand" => false,
+        other => {
+            return Err(ctx.error(
+                &shortage.capacity_type,
+                &format!("{field}.capacityType"),
+                Some(other.to_string()),
+                "unknown capacity type",
+                "write spot or on-demand",
+            ));
+        }
+    };
+    let from = ctx.duration(&shortage.from, &format!("{field}.from"))?;
+    let to = ctx.duration(&shortage.to, &format!("{field}.to"))?;
+    if to <= from {
+        return Err(ctx.error(
+            &shortage.to,
+            &format!("{field}.to"),
+            Some(shortage.to.value.clone()),
+            "the shortage ends before it starts",
+            "make to later than from",
+        ));
+    }
+    Ok(autoscale_sim_cloud::CapacityWindow {
+        instance_type: shortage.instance_type.as_ref().map(|n| n.value.clone()),
+        zone: shortage.zone.as_ref().map(|z| z.value.clone()),
+        spot,
+        from: SimTime::ZERO + from,
+        to: SimTime::ZERO + to,
+    })
 }
 
 fn build_latency(spec: &LatencySpec, ctx: &Ctx<'_>, field: &str) -> Result<LatencyModel> {
@@ -1268,19 +1412,16 @@ fn build_cluster_autoscaler(
         }
         let capacity_type = match group.capacity_type.as_ref().map(|c| c.value.as_str()) {
             None | Some("on-demand") => CapacityType::OnDemand,
+            Some("spot") => CapacityType::Spot,
             Some(other) => {
                 let at_value = group.capacity_type.as_ref().expect("checked above");
-                let message = if other == "spot" {
-                    "spot capacity is not modelled yet"
-                } else {
-                    "unknown capacity type"
-                };
+                let message = "unknown capacity type";
                 return Err(ctx.error(
                     at_value,
                     &format!("{at}.capacityType"),
                     Some(other.to_string()),
                     message,
-                    "write on-demand",
+                    "write on-demand or spot",
                 ));
             }
         };
@@ -1458,18 +1599,19 @@ fn build_node_pool(
                 "fix the values list for this operator",
             )
         })?;
-        if requirement.key == LABEL_CAPACITY_TYPE
-            && !requirement.matches(&BTreeMap::from([(
+        let allows = |value: &str| {
+            requirement.matches(&BTreeMap::from([(
                 LABEL_CAPACITY_TYPE.to_string(),
-                "on-demand".to_string(),
+                value.to_string(),
             )]))
-        {
+        };
+        if requirement.key == LABEL_CAPACITY_TYPE && !allows("on-demand") && !allows("spot") {
             return Err(ctx.error(
                 &req.key,
                 &format!("{at}.values"),
                 Some(req.values.join(",")),
-                "the NodePool excludes on-demand, and spot capacity is not modelled yet",
-                "allow on-demand in karpenter.sh/capacity-type",
+                "the requirement allows neither spot nor on-demand capacity",
+                "write values: [spot, on-demand], [spot] or [on-demand]",
             ));
         }
         pool.requirements.push(requirement);
@@ -1522,15 +1664,6 @@ fn build_node_pool(
         ctx.warn(format!(
             "NodePool {name}: minValues is accepted but not enforced yet"
         ));
-    }
-    let spot = BTreeMap::from([(LABEL_CAPACITY_TYPE.to_string(), "spot".to_string())]);
-    if pool
-        .requirements
-        .iter()
-        .filter(|r| r.key == LABEL_CAPACITY_TYPE)
-        .all(|r| r.matches(&spot))
-    {
-        ctx.warn(format!("NodePool {name}: spot capacity is not modelled yet, so this NodePool launches on-demand nodes only"));
     }
 
     // Disruption.

@@ -83,6 +83,15 @@ pub fn apply_flag(
         }
         "max-node-provision-time" => set_duration(&mut config.max_node_provision_time)?,
         "max-pod-eviction-time" => set_duration(&mut config.max_pod_eviction_time)?,
+        "initial-node-group-backoff-duration" => {
+            set_duration(&mut config.initial_node_group_backoff_duration)?
+        }
+        "max-node-group-backoff-duration" => {
+            set_duration(&mut config.max_node_group_backoff_duration)?
+        }
+        "node-group-backoff-reset-timeout" => {
+            set_duration(&mut config.node_group_backoff_reset_timeout)?
+        }
         "max-scale-down-parallelism" => config.max_scale_down_parallelism = count(value)?,
         "max-drain-parallelism" => config.max_drain_parallelism = count(value)?,
         "max-nodes-total" => config.max_nodes_total = count(value)?,

@@ -82,6 +82,43 @@ pub struct CloudSpec {
     pub launch_latency: Option<LatencySpec>,
     #[serde(default)]
     pub termination_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    pub spot: Option<SpotYaml>,
+    #[serde(default)]
+    pub capacity_shortages: Vec<ShortageYaml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SpotYaml {
+    #[serde(default)]
+    pub discount: BTreeMap<String, Spanned<f64>>,
+    #[serde(default)]
+    pub default_discount: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub volatility: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub price_change_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    pub interruption_bands: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub default_interruption_band: Option<Spanned<String>>,
+    #[serde(default)]
+    pub interruptions_per_month: BTreeMap<String, Spanned<f64>>,
+    #[serde(default)]
+    pub notice: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShortageYaml {
+    #[serde(default)]
+    pub instance_type: Option<Spanned<String>>,
+    #[serde(default)]
+    pub zone: Option<Spanned<String>>,
+    pub capacity_type: Spanned<String>,
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Catalog, LatencyModel};
+use autoscale_sim_cloud::{Catalog, LatencyModel, SpotMarket, SpotSettings};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
 use autoscale_sim_kube::{DaemonSet, PodDisruptionBudget, PodSpec, ScoringStrategy};
 use autoscale_sim_policy::{
@@ -109,6 +109,11 @@ pub struct SimConfig {
     pub sample_interval: SimDuration,
     /// Fleet snapshots for the report.
     pub snapshots: Vec<Snapshot>,
+    /// The spot market and capacity shortages.
+    pub spot: SpotSettings,
+    /// Time from a launch request until EC2 answers InsufficientInstanceCapacity for an offering
+    /// that has none.
+    pub insufficient_capacity_delay: SimDuration,
     /// Check the run's invariants after every event (no node over-committed, every pod in one
     /// place) and panic on a violation; on by default in debug builds and tests.
     pub check_invariants: bool,
@@ -139,6 +144,8 @@ impl SimConfig {
             scoring: ScoringStrategy::default(),
             sample_interval: SimDuration::from_secs(60),
             snapshots: vec![],
+            spot: SpotSettings::default(),
+            insufficient_capacity_delay: SimDuration::from_secs(2),
             check_invariants: cfg!(debug_assertions),
         }
     }
@@ -175,13 +182,19 @@ impl PolicySpec {
         }
     }
 
-    /// Builds the policy; random choices draw from streams of `seed`.
-    pub fn build(&self, seed: u64) -> Box<dyn Autoscaler + Send> {
+    /// Builds the policy for a run of `config`: random choices draw from streams of its seed,
+    /// and Karpenter reads spot prices from its own copy of the run's market (the same streams
+    /// give the same prices).
+    pub fn build(&self, config: &SimConfig) -> Box<dyn Autoscaler + Send> {
         match self {
-            PolicySpec::ClusterAutoscaler(c) => {
-                Box::new(ClusterAutoscaler::new(c.clone(), &RngStreams::new(seed)))
-            }
-            PolicySpec::Karpenter(c) => Box::new(Karpenter::new(c.clone())),
+            PolicySpec::ClusterAutoscaler(c) => Box::new(ClusterAutoscaler::new(
+                c.clone(),
+                &RngStreams::new(config.seed),
+            )),
+            PolicySpec::Karpenter(c) => Box::new(Karpenter::with_market(
+                c.clone(),
+                SpotMarket::new(config.spot.clone(), config.seed),
+            )),
             PolicySpec::Static(c) => Box::new(StaticFleet::new(c.clone())),
         }
     }

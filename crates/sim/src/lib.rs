@@ -109,7 +109,7 @@ impl Simulation {
 
     /// Runs one built-in policy.
     pub fn run(&self, policy: &PolicySpec) -> RunOutput {
-        self.run_with(policy.build(self.config.seed))
+        self.run_with(policy.build(&self.config))
     }
 
     /// Runs any policy, such as one of your own.

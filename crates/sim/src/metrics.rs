@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use autoscale_sim_cloud::{Catalog, Cost, billing};
+use autoscale_sim_cloud::{Catalog, Cost};
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{Cluster, Node, NodeState, Pod};
 use autoscale_sim_policy::DisruptionReason;
@@ -34,6 +34,9 @@ pub(crate) struct Metrics {
     pods_evicted: u64,
     pods_succeeded: u64,
     bare_pods_lost: u64,
+    launch_failures: BTreeMap<String, u32>,
+    spot_interruptions: u32,
+    pods_disrupted_by_interruptions: u64,
     disruptions: BTreeMap<String, u32>,
     samples: Vec<Sample>,
     snapshots: Vec<FleetSnapshot>,
@@ -60,6 +63,9 @@ impl Metrics {
             pods_evicted: 0,
             pods_succeeded: 0,
             bare_pods_lost: 0,
+            launch_failures: BTreeMap::new(),
+            spot_interruptions: 0,
+            pods_disrupted_by_interruptions: 0,
             disruptions: BTreeMap::new(),
             samples: Vec::new(),
             snapshots: Vec::new(),
@@ -115,6 +121,26 @@ impl Metrics {
             .disruptions
             .entry(reason.as_str().to_string())
             .or_insert(0) += 1;
+    }
+
+    /// Adds the cost of a node still running when the run ends.
+    pub(crate) fn node_running_at_end(&mut self, node: &Node, cost: Cost, catalog: &Catalog) {
+        self.add_cost(node, cost, catalog);
+    }
+
+    pub(crate) fn launch_failed(&mut self, reason: &str) {
+        *self.launch_failures.entry(reason.to_string()).or_insert(0) += 1;
+    }
+
+    pub(crate) fn spot_interrupted(&mut self) {
+        self.spot_interruptions += 1;
+    }
+
+    pub(crate) fn pod_disrupted_by_interruption(&mut self, bare: bool) {
+        self.pods_disrupted_by_interruptions += 1;
+        if bare {
+            self.bare_pods_lost += 1;
+        }
     }
 
     pub(crate) fn node_terminated(&mut self, node: &Node, cost: Cost, catalog: &Catalog) {
@@ -194,17 +220,12 @@ impl Metrics {
 
     /// Bills the nodes still running at the end and builds the results.
     pub(crate) fn finish(
-        mut self,
+        self,
         now: SimTime,
         cluster: &Cluster,
-        config: &SimConfig,
         events: u64,
         decisions: Vec<Decision>,
     ) -> RunOutput {
-        for node in cluster.nodes() {
-            let cost = billing::instance_cost(node.price, now.since(node.launched_at));
-            self.add_cost(node, cost, &config.catalog);
-        }
         let mut waits = self.pending_times_ms.clone();
         let still_pending = cluster
             .pending_pods()
@@ -261,7 +282,9 @@ impl Metrics {
             pods_succeeded: self.pods_succeeded,
             bare_pods_lost: self.bare_pods_lost,
             disruptions_by_reason: self.disruptions.clone(),
-            spot_interruptions: 0,
+            spot_interruptions: self.spot_interruptions,
+            launch_failures: self.launch_failures.clone(),
+            pods_disrupted_by_interruptions: self.pods_disrupted_by_interruptions,
             events_processed: events,
             snapshots: self.snapshots.clone(),
         };

@@ -57,8 +57,12 @@ pub struct RunReport {
     pub bare_pods_lost: u64,
     /// Node disruptions by reason (Empty, Underutilized, ScaleDown, ...).
     pub disruptions_by_reason: BTreeMap<String, u32>,
-    /// Spot interruptions (always 0 until spot is modelled).
+    /// Spot interruption notices received.
     pub spot_interruptions: u32,
+    /// Failed launches by EC2 error, such as `InsufficientInstanceCapacity`.
+    pub launch_failures: BTreeMap<String, u32>,
+    /// Pods still on a spot node when EC2 terminated it after the interruption notice.
+    pub pods_disrupted_by_interruptions: u64,
     /// Events the engine processed.
     pub events_processed: u64,
     /// Fleet by instance type at each snapshot time of the scenario.

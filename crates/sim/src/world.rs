@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Cost, billing};
+use autoscale_sim_cloud::{Cost, SpotMarket, billing};
 use autoscale_sim_engine::{Engine, RngStreams, SimDuration, SimRng, SimTime};
 use autoscale_sim_kube::{
-    CRITICAL_PRIORITY, Cluster, NewNode, NodeId, NodeState, Owner, PodId, PodPhase, Scheduler,
+    CRITICAL_PRIORITY, CapacityType, Cluster, NewNode, NodeId, NodeState, Owner, Pod, PodId,
+    PodPhase, Scheduler,
 };
 use autoscale_sim_policy::{
     Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,
@@ -29,6 +30,9 @@ enum Event {
     PodStarted(PodId),
     PodTerminated(PodId),
     PodSucceeded(PodId),
+    LaunchFailed(NodeId),
+    SpotInterruption(NodeId),
+    SpotTermination(NodeId),
     /// The `n`-th arrival of Job stream `job`.
     JobArrival {
         job: usize,
@@ -75,6 +79,12 @@ pub(crate) struct World {
     job_run_times: BTreeMap<PodId, SimDuration>,
     /// Nodes being drained.
     draining: BTreeMap<NodeId, Drain>,
+    /// The spot market; the policies that need prices keep their own copy of it.
+    market: SpotMarket,
+    /// Spot nodes that received an interruption notice.
+    interrupted: BTreeSet<NodeId>,
+    /// Offerings named by launches that are about to fail.
+    failed_launches: BTreeMap<NodeId, Vec<(usize, String)>>,
     metrics: Metrics,
     decisions: Vec<Decision>,
 }
@@ -116,6 +126,9 @@ impl World {
                 .collect(),
             job_run_times: BTreeMap::new(),
             draining: BTreeMap::new(),
+            market: SpotMarket::new(config.spot.clone(), config.seed),
+            interrupted: BTreeSet::new(),
+            failed_launches: BTreeMap::new(),
             metrics: Metrics::new(&policy_name),
             policy_name,
             decisions: Vec::new(),
@@ -143,9 +156,15 @@ impl World {
         }
 
         let now = self.engine.now();
+        let running: Vec<autoscale_sim_kube::Node> = self.cluster.nodes().cloned().collect();
+        for node in &running {
+            let cost = self.bill(node, now);
+            self.metrics
+                .node_running_at_end(node, cost, &self.config.catalog);
+        }
         let events = self.engine.events_processed();
         self.metrics
-            .finish(now, &self.cluster, &self.config, events, self.decisions)
+            .finish(now, &self.cluster, events, self.decisions)
     }
 
     fn handle(&mut self, now: SimTime, event: Event) {
@@ -170,6 +189,9 @@ impl World {
             Event::PodTerminated(pod) => self.pod_terminated(pod, now),
             Event::PodStarted(pod) => self.pod_started(pod, now),
             Event::PodSucceeded(pod) => self.pod_succeeded(pod, now),
+            Event::LaunchFailed(id) => self.launch_failed(id, now),
+            Event::SpotInterruption(id) => self.spot_interruption(id, now),
+            Event::SpotTermination(id) => self.spot_termination(id, now),
             Event::JobArrival { job, n } => self.job_arrival(job, n, now),
             Event::Schedule => self.run_scheduler(now),
             Event::Sample => {
@@ -361,23 +383,162 @@ impl World {
     }
 
     fn launch(&mut self, request: LaunchRequest, now: SimTime) {
-        let instance_type = self.config.catalog.get(request.instance_type);
+        let catalog = self.config.catalog.clone();
+        let spot = request.capacity_type == CapacityType::Spot;
+
+        // EC2 fills the request with the first offering that has capacity.
+        let offerings: Vec<(usize, String)> =
+            std::iter::once((request.instance_type, request.zone.clone()))
+                .chain(request.alternatives.iter().cloned())
+                .collect();
+        let filled = offerings
+            .iter()
+            .find(|(t, z)| {
+                !self
+                    .market
+                    .insufficient_capacity(&catalog.get(*t).name, z, spot, now)
+            })
+            .cloned();
+        let (type_index, zone) = filled
+            .clone()
+            .unwrap_or_else(|| (request.instance_type, request.zone.clone()));
+        let instance_type = catalog.get(type_index);
+        let mut labels = request.labels;
+        if type_index != request.instance_type {
+            labels.extend(autoscale_sim_policy::requirements::instance_type_labels(
+                instance_type,
+            ));
+        }
+        let price = if spot {
+            self.market.price(&catalog, type_index, &zone, now)
+        } else {
+            instance_type.on_demand_price
+        };
         let new = NewNode {
             owner: request.owner,
-            instance_type: request.instance_type,
+            instance_type: type_index,
             instance_type_name: instance_type.name.clone(),
             capacity_type: request.capacity_type,
-            zone: request.zone,
-            price: instance_type.on_demand_price,
-            labels: request.labels,
+            zone: zone.clone(),
+            price,
+            labels,
             taints: request.taints,
             allocatable: instance_type.allocatable(),
         };
         let id = self.cluster.add_node(new, now);
+        self.log(now, "launch", id, None, "Launch", request.reason);
+
+        // No offering with capacity: InsufficientInstanceCapacity, and nothing is billed.
+        if filled.is_none() {
+            self.failed_launches.insert(id, offerings);
+            self.engine.schedule_in(
+                self.config.insufficient_capacity_delay,
+                Event::LaunchFailed(id),
+            );
+            return;
+        }
         self.metrics.node_launched();
         let latency = self.config.launch_latency.sample(&mut self.launch_rng);
         self.engine.schedule_in(latency, Event::NodeReady(id));
-        self.log(now, "launch", id, None, "Launch", request.reason);
+        if spot
+            && let Some(at) = self
+                .market
+                .next_interruption(&catalog, type_index, &zone, now)
+            && at < SimTime::ZERO + self.config.duration
+        {
+            self.engine.schedule_at(at, Event::SpotInterruption(id));
+        }
+    }
+
+    /// Cost of a node from its launch to `now`: per-second billing with the 60 s minimum, at the
+    /// on-demand price or at the spot prices in force.
+    fn bill(&mut self, node: &autoscale_sim_kube::Node, now: SimTime) -> Cost {
+        match node.capacity_type {
+            CapacityType::OnDemand => {
+                billing::instance_cost(node.price, now.since(node.launched_at))
+            }
+            CapacityType::Spot => {
+                let catalog = self.config.catalog.clone();
+                self.market.cost(
+                    &catalog,
+                    node.instance_type,
+                    &node.zone,
+                    node.launched_at,
+                    now,
+                )
+            }
+        }
+    }
+
+    /// Ends a launch that found no capacity.
+    fn launch_failed(&mut self, id: NodeId, now: SimTime) {
+        let Some(node) = self.cluster.remove_node(id) else {
+            return;
+        };
+        let reason = "InsufficientInstanceCapacity";
+        self.metrics.launch_failed(reason);
+        self.decisions.push(Decision {
+            time_ms: now.as_millis(),
+            time: now.to_string(),
+            policy: self.policy_name.clone(),
+            action: "launch-failed".into(),
+            node: node.name.clone(),
+            instance_type: self.config.catalog.get(node.instance_type).name.clone(),
+            zone: node.zone.clone(),
+            pod: None,
+            reason: reason.into(),
+            detail: format!(
+                "no {} capacity for this offering",
+                node.capacity_type.label()
+            ),
+        });
+        let offerings = self.failed_launches.remove(&id).unwrap_or_default();
+        self.call_policy(PolicyEvent::LaunchFailed {
+            node: id,
+            offerings,
+            capacity_type: node.capacity_type,
+            reason: reason.into(),
+        });
+    }
+
+    /// Delivers a spot interruption notice; the instance terminates after the notice period.
+    fn spot_interruption(&mut self, id: NodeId, now: SimTime) {
+        if self.cluster.node(id).is_none() || !self.interrupted.insert(id) {
+            return;
+        }
+        self.metrics.spot_interrupted();
+        self.log(
+            now,
+            "interruption-notice",
+            id,
+            None,
+            "SpotInterruption",
+            format!("EC2 reclaims the instance in {}", self.config.spot.notice),
+        );
+        self.engine
+            .schedule_in(self.config.spot.notice, Event::SpotTermination(id));
+        self.call_policy(PolicyEvent::SpotInterruptionNotice(id));
+    }
+
+    /// Terminates an interrupted spot instance: pods still on it are killed and replaced by
+    /// their controllers (bare pods are lost).
+    fn spot_termination(&mut self, id: NodeId, now: SimTime) {
+        let Some(node) = self.cluster.node(id) else {
+            return;
+        };
+        let pods: Vec<PodId> = node.pods.iter().copied().collect();
+        for pod_id in pods {
+            let pod = self.cluster.pod(pod_id).expect("bound pod exists").clone();
+            if pod.phase != PodPhase::Terminating {
+                self.metrics
+                    .pod_disrupted_by_interruption(pod.owner == Owner::Bare);
+                self.replace(&pod, now);
+            }
+            self.remove_pod(pod_id, now);
+        }
+        self.draining.remove(&id);
+        self.terminate(id, now);
+        self.queue_schedule();
     }
 
     fn cordon(&mut self, node: NodeId, cordoned: bool, now: SimTime) {
@@ -490,16 +651,21 @@ impl World {
         );
         self.terminate_pod(pod_id, now);
         self.metrics.pod_evicted(pod.owner == Owner::Bare);
+        self.replace(&pod, now);
+    }
+
+    /// Has a pod's controller create a replacement for it: the ReplicaSet a new replica, the Job
+    /// controller a new pod that runs from the beginning again. A bare pod has none.
+    fn replace(&mut self, pod: &Pod, now: SimTime) {
         match pod.owner {
             Owner::Deployment(index) => {
                 let index = index as usize;
-                self.deployments[index].pods.remove(&pod_id);
+                self.deployments[index].pods.remove(&pod.id);
                 let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
                 self.deployments[index].pods.insert(replacement);
             }
             Owner::Job(_) => {
-                // The Job controller starts a new pod, which runs from the beginning again.
-                let run_time = self.job_run_times.remove(&pod_id).unwrap_or_default();
+                let run_time = self.job_run_times.remove(&pod.id).unwrap_or_default();
                 let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
                 self.job_run_times.insert(replacement, run_time);
             }
@@ -582,7 +748,7 @@ impl World {
         let Some(node) = self.cluster.remove_node(id) else {
             return;
         };
-        let cost: Cost = billing::instance_cost(node.price, now.since(node.launched_at));
+        let cost = self.bill(&node, now);
         self.metrics
             .node_terminated(&node, cost, &self.config.catalog);
         self.decisions.push(Decision {

@@ -30,12 +30,15 @@
 //! | `--unremovable-node-recheck-timeout` | 5m |
 //! | `--max-node-provision-time` | 15m |
 //! | `--max-pod-eviction-time` | 2m |
+//! | `--initial-node-group-backoff-duration` | 5m |
+//! | `--max-node-group-backoff-duration` | 30m |
+//! | `--node-group-backoff-reset-timeout` | 3h |
 
 mod scale_down;
 mod scale_up;
 mod template;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::InstanceTypeIndex;
 use autoscale_sim_engine::{RngStreams, SimDuration, SimRng, SimTime};
@@ -143,6 +146,12 @@ pub struct ClusterAutoscalerConfig {
     pub max_node_provision_time: SimDuration,
     /// `--max-pod-eviction-time`: how long a drain retries evictions before the deletion fails.
     pub max_pod_eviction_time: SimDuration,
+    /// `--initial-node-group-backoff-duration`.
+    pub initial_node_group_backoff_duration: SimDuration,
+    /// `--max-node-group-backoff-duration`.
+    pub max_node_group_backoff_duration: SimDuration,
+    /// `--node-group-backoff-reset-timeout`.
+    pub node_group_backoff_reset_timeout: SimDuration,
 }
 
 impl Default for ClusterAutoscalerConfig {
@@ -167,7 +176,48 @@ impl Default for ClusterAutoscalerConfig {
             unremovable_node_recheck_timeout: SimDuration::from_mins(5),
             max_node_provision_time: SimDuration::from_mins(15),
             max_pod_eviction_time: SimDuration::from_mins(2),
+            initial_node_group_backoff_duration: SimDuration::from_mins(5),
+            max_node_group_backoff_duration: SimDuration::from_mins(30),
+            node_group_backoff_reset_timeout: SimDuration::from_hours(3),
         }
+    }
+}
+
+/// Exponential backoff of a node group after failed scale-ups
+/// (`utils/backoff/exponential_backoff.go`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    duration: SimDuration,
+    until: SimTime,
+    last_failure: Option<SimTime>,
+}
+
+impl Backoff {
+    /// Records a failure at `now`: the first backs off for the initial duration; one during an
+    /// active backoff keeps the duration and moves the end; a later one doubles the duration up
+    /// to the maximum, unless the reset timeout has passed since the last failure.
+    pub(crate) fn fail(&mut self, now: SimTime, config: &ClusterAutoscalerConfig) {
+        let active = self.last_failure.is_some() && self.until >= now;
+        let recent = self
+            .last_failure
+            .is_some_and(|at| now.since(at) < config.node_group_backoff_reset_timeout);
+        self.duration = if active {
+            self.duration
+        } else if recent {
+            SimDuration::from_millis(
+                (self.duration.as_millis() * 2)
+                    .min(config.max_node_group_backoff_duration.as_millis()),
+            )
+        } else {
+            config.initial_node_group_backoff_duration
+        };
+        self.until = now + self.duration;
+        self.last_failure = Some(now);
+    }
+
+    /// Checks whether the group is backed off at `now`.
+    pub(crate) fn active(&self, now: SimTime) -> bool {
+        self.last_failure.is_some() && self.until > now
     }
 }
 
@@ -193,7 +243,9 @@ pub struct ClusterAutoscaler {
     /// Generation of the loop timer; older timer tokens are stale.
     loop_generation: u64,
     /// Nodes launched but not yet seen Ready, per group.
-    upcoming: BTreeSet<NodeId>,
+    upcoming: BTreeMap<NodeId, usize>,
+    /// Backoff of node groups whose launches failed.
+    backoff: BTreeMap<usize, Backoff>,
 }
 
 impl ClusterAutoscaler {
@@ -211,7 +263,8 @@ impl ClusterAutoscaler {
             last_scale_down_delete: None,
             last_scale_down_failure: None,
             loop_generation: 0,
-            upcoming: BTreeSet::new(),
+            upcoming: BTreeMap::new(),
+            backoff: BTreeMap::new(),
         }
     }
 
@@ -290,6 +343,18 @@ impl Autoscaler for ClusterAutoscaler {
             PolicyEvent::NodeReady(node) => {
                 self.upcoming.remove(node);
             }
+            PolicyEvent::LaunchFailed { node, .. } => {
+                // The Auto Scaling group's failed scaling activity ends the scale-up at once
+                // ("early abort", Cluster Autoscaler 1.24 and later) and backs the group off.
+                if let Some(group) = self.upcoming.remove(node) {
+                    self.backoff
+                        .entry(group)
+                        .or_default()
+                        .fail(view.now, &self.config);
+                }
+            }
+            // Cluster Autoscaler does not watch interruption notices; the node just disappears.
+            PolicyEvent::SpotInterruptionNotice(_) => {}
             PolicyEvent::NodeDeletionFailed(node) => {
                 self.deleting.remove(node);
                 self.last_scale_down_failure = Some(view.now);

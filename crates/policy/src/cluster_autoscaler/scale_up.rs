@@ -209,8 +209,9 @@ impl ClusterAutoscaler {
             labels,
             taints: config.taints.clone(),
             reason,
+            alternatives: vec![],
         });
-        self.upcoming.insert(id);
+        self.upcoming.insert(id, group);
     }
 
     /// Drops the pods that fit on existing Ready nodes or on upcoming nodes (first fit in queue
@@ -315,7 +316,9 @@ impl ClusterAutoscaler {
         let sizes = self.target_sizes(view);
         let mut options = Vec::new();
         for (index, group) in self.config.node_groups.iter().enumerate() {
-            if sizes[index] >= group.max_size {
+            if sizes[index] >= group.max_size
+                || self.backoff.get(&index).is_some_and(|b| b.active(view.now))
+            {
                 continue;
             }
             let mut limit = (group.max_size - sizes[index]).min(self.config.max_nodes_per_scaleup);

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{Node, NodeId, NodeState};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState};
 
 use super::scheduling::{SimNode, SimPod, solve};
 use super::{ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
@@ -17,6 +17,10 @@ const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
 
 /// Longest time the "consolidated" state lasts before the cluster is evaluated again anyway.
 const CONSOLIDATION_RECHECK: SimDuration = SimDuration::from_mins(5);
+
+/// Cheaper instance types a single-node spot-to-spot replacement needs
+/// (`MinInstanceTypesForSpotToSpotConsolidation`).
+const MIN_SPOT_TO_SPOT_TYPES: usize = 15;
 
 /// The disruption method that produced a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +35,8 @@ pub(crate) struct Replacement {
     pub pool: usize,
     pub options: Vec<usize>,
     pub zone: Option<String>,
+    /// Capacity type the replacement must launch as.
+    pub capacity_type: CapacityType,
 }
 
 /// A disruption decision waiting for validation or for its replacement.
@@ -273,7 +279,14 @@ impl Karpenter {
         let mut candidate_price = Price(0);
         for id in candidates {
             let node = view.cluster.node(*id)?;
-            candidate_price = Price(candidate_price.0 + node.price.0);
+            // A spot node is priced at its offering's current spot price.
+            let price = match node.capacity_type {
+                CapacityType::Spot => self
+                    .spot_price(view, node.instance_type, &node.zone)
+                    .unwrap_or(node.price),
+                CapacityType::OnDemand => node.price,
+            };
+            candidate_price = Price(candidate_price.0 + price.0);
             for pod in view.cluster.active_pods_on(*id) {
                 candidate_pods.insert(pod.id);
                 pods.push(SimPod {
@@ -332,12 +345,44 @@ impl Karpenter {
             }),
             [claim] => {
                 let pool = &pools[claim.pool];
-                let cheaper: Vec<usize> = claim
+                let all_spot = candidates
+                    .iter()
+                    .filter_map(|id| view.cluster.node(*id))
+                    .all(|n| n.capacity_type == CapacityType::Spot);
+                if all_spot && pool.allows_spot && !self.config.spot_to_spot_consolidation {
+                    // Feature gate SpotToSpotConsolidation, off by default: no spot-to-spot replace.
+                    return None;
+                }
+                // A replacement that may be spot is launched as spot (OD → [OD, spot] is
+                // constrained to spot), priced at its worst current spot price.
+                let capacity_type = if pool.allows_spot {
+                    CapacityType::Spot
+                } else {
+                    CapacityType::OnDemand
+                };
+                let price_of = |i: usize| match capacity_type {
+                    CapacityType::Spot => self.worst_spot_price(
+                        view,
+                        pool,
+                        pool.options[i].instance_type,
+                        claim.zone.as_ref(),
+                    ),
+                    CapacityType::OnDemand => Some(pool.options[i].price),
+                };
+                let mut cheaper: Vec<usize> = claim
                     .options
                     .iter()
                     .copied()
-                    .filter(|&i| pool.options[i].price < candidate_price)
+                    .filter(|&i| price_of(i).is_some_and(|p| p < candidate_price))
                     .collect();
+                if all_spot && capacity_type == CapacityType::Spot {
+                    // Single-node spot-to-spot needs 15 cheaper types and keeps only those 15.
+                    if candidates.len() == 1 && cheaper.len() < MIN_SPOT_TO_SPOT_TYPES {
+                        return None;
+                    }
+                    cheaper.sort_by_key(|&i| price_of(i));
+                    cheaper.truncate(MIN_SPOT_TO_SPOT_TYPES);
+                }
                 (!cheaper.is_empty()).then(|| Command {
                     method: Method::SingleNode,
                     candidates: candidates.to_vec(),
@@ -345,6 +390,7 @@ impl Karpenter {
                         pool: claim.pool,
                         options: cheaper,
                         zone: claim.zone.clone(),
+                        capacity_type,
                     }),
                     candidate_price,
                 })
@@ -445,36 +491,49 @@ impl Karpenter {
 
         // Replace: launch the cheapest cheaper option, cordon the candidates, and delete them
         // once the replacement is Ready.
+        let zone = replacement.zone.clone().or_else(|| {
+            view.cluster
+                .node(command.candidates[0])
+                .map(|n| n.zone.clone())
+        });
+        let Some(offering) = self.choose_offering(
+            view,
+            replacement.pool,
+            &replacement.options,
+            zone.as_ref(),
+            Some(replacement.capacity_type),
+        ) else {
+            return;
+        };
         let pools = self.pools.as_ref().expect("pools resolved");
         let pool = &pools[replacement.pool];
-        let option = &pool.options[replacement.options[0]];
+        let option = &pool.options[offering.option];
+        let mut labels = option.labels.clone();
+        let (key, value) = super::offerings::capacity_label(offering.capacity_type);
+        labels.insert(key, value);
         let names: Vec<String> = command
             .candidates
             .iter()
             .filter_map(|id| view.cluster.node(*id))
             .map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name))
             .collect();
-        let zone = replacement.zone.clone().unwrap_or_else(|| {
-            view.cluster
-                .node(command.candidates[0])
-                .map(|n| n.zone.clone())
-                .expect("candidate exists")
-        });
         let new_node = actions.launch(LaunchRequest {
             owner: pool.config.name.clone(),
             instance_type: option.instance_type,
-            capacity_type: autoscale_sim_kube::CapacityType::OnDemand,
-            zone,
-            labels: option.labels.clone(),
+            capacity_type: offering.capacity_type,
+            zone: offering.zone.clone(),
+            labels,
             taints: pool.config.taints.clone(),
             reason: format!(
-                "Underutilized: replacement for {} at ${:.4}/h; {} cheaper instance types, launched {} at ${:.4}/h",
+                "Underutilized: replacement for {} at ${:.4}/h; {} cheaper instance types, launched {} {} at ${:.4}/h",
                 names.join(", "),
                 command.candidate_price.usd_per_hour(),
                 replacement.options.len(),
+                offering.capacity_type.label(),
                 view.catalog.get(option.instance_type).name,
-                option.price.usd_per_hour()
+                offering.price.usd_per_hour()
             ),
+            alternatives: offering.alternatives.clone(),
         });
         for id in &command.candidates {
             actions.cordon(*id, true);

@@ -29,6 +29,7 @@
 //! existing nodes, not pessimistically per NodeClaim option.
 
 mod disruption;
+mod offerings;
 mod provisioning;
 mod scheduling;
 
@@ -126,6 +127,8 @@ pub struct KarpenterConfig {
     pub disruption_poll_period: SimDuration,
     /// Wait before a consolidation command is validated and executed.
     pub validation_delay: SimDuration,
+    /// Feature gate `SpotToSpotConsolidation` (default false).
+    pub spot_to_spot_consolidation: bool,
 }
 
 impl Default for KarpenterConfig {
@@ -137,6 +140,7 @@ impl Default for KarpenterConfig {
             batch_max_duration: SimDuration::from_secs(10),
             disruption_poll_period: SimDuration::from_secs(10),
             validation_delay: SimDuration::from_secs(15),
+            spot_to_spot_consolidation: false,
         }
     }
 }
@@ -166,9 +170,13 @@ pub(crate) struct PoolOption {
 #[derive(Clone, Debug)]
 pub(crate) struct ResolvedPool {
     pub config: NodePool,
-    /// Options sorted by price, then name.
+    /// Options sorted by on-demand price, then name.
     pub options: Vec<PoolOption>,
     pub zones: Vec<String>,
+    /// Whether the pool's `karpenter.sh/capacity-type` requirement allows spot.
+    pub allows_spot: bool,
+    /// Whether it allows on-demand.
+    pub allows_on_demand: bool,
 }
 
 /// Resolves each pool's instance types and zones against the catalog.
@@ -199,9 +207,17 @@ fn resolve_pools(
             let type_requirements: Vec<Requirement> = pool
                 .requirements
                 .iter()
-                .filter(|r| r.key != LABEL_ZONE)
+                .filter(|r| r.key != LABEL_ZONE && r.key != LABEL_CAPACITY_TYPE)
                 .cloned()
                 .collect();
+            let allows_spot = allows_capacity_type(pool, CapacityType::Spot);
+            // NOTE: options carry one capacity-type label, the one launched first (spot when
+            // allowed), so a pod selecting the other type on a mixed pool does not match.
+            let preferred = if allows_spot {
+                CapacityType::Spot
+            } else {
+                CapacityType::OnDemand
+            };
             let mut options: Vec<PoolOption> = catalog
                 .types()
                 .iter()
@@ -212,7 +228,7 @@ fn resolve_pools(
                     labels.insert(LABEL_NODEPOOL.to_string(), pool.name.clone());
                     labels.insert(
                         LABEL_CAPACITY_TYPE.to_string(),
-                        CapacityType::OnDemand.label().to_string(),
+                        preferred.label().to_string(),
                     );
                     if !all_match(&type_requirements, &labels) {
                         return None;
@@ -247,6 +263,8 @@ fn resolve_pools(
                 config: pool.clone(),
                 options,
                 zones: pool_zones,
+                allows_spot,
+                allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
             }
         })
         .collect();
@@ -260,11 +278,11 @@ fn resolve_pools(
     pools
 }
 
-/// Checks whether a NodePool's requirements allow on-demand capacity (spot is not modelled yet).
-pub fn allows_on_demand(pool: &NodePool) -> bool {
+/// Checks whether a NodePool's requirements allow capacity of `capacity_type`.
+pub fn allows_capacity_type(pool: &NodePool, capacity_type: CapacityType) -> bool {
     let labels = BTreeMap::from([(
         LABEL_CAPACITY_TYPE.to_string(),
-        CapacityType::OnDemand.label().to_string(),
+        capacity_type.label().to_string(),
     )]);
     pool.requirements
         .iter()
@@ -301,6 +319,11 @@ pub struct Karpenter {
     replacements: BTreeMap<NodeId, disruption::Command>,
     /// Nodes held by a command (candidates cordoned for replacement or being deleted).
     disrupting: BTreeSet<NodeId>,
+    /// The spot market as this policy sees it (the run's prices), when spot is in play.
+    market: Option<std::cell::RefCell<autoscale_sim_cloud::SpotMarket>>,
+    /// Offerings EC2 recently had no capacity for (or interrupted), and until when Karpenter
+    /// avoids them (the AWS provider's unavailable-offerings cache, 3 minutes).
+    unavailable: BTreeMap<(InstanceTypeIndex, String, CapacityType), SimTime>,
     /// Cluster generation at the last disruption pass that found nothing to do, and the time
     /// until which that result is valid.
     consolidated: Option<(u64, SimTime)>,
@@ -322,7 +345,16 @@ impl Karpenter {
             replacements: BTreeMap::new(),
             disrupting: BTreeSet::new(),
             consolidated: None,
+            market: None,
+            unavailable: BTreeMap::new(),
         }
+    }
+
+    /// A Karpenter policy that prices spot offerings from `market`, a copy of the run's market.
+    pub fn with_market(config: KarpenterConfig, market: autoscale_sim_cloud::SpotMarket) -> Self {
+        let mut karpenter = Karpenter::new(config);
+        karpenter.market = Some(std::cell::RefCell::new(market));
+        karpenter
     }
 
     /// The configuration.
@@ -387,6 +419,19 @@ impl Autoscaler for Karpenter {
             PolicyEvent::NodeRemoved(node) => self.on_node_removed(*node, actions),
             // Karpenter never gives up a deletion; it waits for the evictions.
             PolicyEvent::NodeDeletionFailed(_) => {}
+            PolicyEvent::LaunchFailed {
+                node,
+                offerings,
+                capacity_type,
+                ..
+            } => {
+                for (instance_type, zone) in offerings {
+                    self.mark_unavailable(*instance_type, zone, *capacity_type, view.now);
+                }
+                self.on_node_removed(*node, actions);
+                self.trigger_batch(view, actions);
+            }
+            PolicyEvent::SpotInterruptionNotice(node) => self.on_interruption(*node, view, actions),
         }
     }
 }

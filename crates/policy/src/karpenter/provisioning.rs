@@ -3,14 +3,11 @@
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_kube::{NodeState, quantity};
 
+use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
 use super::scheduling::{SimNode, SimPod, solve};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
-
-/// Instance types AWS CreateFleet receives per NodeClaim, cheapest first
-/// (aws/karpenter-provider-aws `pkg/providers/instance/instance.go`).
-pub(super) const MAX_INSTANCE_TYPES_AT_LAUNCH: usize = 60;
 
 impl Karpenter {
     /// Opens a batch window, or restarts the idle timer of the open one (`provisioning/batcher.go`).
@@ -83,12 +80,14 @@ impl Karpenter {
 
         for claim in &placement.claims {
             let pool = &pools[claim.pool];
-            let cheapest = &pool.options[claim.options[0]];
-            let instance_type = view.catalog.get(cheapest.instance_type);
-            let zone = claim
-                .zone
-                .clone()
-                .unwrap_or_else(|| self.least_used_zone(view, claim.pool));
+            let Some(offering) =
+                self.choose_offering(view, claim.pool, &claim.options, claim.zone.as_ref(), None)
+            else {
+                // Every offering is in the unavailable cache; the pods wait for the next batch.
+                continue;
+            };
+            let chosen = &pool.options[offering.option];
+            let instance_type = view.catalog.get(chosen.instance_type);
             let sent: Vec<&str> = claim
                 .options
                 .iter()
@@ -101,25 +100,31 @@ impl Karpenter {
                 })
                 .collect();
             let reason = format!(
-                "Provisioning: NodeClaim from NodePool {} for {} pods (requests cpu {}, memory {} plus daemon overhead); {} instance types fit, launched the cheapest, {} at ${:.4}/h; types sent: {}",
+                "Provisioning: NodeClaim from NodePool {} for {} pods (requests cpu {}, memory {} plus daemon overhead); {} instance types fit; launched {} {} in {} at ${:.4}/h; types sent: {}",
                 pool.config.name,
                 claim.pods.len(),
                 quantity::format_cpu_millis(claim.requests.cpu_millis),
                 quantity::format_bytes(claim.requests.memory_bytes),
                 claim.options.len(),
+                offering.capacity_type.label(),
                 instance_type.name,
-                cheapest.price.usd_per_hour(),
+                offering.zone,
+                offering.price.usd_per_hour(),
                 sent.iter().take(5).copied().collect::<Vec<_>>().join(", ")
                     + if sent.len() > 5 { ", ..." } else { "" },
             );
+            let mut labels = chosen.labels.clone();
+            let (key, value) = capacity_label(offering.capacity_type);
+            labels.insert(key, value);
             actions.launch(LaunchRequest {
                 owner: pool.config.name.clone(),
-                instance_type: cheapest.instance_type,
-                capacity_type: autoscale_sim_kube::CapacityType::OnDemand,
-                zone,
-                labels: cheapest.labels.clone(),
+                instance_type: chosen.instance_type,
+                capacity_type: offering.capacity_type,
+                zone: offering.zone,
+                labels,
                 taints: pool.config.taints.clone(),
                 reason,
+                alternatives: offering.alternatives.clone(),
             });
         }
     }
@@ -141,24 +146,5 @@ impl Karpenter {
                 })
             })
             .collect()
-    }
-
-    /// The pool's zone with the fewest of its nodes; ties go to the first zone in region order.
-    /// NOTE: EC2 CreateFleet with `lowest-price` has no stated order among equally priced zones;
-    /// balancing them here is this model's choice.
-    fn least_used_zone(&self, view: &ClusterView<'_>, pool: usize) -> String {
-        let pools = self.pools.as_ref().expect("pools resolved");
-        let pool = &pools[pool];
-        let count = |zone: &String| {
-            view.cluster
-                .nodes()
-                .filter(|n| n.owner == pool.config.name && &n.zone == zone)
-                .count()
-        };
-        pool.zones
-            .iter()
-            .min_by_key(|z| count(z))
-            .cloned()
-            .expect("pools without zones open no claims")
     }
 }

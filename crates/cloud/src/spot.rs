@@ -1,0 +1,394 @@
+//! The spot market: prices per offering over time, interruptions per spot pool, and windows of
+//! insufficient capacity.
+//!
+//! Prices are a model, not data: each pool (instance type × zone) starts at a discount from the
+//! on-demand price set per category (defaults below, chosen to match the typical 55–70 % spot
+//! savings AWS advertises) and moves by a bounded random walk every `change_interval`.
+//! Interruptions follow the frequency bands of AWS's Spot Instance Advisor: a pool in the
+//! "<5 %" band loses about 2.5 % of its instances per month, and so on. Every pool draws its
+//! price walk and its interruption times from streams named after the pool, so every policy of a
+//! comparison faces the same market (common random numbers).
+
+use std::collections::BTreeMap;
+
+use autoscale_sim_engine::{RngStreams, SimDuration, SimRng, SimTime};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, InstanceTypeIndex};
+use crate::money::{Cost, Price};
+
+/// Interruption frequency bands of the AWS Spot Instance Advisor (share of a pool's instances
+/// interrupted per month).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum InterruptionBand {
+    /// Less than 5 % per month.
+    #[default]
+    Under5,
+    /// 5 to 10 %.
+    From5To10,
+    /// 10 to 15 %.
+    From10To15,
+    /// 15 to 20 %.
+    From15To20,
+    /// More than 20 %.
+    Over20,
+}
+
+impl InterruptionBand {
+    /// Parses the Spot Instance Advisor's label (`<5%`, `5-10%`, `10-15%`, `15-20%`, `>20%`).
+    pub fn parse(text: &str) -> Option<InterruptionBand> {
+        match text {
+            "<5%" => Some(InterruptionBand::Under5),
+            "5-10%" => Some(InterruptionBand::From5To10),
+            "10-15%" => Some(InterruptionBand::From10To15),
+            "15-20%" => Some(InterruptionBand::From15To20),
+            ">20%" => Some(InterruptionBand::Over20),
+            _ => None,
+        }
+    }
+
+    /// Share of instances interrupted per month: the band's midpoint (25 % for the open band).
+    pub fn monthly_share(self) -> f64 {
+        match self {
+            InterruptionBand::Under5 => 0.025,
+            InterruptionBand::From5To10 => 0.075,
+            InterruptionBand::From10To15 => 0.125,
+            InterruptionBand::From15To20 => 0.175,
+            InterruptionBand::Over20 => 0.25,
+        }
+    }
+
+    /// Interruption events per second for a pool: a monthly share `p` becomes the rate
+    /// `-ln(1 - p) / 30 days` of a Poisson process.
+    pub fn rate_per_second(self) -> f64 {
+        -(1.0 - self.monthly_share()).ln() / (30.0 * 86_400.0)
+    }
+}
+
+/// A window in which launches into matching pools fail with InsufficientInstanceCapacity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CapacityWindow {
+    /// Instance type name, or `None` for every type.
+    pub instance_type: Option<String>,
+    /// Zone, or `None` for every zone.
+    pub zone: Option<String>,
+    /// Whether the window hits spot (`true`) or on-demand (`false`) capacity.
+    pub spot: bool,
+    /// Start of the shortage.
+    pub from: SimTime,
+    /// End of the shortage.
+    pub to: SimTime,
+}
+
+/// Settings of the spot market model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpotSettings {
+    /// Discount from on-demand per instance category (`c`, `m`, `r`, ...), as a share.
+    pub discount_by_category: BTreeMap<String, f64>,
+    /// Discount for categories not listed.
+    pub default_discount: f64,
+    /// Largest relative change of a pool's price at each step of its random walk.
+    pub volatility: f64,
+    /// Time between price changes.
+    pub change_interval: SimDuration,
+    /// Interruption band per instance family, such as `c5` or `m6i`.
+    pub band_by_family: BTreeMap<String, InterruptionBand>,
+    /// Interruption band of families not listed.
+    pub default_band: InterruptionBand,
+    /// Expected interruptions per instance and 30 days, per family, overriding the band: for
+    /// stress tests beyond the Spot Instance Advisor's published bands.
+    pub interruptions_per_month_by_family: BTreeMap<String, f64>,
+    /// Time from an interruption notice to the instance's termination (AWS: 2 minutes).
+    pub notice: SimDuration,
+    /// Shortages.
+    pub capacity_windows: Vec<CapacityWindow>,
+}
+
+impl Default for SpotSettings {
+    fn default() -> Self {
+        SpotSettings {
+            discount_by_category: [("c", 0.65), ("m", 0.60), ("r", 0.65), ("t", 0.60)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            default_discount: 0.60,
+            volatility: 0.03,
+            change_interval: SimDuration::from_hours(6),
+            band_by_family: BTreeMap::new(),
+            default_band: InterruptionBand::Under5,
+            interruptions_per_month_by_family: BTreeMap::new(),
+            notice: SimDuration::from_mins(2),
+            capacity_windows: Vec::new(),
+        }
+    }
+}
+
+/// Price walk and interruption times of one pool, extended on demand.
+#[derive(Debug)]
+struct Pool {
+    prices: Vec<Price>,
+    price_rng: SimRng,
+    interruptions: Vec<SimTime>,
+    interruption_rng: SimRng,
+    rate: f64,
+}
+
+/// The spot market of one run.
+#[derive(Debug)]
+pub struct SpotMarket {
+    settings: SpotSettings,
+    streams: RngStreams,
+    pools: BTreeMap<(InstanceTypeIndex, String), Pool>,
+}
+
+impl SpotMarket {
+    /// A market for `settings`, drawing from streams of `seed`.
+    pub fn new(settings: SpotSettings, seed: u64) -> Self {
+        SpotMarket {
+            settings,
+            streams: RngStreams::new(seed),
+            pools: BTreeMap::new(),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &SpotSettings {
+        &self.settings
+    }
+
+    /// Interruption band of an instance type.
+    pub fn band(&self, catalog: &Catalog, instance_type: InstanceTypeIndex) -> InterruptionBand {
+        let family = &catalog.get(instance_type).family;
+        self.settings
+            .band_by_family
+            .get(family)
+            .copied()
+            .unwrap_or(self.settings.default_band)
+    }
+
+    fn pool(
+        &mut self,
+        catalog: &Catalog,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+    ) -> &mut Pool {
+        let family = &catalog.get(instance_type).family;
+        let rate = match self.settings.interruptions_per_month_by_family.get(family) {
+            Some(per_month) => per_month / (30.0 * 86_400.0),
+            None => self.band(catalog, instance_type).rate_per_second(),
+        };
+        let settings = &self.settings;
+        let streams = &self.streams;
+        self.pools
+            .entry((instance_type, zone.to_string()))
+            .or_insert_with(|| {
+                let it = catalog.get(instance_type);
+                let discount = settings
+                    .discount_by_category
+                    .get(&it.category)
+                    .copied()
+                    .unwrap_or(settings.default_discount);
+                let start = Price(
+                    ((it.on_demand_price.0 as f64) * (1.0 - discount))
+                        .round()
+                        .max(1.0) as u64,
+                );
+                let name = format!("{}/{}", it.name, zone);
+                Pool {
+                    prices: vec![start],
+                    price_rng: streams.stream(&format!("ec2/spot-price/{name}")),
+                    interruptions: Vec::new(),
+                    interruption_rng: streams.stream(&format!("ec2/spot-interruptions/{name}")),
+                    rate,
+                }
+            })
+    }
+
+    /// Spot price of an instance type in a zone at time `t`.
+    pub fn price(
+        &mut self,
+        catalog: &Catalog,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+        t: SimTime,
+    ) -> Price {
+        let interval = self.settings.change_interval.as_millis().max(1);
+        let step = (t.as_millis() / interval) as usize;
+        let on_demand = catalog.get(instance_type).on_demand_price.0 as f64;
+        let volatility = self.settings.volatility;
+        let pool = self.pool(catalog, instance_type, zone);
+        while pool.prices.len() <= step {
+            let last = pool.prices.last().expect("a pool starts with a price").0 as f64;
+            let change: f64 = pool.price_rng.random_range(-1.0..=1.0) * volatility;
+            // Bounded between 10 % and 90 % of on-demand.
+            let next = (last * (1.0 + change)).clamp(0.1 * on_demand, 0.9 * on_demand);
+            pool.prices.push(Price(next.round().max(1.0) as u64));
+        }
+        pool.prices[step]
+    }
+
+    /// Cost of a spot instance that ran from `from` to `to`, each stretch at the price in
+    /// force; at least the 60-second minimum at the starting price.
+    pub fn cost(
+        &mut self,
+        catalog: &Catalog,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+        from: SimTime,
+        to: SimTime,
+    ) -> Cost {
+        let interval = self.settings.change_interval.as_millis().max(1);
+        let billed_ms = to
+            .since(from)
+            .as_millis()
+            .div_ceil(1000)
+            .max(crate::billing::MINIMUM_BILLED_SECS)
+            * 1000;
+        let end = from.as_millis() + billed_ms;
+        let mut total = Cost::ZERO;
+        let mut t = from.as_millis();
+        while t < end {
+            let next_change = (t / interval + 1) * interval;
+            let stop = next_change.min(end);
+            let price = self.price(catalog, instance_type, zone, SimTime(t));
+            // Exact: price in micro-dollars per hour times milliseconds, in 1/3600 micro-dollar units.
+            total += Cost(u128::from(price.0) * u128::from(stop - t) / 1000);
+            t = stop;
+        }
+        total
+    }
+
+    /// The first interruption of the pool after `after`, from the pool's fixed sequence.
+    pub fn next_interruption(
+        &mut self,
+        catalog: &Catalog,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+        after: SimTime,
+    ) -> Option<SimTime> {
+        let pool = self.pool(catalog, instance_type, zone);
+        if pool.rate <= 0.0 {
+            return None;
+        }
+        loop {
+            if let Some(t) = pool.interruptions.iter().find(|t| **t > after) {
+                return Some(*t);
+            }
+            let last = pool
+                .interruptions
+                .last()
+                .map_or(0.0, |t| t.as_millis() as f64 / 1000.0);
+            let uniform: f64 = pool.interruption_rng.random::<f64>();
+            let gap = -(1.0 - uniform).ln() / pool.rate;
+            pool.interruptions
+                .push(SimTime(((last + gap) * 1000.0) as u64));
+        }
+    }
+
+    /// Checks whether a launch of this offering fails for lack of capacity at `t`.
+    pub fn insufficient_capacity(
+        &self,
+        instance_type: &str,
+        zone: &str,
+        spot: bool,
+        t: SimTime,
+    ) -> bool {
+        self.settings.capacity_windows.iter().any(|w| {
+            w.spot == spot
+                && w.from <= t
+                && t < w.to
+                && w.instance_type
+                    .as_deref()
+                    .is_none_or(|n| n == instance_type)
+                && w.zone.as_deref().is_none_or(|z| z == zone)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn market() -> (Catalog, SpotMarket, usize) {
+        let catalog = Catalog::builtin();
+        let m5 = catalog.index_of("m5.large").unwrap();
+        (catalog, SpotMarket::new(SpotSettings::default(), 42), m5)
+    }
+
+    #[test]
+    fn starting_price_is_the_discount() {
+        let (catalog, mut market, m5) = market();
+        // m5.large on-demand 96,000 micro-dollars per hour, 60 % off.
+        assert_eq!(
+            market.price(&catalog, m5, "us-east-1a", SimTime::ZERO),
+            Price(38_400)
+        );
+    }
+
+    #[test]
+    fn cost_across_price_change() {
+        let (catalog, mut market, m5) = market();
+        let change = SimTime::ZERO + SimDuration::from_hours(6);
+        let before = market.price(&catalog, m5, "us-east-1a", SimTime::ZERO);
+        let after = market.price(&catalog, m5, "us-east-1a", change);
+        let from = change - SimDuration::from_mins(30);
+        let to = change + SimDuration::from_mins(30);
+
+        let cost = market.cost(&catalog, m5, "us-east-1a", from, to);
+
+        // Half an hour at each price: (before + after) / 2 micro-dollars.
+        assert_eq!(cost.micro_usd(), u128::from(before.0 + after.0).div_ceil(2));
+        assert_ne!(before, after);
+    }
+
+    #[test]
+    fn interruptions_are_fixed_per_pool() {
+        let (catalog, mut a, m5) = market();
+        let (_, mut b, _) = market();
+        let first = a
+            .next_interruption(&catalog, m5, "us-east-1a", SimTime::ZERO)
+            .unwrap();
+        // Asking later, or after other pools, gives the same sequence.
+        b.next_interruption(&catalog, m5, "us-east-1b", SimTime::ZERO);
+        assert_eq!(
+            b.next_interruption(&catalog, m5, "us-east-1a", SimTime::ZERO),
+            Some(first)
+        );
+        let second = a
+            .next_interruption(&catalog, m5, "us-east-1a", first)
+            .unwrap();
+        assert!(second > first);
+    }
+
+    #[test]
+    fn band_rates() {
+        // 2.5 % per month is about 9.8e-9 per second.
+        let rate = InterruptionBand::Under5.rate_per_second();
+        assert!((rate - 9.77e-9).abs() < 1e-10, "{rate}");
+        assert_eq!(
+            InterruptionBand::parse(">20%"),
+            Some(InterruptionBand::Over20)
+        );
+        assert_eq!(InterruptionBand::parse("30%"), None);
+    }
+
+    #[test]
+    fn capacity_windows_match() {
+        let mut settings = SpotSettings::default();
+        settings.capacity_windows.push(CapacityWindow {
+            instance_type: Some("m5.large".into()),
+            zone: None,
+            spot: true,
+            from: SimTime(1000),
+            to: SimTime(2000),
+        });
+        let market = SpotMarket::new(settings, 1);
+        assert!(market.insufficient_capacity("m5.large", "us-east-1a", true, SimTime(1500)));
+        assert!(!market.insufficient_capacity("m5.large", "us-east-1a", false, SimTime(1500)));
+        assert!(!market.insufficient_capacity("m5.large", "us-east-1a", true, SimTime(2000)));
+        assert!(!market.insufficient_capacity("c5.large", "us-east-1a", true, SimTime(1500)));
+    }
+}

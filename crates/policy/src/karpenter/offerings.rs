@@ -1,0 +1,247 @@
+//! Offerings: which (instance type, zone, capacity type) a NodeClaim launches, the cache of
+//! offerings EC2 recently could not fill, and spot interruption handling.
+
+use autoscale_sim_cloud::{InstanceTypeIndex, Price};
+use autoscale_sim_engine::{SimDuration, SimTime};
+use autoscale_sim_kube::{CapacityType, LABEL_CAPACITY_TYPE, NodeId};
+
+use super::{Karpenter, ResolvedPool};
+use crate::api::{Actions, ClusterView, DisruptionReason};
+
+/// How long an offering stays unavailable after InsufficientInstanceCapacity or an interruption
+/// (aws/karpenter-provider-aws `pkg/cache/cache.go`, `UnavailableOfferingsTTL`).
+pub(super) const UNAVAILABLE_OFFERINGS_TTL: SimDuration = SimDuration::from_mins(3);
+
+/// Instance types sent to EC2 CreateFleet per NodeClaim, cheapest first.
+pub(super) const MAX_INSTANCE_TYPES_AT_LAUNCH: usize = 60;
+
+/// Spot offerings within this factor of the cheapest are candidates of the
+/// price-capacity-optimized model.
+/// NOTE: EC2's price-capacity-optimized strategy weighs price against pool depth with
+/// unpublished data; this model takes the lowest interruption band among offerings priced
+/// within 15 % of the cheapest.
+const PRICE_CAPACITY_SLACK: f64 = 1.15;
+
+/// The offering a launch goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Offering {
+    /// Index into the pool's options.
+    pub option: usize,
+    pub zone: String,
+    pub capacity_type: CapacityType,
+    pub price: Price,
+    /// The other offerings of the same capacity type sent in the same request, in order.
+    pub alternatives: Vec<(InstanceTypeIndex, String)>,
+}
+
+impl Karpenter {
+    /// Marks an offering unavailable for the cache's TTL.
+    pub(super) fn mark_unavailable(
+        &mut self,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+        capacity_type: CapacityType,
+        now: SimTime,
+    ) {
+        self.unavailable.insert(
+            (instance_type, zone.to_string(), capacity_type),
+            now + UNAVAILABLE_OFFERINGS_TTL,
+        );
+    }
+
+    fn available(
+        &self,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+        capacity_type: CapacityType,
+        now: SimTime,
+    ) -> bool {
+        self.unavailable
+            .get(&(instance_type, zone.to_string(), capacity_type))
+            .is_none_or(|until| *until <= now)
+    }
+
+    /// Current spot price of an offering, from the policy's copy of the market.
+    pub(super) fn spot_price(
+        &self,
+        view: &ClusterView<'_>,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+    ) -> Option<Price> {
+        let market = self.market.as_ref()?;
+        Some(
+            market
+                .borrow_mut()
+                .price(view.catalog, instance_type, zone, view.now),
+        )
+    }
+
+    /// Highest current spot price of an instance type over the pool's available zones: the
+    /// worst case a spot replacement could launch at (`Offerings.WorstLaunchPrice`).
+    pub(super) fn worst_spot_price(
+        &self,
+        view: &ClusterView<'_>,
+        pool: &ResolvedPool,
+        instance_type: InstanceTypeIndex,
+        zone: Option<&String>,
+    ) -> Option<Price> {
+        let zones: Vec<&String> = match zone {
+            Some(z) => vec![z],
+            None => pool.zones.iter().collect(),
+        };
+        zones
+            .into_iter()
+            .filter(|z| self.available(instance_type, z, CapacityType::Spot, view.now))
+            .filter_map(|z| self.spot_price(view, instance_type, z))
+            .max()
+    }
+
+    /// Chooses the offering a NodeClaim with `options` launches, as the AWS provider does:
+    /// spot when the pool allows it and a spot offering is available, else on-demand; at most
+    /// the 60 cheapest types are sent; spot offerings priced above the cheapest on-demand one
+    /// are dropped when both capacity types are allowed; on-demand goes to the lowest price
+    /// (`lowest-price`), spot to the price-capacity-optimized model. `only` restricts the
+    /// capacity type.
+    pub(super) fn choose_offering(
+        &self,
+        view: &ClusterView<'_>,
+        pool_index: usize,
+        options: &[usize],
+        zone: Option<&String>,
+        only: Option<CapacityType>,
+    ) -> Option<Offering> {
+        let pool = &self.pools.as_ref().expect("pools resolved")[pool_index];
+        let zones: Vec<String> = match zone {
+            Some(z) => vec![z.clone()],
+            None => {
+                let mut zones = pool.zones.clone();
+                // Least-used zones first, so equal prices spread the pool over the zones.
+                zones.sort_by_key(|z| {
+                    view.cluster
+                        .nodes()
+                        .filter(|n| n.owner == pool.config.name && &n.zone == z)
+                        .count()
+                });
+                zones
+            }
+        };
+        let sent: Vec<usize> = options
+            .iter()
+            .copied()
+            .take(MAX_INSTANCE_TYPES_AT_LAUNCH)
+            .collect();
+
+        // On-demand: the lowest price among available offerings (`lowest-price`).
+        let mut on_demand_list: Vec<(usize, String)> = Vec::new();
+        if pool.allows_on_demand && only != Some(CapacityType::Spot) {
+            for &option in &sent {
+                let instance_type = pool.options[option].instance_type;
+                for zone in zones
+                    .iter()
+                    .filter(|z| self.available(instance_type, z, CapacityType::OnDemand, view.now))
+                {
+                    on_demand_list.push((option, zone.clone()));
+                }
+            }
+        }
+        let on_demand = on_demand_list.first().map(|(option, zone)| Offering {
+            option: *option,
+            zone: zone.clone(),
+            capacity_type: CapacityType::OnDemand,
+            price: pool.options[*option].price,
+            alternatives: on_demand_list
+                .iter()
+                .skip(1)
+                .map(|(o, z)| (pool.options[*o].instance_type, z.clone()))
+                .collect(),
+        });
+
+        // Spot: price-capacity-optimized among available offerings.
+        if let Some(market) = self
+            .market
+            .as_ref()
+            .filter(|_| pool.allows_spot && only != Some(CapacityType::OnDemand))
+        {
+            let mut spot: Vec<(Offering, autoscale_sim_cloud::InterruptionBand)> = Vec::new();
+            for &option in &sent {
+                let instance_type = pool.options[option].instance_type;
+                let band = market.borrow().band(view.catalog, instance_type);
+                for zone in &zones {
+                    if !self.available(instance_type, zone, CapacityType::Spot, view.now) {
+                        continue;
+                    }
+                    let price = self
+                        .spot_price(view, instance_type, zone)
+                        .expect("the market exists");
+                    if on_demand
+                        .as_ref()
+                        .is_some_and(|od| only.is_none() && price > od.price)
+                    {
+                        continue;
+                    }
+                    spot.push((
+                        Offering {
+                            option,
+                            zone: zone.clone(),
+                            capacity_type: CapacityType::Spot,
+                            price,
+                            alternatives: Vec::new(),
+                        },
+                        band,
+                    ));
+                }
+            }
+            if let Some(cheapest) = spot.iter().map(|(o, _)| o.price).min() {
+                // Rank: within the price slack, lowest band then price; then the rest by price.
+                let limit = (cheapest.0 as f64 * PRICE_CAPACITY_SLACK) as u64;
+                spot.sort_by_key(|(o, band)| {
+                    let within = o.price.0 <= limit;
+                    (!within, if within { Some(*band) } else { None }, o.price)
+                });
+                let alternatives = spot
+                    .iter()
+                    .skip(1)
+                    .map(|(o, _)| (pool.options[o.option].instance_type, o.zone.clone()))
+                    .collect();
+                let (mut first, _) = spot.swap_remove(0);
+                first.alternatives = alternatives;
+                return Some(first);
+            }
+        }
+        on_demand
+    }
+
+    /// Handles a spot interruption notice: the offering becomes unavailable, and the node is
+    /// cordoned and drained at once (the AWS provider's interruption controller, CordonAndDrain).
+    pub(super) fn on_interruption(
+        &mut self,
+        node: NodeId,
+        view: &ClusterView<'_>,
+        actions: &mut Actions,
+    ) {
+        let Some(n) = view.cluster.node(node) else {
+            return;
+        };
+        if self.pool_index(&n.owner).is_none() {
+            return;
+        }
+        self.mark_unavailable(n.instance_type, &n.zone, CapacityType::Spot, view.now);
+        let detail = format!(
+            "Interrupted: spot interruption notice for node {} ({} in {}); offering unavailable for {}",
+            n.name,
+            view.catalog.get(n.instance_type).name,
+            n.zone,
+            UNAVAILABLE_OFFERINGS_TTL
+        );
+        actions.delete_node(node, DisruptionReason::Interrupted, detail);
+        self.disrupting.insert(node);
+    }
+}
+
+/// The `karpenter.sh/capacity-type` label value of a capacity type.
+pub(super) fn capacity_label(capacity_type: CapacityType) -> (String, String) {
+    (
+        LABEL_CAPACITY_TYPE.to_string(),
+        capacity_type.label().to_string(),
+    )
+}
