@@ -6,6 +6,7 @@
 //! * [`allocatable`]: node capacity and allocatable by the EKS and Karpenter formulas.
 //! * [`billing`]: per-second billing with a 60-second minimum, in exact integer [`Cost`].
 //! * [`LatencyModel`]: time from a launch request to a Ready node.
+//! * [`SpotMarket`]: spot prices per offering over time, interruptions and capacity shortages.
 //!
 //! ```
 //! use autoscale_sim_cloud::{Catalog, billing, MIB};
@@ -20,8 +21,8 @@
 //!
 //! ## Limitations
 //!
-//! On-demand Linux prices only; spot prices, interruptions and insufficient capacity are not
-//! modelled yet. Launch latency is one request-to-Ready distribution.
+//! Spot prices, interruptions and shortages come from the model in [`spot`], not from real price
+//! history. Launch latency is one request-to-Ready distribution.
 
 #![deny(missing_docs)]
 
