@@ -105,6 +105,9 @@ pub struct SpotSettings {
     pub notice: SimDuration,
     /// Shortages.
     pub capacity_windows: Vec<CapacityWindow>,
+    /// Recorded prices per pool (instance type name, zone): each price holds from its time until
+    /// the next; the first also holds before it. Pools listed here ignore the price model.
+    pub history: BTreeMap<(String, String), Vec<(SimTime, Price)>>,
 }
 
 impl Default for SpotSettings {
@@ -122,6 +125,7 @@ impl Default for SpotSettings {
             interruptions_per_month_by_family: BTreeMap::new(),
             notice: SimDuration::from_mins(2),
             capacity_windows: Vec::new(),
+            history: BTreeMap::new(),
         }
     }
 }
@@ -207,6 +211,37 @@ impl SpotMarket {
             })
     }
 
+    fn recorded(
+        &self,
+        catalog: &Catalog,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+    ) -> Option<&Vec<(SimTime, Price)>> {
+        let key = (catalog.get(instance_type).name.clone(), zone.to_string());
+        self.settings.history.get(&key).filter(|h| !h.is_empty())
+    }
+
+    /// The first time after `t` at which the pool's price may change.
+    fn next_change(
+        &self,
+        catalog: &Catalog,
+        instance_type: InstanceTypeIndex,
+        zone: &str,
+        t: SimTime,
+    ) -> SimTime {
+        match self.recorded(catalog, instance_type, zone) {
+            Some(history) => history
+                .iter()
+                .map(|(at, _)| *at)
+                .find(|at| *at > t)
+                .unwrap_or(SimTime::NEVER),
+            None => {
+                let interval = self.settings.change_interval.as_millis().max(1);
+                SimTime((t.as_millis() / interval + 1) * interval)
+            }
+        }
+    }
+
     /// Spot price of an instance type in a zone at time `t`.
     pub fn price(
         &mut self,
@@ -215,6 +250,10 @@ impl SpotMarket {
         zone: &str,
         t: SimTime,
     ) -> Price {
+        if let Some(history) = self.recorded(catalog, instance_type, zone) {
+            let index = history.partition_point(|(at, _)| *at <= t);
+            return history[index.saturating_sub(1)].1;
+        }
         let interval = self.settings.change_interval.as_millis().max(1);
         let step = (t.as_millis() / interval) as usize;
         let on_demand = catalog.get(instance_type).on_demand_price.0 as f64;
@@ -240,7 +279,6 @@ impl SpotMarket {
         from: SimTime,
         to: SimTime,
     ) -> Cost {
-        let interval = self.settings.change_interval.as_millis().max(1);
         let billed_ms = to
             .since(from)
             .as_millis()
@@ -251,7 +289,9 @@ impl SpotMarket {
         let mut total = Cost::ZERO;
         let mut t = from.as_millis();
         while t < end {
-            let next_change = (t / interval + 1) * interval;
+            let next_change = self
+                .next_change(catalog, instance_type, zone, SimTime(t))
+                .as_millis();
             let stop = next_change.min(end);
             let price = self.price(catalog, instance_type, zone, SimTime(t));
             // Exact: price in micro-dollars per hour times milliseconds, in 1/3600 micro-dollar units.
@@ -361,6 +401,38 @@ mod tests {
             .next_interruption(&catalog, m5, "us-east-1a", first)
             .unwrap();
         assert!(second > first);
+    }
+
+    #[test]
+    fn recorded_history_overrides_model() {
+        let catalog = Catalog::builtin();
+        let m5 = catalog.index_of("m5.large").unwrap();
+        let mut settings = SpotSettings::default();
+        let history = vec![
+            (SimTime(0), Price(30_000)),
+            (SimTime(1_800_000), Price(36_000)),
+        ];
+        settings
+            .history
+            .insert(("m5.large".into(), "us-east-1a".into()), history);
+        let mut market = SpotMarket::new(settings, 1);
+
+        assert_eq!(
+            market.price(&catalog, m5, "us-east-1a", SimTime(1_799_999)),
+            Price(30_000)
+        );
+        assert_eq!(
+            market.price(&catalog, m5, "us-east-1a", SimTime(1_800_000)),
+            Price(36_000)
+        );
+        // An hour across the change: half at 0.030 $/h and half at 0.036 $/h = 33,000 micro-dollars.
+        let cost = market.cost(&catalog, m5, "us-east-1a", SimTime(0), SimTime(3_600_000));
+        assert_eq!(cost.micro_usd(), 33_000);
+        // Another zone keeps the model.
+        assert_eq!(
+            market.price(&catalog, m5, "us-east-1b", SimTime(0)),
+            Price(38_400)
+        );
     }
 
     #[test]

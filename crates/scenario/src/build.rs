@@ -264,6 +264,19 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
     }
     if let Some(spot) = &file.cloud.spot {
         build_spot(spot, ctx, &mut config.spot)?;
+        if let Some(history) = &spot.price_history {
+            let path = ctx.path(&history.value);
+            if !path.exists() {
+                return Err(ctx.error(
+                    history,
+                    "cloud.spot.priceHistory",
+                    Some(history.value.clone()),
+                    format!("price history file {} not found", path.display()),
+                    "give the path relative to the scenario file",
+                ));
+            }
+            config.spot.history = crate::prices::load(&path, start_unix_secs)?;
+        }
     }
     for (index, shortage) in file.cloud.capacity_shortages.iter().enumerate() {
         let window = build_shortage(

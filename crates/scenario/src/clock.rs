@@ -47,6 +47,19 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// Seconds since the Unix epoch for an ISO 8601 timestamp as AWS tools print it:
+/// `2026-01-05T10:00:00Z`, `2026-01-05T10:00:00+00:00` or with fractional seconds; only UTC
+/// offsets of zero are accepted.
+pub fn parse_iso_utc(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (base, zone) = text.split_at(text.len().min(19));
+    let zone = zone.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    if !matches!(zone, "Z" | "+00:00" | "") {
+        return None;
+    }
+    parse_utc(&format!("{base}Z"))
+}
+
 /// Day of the week of a Unix time, 0 = Monday.
 pub fn weekday(unix_secs: i64) -> u32 {
     // 1970-01-01 was a Thursday (3 when Monday is 0).
@@ -64,6 +77,19 @@ mod tests {
         assert_eq!(weekday(1_767_571_200), 0);
         assert_eq!(parse_utc("1995-07-01T04:00:00Z"), Some(804_571_200));
         assert_eq!(weekday(804_571_200), 5);
+    }
+
+    #[test]
+    fn parses_aws_timestamps() {
+        assert_eq!(
+            parse_iso_utc("2026-01-05T00:00:00+00:00"),
+            Some(1_767_571_200)
+        );
+        assert_eq!(
+            parse_iso_utc("2026-01-05T00:00:00.000Z"),
+            Some(1_767_571_200)
+        );
+        assert_eq!(parse_iso_utc("2026-01-05T00:00:00+02:00"), None);
     }
 
     #[test]

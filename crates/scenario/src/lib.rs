@@ -23,6 +23,7 @@ mod build;
 pub mod clock;
 mod error;
 pub mod flags;
+pub mod prices;
 #[allow(missing_docs)]
 pub mod schema;
 

@@ -105,6 +105,10 @@ pub struct SpotYaml {
     pub default_interruption_band: Option<Spanned<String>>,
     #[serde(default)]
     pub interruptions_per_month: BTreeMap<String, Spanned<f64>>,
+    /// Recorded spot prices: the JSON `aws ec2 describe-spot-price-history` prints, or a CSV
+    /// file `timestamp,instance_type,zone,spot_usd_per_hour`.
+    #[serde(default)]
+    pub price_history: Option<Spanned<String>>,
     #[serde(default)]
     pub notice: Option<Spanned<String>>,
 }
