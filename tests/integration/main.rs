@@ -4,9 +4,11 @@
 //! Every module but `default_scenario` uses scenarios of six simulated hours or less, so that the
 //! suite stays fast on two cores.
 
+mod bad_input;
 mod cli_errors;
 mod cost;
 mod default_scenario;
 mod determinism;
 mod outputs;
+mod properties;
 mod support;

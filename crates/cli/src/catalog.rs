@@ -21,18 +21,23 @@ pub(crate) struct Filters {
     #[arg(long, value_enum)]
     arch: Option<ArchFilter>,
     /// Only types with at least this many vCPUs [default: no minimum]
-    #[arg(long, value_name = "VCPUS")]
+    #[arg(long, value_name = "VCPUS", allow_negative_numbers = true, value_parser = whole_vcpus)]
     min_vcpu: Option<u32>,
     /// Only types with at most this many vCPUs [default: no maximum]
-    #[arg(long, value_name = "VCPUS")]
+    #[arg(long, value_name = "VCPUS", allow_negative_numbers = true, value_parser = whole_vcpus)]
     max_vcpu: Option<u32>,
     /// Only types with at least this much memory, in GiB; fractions such as 0.5 are allowed
     /// [default: no minimum]
-    #[arg(long, value_name = "GIB", value_parser = non_negative)]
+    #[arg(long, value_name = "GIB", allow_negative_numbers = true, value_parser = non_negative)]
     min_memory: Option<f64>,
     /// Only types whose Linux on-demand price is at most this, in US dollars per hour
     /// [default: no maximum]
-    #[arg(long, value_name = "USD_PER_HOUR", value_parser = non_negative)]
+    #[arg(
+        long,
+        value_name = "USD_PER_HOUR",
+        allow_negative_numbers = true,
+        value_parser = non_negative
+    )]
     max_price: Option<f64>,
 }
 
@@ -52,6 +57,13 @@ impl ArchFilter {
             ArchFilter::Arm64 => Arch::Arm64,
         }
     }
+}
+
+/// Parses a whole number of vCPUs for `--min-vcpu` and `--max-vcpu`.
+fn whole_vcpus(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "expected a whole number of vCPUs of zero or more, such as 4".into())
 }
 
 /// Parses a finite number of zero or more, for the GiB and dollar filters.
@@ -137,6 +149,23 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// Describes the ranges of vCPUs, memory and price in `types`, for the error message of
+/// filters that matched nothing.
+fn describe_ranges(types: &[InstanceType]) -> String {
+    let vcpu = types.iter().map(|t| t.vcpu);
+    let memory = types.iter().map(|t| t.memory_mib);
+    let price = types.iter().map(|t| t.on_demand_price.0);
+    format!(
+        "the built-in types have {} to {} vCPUs, {} to {} GiB of memory and cost {} to {} $/h",
+        vcpu.clone().min().unwrap_or(0),
+        vcpu.max().unwrap_or(0),
+        gib(memory.clone().min().unwrap_or(0)),
+        gib(memory.max().unwrap_or(0)),
+        price.clone().min().unwrap_or(0) as f64 / 1e6,
+        price.max().unwrap_or(0) as f64 / 1e6
+    )
+}
+
 /// Formats an optional unit price with six decimals, or `-` when the divisor was zero.
 fn unit_price(value: Option<f64>) -> String {
     value.map_or("-".into(), |v| format!("{v:.6}"))
@@ -169,8 +198,9 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
         .collect();
     if types.is_empty() {
         return Err(Failure::input(format!(
-            "no instance type matches {}; --min-memory is in GiB and --max-price in dollars per hour",
-            filters.describe()
+            "no instance type matches {}; {}",
+            filters.describe(),
+            describe_ranges(catalog.types())
         )));
     }
 
@@ -182,8 +212,32 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
         );
         return Ok(());
     }
+    // Name and allocatable columns are as wide as their longest entry.
+    let allocatable: Vec<String> = types
+        .iter()
+        .map(|t| {
+            let resources = t.allocatable();
+            format!(
+                "{}m/{}Mi",
+                resources.cpu_millis,
+                resources.memory_bytes / MIB
+            )
+        })
+        .collect();
+    let name_width = types
+        .iter()
+        .map(|t| t.name.len())
+        .chain(["instance type".len()])
+        .max()
+        .unwrap_or(0);
+    let allocatable_width = allocatable
+        .iter()
+        .map(String::len)
+        .chain(["allocatable".len()])
+        .max()
+        .unwrap_or(0);
     outln!(
-        "{:<18} {:>5} {:>8} {:>6} {:>5} {:>10} {:>10} {:>10} {:>16}",
+        "{:<name_width$} {:>5} {:>8} {:>6} {:>5} {:>10} {:>10} {:>10} {:>allocatable_width$}",
         "instance type",
         "vCPU",
         "mem GiB",
@@ -194,11 +248,10 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
         "$/GiB-h",
         "allocatable"
     );
-    for t in types {
+    for (t, allocatable) in types.into_iter().zip(&allocatable) {
         let entry = Entry::new(t);
-        let allocatable = t.allocatable();
         outln!(
-            "{:<18} {:>5} {:>8} {:>6} {:>5} {:>10.6} {:>10} {:>10} {:>7}m/{:>6}Mi",
+            "{:<name_width$} {:>5} {:>8} {:>6} {:>5} {:>10.6} {:>10} {:>10} {:>allocatable_width$}",
             t.name,
             t.vcpu,
             gib(t.memory_mib),
@@ -207,8 +260,7 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
             t.on_demand_price.usd_per_hour(),
             unit_price(entry.usd_per_vcpu_hour),
             unit_price(entry.usd_per_gib_hour),
-            allocatable.cpu_millis,
-            allocatable.memory_bytes / MIB
+            allocatable
         );
     }
     Ok(())
@@ -326,6 +378,29 @@ mod tests {
             failure
                 .message
                 .contains("--min-vcpu 8 is above --max-vcpu 4")
+        );
+    }
+
+    #[test]
+    fn whole_vcpus_parses() {
+        assert_eq!(whole_vcpus("4"), Ok(4));
+        assert!(whole_vcpus("-3").is_err());
+        assert!(whole_vcpus("2.5").is_err());
+    }
+
+    #[test]
+    fn ranges_described() {
+        let catalog = Catalog::builtin();
+        let types: Vec<InstanceType> = ["m5.large", "m5.xlarge"]
+            .iter()
+            .map(|name| catalog.by_name(name).unwrap().clone())
+            .collect();
+
+        let text = describe_ranges(&types);
+
+        assert_eq!(
+            text,
+            "the built-in types have 2 to 4 vCPUs, 8 to 16 GiB of memory and cost 0.096 to 0.192 $/h"
         );
     }
 

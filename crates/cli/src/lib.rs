@@ -61,8 +61,9 @@ enum Command {
         #[arg(long = "trace", value_name = "NAME=PATH")]
         traces: Vec<String>,
     },
-    /// List the built-in EC2 instance types (us-east-1, Linux on-demand prices) with their
-    /// allocatable resources and prices per hour, per vCPU-hour and per GiB-hour.
+    /// List the built-in EC2 instance types, their allocatable resources and prices.
+    ///
+    /// Prices are us-east-1 Linux on-demand, per hour, per vCPU-hour and per GiB-hour.
     Catalog {
         #[command(flatten)]
         filters: catalog::Filters,
@@ -78,8 +79,8 @@ struct RunOptions {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Folder to write summary.json, timeseries.csv, decisions.jsonl, timing.json, the SVG
-    /// plots and report.html into, created if missing; files of the same names are replaced
-    /// [default: write no files]
+    /// plots and report.html into. It is created if missing, and files of the same names are
+    /// replaced [default: write no files]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Seed of every random stream, in place of the scenario's `seed` [default: the scenario's]
@@ -99,7 +100,8 @@ struct RunOptions {
 enum Format {
     /// A human-readable table.
     Table,
-    /// JSON (for compare and run: the RunReport summary with a `results` array).
+    /// JSON. For compare and run, the summary.json document with one RunReport per policy in
+    /// `results`. For catalog, an array of instance types with their unit prices.
     Json,
 }
 
@@ -424,4 +426,117 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
     std::fs::write(&probe, b"").map_err(unwritable)?;
     let _ = std::fs::remove_file(probe);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("autoscale-sim").chain(args.iter().copied()))
+            .expect("the arguments parse")
+    }
+
+    fn long_help(subcommand: &str) -> String {
+        let mut command = Cli::command();
+        command
+            .find_subcommand_mut(subcommand)
+            .expect("the subcommand exists")
+            .render_long_help()
+            .to_string()
+    }
+
+    #[test]
+    fn compare_help_states_units_and_defaults() {
+        let help = long_help("compare");
+
+        for text in [
+            "[default: the built-in diurnal-web scenario]",
+            "[default: table]",
+            "[default: write no files]",
+            "report.html",
+            "[default: the scenario's]",
+            "relative to the current folder",
+            "--quiet",
+        ] {
+            assert!(
+                help.contains(text),
+                "compare --help lacks {text:?}:\n{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn catalog_help_states_units_and_defaults() {
+        let help = long_help("catalog");
+
+        for text in [
+            "in GiB",
+            "in US dollars per hour",
+            "[default: no minimum]",
+            "[default: no maximum]",
+            "[default: all families]",
+            "amd64",
+            "per vCPU-hour and per GiB-hour",
+        ] {
+            assert!(
+                help.contains(text),
+                "catalog --help lacks {text:?}:\n{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn catalog_min_above_max_is_input_error() {
+        let cli = parse(&["catalog", "--min-vcpu", "8", "--max-vcpu", "4"]);
+
+        let failure = dispatch(cli).unwrap_err();
+
+        assert_eq!(failure.code, 2);
+    }
+
+    #[test]
+    fn catalog_no_match_is_input_error() {
+        let cli = parse(&["catalog", "--min-vcpu", "100000"]);
+
+        let failure = dispatch(cli).unwrap_err();
+
+        assert_eq!(failure.code, 2);
+        assert!(
+            failure
+                .message
+                .contains("no instance type matches --min-vcpu 100000")
+        );
+        assert!(failure.message.contains("vCPUs"));
+    }
+
+    #[test]
+    fn catalog_rejects_bad_numbers() {
+        for args in [
+            ["catalog", "--min-memory", "-1"],
+            ["catalog", "--min-memory", "NaN"],
+            ["catalog", "--max-price", "cheap"],
+            ["catalog", "--min-vcpu", "-2"],
+            ["catalog", "--arch", "x86"],
+        ] {
+            let error = Cli::try_parse_from(std::iter::once("autoscale-sim").chain(args))
+                .expect_err("the value is rejected");
+
+            assert!(
+                error.use_stderr(),
+                "{args:?} is an input error (exit code 2)"
+            );
+        }
+    }
+
+    #[test]
+    fn quiet_flag_parses() {
+        let Command::Compare { options, .. } = parse(&["compare", "-q"]).command else {
+            panic!("compare parses as Compare");
+        };
+
+        assert!(options.quiet);
+    }
 }

@@ -18,11 +18,17 @@ pub struct QuantityError {
 }
 
 /// A parsed quantity as the exact fraction `numerator / denominator`.
+///
+/// The denominator is a power of ten, so dividing it by 1000 is exact whenever it is at least
+/// 1000; [`ceil_div_scaled`] relies on this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Exact {
     numerator: i128,
     denominator: i128,
 }
+
+/// Largest power of ten an `i128` holds.
+const MAX_DENOMINATOR: i128 = 10i128.pow(38);
 
 fn parse_exact(input: &str) -> Result<Exact, QuantityError> {
     let error = |reason| QuantityError {
@@ -59,6 +65,7 @@ fn parse_exact(input: &str) -> Result<Exact, QuantityError> {
         .map_err(|_| error("the number is invalid"))?;
     let mut numerator = digits;
     let mut denominator: i128 = 10i128.pow(fraction.len() as u32);
+    let mut divisor: i128 = 1;
 
     // Apply the suffix: binary, decimal SI, or a decimal exponent.
     let scale_up = |value: i128, factor: i128| {
@@ -74,9 +81,9 @@ fn parse_exact(input: &str) -> Result<Exact, QuantityError> {
         "Ti" => numerator = scale_up(numerator, 1 << 40)?,
         "Pi" => numerator = scale_up(numerator, 1 << 50)?,
         "Ei" => numerator = scale_up(numerator, 1 << 60)?,
-        "n" => denominator *= 1_000_000_000,
-        "u" => denominator *= 1_000_000,
-        "m" => denominator *= 1_000,
+        "n" => divisor = 1_000_000_000,
+        "u" => divisor = 1_000_000,
+        "m" => divisor = 1_000,
         "k" => numerator = scale_up(numerator, 1_000)?,
         "M" => numerator = scale_up(numerator, 1_000_000)?,
         "G" => numerator = scale_up(numerator, 1_000_000_000)?,
@@ -93,13 +100,22 @@ fn parse_exact(input: &str) -> Result<Exact, QuantityError> {
             if power >= 0 {
                 numerator = scale_up(numerator, 10i128.pow(power as u32))?;
             } else {
-                denominator *= 10i128.pow((-power) as u32);
+                divisor = 10i128.pow((-power) as u32);
             }
         }
         _ => {
             return Err(error(
                 "the suffix is not one of Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E",
             ));
+        }
+    }
+    match denominator.checked_mul(divisor) {
+        Some(product) => denominator = product,
+        None => {
+            // At least 10^39 over at most 30 digits: the magnitude is below 10^-9, so only its
+            // sign matters for rounding up to a millicore or a byte, and 1 / 10^38 keeps it.
+            numerator = numerator.signum();
+            denominator = MAX_DENOMINATOR;
         }
     }
     if negative {
@@ -120,6 +136,26 @@ fn ceil_div(numerator: i128, denominator: i128) -> i128 {
     }
 }
 
+/// Returns `exact` times `scale` (1 or 1000) rounded up, or `None` when it overflows an `i128`.
+///
+/// The whole part and the remainder are scaled apart, so that a numerator near `i128::MAX`
+/// does not overflow when the value itself is small enough.
+fn ceil_div_scaled(exact: Exact, scale: i128) -> Option<i128> {
+    let Exact {
+        numerator,
+        denominator,
+    } = exact;
+    let whole = numerator.div_euclid(denominator).checked_mul(scale)?;
+    let remainder = numerator.rem_euclid(denominator);
+    let fraction = if denominator % scale == 0 {
+        ceil_div(remainder, denominator / scale)
+    } else {
+        // The denominator is a power of ten below `scale`, so this product is small.
+        ceil_div(remainder * scale, denominator)
+    };
+    whole.checked_add(fraction)
+}
+
 fn to_i64(value: i128, input: &str) -> Result<i64, QuantityError> {
     i64::try_from(value).map_err(|_| QuantityError {
         input: input.to_string(),
@@ -130,19 +166,13 @@ fn to_i64(value: i128, input: &str) -> Result<i64, QuantityError> {
 /// Parses a CPU quantity into millicores, rounding up (`100u` → 1 millicore).
 pub fn parse_cpu_millis(input: &str) -> Result<i64, QuantityError> {
     let exact = parse_exact(input)?;
-    to_i64(
-        ceil_div(
-            exact.numerator.checked_mul(1000).unwrap_or(i128::MAX),
-            exact.denominator,
-        ),
-        input,
-    )
+    to_i64(ceil_div_scaled(exact, 1000).unwrap_or(i128::MAX), input)
 }
 
 /// Parses a quantity into a whole number (bytes for memory, a count for pods), rounding up.
 pub fn parse_value(input: &str) -> Result<i64, QuantityError> {
     let exact = parse_exact(input)?;
-    to_i64(ceil_div(exact.numerator, exact.denominator), input)
+    to_i64(ceil_div_scaled(exact, 1).unwrap_or(i128::MAX), input)
 }
 
 /// Formats millicores the way Kubernetes prints them: whole cores without a suffix, otherwise `m`.
@@ -213,6 +243,32 @@ mod tests {
             parse_value("5GB").unwrap_err().reason,
             "the suffix is not one of Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E"
         );
+    }
+
+    #[test]
+    fn long_fraction_with_binary_suffix() {
+        // Found by fuzzing: the millicores overflowed an i128 before the division and came out
+        // as 1701411835.
+        let input = "200.00051000000000000000000000Gi";
+
+        assert_eq!(parse_value(input), Ok(214_748_912_409));
+        assert_eq!(parse_cpu_millis(input), Ok(214_748_912_408_331));
+    }
+
+    #[test]
+    fn denominator_beyond_i128() {
+        // 10^30 from the fraction times 10^9 from the suffix does not fit an i128.
+        let tiny = ".000000000000000000000000000001n";
+        assert_eq!(parse_cpu_millis(tiny), Ok(1));
+        assert_eq!(parse_value(tiny), Ok(1));
+
+        let negative = "-.000000000000000000000000000001n";
+        assert_eq!(parse_cpu_millis(negative), Ok(0));
+        assert_eq!(parse_value(negative), Ok(0));
+
+        let zero = ".000000000000000000000000000000e-18";
+        assert_eq!(parse_cpu_millis(zero), Ok(0));
+        assert_eq!(parse_value(zero), Ok(0));
     }
 
     #[test]

@@ -191,7 +191,7 @@ pub fn decisions_jsonl(outputs: &[RunOutput]) -> String {
 
 /// A failure to write the output folder.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}; choose a folder you can write to with --out")]
+#[error("cannot write {path}: {source}; check that path or choose another folder with --out")]
 pub struct WriteError {
     /// The path that failed.
     pub path: PathBuf,
@@ -201,7 +201,11 @@ pub struct WriteError {
 }
 
 /// Writes `files` (name → contents) into `dir` all or nothing: each file goes to a temporary
-/// name first, and only when all are written are they renamed into place.
+/// name first, and only when all are written are they renamed into place. A target that exists
+/// but is not a regular file fails the write before anything is written.
+///
+/// NOTE: a rename can still fail after others succeeded, on an I/O error between the checks and
+/// the renames. The earlier files then stay replaced, and the remaining temporary files are removed.
 pub fn write_all_or_nothing(dir: &Path, files: &BTreeMap<&str, String>) -> Result<(), WriteError> {
     fn fail(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
         move |source| WriteError {
@@ -210,6 +214,24 @@ pub fn write_all_or_nothing(dir: &Path, files: &BTreeMap<&str, String>) -> Resul
         }
     }
     fs::create_dir_all(dir).map_err(fail(dir))?;
+
+    // Check the targets first, so that a folder in the way stops the write before it starts.
+    for name in files.keys() {
+        let target = dir.join(name);
+        if let Ok(metadata) = fs::symlink_metadata(&target) {
+            if !metadata.is_file() {
+                return Err(WriteError {
+                    path: target,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "exists and is not a regular file",
+                    ),
+                });
+            }
+        }
+    }
+
+    // Stage every file under a temporary name.
     let mut staged = Vec::new();
     for (name, contents) in files {
         let temporary = dir.join(format!(".{name}.partial"));
@@ -227,8 +249,15 @@ pub fn write_all_or_nothing(dir: &Path, files: &BTreeMap<&str, String>) -> Resul
         }
         staged.push((temporary, dir.join(name)));
     }
-    for (temporary, target) in &staged {
-        fs::rename(temporary, target).map_err(fail(target))?;
+
+    // Move them into place.
+    for (index, (temporary, target)) in staged.iter().enumerate() {
+        if let Err(source) = fs::rename(temporary, target) {
+            for (rest, _) in &staged[index..] {
+                let _ = fs::remove_file(rest);
+            }
+            return Err(fail(target)(source));
+        }
     }
     Ok(())
 }
@@ -273,6 +302,26 @@ mod tests {
                 .to_string_lossy()
                 .ends_with(".partial")
         }));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn write_stops_at_folder_in_way() {
+        let dir = std::env::temp_dir().join(format!(
+            "autoscale-sim-report-folder-test-{}",
+            std::process::id()
+        ));
+        fs::create_dir_all(dir.join("b.txt")).unwrap();
+        let files = BTreeMap::from([("a.txt", "one".to_string()), ("b.txt", "two".to_string())]);
+
+        let error = write_all_or_nothing(&dir, &files).unwrap_err();
+
+        assert_eq!(error.path, dir.join("b.txt"));
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["b.txt"], "nothing was written");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

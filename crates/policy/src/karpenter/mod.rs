@@ -278,16 +278,16 @@ fn resolve_pools(
     pools
 }
 
-/// Checks whether a NodePool's requirements allow capacity of `capacity_type`.
+/// Checks whether a NodePool's requirements allow capacity of `capacity_type`. Without a
+/// `karpenter.sh/capacity-type` requirement a NodePool is on-demand only, the default Karpenter
+/// v1 adds to the NodeClaim template.
 pub fn allows_capacity_type(pool: &NodePool, capacity_type: CapacityType) -> bool {
-    let labels = BTreeMap::from([(
-        LABEL_CAPACITY_TYPE.to_string(),
-        capacity_type.label().to_string(),
-    )]);
-    pool.requirements
-        .iter()
-        .filter(|r| r.key == LABEL_CAPACITY_TYPE)
-        .all(|r| r.matches(&labels))
+    let labels = BTreeMap::from([(LABEL_CAPACITY_TYPE.to_string(), capacity_type.label().to_string())]);
+    let mut requirements = pool.requirements.iter().filter(|r| r.key == LABEL_CAPACITY_TYPE).peekable();
+    if requirements.peek().is_none() {
+        return capacity_type == CapacityType::OnDemand;
+    }
+    requirements.all(|r| r.matches(&labels))
 }
 
 /// Timer kinds, in the top byte of a timer token.

@@ -294,14 +294,15 @@ fn plots_section(page: &mut String, plots: &[Plot]) {
 fn decisions_section(page: &mut String, outputs: &[RunOutput]) {
     page.push_str(
         "<section id=\"decisions\">\n<h2>Decision log</h2>\n\
-         <p>Every launch, readiness, cordon, deletion, eviction and termination, in time order per \
-         policy. Time is days and hh:mm:ss.mmm since the start. Click a node to show only its \
+         <p>The entries of decisions.jsonl (launches, failed launches, readiness, cordons, \
+         deletions, evictions and terminations, each with its reason), in time order per policy. \
+         Time is days and hh:mm:ss.mmm since the start. Click a node to show only its \
          decisions.</p>\n\
          <div class=\"controls\">\n\
          <label>policy<select id=\"filter-policy\"><option value=\"\">all</option></select></label>\n\
          <label>action<select id=\"filter-action\"><option value=\"\">all</option></select></label>\n\
          <label>reason<select id=\"filter-reason\"><option value=\"\">all</option></select></label>\n\
-         <label>node contains<input id=\"filter-node\" type=\"search\" placeholder=\"node name\"></label>\n\
+         <label>node<input id=\"filter-node\" type=\"search\" placeholder=\"name or part of it\"></label>\n\
          <label>pod or detail contains<input id=\"filter-text\" type=\"search\"></label>\n\
          <button id=\"filter-clear\" type=\"button\">Clear filters</button>\n\
          </div>\n",

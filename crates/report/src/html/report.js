@@ -36,6 +36,10 @@
   });
   fill(action, distinct(2));
   fill(reason, distinct(7));
+  // A node filter equal to a whole node name matches that node only, so that `node-1` does not
+  // also show `node-10`. Any other text matches the node names that contain it.
+  var nodeNames = {};
+  rows.forEach(function (row) { nodeNames[row[3].toLowerCase()] = true; });
 
   function cell(row, value, className) {
     var td = document.createElement("td");
@@ -51,13 +55,18 @@
     var wantedReason = reason.value;
     var wantedNode = node.value.trim().toLowerCase();
     var wantedText = text.value.trim().toLowerCase();
+    var exactNode = nodeNames[wantedNode] === true;
+
     var matches = rows.filter(function (row) {
       return (wantedPolicy === "" || String(row[1]) === wantedPolicy) &&
         (wantedAction === "" || row[2] === wantedAction) &&
         (wantedReason === "" || row[7] === wantedReason) &&
-        (wantedNode === "" || row[3].toLowerCase().indexOf(wantedNode) !== -1) &&
+        (wantedNode === "" || (exactNode ? row[3].toLowerCase() === wantedNode :
+          row[3].toLowerCase().indexOf(wantedNode) !== -1)) &&
         (wantedText === "" || (row[6] + " " + row[8]).toLowerCase().indexOf(wantedText) !== -1);
     });
+
+    // Show the first SHOWN matches and how many there are.
     var fragment = document.createDocumentFragment();
     matches.slice(0, SHOWN).forEach(function (row) {
       var tr = document.createElement("tr");
@@ -78,6 +87,7 @@
       fragment.appendChild(tr);
     });
     body.replaceChildren(fragment);
+
     var message = matches.length + " of " + rows.length + " decisions match";
     if (matches.length > SHOWN) {
       message += "; the first " + SHOWN + " are shown, narrow the filters to see others";

@@ -17,9 +17,9 @@ const REQUESTED_OPACITY: f64 = 0.35;
 /// Bytes in a GiB.
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// Draws two panels for `outputs[policy]`: CPU in vCPU and memory in GiB, each with the
-/// allocatable resources of Ready nodes as a line and the requests of the pods bound to them
-/// (DaemonSet pods included) as a filled area, in the policy's colour.
+/// Draws two panels for `outputs[policy]`, CPU in vCPU and memory in GiB, in the policy's
+/// colour. Each panel draws the allocatable resources of Ready nodes as a line and the requests
+/// of the pods bound to them (DaemonSet pods included) as a filled area.
 ///
 /// # Panics
 ///
@@ -28,9 +28,25 @@ pub fn requested_vs_allocatable(outputs: &[RunOutput], policy: usize) -> Result<
     let output = &outputs[policy];
     let axis = TimeAxis::of(outputs);
     let colour = policy_colour(policy);
+    // One scale per resource for every policy's plot, so that their heights compare.
+    let cpu_top = upper_bound(
+        outputs
+            .iter()
+            .flat_map(|o| &o.samples)
+            .map(|s| s.cpu_requested_millis.max(s.cpu_allocatable_millis) as f64 / 1000.0),
+        1.0,
+    );
+    let memory_top = upper_bound(
+        outputs
+            .iter()
+            .flat_map(|o| &o.samples)
+            .map(|s| s.memory_requested_bytes.max(s.memory_allocatable_bytes) as f64 / GIB),
+        1.0,
+    );
     let panels = [
         (
             "CPU (vCPU)",
+            cpu_top,
             reduce(&output.samples, &axis, Reduce::Mean, |s| {
                 s.cpu_requested_millis as f64 / 1000.0
             }),
@@ -40,6 +56,7 @@ pub fn requested_vs_allocatable(outputs: &[RunOutput], policy: usize) -> Result<
         ),
         (
             "memory (GiB)",
+            memory_top,
             reduce(&output.samples, &axis, Reduce::Mean, |s| {
                 s.memory_requested_bytes as f64 / GIB
             }),
@@ -67,15 +84,15 @@ pub fn requested_vs_allocatable(outputs: &[RunOutput], policy: usize) -> Result<
 
     render_svg("requested and allocatable", (WIDTH, HEIGHT), |root| {
         let area = caption_and_legend(root, &caption, &legend)?;
-        for (panel, (unit, requested, allocatable)) in area.split_evenly((2, 1)).iter().zip(&panels)
+        for (panel, (unit, top, requested, allocatable)) in
+            area.split_evenly((2, 1)).iter().zip(&panels)
         {
-            let top = upper_bound(requested.iter().chain(allocatable).map(|p| p.1), 1.0);
             let mut chart = ChartBuilder::on(panel)
                 .margin(12)
                 .margin_top(4)
                 .x_label_area_size(44)
                 .y_label_area_size(64)
-                .build_cartesian_2d(0.0..axis.end, 0.0..top)?;
+                .build_cartesian_2d(0.0..axis.end, 0.0..*top)?;
             chart
                 .configure_mesh()
                 .x_desc(axis.label)

@@ -8,8 +8,8 @@ use super::{
     caption_and_legend, policy_colour, render_svg,
 };
 
-/// Returns an axis range from 0 to 20 % above the largest finite value of `values`, so that
-/// distances from the origin compare the policies honestly; `0..1` when no value is above 0.
+/// Returns an axis range from 0 to 20 % above the largest finite value of `values`, or `0..1`
+/// when no value is above 0. Starting at 0 keeps distances from the origin comparable.
 fn range_from_zero(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let high = values.filter(|v| v.is_finite()).fold(0.0, f64::max);
     if high > 0.0 {

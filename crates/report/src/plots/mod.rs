@@ -126,7 +126,7 @@ const LEGEND_LEFT: i32 = 76;
 
 /// Lays `entries` out left to right from [`LEGEND_LEFT`], wrapping at the canvas' right edge,
 /// and returns each entry's top-left corner. Label widths are estimated at 8 px per character,
-/// which is at least the width of the 13.7 px sans-serif fonts browsers use.
+/// an estimate above the average character width of a 13.7 px sans-serif font.
 fn legend_layout(entries: &[LegendEntry], width: u32) -> Vec<(i32, i32)> {
     let right = width as i32 - 12;
     let mut corners = Vec::new();
@@ -369,7 +369,7 @@ fn policy_lines(
         .collect()
 }
 
-/// How a group of consecutive samples becomes one point.
+/// Reduction of a group of consecutive samples to one point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reduce {
     /// The mean, for quantities whose integral over time matters.
@@ -382,8 +382,9 @@ enum Reduce {
 /// interval (5 min, 15 min, 1 h, ...).
 const ROUND_GROUP_SIZES: [usize; 15] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 360];
 
-/// Number of consecutive samples drawn as one point so that at most [`MAX_POINTS`] remain: the
-/// smallest of [`ROUND_GROUP_SIZES`] that is large enough, or the exact size beyond them.
+/// Returns the number of consecutive samples drawn as one point so that at most [`MAX_POINTS`]
+/// remain: the smallest of [`ROUND_GROUP_SIZES`] that is large enough, or the exact size beyond
+/// them.
 fn group_size(samples: usize) -> usize {
     let needed = samples.div_ceil(MAX_POINTS).max(1);
     ROUND_GROUP_SIZES
@@ -410,7 +411,7 @@ fn reduce(
     )
 }
 
-/// [`reduce`] over parallel slices of sample times (seconds) and values.
+/// Reduces parallel slices of sample times (seconds) and values, as [`reduce`] does.
 fn reduce_values(times: &[u64], values: &[f64], axis: &TimeAxis, how: Reduce) -> Vec<(f64, f64)> {
     let size = group_size(times.len());
     times
@@ -431,8 +432,8 @@ fn reduce_values(times: &[u64], values: &[f64], axis: &TimeAxis, how: Reduce) ->
         .collect()
 }
 
-/// Caption suffix naming the group length when samples are grouped, such as
-/// ` (mean of each 11 min)`; empty when every sample is drawn.
+/// Returns the caption suffix that names the group length when samples are grouped, such as
+/// ` (mean of each 12 min)`, or an empty string when every sample is drawn.
 fn grouping_note(samples: &[Sample], how: Reduce) -> String {
     let size = group_size(samples.len());
     if size == 1 || samples.len() < 2 {
@@ -456,11 +457,18 @@ fn grouping_note(samples: &[Sample], how: Reduce) -> String {
     format!(" ({word} of each {span})")
 }
 
-/// The largest finite value of `points`, or `fallback` when there is none or it is not above 0;
-/// with 8 % headroom so lines do not touch the top edge.
+/// Returns the top of a value axis: the largest finite value plus 8 % headroom, so that lines do
+/// not touch the top edge, or `fallback` when no value is above 0.
 fn upper_bound(values: impl Iterator<Item = f64>, fallback: f64) -> f64 {
     let max = values.filter(|v| v.is_finite()).fold(0.0, f64::max);
     if max > 0.0 { max * 1.08 } else { fallback }
+}
+
+/// Returns the top of a count axis (nodes, pods) and its number of labels, so that every label
+/// is a whole number: the largest value plus 8 % headroom rounded up, and at least 4.
+fn count_axis(values: impl Iterator<Item = f64>) -> (f64, usize) {
+    let top = upper_bound(values, 4.0).ceil().max(4.0);
+    (top, (top as usize + 1).min(11))
 }
 
 /// Formats an axis value without trailing zeros: `0`, `2.5`, `1200`.
@@ -480,7 +488,7 @@ pub(crate) mod test_data {
 
     use autoscale_sim_sim::{Decision, RunOutput, RunReport, Sample};
 
-    /// A run of `minutes` one-minute samples whose fleet moves between `types`.
+    /// Builds a run of `minutes` one-minute samples whose fleet moves between `types`.
     pub(crate) fn run(policy: &str, minutes: u64, types: &[&str]) -> RunOutput {
         let samples = (0..minutes)
             .map(|minute| {
@@ -703,6 +711,14 @@ mod tests {
         for plot in &plots {
             assert_well_formed(&plot.svg);
         }
+    }
+
+    #[test]
+    fn count_axis_whole_labels() {
+        assert_eq!(count_axis([1.0].into_iter()), (4.0, 5));
+        assert_eq!(count_axis(std::iter::empty()), (4.0, 5));
+        assert_eq!(count_axis([9.0].into_iter()), (10.0, 11));
+        assert_eq!(count_axis([18.0].into_iter()), (20.0, 11));
     }
 
     #[test]

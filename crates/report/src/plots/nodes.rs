@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::{
     FONT, HEIGHT, LABEL_SIZE, LIGHT_GRID, LegendEntry, Mark, PlotError, Reduce, TimeAxis, WIDTH,
-    axis_number, caption_and_legend, grouping_note, reduce_values, render_svg, upper_bound,
+    axis_number, caption_and_legend, count_axis, grouping_note, reduce_values, render_svg,
 };
 
 /// Instance-type colours (Tableau 10 without its grey), given to the types with the most
@@ -110,13 +110,12 @@ pub fn nodes_by_instance_type(outputs: &[RunOutput], policy: usize) -> Result<St
             reduce_values(&times, &running, &axis, Reduce::Mean),
         ));
     }
-    let top = upper_bound(
-        stacked
-            .last()
-            .into_iter()
-            .flat_map(|(_, _, points)| points.iter().map(|p| p.1)),
-        1.0,
-    );
+    // One scale for every policy's plot, so that their heights compare.
+    let (top, labels) = count_axis(outputs.iter().flat_map(|o| &o.samples).map(|sample| {
+        parse_fleet(&sample.fleet)
+            .map(|(_, count)| f64::from(count))
+            .sum()
+    }));
     let caption = format!(
         "{}: nodes by instance type{}",
         output.report.policy,
@@ -145,6 +144,7 @@ pub fn nodes_by_instance_type(outputs: &[RunOutput], policy: usize) -> Result<St
             .configure_mesh()
             .x_desc(axis.label)
             .y_desc("nodes (launching and deleting included)")
+            .y_labels(labels)
             .x_label_formatter(&axis_number)
             .y_label_formatter(&axis_number)
             .label_style((FONT, LABEL_SIZE))
@@ -214,6 +214,19 @@ mod tests {
         assert_eq!(count_elements(&a, "polygon", &["fill=\"#4E79A7\""]), 1);
         assert_eq!(count_elements(&c, "polygon", &[second]), 1);
         assert_eq!(count_elements(&c, "polygon", &[]), 1);
+    }
+
+    #[test]
+    fn policies_share_node_scale() {
+        // cluster-autoscaler peaks at 11 nodes of two types, karpenter at 5 of one type.
+        let outputs = two_policies();
+
+        let karpenter = nodes_by_instance_type(&outputs, 1).unwrap();
+
+        assert!(
+            karpenter.contains("\n10\n"),
+            "karpenter's axis reaches cluster-autoscaler's peak"
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
     FONT, HEIGHT, LABEL_SIZE, LIGHT_GRID, LegendEntry, Mark, PlotError, Reduce, Series, TimeAxis,
-    WIDTH, axis_number, caption_and_legend, grouping_note, policy_colour, policy_lines, render_svg,
-    upper_bound,
+    WIDTH, axis_number, caption_and_legend, count_axis, grouping_note, policy_colour, policy_lines,
+    render_svg, upper_bound,
 };
 
 /// Draws the number of Pending pods over time, one line per policy. When samples are grouped,
@@ -15,7 +15,7 @@ use super::{
 pub fn pending_pods(outputs: &[RunOutput]) -> Result<String, PlotError> {
     let axis = TimeAxis::of(outputs);
     let lines = policy_lines(outputs, &axis, Reduce::Max, |s| s.pods_pending as f64);
-    let top = upper_bound(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)), 1.0);
+    let (top, labels) = count_axis(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
     let caption = format!(
         "Pending pods{}",
         outputs
@@ -38,6 +38,7 @@ pub fn pending_pods(outputs: &[RunOutput]) -> Result<String, PlotError> {
             .configure_mesh()
             .x_desc(axis.label)
             .y_desc("pending pods (count)")
+            .y_labels(labels)
             .x_label_formatter(&axis_number)
             .y_label_formatter(&axis_number)
             .label_style((FONT, LABEL_SIZE))
@@ -58,9 +59,9 @@ pub fn pending_pods(outputs: &[RunOutput]) -> Result<String, PlotError> {
 /// Percentile labels of [`pending_time_percentiles`], in bar order.
 const PERCENTILES: [&str; 4] = ["p50", "p95", "p99", "max"];
 
-/// Draws the pod pending time (creation to binding) at the 50th, 95th and 99th percentiles over
-/// the pods that were bound, and the maximum including pods still Pending at the end, as grouped
-/// bars with one bar per policy, each labelled with its value in seconds.
+/// Draws the pod pending time (creation to binding) as grouped bars, one bar per policy, each
+/// labelled with its value in seconds. The groups are the 50th, 95th and 99th percentiles over
+/// the pods that were bound, and the maximum, which includes pods still Pending at the end.
 ///
 /// NOTE: a run's output carries only these four figures, not every pod's pending time, so the
 /// distribution is drawn from them rather than as a histogram.
