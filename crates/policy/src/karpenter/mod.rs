@@ -282,8 +282,15 @@ fn resolve_pools(
 /// `karpenter.sh/capacity-type` requirement a NodePool is on-demand only, the default Karpenter
 /// v1 adds to the NodeClaim template.
 pub fn allows_capacity_type(pool: &NodePool, capacity_type: CapacityType) -> bool {
-    let labels = BTreeMap::from([(LABEL_CAPACITY_TYPE.to_string(), capacity_type.label().to_string())]);
-    let mut requirements = pool.requirements.iter().filter(|r| r.key == LABEL_CAPACITY_TYPE).peekable();
+    let labels = BTreeMap::from([(
+        LABEL_CAPACITY_TYPE.to_string(),
+        capacity_type.label().to_string(),
+    )]);
+    let mut requirements = pool
+        .requirements
+        .iter()
+        .filter(|r| r.key == LABEL_CAPACITY_TYPE)
+        .peekable();
     if requirements.peek().is_none() {
         return capacity_type == CapacityType::OnDemand;
     }
