@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
 
     // Both round up the same exact number, so the whole value is the millicores rounded up.
     if let (Ok(millis), Ok(value)) = (&millis, &value) {
-        assert_eq!(millis.div_euclid(1000) + i64::from(millis.rem_euclid(1000) != 0), *value);
+        assert_eq!(
+            millis.div_euclid(1000) + i64::from(millis.rem_euclid(1000) != 0),
+            *value
+        );
     }
     if let Ok(millis) = millis {
         assert_eq!(parse_cpu_millis(&format_cpu_millis(millis)), Ok(millis));

@@ -1,7 +1,7 @@
 //! Fuzzes the scenario loader: any UTF-8 text gives a scenario or a `ScenarioError`, never a panic.
 //!
-//! The path points into a folder that does not exist, so trace and catalog files named by the
-//! input fail to load instead of reading files of the machine.
+//! The path points into a folder that does not exist, so relative trace and catalog paths in
+//! the input fail to load. Absolute paths are read as written, which only reads files.
 
 #![no_main]
 

@@ -1,6 +1,8 @@
-//! Property tests: random small worlds run under every policy with the run invariants on keep
-//! their books and give equal output for equal seeds, in parallel threads too; and both event
-//! queues match a reference model of time order, FIFO on ties and cancellation.
+//! Property tests of whole runs and of the event queues. Random small worlds (Deployments, Jobs,
+//! PDBs, node groups, NodePools, spot markets with interruptions and shortages), run under every
+//! policy with the run invariants on, keep their books and give equal output for equal seeds,
+//! in parallel threads too. Both event queues match a reference model of time order, FIFO on
+//! ties and cancellation.
 //!
 //! The run property has 256 cases unless `PROPTEST_CASES` sets another count; the queue
 //! properties, which are cheap, have 1024. The worlds last one to six simulated hours with at
@@ -10,9 +12,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::thread;
 
-use autoscale_sim::cloud::{Catalog, GIB, LatencyModel, MIB, Resources};
+use autoscale_sim::cloud::{
+    CapacityWindow, Catalog, GIB, InterruptionBand, LatencyModel, MIB, Resources, SpotSettings,
+};
 use autoscale_sim::engine::{EventId, EventQueue, HeapQueue, KeyedQueue, SimDuration, SimTime};
-use autoscale_sim::kube::{IntOrPercent, LabelSelector, PodDisruptionBudget, PodSpec};
+use autoscale_sim::kube::{
+    CapacityType, IntOrPercent, LABEL_CAPACITY_TYPE, LabelSelector, PodDisruptionBudget, PodSpec,
+};
 use autoscale_sim::policy::requirements::{Operator, Requirement};
 use autoscale_sim::policy::{
     BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
@@ -39,7 +45,10 @@ const INSTANCE_TYPES: [&str; 8] = [
 /// Instance categories of [`INSTANCE_TYPES`], for NodePool requirements.
 const CATEGORIES: [&str; 4] = ["c", "m", "r", "t"];
 
-/// The built-in catalog cut down to [`INSTANCE_TYPES`], built once.
+/// Instance families of [`INSTANCE_TYPES`], for spot interruption rates.
+const FAMILIES: [&str; 5] = ["c5", "m5", "m6g", "r5", "t3"];
+
+/// Returns the built-in catalog cut down to [`INSTANCE_TYPES`], built once.
 fn small_catalog() -> Arc<Catalog> {
     static CATALOG: OnceLock<Arc<Catalog>> = OnceLock::new();
     CATALOG
@@ -54,7 +63,7 @@ fn small_catalog() -> Arc<Catalog> {
         .clone()
 }
 
-/// A pod template: `cpu_millis` and `memory_mib`, labelled `app: <name>`.
+/// Builds a pod template that requests `cpu_millis` and `memory_mib`, labelled `app: <name>`.
 fn pod_spec(name: &str, cpu_millis: i64, memory_mib: i64) -> Arc<PodSpec> {
     Arc::new(PodSpec {
         requests: Resources::new(cpu_millis, memory_mib * MIB, 1),
@@ -83,7 +92,7 @@ fn latency() -> impl Strategy<Value = LatencyModel> {
     ]
 }
 
-/// A load: one value per 5 to 60 minutes, from 0 to 100, looping past its end.
+/// Generates a load: one value per 5 to 60 minutes, from 0 to 100, looping past its end.
 fn load() -> impl Strategy<Value = Trace> {
     (5u64..=60, prop::collection::vec(0.0f64..=100.0, 1..=8)).prop_map(|(minutes, values)| {
         Trace::new(SimDuration::from_mins(minutes), values).expect("valid trace")
@@ -109,12 +118,13 @@ fn deployment() -> impl Strategy<Value = (ReplicaChoice, (i64, i64), LatencyMode
     (replicas, requests(), latency())
 }
 
-/// A Job stream: arrivals per hour per unit of load (the loads reach 100), requests, run time.
+/// Generates a Job stream: arrivals per hour per unit of load (the loads reach 100), requests
+/// and run time.
 fn job_stream() -> impl Strategy<Value = (f64, (i64, i64), LatencyModel)> {
     (0.0f64..=0.05, requests(), latency())
 }
 
-/// A PodDisruptionBudget over one Deployment's pods.
+/// Generates the limits of a PodDisruptionBudget over one Deployment's pods.
 fn budget() -> impl Strategy<Value = (Option<IntOrPercent>, Option<IntOrPercent>)> {
     prop_oneof![
         (0i64..=2).prop_map(|n| (None, Some(IntOrPercent::Int(n)))),
@@ -123,14 +133,24 @@ fn budget() -> impl Strategy<Value = (Option<IntOrPercent>, Option<IntOrPercent>
     ]
 }
 
-fn node_group() -> impl Strategy<Value = (usize, u32, u32, Option<usize>)> {
+/// A node group: a catalog index, minSize, maxSize, an optional zone index and a capacity type.
+type GroupChoice = (usize, u32, u32, Option<usize>, CapacityType);
+
+fn capacity_type() -> impl Strategy<Value = CapacityType> {
+    prop_oneof![Just(CapacityType::OnDemand), Just(CapacityType::Spot)]
+}
+
+fn node_group() -> impl Strategy<Value = GroupChoice> {
     (
         0..INSTANCE_TYPES.len(),
         0u32..=2,
         1u32..=5,
         prop::option::of(0usize..3),
+        capacity_type(),
     )
-        .prop_map(|(instance_type, min, extra, zone)| (instance_type, min, min + extra, zone))
+        .prop_map(|(instance_type, min, extra, zone, capacity)| {
+            (instance_type, min, min + extra, zone, capacity)
+        })
 }
 
 fn node_pool() -> impl Strategy<Value = NodePool> {
@@ -144,19 +164,28 @@ fn node_pool() -> impl Strategy<Value = NodePool> {
         ],
         prop::option::of(4i64..=64),
         -10i32..=10,
+        prop::sample::subsequence(vec!["spot", "on-demand"], 0..=2),
     )
         .prop_map(
-            |(categories, when_empty, consolidate_after, budget, cpu_limit, weight)| {
-                let requirements = if categories.is_empty() {
-                    vec![]
-                } else {
-                    vec![Requirement {
+            |(categories, when_empty, consolidate_after, budget, cpu_limit, weight, capacity)| {
+                let mut requirements = vec![];
+                if !categories.is_empty() {
+                    requirements.push(Requirement {
                         key: "karpenter.k8s.aws/instance-category".into(),
                         operator: Operator::In,
                         values: categories.iter().map(|c| c.to_string()).collect(),
                         min_values: None,
-                    }]
-                };
+                    });
+                }
+                // No capacity-type requirement means on-demand only, as in Karpenter.
+                if !capacity.is_empty() {
+                    requirements.push(Requirement {
+                        key: LABEL_CAPACITY_TYPE.into(),
+                        operator: Operator::In,
+                        values: capacity.iter().map(|c| c.to_string()).collect(),
+                        min_values: None,
+                    });
+                }
                 NodePool {
                     name: format!("pool-{weight}"),
                     weight,
@@ -176,6 +205,55 @@ fn node_pool() -> impl Strategy<Value = NodePool> {
         )
 }
 
+/// Generates a spot market: price volatility and step, interruption rates per family (up to
+/// about 30 per instance over six hours), and up to two capacity shortages.
+fn spot_settings() -> impl Strategy<Value = SpotSettings> {
+    let window = (
+        prop::option::of(0..INSTANCE_TYPES.len()),
+        prop::option::of(0usize..3),
+        any::<bool>(),
+        0u64..=360,
+        1u64..=120,
+    );
+    (
+        0.0f64..=0.2,
+        10u64..=120,
+        prop::collection::vec(0.0f64..=3_600.0, FAMILIES.len()),
+        prop_oneof![
+            Just(InterruptionBand::Under5),
+            Just(InterruptionBand::From10To15),
+            Just(InterruptionBand::Over20),
+        ],
+        prop::collection::vec(window, 0..=2),
+    )
+        .prop_map(|(volatility, minutes, rates, band, windows)| {
+            let zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+            SpotSettings {
+                volatility,
+                change_interval: SimDuration::from_mins(minutes),
+                default_band: band,
+                interruptions_per_month_by_family: FAMILIES
+                    .iter()
+                    .zip(rates)
+                    .map(|(family, rate)| (family.to_string(), rate))
+                    .collect(),
+                capacity_windows: windows
+                    .into_iter()
+                    .map(
+                        |(instance_type, zone, spot, start, length)| CapacityWindow {
+                            instance_type: instance_type.map(|i| INSTANCE_TYPES[i].to_string()),
+                            zone: zone.map(|z| zones[z].to_string()),
+                            spot,
+                            from: SimTime(start * 60_000),
+                            to: SimTime((start + length) * 60_000),
+                        },
+                    )
+                    .collect(),
+                ..SpotSettings::default()
+            }
+        })
+}
+
 /// A random world and the policies to run it under.
 #[derive(Clone, Debug)]
 struct World {
@@ -185,7 +263,7 @@ struct World {
 
 fn world() -> impl Strategy<Value = World> {
     (
-        (any::<u64>(), 1u64..=6, latency()),
+        (any::<u64>(), 1u64..=6, latency(), spot_settings()),
         prop::collection::vec(load(), 1..=2),
         prop::collection::vec((deployment(), any::<prop::sample::Index>()), 1..=3),
         prop::collection::vec((job_stream(), any::<prop::sample::Index>()), 0..=2),
@@ -196,7 +274,7 @@ fn world() -> impl Strategy<Value = World> {
     )
         .prop_map(
             |(
-                (seed, hours, launch_latency),
+                (seed, hours, launch_latency, spot),
                 loads,
                 deployments,
                 jobs,
@@ -209,6 +287,7 @@ fn world() -> impl Strategy<Value = World> {
                     seed,
                     hours,
                     launch_latency,
+                    spot,
                     loads,
                     deployments,
                     jobs,
@@ -226,6 +305,7 @@ fn build_world(
     seed: u64,
     hours: u64,
     launch_latency: LatencyModel,
+    spot: SpotSettings,
     loads: Vec<Trace>,
     deployments: Vec<(
         (ReplicaChoice, (i64, i64), LatencyModel),
@@ -236,7 +316,7 @@ fn build_world(
         (Option<IntOrPercent>, Option<IntOrPercent>),
         prop::sample::Index,
     )>,
-    groups: Vec<(usize, u32, u32, Option<usize>)>,
+    groups: Vec<GroupChoice>,
     pools: Vec<NodePool>,
     (static_type, static_count): (usize, u32),
 ) -> World {
@@ -249,6 +329,7 @@ fn build_world(
     );
     config.check_invariants = true;
     config.launch_latency = launch_latency;
+    config.spot = spot;
     config.loads = loads
         .into_iter()
         .enumerate()
@@ -258,7 +339,7 @@ fn build_world(
         })
         .collect();
 
-    // Workloads: Deployments follow a load or keep a count; Jobs arrive with a load.
+    // Workloads: Deployments follow a load or keep a count, and Jobs arrive with a load.
     for (index, ((choice, (cpu, memory), startup), load)) in deployments.into_iter().enumerate() {
         let name = format!("web-{index}");
         let replicas = match choice {
@@ -305,7 +386,7 @@ fn build_world(
         .into_iter()
         .enumerate()
         .map(
-            |(index, (instance_type, min_size, max_size, zone))| NodeGroupConfig {
+            |(index, (instance_type, min_size, max_size, zone, capacity_type))| NodeGroupConfig {
                 name: format!("group-{index}"),
                 instance_type,
                 min_size,
@@ -313,7 +394,7 @@ fn build_world(
                 zone: zone.map(|z| config.zones[z].clone()),
                 labels: BTreeMap::new(),
                 taints: vec![],
-                capacity_type: Default::default(),
+                capacity_type,
             },
         )
         .collect();
@@ -488,7 +569,7 @@ fn queue_op() -> impl Strategy<Value = QueueOp> {
 }
 
 /// Reference event queue: a list of live events, each with its time and the sequence number of
-/// its last scheduling; the earliest (time, sequence) fires first.
+/// its last scheduling. The earliest (time, sequence) fires first.
 #[derive(Default)]
 struct ModelQueue {
     /// Live events as (time, sequence, payload).
@@ -535,7 +616,7 @@ fn check_queue_against_model<Q: EventQueue<u32> + Default>(
 ) -> Result<(), TestCaseError> {
     let mut queue = Q::default();
     let mut model = ModelQueue::default();
-    // Ids and payloads of scheduled events, in scheduling order; the payload is the position.
+    // Ids of scheduled events, in scheduling order. An event's payload is its position here.
     let mut scheduled: Vec<EventId> = Vec::new();
     let mut cancelled = std::collections::BTreeSet::new();
 

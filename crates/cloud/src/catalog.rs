@@ -232,7 +232,12 @@ impl Catalog {
                 let i = columns[name];
                 (record.get(i).unwrap_or(""), column_number(&record, i))
             };
-            let parse_u64 = |name: &str, allow_empty: bool| -> Result<Option<u64>, CatalogError> {
+            // Returns `None` for an empty cell when `allow_empty`, and otherwise a whole number
+            // within `range` or an error.
+            let parse_u64 = |name: &str,
+                             range: std::ops::RangeInclusive<u64>,
+                             allow_empty: bool|
+             -> Result<Option<u64>, CatalogError> {
                 let (value, column) = cell(name);
                 if value.is_empty() && allow_empty {
                     return Ok(None);
@@ -240,7 +245,7 @@ impl Catalog {
                 value
                     .parse::<u64>()
                     .ok()
-                    .filter(|v| *v > 0 || allow_empty)
+                    .filter(|v| range.contains(v))
                     .map(Some)
                     .ok_or_else(|| {
                         error(
@@ -248,10 +253,15 @@ impl Catalog {
                             Some(column),
                             Some(name),
                             Some(value),
-                            "expected a positive whole number".into(),
+                            format!(
+                                "expected a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
                         )
                     })
             };
+            let u32_max = u64::from(u32::MAX);
 
             let (name, column) = cell("instance_type");
             if name.is_empty() {
@@ -289,12 +299,13 @@ impl Catalog {
                 name: name.to_string(),
                 family: family.to_string(),
                 category: category_of(family),
-                generation: parse_u64("generation", false)?.unwrap_or(0) as u32,
+                // The ranges keep every value within its field, so the casts are exact.
+                generation: parse_u64("generation", 1..=u32_max, false)?.unwrap_or(0) as u32,
                 size: size.to_string(),
-                vcpu: parse_u64("vcpu", false)?.unwrap_or(0) as u32,
-                memory_mib: parse_u64("memory_mib", false)?.unwrap_or(0),
+                vcpu: parse_u64("vcpu", 1..=MAX_VCPU, false)?.unwrap_or(0) as u32,
+                memory_mib: parse_u64("memory_mib", 1..=MAX_MEMORY_MIB, false)?.unwrap_or(0),
                 arch,
-                max_pods_eni: parse_u64("max_pods_eni", true)?
+                max_pods_eni: parse_u64("max_pods_eni", 0..=u32_max, true)?
                     .map(|p| p as u32)
                     .filter(|p| *p > 0),
                 on_demand_price: price,
@@ -342,6 +353,15 @@ impl Catalog {
         self.types.is_empty()
     }
 }
+
+/// Maximum vCPUs a catalog row may give an instance type: 2^16. That is far above the largest
+/// type of the built-in catalog (896 vCPUs), and keeps the per-core kube-reserved sum quick.
+pub const MAX_VCPU: u64 = 1 << 16;
+
+/// Maximum memory a catalog row may give an instance type, in MiB: 2^30 (1 PiB). That is far
+/// above the largest type of the built-in catalog (32 TiB), and the memory of 8,000 such nodes
+/// in bytes still fits in an `i64`.
+pub const MAX_MEMORY_MIB: u64 = 1 << 30;
 
 /// Column names of a catalog CSV file.
 pub const CSV_COLUMNS: [&str; 9] = [
@@ -459,5 +479,60 @@ mod tests {
         assert!(err.to_string().contains("empty"));
         let err = Catalog::from_csv_str("instance_type,vcpu\n", Path::new("h.csv")).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("family"));
+    }
+
+    /// A one-row catalog with `vcpu`, `memory_mib` and `max_pods_eni` as written.
+    fn one_row(vcpu: &str, memory_mib: &str, max_pods_eni: &str) -> String {
+        format!(
+            "{}\nx1.big,x1,1,big,{vcpu},{memory_mib},amd64,{max_pods_eni},0.5\n",
+            CSV_COLUMNS.join(",")
+        )
+    }
+
+    #[test]
+    fn csv_rejects_memory_beyond_bytes() {
+        // A crashing input of the catalog fuzz target: 99999999999999 MiB overflowed the node's
+        // memory in bytes, a panic in debug builds when the node's capacity was computed.
+        let err = Catalog::from_csv_str(&one_row("4", "99999999999999", ""), Path::new("c.csv"))
+            .unwrap_err();
+
+        assert_eq!(err.line, 2);
+        assert_eq!(err.column, Some(19));
+        assert_eq!(err.field.as_deref(), Some("memory_mib"));
+        assert_eq!(err.value.as_deref(), Some("99999999999999"));
+        assert_eq!(err.message, "expected a whole number from 1 to 1073741824");
+    }
+
+    #[test]
+    fn csv_rejects_counts_beyond_u32() {
+        // Wrong values under the catalog fuzz target: 4294967297 vCPUs were stored as 1, and
+        // 4294967296 ENI pods as none.
+        let vcpu = Catalog::from_csv_str(&one_row("4294967297", "8192", ""), Path::new("c.csv"))
+            .unwrap_err();
+        assert_eq!(vcpu.field.as_deref(), Some("vcpu"));
+        assert_eq!(vcpu.message, "expected a whole number from 1 to 65536");
+
+        let pods = Catalog::from_csv_str(&one_row("4", "8192", "4294967296"), Path::new("c.csv"))
+            .unwrap_err();
+        assert_eq!(pods.field.as_deref(), Some("max_pods_eni"));
+        assert_eq!(pods.message, "expected a whole number from 0 to 4294967295");
+    }
+
+    #[test]
+    fn csv_accepts_largest_values() {
+        let text = one_row("65536", "1073741824", "4294967295");
+
+        let catalog = Catalog::from_csv_str(&text, Path::new("c.csv")).unwrap();
+
+        let instance_type = catalog.by_name("x1.big").unwrap();
+        assert_eq!(instance_type.vcpu, 65_536);
+        assert_eq!(instance_type.memory_mib, 1 << 30);
+        assert_eq!(instance_type.max_pods(), u32::MAX);
+        // Both compute without overflow.
+        assert_eq!(
+            instance_type.capacity().memory_bytes,
+            993_211_187 * 1024 * 1024
+        );
+        assert!(instance_type.allocatable().cpu_millis > 0);
     }
 }

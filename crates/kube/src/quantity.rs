@@ -20,14 +20,14 @@ pub struct QuantityError {
 /// A parsed quantity as the exact fraction `numerator / denominator`.
 ///
 /// The denominator is a power of ten, so dividing it by 1000 is exact whenever it is at least
-/// 1000; [`ceil_div_scaled`] relies on this.
+/// 1000, which [`ceil_div_scaled`] relies on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Exact {
     numerator: i128,
     denominator: i128,
 }
 
-/// Largest power of ten an `i128` holds.
+/// Largest power of ten that fits an `i128`.
 const MAX_DENOMINATOR: i128 = 10i128.pow(38);
 
 fn parse_exact(input: &str) -> Result<Exact, QuantityError> {

@@ -150,6 +150,10 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
 /// Longest run accepted: a year and a month, enough for a year of daily cycles plus warm-up.
 pub const MAX_DURATION: SimDuration = SimDuration::from_days(400);
 
+/// Most pods of one Deployment, and most nodes of a static fleet, accepted: well beyond the
+/// 5,000-node and 150,000-pod limits Kubernetes documents for one cluster.
+pub const MAX_REPLICAS: u32 = 200_000;
+
 /// Default wall clock of t = 0: Monday 2026-01-05 00:00 UTC.
 pub const DEFAULT_START: &str = "2026-01-05T00:00:00Z";
 
@@ -1031,6 +1035,15 @@ fn build_workload(
         }
         "Deployment" => {
             let replicas = match (&workload.replicas, &workload.hpa) {
+                (Some(count), None) if count.value > MAX_REPLICAS => {
+                    return Err(ctx.error(
+                        count,
+                        &format!("{field}.replicas"),
+                        Some(count.value.to_string()),
+                        format!("more than {MAX_REPLICAS} replicas"),
+                        format!("write at most {MAX_REPLICAS}"),
+                    ));
+                }
                 (Some(count), None) => Replicas::Fixed(count.value),
                 (None, Some(hpa)) => Replicas::Hpa {
                     load: find_load(hpa, ctx, load_names, &field)?,
@@ -1216,6 +1229,15 @@ fn find_load(hpa: &HpaYaml, ctx: &Ctx<'_>, load_names: &[String], field: &str) -
 }
 
 fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<HpaSpec> {
+    if hpa.max_replicas.value > MAX_REPLICAS {
+        return Err(ctx.error(
+            &hpa.max_replicas,
+            &format!("{field}.hpa.maxReplicas"),
+            Some(hpa.max_replicas.value.to_string()),
+            format!("more than {MAX_REPLICAS} replicas"),
+            format!("write at most {MAX_REPLICAS}"),
+        ));
+    }
     let mut spec = HpaSpec::new(
         hpa.target_per_replica.value,
         hpa.min_replicas.value,
@@ -1335,6 +1357,15 @@ fn build_policy(
                 ctx,
                 &format!("{field}.static.instanceType"),
             )?;
+            if s.count.value > MAX_REPLICAS {
+                return Err(ctx.error(
+                    &s.count,
+                    &format!("{field}.static.count"),
+                    Some(s.count.value.to_string()),
+                    format!("more than {MAX_REPLICAS} nodes"),
+                    format!("write at most {MAX_REPLICAS}"),
+                ));
+            }
             Ok(PolicySpec::Static(StaticConfig {
                 name,
                 instance_type,

@@ -70,7 +70,15 @@ pub fn apply_flag(
         Ok(())
     };
     match bare {
-        "scan-interval" => set_duration(&mut config.scan_interval)?,
+        "scan-interval" => {
+            set_duration(&mut config.scan_interval)?;
+            if config.scan_interval == SimDuration::ZERO {
+                return Err((
+                    "a scan interval of 0 would loop for ever".into(),
+                    "write --scan-interval=10s or another positive duration".into(),
+                ));
+            }
+        }
         "scale-down-unneeded-time" => set_duration(&mut config.scale_down_unneeded_time)?,
         "scale-down-delay-after-add" => set_duration(&mut config.scale_down_delay_after_add)?,
         "scale-down-delay-after-delete" => set_duration(&mut config.scale_down_delay_after_delete)?,
