@@ -1285,13 +1285,14 @@ fn instance_type(
 ) -> Result<usize> {
     catalog.index_of(&text.value).ok_or_else(|| {
         let family = text.value.split('.').next().unwrap_or("");
-        let similar: Vec<&str> = catalog
+        // Every size of the family, smallest first.
+        let mut sizes: Vec<_> = catalog
             .types()
             .iter()
             .filter(|t| t.family == family)
-            .map(|t| t.name.as_str())
-            .take(8)
             .collect();
+        sizes.sort_by_key(|t| (t.vcpu, t.memory_mib, t.name.clone()));
+        let similar: Vec<&str> = sizes.iter().map(|t| t.name.as_str()).collect();
         let hint = if similar.is_empty() {
             "run `autoscale-sim catalog` to list the instance types".to_string()
         } else {
