@@ -299,7 +299,7 @@ fn cases() -> Vec<Case> {
             "instanceType: m5.hugex",
             vec![
                 "scenario.yaml:33:25: field policies[0].clusterAutoscaler.nodeGroups[0].instanceType, value \"m5.hugex\": unknown instance type",
-                "fix: use one of m5.12xlarge,",
+                "fix: use one of m5.large, m5.xlarge,",
             ],
         ),
         scenario_case(
