@@ -1,8 +1,8 @@
 //! Karpenter single-node consolidation: one disruption pass over a cluster of Ready nodes,
 //! driven through the public policy (`Start`, then the disruption timer).
 //!
-//! * `consolidation_full_scan`: every m5.xlarge node holds seven 500m/1Gi pods and the NodePool
-//!   allows only the m5 family, so no pod fits on another node and no cheaper m5 type holds a
+//! * `consolidation_full_scan`: every m5.xlarge node runs seven 500m/1Gi pods and the NodePool
+//!   allows only the m5 family, so no pod fits on another node and no cheaper m5 type fits a
 //!   node's pods. The pass simulates every candidate and finds nothing: the worst case.
 //! * `consolidation_first_command`: every node is a third full, so the first candidate's pods
 //!   fit on the others and the pass ends with a deletion after one simulation.
@@ -52,8 +52,8 @@ fn m5_family() -> Vec<Requirement> {
     }]
 }
 
-/// Runs one disruption pass of `policy`, started on `cluster`, and returns whether it found a
-/// command. A command arms the validation timer (15 s) and nothing else; a pass without one
+/// Fires the disruption timer of a started policy on `cluster` and returns whether the pass
+/// found a command. A command arms the validation timer (15 s) and nothing else; a pass without one
 /// re-arms the polling timer (10 s).
 fn disruption_pass(
     started: (Karpenter, (SimTime, u64)),

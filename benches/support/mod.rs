@@ -1,4 +1,4 @@
-//! Fixtures shared by the Karpenter benchmarks: the catalog, a cluster built through the public
+//! Fixtures shared by the Karpenter benchmarks: the pod mix, clusters built through the public
 //! `Cluster` API, and a driver that calls the policy the way the world does.
 
 // Each bench binary compiles this module and uses only part of it.
@@ -33,7 +33,7 @@ pub const POD_MEMORY_MIB: [i64; 6] = [100, 256, 512, 1024, 2048, 4096];
 /// Values of the random `my-label` label, as in Karpenter's scheduling benchmark.
 const LABEL_VALUES: [&str; 7] = ["a", "b", "c", "d", "e", "f", "g"];
 
-/// Zones as the world passes them to a policy.
+/// Returns the zones as the world passes them to a policy.
 pub fn zones() -> Vec<String> {
     ZONES.iter().map(|z| z.to_string()).collect()
 }
@@ -77,7 +77,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// Number of launch requests.
+    /// Counts the launch requests.
     pub fn launches(&self) -> usize {
         self.actions
             .iter()
@@ -85,7 +85,7 @@ impl Reply {
             .count()
     }
 
-    /// Number of node deletions.
+    /// Counts the node deletions.
     pub fn deletions(&self) -> usize {
         self.actions
             .iter()
@@ -93,7 +93,7 @@ impl Reply {
             .count()
     }
 
-    /// The earliest timer the policy set.
+    /// Returns the earliest timer the policy set.
     pub fn earliest_timer(&self) -> Option<(SimTime, u64)> {
         self.timers.iter().copied().min()
     }
@@ -216,21 +216,21 @@ pub fn add_ready_node(
     let index = catalog
         .index_of(instance_type)
         .unwrap_or_else(|| panic!("{instance_type} is not in the catalog"));
-    let it = catalog.get(index);
-    let mut labels = instance_type_labels(it);
+    let instance = catalog.get(index);
+    let mut labels = instance_type_labels(instance);
     labels.insert(LABEL_NODEPOOL.to_string(), "default".to_string());
     let zone = ZONES[cluster.node_count() % ZONES.len()].to_string();
     let id = cluster.add_node(
         NewNode {
             owner: "default".into(),
             instance_type: index,
-            instance_type_name: it.name.clone(),
+            instance_type_name: instance.name.clone(),
             capacity_type: CapacityType::OnDemand,
             zone,
-            price: it.on_demand_price,
+            price: instance.on_demand_price,
             labels,
             taints: vec![],
-            allocatable: it.allocatable(),
+            allocatable: instance.allocatable(),
         },
         launched,
     );
