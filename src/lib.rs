@@ -25,4 +25,13 @@ pub use autoscale_sim_scenario as scenario;
 /// Tables, JSON and CSV writers.
 pub use autoscale_sim_report as report;
 
+/// Parameter sweeps over seeds, their statistics, shards and merging.
+pub use autoscale_sim_sweep as sweep;
+
 pub use autoscale_sim_sim::{PolicySpec, RunOutput, RunReport, SimConfig, Simulation};
+
+/// The library guide, `docs/library.md`, attached here so that `cargo test --doc` runs its
+/// examples.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryGuide;

@@ -12,3 +12,4 @@ mod determinism;
 mod outputs;
 mod properties;
 mod support;
+mod sweep;

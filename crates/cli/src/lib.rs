@@ -17,7 +17,7 @@ use autoscale_sim_report::{
 };
 use autoscale_sim_scenario::{Overrides, Scenario};
 use autoscale_sim_sim::{PolicySpec, RunOutput, Simulation};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Simulate Kubernetes node autoscaling (Cluster Autoscaler, Karpenter) on AWS EC2.
 #[derive(Debug, Parser)]
@@ -71,6 +71,31 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Run a parameter sweep: a scenario over values of its fields and over seeds, in
+    /// parallel, with statistics across seeds; optionally one shard of it.
+    Sweep(sweep::SweepArgs),
+    /// Join the output folders of a sweep's shards into the files one process writes.
+    Merge(sweep::MergeArgs),
+    /// Print a completion script for SHELL on stdout.
+    ///
+    /// Install it where your shell looks for completions, for example:
+    ///
+    /// bash: autoscale-sim completions bash > ~/.local/share/bash-completion/completions/autoscale-sim
+    ///
+    /// zsh: autoscale-sim completions zsh > ~/.zfunc/_autoscale-sim, with ~/.zfunc in fpath
+    /// before compinit runs
+    ///
+    /// fish: autoscale-sim completions fish > ~/.config/fish/completions/autoscale-sim.fish
+    ///
+    /// PowerShell: add autoscale-sim completions powershell | Out-String | Invoke-Expression to
+    /// your profile
+    ///
+    /// elvish: add eval (autoscale-sim completions elvish | slurp) to rc.elv
+    Completions {
+        /// Shell to write the completion script for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -83,7 +108,8 @@ struct RunOptions {
     /// replaced [default: write no files]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Seed of every random stream, in place of the scenario's `seed` [default: the scenario's]
+    /// Seed of every random stream, a whole number from 0 to 18446744073709551615, in place of
+    /// the scenario's `seed` [default: the scenario's]
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
     /// Trace file for a load, in place of the scenario's: NAME=PATH, with PATH relative to the
@@ -157,6 +183,7 @@ macro_rules! outln {
 
 mod catalog;
 mod progress;
+mod sweep;
 
 /// Parses `args` and runs the command; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
@@ -241,6 +268,29 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Catalog { filters, format } => catalog::print_catalog(&filters, format),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Merge(args) => sweep::merge(&args),
+        Command::Completions { shell } => {
+            out!("{}", completion_script(shell));
+            Ok(())
+        }
+    }
+}
+
+/// Returns the completion script of `autoscale-sim` for `shell`.
+fn completion_script(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "autoscale-sim", &mut script);
+    let script = String::from_utf8(script).expect("clap_complete writes UTF-8");
+
+    // NOTE: clap_complete 4.6 (4.6.12 included) spells the case labels of a hyphenated binary's
+    // subcommands `autoscale__subcmd__sim__subcmd__run`, while the loop that reads the command
+    // line builds `autoscale__sim__subcmd__run`, so bash would complete no option after a
+    // subcommand. The labels are respelled to match the loop.
+    if shell == clap_complete::Shell::Bash {
+        script.replace("autoscale__subcmd__sim__", "autoscale__sim__")
+    } else {
+        script
     }
 }
 
@@ -430,8 +480,6 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     use super::*;
 
     fn parse(args: &[&str]) -> Cli {
@@ -489,6 +537,34 @@ mod tests {
     }
 
     #[test]
+    fn optional_values_state_default() {
+        let root = Cli::command();
+        let mut missing = Vec::new();
+
+        for command in root.get_subcommands() {
+            for arg in command.get_arguments() {
+                let help = arg
+                    .get_long_help()
+                    .or(arg.get_help())
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                let optional_value = arg.get_action().takes_values() && !arg.is_required_set();
+                if optional_value
+                    && arg.get_default_values().is_empty()
+                    && !help.contains("[default:")
+                {
+                    missing.push(format!("{} --{}", command.get_name(), arg.get_id()));
+                }
+            }
+        }
+
+        assert!(
+            missing.is_empty(),
+            "options without a stated default: {missing:?}"
+        );
+    }
+
+    #[test]
     fn catalog_min_above_max_is_input_error() {
         let cli = parse(&["catalog", "--min-vcpu", "8", "--max-vcpu", "4"]);
 
@@ -528,6 +604,68 @@ mod tests {
                 error.use_stderr(),
                 "{args:?} is an input error (exit code 2)"
             );
+        }
+    }
+
+    #[test]
+    fn bash_completions_name_subcommands() {
+        let script = completion_script(clap_complete::Shell::Bash);
+
+        for subcommand in Cli::command().get_subcommands().map(|c| c.get_name()) {
+            assert!(
+                script.contains(subcommand),
+                "the bash script lacks {subcommand}"
+            );
+        }
+        assert!(
+            script.contains("--max-vcpu"),
+            "the bash script lacks options"
+        );
+    }
+
+    /// Runs the bash script's completion function on `words` (the last one being completed)
+    /// and returns the completions, or `None` when bash is not installed.
+    fn complete_in_bash(words: &[&str]) -> Option<String> {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!(
+            "{}\nCOMP_WORDS=({}); COMP_CWORD={}; _autoscale__sim autoscale-sim {} {}; echo \"${{COMPREPLY[*]}}\"",
+            completion_script(clap_complete::Shell::Bash),
+            quoted.join(" "),
+            words.len() - 1,
+            quoted[words.len() - 1],
+            quoted[words.len() - 2],
+        );
+        let output = std::process::Command::new("bash")
+            .args(["--norc", "-c", &program])
+            .output()
+            .ok()?;
+        assert!(output.status.success(), "bash failed: {output:?}");
+        Some(String::from_utf8(output.stdout).expect("UTF-8 completions"))
+    }
+
+    #[test]
+    fn bash_completes_subcommand_options() {
+        let Some(subcommands) = complete_in_bash(&["autoscale-sim", "c"]) else {
+            eprintln!("skipped: bash is not installed");
+            return;
+        };
+        let catalog = complete_in_bash(&["autoscale-sim", "catalog", "--m"]).unwrap();
+        let shells = complete_in_bash(&["autoscale-sim", "completions", ""]).unwrap();
+
+        assert_eq!(subcommands.trim(), "compare catalog completions");
+        assert_eq!(
+            catalog.trim(),
+            "--min-vcpu --max-vcpu --min-memory --max-price"
+        );
+        assert_eq!(shells.trim(), "-h --help bash elvish fish powershell zsh");
+    }
+
+    #[test]
+    fn completions_shells_parse() {
+        for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+            let Command::Completions { .. } = parse(&["completions", shell]).command else {
+                panic!("completions {shell} parses as Completions");
+            };
         }
     }
 

@@ -21,8 +21,9 @@
 //!
 //! ## Limitations
 //!
-//! Spot prices, interruptions and shortages come from the model in [`spot`], not from real price
-//! history. Launch latency is one request-to-Ready distribution.
+//! Spot prices come from the model in [`spot`] unless recorded prices are given
+//! ([`SpotSettings::history`]). Interruptions and shortages always come from the model. Launch
+//! latency is one request-to-Ready distribution.
 
 #![deny(missing_docs)]
 

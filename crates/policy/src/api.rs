@@ -1,4 +1,5 @@
-//! The policy interface: what a policy sees, when it is called, and what it may do.
+//! The policy interface: what a policy can read, when it is called, and what it may do. The
+//! contract is on [`Autoscaler`].
 
 use std::collections::BTreeMap;
 
@@ -7,12 +8,15 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Cluster, NodeId, PodId, Taint};
 use serde::{Deserialize, Serialize};
 
-/// Read-only view of the world given to a policy at each call.
+/// Read-only view of the world given to a policy at each call: the cluster as kube-scheduler
+/// left it, the EC2 catalog and the zones. Loads, Deployments' HPAs, spot prices and the
+/// scenario's wall clock are not in it; a policy that needs them gets them when it is built.
 #[derive(Clone, Copy)]
 pub struct ClusterView<'a> {
-    /// Current simulated time.
+    /// Current simulated time, in milliseconds since the start of the run.
     pub now: SimTime,
-    /// Nodes (Launching, Ready, Deleting) and pods.
+    /// Every node (Launching, Ready and Deleting, of this policy: the run starts with an empty
+    /// cluster) and every pod, with the `unschedulable` mark kube-scheduler sets.
     pub cluster: &'a Cluster,
     /// Instance types, indexed by [`InstanceTypeIndex`].
     pub catalog: &'a Catalog,
@@ -23,17 +27,24 @@ pub struct ClusterView<'a> {
 /// What woke the policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PolicyEvent {
-    /// The run starts; the policy launches its initial capacity (minimum sizes, static nodes).
+    /// The run starts, at time zero; the policy launches its initial capacity (minimum sizes,
+    /// static nodes). The workloads are created first, so a [`PolicyEvent::PodsUnschedulable`]
+    /// for the first pods may come before it at the same time.
     Start,
     /// A timer the policy set with [`Actions::set_timer`] fired, with the policy's token.
     Timer(u64),
-    /// kube-scheduler marked these pods Unschedulable for the first time in their pending spell.
+    /// kube-scheduler marked these pods Unschedulable for the first time since they were
+    /// created. A pod that stays Unschedulable is not reported again, so a policy that does not
+    /// act at once must look for pods with `unschedulable` set on a later call (its timers).
     PodsUnschedulable(Vec<PodId>),
-    /// A node the policy launched became Ready.
+    /// A node the policy launched became Ready; a kube-scheduler pass follows at the same time.
     NodeReady(NodeId),
-    /// A node left the cluster: terminated after a deletion, or its launch failed.
+    /// A node left the cluster: its instance terminated after a deletion or a spot
+    /// interruption, and billing stopped. A launch that failed is reported as
+    /// [`PolicyEvent::LaunchFailed`] instead.
     NodeRemoved(NodeId),
-    /// A launch failed (EC2 answered InsufficientInstanceCapacity); the node is already gone.
+    /// A launch failed because EC2 returned InsufficientInstanceCapacity, 2 s after the request
+    /// by default. The node is already gone and was not billed.
     LaunchFailed {
         /// The node the launch would have been.
         node: NodeId,
@@ -45,7 +56,8 @@ pub enum PolicyEvent {
         reason: String,
     },
     /// EC2 sent a spot interruption notice for the node: it terminates after the notice period
-    /// (2 minutes) whatever the policy does.
+    /// (`cloud.spot.notice`, 2 minutes by default) whatever the policy does, and its pods that
+    /// are still there then are lost and replaced by their controllers.
     SpotInterruptionNotice(NodeId),
     /// A deletion with an eviction timeout gave up: some pods could not be evicted in time
     /// (their PodDisruptionBudgets allowed no disruption), so the node was uncordoned and stays.
@@ -108,7 +120,8 @@ pub struct LaunchRequest {
 pub enum Action {
     /// Launch a node; it appears at once in the Launching state with the id [`Actions::launch`] returned.
     Launch(LaunchRequest),
-    /// Cordon (`true`) or uncordon (`false`) a node.
+    /// Cordon (`true`) or uncordon (`false`) a node; ignored for a node that is gone or being
+    /// deleted.
     Cordon {
         /// The node.
         node: NodeId,
@@ -117,7 +130,9 @@ pub enum Action {
     },
     /// Remove a node: cordon it, evict its pods through the Eviction API (which respects
     /// PodDisruptionBudgets, retrying every 5 s), wait for their termination grace periods, then
-    /// terminate the instance.
+    /// terminate the instance, no sooner than the termination delay (5 s by default) after the
+    /// deletion. Evicted pods' controllers create replacements at once. A deletion of a node
+    /// that is gone or already being deleted is ignored.
     DeleteNode {
         /// The node.
         node: NodeId,
@@ -188,7 +203,8 @@ impl Actions {
         self.list.push(Action::Cordon { node, cordoned });
     }
 
-    /// Asks to be called with [`PolicyEvent::Timer`]`(token)` at `time` (at once if it is past).
+    /// Asks to be called with [`PolicyEvent::Timer`]`(token)` at `time` (at once if it is
+    /// past). Timers cannot be cancelled; a policy ignores a stale one by its token.
     pub fn set_timer(&mut self, time: SimTime, token: u64) {
         self.timers.push((time, token));
     }
@@ -204,23 +220,84 @@ impl Actions {
     }
 }
 
-/// A node autoscaling policy.
+/// A node autoscaling policy: Cluster Autoscaler, Karpenter, the static baseline, or one of
+/// your own, which `Simulation::run_with` of the sim crate runs.
 ///
-/// Contract:
-/// * the world calls [`Autoscaler::on_event`] once with [`PolicyEvent::Start`] at time zero, then
-///   for every event the policy can see: its timers, newly Unschedulable pods, its nodes becoming
-///   Ready, and nodes leaving;
-/// * the policy reads the world only through the [`ClusterView`] and acts only through
-///   [`Actions`]: launches, cordons, deletions and timers, each applied by the world in order
-///   right after the call returns;
-/// * the world enforces physics: launch latency, billing, eviction; a deletion of a node that is
-///   already being deleted is ignored;
-/// * the policy must be deterministic: its decisions may depend on the view, its own state and
-///   random streams it was given, never on hash-map iteration order or wall-clock time.
+/// # When it is called
+///
+/// The world calls [`Autoscaler::on_event`] once per [`PolicyEvent`], in simulated-time order:
+///
+/// * [`PolicyEvent::Start`] once, at time zero. The first [`PolicyEvent::PodsUnschedulable`]
+///   may come before it at the same time, because the workloads' first pods are created and
+///   scheduled first.
+/// * [`PolicyEvent::PodsUnschedulable`] after each kube-scheduler pass that marked pods
+///   Unschedulable for the first time. Passes run after pods are created or deleted, after a
+///   node becomes Ready, is uncordoned or starts its deletion, and after a pod leaves a node.
+/// * [`PolicyEvent::Timer`] for each timer the policy set, with its token.
+/// * [`PolicyEvent::NodeReady`], [`PolicyEvent::NodeRemoved`], [`PolicyEvent::LaunchFailed`],
+///   [`PolicyEvent::SpotInterruptionNotice`] and [`PolicyEvent::NodeDeletionFailed`] as those
+///   happen to the policy's nodes.
+///
+/// There is no periodic call besides the policy's own timers: a policy that loops, as both
+/// real autoscalers do, sets a timer on [`PolicyEvent::Start`] and again on each timer call.
+///
+/// # What it may see
+///
+/// Only the [`ClusterView`]: the time, every node with its state, labels, taints, allocatable
+/// and pods, every pod with its requests, constraints, phase and `unschedulable` mark, the
+/// DaemonSets and PodDisruptionBudgets, the catalog and the zones. Anything else it needs
+/// (prices of spot offerings, the wall clock of time zero, a random stream) it receives when it
+/// is built.
+///
+/// # What it may do
+///
+/// It fills [`Actions`]: [`Actions::launch`] (a node of one instance type in one zone and
+/// capacity type, with alternatives EC2 may fill the request with), [`Actions::cordon`],
+/// [`Actions::delete_node`] and [`Actions::delete_node_within`] (cordon, drain, terminate;
+/// each deletion with a [`DisruptionReason`] that the report counts), and
+/// [`Actions::set_timer`]. Launches and deletions carry a reason for the decision log.
+///
+/// The world applies the actions in order right after the call returns, then schedules the
+/// timers, and enforces what the policy cannot change: launch latency and insufficient
+/// capacity, per-second billing, PodDisruptionBudgets during drains, pod termination grace
+/// periods and spot interruptions. A launched node exists at once in the Launching state with
+/// the id [`Actions::launch`] returned; kube-scheduler places pods only on Ready nodes.
+///
+/// # What it must guarantee
+///
+/// Determinism: its decisions may depend on the view, its own state and the random streams it
+/// was given, never on hash-map iteration order, addresses or wall-clock time, so that the same
+/// scenario and seed give the same run. It must be [`Send`]: `Simulation::run_with` takes a
+/// `Box<dyn Autoscaler + Send>`, so that the policies of a comparison can run on separate
+/// threads.
+///
+/// ```
+/// use autoscale_sim_engine::SimDuration;
+/// use autoscale_sim_policy::{Actions, Autoscaler, ClusterView, PolicyEvent};
+///
+/// /// Counts Unschedulable pods every minute and does nothing else.
+/// struct Watcher {
+///     longest_backlog: usize,
+/// }
+///
+/// impl Autoscaler for Watcher {
+///     fn name(&self) -> &str {
+///         "watcher"
+///     }
+///
+///     fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions) {
+///         if matches!(event, PolicyEvent::Start | PolicyEvent::Timer(_)) {
+///             let backlog = view.cluster.pending_pods().filter(|p| p.unschedulable).count();
+///             self.longest_backlog = self.longest_backlog.max(backlog);
+///             actions.set_timer(view.now + SimDuration::from_mins(1), 0);
+///         }
+///     }
+/// }
+/// ```
 pub trait Autoscaler {
-    /// Name shown in reports, such as `karpenter`.
+    /// Name shown in reports and the decision log, such as `karpenter`.
     fn name(&self) -> &str;
 
-    /// Handles one event.
+    /// Handles one event: reads `view` and records in `actions` what to do about it.
     fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions);
 }

@@ -24,7 +24,6 @@ pub mod clock;
 mod error;
 pub mod flags;
 pub mod prices;
-#[allow(missing_docs)]
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -142,6 +141,15 @@ pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenar
         warnings: Default::default(),
     };
     build::build(file, &ctx, overrides)
+}
+
+/// Parses YAML `text` into `T`, with the same located errors as a scenario (file, line, column,
+/// field, value and fix); `path` names the file in messages. Sweep files are read with it.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, ScenarioError> {
+    serde_saphyr::from_str(text).map_err(|e| parse_error(&e, text, path))
 }
 
 /// Turns a YAML parser error into a [`ScenarioError`] with the field and value it points at.

@@ -48,145 +48,206 @@ impl<'de> Deserialize<'de> for Scalar {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScenarioFile {
+    /// Scenario name, shown in the output.
     pub name: String,
+    /// Free text shown at the top of `report.html`.
     #[serde(default)]
     pub description: Option<String>,
+    /// Seed of every random stream.
     pub seed: u64,
+    /// Wall clock of t = 0, as `YYYY-MM-DDTHH:MM:SSZ` in UTC; default 2026-01-05T00:00:00Z.
     #[serde(default)]
     pub start: Option<Spanned<String>>,
+    /// Simulated time span, a duration such as `7d`.
     pub duration: Spanned<String>,
+    /// Interval of the time-series rows and plots, a duration; default `1m`.
     #[serde(default)]
     pub sample_interval: Option<Spanned<String>>,
+    /// EC2 settings.
     #[serde(default)]
     pub cloud: CloudSpec,
+    /// kube-scheduler settings.
     #[serde(default)]
     pub scheduler: SchedulerSpec,
+    /// Load series by name.
     #[serde(default)]
     pub loads: BTreeMap<String, LoadSpec>,
+    /// Deployments, DaemonSets, Jobs and PodDisruptionBudgets.
     pub workloads: Vec<WorkloadSpec>,
+    /// The autoscaler policies to compare.
     pub policies: Vec<PolicyEntry>,
+    /// Times at which the fleet is recorded.
     #[serde(default)]
     pub snapshots: Vec<SnapshotSpec>,
 }
 
+/// `cloud`: the EC2 region, zones, catalog, latency and spot market.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CloudSpec {
+    /// Region; must be `us-east-1` with the built-in catalog.
     #[serde(default)]
     pub region: Option<Spanned<String>>,
+    /// Availability zones, in order; default us-east-1a, b and c.
     #[serde(default)]
     pub zones: Option<Vec<String>>,
+    /// `builtin`, or a catalog CSV path relative to the scenario file.
     #[serde(default)]
     pub catalog: Option<Spanned<String>>,
+    /// Time from a launch request until the node is Ready.
     #[serde(default)]
     pub launch_latency: Option<LatencySpec>,
+    /// Minimum time from a deletion decision until billing stops; default `5s`.
     #[serde(default)]
     pub termination_delay: Option<Spanned<String>>,
+    /// The spot market model.
     #[serde(default)]
     pub spot: Option<SpotYaml>,
+    /// Windows of insufficient capacity.
     #[serde(default)]
     pub capacity_shortages: Vec<ShortageYaml>,
 }
 
+/// `cloud.spot`: the spot market model.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpotYaml {
+    /// Starting discount from on-demand per instance category, as a share.
     #[serde(default)]
     pub discount: BTreeMap<String, Spanned<f64>>,
+    /// Discount of categories not listed, as a share; default 0.6.
     #[serde(default)]
     pub default_discount: Option<Spanned<f64>>,
+    /// Largest relative price change per step of the random walk; default 0.03.
     #[serde(default)]
     pub volatility: Option<Spanned<f64>>,
+    /// Time between price changes, a duration; default `6h`.
     #[serde(default)]
     pub price_change_interval: Option<Spanned<String>>,
+    /// Spot Instance Advisor band per instance family, such as `"5-10%"`.
     #[serde(default)]
     pub interruption_bands: BTreeMap<String, Spanned<String>>,
+    /// Band of families not listed; default `"<5%"`.
     #[serde(default)]
     pub default_interruption_band: Option<Spanned<String>>,
+    /// Interruptions per instance and 30 days per family, overriding the band.
     #[serde(default)]
     pub interruptions_per_month: BTreeMap<String, Spanned<f64>>,
     /// Recorded spot prices: the JSON `aws ec2 describe-spot-price-history` prints, or a CSV
     /// file `timestamp,instance_type,zone,spot_usd_per_hour`.
     #[serde(default)]
     pub price_history: Option<Spanned<String>>,
+    /// Time from an interruption notice until termination, a duration; default `2m`.
     #[serde(default)]
     pub notice: Option<Spanned<String>>,
 }
 
+/// One entry of `cloud.capacityShortages`: a window of insufficient capacity.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ShortageYaml {
+    /// Instance type short of capacity; every type when absent.
     #[serde(default)]
     pub instance_type: Option<Spanned<String>>,
+    /// Zone short of capacity; every zone when absent.
     #[serde(default)]
     pub zone: Option<Spanned<String>>,
+    /// `spot` or `on-demand`.
     pub capacity_type: Spanned<String>,
+    /// Start of the window, a duration from t = 0.
     pub from: Spanned<String>,
+    /// End of the window, a duration from t = 0.
     pub to: Spanned<String>,
 }
 
+/// A latency distribution: `cloud.launchLatency` or a Job's `duration`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LatencySpec {
+    /// `fixed`, `normal` or `logNormal`.
     pub distribution: Spanned<String>,
+    /// Mean, a duration.
     pub mean: Spanned<String>,
+    /// Standard deviation of the values themselves, a duration; default 0.
     #[serde(default)]
     pub stddev: Option<Spanned<String>>,
+    /// Lowest value returned, a duration; default 0.
     #[serde(default)]
     pub min: Option<Spanned<String>>,
 }
 
+/// `scheduler`: the kube-scheduler stand-in.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SchedulerSpec {
+    /// `LeastAllocated` (the default) or `MostAllocated`.
     #[serde(default)]
     pub scoring_strategy: Option<Spanned<String>>,
 }
 
+/// One load series: exactly one of `diurnal` and `trace`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadSpec {
+    /// A generated daily cycle.
     #[serde(default)]
     pub diurnal: Option<DiurnalLoad>,
+    /// A CSV trace file.
     #[serde(default)]
     pub trace: Option<TraceSpec>,
 }
 
+/// A load read from a CSV file with the header `timestamp_seconds,value`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TraceSpec {
+    /// Path relative to the scenario file.
     pub file: Spanned<String>,
+    /// Factor applied to every value; default 1.
     #[serde(default)]
     pub value_scale: Option<Spanned<f64>>,
+    /// `loop` (the default), `hold` or `error`: what happens after the last row.
     #[serde(default)]
     pub end: Option<Spanned<String>>,
+    /// Rotation of the trace, a duration that is a whole number of its steps.
     #[serde(default)]
     pub shift: Option<Spanned<String>>,
 }
 
+/// Kubernetes object metadata.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metadata {
+    /// Object name.
     #[serde(default)]
     pub name: Option<Spanned<String>>,
+    /// Namespace of the workload's pods; `default` when absent.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Annotations.
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
 }
 
+/// One entry of `workloads`, whose `kind` decides which other fields apply.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadSpec {
+    /// `Deployment`, `DaemonSet`, `Job` or `PodDisruptionBudget`.
     pub kind: Spanned<String>,
+    /// Name and namespace.
     #[serde(default)]
     pub metadata: Metadata,
+    /// Fixed replica count of a Deployment; default 1 without `hpa`.
     #[serde(default)]
     pub replicas: Option<Spanned<u32>>,
+    /// Horizontal pod autoscaler of a Deployment.
     #[serde(default)]
     pub hpa: Option<HpaYaml>,
+    /// Time from binding until a pod runs, a duration; default `5s`.
     #[serde(default)]
     pub startup_latency: Option<Spanned<String>>,
     /// Pod template (Deployment, DaemonSet, Job).
@@ -203,333 +264,472 @@ pub struct WorkloadSpec {
     pub duration: Option<LatencySpec>,
 }
 
+/// The `spec` of a PodDisruptionBudget.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PdbSpecYaml {
+    /// Pods covered; empty covers every pod of the namespace.
     #[serde(default)]
     pub selector: autoscale_sim_kube::LabelSelector,
+    /// Pods that must stay available: a count or a percentage.
     #[serde(default)]
     pub min_available: Option<Spanned<Scalar>>,
+    /// Pods that may be unavailable: a count or a percentage.
     #[serde(default)]
     pub max_unavailable: Option<Spanned<Scalar>>,
 }
 
+/// Arrivals of a Job stream: a Poisson process whose rate follows a load.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ArrivalsYaml {
+    /// Name of the load.
     pub load: Spanned<String>,
+    /// Jobs per hour for each unit of the load.
     pub per_hour_per_unit: Spanned<f64>,
 }
 
+/// `hpa` of a Deployment: a HorizontalPodAutoscaler on the load per replica.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaYaml {
+    /// Name of the load it follows.
     pub load: Spanned<String>,
+    /// Load one replica should carry, in the load's unit.
     pub target_per_replica: Spanned<f64>,
+    /// Lowest replica count.
     pub min_replicas: Spanned<u32>,
+    /// Highest replica count.
     pub max_replicas: Spanned<u32>,
+    /// Time between syncs, a duration; default `15s`.
     #[serde(default)]
     pub sync_period: Option<Spanned<String>>,
+    /// Relative deviation within which the count stays; default 0.1.
     #[serde(default)]
     pub tolerance: Option<Spanned<f64>>,
+    /// Scale-down stabilization window, a duration; default `5m`.
     #[serde(default)]
     pub scale_down_stabilization: Option<Spanned<String>>,
 }
 
+/// A Kubernetes pod template.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodTemplate {
+    /// Pod labels and annotations.
     #[serde(default)]
     pub metadata: Metadata,
+    /// The pod spec.
     pub spec: PodSpecYaml,
 }
 
+/// A Kubernetes pod spec; the fields that do not affect scheduling are accepted and ignored.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodSpecYaml {
+    /// Containers; their requests are summed.
     pub containers: Vec<Container>,
+    /// Init containers; accepted, their requests are not counted.
     #[serde(default)]
     pub init_containers: Vec<Container>,
+    /// Node labels the node must carry.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
+    /// Node affinity and inter-pod (anti-)affinity.
     #[serde(default)]
     pub affinity: Option<AffinityYaml>,
+    /// Topology spread constraints.
     #[serde(default)]
     pub topology_spread_constraints: Vec<Spanned<TopologySpreadConstraint>>,
+    /// Volumes; `emptyDir` on disk and `hostPath` count as local storage.
     #[serde(default)]
     pub volumes: Vec<VolumeYaml>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub service_account_name: Option<String>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub security_context: Option<IgnoredAny>,
+    /// Tolerations of node taints.
     #[serde(default)]
     pub tolerations: Vec<Toleration>,
+    /// Pod priority; default 0.
     #[serde(default)]
     pub priority: Option<i32>,
+    /// Accepted and ignored; write the number as `priority`.
     #[serde(default)]
     pub priority_class_name: Option<String>,
+    /// Termination grace period in seconds; default 30.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<u64>,
 }
 
+/// A container; only its resource requests and host ports matter.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Container {
+    /// Accepted and ignored.
     #[serde(default)]
     pub name: Option<String>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub image: Option<String>,
+    /// Requests and limits.
     #[serde(default)]
     pub resources: ContainerResources,
+    /// Ports; a `hostPort` must be free on the node.
     #[serde(default)]
     pub ports: Vec<ContainerPort>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub command: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub args: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub env: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub volume_mounts: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub readiness_probe: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub liveness_probe: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub image_pull_policy: Option<String>,
 }
 
+/// A container port.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerPort {
+    /// Accepted and ignored.
     #[serde(default)]
     pub name: Option<String>,
+    /// Port in the container.
     pub container_port: u16,
+    /// Port on the node, which no other pod on it may use.
     #[serde(default)]
     pub host_port: Option<u16>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub protocol: Option<String>,
 }
 
+/// `affinity` of a pod spec.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AffinityYaml {
+    /// Node affinity.
     #[serde(default)]
     pub node_affinity: Option<NodeAffinityYaml>,
+    /// Inter-pod affinity.
     #[serde(default)]
     pub pod_affinity: Option<PodAffinityYaml>,
+    /// Inter-pod anti-affinity.
     #[serde(default)]
     pub pod_anti_affinity: Option<PodAffinityYaml>,
 }
 
+/// Node affinity.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeAffinityYaml {
+    /// Terms of which at least one must hold.
     #[serde(default)]
     pub required_during_scheduling_ignored_during_execution: Option<NodeSelectorYaml>,
+    /// Weighted preferred terms.
     #[serde(default)]
     pub preferred_during_scheduling_ignored_during_execution: Vec<PreferredNodeTerm>,
 }
 
+/// A node selector.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSelectorYaml {
+    /// Terms of which at least one must hold.
     pub node_selector_terms: Vec<NodeSelectorTerm>,
 }
 
+/// Inter-pod affinity or anti-affinity.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodAffinityYaml {
+    /// Required terms.
     #[serde(default)]
     pub required_during_scheduling_ignored_during_execution: Vec<PodAffinityTerm>,
+    /// Weighted preferred terms.
     #[serde(default)]
     pub preferred_during_scheduling_ignored_during_execution: Vec<WeightedPodAffinityTerm>,
 }
 
+/// A pod volume; only whether it is local storage matters.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeYaml {
+    /// Volume name.
     pub name: String,
+    /// An `emptyDir`; local storage unless its medium is `Memory`.
     #[serde(default)]
     pub empty_dir: Option<EmptyDirYaml>,
+    /// A `hostPath`: local storage.
     #[serde(default)]
     pub host_path: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub config_map: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub secret: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub projected: Option<IgnoredAny>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub persistent_volume_claim: Option<IgnoredAny>,
 }
 
+/// An `emptyDir` volume.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmptyDirYaml {
+    /// `Memory` for a tmpfs, which is not local storage.
     #[serde(default)]
     pub medium: Option<String>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub size_limit: Option<Scalar>,
 }
 
+/// Container resources.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
+    /// Requests: `cpu` and `memory` quantities; `ephemeral-storage` is ignored.
     #[serde(default)]
     pub requests: BTreeMap<String, Spanned<Scalar>>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub limits: BTreeMap<String, Spanned<Scalar>>,
 }
 
+/// One entry of `policies`: a name and exactly one of the three settings.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyEntry {
+    /// Policy name, unique in the file.
     pub name: Spanned<String>,
+    /// Cluster Autoscaler settings.
     #[serde(default)]
     pub cluster_autoscaler: Option<ClusterAutoscalerYaml>,
+    /// Karpenter settings.
     #[serde(default)]
     pub karpenter: Option<KarpenterYaml>,
+    /// Static fleet settings (`static`).
     #[serde(default, rename = "static")]
     pub static_fleet: Option<StaticYaml>,
 }
 
+/// `clusterAutoscaler` settings.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterAutoscalerYaml {
+    /// Cluster Autoscaler command-line flags, such as `--scan-interval=10s`.
     #[serde(default)]
     pub flags: Vec<Spanned<String>>,
+    /// Node groups, one EC2 Auto Scaling group each.
     pub node_groups: Vec<NodeGroupYaml>,
 }
 
+/// A Cluster Autoscaler node group: an Auto Scaling group of one instance type.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeGroupYaml {
+    /// Group name.
     pub name: Spanned<String>,
+    /// Instance type of every node.
     pub instance_type: Spanned<String>,
+    /// Minimum size.
     pub min_size: Spanned<u32>,
+    /// Maximum size.
     pub max_size: Spanned<u32>,
+    /// Zone of the nodes; the first of `cloud.zones` when absent.
     #[serde(default)]
     pub zone: Option<Spanned<String>>,
+    /// `on-demand` (the default) or `spot`.
     #[serde(default)]
     pub capacity_type: Option<Spanned<String>>,
+    /// Node labels besides the instance type's.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Node taints.
     #[serde(default)]
     pub taints: Vec<Taint>,
 }
 
+/// `karpenter` settings.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KarpenterYaml {
+    /// NodePool manifests.
     pub node_pools: Vec<NodePoolManifest>,
+    /// `BATCH_IDLE_DURATION`, a duration; default `1s`.
     #[serde(default)]
     pub batch_idle_duration: Option<Spanned<String>>,
+    /// `BATCH_MAX_DURATION`, a duration; default `10s`.
     #[serde(default)]
     pub batch_max_duration: Option<Spanned<String>>,
 }
 
+/// A `karpenter.sh/v1` NodePool manifest.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodePoolManifest {
+    /// `karpenter.sh/v1`.
     pub api_version: Spanned<String>,
+    /// `NodePool`.
     pub kind: Spanned<String>,
+    /// Name.
     pub metadata: Metadata,
+    /// The NodePool spec.
     pub spec: NodePoolSpecYaml,
 }
 
+/// `spec` of a NodePool.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodePoolSpecYaml {
+    /// The NodeClaim template.
     pub template: NodeClaimTemplateYaml,
+    /// Consolidation and disruption budgets.
     #[serde(default)]
     pub disruption: Option<DisruptionYaml>,
+    /// Most `cpu` and `memory` capacity of the NodePool's nodes.
     #[serde(default)]
     pub limits: BTreeMap<String, Spanned<Scalar>>,
+    /// Priority among NodePools, 1 to 100; default 0.
     #[serde(default)]
     pub weight: Option<Spanned<i32>>,
 }
 
+/// `spec.template` of a NodePool.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeClaimTemplateYaml {
+    /// Labels of the nodes.
     #[serde(default)]
     pub metadata: Metadata,
+    /// Requirements and taints.
     pub spec: NodeClaimSpecYaml,
 }
 
+/// `spec.template.spec` of a NodePool.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeClaimSpecYaml {
+    /// Requirements on instance type, zone and capacity type labels.
     #[serde(default)]
     pub requirements: Vec<RequirementYaml>,
+    /// Taints of the nodes.
     #[serde(default)]
     pub taints: Vec<Taint>,
+    /// Accepted with a warning, not modelled.
     #[serde(default)]
     pub startup_taints: Vec<Taint>,
+    /// Accepted with a warning unless `Never`, not modelled.
     #[serde(default)]
     pub expire_after: Option<Spanned<String>>,
+    /// Accepted with a warning, not modelled.
     #[serde(default)]
     pub termination_grace_period: Option<Spanned<String>>,
+    /// Accepted and ignored.
     #[serde(default)]
     pub node_class_ref: Option<NodeClassRef>,
 }
 
+/// `nodeClassRef` of a NodePool; accepted and ignored.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeClassRef {
+    /// API group.
     #[serde(default)]
     pub group: Option<String>,
+    /// Kind.
     #[serde(default)]
     pub kind: Option<String>,
+    /// Name.
     #[serde(default)]
     pub name: Option<String>,
 }
 
+/// A NodePool requirement.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequirementYaml {
+    /// Label key.
     pub key: Spanned<String>,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
     pub operator: Spanned<String>,
+    /// Values.
     #[serde(default)]
     pub values: Vec<String>,
+    /// Accepted with a warning, not enforced.
     #[serde(default)]
     pub min_values: Option<u32>,
 }
 
+/// `spec.disruption` of a NodePool.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DisruptionYaml {
+    /// `WhenEmpty` or `WhenEmptyOrUnderutilized` (the default).
     #[serde(default)]
     pub consolidation_policy: Option<Spanned<String>>,
+    /// A duration or `Never`; default `0s`.
     #[serde(default)]
     pub consolidate_after: Option<Spanned<String>>,
+    /// Disruption budgets; default one of `nodes: 10%`.
     #[serde(default)]
     pub budgets: Option<Vec<BudgetYaml>>,
 }
 
+/// A disruption budget.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BudgetYaml {
+    /// Nodes that may be disrupted at once: a count or a percentage.
     pub nodes: Spanned<Scalar>,
+    /// Rejected: not modelled.
     #[serde(default)]
     pub reasons: Option<Vec<String>>,
+    /// Rejected: not modelled.
     #[serde(default)]
     pub schedule: Option<Spanned<String>>,
+    /// Rejected: not modelled.
     #[serde(default)]
     pub duration: Option<Spanned<String>>,
 }
 
+/// `static` settings: a fixed fleet.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StaticYaml {
+    /// Instance type of every node.
     pub instance_type: Spanned<String>,
+    /// Number of nodes.
     pub count: Spanned<u32>,
 }
 
+/// One entry of `snapshots`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SnapshotSpec {
+    /// Label in the output.
     pub label: String,
+    /// Time from t = 0, a duration.
     pub at: Spanned<String>,
 }

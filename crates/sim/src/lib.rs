@@ -1,30 +1,80 @@
-//! The simulated world of autoscale-sim: one [`SimConfig`] (EC2 catalog, workloads, DaemonSets)
-//! run under one policy gives a typed [`RunOutput`]: the [`RunReport`] summary, the time series
-//! and the decision log.
+//! The simulated world of autoscale-sim: EC2, a Kubernetes cluster with kube-scheduler, the
+//! workloads and one autoscaling policy, run event by event.
+//!
+//! # Building a world
+//!
+//! A [`Simulation`] contains everything but the policy: the EC2 catalog, zones, launch latency,
+//! loads, Deployments, DaemonSets, Job streams, PodDisruptionBudgets and the spot market, all
+//! in a [`SimConfig`]. Build one with [`Simulation::builder`], fill a [`SimConfig`] yourself
+//! and pass it to [`Simulation::new`], or load a scenario file with the scenario crate.
+//!
+//! # Running policies
+//!
+//! [`Simulation::run`] runs one of the built-in policies, given as a [`PolicySpec`];
+//! [`Simulation::run_with`] runs any [`Autoscaler`], such as one of your own. A simulation can
+//! be run any number of times: every run starts from an empty cluster, and every random draw
+//! comes from a stream named after what it is for (load noise, launch latency, spot prices),
+//! so every policy faces the same demand and the same market, and the same seed gives the same
+//! output.
+//!
+//! # Results
+//!
+//! A run returns a [`RunOutput`]: the [`RunReport`] summary (cost, node-hours, allocation, pod
+//! pending-time percentiles, evictions, disruptions by reason), the [`Sample`] time series,
+//! the [`Decision`] log, and every bound pod's pending time.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use autoscale_sim_cloud::{Catalog, Resources, GIB};
+//! use autoscale_sim_cloud::{Catalog, GIB, Resources};
 //! use autoscale_sim_engine::SimDuration;
 //! use autoscale_sim_kube::PodSpec;
-//! use autoscale_sim_policy::{KarpenterConfig, NodePool};
-//! use autoscale_sim_sim::{Deployment, PolicySpec, Replicas, SimConfig, Simulation};
+//! use autoscale_sim_policy::{ClusterAutoscalerConfig, KarpenterConfig, NodeGroupConfig};
+//! use autoscale_sim_sim::{PolicySpec, Simulation};
 //!
-//! let mut config = SimConfig::new("doc", 42, SimDuration::from_hours(2), Arc::new(Catalog::builtin()));
-//! config.deployments.push(Deployment {
-//!     name: "web".into(),
-//!     spec: Arc::new(PodSpec { requests: Resources::new(1000, 2 * GIB, 1), ..Default::default() }),
-//!     replicas: Replicas::Fixed(6),
-//!     startup_latency: Default::default(),
+//! let api = PodSpec {
+//!     // 1 vCPU, 2 GiB and one of the node's pod slots.
+//!     requests: Resources::new(1_000, 2 * GIB, 1),
+//!     ..Default::default()
+//! };
+//! let simulation = Simulation::builder("doc")
+//!     .seed(42)
+//!     .duration(SimDuration::from_hours(2))
+//!     .deployment("api", api, 6)
+//!     .build()
+//!     .unwrap();
+//!
+//! let catalog = Catalog::builtin();
+//! let cluster_autoscaler = PolicySpec::ClusterAutoscaler(ClusterAutoscalerConfig {
+//!     node_groups: vec![NodeGroupConfig {
+//!         name: "general".into(),
+//!         instance_type: catalog.index_of("m5.2xlarge").unwrap(),
+//!         min_size: 1,
+//!         max_size: 10,
+//!         zone: None,
+//!         labels: Default::default(),
+//!         taints: vec![],
+//!         capacity_type: Default::default(),
+//!     }],
+//!     ..Default::default()
 //! });
-//! let simulation = Simulation::new(config).unwrap();
-//! let output = simulation.run(&PolicySpec::Karpenter(KarpenterConfig::default()));
-//! assert!(output.report.total_cost_usd > 0.0);
-//! assert_eq!(output.report.pods_created, 6);
+//! let karpenter = PolicySpec::Karpenter(KarpenterConfig::default());
+//!
+//! for policy in [&cluster_autoscaler, &karpenter] {
+//!     let output = simulation.run(policy);
+//!     assert_eq!(output.report.pods_created, 6);
+//!     assert_eq!(output.pod_pending_times_ms.len(), 6);
+//!     assert!(output.report.total_cost_usd > 0.0);
+//! }
 //! ```
+//!
+//! ## Limitations
+//!
+//! A launch is one request-to-Ready latency, billed from the request. DaemonSet pods are node
+//! overhead, not pod objects. StatefulSets and persistent volumes are not modelled. Time series
+//! are sampled at [`SimConfig::sample_interval`], but the summary integrates at every event.
 
 #![deny(missing_docs)]
 
+mod builder;
 mod config;
 mod jobs;
 mod metrics;
@@ -33,6 +83,7 @@ mod world;
 
 use std::sync::Arc;
 
+pub use builder::{DEFAULT_START_UNIX_SECS, SimulationBuilder};
 pub use config::{
     DEFAULT_POD_STARTUP, DEFAULT_TERMINATION_DELAY, Deployment, JobStream, Load, PolicySpec,
     Replicas, SimConfig, Snapshot,

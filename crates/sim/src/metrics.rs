@@ -226,7 +226,7 @@ impl Metrics {
         events: u64,
         decisions: Vec<Decision>,
     ) -> RunOutput {
-        let mut waits = self.pending_times_ms.clone();
+        let mut waits = self.pending_times_ms;
         let still_pending = cluster
             .pending_pods()
             .map(|p| now.since(p.created).as_millis());
@@ -292,6 +292,7 @@ impl Metrics {
             report,
             samples: self.samples,
             decisions,
+            pod_pending_times_ms: waits,
         }
     }
 }

@@ -148,6 +148,11 @@ pub struct RunOutput {
     pub samples: Vec<Sample>,
     /// Decision log.
     pub decisions: Vec<Decision>,
+    /// Every bound pod's pending time (creation to binding), in milliseconds, sorted ascending:
+    /// the values the `pod_pending_*` percentiles of [`RunReport`] are taken from. The
+    /// replacement of an evicted pod is a new pod with a value of its own. Pods still Pending at
+    /// the end have none.
+    pub pod_pending_times_ms: Vec<u64>,
 }
 
 /// The `p`-th percentile (0–100) of sorted `values` by the nearest-rank method; 0 when empty.

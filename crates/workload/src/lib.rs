@@ -46,7 +46,8 @@
 //!   direction.
 //! - A Deployment at zero replicas with `min_replicas` above zero is scaled up, whereas
 //!   Kubernetes would treat its HPA as disabled (see [`Hpa::recommend`]).
-//! - Batch Jobs with arrival and duration models, and load bursts, are not modelled yet.
+//! - Batch Jobs are not in this crate: the sim crate's `JobStream` draws their arrivals from a
+//!   load. Load bursts are not modelled.
 
 #![deny(missing_docs)]
 

@@ -19,7 +19,7 @@ pub use allocation::requested_vs_allocatable;
 pub use comparison::cost_against_p95_pending;
 pub use cost::cost_rate_and_load;
 pub use nodes::nodes_by_instance_type;
-pub use pending::{pending_pods, pending_time_percentiles};
+pub use pending::{pending_pods, pending_time_histogram};
 
 use autoscale_sim_sim::{RunOutput, Sample};
 use plotters::style::RGBColor;
@@ -209,7 +209,7 @@ fn render_svg(
 }
 
 /// Draws every plot of a comparison: the cost and pending-time comparison, the cost rate with
-/// the load, pending pods, pod pending time percentiles, and per policy the nodes by instance
+/// the load, pending pods, the histogram of pod pending time, and per policy the nodes by instance
 /// type and requested versus allocatable resources.
 pub fn all_plots(outputs: &[RunOutput]) -> Result<Vec<Plot>, PlotError> {
     let mut plots = vec![
@@ -231,8 +231,8 @@ pub fn all_plots(outputs: &[RunOutput]) -> Result<Vec<Plot>, PlotError> {
         },
         Plot {
             file_name: "pending-time.svg".into(),
-            title: "Pod pending time percentiles".into(),
-            svg: pending_time_percentiles(outputs)?,
+            title: "Distribution of pod pending time over the bound pods".into(),
+            svg: pending_time_histogram(outputs)?,
         },
     ];
     let names = file_stems(outputs);
@@ -537,6 +537,14 @@ pub(crate) mod test_data {
                 ..Default::default()
             },
             samples,
+            pod_pending_times_ms: vec![
+                0,
+                0,
+                2_000,
+                (40 + policy.len() as u64) * 1000,
+                60_000,
+                90_000,
+            ],
             decisions: vec![Decision {
                 time_ms: 60_000,
                 time: "0d00:01:00.000".into(),

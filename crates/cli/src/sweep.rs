@@ -1,0 +1,329 @@
+//! The `sweep` and `merge` commands: parameter sweeps over seeds, in parallel and in shards.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use autoscale_sim_report::write_all_or_nothing;
+use autoscale_sim_sweep::{Shard, Sweep, SweepError, value_text};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::{Failure, check_writable, emit};
+
+/// Progress line: bar, runs done, elapsed time and estimated time left.
+const PROGRESS_TEMPLATE: &str = "{bar:40} {pos}/{len} runs  {elapsed} elapsed  ETA {eta}";
+
+/// Arguments of `sweep`.
+#[derive(Debug, Args)]
+pub(crate) struct SweepArgs {
+    /// Sweep YAML file: a base scenario, the fields to vary and the seeds. See
+    /// scenarios/sweep-consolidation.yaml and docs/scale-out.md.
+    file: PathBuf,
+    /// Worker threads that run points in parallel [default: one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Run only the points whose index is I modulo N (I from 0 to N - 1), and write into the
+    /// shard-I-of-N folder inside --out. Without it, the shard comes from JOB_COMPLETION_INDEX
+    /// (Kubernetes Indexed Job), SLURM_ARRAY_TASK_ID (Slurm job array) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job) when one is set [default: every point]
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Number of shards when the index comes from JOB_COMPLETION_INDEX or
+    /// AWS_BATCH_JOB_ARRAY_INDEX, which come without a count; the variable
+    /// AUTOSCALE_SIM_SHARD_COUNT gives it too [default: AUTOSCALE_SIM_SHARD_COUNT]
+    #[arg(long, value_name = "N")]
+    shard_count: Option<u64>,
+    /// Folder to write points.json, results.csv, results.jsonl, stats.csv, paired.csv,
+    /// timing.json and the SVG plots into. It is created if missing, and files of the same
+    /// names are replaced [default: <sweep name>-results in the current folder]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Run only this point, or every seed of this configuration, by the point_id or config_id
+    /// of results.csv (repeatable). Needs --out, so that a full sweep's files are not replaced
+    /// [default: every point]
+    #[arg(long = "point", value_name = "ID", requires = "out")]
+    points: Vec<String>,
+    /// Print the points (index, id, seed, parameters, policies) and exit without running.
+    #[arg(long)]
+    list: bool,
+    /// Hide the progress bar and the wall-clock lines on stderr; warnings and errors still
+    /// print. The bar is also hidden when stderr is not a terminal.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Output folders of the shards of one sweep. A folder that contains shard-I-of-N folders
+    /// is read as all of them.
+    #[arg(required = true, value_name = "DIR")]
+    folders: Vec<PathBuf>,
+    /// Folder to write the merged files into; it is created if missing, and files of the same
+    /// names are replaced.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Hide the wall-clock line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Turns a sweep error into the program's failure: exit code 2 for input, 1 for a bug.
+fn failure(error: SweepError) -> Failure {
+    Failure {
+        code: if error.is_input_error() { 2 } else { 1 },
+        message: error.to_string(),
+    }
+}
+
+/// Runs `sweep`.
+pub(crate) fn sweep(args: &SweepArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0) as usize)
+        .build()
+        .map_err(|e| Failure {
+            message: format!("cannot start the worker threads: {e}"),
+            code: 1,
+        })?;
+    let threads = pool.current_num_threads();
+    pool.install(|| run_sweep(args, threads, started))
+}
+
+fn run_sweep(args: &SweepArgs, threads: usize, started: Instant) -> Result<(), Failure> {
+    // The shard: from --shard, else from an array-job engine's variables.
+    let shard = match &args.shard {
+        Some(text) => {
+            if args.shard_count.is_some() {
+                return Err(Failure::input(
+                    "--shard-count goes with an index from the environment, not with --shard I/N; give one of them",
+                ));
+            }
+            Some((
+                Shard::parse(text).map_err(failure)?,
+                format!("--shard {text}"),
+            ))
+        }
+        None => Shard::from_environment(|name| std::env::var(name).ok(), args.shard_count)
+            .map_err(failure)?,
+    };
+
+    // Check the sweep file and every point before anything runs.
+    let sweep = Sweep::load(&args.file).map_err(failure)?;
+    let selected = sweep
+        .select(shard.as_ref().map(|(s, _)| *s), &args.points)
+        .map_err(failure)?;
+    for warning in &sweep.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if args.list {
+        return list_points(&sweep, &selected);
+    }
+
+    let out = output_folder(args, &sweep, shard.as_ref().map(|(s, _)| *s));
+    check_writable(&out)?;
+    let runs: usize = selected.iter().map(|p| p.policies.len()).sum();
+    if !args.quiet {
+        let of_shard = match &shard {
+            Some((shard, source)) => format!(" (shard {shard}, from {source})"),
+            None => String::new(),
+        };
+        eprintln!(
+            "{}: {} of {} points{of_shard}, {runs} runs on {threads} threads",
+            sweep.name,
+            selected.len(),
+            sweep.points.len()
+        );
+    }
+
+    // Run, with a progress bar on a terminal.
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(
+        Some(runs as u64),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(PROGRESS_TEMPLATE)
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let result = sweep.run_and_render(&selected, shard.as_ref().map(|(s, _)| *s), threads, &|| {
+        bar.inc(1)
+    });
+    bar.finish_and_clear();
+    let run = result.map_err(failure)?;
+
+    // Write all or nothing, then report.
+    let mut files: BTreeMap<&str, String> = run
+        .outputs
+        .files
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.clone()))
+        .collect();
+    files.insert("timing.json", run.timing.clone());
+    write_all_or_nothing(&out, &files).map_err(Failure::input)?;
+
+    out!("{}", run.outputs.table);
+    outln!(
+        "wrote {} rows to {} ({} files)",
+        run.outputs.rows,
+        out.display(),
+        files.len()
+    );
+    if !args.quiet {
+        eprintln!(
+            "{runs} runs in {:.1} s wall time on {threads} threads",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    report_pending(&run.outputs.files["results.jsonl"]);
+    if !run.failures.is_empty() {
+        let mut message = format!(
+            "{} of {runs} runs did not finish; their rows are missing from {}:",
+            run.failures.len(),
+            out.display()
+        );
+        for failure in &run.failures {
+            message.push_str(&format!(
+                "\n  point {} (id {}) under {}: {}",
+                failure.point, failure.id, failure.policy, failure.message
+            ));
+        }
+        message
+            .push_str("\n  this is a bug in autoscale-sim, please report it with the sweep file");
+        return Err(Failure { message, code: 1 });
+    }
+    Ok(())
+}
+
+/// Returns the folder to write into: `--out` or `<sweep name>-results`, and inside it
+/// `shard-I-of-N` for a shard, so that shards sharing a folder never replace each other's files.
+fn output_folder(args: &SweepArgs, sweep: &Sweep, shard: Option<Shard>) -> PathBuf {
+    let base = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}-results", file_safe(&sweep.name))));
+    match shard {
+        Some(shard) => base.join(shard.folder_name()),
+        None => base,
+    }
+}
+
+/// Replaces characters other than ASCII letters, digits, `-`, `_` and `.` with `_`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Warns once when runs ended with pods still Pending, with how many runs.
+fn report_pending(results_jsonl: &str) {
+    let mut runs = 0;
+    let mut pending = 0;
+    for line in results_jsonl.lines() {
+        runs += 1;
+        let value: Option<serde_json::Value> = serde_json::from_str(line).ok();
+        if value
+            .and_then(|v| v.get("pods_pending_at_end")?.as_u64())
+            .is_some_and(|n| n > 0)
+        {
+            pending += 1;
+        }
+    }
+    if pending > 0 {
+        eprintln!(
+            "warning: in {pending} of {runs} runs pods were still Pending at the end; see pods_pending_at_end in results.csv"
+        );
+    }
+}
+
+/// Prints one line per point.
+fn list_points(sweep: &Sweep, points: &[&autoscale_sim_sweep::Point]) -> Result<(), Failure> {
+    outln!(
+        "{}: {} points listed of {}",
+        sweep.name,
+        points.len(),
+        sweep.points.len()
+    );
+    for point in points {
+        let parameters: Vec<String> = point
+            .parameters
+            .iter()
+            .map(|&(axis, value)| {
+                format!(
+                    "{}={}",
+                    sweep.axes[axis].name,
+                    value_text(&sweep.axes[axis].values[value])
+                )
+            })
+            .collect();
+        outln!(
+            "{:>6}  {}  seed {:<6} {:<40} {}",
+            point.index,
+            point.id,
+            point.seed,
+            parameters.join(", "),
+            point.policies.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Runs `merge`.
+pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    check_writable(&args.out)?;
+    let merged = autoscale_sim_sweep::merge(&args.folders).map_err(failure)?;
+
+    let mut files: BTreeMap<&str, String> = merged
+        .outputs
+        .files
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.clone()))
+        .collect();
+    files.insert("timing.json", merged.timing.clone());
+    write_all_or_nothing(&args.out, &files).map_err(Failure::input)?;
+
+    out!("{}", merged.outputs.table);
+    outln!(
+        "merged {} rows from {} folders into {}",
+        merged.outputs.rows,
+        merged.folders.len(),
+        args.out.display()
+    );
+    if !args.quiet {
+        eprintln!(
+            "merged in {:.2} s wall time",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_template_parses() {
+        assert!(ProgressStyle::with_template(PROGRESS_TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn shard_folder_inside_out() {
+        assert_eq!(file_safe("my sweep/1"), "my_sweep_1");
+        assert_eq!(Shard { index: 1, count: 4 }.folder_name(), "shard-1-of-4");
+    }
+}
