@@ -9,6 +9,7 @@ mod cli_errors;
 mod cost;
 mod default_scenario;
 mod determinism;
+mod golden;
 mod outputs;
 mod properties;
 mod support;

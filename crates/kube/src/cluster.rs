@@ -52,6 +52,9 @@ pub struct Cluster {
     next_pod: u64,
     next_node: u64,
     generation: u64,
+    /// Bound pods with required pod anti-affinity, kept up to date by `bind` and `delete_pod` so
+    /// that [`Cluster::has_required_anti_affinity`] does not scan the pods.
+    bound_with_anti_affinity: usize,
 }
 
 impl Cluster {
@@ -195,9 +198,7 @@ impl Cluster {
     /// Checks whether any bound pod has required pod anti-affinity, which every other pod's
     /// scheduling must then respect.
     pub fn has_required_anti_affinity(&self) -> bool {
-        self.pods
-            .values()
-            .any(|p| p.node.is_some() && !p.spec.pod_anti_affinity.required.is_empty())
+        self.bound_with_anti_affinity > 0
     }
 
     /// Returns a counter that grows with every change to nodes, bindings or pods (not with pod phase
@@ -338,6 +339,9 @@ impl Cluster {
         pod.node = Some(node_id);
         pod.bound_at = Some(now);
         pod.unschedulable = false;
+        if !pod.spec.pod_anti_affinity.required.is_empty() {
+            self.bound_with_anti_affinity += 1;
+        }
         let node = self.nodes.get_mut(&node_id).expect("bind: node exists");
         node.pods.insert(pod_id);
         node.pod_requests += pod.spec.requests;
@@ -368,6 +372,9 @@ impl Cluster {
         let pod = self.pods.remove(&pod_id)?;
         match pod.node {
             Some(node_id) => {
+                if !pod.spec.pod_anti_affinity.required.is_empty() {
+                    self.bound_with_anti_affinity -= 1;
+                }
                 let node = self
                     .nodes
                     .get_mut(&node_id)

@@ -46,12 +46,23 @@ impl Domain {
     }
 }
 
+/// The state of a [`TopologyTracker`] at one moment, to return to with
+/// [`TopologyTracker::rollback`].
+#[derive(Clone, Copy, Debug)]
+pub struct TrackerMark {
+    placed: usize,
+    placed_with_anti_affinity: usize,
+    any_anti_affinity: bool,
+}
+
 /// Placements of one simulation on top of the real cluster.
 #[derive(Clone)]
 pub struct TopologyTracker<'a> {
     cluster: &'a Cluster,
     zones: Vec<String>,
     placed: Vec<(Domain, Arc<PodSpec>)>,
+    /// Indexes into `placed` of the pods with required pod anti-affinity.
+    placed_with_anti_affinity: Vec<usize>,
     real_states: BTreeMap<*const PodSpec, InterPodState>,
     any_anti_affinity: bool,
 }
@@ -77,6 +88,7 @@ impl<'a> TopologyTracker<'a> {
             cluster,
             zones: zones.to_vec(),
             placed: Vec::new(),
+            placed_with_anti_affinity: Vec::new(),
             real_states: BTreeMap::new(),
             any_anti_affinity: cluster.has_required_anti_affinity(),
         }
@@ -104,15 +116,20 @@ impl<'a> TopologyTracker<'a> {
     /// Checks this simulation's placements for `spec` in `domain`: anti-affinity both ways, and
     /// DoNotSchedule spread on hostname and zone counting the real and the simulated pods.
     pub fn allows_simulated(&self, spec: &PodSpec, domain: &Domain) -> bool {
-        for (placed_domain, other) in &self.placed {
-            for term in &spec.pod_anti_affinity.required {
-                let same = domain
-                    .value(&term.topology_key)
-                    .is_some_and(|v| placed_domain.value(&term.topology_key) == Some(v));
-                if same && selects(&term.label_selector, &term.namespaces, spec, other) {
-                    return false;
+        if !spec.pod_anti_affinity.required.is_empty() {
+            for (placed_domain, other) in &self.placed {
+                for term in &spec.pod_anti_affinity.required {
+                    let same = domain
+                        .value(&term.topology_key)
+                        .is_some_and(|v| placed_domain.value(&term.topology_key) == Some(v));
+                    if same && selects(&term.label_selector, &term.namespaces, spec, other) {
+                        return false;
+                    }
                 }
             }
+        }
+        for &index in &self.placed_with_anti_affinity {
+            let (placed_domain, other) = &self.placed[index];
             for term in &other.pod_anti_affinity.required {
                 let same = domain
                     .value(&term.topology_key)
@@ -193,10 +210,29 @@ impl<'a> TopologyTracker<'a> {
         counts
     }
 
+    /// A mark of the placements so far, for [`TopologyTracker::rollback`].
+    pub fn mark(&self) -> TrackerMark {
+        TrackerMark {
+            placed: self.placed.len(),
+            placed_with_anti_affinity: self.placed_with_anti_affinity.len(),
+            any_anti_affinity: self.any_anti_affinity,
+        }
+    }
+
+    /// Forgets the placements made since `mark`, so that a failed what-if leaves no trace
+    /// without cloning the tracker.
+    pub fn rollback(&mut self, mark: TrackerMark) {
+        self.placed.truncate(mark.placed);
+        self.placed_with_anti_affinity
+            .truncate(mark.placed_with_anti_affinity);
+        self.any_anti_affinity = mark.any_anti_affinity;
+    }
+
     /// Records that the simulation placed `spec` in `domain`.
     pub fn place(&mut self, spec: &Arc<PodSpec>, domain: Domain) {
         if !spec.pod_anti_affinity.required.is_empty() {
             self.any_anti_affinity = true;
+            self.placed_with_anti_affinity.push(self.placed.len());
         }
         self.placed.push((domain, spec.clone()));
     }

@@ -43,8 +43,11 @@ pub(super) fn utilization(node: &Node, ignore_daemonsets: bool) -> f64 {
 
 /// The forked cluster state of one removal simulation.
 struct RemovalState<'a> {
-    /// Free capacity of each schedulable node.
-    free: BTreeMap<NodeId, Resources>,
+    /// Free capacity of each schedulable node, in node id order.
+    free: Vec<(NodeId, Resources)>,
+    /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
+    /// first-fit search for the next pod of that spec may start.
+    resume: BTreeMap<*const PodSpec, usize>,
     /// Pods moved onto each node by earlier candidates.
     moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
     /// Candidates already found removable.
@@ -114,7 +117,7 @@ impl ClusterAutoscaler {
                     .is_none_or(|until| *until <= view.now)
             })
             .collect();
-        candidates.sort_by_key(|node| {
+        candidates.sort_by_cached_key(|node| {
             (
                 view.cluster.active_pods_on(node.id).next().is_some(),
                 !self.unneeded.contains_key(&node.id),
@@ -127,7 +130,7 @@ impl ClusterAutoscaler {
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
     /// pods are placed on the other nodes, and a success is committed before the next candidate.
     fn simulate_removal(&mut self, view: &ClusterView<'_>, candidates: &[&Node]) -> Vec<NodeId> {
-        let free: BTreeMap<NodeId, Resources> = view
+        let free: Vec<(NodeId, Resources)> = view
             .cluster
             .nodes()
             .filter(|n| n.is_schedulable())
@@ -135,6 +138,7 @@ impl ClusterAutoscaler {
             .collect();
         let mut state = RemovalState {
             free,
+            resume: BTreeMap::new(),
             moved_onto: BTreeMap::new(),
             removed: BTreeSet::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
@@ -184,49 +188,83 @@ impl ClusterAutoscaler {
         }
         pods.extend(state.moved_onto.get(&node.id).cloned().unwrap_or_default());
 
-        // Place every pod on another node, first fit in node order, on scratch copies.
-        let mut trial = state.free.clone();
-        let mut trial_tracker = state.tracker.clone();
-        let moved_onto = &state.moved_onto;
-        let removed = &state.removed;
-        let mut placements = Vec::new();
+        // Place every pod on another node, first fit in node order. The placements change
+        // `state` in place and are undone if a pod finds no node, which gives the same result
+        // as working on copies without the cost of copying the cluster per candidate.
+        let tracker_mark = state.tracker.mark();
+        let mut undo_free: Vec<(usize, Resources)> = Vec::new();
+        let mut undo_resume: Vec<(*const PodSpec, Option<usize>)> = Vec::new();
+        let mut placements: Vec<(NodeId, Arc<PodSpec>)> = Vec::new();
+        let mut failed = false;
         for spec in &pods {
-            let destination = trial.iter_mut().find(|(id, room)| {
-                let target = view.cluster.node(**id).expect("destination exists");
-                let moved_ports = moved_onto
-                    .get(id)
-                    .into_iter()
-                    .flatten()
-                    .chain(placements.iter().filter(|(p, _)| p == *id).map(|(_, s)| s));
+            // For a spec without host ports or inter-pod constraints, nodes that could not take
+            // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
+            // stay removed), so its search resumes at the last node that took one.
+            let key = Arc::as_ptr(spec);
+            let cacheable = spec.host_ports.is_empty() && !state.tracker.constrained(spec);
+            let start = if cacheable {
+                state.resume.get(&key).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            let moved_onto = &state.moved_onto;
+            let removed = &state.removed;
+            let tracker = &mut state.tracker;
+            let destination = (start..state.free.len()).find(|&index| {
+                let (id, room) = &state.free[index];
+                if *id == node.id || removed.contains(id) || !spec.requests.fits_in(room) {
+                    return false;
+                }
+                let target = view.cluster.node(*id).expect("destination exists");
                 let ports_free = spec.host_ports.iter().all(|port| {
+                    let mut moved_ports = moved_onto
+                        .get(id)
+                        .into_iter()
+                        .flatten()
+                        .chain(placements.iter().filter(|(p, _)| p == id).map(|(_, s)| s));
                     !target.daemon_host_ports.contains(port)
                         && !target
                             .pods
                             .iter()
                             .filter_map(|p| view.cluster.pod(*p))
                             .any(|p| p.spec.host_ports.contains(port))
-                        && !moved_ports
-                            .clone()
-                            .any(|s: &Arc<PodSpec>| s.host_ports.contains(port))
+                        && !moved_ports.any(|s: &Arc<PodSpec>| s.host_ports.contains(port))
                 });
-                **id != node.id
-                    && !removed.contains(id)
-                    && spec.requests.fits_in(room)
-                    && ports_free
+                ports_free
                     && passes_static_filters(spec, target)
-                    && trial_tracker.allows_existing(spec, target)
+                    && tracker.allows_existing(spec, target)
             });
-            let Some((id, room)) = destination else {
-                return Err(Unremovable::NoPlaceToMovePods);
+            if cacheable {
+                let previous = state
+                    .resume
+                    .insert(key, destination.unwrap_or(state.free.len()));
+                undo_resume.push((key, previous));
+            }
+            let Some(index) = destination else {
+                failed = true;
+                break;
             };
+            let (id, room) = &mut state.free[index];
+            undo_free.push((index, *room));
             *room -= spec.requests;
             let target = view.cluster.node(*id).expect("destination exists");
-            trial_tracker.place(spec, Domain::of(target));
+            state.tracker.place(spec, Domain::of(target));
             placements.push((*id, spec.clone()));
         }
+        if failed {
+            for (index, room) in undo_free.into_iter().rev() {
+                state.free[index].1 = room;
+            }
+            for (key, previous) in undo_resume.into_iter().rev() {
+                match previous {
+                    Some(index) => state.resume.insert(key, index),
+                    None => state.resume.remove(&key),
+                };
+            }
+            state.tracker.rollback(tracker_mark);
+            return Err(Unremovable::NoPlaceToMovePods);
+        }
 
-        state.free = trial;
-        state.tracker = trial_tracker;
         for index in pdb_use {
             state.pdb_remaining[index] -= 1;
         }

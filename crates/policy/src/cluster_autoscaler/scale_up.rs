@@ -1,6 +1,7 @@
 //! Scale-up: filter out pods that fit on existing or upcoming nodes, estimate each node group
 //! with the binpacking estimator, and let the expander chain choose one option.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
@@ -228,12 +229,18 @@ impl ClusterAutoscaler {
             id: autoscale_sim_kube::NodeId,
             ports: Vec<u16>,
         }
+        // Host ports matter only when a pending pod asks for one.
+        let any_host_ports = pending.iter().any(|p| !p.spec.host_ports.is_empty());
         let mut slots: Vec<Slot> = Vec::new();
         for node in view.cluster.nodes() {
             if node.is_schedulable() {
-                let ports = autoscale_sim_kube::plugins::used_host_ports(node, view.cluster)
-                    .into_iter()
-                    .collect();
+                let ports = if any_host_ports {
+                    autoscale_sim_kube::plugins::used_host_ports(node, view.cluster)
+                        .into_iter()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 slots.push(Slot {
                     free: node.free(),
                     template: None,
@@ -256,13 +263,35 @@ impl ClusterAutoscaler {
 
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
         let mut remaining = Vec::new();
+        // For a pod spec without inter-pod constraints or host ports, the first slot that can
+        // take it never moves backwards within this pass (slots only lose capacity), so the
+        // search for the next pod of the same spec starts where the last one ended; `None`
+        // means no slot is left for that spec. The result is the same first fit as a full scan.
+        let mut resume: BTreeMap<*const PodSpec, Option<usize>> = BTreeMap::new();
         for &pod in pending {
             let spec = &pod.spec;
-            let position = slots.iter().position(|slot| {
-                let node = view.cluster.node(slot.id).expect("slot node exists");
+            let key = Arc::as_ptr(spec);
+            let cacheable = spec.host_ports.is_empty() && !tracker.constrained(spec);
+            let start = if cacheable {
+                match resume.get(&key) {
+                    Some(None) => {
+                        remaining.push(pod);
+                        continue;
+                    }
+                    Some(Some(index)) => *index,
+                    None => 0,
+                }
+            } else {
+                0
+            };
+            let position = slots[start..].iter().position(|slot| {
                 let fits = spec.requests.fits_in(&slot.free)
                     && spec.host_ports.iter().all(|p| !slot.ports.contains(p));
-                fits && match &slot.template {
+                if !fits {
+                    return false;
+                }
+                let node = view.cluster.node(slot.id).expect("slot node exists");
+                match &slot.template {
                     Some(t) => {
                         let domain = Domain {
                             hostname: node.name.clone(),
@@ -275,6 +304,10 @@ impl ClusterAutoscaler {
                     }
                 }
             });
+            let position = position.map(|offset| start + offset);
+            if cacheable {
+                resume.insert(key, position);
+            }
             match position {
                 Some(index) => {
                     let slot = &mut slots[index];
