@@ -7,7 +7,7 @@ use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState};
 
-use super::scheduling::{SimNode, SimPod, solve};
+use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
 use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
 use crate::topology::TopologyTracker;
@@ -245,6 +245,7 @@ impl Karpenter {
         }
 
         // Round-robin across pools.
+        let base = self.destination_nodes(view, false);
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         for rank in 0..longest {
             for (pool, nodes) in per_pool.iter().enumerate() {
@@ -254,7 +255,7 @@ impl Karpenter {
                 if budgets[pool] == 0 {
                     continue;
                 }
-                if let Some(command) = self.compute_consolidation(view, &[node.id]) {
+                if let Some(command) = self.compute_consolidation(view, &[node.id], Some(&base)) {
                     return Some(command);
                 }
             }
@@ -262,13 +263,30 @@ impl Karpenter {
         None
     }
 
+    /// The nodes a consolidation may move pods to, before the candidates are taken out: not
+    /// being deleted, not cordoned, not being disrupted; in the simulation's order. Host ports in
+    /// use are collected only with `ports`.
+    fn destination_nodes<'v>(&self, view: &ClusterView<'v>, ports: bool) -> Vec<SimNode<'v>> {
+        let mut nodes: Vec<SimNode<'v>> = view
+            .cluster
+            .nodes()
+            .filter(|n| {
+                n.state != NodeState::Deleting && !n.cordoned && !self.disrupting.contains(&n.id)
+            })
+            .map(|n| SimNode::new(n, view.cluster, ports))
+            .collect();
+        sort_nodes(&mut nodes);
+        nodes
+    }
+
     /// Simulates removing `candidates`: delete when their pods fit on other nodes, replace when
     /// they need exactly one new NodeClaim with options strictly cheaper than the candidates
     /// (`computeConsolidation`), otherwise nothing.
-    pub(super) fn compute_consolidation(
+    pub(super) fn compute_consolidation<'v>(
         &self,
-        view: &ClusterView<'_>,
+        view: &ClusterView<'v>,
         candidates: &[NodeId],
+        base: Option<&[SimNode<'v>]>,
     ) -> Option<Command> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
@@ -307,17 +325,19 @@ impl Karpenter {
                 }),
         );
 
-        let nodes: Vec<SimNode> = view
-            .cluster
-            .nodes()
-            .filter(|n| {
-                n.state != NodeState::Deleting
-                    && !n.cordoned
-                    && !candidate_set.contains(&n.id)
-                    && !self.disrupting.contains(&n.id)
-            })
-            .map(|n| SimNode::new(n, view.cluster))
-            .collect();
+        // The other nodes, from the pass's shared list when no pod needs host ports.
+        let nodes: Vec<SimNode> = match base {
+            Some(base) if !any_host_ports(&pods) => base
+                .iter()
+                .filter(|n| !candidate_set.contains(&n.node.id))
+                .cloned()
+                .collect(),
+            _ => self
+                .destination_nodes(view, any_host_ports(&pods))
+                .into_iter()
+                .filter(|n| !candidate_set.contains(&n.node.id))
+                .collect(),
+        };
         let initialized: BTreeMap<NodeId, bool> =
             nodes.iter().map(|n| (n.node.id, n.initialized)).collect();
         let mut limits = self.remaining_limits(view);
@@ -440,7 +460,7 @@ impl Karpenter {
                         .is_some_and(|n| self.is_candidate(n, view))
                 });
                 let fresh = if eligible {
-                    self.compute_consolidation(view, &command.candidates)
+                    self.compute_consolidation(view, &command.candidates, None)
                 } else {
                     None
                 };

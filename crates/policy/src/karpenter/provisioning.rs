@@ -4,7 +4,7 @@ use autoscale_sim_cloud::Resources;
 use autoscale_sim_kube::{NodeState, quantity};
 
 use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
-use super::scheduling::{SimNode, SimPod, solve};
+use super::scheduling::{SimNode, SimPod, any_host_ports, solve};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
@@ -60,13 +60,14 @@ impl Karpenter {
         let pools = self.pools.as_ref().expect("pools resolved");
 
         // Existing and in-flight nodes that are not being removed.
+        let ports = any_host_ports(&pods);
         let nodes: Vec<SimNode> = view
             .cluster
             .nodes()
             .filter(|n| {
                 n.state != NodeState::Deleting && !n.cordoned && !self.disrupting.contains(&n.id)
             })
-            .map(|n| SimNode::new(n, view.cluster))
+            .map(|n| SimNode::new(n, view.cluster, ports))
             .collect();
         let mut limits = self.remaining_limits(view);
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);

@@ -41,15 +41,34 @@ pub(crate) struct SimNode<'a> {
 }
 
 impl<'a> SimNode<'a> {
-    /// The simulation's view of `node`.
-    pub fn new(node: &'a Node, cluster: &Cluster) -> Self {
+    /// The simulation's view of `node`. Host ports in use are collected only with `ports`: they
+    /// matter only when a pod to place asks for one (see [`any_host_ports`]).
+    pub fn new(node: &'a Node, cluster: &Cluster, ports: bool) -> Self {
         SimNode {
             node,
             free: node.free(),
             initialized: node.state == NodeState::Ready,
-            ports: used_host_ports(node, cluster).into_iter().collect(),
+            ports: if ports {
+                used_host_ports(node, cluster).into_iter().collect()
+            } else {
+                Vec::new()
+            },
         }
     }
+}
+
+/// Checks whether any of `pods` asks for a host port.
+pub(crate) fn any_host_ports(pods: &[SimPod]) -> bool {
+    pods.iter().any(|p| !p.spec.host_ports.is_empty())
+}
+
+/// Sorts nodes into the order the simulation tries them: initialized first, then by name.
+pub(crate) fn sort_nodes(nodes: &mut [SimNode<'_>]) {
+    nodes.sort_by(|a, b| {
+        b.initialized
+            .cmp(&a.initialized)
+            .then_with(|| a.node.name.cmp(&b.node.name))
+    });
 }
 
 /// A NodeClaim opened by the simulation.
@@ -142,22 +161,34 @@ pub(crate) fn solve(
             .then(a.created.cmp(&b.created))
             .then(a.id.cmp(&b.id))
     });
-    nodes.sort_by(|a, b| {
-        b.initialized
-            .cmp(&a.initialized)
-            .then_with(|| a.node.name.cmp(&b.node.name))
-    });
+    sort_nodes(&mut nodes);
 
     let mut placement = Placement::default();
+    // For a spec without host ports or inter-pod constraints, the nodes that could not take one
+    // of its pods cannot take a later one either (free capacity only shrinks), so the first-fit
+    // search resumes at the node that took the previous pod of the spec: the same node as a
+    // scan from the start, found without rescanning.
+    let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
     for pod in pods {
         // 1. Existing and in-flight nodes.
-        let existing = nodes.iter_mut().find(|n| {
-            passes_static_filters(&pod.spec, n.node)
-                && pod.spec.requests.fits_in(&n.free)
+        let key = Arc::as_ptr(&pod.spec);
+        let cacheable = pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec);
+        let start = if cacheable {
+            resume.get(&key).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        let found = (start..nodes.len()).find(|&index| {
+            let n = &nodes[index];
+            pod.spec.requests.fits_in(&n.free)
+                && passes_static_filters(&pod.spec, n.node)
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
         });
-        if let Some(slot) = existing {
+        if cacheable {
+            resume.insert(key, found.unwrap_or(nodes.len()));
+        }
+        if let Some(slot) = found.map(|index| &mut nodes[index]) {
             slot.free -= pod.spec.requests;
             slot.ports.extend(pod.spec.host_ports.iter().copied());
             tracker.place(&pod.spec, Domain::of(slot.node));
