@@ -1,7 +1,7 @@
 //! Disruption: Emptiness and single-node consolidation with budgets and validation
 //! (`pkg/controllers/disruption/`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
@@ -78,6 +78,17 @@ fn disruption_cost(node: &Node, view: &ClusterView<'_>) -> f64 {
     let lifetime_remaining =
         ((EXPIRE_AFTER.as_millis() as f64 - age) / EXPIRE_AFTER.as_millis() as f64).clamp(0.0, 1.0);
     pods * lifetime_remaining
+}
+
+/// Sorts nodes by disruption cost, cheapest first, ties by id; each cost is computed once.
+fn sort_by_disruption_cost(nodes: &mut Vec<&Node>, view: &ClusterView<'_>) {
+    let mut keyed: Vec<(f64, &Node)> = nodes
+        .iter()
+        .map(|n| (disruption_cost(n, view), *n))
+        .collect();
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+    nodes.clear();
+    nodes.extend(keyed.into_iter().map(|(_, n)| n));
 }
 
 impl Karpenter {
@@ -191,11 +202,7 @@ impl Karpenter {
             .nodes()
             .filter(|n| is_empty(n, view) && self.is_candidate(n, view))
             .collect();
-        empty.sort_by(|a, b| {
-            disruption_cost(a, view)
-                .total_cmp(&disruption_cost(b, view))
-                .then(a.id.cmp(&b.id))
-        });
+        sort_by_disruption_cost(&mut empty, view);
 
         let mut candidates = Vec::new();
         let mut price = Price(0);
@@ -237,11 +244,7 @@ impl Karpenter {
             }
         }
         for nodes in &mut per_pool {
-            nodes.sort_by(|a, b| {
-                disruption_cost(a, view)
-                    .total_cmp(&disruption_cost(b, view))
-                    .then(a.id.cmp(&b.id))
-            });
+            sort_by_disruption_cost(nodes, view);
         }
 
         // Round-robin across pools.
@@ -338,8 +341,6 @@ impl Karpenter {
                 .filter(|n| !candidate_set.contains(&n.node.id))
                 .collect(),
         };
-        let initialized: BTreeMap<NodeId, bool> =
-            nodes.iter().map(|n| (n.node.id, n.initialized)).collect();
         let mut limits = self.remaining_limits(view);
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
         let placement = solve(pods, nodes, pools, &mut limits, &mut tracker);
@@ -348,11 +349,13 @@ impl Karpenter {
         if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
             return None;
         }
-        if placement
-            .on_existing
-            .iter()
-            .any(|(pod, node)| candidate_pods.contains(pod) && !initialized[node])
-        {
+        if placement.on_existing.iter().any(|(pod, node)| {
+            candidate_pods.contains(pod)
+                && view
+                    .cluster
+                    .node(*node)
+                    .is_none_or(|n| n.state != NodeState::Ready)
+        }) {
             return None;
         }
 

@@ -169,6 +169,9 @@ pub(crate) fn solve(
     // search resumes at the node that took the previous pod of the spec: the same node as a
     // scan from the start, found without rescanning.
     let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
+    // Placements matter to later pods only through inter-pod constraints; when no pod to place
+    // has any, recording them would change no answer of the tracker.
+    let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
     for pod in pods {
         // 1. Existing and in-flight nodes.
         let key = Arc::as_ptr(&pod.spec);
@@ -191,7 +194,9 @@ pub(crate) fn solve(
         if let Some(slot) = found.map(|index| &mut nodes[index]) {
             slot.free -= pod.spec.requests;
             slot.ports.extend(pod.spec.host_ports.iter().copied());
-            tracker.place(&pod.spec, Domain::of(slot.node));
+            if record {
+                tracker.place(&pod.spec, Domain::of(slot.node));
+            }
             placement.on_existing.push((pod.id, slot.node.id));
             continue;
         }
@@ -199,26 +204,34 @@ pub(crate) fn solve(
         // 2. NodeClaims opened in this simulation, fewest pods first.
         let mut order: Vec<usize> = (0..placement.claims.len()).collect();
         order.sort_by_key(|&i| (placement.claims[i].pods.len(), i));
+        // Options are price-ordered, so the larger ones that are likelier to fit come last; the
+        // search runs from there.
         let joined = order.into_iter().find(|&i| {
             let claim = &placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
             tolerates_all(&pod.spec.tolerations, &pool.config.taints)
                 && ports_free(&pod.spec, &claim.ports)
-                && tracker.allows_simulated(&pod.spec, &claim.domain())
                 && claim
                     .options
                     .iter()
+                    .rev()
                     .any(|&o| option_fits(pool, o, &pod.spec, &requests, claim.zone.as_ref()))
+                && (!record || tracker.allows_simulated(&pod.spec, &claim.domain()))
         });
         if let Some(i) = joined {
             let claim = &mut placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
             let zone = claim.zone.clone();
-            claim
-                .options
-                .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
+            if pod.spec.node_selector.is_empty() && pod.spec.host_ports.is_empty() {
+                // Only the resource check can drop options; it is applied once at the end
+                // (`settle_options`), which keeps the same options since requests only grow.
+            } else {
+                claim
+                    .options
+                    .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
+            }
             claim.requests = requests;
             if claim.zone.is_none() {
                 claim.zone = pod
@@ -230,7 +243,9 @@ pub(crate) fn solve(
             }
             claim.ports.extend(pod.spec.host_ports.iter().copied());
             claim.pods.push(pod.id);
-            tracker.place(&pod.spec, claim.domain());
+            if record {
+                tracker.place(&pod.spec, claim.domain());
+            }
             continue;
         }
 
@@ -285,11 +300,20 @@ pub(crate) fn solve(
                     pods: vec![pod.id],
                     requests: pod.spec.requests,
                 };
-                tracker.place(&pod.spec, claim.domain());
+                if record {
+                    tracker.place(&pod.spec, claim.domain());
+                }
                 placement.claims.push(claim);
             }
             None => placement.failed.push(pod.id),
         }
+    }
+    for claim in &mut placement.claims {
+        let pool = &pools[claim.pool];
+        let requests = claim.requests;
+        claim
+            .options
+            .retain(|&o| requests.fits_in(&pool.options[o].room));
     }
     placement
 }
