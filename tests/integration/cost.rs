@@ -1,5 +1,6 @@
 //! EC2 cost worked out by hand: one static m5.large node at 0.096 $/h, billed per second from
-//! the launch request at t = 0 to the end of the run, with a 60 s minimum.
+//! the moment its instance is running to the end of the run, with a 60 s minimum. The scenario's
+//! 10 s `launchLatency` puts `running` at a fifth of it, 2 s after the request at t = 0.
 
 use std::ffi::OsString;
 
@@ -26,14 +27,14 @@ fn one_node_result(duration: &str) -> serde_json::Value {
 
 #[test]
 fn ninety_seconds_billed_exactly() {
-    // 0.096 $/h × 90 s / 3600 s = 0.0024 $ = 2400 micro-dollars. The 10 s launch latency does
-    // not reduce it, because billing starts at the launch request.
+    // Running from 2 s to 90 s: 0.096 $/h × 88 s / 3600 s = 0.0023467 $, 2347 micro-dollars.
     let result = one_node_result("90s");
 
-    assert_eq!(result["total_cost_micro_usd"], 2400);
-    assert_eq!(result["total_cost_usd"], 0.0024);
-    assert_eq!(result["cost_by_instance_type"]["m5.large"], 0.0024);
-    assert_eq!(result["cost_by_capacity_type"]["on-demand"], 0.0024);
+    assert_eq!(result["total_cost_micro_usd"], 2347);
+    assert_eq!(result["total_cost_usd"], 0.002347);
+    assert_eq!(result["cost_by_instance_type"]["m5.large"], 0.002347);
+    assert_eq!(result["cost_by_capacity_type"]["on-demand"], 0.002347);
+    // Node hours count from the launch request: 90 s / 3600 s.
     assert_eq!(result["node_hours"], 0.025);
     assert_eq!(result["nodes_launched"], 1);
     assert_eq!(result["nodes_terminated"], 0);
@@ -41,7 +42,8 @@ fn ninety_seconds_billed_exactly() {
 
 #[test]
 fn thirty_seconds_billed_minimum() {
-    // 30 s is billed as the 60 s minimum: 0.096 $/h × 60 s / 3600 s = 0.0016 $.
+    // The 28 s from running at 2 s are billed as the 60 s minimum: 0.096 $/h × 60 s / 3600 s =
+    // 0.0016 $.
     let result = one_node_result("30s");
 
     assert_eq!(result["total_cost_micro_usd"], 1600);

@@ -328,7 +328,7 @@ fn build_world(
         catalog.clone(),
     );
     config.check_invariants = true;
-    config.launch_latency = launch_latency;
+    config.launch_latency = launch_latency.into();
     config.spot = spot;
     config.loads = loads
         .into_iter()
@@ -391,10 +391,11 @@ fn build_world(
                 instance_type,
                 min_size,
                 max_size,
-                zone: zone.map(|z| config.zones[z].clone()),
+                zones: zone.map(|z| config.zones[z].clone()).into_iter().collect(),
                 labels: BTreeMap::new(),
                 taints: vec![],
                 capacity_type,
+                mixed_instances: None,
             },
         )
         .collect();

@@ -1,6 +1,7 @@
-//! Launch latency: time from a launch request until the node is Ready.
+//! Latency distributions: launch phases, pod startup and Job run times.
 
 use autoscale_sim_engine::{SimDuration, SimRng};
+use rand::RngExt;
 use rand_distr::{Distribution, LogNormal, Normal};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub enum LatencyModel {
         /// Lowest value returned.
         min: SimDuration,
     },
+    /// One of the recorded values, each with the same probability (the empirical
+    /// distribution of a sample). Never empty; [`LatencyModel::empirical`] checks that.
+    Empirical(Vec<SimDuration>),
 }
 
 impl Default for LatencyModel {
@@ -44,6 +48,11 @@ impl Default for LatencyModel {
 }
 
 impl LatencyModel {
+    /// Returns the empirical distribution of `values`, or `None` when there are none.
+    pub fn empirical(values: Vec<SimDuration>) -> Option<Self> {
+        (!values.is_empty()).then_some(LatencyModel::Empirical(values))
+    }
+
     /// Draws one latency.
     pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
         match self {
@@ -65,14 +74,20 @@ impl LatencyModel {
                 let log_normal = LogNormal::new(mu, sigma2.sqrt()).expect("parameters are finite");
                 SimDuration(log_normal.sample(rng).round().max(min.as_millis() as f64) as u64)
             }
+            LatencyModel::Empirical(values) => values[rng.random_range(0..values.len())],
         }
     }
 
-    /// The distribution's mean, before truncation.
+    /// The distribution's mean, before truncation; for an empirical one, the mean of its values
+    /// rounded down to the millisecond.
     pub fn mean(&self) -> SimDuration {
         match self {
             LatencyModel::Fixed(d) => *d,
             LatencyModel::Normal { mean, .. } | LatencyModel::LogNormal { mean, .. } => *mean,
+            LatencyModel::Empirical(values) => {
+                let total: u128 = values.iter().map(|v| u128::from(v.as_millis())).sum();
+                SimDuration((total / values.len() as u128) as u64)
+            }
         }
     }
 }
@@ -90,6 +105,23 @@ mod tests {
         let total: u64 = (0..n).map(|_| model.sample(&mut rng).as_millis()).sum();
         let mean_secs = total as f64 / n as f64 / 1000.0;
         assert!((mean_secs - 45.0).abs() < 0.5, "mean {mean_secs}");
+    }
+
+    #[test]
+    fn empirical_latency_draws_recorded_values() {
+        let values: Vec<SimDuration> = [30, 40, 90].map(SimDuration::from_secs).to_vec();
+        let model = LatencyModel::empirical(values.clone()).unwrap();
+        let mut rng = RngStreams::new(3).stream("x");
+
+        let draws: Vec<SimDuration> = (0..3_000).map(|_| model.sample(&mut rng)).collect();
+
+        for value in &values {
+            let count = draws.iter().filter(|d| *d == value).count();
+            assert!((900..=1_100).contains(&count), "{value}: {count} of 3000");
+        }
+        // (30 + 40 + 90) s / 3 = 53.333 s, rounded down to the millisecond.
+        assert_eq!(model.mean(), SimDuration(53_333));
+        assert_eq!(LatencyModel::empirical(Vec::new()), None);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!   loads a user's own.
 //! * [`allocatable`]: node capacity and allocatable by the EKS and Karpenter formulas.
 //! * [`billing`]: per-second billing with a 60-second minimum, in exact integer [`Cost`].
-//! * [`LatencyModel`]: time from a launch request to a Ready node.
+//! * [`LatencyModel`]: a latency distribution (fixed, normal, log-normal or empirical).
+//! * [`launch`]: the phases of a launch, request to running to registered to Ready, each with
+//!   its own [`LatencyModel`] ([`LaunchLatency`]).
 //! * [`SpotMarket`]: spot prices per offering over time, interruptions and capacity shortages.
 //!
 //! ```
@@ -22,8 +24,9 @@
 //! ## Limitations
 //!
 //! Spot prices come from the model in [`spot`] unless recorded prices are given
-//! ([`SpotSettings::history`]). Interruptions and shortages always come from the model. Launch
-//! latency is one request-to-Ready distribution.
+//! ([`SpotSettings::history`]). Interruptions, rebalance recommendations and random shortages
+//! always come from the model. A launch's phases are independent draws; a node never registers
+//! late for any other reason than a long draw.
 
 #![deny(missing_docs)]
 
@@ -32,12 +35,14 @@ pub mod billing;
 mod catalog;
 mod catalog_data;
 mod latency;
+pub mod launch;
 mod money;
 mod resources;
 pub mod spot;
 
 pub use catalog::{Arch, CSV_COLUMNS, Catalog, CatalogError, InstanceType, InstanceTypeIndex};
 pub use latency::LatencyModel;
+pub use launch::{LaunchLatency, LaunchPhases, LaunchStreams, LaunchTimes};
 pub use money::{Cost, Price};
 pub use resources::{GIB, MIB, Resources};
-pub use spot::{CapacityWindow, InterruptionBand, SpotMarket, SpotSettings};
+pub use spot::{CapacityWindow, InterruptionBand, ShortageProcess, SpotMarket, SpotSettings};

@@ -8,6 +8,12 @@
 //! "<5 %" band loses about 2.5 % of its instances per month, and so on. Every pool draws its
 //! price walk and its interruption times from streams named after the pool, so every policy of a
 //! comparison faces the same market (common random numbers).
+//!
+//! Shortages are windows the scenario declares ([`CapacityWindow`]) or spells of a random
+//! process ([`ShortageProcess`]): Poisson arrivals per pool, each spell lasting a random time,
+//! drawn from streams named after the process and the pool, so they too are the same for every
+//! policy. Rebalance recommendations, when enabled, reach a pool's instances a fixed lead time
+//! before each of its interruptions.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +22,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, InstanceTypeIndex};
+use crate::latency::LatencyModel;
 use crate::money::{Cost, Price};
 
 /// Interruption frequency bands of the AWS Spot Instance Advisor (share of a pool's instances
@@ -83,6 +90,35 @@ pub struct CapacityWindow {
     pub to: SimTime,
 }
 
+/// A random process of insufficient-capacity spells. In every pool (instance type × zone) it
+/// matches, spells start as a Poisson process and each lasts a duration drawn from `duration`.
+/// Overlapping spells merge. Each pool draws from its own stream, named after the process's
+/// index, the capacity type and the pool.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShortageProcess {
+    /// Instance type name, or `None` for every type.
+    pub instance_type: Option<String>,
+    /// Zone, or `None` for every zone.
+    pub zone: Option<String>,
+    /// Whether the spells hit spot (`true`) or on-demand (`false`) capacity.
+    pub spot: bool,
+    /// Mean time between the starts of two spells in one pool; above zero.
+    pub mean_interval: SimDuration,
+    /// Length of a spell.
+    pub duration: LatencyModel,
+}
+
+impl ShortageProcess {
+    fn matches(&self, instance_type: &str, zone: &str, spot: bool) -> bool {
+        self.spot == spot
+            && self
+                .instance_type
+                .as_deref()
+                .is_none_or(|n| n == instance_type)
+            && self.zone.as_deref().is_none_or(|z| z == zone)
+    }
+}
+
 /// Settings of the spot market model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpotSettings {
@@ -103,8 +139,15 @@ pub struct SpotSettings {
     pub interruptions_per_month_by_family: BTreeMap<String, f64>,
     /// Time from an interruption notice to the instance's termination (AWS: 2 minutes).
     pub notice: SimDuration,
-    /// Shortages.
+    /// Shortages declared as windows.
     pub capacity_windows: Vec<CapacityWindow>,
+    /// Random shortage processes; none by default.
+    pub shortage_processes: Vec<ShortageProcess>,
+    /// How long before each interruption EC2 sends the pool's instances a rebalance
+    /// recommendation; `None`, the default, sends none. AWS publishes no typical lead time,
+    /// and the recommendation "can arrive along with the two-minute interruption notice"
+    /// (EC2 User Guide, "EC2 instance rebalance recommendations"), so there is no default.
+    pub rebalance_lead: Option<SimDuration>,
     /// Recorded prices per pool (instance type name, zone): each price holds from its time until
     /// the next; the first also holds before it. Pools listed here ignore the price model.
     pub history: BTreeMap<(String, String), Vec<(SimTime, Price)>>,
@@ -125,6 +168,8 @@ impl Default for SpotSettings {
             interruptions_per_month_by_family: BTreeMap::new(),
             notice: SimDuration::from_mins(2),
             capacity_windows: Vec::new(),
+            shortage_processes: Vec::new(),
+            rebalance_lead: None,
             history: BTreeMap::new(),
         }
     }
@@ -140,12 +185,47 @@ struct Pool {
     rate: f64,
 }
 
+/// Spells of one shortage process in one pool, extended on demand.
+#[derive(Debug)]
+struct ShortageSpells {
+    rng: SimRng,
+    /// Spells as (start, end), by start.
+    spells: Vec<(SimTime, SimTime)>,
+    /// The latest end among the spells up to each index, so that a lookup is a binary search.
+    latest_end: Vec<SimTime>,
+}
+
+impl ShortageSpells {
+    /// Draws spells until one starts after `t`.
+    fn extend_past(&mut self, t: SimTime, process: &ShortageProcess) {
+        let mean_ms = process.mean_interval.as_millis().max(1) as f64;
+        while self.spells.last().is_none_or(|(start, _)| *start <= t) {
+            let last_start = self.spells.last().map_or(0, |(start, _)| start.as_millis());
+            let uniform: f64 = self.rng.random::<f64>();
+            let gap = (-(1.0 - uniform).ln() * mean_ms).round() as u64;
+            let start = SimTime(last_start.saturating_add(gap));
+            let end = start + process.duration.sample(&mut self.rng);
+            let latest = self.latest_end.last().map_or(end, |l| (*l).max(end));
+            self.spells.push((start, end));
+            self.latest_end.push(latest);
+        }
+    }
+
+    /// Checks whether a spell covers `t`; the spells must reach past `t`.
+    fn covers(&self, t: SimTime) -> bool {
+        let started = self.spells.partition_point(|(start, _)| *start <= t);
+        started > 0 && self.latest_end[started - 1] > t
+    }
+}
+
 /// The spot market of one run.
 #[derive(Debug)]
 pub struct SpotMarket {
     settings: SpotSettings,
     streams: RngStreams,
     pools: BTreeMap<(InstanceTypeIndex, String), Pool>,
+    /// Spells per (process index, instance type name, zone).
+    shortages: BTreeMap<(usize, String, String), ShortageSpells>,
 }
 
 impl SpotMarket {
@@ -155,6 +235,7 @@ impl SpotMarket {
             settings,
             streams: RngStreams::new(seed),
             pools: BTreeMap::new(),
+            shortages: BTreeMap::new(),
         }
     }
 
@@ -328,15 +409,16 @@ impl SpotMarket {
         }
     }
 
-    /// Checks whether a launch of this offering fails for lack of capacity at `t`.
+    /// Checks whether a launch of this offering fails for lack of capacity at `t`: a declared
+    /// window or a spell of a random shortage process covers it.
     pub fn insufficient_capacity(
-        &self,
+        &mut self,
         instance_type: &str,
         zone: &str,
         spot: bool,
         t: SimTime,
     ) -> bool {
-        self.settings.capacity_windows.iter().any(|w| {
+        let declared = self.settings.capacity_windows.iter().any(|w| {
             w.spot == spot
                 && w.from <= t
                 && t < w.to
@@ -344,7 +426,56 @@ impl SpotMarket {
                     .as_deref()
                     .is_none_or(|n| n == instance_type)
                 && w.zone.as_deref().is_none_or(|z| z == zone)
+        });
+        if declared {
+            return true;
+        }
+        (0..self.settings.shortage_processes.len()).any(|index| {
+            self.settings.shortage_processes[index].matches(instance_type, zone, spot)
+                && self.spells(index, instance_type, zone, t).covers(t)
         })
+    }
+
+    /// Returns the spells of shortage process `index` in a pool that start at or before
+    /// `until`, as (start, end) pairs by start. Spells may overlap.
+    pub fn shortage_spells(
+        &mut self,
+        index: usize,
+        instance_type: &str,
+        zone: &str,
+        until: SimTime,
+    ) -> Vec<(SimTime, SimTime)> {
+        let spells = self.spells(index, instance_type, zone, until);
+        let started = spells.spells.partition_point(|(start, _)| *start <= until);
+        spells.spells[..started].to_vec()
+    }
+
+    /// Draws the spells of shortage process `index` in a pool until one starts after `t`, and
+    /// returns them.
+    fn spells(
+        &mut self,
+        index: usize,
+        instance_type: &str,
+        zone: &str,
+        t: SimTime,
+    ) -> &ShortageSpells {
+        let process = &self.settings.shortage_processes[index];
+        let streams = &self.streams;
+        let spells = self
+            .shortages
+            .entry((index, instance_type.to_string(), zone.to_string()))
+            .or_insert_with(|| {
+                let capacity = if process.spot { "spot" } else { "on-demand" };
+                ShortageSpells {
+                    rng: streams.stream(&format!(
+                        "ec2/random-shortages/{index}/{capacity}/{instance_type}/{zone}"
+                    )),
+                    spells: Vec::new(),
+                    latest_end: Vec::new(),
+                }
+            });
+        spells.extend_past(t, process);
+        spells
     }
 }
 
@@ -457,10 +588,75 @@ mod tests {
             from: SimTime(1000),
             to: SimTime(2000),
         });
-        let market = SpotMarket::new(settings, 1);
+        let mut market = SpotMarket::new(settings, 1);
         assert!(market.insufficient_capacity("m5.large", "us-east-1a", true, SimTime(1500)));
         assert!(!market.insufficient_capacity("m5.large", "us-east-1a", false, SimTime(1500)));
         assert!(!market.insufficient_capacity("m5.large", "us-east-1a", true, SimTime(2000)));
         assert!(!market.insufficient_capacity("c5.large", "us-east-1a", true, SimTime(1500)));
+    }
+
+    fn hourly_spells() -> SpotSettings {
+        let mut settings = SpotSettings::default();
+        settings.shortage_processes.push(ShortageProcess {
+            instance_type: Some("m5.large".into()),
+            zone: None,
+            spot: true,
+            mean_interval: SimDuration::from_hours(6),
+            duration: LatencyModel::Fixed(SimDuration::from_mins(30)),
+        });
+        settings
+    }
+
+    #[test]
+    fn random_shortages_cover_their_spells() {
+        let mut market = SpotMarket::new(hourly_spells(), 9);
+        let week = SimTime::ZERO + SimDuration::from_days(7);
+
+        let spells = market.shortage_spells(0, "m5.large", "us-east-1a", week);
+
+        // About 28 spells a week at one per 6 hours on average.
+        assert!((10..=50).contains(&spells.len()), "{} spells", spells.len());
+        for (start, end) in &spells {
+            assert_eq!(end.since(*start), SimDuration::from_mins(30));
+            assert!(market.insufficient_capacity("m5.large", "us-east-1a", true, *start));
+            let last_minute = *end - SimDuration::from_mins(1);
+            assert!(market.insufficient_capacity("m5.large", "us-east-1a", true, last_minute));
+            assert!(!market.insufficient_capacity("m5.large", "us-east-1a", false, *start));
+            assert!(!market.insufficient_capacity("c5.large", "us-east-1a", true, *start));
+        }
+        let (first_start, _) = spells[0];
+        if first_start > SimTime::ZERO {
+            assert!(!market.insufficient_capacity(
+                "m5.large",
+                "us-east-1a",
+                true,
+                first_start - SimDuration(1)
+            ));
+        }
+    }
+
+    #[test]
+    fn random_shortages_are_fixed_per_pool() {
+        let week = SimTime::ZERO + SimDuration::from_days(7);
+        let mut a = SpotMarket::new(hourly_spells(), 9);
+        let mut b = SpotMarket::new(hourly_spells(), 9);
+
+        // Asking about other pools and later times first does not shift a pool's spells.
+        b.insufficient_capacity("m5.large", "us-east-1b", true, week);
+        b.insufficient_capacity("m5.large", "us-east-1a", true, SimTime(123_456_789));
+        let spells_a = a.shortage_spells(0, "m5.large", "us-east-1a", week);
+        let spells_b = b.shortage_spells(0, "m5.large", "us-east-1a", week);
+
+        assert_eq!(spells_a, spells_b);
+        assert_ne!(
+            spells_a,
+            a.shortage_spells(0, "m5.large", "us-east-1b", week),
+            "each zone has its own spells"
+        );
+        let mut other_seed = SpotMarket::new(hourly_spells(), 10);
+        assert_ne!(
+            spells_a,
+            other_seed.shortage_spells(0, "m5.large", "us-east-1a", week)
+        );
     }
 }

@@ -43,22 +43,31 @@ pub enum PolicyEvent {
     /// interruption, and billing stopped. A launch that failed is reported as
     /// [`PolicyEvent::LaunchFailed`] instead.
     NodeRemoved(NodeId),
-    /// A launch failed because EC2 returned InsufficientInstanceCapacity, 2 s after the request
-    /// by default. The node is already gone and was not billed.
+    /// A launch failed, and the node is already gone. Either EC2 returned
+    /// InsufficientInstanceCapacity (2 s after the request by default, and nothing was billed),
+    /// or the node did not register within the registration timeout (15 minutes by default), so
+    /// the instance was terminated and billed from `running` until then.
     LaunchFailed {
         /// The node the launch would have been.
         node: NodeId,
-        /// Every offering (instance type, zone) the request named; none had capacity.
+        /// For InsufficientInstanceCapacity, every offering (instance type, zone) the request
+        /// named, none of which had capacity. Empty for a registration timeout, where EC2 had
+        /// filled the request.
         offerings: Vec<(InstanceTypeIndex, String)>,
         /// Their capacity type.
         capacity_type: CapacityType,
-        /// The EC2 error, such as `InsufficientInstanceCapacity`.
+        /// `InsufficientInstanceCapacity` or `RegistrationTimeout`.
         reason: String,
     },
     /// EC2 sent a spot interruption notice for the node: it terminates after the notice period
     /// (`cloud.spot.notice`, 2 minutes by default) whatever the policy does, and its pods that
     /// are still there then are lost and replaced by their controllers.
     SpotInterruptionNotice(NodeId),
+    /// EC2 sent a rebalance recommendation for the spot node: its pool is at elevated risk of
+    /// interruption (`cloud.spot.rebalanceRecommendations`, off by default). Nothing else
+    /// follows from it. Both real autoscalers ignore it: Karpenter's AWS interruption controller
+    /// only records an event, and Cluster Autoscaler watches no EC2 events.
+    RebalanceRecommendation(NodeId),
     /// A deletion with an eviction timeout gave up: some pods could not be evicted in time
     /// (their PodDisruptionBudgets allowed no disruption), so the node was uncordoned and stays.
     NodeDeletionFailed(NodeId),
@@ -235,8 +244,8 @@ impl Actions {
 ///   node becomes Ready, is uncordoned or starts its deletion, and after a pod leaves a node.
 /// * [`PolicyEvent::Timer`] for each timer the policy set, with its token.
 /// * [`PolicyEvent::NodeReady`], [`PolicyEvent::NodeRemoved`], [`PolicyEvent::LaunchFailed`],
-///   [`PolicyEvent::SpotInterruptionNotice`] and [`PolicyEvent::NodeDeletionFailed`] as those
-///   happen to the policy's nodes.
+///   [`PolicyEvent::SpotInterruptionNotice`], [`PolicyEvent::RebalanceRecommendation`] and
+///   [`PolicyEvent::NodeDeletionFailed`] as those happen to the policy's nodes.
 ///
 /// There is no periodic call besides the policy's own timers: a policy that loops, as both
 /// real autoscalers do, sets a timer on [`PolicyEvent::Start`] and again on each timer call.
@@ -258,8 +267,8 @@ impl Actions {
 /// [`Actions::set_timer`]. Launches and deletions carry a reason for the decision log.
 ///
 /// The world applies the actions in order right after the call returns, then schedules the
-/// timers, and enforces what the policy cannot change: launch latency and insufficient
-/// capacity, per-second billing, PodDisruptionBudgets during drains, pod termination grace
+/// timers, and enforces what the policy cannot change: launch latency, insufficient capacity
+/// and the registration timeout, per-second billing, PodDisruptionBudgets during drains, pod termination grace
 /// periods and spot interruptions. A launched node exists at once in the Launching state with
 /// the id [`Actions::launch`] returned; kube-scheduler places pods only on Ready nodes.
 ///

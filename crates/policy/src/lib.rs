@@ -43,10 +43,11 @@
 //!         instance_type: catalog.index_of("m5.xlarge").unwrap(),
 //!         min_size: 1,
 //!         max_size: 20,
-//!         zone: None,
+//!         zones: vec![],
 //!         labels: Default::default(),
 //!         taints: vec![],
 //!         capacity_type: Default::default(),
+//!         mixed_instances: None,
 //!     }],
 //!     scale_down_unneeded_time: SimDuration::from_mins(5),
 //!     ..Default::default()

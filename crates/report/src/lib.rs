@@ -15,9 +15,12 @@
 
 pub mod html;
 pub mod plots;
+mod table;
 
 pub use html::{HtmlReport, report_html};
 pub use plots::{Plot, PlotError, all_plots};
+pub(crate) use table::comparison_columns;
+pub use table::comparison_table;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -45,125 +48,6 @@ pub fn summary_json(summary: &Summary<'_>) -> String {
     let mut text = serde_json::to_string_pretty(summary).expect("reports serialise");
     text.push('\n');
     text
-}
-
-/// Column headers of the comparison table, shared by the text table and the HTML report.
-pub(crate) const COMPARISON_HEADERS: [&str; 15] = [
-    "policy",
-    "cost $",
-    "node-h",
-    "peak nodes",
-    "min nodes",
-    "launched",
-    "terminated",
-    "cpu alloc",
-    "mem alloc",
-    "pending p50 s",
-    "p95 s",
-    "max s",
-    "evicted",
-    "unplaced",
-    "disruptions",
-];
-
-/// Formats one policy's cells of the comparison table, in [`COMPARISON_HEADERS`] order.
-pub(crate) fn comparison_row(r: &RunReport) -> Vec<String> {
-    vec![
-        r.policy.clone(),
-        format!("{:.2}", r.total_cost_usd),
-        format!("{:.1}", r.node_hours),
-        r.peak_nodes.to_string(),
-        r.min_nodes.to_string(),
-        r.nodes_launched.to_string(),
-        r.nodes_terminated.to_string(),
-        format!("{:.1}%", r.mean_cpu_allocation * 100.0),
-        format!("{:.1}%", r.mean_memory_allocation * 100.0),
-        format!("{:.1}", r.pod_pending_p50_seconds),
-        format!("{:.1}", r.pod_pending_p95_seconds),
-        format!("{:.1}", r.pod_pending_max_seconds),
-        r.pods_evicted.to_string(),
-        r.pods_pending_at_end.to_string(),
-        if r.disruptions_by_reason.is_empty() {
-            "-".into()
-        } else {
-            r.disruptions_by_reason
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-    ]
-}
-
-/// Renders the comparison table that `compare` prints: one row per policy.
-pub fn comparison_table(reports: &[RunReport]) -> String {
-    let rows: Vec<Vec<String>> = reports.iter().map(comparison_row).collect();
-    let mut out = render_table(&COMPARISON_HEADERS, &rows);
-
-    // Fleet snapshots, one line per policy and moment.
-    let mut snapshot_lines = Vec::new();
-    for report in reports {
-        for snapshot in &report.snapshots {
-            let fleet = if snapshot.nodes.is_empty() {
-                "no nodes".to_string()
-            } else {
-                snapshot
-                    .nodes
-                    .iter()
-                    .map(|(t, n)| format!("{n} x {t}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            snapshot_lines.push(format!(
-                "  {:<22} {:<20} {fleet}",
-                report.policy, snapshot.label
-            ));
-        }
-    }
-    if !snapshot_lines.is_empty() {
-        out.push_str("\nFleet at snapshot times:\n");
-        for line in snapshot_lines {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| -> String {
-        let padded: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 0 || i == cells.len() - 1 {
-                    format!("{c:<w$}", w = widths[i])
-                } else {
-                    format!("{c:>w$}", w = widths[i])
-                }
-            })
-            .collect();
-        format!("| {} |\n", padded.join(" | "))
-    };
-    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
-    out.push_str(&format!(
-        "|{}|\n",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
-    ));
-    for row in rows {
-        out.push_str(&line(row.clone()));
-    }
-    out
 }
 
 /// Time series of all runs as CSV, one header line then one row per sample.
@@ -265,29 +149,6 @@ pub fn write_all_or_nothing(dir: &Path, files: &BTreeMap<&str, String>) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn table_aligns_columns() {
-        let a = RunReport {
-            policy: "cluster-autoscaler".into(),
-            total_cost_usd: 100.0,
-            ..Default::default()
-        };
-        let b = RunReport {
-            policy: "karpenter".into(),
-            total_cost_usd: 80.5,
-            ..Default::default()
-        };
-        let table = comparison_table(&[a, b]);
-        let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 4);
-        assert!(
-            lines
-                .iter()
-                .all(|l| l.chars().count() == lines[0].chars().count())
-        );
-        assert!(lines[3].contains("80.50"));
-    }
 
     #[test]
     fn write_is_all_or_nothing() {

@@ -28,6 +28,9 @@ use crate::flags::apply_flag;
 use crate::schema::*;
 use crate::{Overrides, Scenario};
 
+mod cluster_autoscaler;
+mod ec2;
+
 /// Instance types a NodePool's requirements allow (zone requirements aside), with the labels a
 /// node of that type in the pool would carry.
 fn pool_instance_types<'a>(
@@ -43,13 +46,17 @@ fn pool_instance_types<'a>(
         let mut labels = instance_type_labels(instance_type);
         labels.extend(pool.labels.clone());
         labels.insert(LABEL_NODEPOOL.to_string(), pool.name.clone());
-        labels.insert(LABEL_CAPACITY_TYPE.to_string(), "on-demand".to_string());
-        let allowed = pool
-            .requirements
-            .iter()
-            .filter(|r| r.key != LABEL_ZONE)
-            .all(|r| r.matches(&labels));
-        allowed.then_some((instance_type, labels))
+        // A node is on-demand when the pool allows it, and spot in a spot-only pool.
+        ["on-demand", "spot"].into_iter().find_map(|capacity_type| {
+            let mut labels = labels.clone();
+            labels.insert(LABEL_CAPACITY_TYPE.to_string(), capacity_type.to_string());
+            let allowed = pool
+                .requirements
+                .iter()
+                .filter(|r| r.key != LABEL_ZONE)
+                .all(|r| r.matches(&labels));
+            allowed.then_some((instance_type, labels))
+        })
     })
 }
 
@@ -88,23 +95,26 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
         for policy in policies {
             let fits = match policy {
                 PolicySpec::ClusterAutoscaler(ca) => ca.node_groups.iter().any(|group| {
-                    let instance_type = catalog.get(group.instance_type);
-                    let mut labels = instance_type_labels(instance_type);
-                    labels.extend(group.labels.clone());
-                    labels.insert(
-                        LABEL_ZONE.to_string(),
-                        group
-                            .zone
-                            .clone()
-                            .unwrap_or_else(|| config.zones[0].clone()),
-                    );
-                    fits_new_node(
-                        deployment.spec,
-                        instance_type,
-                        &labels,
-                        &group.taints,
-                        &config.daemonsets,
-                    )
+                    let others = group
+                        .mixed_instances
+                        .iter()
+                        .flat_map(|m| &m.other_instance_types);
+                    std::iter::once(&group.instance_type)
+                        .chain(others)
+                        .any(|&index| {
+                            let instance_type = catalog.get(index);
+                            let mut labels = instance_type_labels(instance_type);
+                            labels.extend(group.labels.clone());
+                            let zone = group.zones.first().unwrap_or(&config.zones[0]);
+                            labels.insert(LABEL_ZONE.to_string(), zone.clone());
+                            fits_new_node(
+                                deployment.spec,
+                                instance_type,
+                                &labels,
+                                &group.taints,
+                                &config.daemonsets,
+                            )
+                        })
                 }),
                 PolicySpec::Karpenter(k) => k.node_pools.iter().any(|pool| {
                     pool_instance_types(pool, catalog).any(|(instance_type, mut labels)| {
@@ -263,11 +273,14 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
         }
         config.zones = zones.clone();
     }
-    if let Some(latency) = &file.cloud.launch_latency {
-        config.launch_latency = build_latency(latency, ctx, "cloud.launchLatency")?;
+    if let Some(latency) = ec2::build_launch_latency(&file.cloud, ctx)? {
+        config.launch_latency = latency;
     }
     if let Some(spot) = &file.cloud.spot {
         build_spot(spot, ctx, &mut config.spot)?;
+        if let Some(rebalance) = &spot.rebalance_recommendations {
+            ec2::build_rebalance(rebalance, ctx, &mut config.spot)?;
+        }
         if let Some(history) = &spot.price_history {
             let path = ctx.path(&history.value);
             if !path.exists() {
@@ -291,6 +304,16 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             &format!("cloud.capacityShortages[{index}]"),
         )?;
         config.spot.capacity_windows.push(window);
+    }
+    for (index, shortage) in file.cloud.random_shortages.iter().enumerate() {
+        let process = ec2::build_random_shortage(
+            shortage,
+            ctx,
+            &catalog,
+            &config.zones,
+            &format!("cloud.randomShortages[{index}]"),
+        )?;
+        config.spot.shortage_processes.push(process);
     }
     if let Some(delay) = &file.cloud.termination_delay {
         config.termination_delay = ctx.duration(delay, "cloud.terminationDelay")?;
@@ -558,17 +581,21 @@ fn build_spot(
     Ok(())
 }
 
-fn build_shortage(
-    shortage: &ShortageYaml,
+/// Checks the pool a shortage applies to: its instance type (all when absent), zone (all when
+/// absent) and capacity type; returns whether the pool is spot.
+pub(super) fn check_pool(
+    instance: Option<&Spanned<String>>,
+    zone: Option<&Spanned<String>>,
+    capacity_type: &Spanned<String>,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
     zones: &[String],
     field: &str,
-) -> Result<autoscale_sim_cloud::CapacityWindow> {
-    if let Some(name) = &shortage.instance_type {
+) -> Result<bool> {
+    if let Some(name) = instance {
         instance_type(catalog, name, ctx, &format!("{field}.instanceType"))?;
     }
-    if let Some(zone) = &shortage.zone
+    if let Some(zone) = zone
         && !zones.contains(&zone.value)
     {
         return Err(ctx.error(
@@ -579,19 +606,35 @@ fn build_shortage(
             "use a zone listed under cloud.zones",
         ));
     }
-    let spot = match shortage.capacity_type.value.as_str() {
-        "spot" => true,
-        "on-demand" => false,
-        other => {
-            return Err(ctx.error(
-                &shortage.capacity_type,
-                &format!("{field}.capacityType"),
-                Some(other.to_string()),
-                "unknown capacity type",
-                "write spot or on-demand",
-            ));
-        }
-    };
+    match capacity_type.value.as_str() {
+        "spot" => Ok(true),
+        "on-demand" => Ok(false),
+        other => Err(ctx.error(
+            capacity_type,
+            &format!("{field}.capacityType"),
+            Some(other.to_string()),
+            "unknown capacity type",
+            "write spot or on-demand",
+        )),
+    }
+}
+
+fn build_shortage(
+    shortage: &ShortageYaml,
+    ctx: &Ctx<'_>,
+    catalog: &Catalog,
+    zones: &[String],
+    field: &str,
+) -> Result<autoscale_sim_cloud::CapacityWindow> {
+    let spot = check_pool(
+        shortage.instance_type.as_ref(),
+        shortage.zone.as_ref(),
+        &shortage.capacity_type,
+        ctx,
+        catalog,
+        zones,
+        field,
+    )?;
     let from = ctx.duration(&shortage.from, &format!("{field}.from"))?;
     let to = ctx.duration(&shortage.to, &format!("{field}.to"))?;
     if to <= from {
@@ -613,7 +656,31 @@ fn build_shortage(
 }
 
 fn build_latency(spec: &LatencySpec, ctx: &Ctx<'_>, field: &str) -> Result<LatencyModel> {
-    let mean = ctx.duration(&spec.mean, &format!("{field}.mean"))?;
+    if spec.distribution.value == "empirical" {
+        return ec2::build_empirical(spec, ctx, field);
+    }
+    if let Some(file) = &spec.file {
+        return Err(ctx.error(
+            file,
+            &format!("{field}.file"),
+            Some(file.value.clone()),
+            format!(
+                "only an empirical latency reads a file, and this one is {}",
+                spec.distribution.value
+            ),
+            "write distribution: empirical to draw the file's values, or remove file",
+        ));
+    }
+    let Some(mean_text) = &spec.mean else {
+        return Err(ctx.error(
+            &spec.distribution,
+            &format!("{field}.mean"),
+            None,
+            format!("a {} latency needs a mean", spec.distribution.value),
+            "add a mean such as mean: 45s",
+        ));
+    };
+    let mean = ctx.duration(mean_text, &format!("{field}.mean"))?;
     let stddev = spec
         .stddev
         .as_ref()
@@ -630,9 +697,9 @@ fn build_latency(spec: &LatencySpec, ctx: &Ctx<'_>, field: &str) -> Result<Laten
         "fixed" => Ok(LatencyModel::Fixed(mean)),
         "normal" => Ok(LatencyModel::Normal { mean, stddev, min }),
         "logNormal" if mean == SimDuration::ZERO => Err(ctx.error(
-            &spec.mean,
+            mean_text,
             &format!("{field}.mean"),
-            Some(spec.mean.value.clone()),
+            Some(mean_text.value.clone()),
             "a log-normal latency needs a positive mean",
             "write a mean such as 45s",
         )),
@@ -642,7 +709,7 @@ fn build_latency(spec: &LatencySpec, ctx: &Ctx<'_>, field: &str) -> Result<Laten
             &format!("{field}.distribution"),
             Some(other.to_string()),
             "unknown distribution",
-            "write fixed, normal or logNormal",
+            "write fixed, normal, logNormal or empirical",
         )),
     }
 }
@@ -1420,12 +1487,8 @@ fn build_cluster_autoscaler(
                 "give each node group its own name",
             ));
         }
-        let instance_type = instance_type(
-            catalog,
-            &group.instance_type,
-            ctx,
-            &format!("{at}.instanceType"),
-        )?;
+        let (instance_type, mixed_instances) =
+            cluster_autoscaler::group_instance_types(group, ctx, catalog, &at)?;
         if group.min_size.value > group.max_size.value {
             return Err(ctx.error(
                 &group.min_size,
@@ -1444,17 +1507,7 @@ fn build_cluster_autoscaler(
                 "write a maxSize of at least 1",
             ));
         }
-        if let Some(zone) = &group.zone
-            && !zones.contains(&zone.value)
-        {
-            return Err(ctx.error(
-                zone,
-                &format!("{at}.zone"),
-                Some(zone.value.clone()),
-                format!("not one of the scenario's zones ({})", zones.join(", ")),
-                "use a zone listed under cloud.zones",
-            ));
-        }
+        let group_zones = cluster_autoscaler::group_zones(group, ctx, zones, &at)?;
         let capacity_type = match group.capacity_type.as_ref().map(|c| c.value.as_str()) {
             None | Some("on-demand") => CapacityType::OnDemand,
             Some("spot") => CapacityType::Spot,
@@ -1475,10 +1528,11 @@ fn build_cluster_autoscaler(
             instance_type,
             min_size: group.min_size.value,
             max_size: group.max_size.value,
-            zone: group.zone.as_ref().map(|z| z.value.clone()),
+            zones: group_zones,
             labels: group.labels.clone(),
             taints: group.taints.clone(),
             capacity_type,
+            mixed_instances,
         });
     }
     for (index, flag) in ca.flags.iter().enumerate() {
@@ -1509,6 +1563,7 @@ fn build_cluster_autoscaler(
             group.max_size = nodes.max;
         }
     }
+    config.priorities = cluster_autoscaler::priority_config(ca, &config, ctx, field)?;
     Ok(PolicySpec::ClusterAutoscaler(config))
 }
 

@@ -1,6 +1,8 @@
 //! Cluster Autoscaler command-line flags, as written in its Deployment's `args`.
 
+use autoscale_sim_cloud::GIB;
 use autoscale_sim_engine::{SimDuration, parse_duration};
+use autoscale_sim_policy::cluster_autoscaler::PriorityConfig;
 use autoscale_sim_policy::{ClusterAutoscalerConfig, Expander};
 
 /// Flags that change the model, and the ones accepted but not modelled (listed so that a pasted
@@ -69,6 +71,18 @@ pub fn apply_flag(
         *field = duration(value)?;
         Ok(())
     };
+    let ratio = |value: &str| {
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|r| r.is_finite() && *r >= 0.0)
+            .ok_or_else(|| {
+                (
+                    format!("{value:?} is not a number of 0 or more"),
+                    format!("write {name}=<ratio>, such as {name}=0.05"),
+                )
+            })
+    };
     match bare {
         "scan-interval" => {
             set_duration(&mut config.scan_interval)?;
@@ -121,20 +135,63 @@ pub fn apply_flag(
             let mut chain = Vec::new();
             for part in value.split(',') {
                 let expander = Expander::parse(part).ok_or_else(|| {
-                    let known = if part == "priority" || part == "price" || part == "grpc" { " is not modelled yet" } else { " is not an expander" };
-                    (format!("{part:?}{known}"), "use random, most-pods, least-nodes or least-waste, alone or as a comma-separated chain".to_string())
+                    let known = if part == "grpc" { " is not modelled" } else { " is not an expander" };
+                    (format!("{part:?}{known}"), "use random, most-pods, least-nodes, least-waste, price or priority, alone or as a comma-separated chain".to_string())
                 })?;
                 chain.push(expander);
             }
             config.expanders = chain;
         }
+        "cores-total" => {
+            let (min, max) = parse_min_max(name, value)?;
+            config.resource_limits.cores = (min, max);
+        }
+        "memory-total" => {
+            let (min, max) = parse_min_max(name, value)?;
+            let bytes = |gib: i64| {
+                gib.checked_mul(GIB).ok_or_else(|| {
+                    (
+                        format!("{gib} GiB is too large"),
+                        format!("write {name}=<min>:<max> in GiB, such as {name}=0:6400000"),
+                    )
+                })
+            };
+            config.resource_limits.memory_bytes = (bytes(min)?, bytes(max)?);
+        }
+        "memory-difference-ratio" => config.balancing.memory_difference_ratio = ratio(value)?,
+        "max-allocatable-difference-ratio" => {
+            config.balancing.max_allocatable_difference_ratio = ratio(value)?
+        }
+        "max-free-difference-ratio" => config.balancing.max_free_difference_ratio = ratio(value)?,
+        "balancing-ignore-label" | "balancing-label" => {
+            if value.is_empty() {
+                return Err((
+                    format!("{name} needs a label key"),
+                    format!("write {name}=<label key>, such as {name}=example.com/team"),
+                ));
+            }
+            if bare == "balancing-label" {
+                config.balancing.labels.push(value.to_string());
+            } else {
+                config.balancing.ignored_labels.insert(value.to_string());
+            }
+            if !config.balancing.labels.is_empty() && !config.balancing.ignored_labels.is_empty() {
+                return Err((
+                    "--balancing-label cannot be combined with --balancing-ignore-label".into(),
+                    "keep --balancing-label to compare groups on those labels only, or --balancing-ignore-label to extend the built-in comparison".into(),
+                ));
+            }
+        }
         "nodes" => return parse_nodes(value).map(Some),
-        "scale-down-enabled" | "ignore-daemonsets-utilization" => set_bool(bare, value, config)?,
+        "scale-down-enabled"
+        | "ignore-daemonsets-utilization"
+        | "balance-similar-node-groups"
+        | "enforce-node-group-min-size" => set_bool(bare, value, config)?,
         _ if IGNORED_FLAGS.contains(&name) => {}
         _ => {
             return Err((
                 format!("flag --{bare} is unknown or not modelled yet"),
-                "remove it, or use one of --scan-interval, --expander, --scale-down-*, --max-*, --new-pod-scale-up-delay, --ignore-daemonsets-utilization, --unremovable-node-recheck-timeout, --nodes".into(),
+                "remove it, or use one of --scan-interval, --expander, --scale-down-*, --max-*, --cores-total, --memory-total, --balance-similar-node-groups, --balancing-label, --balancing-ignore-label, --memory-difference-ratio, --enforce-node-group-min-size, --new-pod-scale-up-delay, --ignore-daemonsets-utilization, --unremovable-node-recheck-timeout, --nodes".into(),
             ));
         }
     }
@@ -146,9 +203,10 @@ fn set_bool(
     value: &str,
     config: &mut ClusterAutoscalerConfig,
 ) -> Result<(), (String, String)> {
+    // The spellings Go's flag package accepts (`strconv.ParseBool`).
     let parsed = match value {
-        "true" => true,
-        "false" => false,
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
         _ => {
             return Err((
                 format!("{value:?} is not true or false"),
@@ -159,6 +217,8 @@ fn set_bool(
     match name {
         "scale-down-enabled" => config.scale_down_enabled = parsed,
         "ignore-daemonsets-utilization" => config.ignore_daemonsets_utilization = parsed,
+        "balance-similar-node-groups" => config.balancing.enabled = parsed,
+        "enforce-node-group-min-size" => config.enforce_node_group_min_size = parsed,
         _ => {
             return Err((
                 format!("flag --{name} needs a value"),
@@ -167,6 +227,22 @@ fn set_bool(
         }
     }
     Ok(())
+}
+
+/// Parses a `MIN:MAX` value of `--cores-total` or `--memory-total` (`parseMinMaxFlag` in
+/// `config/flags/flags.go`): two whole numbers with 0 ≤ MIN ≤ MAX.
+fn parse_min_max(name: &str, value: &str) -> Result<(i64, i64), (String, String)> {
+    let fix = format!("write {name}=<min>:<max>, such as {name}=0:320000");
+    let Some((min, max)) = value.split_once(':') else {
+        return Err((format!("{value:?} is not MIN:MAX"), fix));
+    };
+    let (Ok(min), Ok(max)) = (min.parse::<i64>(), max.parse::<i64>()) else {
+        return Err((format!("{value:?} is not two whole numbers"), fix));
+    };
+    if min < 0 || max < min {
+        return Err((format!("{value:?} needs 0 ≤ MIN ≤ MAX"), fix));
+    }
+    Ok((min, max))
 }
 
 fn parse_nodes(value: &str) -> Result<NodesFlag, (String, String)> {
@@ -185,6 +261,35 @@ fn parse_nodes(value: &str) -> Result<NodesFlag, (String, String)> {
         min,
         max,
         name: name.to_string(),
+    })
+}
+
+/// Name of the priority expander's ConfigMap (`PriorityConfigMapName`, `expander/priority`).
+pub const PRIORITY_CONFIG_MAP: &str = "cluster-autoscaler-priority-expander";
+
+/// Parses the `priorities` key of the priority expander's ConfigMap: YAML that maps integer
+/// priorities to lists of regular expressions over node group names. Returns the problem and
+/// its fix on error.
+///
+/// Cluster Autoscaler ignores a ConfigMap it cannot parse, with a warning event, and lets
+/// every option through. A scenario is checked before it runs, so the mistake is an error here.
+pub fn parse_priorities(text: &str) -> Result<PriorityConfig, (String, String)> {
+    let fix = "write integer priorities, each with a list of regular expressions, such as \"10: ['.*spot.*']\"";
+    if text.trim().is_empty() {
+        return Err(("the priorities are empty".into(), fix.into()));
+    }
+    let parsed: std::collections::BTreeMap<i64, Vec<String>> = serde_saphyr::from_str(text)
+        .map_err(|e| {
+            (
+                format!("the priorities are not a map of integers to lists of strings: {e}"),
+                fix.to_string(),
+            )
+        })?;
+    PriorityConfig::new(&parsed).map_err(|e| {
+        (
+            e.to_string(),
+            "write the expression in Go (RE2) syntax, escaping dots as \\.".into(),
+        )
     })
 }
 
@@ -220,19 +325,97 @@ mod tests {
     fn bad_flags_explain() {
         let mut config = ClusterAutoscalerConfig::default();
         assert!(
-            apply_flag("--expander=priority", &mut config)
+            apply_flag("--expander=grpc", &mut config)
                 .unwrap_err()
                 .0
-                .contains("not modelled yet")
+                .contains("not modelled")
         );
+        assert!(apply_flag("--expander=cheapest", &mut config).is_err());
         assert!(apply_flag("--scale-down-unneeded-time=ten", &mut config).is_err());
-        assert!(
-            apply_flag("--balance-similar-node-groups=true", &mut config)
-                .unwrap_err()
-                .0
-                .contains("not modelled yet")
-        );
+        assert!(apply_flag("--balance-similar-node-groups=yes", &mut config).is_err());
         assert!(apply_flag("scan-interval=10s", &mut config).is_err());
         assert!(apply_flag("--nodes=1:calc", &mut config).is_err());
+        assert!(apply_flag("--cores-total=8", &mut config).is_err());
+        assert!(apply_flag("--cores-total=10:8", &mut config).is_err());
+        assert!(apply_flag("--cores-total=-1:8", &mut config).is_err());
+        assert!(apply_flag("--memory-total=0:lots", &mut config).is_err());
+        assert!(apply_flag("--memory-difference-ratio=-0.1", &mut config).is_err());
+        assert!(apply_flag("--balancing-label=", &mut config).is_err());
+    }
+
+    #[test]
+    fn new_flags_set_config() {
+        let mut config = ClusterAutoscalerConfig::default();
+        for flag in [
+            "--expander=priority,price,least-waste",
+            "--balance-similar-node-groups",
+            "--enforce-node-group-min-size=true",
+            "--cores-total=2:48",
+            "--memory-total=0:128",
+            "--memory-difference-ratio=0.02",
+            "--max-allocatable-difference-ratio=0.1",
+            "--max-free-difference-ratio=0.2",
+            "--balancing-ignore-label=example.com/team",
+            "--max-node-provision-time=5m",
+        ] {
+            apply_flag(flag, &mut config).unwrap();
+        }
+
+        assert_eq!(
+            config.expanders,
+            [Expander::Priority, Expander::Price, Expander::LeastWaste]
+        );
+        assert!(config.balancing.enabled);
+        assert!(config.enforce_node_group_min_size);
+        assert_eq!(config.resource_limits.cores, (2, 48));
+        assert_eq!(config.resource_limits.memory_bytes, (0, 128 * GIB));
+        assert_eq!(config.balancing.memory_difference_ratio, 0.02);
+        assert_eq!(config.balancing.max_allocatable_difference_ratio, 0.1);
+        assert_eq!(config.balancing.max_free_difference_ratio, 0.2);
+        assert!(config.balancing.ignored_labels.contains("example.com/team"));
+        assert_eq!(config.max_node_provision_time, SimDuration::from_mins(5));
+    }
+
+    #[test]
+    fn balancing_label_excludes_ignore_label() {
+        let mut config = ClusterAutoscalerConfig::default();
+        apply_flag("--balancing-ignore-label=a", &mut config).unwrap();
+
+        let error = apply_flag("--balancing-label=b", &mut config).unwrap_err();
+
+        assert!(error.0.contains("cannot be combined"));
+    }
+
+    #[test]
+    fn bool_flags_take_go_spellings() {
+        let mut config = ClusterAutoscalerConfig::default();
+        apply_flag("--scale-down-enabled=0", &mut config).unwrap();
+        assert!(!config.scale_down_enabled);
+        apply_flag("--scale-down-enabled=True", &mut config).unwrap();
+        assert!(config.scale_down_enabled);
+    }
+
+    #[test]
+    fn priorities_parse_config_map_format() {
+        let text = "10:\n  - .*t2\\.large.*\n  - .*t3\\.large.*\n50:\n  - .*m4\\.4xlarge.*\n";
+
+        let config = parse_priorities(text).unwrap();
+
+        assert_eq!(config.priority_of("asg-m4.4xlarge-1"), Some(50));
+        assert_eq!(config.priority_of("asg-t3.large"), Some(10));
+        assert_eq!(config.priority_of("asg-t2.micro"), None);
+    }
+
+    #[test]
+    fn priorities_reject_bad_input() {
+        assert!(parse_priorities("").is_err());
+        assert!(parse_priorities("high: ['.*']").is_err());
+        assert!(parse_priorities("10: '.*'").is_err());
+        assert!(
+            parse_priorities("10: ['(unclosed']")
+                .unwrap_err()
+                .0
+                .contains("not a valid regular expression")
+        );
     }
 }

@@ -94,9 +94,14 @@ pub struct CloudSpec {
     /// `builtin`, or a catalog CSV path relative to the scenario file.
     #[serde(default)]
     pub catalog: Option<Spanned<String>>,
-    /// Time from a launch request until the node is Ready.
+    /// Time from a launch request until the node is Ready, split over the launch phases in
+    /// fixed proportions; not together with `launchPhases`.
     #[serde(default)]
     pub launch_latency: Option<LatencySpec>,
+    /// Latency of each launch phase: request to running, running to registered, registered to
+    /// Ready.
+    #[serde(default)]
+    pub launch_phases: Option<LaunchPhasesYaml>,
     /// Minimum time from a deletion decision until billing stops; default `5s`.
     #[serde(default)]
     pub termination_delay: Option<Spanned<String>>,
@@ -106,6 +111,50 @@ pub struct CloudSpec {
     /// Windows of insufficient capacity.
     #[serde(default)]
     pub capacity_shortages: Vec<ShortageYaml>,
+    /// Random processes of insufficient capacity, per pool.
+    #[serde(default)]
+    pub random_shortages: Vec<RandomShortageYaml>,
+}
+
+/// `cloud.launchPhases`: each phase's latency, measured from the end of the phase before.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaunchPhasesYaml {
+    /// From the launch request until the instance is `running`.
+    #[serde(default)]
+    pub running: Option<LatencySpec>,
+    /// From `running` until kubelet registers the node.
+    #[serde(default)]
+    pub registered: Option<LatencySpec>,
+    /// From registration until the node is Ready.
+    #[serde(default)]
+    pub ready: Option<LatencySpec>,
+}
+
+/// One entry of `cloud.randomShortages`: spells of insufficient capacity arriving at random.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RandomShortageYaml {
+    /// Instance type short of capacity; every type when absent.
+    #[serde(default)]
+    pub instance_type: Option<Spanned<String>>,
+    /// Zone short of capacity; every zone when absent.
+    #[serde(default)]
+    pub zone: Option<Spanned<String>>,
+    /// `spot` or `on-demand`.
+    pub capacity_type: Spanned<String>,
+    /// Mean time between the starts of two spells in one pool, a duration.
+    pub mean_time_between: Spanned<String>,
+    /// Length of a spell.
+    pub duration: LatencySpec,
+}
+
+/// `cloud.spot.rebalanceRecommendations`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RebalanceYaml {
+    /// Time from the recommendation to the interruption notice, a duration.
+    pub lead_time: Spanned<String>,
 }
 
 /// `cloud.spot`: the spot market model.
@@ -140,6 +189,9 @@ pub struct SpotYaml {
     /// Time from an interruption notice until termination, a duration; default `2m`.
     #[serde(default)]
     pub notice: Option<Spanned<String>>,
+    /// Rebalance recommendations ahead of interruptions; none when absent.
+    #[serde(default)]
+    pub rebalance_recommendations: Option<RebalanceYaml>,
 }
 
 /// One entry of `cloud.capacityShortages`: a window of insufficient capacity.
@@ -160,14 +212,20 @@ pub struct ShortageYaml {
     pub to: Spanned<String>,
 }
 
-/// A latency distribution: `cloud.launchLatency` or a Job's `duration`.
+/// A latency distribution: `cloud.launchLatency`, a launch phase, a Job's `duration` or a
+/// random shortage's `duration`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LatencySpec {
-    /// `fixed`, `normal` or `logNormal`.
+    /// `fixed`, `normal`, `logNormal` or `empirical`.
     pub distribution: Spanned<String>,
-    /// Mean, a duration.
-    pub mean: Spanned<String>,
+    /// Mean, a duration; required except for `empirical`.
+    #[serde(default)]
+    pub mean: Option<Spanned<String>>,
+    /// For `empirical`: a CSV file with the header `seconds` and one value per row, relative to
+    /// the scenario file.
+    #[serde(default)]
+    pub file: Option<Spanned<String>>,
     /// Standard deviation of the values themselves, a duration; default 0.
     #[serde(default)]
     pub stddev: Option<Spanned<String>>,
@@ -543,23 +601,52 @@ pub struct ClusterAutoscalerYaml {
     pub flags: Vec<Spanned<String>>,
     /// Node groups, one EC2 Auto Scaling group each.
     pub node_groups: Vec<NodeGroupYaml>,
+    /// The priority expander's ConfigMap, `cluster-autoscaler-priority-expander`, as a manifest.
+    #[serde(default)]
+    pub priority_config_map: Option<ConfigMapManifest>,
 }
 
-/// A Cluster Autoscaler node group: an Auto Scaling group of one instance type.
+/// A `v1` ConfigMap manifest.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigMapManifest {
+    /// `v1`.
+    #[serde(default)]
+    pub api_version: Option<Spanned<String>>,
+    /// `ConfigMap`.
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
+    /// Name and namespace.
+    pub metadata: Metadata,
+    /// Keys and their text values.
+    #[serde(default)]
+    pub data: BTreeMap<String, Spanned<String>>,
+}
+
+/// A Cluster Autoscaler node group: an Auto Scaling group.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeGroupYaml {
     /// Group name.
     pub name: Spanned<String>,
-    /// Instance type of every node.
-    pub instance_type: Spanned<String>,
+    /// Instance type of every node; with `mixedInstancesPolicy`, the first override is the
+    /// template's type and this may be left out.
+    #[serde(default)]
+    pub instance_type: Option<Spanned<String>>,
     /// Minimum size.
     pub min_size: Spanned<u32>,
     /// Maximum size.
     pub max_size: Spanned<u32>,
-    /// Zone of the nodes; the first of `cloud.zones` when absent.
+    /// Zone of the nodes; the first of `cloud.zones` when absent and `zones` is absent too.
     #[serde(default)]
     pub zone: Option<Spanned<String>>,
+    /// Availability zones of an Auto Scaling group that spans several; the template carries the
+    /// first.
+    #[serde(default)]
+    pub zones: Vec<Spanned<String>>,
+    /// The Auto Scaling group's `MixedInstancesPolicy`.
+    #[serde(default)]
+    pub mixed_instances_policy: Option<MixedInstancesPolicyYaml>,
     /// `on-demand` (the default) or `spot`.
     #[serde(default)]
     pub capacity_type: Option<Spanned<String>>,
@@ -569,6 +656,61 @@ pub struct NodeGroupYaml {
     /// Node taints.
     #[serde(default)]
     pub taints: Vec<Taint>,
+}
+
+/// An Auto Scaling group's `MixedInstancesPolicy`, with the API's field names in camelCase.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MixedInstancesPolicyYaml {
+    /// The launch template and its overrides.
+    pub launch_template: LaunchTemplateYaml,
+    /// `InstancesDistribution`.
+    #[serde(default)]
+    pub instances_distribution: Option<InstancesDistributionYaml>,
+}
+
+/// `LaunchTemplate` of a mixed-instances policy.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaunchTemplateYaml {
+    /// Accepted and ignored.
+    #[serde(default)]
+    pub launch_template_specification: Option<IgnoredAny>,
+    /// `Overrides`: the instance types, in priority order.
+    pub overrides: Vec<LaunchTemplateOverrideYaml>,
+}
+
+/// One launch template override.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaunchTemplateOverrideYaml {
+    /// `InstanceType`.
+    pub instance_type: Spanned<String>,
+}
+
+/// `InstancesDistribution` of a mixed-instances policy; absent fields take the API defaults.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstancesDistributionYaml {
+    /// `OnDemandBaseCapacity`; default 0.
+    #[serde(default)]
+    pub on_demand_base_capacity: Option<u32>,
+    /// `OnDemandPercentageAboveBaseCapacity`, 0 to 100; default 100.
+    #[serde(default)]
+    pub on_demand_percentage_above_base_capacity: Option<Spanned<u32>>,
+    /// `OnDemandAllocationStrategy`: `prioritized` (default) or `lowest-price`.
+    #[serde(default)]
+    pub on_demand_allocation_strategy: Option<Spanned<String>>,
+    /// `SpotAllocationStrategy`: `lowest-price` (default), `capacity-optimized`,
+    /// `capacity-optimized-prioritized` or `price-capacity-optimized`.
+    #[serde(default)]
+    pub spot_allocation_strategy: Option<Spanned<String>>,
+    /// `SpotInstancePools`, 1 to 20; default 2.
+    #[serde(default)]
+    pub spot_instance_pools: Option<Spanned<u32>>,
+    /// `SpotMaxPrice`: accepted and ignored.
+    #[serde(default)]
+    pub spot_max_price: Option<IgnoredAny>,
 }
 
 /// `karpenter` settings.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Catalog, LatencyModel};
+use autoscale_sim_cloud::{Catalog, LatencyModel, LaunchLatency};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
 use autoscale_sim_kube::{DaemonSet, PodDisruptionBudget, PodSpec};
 use autoscale_sim_workload::{DiurnalLoad, HpaSpec, Trace};
@@ -135,10 +135,11 @@ impl SimulationBuilder {
         self
     }
 
-    /// Sets the time from a launch request until the node is Ready. Default
-    /// [`LatencyModel::default`], log-normal with mean 45 s.
-    pub fn launch_latency(mut self, latency: LatencyModel) -> Self {
-        self.config.launch_latency = latency;
+    /// Sets the launch latency: [`LaunchPhases`](autoscale_sim_cloud::LaunchPhases) for each
+    /// phase, or a [`LatencyModel`] for the request-to-Ready shorthand. Default: the default
+    /// phases, 45 s on average.
+    pub fn launch_latency(mut self, latency: impl Into<LaunchLatency>) -> Self {
+        self.config.launch_latency = latency.into();
         self
     }
 
@@ -315,7 +316,7 @@ mod tests {
         assert_eq!(config.duration, SimDuration::from_days(1));
         assert_eq!(config.start_unix_secs, DEFAULT_START_UNIX_SECS);
         assert_eq!(config.zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
-        assert_eq!(config.launch_latency, LatencyModel::default());
+        assert_eq!(config.launch_latency, LaunchLatency::default());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Catalog, LatencyModel, SpotMarket, SpotSettings};
+use autoscale_sim_cloud::launch::DEFAULT_REGISTRATION_TIMEOUT;
+use autoscale_sim_cloud::{Catalog, LatencyModel, LaunchLatency, SpotMarket, SpotSettings};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
 use autoscale_sim_kube::{DaemonSet, PodDisruptionBudget, PodSpec, ScoringStrategy};
 use autoscale_sim_policy::{
@@ -89,8 +90,14 @@ pub struct SimConfig {
     pub zones: Vec<String>,
     /// Instance types.
     pub catalog: Arc<Catalog>,
-    /// Time from a launch request until the node is Ready.
-    pub launch_latency: LatencyModel,
+    /// Time from a launch request until the instance runs, the node registers and it becomes
+    /// Ready. A [`LatencyModel`] converts into the request-to-Ready shorthand with `.into()`.
+    pub launch_latency: LaunchLatency,
+    /// Time from a launch request within which the node must register, or the launch fails and
+    /// the instance is terminated, under a policy run with [`crate::Simulation::run_with`] or the
+    /// static fleet. Cluster Autoscaler uses its `--max-node-provision-time` and Karpenter its
+    /// fixed 15 minutes instead ([`PolicySpec::registration_timeout`]).
+    pub registration_timeout: SimDuration,
     /// Time from a deletion decision until the instance is terminated and billing stops.
     pub termination_delay: SimDuration,
     /// Load series.
@@ -134,7 +141,8 @@ impl SimConfig {
                 "us-east-1c".into(),
             ],
             catalog,
-            launch_latency: LatencyModel::default(),
+            launch_latency: LaunchLatency::default(),
+            registration_timeout: DEFAULT_REGISTRATION_TIMEOUT,
             termination_delay: DEFAULT_TERMINATION_DELAY,
             loads: vec![],
             deployments: vec![],
@@ -182,14 +190,28 @@ impl PolicySpec {
         }
     }
 
+    /// Time from a launch request within which the policy expects the node to register: Cluster
+    /// Autoscaler's `--max-node-provision-time`, Karpenter's registration timeout (15 minutes,
+    /// `pkg/controllers/nodeclaim/lifecycle/liveness.go`, not configurable), and for the static
+    /// fleet [`SimConfig::registration_timeout`]. The world fails a launch whose node has not
+    /// registered by then.
+    pub fn registration_timeout(&self, config: &SimConfig) -> SimDuration {
+        match self {
+            PolicySpec::ClusterAutoscaler(c) => c.max_node_provision_time,
+            PolicySpec::Karpenter(_) => DEFAULT_REGISTRATION_TIMEOUT,
+            PolicySpec::Static(_) => config.registration_timeout,
+        }
+    }
+
     /// Builds the policy for a run of `config`: random choices draw from streams of its seed,
-    /// and Karpenter reads spot prices from its own copy of the run's market (the same streams
-    /// give the same prices).
+    /// and both autoscalers read spot prices from their own copy of the run's market (the same
+    /// streams give the same prices).
     pub fn build(&self, config: &SimConfig) -> Box<dyn Autoscaler + Send> {
         match self {
-            PolicySpec::ClusterAutoscaler(c) => Box::new(ClusterAutoscaler::new(
+            PolicySpec::ClusterAutoscaler(c) => Box::new(ClusterAutoscaler::with_market(
                 c.clone(),
                 &RngStreams::new(config.seed),
+                SpotMarket::new(config.spot.clone(), config.seed),
             )),
             PolicySpec::Karpenter(c) => Box::new(Karpenter::with_market(
                 c.clone(),

@@ -49,10 +49,11 @@
 //!         instance_type: catalog.index_of("m5.2xlarge").unwrap(),
 //!         min_size: 1,
 //!         max_size: 10,
-//!         zone: None,
+//!         zones: vec![],
 //!         labels: Default::default(),
 //!         taints: vec![],
 //!         capacity_type: Default::default(),
+//!         mixed_instances: None,
 //!     }],
 //!     ..Default::default()
 //! });
@@ -68,9 +69,11 @@
 //!
 //! ## Limitations
 //!
-//! A launch is one request-to-Ready latency, billed from the request. DaemonSet pods are node
-//! overhead, not pod objects. StatefulSets and persistent volumes are not modelled. Time series
-//! are sampled at [`SimConfig::sample_interval`], but the summary integrates at every event.
+//! A launch goes through request, running, registered and Ready, and is billed from running.
+//! Until it is Ready the node is a Launching node: registration is a time, not a node state that
+//! policies see. DaemonSet pods are node overhead, not pod objects. StatefulSets and persistent
+//! volumes are not modelled. Time series are sampled at [`SimConfig::sample_interval`], but the
+//! summary integrates at every event.
 
 #![deny(missing_docs)]
 
@@ -158,13 +161,16 @@ impl Simulation {
         &self.config
     }
 
-    /// Runs one built-in policy.
+    /// Runs one built-in policy, with the registration timeout it uses
+    /// ([`PolicySpec::registration_timeout`]).
     pub fn run(&self, policy: &PolicySpec) -> RunOutput {
-        self.run_with(policy.build(&self.config))
+        let timeout = policy.registration_timeout(&self.config);
+        world::World::new(self.config.clone(), policy.build(&self.config), timeout).run()
     }
 
-    /// Runs any policy, such as one of your own.
+    /// Runs any policy, such as one of your own, with [`SimConfig::registration_timeout`].
     pub fn run_with(&self, policy: Box<dyn Autoscaler + Send>) -> RunOutput {
-        world::World::new(self.config.clone(), policy).run()
+        let timeout = self.config.registration_timeout;
+        world::World::new(self.config.clone(), policy, timeout).run()
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::{Catalog, Cost};
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{Cluster, Node, NodeState, Pod};
+use autoscale_sim_kube::{Cluster, Node, NodeId, NodeState, Pod};
 use autoscale_sim_policy::DisruptionReason;
 
 use crate::config::SimConfig;
@@ -36,7 +36,12 @@ pub(crate) struct Metrics {
     bare_pods_lost: u64,
     launch_failures: BTreeMap<String, u32>,
     spot_interruptions: u32,
+    rebalance_recommendations: u32,
     pods_disrupted_by_interruptions: u64,
+    /// Time during which at least one fallback node was running.
+    fallback_ms: u128,
+    /// Integral of the number of running fallback nodes over time.
+    fallback_node_ms: u128,
     disruptions: BTreeMap<String, u32>,
     samples: Vec<Sample>,
     snapshots: Vec<FleetSnapshot>,
@@ -65,21 +70,29 @@ impl Metrics {
             bare_pods_lost: 0,
             launch_failures: BTreeMap::new(),
             spot_interruptions: 0,
+            rebalance_recommendations: 0,
             pods_disrupted_by_interruptions: 0,
+            fallback_ms: 0,
+            fallback_node_ms: 0,
             disruptions: BTreeMap::new(),
             samples: Vec::new(),
             snapshots: Vec::new(),
         }
     }
 
-    /// Integrates the state that held from the previous event until `now`.
-    pub(crate) fn advance(&mut self, now: SimTime, cluster: &Cluster) {
+    /// Integrates the state that held from the previous event until `now`, with
+    /// `fallback_running` on-demand fallback nodes running meanwhile.
+    pub(crate) fn advance(&mut self, now: SimTime, cluster: &Cluster, fallback_running: usize) {
         let dt = now.since(self.last).as_millis();
         let nodes = cluster.node_count() as u32;
         if dt > 0 {
             let dt128 = i128::from(dt);
             self.pending_pod_ms += cluster.pending_count() as u128 * u128::from(dt);
             self.node_ms += u128::from(nodes) * u128::from(dt);
+            if fallback_running > 0 {
+                self.fallback_ms += u128::from(dt);
+                self.fallback_node_ms += fallback_running as u128 * u128::from(dt);
+            }
             for node in cluster.nodes().filter(|n| n.state == NodeState::Ready) {
                 let requested = node.requested();
                 self.cpu_requested_ms += i128::from(requested.cpu_millis) * dt128;
@@ -136,6 +149,10 @@ impl Metrics {
         self.spot_interruptions += 1;
     }
 
+    pub(crate) fn rebalance_recommended(&mut self) {
+        self.rebalance_recommendations += 1;
+    }
+
     pub(crate) fn pod_disrupted_by_interruption(&mut self, bare: bool) {
         self.pods_disrupted_by_interruptions += 1;
         if bare {
@@ -148,7 +165,12 @@ impl Metrics {
         self.add_cost(node, cost, catalog);
     }
 
+    /// Adds a node's cost to the splits; a node whose instance never ran costs nothing and
+    /// adds no entry.
     fn add_cost(&mut self, node: &Node, cost: Cost, catalog: &Catalog) {
+        if cost == Cost::ZERO {
+            return;
+        }
         *self
             .cost_by_type
             .entry(catalog.get(node.instance_type).name.clone())
@@ -177,12 +199,15 @@ impl Metrics {
         });
     }
 
+    /// Records one row of the time series; the cost rate counts the nodes in `running_since`,
+    /// whose instances are billed.
     pub(crate) fn sample(
         &mut self,
         now: SimTime,
         cluster: &Cluster,
         config: &SimConfig,
         loads: &[f64],
+        running_since: &BTreeMap<NodeId, SimTime>,
     ) {
         let mut sample = Sample {
             policy: self.policy.clone(),
@@ -196,7 +221,9 @@ impl Metrics {
         };
         let mut rate = 0u64;
         for node in cluster.nodes() {
-            rate += node.price.0;
+            if running_since.contains_key(&node.id) {
+                rate += node.price.0;
+            }
             match node.state {
                 NodeState::Launching => sample.nodes_launching += 1,
                 NodeState::Ready => {
@@ -283,6 +310,9 @@ impl Metrics {
             bare_pods_lost: self.bare_pods_lost,
             disruptions_by_reason: self.disruptions.clone(),
             spot_interruptions: self.spot_interruptions,
+            rebalance_recommendations: self.rebalance_recommendations,
+            fallback_on_demand_seconds: round6(self.fallback_ms as f64 / 1000.0),
+            fallback_on_demand_node_hours: round6(self.fallback_node_ms as f64 / 3_600_000.0),
             launch_failures: self.launch_failures.clone(),
             pods_disrupted_by_interruptions: self.pods_disrupted_by_interruptions,
             events_processed: events,

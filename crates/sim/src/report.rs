@@ -18,7 +18,8 @@ pub struct RunReport {
     pub cost_by_instance_type: BTreeMap<String, f64>,
     /// Cost by capacity type (`on-demand`, `spot`), in dollars.
     pub cost_by_capacity_type: BTreeMap<String, f64>,
-    /// Instance hours billed (before the 60 s minimum).
+    /// Integral of the number of nodes over time, in hours: from each launch request to the
+    /// instance's termination, so Launching nodes count before they are billed.
     pub node_hours: f64,
     /// Most nodes at once (launching and deleting included).
     pub peak_nodes: u32,
@@ -59,7 +60,16 @@ pub struct RunReport {
     pub disruptions_by_reason: BTreeMap<String, u32>,
     /// Spot interruption notices received.
     pub spot_interruptions: u32,
-    /// Failed launches by EC2 error, such as `InsufficientInstanceCapacity`.
+    /// Rebalance recommendations received (none unless the scenario enables them).
+    pub rebalance_recommendations: u32,
+    /// Time during which at least one fallback node was running, in seconds: an on-demand node
+    /// launched while a spot offering whose launch had failed with InsufficientInstanceCapacity
+    /// since the last filled spot launch was still short of capacity.
+    pub fallback_on_demand_seconds: f64,
+    /// Integral of the number of running fallback nodes over time, in hours.
+    pub fallback_on_demand_node_hours: f64,
+    /// Failed launches by reason: `InsufficientInstanceCapacity`, or `RegistrationTimeout` for a
+    /// node that did not register in time.
     pub launch_failures: BTreeMap<String, u32>,
     /// Pods still on a spot node when EC2 terminated it after the interruption notice.
     pub pods_disrupted_by_interruptions: u64,
@@ -107,7 +117,8 @@ pub struct Sample {
     pub memory_requested_bytes: i64,
     /// Memory allocatable on Ready nodes, in bytes.
     pub memory_allocatable_bytes: i64,
-    /// Sum of the hourly prices of all nodes, in dollars per hour.
+    /// Sum of the hourly prices of the nodes whose instance is running (billed), in dollars per
+    /// hour.
     pub cost_rate_usd_per_hour: f64,
     /// Nodes by instance type, as `type=count` pairs joined by `;`.
     pub fleet: String,
@@ -122,7 +133,8 @@ pub struct Decision {
     pub time: String,
     /// Policy name.
     pub policy: String,
-    /// `launch`, `ready`, `cordon`, `uncordon`, `delete`, `evict` or `terminate`.
+    /// `launch`, `launch-failed`, `ready`, `cordon`, `uncordon`, `delete`, `evict`,
+    /// `interruption-notice`, `rebalance-recommendation` or `terminate`.
     pub action: String,
     /// Node name.
     pub node: String,

@@ -3,14 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Cost, SpotMarket, billing};
+use autoscale_sim_cloud::{LaunchStreams, LaunchTimes, SpotMarket, billing};
 use autoscale_sim_engine::{Engine, RngStreams, SimDuration, SimRng, SimTime};
 use autoscale_sim_kube::{
-    CRITICAL_PRIORITY, CapacityType, Cluster, NewNode, NodeId, NodeState, Owner, Pod, PodId,
-    PodPhase, Scheduler,
+    CRITICAL_PRIORITY, Cluster, NodeId, NodeState, Owner, Pod, PodId, PodPhase, Scheduler,
 };
 use autoscale_sim_policy::{
-    Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,
+    Action, Actions, Autoscaler, ClusterView, DisruptionReason, PolicyEvent,
 };
 use autoscale_sim_workload::Hpa;
 
@@ -18,13 +17,19 @@ use crate::config::{Replicas, SimConfig};
 use crate::metrics::Metrics;
 use crate::report::{Decision, RunOutput};
 
+mod ec2;
+
 /// Events of the world's queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Event {
     PolicyStart,
     PolicyTimer(u64),
     HpaSync(usize),
+    /// The instance entered EC2's `running` state; billing starts.
+    InstanceRunning(NodeId),
     NodeReady(NodeId),
+    /// The registration timeout of a launch whose node does not register in time.
+    RegistrationTimeout(NodeId),
     NodeTerminated(NodeId),
     DrainNode(NodeId),
     PodStarted(PodId),
@@ -33,6 +38,7 @@ enum Event {
     LaunchFailed(NodeId),
     SpotInterruption(NodeId),
     SpotTermination(NodeId),
+    RebalanceRecommendation(NodeId),
     /// The `n`-th arrival of Job stream `job`.
     JobArrival {
         job: usize,
@@ -69,7 +75,14 @@ pub(crate) struct World {
     policy: Box<dyn Autoscaler + Send>,
     policy_name: String,
     deployments: Vec<DeploymentState>,
-    launch_rng: SimRng,
+    launch_streams: LaunchStreams,
+    /// Time from a launch request within which the node must register.
+    registration_timeout: SimDuration,
+    /// Milestones of launches whose node is not Ready yet, for the decision log.
+    launch_times: BTreeMap<NodeId, LaunchTimes>,
+    /// When each node's instance entered `running`, the start of its billing; nodes whose
+    /// instance is still `pending` are not in it.
+    running_since: BTreeMap<NodeId, SimTime>,
     startup_rng: SimRng,
     schedule_queued: bool,
     /// Arrival times and run times of each Job stream, drawn before the run (common random
@@ -85,12 +98,22 @@ pub(crate) struct World {
     interrupted: BTreeSet<NodeId>,
     /// Offerings named by launches that are about to fail.
     failed_launches: BTreeMap<NodeId, Vec<(usize, String)>>,
+    /// Spot offerings (instance type, zone) that failed with InsufficientInstanceCapacity since
+    /// EC2 last filled a spot launch of this run.
+    failed_spot_offerings: BTreeSet<(usize, String)>,
+    /// On-demand nodes launched while one of `failed_spot_offerings` was still short of spot
+    /// capacity: the fallback nodes whose running time the report sums.
+    fallback_nodes: BTreeSet<NodeId>,
     metrics: Metrics,
     decisions: Vec<Decision>,
 }
 
 impl World {
-    pub(crate) fn new(config: Arc<SimConfig>, policy: Box<dyn Autoscaler + Send>) -> Self {
+    pub(crate) fn new(
+        config: Arc<SimConfig>,
+        policy: Box<dyn Autoscaler + Send>,
+        registration_timeout: SimDuration,
+    ) -> Self {
         let streams = RngStreams::new(config.seed);
         let deployments = config
             .deployments
@@ -116,7 +139,10 @@ impl World {
             engine: Engine::default(),
             policy,
             deployments,
-            launch_rng: streams.stream("ec2/launch-latency"),
+            launch_streams: LaunchStreams::new(&streams),
+            registration_timeout,
+            launch_times: BTreeMap::new(),
+            running_since: BTreeMap::new(),
             startup_rng: streams.stream("kube/pod-startup"),
             schedule_queued: false,
             job_arrivals: config
@@ -129,6 +155,8 @@ impl World {
             market: SpotMarket::new(config.spot.clone(), config.seed),
             interrupted: BTreeSet::new(),
             failed_launches: BTreeMap::new(),
+            failed_spot_offerings: BTreeSet::new(),
+            fallback_nodes: BTreeSet::new(),
             metrics: Metrics::new(&policy_name),
             policy_name,
             decisions: Vec::new(),
@@ -145,7 +173,12 @@ impl World {
         self.engine.schedule_at(end, Event::End);
 
         while let Some((now, event)) = self.engine.next_event() {
-            self.metrics.advance(now, &self.cluster);
+            let fallback_running = self
+                .fallback_nodes
+                .iter()
+                .filter(|id| self.running_since.contains_key(id))
+                .count();
+            self.metrics.advance(now, &self.cluster, fallback_running);
             if event == Event::End {
                 break;
             }
@@ -172,18 +205,13 @@ impl World {
             Event::PolicyStart => self.call_policy(PolicyEvent::Start),
             Event::PolicyTimer(token) => self.call_policy(PolicyEvent::Timer(token)),
             Event::HpaSync(index) => self.sync_deployment(index, now),
-            Event::NodeReady(id) => {
-                if self
-                    .cluster
-                    .node(id)
-                    .is_some_and(|n| n.state == NodeState::Launching)
-                {
-                    self.cluster.mark_ready(id, now);
-                    self.log(now, "ready", id, None, "NodeReady", String::new());
-                    self.call_policy(PolicyEvent::NodeReady(id));
-                    self.queue_schedule();
+            Event::InstanceRunning(id) => {
+                if self.cluster.node(id).is_some() {
+                    self.running_since.insert(id, now);
                 }
             }
+            Event::NodeReady(id) => self.node_ready(id, now),
+            Event::RegistrationTimeout(id) => self.registration_timeout(id, now),
             Event::NodeTerminated(id) => self.terminate(id, now),
             Event::DrainNode(id) => self.drain(id, now),
             Event::PodTerminated(pod) => self.pod_terminated(pod, now),
@@ -192,11 +220,17 @@ impl World {
             Event::LaunchFailed(id) => self.launch_failed(id, now),
             Event::SpotInterruption(id) => self.spot_interruption(id, now),
             Event::SpotTermination(id) => self.spot_termination(id, now),
+            Event::RebalanceRecommendation(id) => self.rebalance_recommendation(id, now),
             Event::JobArrival { job, n } => self.job_arrival(job, n, now),
             Event::Schedule => self.run_scheduler(now),
             Event::Sample => {
-                self.metrics
-                    .sample(now, &self.cluster, &self.config, &self.load_at(now));
+                self.metrics.sample(
+                    now,
+                    &self.cluster,
+                    &self.config,
+                    &self.load_at(now),
+                    &self.running_since,
+                );
                 self.snapshot_fleet(now);
                 self.engine
                     .schedule_in(self.config.sample_interval, Event::Sample);
@@ -380,165 +414,6 @@ impl World {
         for (time, token) in timers {
             self.engine.schedule_at(time, Event::PolicyTimer(token));
         }
-    }
-
-    fn launch(&mut self, request: LaunchRequest, now: SimTime) {
-        let catalog = self.config.catalog.clone();
-        let spot = request.capacity_type == CapacityType::Spot;
-
-        // EC2 fills the request with the first offering that has capacity.
-        let offerings: Vec<(usize, String)> =
-            std::iter::once((request.instance_type, request.zone.clone()))
-                .chain(request.alternatives.iter().cloned())
-                .collect();
-        let filled = offerings
-            .iter()
-            .find(|(t, z)| {
-                !self
-                    .market
-                    .insufficient_capacity(&catalog.get(*t).name, z, spot, now)
-            })
-            .cloned();
-        let (type_index, zone) = filled
-            .clone()
-            .unwrap_or_else(|| (request.instance_type, request.zone.clone()));
-        let instance_type = catalog.get(type_index);
-        let mut labels = request.labels;
-        if type_index != request.instance_type {
-            labels.extend(autoscale_sim_policy::requirements::instance_type_labels(
-                instance_type,
-            ));
-        }
-        let price = if spot {
-            self.market.price(&catalog, type_index, &zone, now)
-        } else {
-            instance_type.on_demand_price
-        };
-        let new = NewNode {
-            owner: request.owner,
-            instance_type: type_index,
-            instance_type_name: instance_type.name.clone(),
-            capacity_type: request.capacity_type,
-            zone: zone.clone(),
-            price,
-            labels,
-            taints: request.taints,
-            allocatable: instance_type.allocatable(),
-        };
-        let id = self.cluster.add_node(new, now);
-        self.log(now, "launch", id, None, "Launch", request.reason);
-
-        // No offering with capacity: InsufficientInstanceCapacity, and nothing is billed.
-        if filled.is_none() {
-            self.failed_launches.insert(id, offerings);
-            self.engine.schedule_in(
-                self.config.insufficient_capacity_delay,
-                Event::LaunchFailed(id),
-            );
-            return;
-        }
-        self.metrics.node_launched();
-        let latency = self.config.launch_latency.sample(&mut self.launch_rng);
-        self.engine.schedule_in(latency, Event::NodeReady(id));
-        if spot
-            && let Some(at) = self
-                .market
-                .next_interruption(&catalog, type_index, &zone, now)
-            && at < SimTime::ZERO + self.config.duration
-        {
-            self.engine.schedule_at(at, Event::SpotInterruption(id));
-        }
-    }
-
-    /// Cost of a node from its launch to `now`: per-second billing with the 60 s minimum, at the
-    /// on-demand price or at the spot prices in force.
-    fn bill(&mut self, node: &autoscale_sim_kube::Node, now: SimTime) -> Cost {
-        match node.capacity_type {
-            CapacityType::OnDemand => {
-                billing::instance_cost(node.price, now.since(node.launched_at))
-            }
-            CapacityType::Spot => {
-                let catalog = self.config.catalog.clone();
-                self.market.cost(
-                    &catalog,
-                    node.instance_type,
-                    &node.zone,
-                    node.launched_at,
-                    now,
-                )
-            }
-        }
-    }
-
-    /// Ends a launch that found no capacity.
-    fn launch_failed(&mut self, id: NodeId, now: SimTime) {
-        let Some(node) = self.cluster.remove_node(id) else {
-            return;
-        };
-        let reason = "InsufficientInstanceCapacity";
-        self.metrics.launch_failed(reason);
-        self.decisions.push(Decision {
-            time_ms: now.as_millis(),
-            time: now.to_string(),
-            policy: self.policy_name.clone(),
-            action: "launch-failed".into(),
-            node: node.name.clone(),
-            instance_type: self.config.catalog.get(node.instance_type).name.clone(),
-            zone: node.zone.clone(),
-            pod: None,
-            reason: reason.into(),
-            detail: format!(
-                "no {} capacity for this offering",
-                node.capacity_type.label()
-            ),
-        });
-        let offerings = self.failed_launches.remove(&id).unwrap_or_default();
-        self.call_policy(PolicyEvent::LaunchFailed {
-            node: id,
-            offerings,
-            capacity_type: node.capacity_type,
-            reason: reason.into(),
-        });
-    }
-
-    /// Delivers a spot interruption notice; the instance terminates after the notice period.
-    fn spot_interruption(&mut self, id: NodeId, now: SimTime) {
-        if self.cluster.node(id).is_none() || !self.interrupted.insert(id) {
-            return;
-        }
-        self.metrics.spot_interrupted();
-        self.log(
-            now,
-            "interruption-notice",
-            id,
-            None,
-            "SpotInterruption",
-            format!("EC2 reclaims the instance in {}", self.config.spot.notice),
-        );
-        self.engine
-            .schedule_in(self.config.spot.notice, Event::SpotTermination(id));
-        self.call_policy(PolicyEvent::SpotInterruptionNotice(id));
-    }
-
-    /// Terminates an interrupted spot instance: pods still on it are killed and replaced by
-    /// their controllers (bare pods are lost).
-    fn spot_termination(&mut self, id: NodeId, now: SimTime) {
-        let Some(node) = self.cluster.node(id) else {
-            return;
-        };
-        let pods: Vec<PodId> = node.pods.iter().copied().collect();
-        for pod_id in pods {
-            let pod = self.cluster.pod(pod_id).expect("bound pod exists").clone();
-            if pod.phase != PodPhase::Terminating {
-                self.metrics
-                    .pod_disrupted_by_interruption(pod.owner == Owner::Bare);
-                self.replace(&pod, now);
-            }
-            self.remove_pod(pod_id, now);
-        }
-        self.draining.remove(&id);
-        self.terminate(id, now);
-        self.queue_schedule();
     }
 
     fn cordon(&mut self, node: NodeId, cordoned: bool, now: SimTime) {
@@ -749,8 +624,18 @@ impl World {
             return;
         };
         let cost = self.bill(&node, now);
+        let running_since = self.running_since.get(&id).copied();
+        self.forget_node(id);
         self.metrics
             .node_terminated(&node, cost, &self.config.catalog);
+        let detail = match running_since {
+            Some(from) => format!(
+                "billed {} s, ${:.6}",
+                billing::billed_secs(now.since(from)),
+                cost.usd()
+            ),
+            None => "terminated before it was running, not billed".into(),
+        };
         self.decisions.push(Decision {
             time_ms: now.as_millis(),
             time: now.to_string(),
@@ -761,11 +646,7 @@ impl World {
             zone: node.zone.clone(),
             pod: None,
             reason: "Terminated".into(),
-            detail: format!(
-                "billed {} s, ${:.6}",
-                billing::billed_secs(now.since(node.launched_at)),
-                cost.usd()
-            ),
+            detail,
         });
         self.call_policy(PolicyEvent::NodeRemoved(id));
     }

@@ -34,7 +34,7 @@ fn static_fleet(catalog: &Catalog, instance_type: &str, count: u32) -> PolicySpe
 fn static_fleet_bills_each_second() {
     let catalog = Arc::new(Catalog::builtin());
     let mut config = SimConfig::new("billing", 1, SimDuration::from_hours(1), catalog.clone());
-    config.launch_latency = LatencyModel::Fixed(SimDuration::from_secs(30));
+    config.launch_latency = LatencyModel::Fixed(SimDuration::from_secs(30)).into();
     config
         .deployments
         .push(deployment("web", 500, GIB, Replicas::Fixed(3)));
@@ -44,10 +44,12 @@ fn static_fleet_bills_each_second() {
         .run(&static_fleet(&catalog, "m5.large", 2))
         .report;
 
-    // Two m5.large at 0.096 $/h, billed from the launch request at t = 0 to the end at 1 h.
-    assert_eq!(report.total_cost_micro_usd, 192_000);
-    assert_eq!(report.cost_by_instance_type["m5.large"], 0.192);
-    assert_eq!(report.cost_by_capacity_type["on-demand"], 0.192);
+    // Two m5.large at 0.096 $/h. The 30 s request-to-Ready shorthand puts `running` at a fifth
+    // of it, 6 s, so each is billed 3,594 s: 96,000 × 3,594 / 3,600 = 95,840 micro-dollars.
+    assert_eq!(report.total_cost_micro_usd, 191_680);
+    assert_eq!(report.cost_by_instance_type["m5.large"], 0.19168);
+    assert_eq!(report.cost_by_capacity_type["on-demand"], 0.19168);
+    // Node hours count from the launch request.
     assert_eq!(report.node_hours, 2.0);
     assert_eq!(report.peak_nodes, 2);
 }
@@ -56,7 +58,7 @@ fn static_fleet_bills_each_second() {
 fn pods_wait_for_the_first_node() {
     let catalog = Arc::new(Catalog::builtin());
     let mut config = SimConfig::new("pending", 1, SimDuration::from_mins(10), catalog.clone());
-    config.launch_latency = LatencyModel::Fixed(SimDuration::from_secs(30));
+    config.launch_latency = LatencyModel::Fixed(SimDuration::from_secs(30)).into();
     config
         .deployments
         .push(deployment("web", 500, GIB, Replicas::Fixed(2)));
@@ -76,7 +78,7 @@ fn pods_wait_for_the_first_node() {
 fn pods_beyond_capacity_stay_pending() {
     let catalog = Arc::new(Catalog::builtin());
     let mut config = SimConfig::new("full", 1, SimDuration::from_mins(10), catalog.clone());
-    config.launch_latency = LatencyModel::Fixed(SimDuration::from_secs(30));
+    config.launch_latency = LatencyModel::Fixed(SimDuration::from_secs(30)).into();
     // m5.large allocatable CPU is 1930m: three 600m pods fit, the fourth does not.
     config.deployments.push(deployment(
         "web",

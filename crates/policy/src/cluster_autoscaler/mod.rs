@@ -2,15 +2,21 @@
 //!
 //! Each loop (`RunOnce`, every `--scan-interval`, at once after a productive loop, and when a pod
 //! becomes Unschedulable) does, in order:
-//! 1. skip everything while the oldest Unschedulable pod is younger than 2 s;
-//! 2. drop pending pods that fit on existing nodes or on upcoming (launching) nodes;
-//! 3. scale up: run the binpacking estimator on each node group's template, pick one option with
-//!    the expander chain, and grow that group;
-//! 4. scale down: mark nodes whose utilization is at most the threshold and whose pods fit
+//! 1. time out scale-ups whose nodes are still not Ready `--max-node-provision-time` after the
+//!    group last grew, and back the group off;
+//! 2. skip everything else while the oldest Unschedulable pod is younger than 2 s;
+//! 3. drop pending pods that fit on existing nodes or on upcoming (launching) nodes;
+//! 4. scale up: run the binpacking estimator on each node group's template, pick one option with
+//!    the expander chain, cap it by `--max-nodes-total`, `--cores-total` and `--memory-total`,
+//!    split it over similar node groups when `--balance-similar-node-groups` is on, and grow
+//!    those groups;
+//! 5. scale down: mark nodes whose utilization is at most the threshold and whose pods fit
 //!    elsewhere as unneeded, and delete those unneeded for longer than the unneeded time, unless
-//!    a scale-up happened within the delay after add.
+//!    a scale-up happened within the delay after add;
+//! 6. with `--enforce-node-group-min-size`, grow every group below its minimum size.
 //!
-//! Defaults, from `cluster-autoscaler/config/flags/flags.go` at tag cluster-autoscaler-1.36.1:
+//! Defaults, from `cluster-autoscaler/config/flags/flags.go` at tag cluster-autoscaler-1.36.1
+//! unless stated:
 //!
 //! | flag | default |
 //! |---|---|
@@ -24,6 +30,8 @@
 //! | `--max-scale-down-parallelism` | 10 |
 //! | `--max-drain-parallelism` | 1 |
 //! | `--max-nodes-total` | 0 (no limit) |
+//! | `--cores-total` | 0:320000 (`config/const.go`, `DefaultMaxClusterCores`) |
+//! | `--memory-total` | 0:6400000, in GiB (`config/const.go`, `DefaultMaxClusterMemory`) |
 //! | `--max-nodes-per-scaleup` | 1000 |
 //! | `--new-pod-scale-up-delay` | 0s |
 //! | `--ignore-daemonsets-utilization` | false |
@@ -33,73 +41,107 @@
 //! | `--initial-node-group-backoff-duration` | 5m |
 //! | `--max-node-group-backoff-duration` | 30m |
 //! | `--node-group-backoff-reset-timeout` | 3h |
+//! | `--enforce-node-group-min-size` | false |
+//! | `--balance-similar-node-groups` | false |
+//! | `--memory-difference-ratio` | 0.015 (`config/autoscaling_options.go`) |
+//! | `--max-allocatable-difference-ratio` | 0.05 (`config/autoscaling_options.go`) |
+//! | `--max-free-difference-ratio` | 0.05 (`config/autoscaling_options.go`) |
+//!
+//! ## Limitations
+//!
+//! The decision log holds only what the policy does: launches and deletions, with Cluster
+//! Autoscaler's reasons (ScaleUp with the options weighed and the node groups skipped, with
+//! their backoff; ScaleDown with the unneeded time). Why a node is unremovable is kept by the
+//! policy ([`ClusterAutoscaler::unremovable_nodes`]) and traced at debug level, and a scale-up
+//! timeout is traced, not written to the decision log.
 
+mod asg;
+mod balancing;
+mod expander;
+mod limits;
 mod scale_down;
 mod scale_up;
 mod template;
 
 use std::collections::BTreeMap;
 
-use autoscale_sim_cloud::InstanceTypeIndex;
+use autoscale_sim_cloud::{InstanceTypeIndex, SpotMarket};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimRng, SimTime};
 use autoscale_sim_kube::{CapacityType, NodeId, NodeState, Taint};
 
 use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
+pub use asg::{MixedInstancesPolicy, OnDemandAllocationStrategy, SpotAllocationStrategy};
+pub use balancing::BalancingConfig;
+pub use expander::{Expander, PriorityConfig, PriorityConfigError};
+pub use scale_down::Unremovable;
 use template::Template;
 
-/// One node group: an EC2 Auto Scaling group of a single instance type.
+/// One node group: an EC2 Auto Scaling group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeGroupConfig {
     /// Node group name (the Auto Scaling group's name).
     pub name: String,
-    /// Instance type of every node.
+    /// Instance type of every node; for a mixed-instances group, the first launch template
+    /// override, which Cluster Autoscaler builds the group's template from.
     pub instance_type: InstanceTypeIndex,
     /// Minimum size; the Auto Scaling group keeps at least this many instances from the start.
     pub min_size: u32,
     /// Maximum size.
     pub max_size: u32,
-    /// Zone of the group's nodes; `None` uses the region's first zone.
-    pub zone: Option<String>,
+    /// Availability zones of the group. Empty means the region's first zone. Cluster
+    /// Autoscaler's template carries the first zone only.
+    pub zones: Vec<String>,
     /// Labels of the group's nodes, besides the instance type's.
     pub labels: BTreeMap<String, String>,
     /// Taints of the group's nodes.
     pub taints: Vec<Taint>,
-    /// Capacity type.
+    /// Capacity type of a group with one instance type; a mixed-instances group takes its
+    /// capacity types from [`MixedInstancesPolicy`] instead.
     pub capacity_type: CapacityType,
+    /// The Auto Scaling group's mixed-instances policy, if it has one.
+    pub mixed_instances: Option<MixedInstancesPolicy>,
 }
 
-/// An expander: picks among scale-up options.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expander {
-    /// Uniformly at random.
-    Random,
-    /// The options that help the most pods.
-    MostPods,
-    /// The options that add the fewest nodes.
-    LeastNodes,
-    /// The options with the least wasted CPU plus memory, as a share of the template's capacity.
-    LeastWaste,
-}
-
-impl Expander {
-    /// Parses an `--expander` value.
-    pub fn parse(name: &str) -> Option<Expander> {
-        match name {
-            "random" => Some(Expander::Random),
-            "most-pods" => Some(Expander::MostPods),
-            "least-nodes" => Some(Expander::LeastNodes),
-            "least-waste" => Some(Expander::LeastWaste),
-            _ => None,
+impl NodeGroupConfig {
+    /// Creates a group of one instance type in the region's first zone, on-demand, without
+    /// labels, taints or a mixed-instances policy.
+    pub fn new(
+        name: impl Into<String>,
+        instance_type: InstanceTypeIndex,
+        min_size: u32,
+        max_size: u32,
+    ) -> Self {
+        NodeGroupConfig {
+            name: name.into(),
+            instance_type,
+            min_size,
+            max_size,
+            zones: vec![],
+            labels: BTreeMap::new(),
+            taints: vec![],
+            capacity_type: CapacityType::OnDemand,
+            mixed_instances: None,
         }
     }
+}
 
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Expander::Random => "random",
-            Expander::MostPods => "most-pods",
-            Expander::LeastNodes => "least-nodes",
-            Expander::LeastWaste => "least-waste",
+/// Cluster-wide limits on the total cores and memory of the nodes (`--cores-total`,
+/// `--memory-total`): scale-up stops below the maximum, scale-down above the minimum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// Minimum and maximum total cores.
+    pub cores: (i64, i64),
+    /// Minimum and maximum total memory, in bytes (the flag is in GiB).
+    pub memory_bytes: (i64, i64),
+}
+
+impl Default for ResourceLimits {
+    /// 0:320000 cores and 0:6400000 GiB (`DefaultMaxClusterCores` and `DefaultMaxClusterMemory`
+    /// in `cluster-autoscaler/config/const.go`, 1.36).
+    fn default() -> Self {
+        ResourceLimits {
+            cores: (0, 5000 * 64),
+            memory_bytes: (0, 5000 * 64 * 20 * autoscale_sim_cloud::GIB),
         }
     }
 }
@@ -115,6 +157,10 @@ pub struct ClusterAutoscalerConfig {
     pub scan_interval: SimDuration,
     /// `--expander`, as a chain.
     pub expanders: Vec<Expander>,
+    /// The priority expander's ConfigMap `cluster-autoscaler-priority-expander`; with none, the
+    /// priority expander lets every option through, as the real one does when the ConfigMap is
+    /// missing.
+    pub priorities: Option<PriorityConfig>,
     /// `--scale-down-enabled`.
     pub scale_down_enabled: bool,
     /// `--scale-down-utilization-threshold`: a node is underutilized when max(CPU, memory)
@@ -134,6 +180,8 @@ pub struct ClusterAutoscalerConfig {
     pub max_drain_parallelism: u32,
     /// `--max-nodes-total`; 0 means no limit.
     pub max_nodes_total: u32,
+    /// `--cores-total` and `--memory-total`.
+    pub resource_limits: ResourceLimits,
     /// `--max-nodes-per-scaleup`.
     pub max_nodes_per_scaleup: u32,
     /// `--new-pod-scale-up-delay`.
@@ -142,7 +190,9 @@ pub struct ClusterAutoscalerConfig {
     pub ignore_daemonsets_utilization: bool,
     /// `--unremovable-node-recheck-timeout`.
     pub unremovable_node_recheck_timeout: SimDuration,
-    /// `--max-node-provision-time`.
+    /// `--max-node-provision-time`: a scale-up whose nodes are not all Ready this long after
+    /// the group last grew times out and backs the group off. The world also terminates a node
+    /// that has not registered this long after its launch request.
     pub max_node_provision_time: SimDuration,
     /// `--max-pod-eviction-time`: how long a drain retries evictions before the deletion fails.
     pub max_pod_eviction_time: SimDuration,
@@ -152,6 +202,11 @@ pub struct ClusterAutoscalerConfig {
     pub max_node_group_backoff_duration: SimDuration,
     /// `--node-group-backoff-reset-timeout`.
     pub node_group_backoff_reset_timeout: SimDuration,
+    /// `--enforce-node-group-min-size`: grow a group below its minimum size in every loop.
+    pub enforce_node_group_min_size: bool,
+    /// `--balance-similar-node-groups` and the flags of its similarity rule; boxed to keep
+    /// this struct small, since it is rarely set.
+    pub balancing: Box<BalancingConfig>,
 }
 
 impl Default for ClusterAutoscalerConfig {
@@ -161,6 +216,7 @@ impl Default for ClusterAutoscalerConfig {
             node_groups: vec![],
             scan_interval: SimDuration::from_secs(10),
             expanders: vec![Expander::LeastWaste],
+            priorities: None,
             scale_down_enabled: true,
             scale_down_utilization_threshold: 0.5,
             scale_down_unneeded_time: SimDuration::from_mins(10),
@@ -170,6 +226,7 @@ impl Default for ClusterAutoscalerConfig {
             max_scale_down_parallelism: 10,
             max_drain_parallelism: 1,
             max_nodes_total: 0,
+            resource_limits: ResourceLimits::default(),
             max_nodes_per_scaleup: 1000,
             new_pod_scale_up_delay: SimDuration::ZERO,
             ignore_daemonsets_utilization: false,
@@ -179,6 +236,8 @@ impl Default for ClusterAutoscalerConfig {
             initial_node_group_backoff_duration: SimDuration::from_mins(5),
             max_node_group_backoff_duration: SimDuration::from_mins(30),
             node_group_backoff_reset_timeout: SimDuration::from_hours(3),
+            enforce_node_group_min_size: false,
+            balancing: Box::default(),
         }
     }
 }
@@ -221,6 +280,15 @@ impl Backoff {
     }
 }
 
+/// A scale-up still waiting for its nodes (`ScaleUpRequest` in `clusterstate/clusterstate.go`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ScaleUpRequest {
+    /// Nodes requested since the group last had no upcoming node.
+    increase: u32,
+    /// When the scale-up times out: the last increase plus `--max-node-provision-time`.
+    expected_add_time: SimTime,
+}
+
 /// Pods younger than this keep the whole loop waiting (`unschedulablePodTimeBuffer`, 2 s).
 const UNSCHEDULABLE_POD_TIME_BUFFER: SimDuration = SimDuration::from_secs(2);
 
@@ -229,22 +297,31 @@ const UNSCHEDULABLE_POD_TIME_BUFFER: SimDuration = SimDuration::from_secs(2);
 pub struct ClusterAutoscaler {
     config: ClusterAutoscalerConfig,
     rng: SimRng,
+    /// The run's spot market, for the price expander and the spot allocation strategies of
+    /// mixed-instances groups; `None` prices spot like on-demand.
+    market: Option<std::cell::RefCell<SpotMarket>>,
     /// Template per group, cached from the first good real node (CA caches without expiry).
     cached_templates: BTreeMap<usize, Template>,
     /// Unneeded nodes and since when.
     unneeded: BTreeMap<NodeId, SimTime>,
-    /// Nodes found unremovable, and until when they are not checked again.
-    unremovable_until: BTreeMap<NodeId, SimTime>,
+    /// Nodes found unremovable, until when they are not checked again, and why.
+    unremovable_until: BTreeMap<NodeId, (SimTime, Unremovable)>,
     /// Nodes this policy is deleting, and whether each needed a drain.
     deleting: BTreeMap<NodeId, bool>,
     last_scale_up: Option<SimTime>,
     last_scale_down_delete: Option<SimTime>,
     last_scale_down_failure: Option<SimTime>,
+    /// Time of the last scale-down pass and the shortest interval seen between two passes,
+    /// which bound how many unneeded nodes a pass looks for (`Planner.minUpdateInterval`).
+    last_scale_down_pass: Option<SimTime>,
+    min_scale_down_interval: SimDuration,
     /// Generation of the loop timer; older timer tokens are stale.
     loop_generation: u64,
     /// Nodes launched but not yet seen Ready, per group.
     upcoming: BTreeMap<NodeId, usize>,
-    /// Backoff of node groups whose launches failed.
+    /// Scale-ups waiting for their nodes, per group.
+    scale_up_requests: BTreeMap<usize, ScaleUpRequest>,
+    /// Backoff of node groups whose launches failed or timed out.
     backoff: BTreeMap<usize, Backoff>,
 }
 
@@ -252,9 +329,14 @@ impl ClusterAutoscaler {
     /// A Cluster Autoscaler with `config`; the random expander draws from the run's
     /// `cluster-autoscaler/expander` stream.
     pub fn new(config: ClusterAutoscalerConfig, streams: &RngStreams) -> Self {
+        // Planner.New starts the shortest loop interval at the unneeded time, or 1 ns for 0.
+        let min_scale_down_interval = config
+            .scale_down_unneeded_time
+            .max(SimDuration::from_millis(1));
         ClusterAutoscaler {
             rng: streams.stream(&format!("{}/expander", config.name)),
             config,
+            market: None,
             cached_templates: BTreeMap::new(),
             unneeded: BTreeMap::new(),
             unremovable_until: BTreeMap::new(),
@@ -262,15 +344,38 @@ impl ClusterAutoscaler {
             last_scale_up: None,
             last_scale_down_delete: None,
             last_scale_down_failure: None,
+            last_scale_down_pass: None,
+            min_scale_down_interval,
             loop_generation: 0,
             upcoming: BTreeMap::new(),
+            scale_up_requests: BTreeMap::new(),
             backoff: BTreeMap::new(),
         }
+    }
+
+    /// Creates a Cluster Autoscaler that reads spot prices and interruption bands from `market`,
+    /// a copy of the run's market (the same seed gives the same prices).
+    pub fn with_market(
+        config: ClusterAutoscalerConfig,
+        streams: &RngStreams,
+        market: SpotMarket,
+    ) -> Self {
+        let mut autoscaler = ClusterAutoscaler::new(config, streams);
+        autoscaler.market = Some(std::cell::RefCell::new(market));
+        autoscaler
     }
 
     /// The configuration.
     pub fn config(&self) -> &ClusterAutoscalerConfig {
         &self.config
+    }
+
+    /// Nodes the last removal simulations found unremovable, with why and until when they are
+    /// not simulated again.
+    pub fn unremovable_nodes(&self) -> impl Iterator<Item = (NodeId, Unremovable, SimTime)> + '_ {
+        self.unremovable_until
+            .iter()
+            .map(|(id, (until, reason))| (*id, *reason, *until))
     }
 
     fn group_of(&self, owner: &str) -> Option<usize> {
@@ -280,6 +385,10 @@ impl ClusterAutoscaler {
     fn arm_loop(&mut self, at: SimTime, actions: &mut Actions) {
         self.loop_generation += 1;
         actions.set_timer(at, self.loop_generation);
+    }
+
+    fn backed_off(&self, group: usize, now: SimTime) -> bool {
+        self.backoff.get(&group).is_some_and(|b| b.active(now))
     }
 
     /// Target size of each group: its nodes that are not being deleted, launching ones included.
@@ -295,9 +404,58 @@ impl ClusterAutoscaler {
         sizes
     }
 
+    /// Records that `group` grew by `delta` nodes (`RegisterScaleUp`): the scale-up request
+    /// grows and its deadline moves to now plus `--max-node-provision-time`.
+    fn register_scale_up(&mut self, group: usize, delta: u32, now: SimTime) {
+        let deadline = now + self.config.max_node_provision_time;
+        let request = self
+            .scale_up_requests
+            .entry(group)
+            .or_insert(ScaleUpRequest {
+                increase: 0,
+                expected_add_time: deadline,
+            });
+        request.increase += delta;
+        request.expected_add_time = deadline;
+    }
+
+    /// Ends finished scale-ups and times out late ones (`updateScaleRequests`): a group whose
+    /// nodes are not all Ready by the deadline is backed off. The world itself terminates an
+    /// instance that has not registered within `--max-node-provision-time` and reports the
+    /// failed launch, as 1.36 removes long-unregistered nodes. A node that registered stays.
+    fn update_scale_up_requests(&mut self, view: &ClusterView<'_>) {
+        let groups: Vec<usize> = self.scale_up_requests.keys().copied().collect();
+        for group in groups {
+            let launching = self.upcoming.values().filter(|g| **g == group).count();
+            if launching == 0 {
+                self.scale_up_requests.remove(&group);
+                continue;
+            }
+            let request = self.scale_up_requests[&group];
+            if request.expected_add_time >= view.now {
+                continue;
+            }
+            self.scale_up_requests.remove(&group);
+            self.backoff
+                .entry(group)
+                .or_default()
+                .fail(view.now, &self.config);
+            tracing::debug!(
+                time = %view.now,
+                group = %self.config.node_groups[group].name,
+                increase = request.increase,
+                launching,
+                until = %self.backoff[&group].until,
+                "ScaleUpTimedOut: node group backed off"
+            );
+        }
+    }
+
     /// One `RunOnce` iteration.
     fn run_once(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
+        self.update_scale_up_requests(view);
         self.refresh_templates(view);
+        let templates = self.templates(view);
 
         let pending = scale_up::unschedulable_pods(view, self.config.new_pod_scale_up_delay);
         if let Some(oldest) = pending.iter().filter_map(|p| p.unschedulable_since).min()
@@ -308,11 +466,14 @@ impl ClusterAutoscaler {
             return;
         }
 
-        let scaled_up = self.scale_up(view, &pending, actions);
+        let mut scaled_up = self.scale_up(view, &templates, &pending, actions);
+        let deleted = self.config.scale_down_enabled && self.scale_down(view, actions);
+        if self.config.enforce_node_group_min_size {
+            scaled_up |= self.scale_up_to_min_size(view, &templates, actions);
+        }
         if scaled_up {
             self.last_scale_up = Some(view.now);
         }
-        let deleted = self.config.scale_down_enabled && self.scale_down(view, actions);
 
         // Frequent loops (`--frequent-loops-enabled`, default true): a productive loop runs again at once.
         let next = if scaled_up || deleted {
@@ -345,16 +506,23 @@ impl Autoscaler for ClusterAutoscaler {
             }
             PolicyEvent::LaunchFailed { node, .. } => {
                 // The Auto Scaling group's failed scaling activity ends the scale-up at once
-                // ("early abort", Cluster Autoscaler 1.24 and later) and backs the group off.
+                // ("early abort", Cluster Autoscaler 1.24 and later) and backs the group off; so
+                // does an instance that did not register within --max-node-provision-time.
                 if let Some(group) = self.upcoming.remove(node) {
                     self.backoff
                         .entry(group)
                         .or_default()
                         .fail(view.now, &self.config);
+                    tracing::debug!(
+                        time = %view.now,
+                        group = %self.config.node_groups[group].name,
+                        until = %self.backoff[&group].until,
+                        "node group backed off after a failed launch"
+                    );
                 }
             }
-            // Cluster Autoscaler does not watch interruption notices; the node just disappears.
-            PolicyEvent::SpotInterruptionNotice(_) => {}
+            // Cluster Autoscaler watches no EC2 events: an interrupted node just disappears.
+            PolicyEvent::SpotInterruptionNotice(_) | PolicyEvent::RebalanceRecommendation(_) => {}
             PolicyEvent::NodeDeletionFailed(node) => {
                 self.deleting.remove(node);
                 self.last_scale_down_failure = Some(view.now);

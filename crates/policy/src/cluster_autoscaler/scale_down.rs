@@ -56,9 +56,10 @@ struct RemovalState<'a> {
     pdb_remaining: Vec<i64>,
 }
 
-/// Why a node is not unneeded, in Cluster Autoscaler's terms.
+/// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Unremovable {
+#[non_exhaustive]
+pub enum Unremovable {
     /// Utilization above the threshold.
     NotUnderutilized,
     /// A pod has no controller and would be lost.
@@ -73,6 +74,21 @@ pub(super) enum Unremovable {
     UnmovableKubeSystemPod,
     /// A PodDisruptionBudget allows no more disruptions.
     NotEnoughPdb,
+}
+
+impl Unremovable {
+    /// Cluster Autoscaler's name for the reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unremovable::NotUnderutilized => "NotUnderutilized",
+            Unremovable::NotReplicated => "NotReplicated",
+            Unremovable::NoPlaceToMovePods => "NoPlaceToMovePods",
+            Unremovable::NotSafeToEvict => "NotSafeToEvict",
+            Unremovable::LocalStorageRequested => "LocalStorageRequested",
+            Unremovable::UnmovableKubeSystemPod => "UnmovableKubeSystemPod",
+            Unremovable::NotEnoughPdb => "NotEnoughPdb",
+        }
+    }
 }
 
 /// Age after which a kube-system pod without a PDB stops blocking scale-down
@@ -114,7 +130,7 @@ impl ClusterAutoscaler {
             .filter(|node| {
                 self.unremovable_until
                     .get(&node.id)
-                    .is_none_or(|until| *until <= view.now)
+                    .is_none_or(|(until, _)| *until <= view.now)
             })
             .collect();
         candidates.sort_by_cached_key(|node| {
@@ -149,22 +165,58 @@ impl ClusterAutoscaler {
         };
         let mut unneeded = Vec::new();
 
+        let limit = self.unneeded_nodes_limit(view.now);
         for node in candidates {
+            // Once enough nodes are unneeded, the rest are not simulated in this loop.
+            if unneeded.len() >= limit {
+                break;
+            }
             match self.try_remove(view, node, &mut state) {
                 Ok(()) => {
                     state.removed.insert(node.id);
                     unneeded.push(node.id);
+                    self.unremovable_until.remove(&node.id);
                 }
-                Err(Unremovable::NotUnderutilized) => {}
-                Err(_) => {
-                    self.unremovable_until.insert(
-                        node.id,
-                        view.now + self.config.unremovable_node_recheck_timeout,
-                    );
+                Err(Unremovable::NotUnderutilized) => {
+                    // Reported, but checked again in the next loop.
+                    self.unremovable_until
+                        .insert(node.id, (view.now, Unremovable::NotUnderutilized));
+                }
+                Err(reason) => {
+                    let until = view.now + self.config.unremovable_node_recheck_timeout;
+                    tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
+                    self.unremovable_until.insert(node.id, (until, reason));
                 }
             }
         }
         unneeded
+    }
+
+    /// Most unneeded nodes worth finding in one pass (`Planner.unneededNodesLimit`): with N the
+    /// scale-down parallelism, the nodes unneeded so far plus 2N, and at most N times the
+    /// loops that fit in the unneeded time, plus N. The loop interval is the shortest seen
+    /// between two passes.
+    /// NOTE: loops that run at once after a productive one are 0 ms apart here, where the real
+    /// loop takes some milliseconds. The interval is taken as at least 1 ms, which lifts the
+    /// second bound as a real loop of a few milliseconds does.
+    fn unneeded_nodes_limit(&mut self, now: autoscale_sim_engine::SimTime) -> usize {
+        if let Some(last) = self.last_scale_down_pass {
+            let interval = now
+                .since(last)
+                .max(autoscale_sim_engine::SimDuration::from_millis(1));
+            self.min_scale_down_interval = self.min_scale_down_interval.min(interval);
+        }
+        self.last_scale_down_pass = Some(now);
+        let n = self.config.max_scale_down_parallelism as u64;
+        let interval = self.min_scale_down_interval.as_millis().max(1);
+        let unneeded_time = self
+            .config
+            .scale_down_unneeded_time
+            .as_millis()
+            .max(interval);
+        let incremental = self.unneeded.len() as u64 + 2 * n;
+        let upper = n.saturating_mul(unneeded_time / interval).saturating_add(n);
+        incremental.min(upper) as usize
     }
 
     fn try_remove(
@@ -342,6 +394,11 @@ impl ClusterAutoscaler {
             .collect();
         removable.sort_by_key(|&(id, drain)| (drain, id));
 
+        // `--cores-total` and `--memory-total` minimums, when set, are used up node by node.
+        let limits = self.config.resource_limits;
+        let mut min_quota = (limits.cores.0 > 0 || limits.memory_bytes.0 > 0)
+            .then(|| self.min_quota(view, &self.templates(view)));
+
         let drains_in_progress = self.deleting.values().filter(|drain| **drain).count() as u32;
         let mut parallel_budget = self
             .config
@@ -361,6 +418,12 @@ impl ClusterAutoscaler {
                 || parallel_budget == 0
                 || (drain && drain_budget == 0)
             {
+                continue;
+            }
+            if let Some(quota) = &mut min_quota
+                && !quota.consume(group, 1)
+            {
+                // `MinimalResourceLimitExceeded`.
                 continue;
             }
             sizes[group] -= 1;

@@ -1,21 +1,26 @@
-//! Scale-up: filter out pods that fit on existing or upcoming nodes, estimate each node group
-//! with the binpacking estimator, and let the expander chain choose one option.
+//! Scale-up (`core/scaleup/orchestrator/orchestrator.go`, 1.36). It filters out pods that fit
+//! on existing or upcoming nodes and estimates each node group with the binpacking estimator.
+//! The expander chain chooses one option, which is capped by the cluster limits, split over
+//! similar node groups, and executed.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimDuration;
+use autoscale_sim_kube::plugins::node_affinity_matches;
 use autoscale_sim_kube::{
-    NodeState, Pod, PodId, PodSpec, passes_static_filters, selector_matches, tolerates_all,
+    LABEL_ZONE, NodeState, Pod, PodId, PodSpec, passes_static_filters, tolerates_all,
 };
-use rand::RngExt;
 
-use super::template::{Template, group_zone};
-use super::{ClusterAutoscaler, Expander};
+use super::ClusterAutoscaler;
+use super::asg::{Members, group_zones};
+use super::balancing::{balance, similar};
+use super::limits::QuotaTracker;
+use super::template::Template;
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::{Domain, TopologyTracker};
-use autoscale_sim_kube::LABEL_ZONE;
 
 /// Pending pods marked Unschedulable and older than `new_pod_scale_up_delay`, in queue order.
 pub(super) fn unschedulable_pods<'a>(
@@ -37,10 +42,23 @@ pub(super) struct ScaleUpOption {
     pub requests: Resources,
 }
 
-/// Whether a pod passes the template's taint and node-selector checks.
+/// Outcome of one scale-up, in Cluster Autoscaler's terms (`status.ScaleUpStatus`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct ScaleUpStatus {
+    /// Groups grown and by how many nodes, the chosen group first.
+    pub grown: Vec<(usize, u32)>,
+    /// Pods of the chosen option (`PodsTriggeredScaleUp`).
+    pub triggered: Vec<PodId>,
+    /// Pods no node group can hold (`PodsRemainUnschedulable`).
+    pub remain_unschedulable: Vec<PodId>,
+    /// Pods another group could hold, left for the next loop (`PodsAwaitEvaluation`).
+    pub awaiting_evaluation: Vec<PodId>,
+}
+
+/// Whether a pod passes the template's taint and node affinity checks.
 fn fits_template_statically(spec: &PodSpec, template: &Template) -> bool {
     tolerates_all(&spec.tolerations, &template.taints)
-        && selector_matches(&spec.node_selector, &template.labels)
+        && node_affinity_matches(spec, &template.labels)
 }
 
 /// Pods grouped by their shared spec (same owner), in order of first appearance.
@@ -82,6 +100,18 @@ struct EstimatedNode {
 }
 
 impl EstimatedNode {
+    fn fresh(template: &Template, index: usize) -> Self {
+        EstimatedNode {
+            free: template.free(),
+            pods: 0,
+            ports: template.daemon_ports.clone(),
+            domain: Domain {
+                hostname: format!("template-node-{index}"),
+                zone: template.labels.get(LABEL_ZONE).cloned(),
+            },
+        }
+    }
+
     fn takes(&self, spec: &PodSpec, tracker: &TopologyTracker<'_>) -> bool {
         spec.requests.fits_in(&self.free)
             && spec.host_ports.iter().all(|p| !self.ports.contains(p))
@@ -94,6 +124,13 @@ impl EstimatedNode {
         self.ports.extend(spec.host_ports.iter().copied());
         tracker.place(spec, self.domain.clone());
     }
+}
+
+/// Checks whether the first pod of an equivalence group fits on an empty node of the template
+/// (`SchedulablePodGroups`).
+fn schedulable_on(spec: &PodSpec, template: &Template, tracker: &TopologyTracker<'_>) -> bool {
+    fits_template_statically(spec, template)
+        && EstimatedNode::fresh(template, usize::MAX).takes(spec, tracker)
 }
 
 /// [`estimate`] with the inter-pod constraints of the pods already in the cluster and placed
@@ -112,21 +149,11 @@ pub(super) fn estimate_with(
     let mut ordered: Vec<&(Arc<PodSpec>, Vec<PodId>)> = groups.iter().collect();
     ordered.sort_by(|a, b| score(&b.0).total_cmp(&score(&a.0)));
 
-    let zone = template.labels.get(LABEL_ZONE).cloned();
-    let fresh = |index: usize| EstimatedNode {
-        free: template.free(),
-        pods: 0,
-        ports: template.daemon_ports.clone(),
-        domain: Domain {
-            hostname: format!("template-node-{index}"),
-            zone: zone.clone(),
-        },
-    };
     let mut nodes: Vec<EstimatedNode> = Vec::new();
     let mut placed = Vec::new();
     let mut requests = Resources::ZERO;
     for (spec, ids) in ordered {
-        if !fits_template_statically(spec, template) || !fresh(usize::MAX).takes(spec, tracker) {
+        if !schedulable_on(spec, template, tracker) {
             continue;
         }
         let mut rest = ids.as_slice();
@@ -149,7 +176,7 @@ pub(super) fn estimate_with(
                 if nodes.last().is_some_and(|n| n.pods == 0) || nodes.len() as u32 >= node_limit {
                     break;
                 }
-                nodes.push(fresh(nodes.len()));
+                nodes.push(EstimatedNode::fresh(template, nodes.len()));
                 if !nodes.last().expect("just pushed").takes(spec, tracker) {
                     break;
                 }
@@ -166,14 +193,42 @@ pub(super) fn estimate_with(
     (node_count, placed, requests)
 }
 
-/// Least-waste score of an option: unused share of CPU plus unused share of memory over the
-/// template's capacity times the node count (`expander/waste/waste.go`).
-pub(super) fn waste_score(template: &Template, option: &ScaleUpOption) -> f64 {
-    let available_cpu = template.capacity.cpu_millis as f64 * f64::from(option.node_count);
-    let available_memory = template.capacity.memory_bytes as f64 * f64::from(option.node_count);
-    let waste_cpu = (available_cpu - option.requests.cpu_millis as f64) / available_cpu;
-    let waste_memory = (available_memory - option.requests.memory_bytes as f64) / available_memory;
-    waste_cpu + waste_memory
+/// Smallest of the estimator's positive node limits (`thresholdBasedEstimationLimiter`); `None`
+/// when one of them leaves no room at all.
+fn node_limit(limits: &[i64]) -> Option<u32> {
+    let mut limit: Option<i64> = None;
+    for &value in limits {
+        if value < 0 {
+            return None;
+        }
+        if value > 0 {
+            limit = Some(limit.map_or(value, |l| l.min(value)));
+        }
+    }
+    Some(limit.map_or(u32::MAX, |l| l.min(i64::from(u32::MAX)) as u32))
+}
+
+/// Returns the reason a node group is not an option in this loop, in Cluster Autoscaler's words.
+fn skip_reason(
+    autoscaler: &ClusterAutoscaler,
+    group: usize,
+    size: u32,
+    quota: &QuotaTracker,
+    view: &ClusterView<'_>,
+) -> Option<String> {
+    let config = &autoscaler.config.node_groups[group];
+    if let Some(backoff) = autoscaler.backoff.get(&group)
+        && backoff.active(view.now)
+    {
+        return Some(format!("backed off until {}", backoff.until));
+    }
+    if size >= config.max_size {
+        return Some("max size reached".into());
+    }
+    if quota.allowed(group, 1) < 1 {
+        return Some("max cluster cores or memory reached".into());
+    }
+    None
 }
 
 impl ClusterAutoscaler {
@@ -181,38 +236,52 @@ impl ClusterAutoscaler {
     pub(super) fn launch_min_sizes(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
         for group in 0..self.config.node_groups.len() {
             let min = self.config.node_groups[group].min_size;
-            for _ in 0..min {
-                let reason = format!(
-                    "Auto Scaling group {} starts at its minimum size {min}",
-                    self.config.node_groups[group].name
-                );
-                self.launch(group, reason, view, actions);
-            }
+            let reason = format!(
+                "Auto Scaling group {} starts at its minimum size {min}",
+                self.config.node_groups[group].name
+            );
+            self.launch(group, min, &reason, view, actions);
         }
     }
 
+    /// Grows `group` by `count` nodes, each placed by the Auto Scaling group (zone, instance
+    /// type, capacity type).
     fn launch(
         &mut self,
         group: usize,
-        reason: String,
+        count: u32,
+        reason: &str,
         view: &ClusterView<'_>,
         actions: &mut Actions,
     ) {
-        let config = &self.config.node_groups[group];
-        let mut labels =
-            crate::requirements::instance_type_labels(view.catalog.get(config.instance_type));
-        labels.extend(config.labels.clone());
-        let id = actions.launch(LaunchRequest {
-            owner: config.name.clone(),
-            instance_type: config.instance_type,
-            capacity_type: config.capacity_type,
-            zone: group_zone(config, view),
-            labels,
-            taints: config.taints.clone(),
-            reason,
-            alternatives: vec![],
-        });
-        self.upcoming.insert(id, group);
+        if count == 0 {
+            return;
+        }
+        let mut members: Members = self.members(group, view);
+        for _ in 0..count {
+            let (capacity_type, offerings) = self.next_instance(group, view, &members);
+            let config = &self.config.node_groups[group];
+            let zones = group_zones(config, view);
+            let (instance_type, zone) = offerings[0];
+            let mut labels =
+                crate::requirements::instance_type_labels(view.catalog.get(instance_type));
+            labels.extend(config.labels.clone());
+            let id = actions.launch(LaunchRequest {
+                owner: config.name.clone(),
+                instance_type,
+                capacity_type,
+                zone: zones[zone].clone(),
+                labels,
+                taints: config.taints.clone(),
+                reason: reason.to_string(),
+                alternatives: offerings[1..]
+                    .iter()
+                    .map(|&(t, z)| (t, zones[z].clone()))
+                    .collect(),
+            });
+            members.add(capacity_type, instance_type, zone);
+            self.upcoming.insert(id, group);
+        }
     }
 
     /// Drops the pods that fit on existing Ready nodes or on upcoming nodes (first fit in queue
@@ -220,12 +289,13 @@ impl ClusterAutoscaler {
     fn filter_out_schedulable<'a>(
         &self,
         view: &ClusterView<'_>,
+        templates: &[Template],
         pending: &[&'a Pod],
     ) -> Vec<&'a Pod> {
         // Ready nodes as they are, and upcoming nodes as copies of their group's template.
         struct Slot {
             free: Resources,
-            template: Option<Template>,
+            template: Option<usize>,
             id: autoscale_sim_kube::NodeId,
             ports: Vec<u16>,
         }
@@ -249,14 +319,16 @@ impl ClusterAutoscaler {
                 });
             } else if node.state == NodeState::Launching
                 && let Some(group) = self.group_of(&node.owner)
+                && !self.backed_off(group, view.now)
             {
-                let template = self.template(group, view);
-                let ports = template.daemon_ports.clone();
+                // Since 1.36 a backed-off group's nodes are not upcoming
+                // (`ClusterStateRegistry.GetUpcomingNodes`).
+                let template = &templates[group];
                 slots.push(Slot {
                     free: template.free(),
-                    template: Some(template),
+                    template: Some(group),
                     id: node.id,
-                    ports,
+                    ports: template.daemon_ports.clone(),
                 });
             }
         }
@@ -291,13 +363,15 @@ impl ClusterAutoscaler {
                     return false;
                 }
                 let node = view.cluster.node(slot.id).expect("slot node exists");
-                match &slot.template {
-                    Some(t) => {
+                match slot.template {
+                    Some(group) => {
+                        let template = &templates[group];
                         let domain = Domain {
                             hostname: node.name.clone(),
-                            zone: t.labels.get(LABEL_ZONE).cloned(),
+                            zone: template.labels.get(LABEL_ZONE).cloned(),
                         };
-                        fits_template_statically(spec, t) && tracker.allows_simulated(spec, &domain)
+                        fits_template_statically(spec, template)
+                            && tracker.allows_simulated(spec, &domain)
                     }
                     None => {
                         passes_static_filters(spec, node) && tracker.allows_existing(spec, node)
@@ -332,121 +406,277 @@ impl ClusterAutoscaler {
     pub(super) fn scale_up(
         &mut self,
         view: &ClusterView<'_>,
+        templates: &[Template],
         pending: &[&Pod],
         actions: &mut Actions,
     ) -> bool {
-        let remaining = self.filter_out_schedulable(view, pending);
+        !self
+            .scale_up_status(view, templates, pending, actions)
+            .grown
+            .is_empty()
+    }
+
+    /// [`ClusterAutoscaler::scale_up`], returning what it did with the pods.
+    pub(super) fn scale_up_status(
+        &mut self,
+        view: &ClusterView<'_>,
+        templates: &[Template],
+        pending: &[&Pod],
+        actions: &mut Actions,
+    ) -> ScaleUpStatus {
+        let remaining = self.filter_out_schedulable(view, templates, pending);
         if remaining.is_empty() {
-            return false;
+            return ScaleUpStatus::default();
         }
-        let total_nodes = view.cluster.node_count() as u32;
-        if self.config.max_nodes_total > 0 && total_nodes >= self.config.max_nodes_total {
-            return false;
+        // `--max-nodes-total` stops scale-up once the Ready nodes reach it
+        // (`ScaleUpLimitedByMaxNodesTotal` in `core/static_autoscaler.go`).
+        let max_total = i64::from(self.config.max_nodes_total);
+        let ready = view
+            .cluster
+            .nodes()
+            .filter(|n| n.state != NodeState::Launching)
+            .count() as i64;
+        if max_total > 0 && ready >= max_total {
+            return ScaleUpStatus {
+                remain_unschedulable: remaining.iter().map(|p| p.id).collect(),
+                ..ScaleUpStatus::default()
+            };
         }
 
-        // Estimate every group that can still grow.
+        // Filter the node groups (`filterValidScaleUpNodeGroups`).
         let groups = equivalence_groups(&remaining);
         let sizes = self.target_sizes(view);
+        let mut quota = self.max_quota(view, templates);
+        // Every node in the snapshot, upcoming ones included.
+        let current_nodes = view.cluster.node_count() as i64;
+        let group_count = self.config.node_groups.len();
+        let mut skipped: Vec<(usize, String)> = Vec::new();
+        let mut valid = vec![false; group_count];
+        for group in 0..group_count {
+            match skip_reason(self, group, sizes[group], &quota, view) {
+                Some(reason) => skipped.push((group, reason)),
+                None => valid[group] = true,
+            }
+        }
+
+        // Which equivalence groups fit an empty node of each valid group (`SchedulablePodGroups`).
+        let mut schedulable: Vec<Vec<bool>> = vec![Vec::new(); group_count];
+        for group in (0..group_count).filter(|g| valid[*g]) {
+            let tracker = TopologyTracker::new(view.cluster, view.zones);
+            schedulable[group] = groups
+                .iter()
+                .map(|(spec, _)| schedulable_on(spec, &templates[group], &tracker))
+                .collect();
+        }
+        // Similar groups of each valid group (`ComputeSimilarNodeGroups`): valid, with similar
+        // templates, and able to hold every equivalence group the group can hold.
+        let similar_of: Vec<Vec<usize>> = (0..group_count)
+            .map(|group| {
+                if !self.config.balancing.enabled || !valid[group] {
+                    return Vec::new();
+                }
+                (0..group_count)
+                    .filter(|&other| other != group && valid[other])
+                    .filter(|&other| {
+                        similar(&templates[group], &templates[other], &self.config.balancing)
+                    })
+                    .filter(|&other| {
+                        schedulable[group]
+                            .iter()
+                            .zip(&schedulable[other])
+                            .all(|(mine, theirs)| !mine || *theirs)
+                    })
+                    .collect()
+            })
+            .collect();
+
+        // Estimate every valid group (`ComputeExpansionOption`).
+        let room = |group: usize| {
+            i64::from(self.config.node_groups[group].max_size) - i64::from(sizes[group])
+        };
         let mut options = Vec::new();
-        for (index, group) in self.config.node_groups.iter().enumerate() {
-            if sizes[index] >= group.max_size
-                || self.backoff.get(&index).is_some_and(|b| b.active(view.now))
-            {
+        for group in (0..group_count).filter(|g| valid[*g]) {
+            let similar_room: i64 = similar_of[group].iter().map(|&g| room(g).max(0)).sum();
+            let cluster_room = if max_total > 0 {
+                if max_total <= current_nodes {
+                    -1
+                } else {
+                    max_total - current_nodes
+                }
+            } else {
+                0
+            };
+            let Some(limit) = node_limit(&[
+                i64::from(self.config.max_nodes_per_scaleup),
+                room(group) + similar_room,
+                cluster_room,
+            ]) else {
                 continue;
-            }
-            let mut limit = (group.max_size - sizes[index]).min(self.config.max_nodes_per_scaleup);
-            if self.config.max_nodes_total > 0 {
-                limit = limit.min(self.config.max_nodes_total - total_nodes);
-            }
-            let template = self.template(index, view);
+            };
             let mut tracker = TopologyTracker::new(view.cluster, view.zones);
             let (node_count, pods, requests) =
-                estimate_with(&template, &groups, limit, &mut tracker);
+                estimate_with(&templates[group], &groups, limit, &mut tracker);
             if node_count > 0 && !pods.is_empty() {
                 options.push(ScaleUpOption {
-                    group: index,
+                    group,
                     node_count,
                     pods,
                     requests,
                 });
             }
         }
+        let never_schedulable =
+            |index: usize| (0..group_count).all(|g| !valid[g] || !schedulable[g][index]);
+        let remain_unschedulable: Vec<PodId> = groups
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| never_schedulable(*index))
+            .flat_map(|(_, (_, ids))| ids.iter().copied())
+            .collect();
         if options.is_empty() {
-            return false;
+            return ScaleUpStatus {
+                remain_unschedulable,
+                ..ScaleUpStatus::default()
+            };
         }
 
-        // Choose one option and launch its nodes.
-        let (chosen, weighed) = self.choose(view, options);
-        let group_name = self.config.node_groups[chosen.group].name.clone();
-        for _ in 0..chosen.node_count {
-            let reason = format!(
-                "ScaleUp: node group {group_name} +{} for {} unschedulable pods; expander {} chose it among [{weighed}]",
-                chosen.node_count,
-                chosen.pods.len(),
-                self.config
-                    .expanders
-                    .iter()
-                    .map(|e| e.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            self.launch(chosen.group, reason, view, actions);
+        // Choose one option, then cap it by `--max-nodes-total` (`GetCappedNewNodeCount`) and
+        // the core and memory limits (`applyLimits`).
+        let (pick, weighed) = self.choose(view, templates, &options);
+        let best = options.swap_remove(pick);
+        let mut new_nodes = i64::from(best.node_count);
+        if max_total > 0 && new_nodes + current_nodes > max_total {
+            new_nodes = max_total - current_nodes;
+            if new_nodes < 1 {
+                return ScaleUpStatus {
+                    remain_unschedulable,
+                    ..ScaleUpStatus::default()
+                };
+            }
         }
-        true
+        let new_nodes = quota.allowed(best.group, new_nodes as u32);
+
+        // Split over similar groups that still have quota for a node (`balanceScaleUps`), then
+        // cap each group's part by what quota is left (`capScaleUpsByQuota`).
+        let mut targets = vec![(
+            best.group,
+            sizes[best.group],
+            self.config.node_groups[best.group].max_size,
+        )];
+        for &other in &similar_of[best.group] {
+            if quota.allowed(other, 1) >= 1 {
+                targets.push((other, sizes[other], self.config.node_groups[other].max_size));
+            }
+        }
+        let mut grown = Vec::new();
+        for part in balance(&targets, new_nodes) {
+            let delta = quota.allowed(part.group, part.new - part.current);
+            quota.consume(part.group, delta);
+            if delta > 0 {
+                grown.push((part.group, delta));
+            }
+        }
+
+        // Classify the pods and describe the decision for the log.
+        let best_name = self.config.node_groups[best.group].name.clone();
+        let awaiting_evaluation: Vec<PodId> = groups
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| {
+                let on_best = schedulable[best.group].get(*index) == Some(&true);
+                !never_schedulable(*index) && !on_best
+            })
+            .flat_map(|(_, (_, ids))| ids.iter().copied())
+            .collect();
+        let mut reason = format!(
+            "ScaleUp: node group {best_name} +{new_nodes} for {} unschedulable pods",
+            best.pods.len()
+        );
+        if grown.len() > 1 || grown.first().is_some_and(|(g, _)| *g != best.group) {
+            reason.push_str(", balanced over similar node groups as ");
+            for (i, (group, delta)) in grown.iter().enumerate() {
+                let separator = if i == 0 { "" } else { ", " };
+                let _ = write!(
+                    reason,
+                    "{separator}{} +{delta}",
+                    self.config.node_groups[*group].name
+                );
+            }
+        }
+        let _ = write!(
+            reason,
+            "; {} pods remain unschedulable, {} await evaluation; expander {} chose it among [{weighed}]",
+            remain_unschedulable.len(),
+            awaiting_evaluation.len(),
+            self.config
+                .expanders
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        if !skipped.is_empty() {
+            reason.push_str("; skipped node groups: ");
+            for (i, (group, why)) in skipped.iter().enumerate() {
+                let separator = if i == 0 { "" } else { ", " };
+                let _ = write!(
+                    reason,
+                    "{separator}{} ({why})",
+                    self.config.node_groups[*group].name
+                );
+            }
+        }
+
+        // Execute (`ExecuteScaleUps`): each group grows and records its scale-up request.
+        for &(group, delta) in &grown {
+            self.launch(group, delta, &reason, view, actions);
+            self.register_scale_up(group, delta, view.now);
+        }
+        ScaleUpStatus {
+            grown,
+            triggered: best.pods,
+            remain_unschedulable,
+            awaiting_evaluation,
+        }
     }
 
-    /// Runs the expander chain; a tie after the last expander goes to `random`, as in the
-    /// real chain. Returns the choice and a description of the options weighed.
-    fn choose(
+    /// Grows every group below its minimum size (`ScaleUpToNodeGroupMinSize`, with
+    /// `--enforce-node-group-min-size`); returns whether a group grew.
+    pub(super) fn scale_up_to_min_size(
         &mut self,
         view: &ClusterView<'_>,
-        mut options: Vec<ScaleUpOption>,
-    ) -> (ScaleUpOption, String) {
-        let templates: Vec<Template> = options
-            .iter()
-            .map(|o| self.template(o.group, view))
-            .collect();
-        let weighed = options
-            .iter()
-            .zip(&templates)
-            .map(|(o, t)| {
-                format!(
-                    "{} +{} for {} pods, waste {:.3}",
-                    self.config.node_groups[o.group].name,
-                    o.node_count,
-                    o.pods.len(),
-                    waste_score(t, o)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-
-        let mut keep: Vec<bool> = vec![true; options.len()];
-        for expander in self.config.expanders.clone() {
-            if keep.iter().filter(|k| **k).count() <= 1 {
-                break;
+        templates: &[Template],
+        actions: &mut Actions,
+    ) -> bool {
+        let sizes = self.target_sizes(view);
+        // The quota is checked, not consumed, per group, as the real loop does.
+        let quota = self.max_quota(view, templates);
+        let max_total = i64::from(self.config.max_nodes_total);
+        let mut grown = false;
+        for (group, &target) in sizes.iter().enumerate() {
+            let min = self.config.node_groups[group].min_size;
+            if target >= min || self.backed_off(group, view.now) || quota.allowed(group, 1) < 1 {
+                continue;
             }
-            let live: Vec<usize> = (0..options.len()).filter(|i| keep[*i]).collect();
-            let best_of = |value: &dyn Fn(usize) -> f64| -> Vec<usize> {
-                let best = live.iter().map(|&i| value(i)).fold(f64::INFINITY, f64::min);
-                live.iter().copied().filter(|&i| value(i) == best).collect()
-            };
-            let winners: Vec<usize> = match expander {
-                Expander::Random => vec![live[self.rng.random_range(0..live.len())]],
-                Expander::MostPods => best_of(&|i| -(options[i].pods.len() as f64)),
-                Expander::LeastNodes => best_of(&|i| f64::from(options[i].node_count)),
-                Expander::LeastWaste => best_of(&|i| waste_score(&templates[i], &options[i])),
-            };
-            for (i, k) in keep.iter_mut().enumerate() {
-                *k = winners.contains(&i);
+            let mut count = i64::from(quota.allowed(group, min - target));
+            // NOTE: 1.36 caps by `--max-nodes-total` with the group's target size where the
+            // cluster's node count belongs (`GetCappedNewNodeCount(newNodeCount, targetSize)`);
+            // the model does the same.
+            if max_total > 0 && count + i64::from(target) > max_total {
+                count = max_total - i64::from(target);
+                if count < 1 {
+                    continue;
+                }
             }
+            let count = count as u32;
+            let reason = format!(
+                "ScaleUpToNodeGroupMinSize: node group {} +{count} toward its minimum size {min} (--enforce-node-group-min-size)",
+                self.config.node_groups[group].name
+            );
+            self.launch(group, count, &reason, view, actions);
+            self.register_scale_up(group, count, view.now);
+            grown = true;
         }
-        let live: Vec<usize> = (0..options.len()).filter(|i| keep[*i]).collect();
-        let pick = if live.len() == 1 {
-            live[0]
-        } else {
-            live[self.rng.random_range(0..live.len())]
-        };
-        (options.swap_remove(pick), weighed)
+        grown
     }
 }

@@ -5,7 +5,10 @@
 //! such node gets a template built from the instance type alone, as the AWS cloud provider's
 //! `buildNodeFromTemplate` does: all vCPUs, the full EC2 memory, 110 pods, and allocatable equal
 //! to capacity, with no kube-reserved or eviction reserve. That template is larger than a real
-//! node, which is how Cluster Autoscaler can launch a node that then cannot hold the pod.
+//! node, which is how Cluster Autoscaler can launch a node that then cannot hold the pod. A
+//! mixed-instances group's template is built from its first launch template override
+//! (`getInstanceTypesForAsgs` in `cloudprovider/aws/aws_wrapper.go`), whatever type the group
+//! launches.
 
 use std::collections::BTreeMap;
 
@@ -62,10 +65,14 @@ pub(crate) fn from_instance_type(group: &NodeGroupConfig, view: &ClusterView<'_>
     let mut labels = instance_type_labels(instance_type);
     labels.extend(group.labels.clone());
     labels.insert(LABEL_ZONE.to_string(), group_zone(group, view));
-    labels.insert(
-        LABEL_CAPACITY_TYPE.to_string(),
-        group.capacity_type.label().to_string(),
-    );
+    // The AWS provider labels a template only from the group's tags; a mixed-instances group
+    // has no single capacity type to label it with.
+    if group.mixed_instances.is_none() {
+        labels.insert(
+            LABEL_CAPACITY_TYPE.to_string(),
+            group.capacity_type.label().to_string(),
+        );
+    }
     let daemon = daemon_overhead(view.cluster.daemonsets(), &labels, &group.taints);
     let daemon_ports = view
         .cluster
@@ -85,9 +92,10 @@ pub(crate) fn from_instance_type(group: &NodeGroupConfig, view: &ClusterView<'_>
     }
 }
 
-/// The zone of a group's nodes.
+/// The zone of a group's template: its first zone, as the AWS provider labels a template with
+/// the Auto Scaling group's first Availability Zone (`cloudprovider/aws/aws_manager.go`).
 pub(crate) fn group_zone(group: &NodeGroupConfig, view: &ClusterView<'_>) -> String {
-    group.zone.clone().unwrap_or_else(|| view.zones[0].clone())
+    super::asg::group_zones(group, view)[0].clone()
 }
 
 impl ClusterAutoscaler {
@@ -127,5 +135,12 @@ impl ClusterAutoscaler {
             .get(&group)
             .cloned()
             .unwrap_or_else(|| from_instance_type(&self.config.node_groups[group], view))
+    }
+
+    /// Builds the template of every group, indexed like the groups, once per loop.
+    pub(super) fn templates(&self, view: &ClusterView<'_>) -> Vec<Template> {
+        (0..self.config.node_groups.len())
+            .map(|group| self.template(group, view))
+            .collect()
     }
 }

@@ -6,12 +6,20 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
-use autoscale_sim_kube::{NodeId, Owner, PodId, PodSpec};
+use autoscale_sim_kube::{NodeId, Owner, PodDisruptionBudget, PodId, PodSpec};
 
+use super::balancing::{balance, similar};
+use super::expander::{
+    PriceInputs, preferred_node_cpu_millis, price_filter, price_score, priority_filter,
+    stabilization_price, waste_score,
+};
 use super::scale_down::utilization;
-use super::scale_up::{ScaleUpOption, estimate, unschedulable_pods, waste_score};
+use super::scale_up::{ScaleUpOption, ScaleUpStatus, estimate, unschedulable_pods};
 use super::template::Template;
-use super::{ClusterAutoscaler, ClusterAutoscalerConfig, NodeGroupConfig};
+use super::{
+    Backoff, BalancingConfig, ClusterAutoscaler, ClusterAutoscalerConfig, Expander,
+    MixedInstancesPolicy, NodeGroupConfig, PriorityConfig, ResourceLimits, Unremovable,
+};
 use crate::api::{Action, DisruptionReason, PolicyEvent};
 use crate::testing::{
     TestWorld, ZONES, daemonset, deletions, fake_catalog, fake_type_name, instance_type, launches,
@@ -26,18 +34,10 @@ fn group(
     min_size: u32,
     max_size: u32,
 ) -> NodeGroupConfig {
-    NodeGroupConfig {
-        name: name.to_string(),
-        instance_type: catalog
-            .index_of(instance_type)
-            .unwrap_or_else(|| panic!("{instance_type} is not in the catalog")),
-        min_size,
-        max_size,
-        zone: None,
-        labels: BTreeMap::new(),
-        taints: vec![],
-        capacity_type: Default::default(),
-    }
+    let index = catalog
+        .index_of(instance_type)
+        .unwrap_or_else(|| panic!("{instance_type} is not in the catalog"));
+    NodeGroupConfig::new(name, index, min_size, max_size)
 }
 
 fn autoscaler(node_groups: Vec<NodeGroupConfig>) -> ClusterAutoscaler {
@@ -117,8 +117,13 @@ fn unneeded(policy: &ClusterAutoscaler) -> Vec<NodeId> {
     policy.unneeded.keys().copied().collect()
 }
 
+/// Lists the nodes found unremovable for a reason other than their utilization.
 fn unremovable(policy: &ClusterAutoscaler) -> Vec<NodeId> {
-    policy.unremovable_until.keys().copied().collect()
+    policy
+        .unremovable_nodes()
+        .filter(|(_, reason, _)| *reason != Unremovable::NotUnderutilized)
+        .map(|(id, _, _)| id)
+        .collect()
 }
 
 // Least-waste expander: expander/waste/waste_test.go TestLeastWaste. Each option is one node
@@ -718,7 +723,7 @@ fn least_waste_prefers_group_with_node() {
             min_size,
             10,
         );
-        config.zone = Some(zone.to_string());
+        config.zones = vec![zone.to_string()];
         groups.push(config);
     }
     let mut policy = autoscaler(groups);
@@ -749,4 +754,880 @@ fn group_at_max_skipped() {
     let log = report_pending_and_loop(&mut world, &mut policy);
 
     assert_eq!(launched_groups(&log), ["gpu"]);
+}
+
+// Helpers for the cases below.
+
+/// Runs one scale-up at the world's current time over the pods kube-scheduler leaves
+/// Unschedulable, with the loop's templates, and returns what it did with the pods.
+fn scale_up_once(world: &mut TestWorld, policy: &mut ClusterAutoscaler) -> ScaleUpStatus {
+    world.schedule();
+    let mut status = ScaleUpStatus::default();
+    world.call(|view, actions| {
+        policy.refresh_templates(view);
+        let templates = policy.templates(view);
+        let pending = unschedulable_pods(view, SimDuration::ZERO);
+        status = policy.scale_up_status(view, &templates, &pending, actions);
+    });
+    status
+}
+
+/// Lets kube-scheduler mark the pending pods, then runs one whole loop 10 s later and returns
+/// its launches' groups.
+fn run_loop(world: &mut TestWorld, policy: &mut ClusterAutoscaler) -> Vec<String> {
+    world.schedule();
+    world.now += SimDuration::from_secs(10);
+    let reply = world.call(|view, actions| policy.run_once(view, actions));
+    launches(&reply.actions)
+        .iter()
+        .map(|request| request.owner.clone())
+        .collect()
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+// Price expander: expander/price/price_test.go TestPriceExpander. Node n1 has 1000m and n2
+// 4000m; pods p1 and p2 cost 20 and 10; the stabilization pod costs 10.
+
+/// Scores of ng1 (`ng1_nodes` nodes of n1) and ng2 (`ng2_nodes` nodes of n2), both holding
+/// p1 and p2.
+fn price_scores(n1: f64, n2: f64, ng1_nodes: u32, ng2_nodes: u32, preferred: i64) -> [f64; 2] {
+    let score = |node_price, node_cpu_millis, node_count| {
+        let inputs = PriceInputs {
+            node_price,
+            node_cpu_millis,
+            pods_price: 30.0,
+            node_count,
+        };
+        price_score(inputs, 10.0, preferred)
+    };
+    [score(n1, 1000, ng1_nodes), score(n2, 4000, ng2_nodes)]
+}
+
+#[test]
+fn price_cheaper_group_wins() {
+    // n1 = 20, n2 = 200, preferred 2000m: ng1 ≈ 2.42 against ng2 = 10.5.
+    let scores = price_scores(20.0, 200.0, 2, 1, 2000);
+
+    assert!((scores[0] - 2.4168).abs() < 1e-3, "{scores:?}");
+    assert_eq!(scores[1], 10.5);
+    assert_eq!(price_filter(&scores, &[0, 1]), [0]);
+}
+
+#[test]
+fn price_preferred_size_wins() {
+    // n1 = 50, n2 = 200, preferred 4000m: ng2's size fits, 5.25 against ng1's ≈ 10.45.
+    let scores = price_scores(50.0, 200.0, 2, 1, 4000);
+
+    assert_eq!(scores[1], 5.25);
+    assert!((scores[0] - 10.451).abs() < 1e-2, "{scores:?}");
+    assert_eq!(price_filter(&scores, &[0, 1]), [1]);
+}
+
+#[test]
+fn price_many_nodes_suppress_unfitness() {
+    // 80 nodes of n1 against 40 of n2: tanh suppression makes ng1's unfitness about 1.
+    let scores = price_scores(20.0, 200.0, 80, 40, 4000);
+
+    assert!((scores[0] - 40.25).abs() < 0.1, "{scores:?}");
+    assert_eq!(price_filter(&scores, &[0, 1]), [0]);
+}
+
+#[test]
+fn price_second_group_cheaper() {
+    let scores = price_scores(200.0, 100.0, 2, 1, 2000);
+
+    assert_eq!(price_filter(&scores, &[0, 1]), [1]);
+}
+
+#[test]
+fn price_preferred_node_doubles_per_tripling() {
+    let sizes = [
+        (0, 1000),
+        (2, 1000),
+        (3, 2000),
+        (6, 2000),
+        (20, 4000),
+        (60, 8000),
+    ];
+    for (nodes, millis) in sizes {
+        assert_eq!(preferred_node_cpu_millis(nodes), millis, "{nodes} nodes");
+    }
+    assert_eq!(preferred_node_cpu_millis(200), 16_000);
+    assert_eq!(preferred_node_cpu_millis(201), 32_000);
+}
+
+#[test]
+fn price_pod_at_gce_base_rates() {
+    // 0.5 CPU and 500 MiB at $0.033174 per core-hour and $0.004446 per GiB-hour.
+    let expected = 0.5 * 0.033174 + 500.0 / 1024.0 * 0.004446;
+
+    assert!((stabilization_price() - expected).abs() < 1e-12);
+}
+
+// Priority expander: expander/priority/priority_test.go.
+
+fn priorities(entries: &[(i64, &[&str])]) -> PriorityConfig {
+    let map: BTreeMap<i64, Vec<String>> = entries
+        .iter()
+        .map(|(priority, patterns)| (*priority, patterns.iter().map(|p| p.to_string()).collect()))
+        .collect();
+    PriorityConfig::new(&map).unwrap()
+}
+
+fn priority_choice(config: &PriorityConfig, names: &[&str]) -> Vec<String> {
+    let live: Vec<usize> = (0..names.len()).collect();
+    priority_filter(Some(config), names, &live)
+        .into_iter()
+        .map(|i| names[i].to_string())
+        .collect()
+}
+
+#[test]
+fn priority_highest_wins() {
+    let config = priorities(&[
+        (5, &[r".*t2\.micro.*"]),
+        (10, &[r".*t2\.large.*", r".*t3\.large.*"]),
+        (50, &[r".*m4\.4xlarge.*"]),
+    ]);
+
+    assert_eq!(
+        priority_choice(&config, &["my-asg.t2.large", "my-asg.m4.4xlarge"]),
+        ["my-asg.m4.4xlarge"]
+    );
+    assert_eq!(
+        priority_choice(
+            &config,
+            &["my-asg.t2.large", "my-asg.t3.large", "my-asg.t2.micro"]
+        ),
+        ["my-asg.t2.large", "my-asg.t3.large"]
+    );
+}
+
+#[test]
+fn priority_catch_all_loses() {
+    // The expressions match anywhere in the name, so ".t2" needs a character before "t2".
+    let config = priorities(&[(5, &[".*"]), (10, &[r".t2\.large.*"])]);
+
+    assert_eq!(
+        priority_choice(&config, &["my-asg.t2.large", "my-asg.t2.micro"]),
+        ["my-asg.t2.large"]
+    );
+}
+
+#[test]
+fn priority_unmatched_passes_all() {
+    let config = priorities(&[(10, &["^gpu-.*"])]);
+
+    assert_eq!(priority_choice(&config, &["a", "b"]), ["a", "b"]);
+    let live = [0, 1];
+    assert_eq!(priority_filter(None, &["a", "b"], &live), [0, 1]);
+}
+
+#[test]
+fn priority_rejects_bad_regex() {
+    let map = BTreeMap::from([(10, vec!["(".to_string()])]);
+
+    let error = PriorityConfig::new(&map).unwrap_err();
+
+    assert_eq!(error.priority, 10);
+}
+
+#[test]
+fn spot_falls_back_to_on_demand() {
+    // User report (#3241, #4438): a spot group at high priority, an on-demand one at low
+    // priority. Since the early abort of 1.24 a failed spot launch backs the spot group off at
+    // once, and the next loop grows the on-demand group.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut spot = group(&world.catalog, "spot-ng", &fake_type_name(2, 8), 0, 10);
+    spot.capacity_type = autoscale_sim_kube::CapacityType::Spot;
+    let on_demand = group(&world.catalog, "on-demand-ng", &fake_type_name(2, 8), 0, 10);
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![spot, on_demand],
+        expanders: vec![Expander::Priority],
+        priorities: Some(priorities(&[(50, &["^spot-"]), (10, &["^on-demand-"])])),
+        ..Default::default()
+    });
+    world.add_pending_pod(&pod_spec(1000, GIB));
+
+    let first = report_pending_and_loop(&mut world, &mut policy);
+    let spot_node = world.live_nodes("spot-ng")[0];
+    world.cluster.remove_node(spot_node);
+    world.send(
+        &mut policy,
+        PolicyEvent::LaunchFailed {
+            node: spot_node,
+            offerings: vec![],
+            capacity_type: autoscale_sim_kube::CapacityType::Spot,
+            reason: "InsufficientInstanceCapacity".into(),
+        },
+    );
+    let next_loop = world.now + SimDuration::from_secs(10);
+    let second = world.advance_to(&mut policy, next_loop);
+
+    assert_eq!(launched_groups(&first), ["spot-ng"]);
+    assert_eq!(launched_groups(&second), ["on-demand-ng"]);
+}
+
+// Binpacking estimator, the host port case of TestBinpackingEstimate.
+
+#[test]
+fn estimate_host_port_one_per_node() {
+    let spec = Arc::new(PodSpec {
+        requests: Resources::new(200, 0, 1),
+        host_ports: vec![8080],
+        ..Default::default()
+    });
+    let pods = [pod_group(&spec, 0, 8)];
+
+    let (nodes, placed, _) = estimate(&template(1000, 2000 * MIB, 10), &pods, 1000);
+
+    assert_eq!(nodes, 8);
+    assert_eq!(placed.len(), 8);
+}
+
+#[test]
+fn mixed_scale_up_classifies_pods() {
+    // TestMixedScaleUp. The orchestrator test skips filter_out_schedulable, so p1 also takes
+    // 900 B here, which keeps `awaiting` off n1 itself while it fits ng1's empty template.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let ng1 = group(&world.catalog, "ng1", &fake_type_name(1, 1), 1, 10);
+    let ng2 = group(&world.catalog, "ng2", &fake_type_name(1, 1), 1, 10);
+    let mut policy = autoscaler(vec![ng1, ng2]);
+    let n1 = world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(100, 1000));
+    let n2 = world.add_ready_node("ng2", &fake_type_name(1, 1), allocatable(1000, 100));
+    world.add_bound_pod(n1, &pod_spec(80, 900));
+    world.add_bound_pod(n2, &pod_spec(800, 0));
+    world.now = secs(120);
+    let triggering = world.add_pending_pod(&pod_spec(900, 0));
+    let remaining = world.add_pending_pod(&pod_spec(2000, 0));
+    let awaiting = world.add_pending_pod(&pod_spec(0, 200));
+
+    let status = scale_up_once(&mut world, &mut policy);
+
+    assert_eq!(status.grown, [(1, 1)]);
+    assert_eq!(status.triggered, [triggering]);
+    assert_eq!(status.remain_unschedulable, [remaining]);
+    assert_eq!(status.awaiting_evaluation, [awaiting]);
+}
+
+// Limits: core/scaleup/orchestrator/orchestrator_test.go.
+
+#[test]
+fn max_cores_caps_option() {
+    // TestScaleUpMaxCoresLimitHit: 6 of 9 cores in use; ng1 +2 would add 4 cores, so it is
+    // capped to +1.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let ng1 = group(&world.catalog, "ng1", &fake_type_name(2, 2), 1, 10);
+    let ng2 = group(&world.catalog, "ng2", &fake_type_name(4, 16), 1, 10);
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![ng1, ng2],
+        resource_limits: ResourceLimits {
+            cores: (0, 9),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let n1 = world.add_ready_node("ng1", &fake_type_name(2, 2), allocatable(2000, 2 * GIB));
+    let n2 = world.add_ready_node("ng2", &fake_type_name(4, 16), allocatable(4000, 16 * GIB));
+    world.add_bound_pod(n1, &pod_spec(1000, 0));
+    world.add_bound_pod(n2, &pod_spec(3000, 0));
+    world.now = secs(120);
+    let spec = pod_spec(2000, GIB);
+    world.add_pending_pod(&spec);
+    world.add_pending_pod(&spec);
+
+    let status = scale_up_once(&mut world, &mut policy);
+
+    assert_eq!(status.grown, [(0, 1)]);
+    assert_eq!(status.triggered.len(), 2);
+}
+
+#[test]
+fn enforce_min_size_capped_by_cores() {
+    // TestScaleUpToMeetNodeGroupMinSize: ng1 (min 3) and ng2 (min 1) each have one 16-core
+    // node, and at most 48 cores are allowed, so ng1 grows to 2, not 3.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut ng1 = group(&world.catalog, "ng1", &fake_type_name(16, 64), 3, 10);
+    let ng2 = group(&world.catalog, "ng2", &fake_type_name(16, 64), 1, 10);
+    ng1.zones = vec![ZONES[0].to_string()];
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![ng1, ng2],
+        resource_limits: ResourceLimits {
+            cores: (0, 48),
+            ..Default::default()
+        },
+        enforce_node_group_min_size: true,
+        ..Default::default()
+    });
+    let type_name = fake_type_name(16, 64);
+    world.add_ready_node("ng1", &type_name, allocatable(16_000, 64 * GIB));
+    world.add_ready_node("ng2", &type_name, allocatable(16_000, 64 * GIB));
+    world.now = secs(120);
+
+    let launched = run_loop(&mut world, &mut policy);
+
+    assert_eq!(launched, ["ng1"]);
+    assert_eq!(world.live_nodes("ng1").len(), 2);
+    assert_eq!(world.live_nodes("ng2").len(), 1);
+}
+
+#[test]
+fn enforce_min_size_grows_group() {
+    // TestStaticAutoscalerRunOnce: ng3 has min 3 and one node; with
+    // --enforce-node-group-min-size it grows by 2. Without the flag it does not.
+    for (enforce, expected) in [(true, 2), (false, 0)] {
+        let mut world = TestWorld::new(fake_catalog(), vec![]);
+        let ng3 = group(&world.catalog, "ng3", &fake_type_name(1, 1), 3, 10);
+        let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+            node_groups: vec![ng3],
+            enforce_node_group_min_size: enforce,
+            ..Default::default()
+        });
+        world.add_ready_node("ng3", &fake_type_name(1, 1), allocatable(1000, 1000));
+        world.now = secs(120);
+
+        let launched = run_loop(&mut world, &mut policy);
+
+        assert_eq!(launched.len(), expected, "enforce {enforce}");
+    }
+}
+
+#[test]
+fn min_cores_blocks_scale_down() {
+    // A 2-core minimum (--cores-total=2:...) keeps one of two empty 1-core nodes.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let ng1 = group(&world.catalog, "ng1", &fake_type_name(1, 1), 0, 10);
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![ng1],
+        resource_limits: ResourceLimits {
+            cores: (1, 100),
+            ..Default::default()
+        },
+        scale_down_unneeded_time: SimDuration::from_mins(1),
+        ..Default::default()
+    });
+    world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(1000, GIB));
+    world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(1000, GIB));
+    scale_down_once(&mut world, &mut policy);
+    world.now = secs(61);
+
+    let reply = world.call(|view, actions| {
+        policy.scale_down(view, actions);
+    });
+
+    assert_eq!(deletions(&reply.actions).len(), 1);
+}
+
+// Balancing similar node groups.
+
+/// Four identical groups of 100m nodes, each node running an 80m pod: ng1 1 node (max 1), ng2
+/// 1 (max 2), ng3 1 (max 5), ng4 3 (max 5), and two pending 80m pods.
+fn balance_world() -> (TestWorld, Vec<NodeGroupConfig>) {
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let type_name = fake_type_name(1, 1);
+    let mut groups = Vec::new();
+    for (name, nodes, max) in [("ng1", 1, 1), ("ng2", 1, 2), ("ng3", 1, 5), ("ng4", 3, 5)] {
+        groups.push(group(&world.catalog, name, &type_name, 0, max));
+        for _ in 0..nodes {
+            let node = world.add_ready_node(name, &type_name, allocatable(100, GIB));
+            world.add_bound_pod(node, &pod_spec(80, 0));
+        }
+    }
+    world.now = secs(120);
+    world.add_pending_pod(&pod_spec(80, 0));
+    world.add_pending_pod(&pod_spec(80, 0));
+    (world, groups)
+}
+
+#[test]
+fn balance_grows_smallest_groups() {
+    // TestScaleUpBalanceGroups: ng1 is at its maximum. ng2 and ng3 are the smallest of the
+    // similar groups, so they grow to 2 each, whichever group the expander picked.
+    for seed in 0..5 {
+        let (mut world, groups) = balance_world();
+        let mut config = ClusterAutoscalerConfig {
+            node_groups: groups,
+            ..Default::default()
+        };
+        config.balancing.enabled = true;
+        let mut policy = ClusterAutoscaler::new(config, &RngStreams::new(seed));
+
+        let launched = run_loop(&mut world, &mut policy);
+
+        assert_eq!(sorted(launched), ["ng2", "ng3"], "seed {seed}");
+        assert_eq!(world.live_nodes("ng1").len(), 1);
+        assert_eq!(world.live_nodes("ng4").len(), 3);
+    }
+}
+
+#[test]
+fn balance_off_grows_one_group() {
+    let (mut world, groups) = balance_world();
+    let mut policy = autoscaler(groups);
+
+    let launched = run_loop(&mut world, &mut policy);
+
+    assert_eq!(launched.len(), 2);
+    assert!(launched.iter().all(|name| *name == launched[0]));
+}
+
+#[test]
+fn similarity_rule_tolerances() {
+    let config = BalancingConfig::default();
+    let base = template(4000, 16_000 * MIB, 110);
+    let mut memory_close = base.clone();
+    memory_close.capacity.memory_bytes = base.capacity.memory_bytes * 99 / 100;
+    memory_close.allocatable.memory_bytes = memory_close.capacity.memory_bytes;
+    let mut memory_far = base.clone();
+    memory_far.capacity.memory_bytes = base.capacity.memory_bytes * 97 / 100;
+    let mut other_pods = base.clone();
+    other_pods.capacity.pods = 29;
+    let mut other_zone = base.clone();
+    other_zone
+        .labels
+        .insert("topology.kubernetes.io/zone".into(), "b".into());
+    let mut other_team = base.clone();
+    other_team.labels.insert("team".into(), "b".into());
+
+    assert!(similar(&base, &memory_close, &config));
+    assert!(!similar(&base, &memory_far, &config));
+    assert!(!similar(&base, &other_pods, &config));
+    assert!(similar(&base, &other_zone, &config));
+    assert!(!similar(&base, &other_team, &config));
+    let ignoring_team = BalancingConfig {
+        ignored_labels: ["team".to_string()].into(),
+        ..BalancingConfig::default()
+    };
+    assert!(similar(&base, &other_team, &ignoring_team));
+    let by_team = BalancingConfig {
+        labels: vec!["team".into()],
+        ..BalancingConfig::default()
+    };
+    assert!(!similar(&base, &other_team, &by_team));
+    assert!(!similar(&base, &base, &by_team));
+}
+
+#[test]
+fn balance_split_caps_at_room() {
+    // Three groups of sizes 1, 1 and 3 with maxima 2, 5 and 5 share 10 nodes; only 7 fit.
+    let parts = balance(&[(0, 1, 2), (1, 1, 5), (2, 3, 5)], 10);
+    let added: Vec<(usize, u32)> = parts.iter().map(|p| (p.group, p.new - p.current)).collect();
+
+    assert_eq!(added, [(0, 1), (1, 4), (2, 2)]);
+}
+
+#[test]
+fn balance_does_not_rescue_per_zone_groups() {
+    // User report (#1676, #4165): three m5.large groups, one per zone, only the first with a
+    // node, balancing on. The real node's template reports less memory and fewer pods than the
+    // instance-type templates of the empty groups, so the groups are not similar and every
+    // scale-up goes to the first group.
+    let mut world = TestWorld::new(Catalog::builtin(), vec![]);
+    let mut groups = Vec::new();
+    for (index, zone) in ZONES.iter().enumerate() {
+        let mut config = group(&world.catalog, &format!("m5-{zone}"), "m5.large", 0, 10);
+        config.min_size = u32::from(index == 0);
+        config.zones = vec![zone.to_string()];
+        groups.push(config);
+    }
+    let mut config = ClusterAutoscalerConfig {
+        node_groups: groups,
+        ..Default::default()
+    };
+    config.balancing.enabled = true;
+    let mut policy = autoscaler_with(config);
+    let m5_large = world.catalog.by_name("m5.large").unwrap().allocatable();
+    let node = world.add_ready_node("m5-test-zone-1", "m5.large", m5_large);
+    world.add_bound_pod(node, &pod_spec(1500, 0));
+    world.now = secs(120);
+    world.add_pending_pod(&pod_spec(1000, GIB));
+
+    let log = report_pending_and_loop(&mut world, &mut policy);
+
+    assert_eq!(launched_groups(&log), ["m5-test-zone-1"]);
+}
+
+// Cap on unneeded nodes: core/scaledown/planner/planner_test.go
+// TestUpdateClusterStatUnneededNodesLimit, 100 empty candidates, parallelism 10.
+
+fn unneeded_after_pass(
+    unneeded_time: SimDuration,
+    interval: SimDuration,
+    previous: usize,
+) -> usize {
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let ng = group(&world.catalog, "ng", &fake_type_name(1, 1), 0, 200);
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![ng],
+        scale_down_unneeded_time: unneeded_time,
+        ..Default::default()
+    });
+    let nodes: Vec<NodeId> = (0..100)
+        .map(|_| world.add_ready_node("ng", &fake_type_name(1, 1), allocatable(1000, GIB)))
+        .collect();
+    world.now = secs(600);
+    for id in &nodes[..previous] {
+        policy.unneeded.insert(*id, world.now);
+    }
+    policy.min_scale_down_interval = interval;
+
+    scale_down_once(&mut world, &mut policy);
+    policy.unneeded.len()
+}
+
+#[test]
+fn unneeded_nodes_capped() {
+    let minute = SimDuration::from_mins(1);
+    let cases = [
+        (minute, secs(10), 0, 20),
+        (minute, secs(10), 3, 23),
+        (minute, secs(10), 77, 70),
+        (minute, secs(1), 13, 33),
+        (minute, secs(30), 13, 30),
+        (SimDuration::ZERO, secs(10), 0, 20),
+    ];
+    for (unneeded_time, interval, previous, expected) in cases {
+        let interval = SimDuration::from_millis(interval.as_millis());
+
+        let found = unneeded_after_pass(unneeded_time, interval, previous);
+
+        assert_eq!(
+            found, expected,
+            "unneeded time {unneeded_time}, interval {interval}, {previous} previously unneeded"
+        );
+    }
+}
+
+// Backoff: utils/backoff/exponential_backoff_test.go TestMaxBackoff, initial 1m, max 3m.
+
+#[test]
+fn backoff_duration_rules() {
+    let config = ClusterAutoscalerConfig {
+        initial_node_group_backoff_duration: SimDuration::from_mins(1),
+        max_node_group_backoff_duration: SimDuration::from_mins(3),
+        ..Default::default()
+    };
+    let t0 = secs(1000);
+    let mut backoff = Backoff::default();
+
+    backoff.fail(t0, &config);
+    assert!(backoff.active(t0));
+    assert!(!backoff.active(t0 + SimDuration::from_millis(60_001)));
+
+    // A failure exactly at the end is still during the backoff: the duration stays 1m.
+    backoff.fail(t0 + SimDuration::from_mins(1), &config);
+    assert!(backoff.active(t0 + SimDuration::from_millis(119_999)));
+    assert!(!backoff.active(t0 + SimDuration::from_mins(2)));
+
+    // After it has expired, the duration doubles to 2m.
+    let t3 = t0 + SimDuration::from_mins(3);
+    backoff.fail(t3, &config);
+    assert!(backoff.active(t3 + SimDuration::from_millis(119_999)));
+    assert!(!backoff.active(t3 + SimDuration::from_mins(2)));
+}
+
+#[test]
+fn provision_timeout_backs_off() {
+    // --max-node-provision-time=1m: the node launched at 10 s for the pending pod is still
+    // not Ready after a minute. The first loop after 70 s backs its group off. A backed-off
+    // group's node is no longer upcoming, so the same loop grows the other group.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let slow = group(&world.catalog, "slow", &fake_type_name(2, 8), 0, 10);
+    let other = group(&world.catalog, "other", &fake_type_name(2, 16), 0, 10);
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![slow, other],
+        max_node_provision_time: SimDuration::from_mins(1),
+        ..Default::default()
+    });
+    world.add_pending_pod(&pod_spec(1000, GIB));
+
+    let first = report_pending_and_loop(&mut world, &mut policy);
+    let waiting = world.advance_to(&mut policy, secs(70));
+    let backed_off_at_70 = policy.backed_off(0, world.now);
+    let timed_out = world.advance_to(&mut policy, secs(80));
+
+    assert_eq!(launched_groups(&first), ["slow"]);
+    assert!(launches(untimed(&waiting)).is_empty());
+    assert!(!backed_off_at_70);
+    assert_eq!(launched_groups(&timed_out), ["other"]);
+    assert!(policy.backed_off(0, world.now));
+}
+
+// Drainability: simulator/drain_test.go, with the 1h timeout for kube-system pods.
+
+/// Runs one scale-down pass over a 1000m node running one pod of `spec` created `age` ago,
+/// with room elsewhere, and returns why the node is unremovable, if it is.
+fn drain_check(
+    spec: PodSpec,
+    age: SimDuration,
+    pdbs: Vec<PodDisruptionBudget>,
+) -> Option<Unremovable> {
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    world.cluster.set_pdbs(pdbs);
+    let pod = world
+        .cluster
+        .create_pod(Owner::Deployment(0), Arc::new(spec), world.now);
+    world.cluster.bind(pod, node, world.now);
+    world.cluster.set_running(pod);
+    world.now += age;
+
+    scale_down_once(&mut world, &mut policy);
+    policy
+        .unremovable_nodes()
+        .find(|(id, _, _)| *id == node)
+        .map(|(_, reason, _)| reason)
+}
+
+/// A drainability case: its name, the pod, its age, the budgets and the expected reason.
+type DrainCase = (
+    &'static str,
+    PodSpec,
+    SimDuration,
+    Vec<PodDisruptionBudget>,
+    Option<Unremovable>,
+);
+
+fn small_pod() -> PodSpec {
+    PodSpec {
+        requests: Resources::new(100, 0, 1),
+        labels: BTreeMap::from([("app".to_string(), "web".to_string())]),
+        ..Default::default()
+    }
+}
+
+fn pdb(namespace: &str, max_unavailable: i64) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        name: "web".into(),
+        namespace: namespace.into(),
+        selector: autoscale_sim_kube::LabelSelector {
+            match_labels: BTreeMap::from([("app".to_string(), "web".to_string())]),
+            match_expressions: vec![],
+        },
+        min_available: None,
+        max_unavailable: Some(autoscale_sim_kube::IntOrPercent::Int(max_unavailable)),
+    }
+}
+
+#[test]
+fn drain_rules() {
+    let minute = SimDuration::from_mins(1);
+    let kube_system = PodSpec {
+        namespace: "kube-system".into(),
+        ..small_pod()
+    };
+    let local = PodSpec {
+        local_storage: true,
+        ..small_pod()
+    };
+    let safe = |spec: &PodSpec| PodSpec {
+        safe_to_evict: Some(true),
+        ..spec.clone()
+    };
+    let cases: Vec<DrainCase> = vec![
+        ("ReplicaSet pod moves", small_pod(), minute, vec![], None),
+        (
+            "young kube-system pod without PDB",
+            kube_system.clone(),
+            minute,
+            vec![],
+            Some(Unremovable::UnmovableKubeSystemPod),
+        ),
+        (
+            "old kube-system pod",
+            kube_system.clone(),
+            SimDuration::from_mins(61),
+            vec![],
+            None,
+        ),
+        (
+            "kube-system pod with a PDB elsewhere",
+            kube_system.clone(),
+            minute,
+            vec![pdb("default", 1)],
+            Some(Unremovable::UnmovableKubeSystemPod),
+        ),
+        (
+            "kube-system pod with its PDB",
+            kube_system.clone(),
+            minute,
+            vec![pdb("kube-system", 1)],
+            None,
+        ),
+        (
+            "safe-to-evict kube-system pod",
+            safe(&kube_system),
+            minute,
+            vec![],
+            None,
+        ),
+        (
+            "local storage",
+            local.clone(),
+            minute,
+            vec![],
+            Some(Unremovable::LocalStorageRequested),
+        ),
+        (
+            "safe-to-evict local storage",
+            safe(&local),
+            minute,
+            vec![],
+            None,
+        ),
+        (
+            "PDB with no disruption left",
+            small_pod(),
+            minute,
+            vec![pdb("default", 0)],
+            Some(Unremovable::NotEnoughPdb),
+        ),
+        (
+            "safe-to-evict false",
+            PodSpec {
+                safe_to_evict: Some(false),
+                ..small_pod()
+            },
+            minute,
+            vec![],
+            Some(Unremovable::NotSafeToEvict),
+        ),
+    ];
+    for (name, spec, age, pdbs, expected) in cases {
+        assert_eq!(drain_check(spec, age, pdbs), expected, "{name}");
+    }
+}
+
+// Auto Scaling groups: mixed instances and zones.
+
+#[test]
+fn mixed_instances_distribution() {
+    // One on-demand instance as the base, then half of the rest on-demand, rounded toward
+    // on-demand: OD, OD, spot, OD, spot.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut mixed = group(&world.catalog, "mixed", &fake_type_name(2, 8), 5, 10);
+    mixed.mixed_instances = Some(MixedInstancesPolicy {
+        other_instance_types: vec![world.catalog.index_of(&fake_type_name(2, 16)).unwrap()],
+        on_demand_base_capacity: 1,
+        on_demand_percentage_above_base_capacity: 50,
+        ..Default::default()
+    });
+    let mut policy = autoscaler(vec![mixed]);
+
+    let reply = world.send(&mut policy, PolicyEvent::Start);
+    let capacity: Vec<&str> = launches(&reply.actions)
+        .iter()
+        .map(|r| r.capacity_type.label())
+        .collect();
+
+    assert_eq!(
+        capacity,
+        ["on-demand", "on-demand", "spot", "on-demand", "spot"]
+    );
+    for request in launches(&reply.actions) {
+        assert_eq!(request.alternatives.len(), 1);
+    }
+}
+
+#[test]
+fn mixed_template_uses_first_override() {
+    // Cluster Autoscaler sizes an empty mixed group by its first override, even when the
+    // others are larger, and its template has no capacity-type label.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut mixed = group(&world.catalog, "mixed", &fake_type_name(2, 8), 0, 10);
+    mixed.mixed_instances = Some(MixedInstancesPolicy {
+        other_instance_types: vec![world.catalog.index_of(&fake_type_name(8, 32)).unwrap()],
+        ..Default::default()
+    });
+    let policy = autoscaler(vec![mixed]);
+    let mut template_capacity = Resources::ZERO;
+    let mut labelled = true;
+
+    world.call(|view, _| {
+        let template = policy.template(0, view);
+        template_capacity = template.capacity;
+        labelled = template
+            .labels
+            .contains_key(autoscale_sim_kube::LABEL_CAPACITY_TYPE);
+    });
+
+    assert_eq!(template_capacity.cpu_millis, 2000);
+    assert_eq!(template_capacity.memory_bytes, 8 * GIB);
+    assert!(!labelled);
+}
+
+#[test]
+fn multi_zone_group_spreads_launches() {
+    // An Auto Scaling group over three zones launches into the zone with the fewest instances;
+    // Cluster Autoscaler's template carries the first zone only.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut spread = group(&world.catalog, "spread", &fake_type_name(2, 8), 4, 10);
+    spread.zones = ZONES.iter().map(|z| z.to_string()).collect();
+    let mut policy = autoscaler(vec![spread]);
+
+    let reply = world.send(&mut policy, PolicyEvent::Start);
+    let zones: Vec<&str> = launches(&reply.actions)
+        .iter()
+        .map(|r| r.zone.as_str())
+        .collect();
+    let mut template_zone = None;
+    world.call(|view, _| {
+        template_zone = policy
+            .template(0, view)
+            .labels
+            .get(autoscale_sim_kube::LABEL_ZONE)
+            .cloned();
+    });
+
+    assert_eq!(zones, [ZONES[0], ZONES[1], ZONES[2], ZONES[0]]);
+    assert_eq!(template_zone.as_deref(), Some(ZONES[0]));
+    let first = &launches(&reply.actions)[0];
+    let alternative_zones: Vec<&str> = first.alternatives.iter().map(|(_, z)| z.as_str()).collect();
+    assert_eq!(alternative_zones, [ZONES[1], ZONES[2]]);
+}
+
+#[test]
+fn eligibility_reports_not_underutilized() {
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[600]);
+
+    scale_down_once(&mut world, &mut policy);
+
+    let reasons: Vec<(NodeId, Unremovable)> = policy
+        .unremovable_nodes()
+        .map(|(id, reason, _)| (id, reason))
+        .collect();
+    assert_eq!(reasons, [(node, Unremovable::NotUnderutilized)]);
+}
+
+#[test]
+fn kube_system_pod_unblocks_after_hour() {
+    // User report (#64, #1577): a node whose only pod is a kube-system pod without a
+    // PodDisruptionBudget is never removed. Since 1.33 the pod stops blocking at one hour of
+    // age. The node is re-checked every 5 minutes, is unneeded from 3600 s, and is deleted at
+    // the first loop more than 10 minutes later.
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    let spec = Arc::new(PodSpec {
+        namespace: "kube-system".into(),
+        ..small_pod()
+    });
+    let pod = world
+        .cluster
+        .create_pod(Owner::Deployment(0), spec, world.now);
+    world.cluster.bind(pod, node, world.now);
+    world.cluster.set_running(pod);
+    world.call(|view, actions| policy.run_once(view, actions));
+
+    let log = world.advance_to(&mut policy, secs(2 * 3600));
+
+    let deleted_at: Vec<(SimTime, NodeId)> = log
+        .iter()
+        .filter_map(|(at, action)| match action {
+            Action::DeleteNode { node, .. } => Some((*at, *node)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deleted_at, [(secs(4210), node)]);
 }

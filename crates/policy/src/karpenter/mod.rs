@@ -439,6 +439,9 @@ impl Autoscaler for Karpenter {
                 self.trigger_batch(view, actions);
             }
             PolicyEvent::SpotInterruptionNotice(node) => self.on_interruption(*node, view, actions),
+            // The AWS interruption controller only records an event for a rebalance
+            // recommendation (`actionForMessage` returns NoAction).
+            PolicyEvent::RebalanceRecommendation(_) => {}
         }
     }
 }

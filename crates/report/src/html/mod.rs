@@ -11,8 +11,10 @@ use std::fmt::Write as _;
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_sim::{Replicas, RunOutput, SimConfig};
 
+use crate::comparison_columns;
 use crate::plots::{Plot, policy_colour_hex};
-use crate::{COMPARISON_HEADERS, comparison_row};
+#[cfg(test)]
+use crate::table::COMPARISON_HEADERS;
 
 /// Styles of the page.
 const CSS: &str = include_str!("report.css");
@@ -165,8 +167,10 @@ fn comparison_section(page: &mut String, outputs: &[RunOutput]) {
          still Pending at the end, and unplaced counts those pods.</p>\n",
     );
     page.push_str("<div class=\"wide\"><table id=\"comparison-table\">\n<thead><tr>");
-    let last = COMPARISON_HEADERS.len() - 1;
-    for (column, header) in COMPARISON_HEADERS.iter().enumerate() {
+    let reports: Vec<_> = outputs.iter().map(|o| o.report.clone()).collect();
+    let (headers, rows) = comparison_columns(&reports);
+    let last = headers.len() - 1;
+    for (column, header) in headers.iter().enumerate() {
         let class = if column == 0 || column == last {
             ""
         } else {
@@ -180,9 +184,9 @@ fn comparison_section(page: &mut String, outputs: &[RunOutput]) {
         let _ = write!(page, "<th{class}>{}</th>", words.join(" "));
     }
     page.push_str("</tr></thead>\n<tbody>\n");
-    for (index, output) in outputs.iter().enumerate() {
+    for (index, row) in rows.iter().enumerate() {
         page.push_str("<tr>");
-        for (column, cell) in comparison_row(&output.report).iter().enumerate() {
+        for (column, cell) in row.iter().enumerate() {
             if column == 0 {
                 let _ = write!(page, "<td>{}</td>", policy_label(index, cell));
             } else if column == last {
