@@ -128,6 +128,33 @@ fn pod_eviction_cost(priority: i32) -> f64 {
     (1.0 + f64::from(priority) / 2f64.powi(25)).clamp(-10.0, 10.0)
 }
 
+/// What every consolidation simulation of one pass starts from: the destination nodes in the
+/// simulation's order, the pods already waiting, and the NodePools' remaining limits.
+pub(super) struct ConsolidationBase<'v> {
+    nodes: Vec<SimNode<'v>>,
+    pending: Vec<SimPod>,
+    limits: Vec<Option<autoscale_sim_cloud::Resources>>,
+}
+
+impl<'v> ConsolidationBase<'v> {
+    fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
+        ConsolidationBase {
+            nodes: karpenter.destination_nodes(view, ports),
+            pending: view
+                .cluster
+                .pending_pods()
+                .filter(|p| p.unschedulable)
+                .map(|p| SimPod {
+                    id: p.id,
+                    spec: p.spec.clone(),
+                    created: p.created,
+                })
+                .collect(),
+            limits: karpenter.remaining_limits(view),
+        }
+    }
+}
+
 /// Sorts nodes by disruption cost, cheapest first, ties by id; each cost is computed once.
 fn sort_by_disruption_cost(nodes: &mut Vec<&Node>, view: &ClusterView<'_>, facts: &PodFacts) {
     let mut keyed: Vec<(f64, &Node)> = nodes
@@ -301,7 +328,7 @@ impl Karpenter {
         }
 
         // Round-robin across pools.
-        let base = self.destination_nodes(view, false);
+        let mut base = ConsolidationBase::new(self, view, false);
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         for rank in 0..longest {
             for (pool, nodes) in per_pool.iter().enumerate() {
@@ -311,7 +338,8 @@ impl Karpenter {
                 if budgets[pool] == 0 {
                     continue;
                 }
-                if let Some(command) = self.compute_consolidation(view, &[node.id], Some(&base)) {
+                if let Some(command) = self.compute_consolidation(view, &[node.id], Some(&mut base))
+                {
                     return Some(command);
                 }
             }
@@ -342,7 +370,7 @@ impl Karpenter {
         &self,
         view: &ClusterView<'v>,
         candidates: &[NodeId],
-        base: Option<&[SimNode<'v>]>,
+        base: Option<&mut ConsolidationBase<'v>>,
     ) -> Option<Command> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
@@ -370,33 +398,38 @@ impl Karpenter {
                 });
             }
         }
-        pods.extend(
-            view.cluster
-                .pending_pods()
-                .filter(|p| p.unschedulable)
-                .map(|p| SimPod {
-                    id: p.id,
-                    spec: p.spec.clone(),
-                    created: p.created,
-                }),
-        );
-
-        // The other nodes, from the pass's shared list when no pod needs host ports.
-        let nodes: Vec<SimNode> = match base {
-            Some(base) if !any_host_ports(&pods) => base
-                .iter()
-                .filter(|n| !candidate_set.contains(&n.node.id))
-                .cloned()
-                .collect(),
-            _ => self
-                .destination_nodes(view, any_host_ports(&pods))
-                .into_iter()
-                .filter(|n| !candidate_set.contains(&n.node.id))
-                .collect(),
+        let mut fresh = None;
+        let base = match base {
+            Some(base) => base,
+            None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
-        let mut limits = self.remaining_limits(view);
+        pods.extend(base.pending.iter().cloned());
+
+        // The other nodes: the pass's shared list, unless a pod needs host ports, which the
+        // shared list leaves out.
+        let mut limits = base.limits.clone();
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
-        let placement = solve(pods, nodes, pools, &mut limits, &mut tracker);
+        let candidate_ids: Vec<NodeId> = candidate_set.iter().copied().collect();
+        let placement = if any_host_ports(&pods) {
+            let mut nodes = self.destination_nodes(view, true);
+            solve(
+                pods,
+                &mut nodes,
+                &candidate_ids,
+                pools,
+                &mut limits,
+                &mut tracker,
+            )
+        } else {
+            solve(
+                pods,
+                &mut base.nodes,
+                &candidate_ids,
+                pools,
+                &mut limits,
+                &mut tracker,
+            )
+        };
 
         // Every candidate pod must land, and not on a node that is still initializing.
         if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
