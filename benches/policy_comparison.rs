@@ -33,6 +33,11 @@ fn scenario_files(root: &Path) -> Vec<PathBuf> {
 /// reason than missing reference data is a bug in the shipped files, so it panics.
 fn load_or_skip(path: &Path, include_scale: bool) -> Result<Scenario, String> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
+    if name.starts_with("sweep-") {
+        return Err(format!(
+            "{name} is a sweep file; run it with `autoscale-sim sweep`"
+        ));
+    }
     if name.starts_with("bench-") && !include_scale {
         return Err(format!(
             "{name} is a scale scenario; set AUTOSCALE_SIM_BENCH_SCALE=1 to include it"

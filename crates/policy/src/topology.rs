@@ -63,8 +63,31 @@ pub struct TopologyTracker<'a> {
     placed: Vec<(Domain, Arc<PodSpec>)>,
     /// Indexes into `placed` of the pods with required pod anti-affinity.
     placed_with_anti_affinity: Vec<usize>,
+    /// Indexes into `placed` by hostname and by zone, for all pods and for those with required
+    /// anti-affinity, so that anti-affinity checks look only at the pods of the same domain.
+    by_hostname: BTreeMap<String, Vec<usize>>,
+    by_zone: BTreeMap<String, Vec<usize>>,
+    anti_by_hostname: BTreeMap<String, Vec<usize>>,
+    anti_by_zone: BTreeMap<String, Vec<usize>>,
     real_states: BTreeMap<*const PodSpec, InterPodState>,
     any_anti_affinity: bool,
+}
+
+/// Placed pods in the same domain as `domain` for a topology key, from indexes by hostname and
+/// by zone: the same hostname, or the same zone when both have one; no two pods share a domain
+/// of any other key.
+fn same_domain<'m>(
+    by_hostname: &'m BTreeMap<String, Vec<usize>>,
+    by_zone: &'m BTreeMap<String, Vec<usize>>,
+    domain: &Domain,
+    key: &str,
+) -> &'m [usize] {
+    let found = match key {
+        LABEL_HOSTNAME => by_hostname.get(&domain.hostname),
+        LABEL_ZONE => domain.zone.as_ref().and_then(|zone| by_zone.get(zone)),
+        _ => None,
+    };
+    found.map_or(&[], Vec::as_slice)
 }
 
 fn selects(
@@ -89,6 +112,10 @@ impl<'a> TopologyTracker<'a> {
             zones: zones.to_vec(),
             placed: Vec::new(),
             placed_with_anti_affinity: Vec::new(),
+            by_hostname: BTreeMap::new(),
+            by_zone: BTreeMap::new(),
+            anti_by_hostname: BTreeMap::new(),
+            anti_by_zone: BTreeMap::new(),
             real_states: BTreeMap::new(),
             any_anti_affinity: cluster.has_required_anti_affinity(),
         }
@@ -116,26 +143,24 @@ impl<'a> TopologyTracker<'a> {
     /// Checks this simulation's placements for `spec` in `domain`: anti-affinity both ways, and
     /// DoNotSchedule spread on hostname and zone counting the real and the simulated pods.
     pub fn allows_simulated(&self, spec: &PodSpec, domain: &Domain) -> bool {
-        if !spec.pod_anti_affinity.required.is_empty() {
-            for (placed_domain, other) in &self.placed {
-                for term in &spec.pod_anti_affinity.required {
-                    let same = domain
-                        .value(&term.topology_key)
-                        .is_some_and(|v| placed_domain.value(&term.topology_key) == Some(v));
-                    if same && selects(&term.label_selector, &term.namespaces, spec, other) {
-                        return false;
-                    }
+        for term in &spec.pod_anti_affinity.required {
+            for &index in same_domain(&self.by_hostname, &self.by_zone, domain, &term.topology_key)
+            {
+                let other = &self.placed[index].1;
+                if selects(&term.label_selector, &term.namespaces, spec, other) {
+                    return false;
                 }
             }
         }
-        for &index in &self.placed_with_anti_affinity {
-            let (placed_domain, other) = &self.placed[index];
-            for term in &other.pod_anti_affinity.required {
-                let same = domain
-                    .value(&term.topology_key)
-                    .is_some_and(|v| placed_domain.value(&term.topology_key) == Some(v));
-                if same && selects(&term.label_selector, &term.namespaces, other, spec) {
-                    return false;
+        for key in [LABEL_HOSTNAME, LABEL_ZONE] {
+            for &index in same_domain(&self.anti_by_hostname, &self.anti_by_zone, domain, key) {
+                let other = &self.placed[index].1;
+                for term in &other.pod_anti_affinity.required {
+                    if term.topology_key == key
+                        && selects(&term.label_selector, &term.namespaces, other, spec)
+                    {
+                        return false;
+                    }
                 }
             }
         }
@@ -222,7 +247,28 @@ impl<'a> TopologyTracker<'a> {
     /// Forgets the placements made since `mark`, so that a failed what-if leaves no trace
     /// without cloning the tracker.
     pub fn rollback(&mut self, mark: TrackerMark) {
-        self.placed.truncate(mark.placed);
+        while self.placed.len() > mark.placed {
+            let (domain, spec) = self.placed.pop().expect("more placements than the mark");
+            let anti = !spec.pod_anti_affinity.required.is_empty();
+            let unindex = |map: &mut BTreeMap<String, Vec<usize>>, key: &String| {
+                if let Some(list) = map.get_mut(key) {
+                    list.pop();
+                    if list.is_empty() {
+                        map.remove(key);
+                    }
+                }
+            };
+            unindex(&mut self.by_hostname, &domain.hostname);
+            if anti {
+                unindex(&mut self.anti_by_hostname, &domain.hostname);
+            }
+            if let Some(zone) = &domain.zone {
+                unindex(&mut self.by_zone, zone);
+                if anti {
+                    unindex(&mut self.anti_by_zone, zone);
+                }
+            }
+        }
         self.placed_with_anti_affinity
             .truncate(mark.placed_with_anti_affinity);
         self.any_anti_affinity = mark.any_anti_affinity;
@@ -230,9 +276,24 @@ impl<'a> TopologyTracker<'a> {
 
     /// Records that the simulation placed `spec` in `domain`.
     pub fn place(&mut self, spec: &Arc<PodSpec>, domain: Domain) {
-        if !spec.pod_anti_affinity.required.is_empty() {
+        let index = self.placed.len();
+        let anti = !spec.pod_anti_affinity.required.is_empty();
+        if anti {
             self.any_anti_affinity = true;
-            self.placed_with_anti_affinity.push(self.placed.len());
+            self.placed_with_anti_affinity.push(index);
+        }
+        let add = |map: &mut BTreeMap<String, Vec<usize>>, key: &String| {
+            map.entry(key.clone()).or_default().push(index);
+        };
+        add(&mut self.by_hostname, &domain.hostname);
+        if anti {
+            add(&mut self.anti_by_hostname, &domain.hostname);
+        }
+        if let Some(zone) = &domain.zone {
+            add(&mut self.by_zone, zone);
+            if anti {
+                add(&mut self.anti_by_zone, zone);
+            }
         }
         self.placed.push((domain, spec.clone()));
     }

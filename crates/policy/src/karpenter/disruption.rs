@@ -1,11 +1,11 @@
 //! Disruption: Emptiness and single-node consolidation with budgets and validation
 //! (`pkg/controllers/disruption/`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodPhase};
 
 use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
@@ -48,43 +48,118 @@ pub(crate) struct Command {
     pub candidate_price: Price,
 }
 
-/// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
-/// pods are node overhead here and never count).
-fn is_empty(node: &Node, view: &ClusterView<'_>) -> bool {
-    view.cluster.active_pods_on(node.id).next().is_none()
+/// What the disruption methods need to know about each node's pods, gathered in one sweep over
+/// the cluster's pods per pass instead of once per node and method.
+struct PodFacts {
+    by_node: BTreeMap<NodeId, NodePodFacts>,
 }
 
-/// Checks the pod-level blockers of graceful disruption: no pod with `karpenter.sh/do-not-disrupt`
-/// and no pod whose eviction a PodDisruptionBudget would refuse (`ValidatePodsDisruptable`).
-fn pods_disruptable(node: &Node, view: &ClusterView<'_>) -> bool {
-    view.cluster
-        .active_pods_on(node.id)
-        .all(|pod| !pod.spec.do_not_disrupt && view.cluster.eviction_allowed(pod.id))
+#[derive(Clone, Copy)]
+struct NodePodFacts {
+    /// Some pod on the node is not terminating.
+    active: bool,
+    /// No active pod carries `karpenter.sh/do-not-disrupt` or is protected by a
+    /// PodDisruptionBudget that refuses its eviction (`ValidatePodsDisruptable`).
+    disruptable: bool,
+    /// Sum of the eviction costs of all pods bound to the node, terminating ones included.
+    eviction_cost: f64,
 }
 
-/// Disruption cost of a node: the pods' eviction costs (1 + priority / 2^25, clamped to
-/// [-10, 10]) times the share of the node's lifetime left before `expireAfter`
-/// (`pkg/utils/disruption/disruption.go`). Lower costs are disrupted first.
-fn disruption_cost(node: &Node, view: &ClusterView<'_>) -> f64 {
-    let pods: f64 = node
-        .pods
-        .iter()
-        .map(|id| {
-            let priority = view.cluster.pod(*id).map_or(0, |p| p.spec.priority);
-            (1.0 + f64::from(priority) / 2f64.powi(25)).clamp(-10.0, 10.0)
-        })
-        .sum();
-    let age = view.now.since(node.launched_at).as_millis() as f64;
-    let lifetime_remaining =
-        ((EXPIRE_AFTER.as_millis() as f64 - age) / EXPIRE_AFTER.as_millis() as f64).clamp(0.0, 1.0);
-    pods * lifetime_remaining
+impl PodFacts {
+    fn gather(view: &ClusterView<'_>) -> PodFacts {
+        // The value `Iterator::sum` starts from, so that the sums equal summing each node's pods.
+        let zero: f64 = std::iter::empty::<f64>().sum();
+        let none = NodePodFacts {
+            active: false,
+            disruptable: true,
+            eviction_cost: zero,
+        };
+        let mut by_node: BTreeMap<NodeId, NodePodFacts> =
+            view.cluster.nodes().map(|n| (n.id, none)).collect();
+        let allowed = view.cluster.disruptions_allowed();
+        let eviction_allowed = |spec: &autoscale_sim_kube::PodSpec| {
+            let covering = view.cluster.pdbs_covering(spec);
+            match covering.as_slice() {
+                [] => true,
+                [index] => allowed[*index] >= 1,
+                _ => false,
+            }
+        };
+        // Pods in id order, so each node's costs are added in the order of its pod set.
+        for pod in view.cluster.pods() {
+            let Some(facts) = pod.node.and_then(|id| by_node.get_mut(&id)) else {
+                continue;
+            };
+            facts.eviction_cost += pod_eviction_cost(pod.spec.priority);
+            if pod.phase != PodPhase::Terminating {
+                facts.active = true;
+                if facts.disruptable && (pod.spec.do_not_disrupt || !eviction_allowed(&pod.spec)) {
+                    facts.disruptable = false;
+                }
+            }
+        }
+        PodFacts { by_node }
+    }
+
+    fn of(&self, node: &Node) -> NodePodFacts {
+        self.by_node[&node.id]
+    }
+
+    /// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
+    /// pods are node overhead here and never count).
+    fn is_empty(&self, node: &Node) -> bool {
+        !self.of(node).active
+    }
+
+    /// Disruption cost of a node: the pods' eviction costs times the share of the node's
+    /// lifetime left before `expireAfter` (`pkg/utils/disruption/disruption.go`). Lower costs
+    /// are disrupted first.
+    fn disruption_cost(&self, node: &Node, view: &ClusterView<'_>) -> f64 {
+        let age = view.now.since(node.launched_at).as_millis() as f64;
+        let lifetime_remaining = ((EXPIRE_AFTER.as_millis() as f64 - age)
+            / EXPIRE_AFTER.as_millis() as f64)
+            .clamp(0.0, 1.0);
+        self.of(node).eviction_cost * lifetime_remaining
+    }
+}
+
+/// A pod's eviction cost: 1 + priority / 2^25, clamped to [-10, 10].
+fn pod_eviction_cost(priority: i32) -> f64 {
+    (1.0 + f64::from(priority) / 2f64.powi(25)).clamp(-10.0, 10.0)
+}
+
+/// What every consolidation simulation of one pass starts from: the destination nodes in the
+/// simulation's order, the pods already waiting, and the NodePools' remaining limits.
+pub(super) struct ConsolidationBase<'v> {
+    nodes: Vec<SimNode<'v>>,
+    pending: Vec<SimPod>,
+    limits: Vec<Option<autoscale_sim_cloud::Resources>>,
+}
+
+impl<'v> ConsolidationBase<'v> {
+    fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
+        ConsolidationBase {
+            nodes: karpenter.destination_nodes(view, ports),
+            pending: view
+                .cluster
+                .pending_pods()
+                .filter(|p| p.unschedulable)
+                .map(|p| SimPod {
+                    id: p.id,
+                    spec: p.spec.clone(),
+                    created: p.created,
+                })
+                .collect(),
+            limits: karpenter.remaining_limits(view),
+        }
+    }
 }
 
 /// Sorts nodes by disruption cost, cheapest first, ties by id; each cost is computed once.
-fn sort_by_disruption_cost(nodes: &mut Vec<&Node>, view: &ClusterView<'_>) {
+fn sort_by_disruption_cost(nodes: &mut Vec<&Node>, view: &ClusterView<'_>, facts: &PodFacts) {
     let mut keyed: Vec<(f64, &Node)> = nodes
         .iter()
-        .map(|n| (disruption_cost(n, view), *n))
+        .map(|n| (facts.disruption_cost(n, view), *n))
         .collect();
     keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
     nodes.clear();
@@ -107,9 +182,10 @@ impl Karpenter {
             generation == view.cluster.generation() && view.now < until
         });
         if self.pending_command.is_none() && !unchanged {
+            let facts = PodFacts::gather(view);
             let command = self
-                .emptiness(view)
-                .or_else(|| self.single_node_consolidation(view));
+                .emptiness(view, &facts)
+                .or_else(|| self.single_node_consolidation(view, &facts));
             if let Some(command) = command {
                 self.consolidated = None;
                 self.pending_command = Some(command);
@@ -146,7 +222,7 @@ impl Karpenter {
     }
 
     /// Checks whether `node` may be disrupted gracefully now (`NewCandidate`, `ShouldDisrupt`).
-    fn is_candidate(&self, node: &Node, view: &ClusterView<'_>) -> bool {
+    fn is_candidate(&self, node: &Node, view: &ClusterView<'_>, facts: &PodFacts) -> bool {
         let Some(pool) = self.pool_index(&node.owner) else {
             return false;
         };
@@ -162,7 +238,7 @@ impl Karpenter {
                 .get(&node.id)
                 .is_none_or(|until| *until <= view.now)
             && view.now.since(node.last_pod_event) >= consolidate_after
-            && pods_disruptable(node, view)
+            && facts.of(node).disruptable
     }
 
     /// Nodes each pool may still disrupt: the smallest budget allowance over the pool's
@@ -195,14 +271,14 @@ impl Karpenter {
     }
 
     /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
-    fn emptiness(&self, view: &ClusterView<'_>) -> Option<Command> {
+    fn emptiness(&self, view: &ClusterView<'_>, facts: &PodFacts) -> Option<Command> {
         let mut budgets = self.available_budgets(view);
         let mut empty: Vec<&Node> = view
             .cluster
             .nodes()
-            .filter(|n| is_empty(n, view) && self.is_candidate(n, view))
+            .filter(|n| facts.is_empty(n) && self.is_candidate(n, view, facts))
             .collect();
-        sort_by_disruption_cost(&mut empty, view);
+        sort_by_disruption_cost(&mut empty, view, facts);
 
         let mut candidates = Vec::new();
         let mut price = Price(0);
@@ -227,7 +303,11 @@ impl Karpenter {
 
     /// Single-node consolidation: candidates in disruption-cost order, interleaved across pools;
     /// the first that can be deleted or replaced by a cheaper node wins.
-    fn single_node_consolidation(&self, view: &ClusterView<'_>) -> Option<Command> {
+    fn single_node_consolidation(
+        &self,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+    ) -> Option<Command> {
         let budgets = self.available_budgets(view);
         let pools = self.pools.as_ref().expect("pools resolved");
         let mut per_pool: Vec<Vec<&Node>> = vec![Vec::new(); pools.len()];
@@ -235,20 +315,20 @@ impl Karpenter {
             let Some(pool) = self.pool_index(&node.owner) else {
                 continue;
             };
-            if !is_empty(node, view)
+            if !facts.is_empty(node)
                 && pools[pool].config.consolidation_policy
                     == ConsolidationPolicy::WhenEmptyOrUnderutilized
-                && self.is_candidate(node, view)
+                && self.is_candidate(node, view, facts)
             {
                 per_pool[pool].push(node);
             }
         }
         for nodes in &mut per_pool {
-            sort_by_disruption_cost(nodes, view);
+            sort_by_disruption_cost(nodes, view, facts);
         }
 
         // Round-robin across pools.
-        let base = self.destination_nodes(view, false);
+        let mut base = ConsolidationBase::new(self, view, false);
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         for rank in 0..longest {
             for (pool, nodes) in per_pool.iter().enumerate() {
@@ -258,7 +338,8 @@ impl Karpenter {
                 if budgets[pool] == 0 {
                     continue;
                 }
-                if let Some(command) = self.compute_consolidation(view, &[node.id], Some(&base)) {
+                if let Some(command) = self.compute_consolidation(view, &[node.id], Some(&mut base))
+                {
                     return Some(command);
                 }
             }
@@ -289,7 +370,7 @@ impl Karpenter {
         &self,
         view: &ClusterView<'v>,
         candidates: &[NodeId],
-        base: Option<&[SimNode<'v>]>,
+        base: Option<&mut ConsolidationBase<'v>>,
     ) -> Option<Command> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
@@ -317,33 +398,38 @@ impl Karpenter {
                 });
             }
         }
-        pods.extend(
-            view.cluster
-                .pending_pods()
-                .filter(|p| p.unschedulable)
-                .map(|p| SimPod {
-                    id: p.id,
-                    spec: p.spec.clone(),
-                    created: p.created,
-                }),
-        );
-
-        // The other nodes, from the pass's shared list when no pod needs host ports.
-        let nodes: Vec<SimNode> = match base {
-            Some(base) if !any_host_ports(&pods) => base
-                .iter()
-                .filter(|n| !candidate_set.contains(&n.node.id))
-                .cloned()
-                .collect(),
-            _ => self
-                .destination_nodes(view, any_host_ports(&pods))
-                .into_iter()
-                .filter(|n| !candidate_set.contains(&n.node.id))
-                .collect(),
+        let mut fresh = None;
+        let base = match base {
+            Some(base) => base,
+            None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
-        let mut limits = self.remaining_limits(view);
+        pods.extend(base.pending.iter().cloned());
+
+        // The other nodes: the pass's shared list, unless a pod needs host ports, which the
+        // shared list leaves out.
+        let mut limits = base.limits.clone();
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
-        let placement = solve(pods, nodes, pools, &mut limits, &mut tracker);
+        let candidate_ids: Vec<NodeId> = candidate_set.iter().copied().collect();
+        let placement = if any_host_ports(&pods) {
+            let mut nodes = self.destination_nodes(view, true);
+            solve(
+                pods,
+                &mut nodes,
+                &candidate_ids,
+                pools,
+                &mut limits,
+                &mut tracker,
+            )
+        } else {
+            solve(
+                pods,
+                &mut base.nodes,
+                &candidate_ids,
+                pools,
+                &mut limits,
+                &mut tracker,
+            )
+        };
 
         // Every candidate pod must land, and not on a node that is still initializing.
         if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
@@ -427,6 +513,7 @@ impl Karpenter {
         let Some(command) = self.pending_command.take() else {
             return;
         };
+        let facts = PodFacts::gather(view);
         let validated = match command.method {
             Method::Emptiness => {
                 // Emptiness keeps the candidates that are still empty and eligible, within budget.
@@ -436,9 +523,9 @@ impl Karpenter {
                     .iter()
                     .copied()
                     .filter(|id| {
-                        view.cluster
-                            .node(*id)
-                            .is_some_and(|n| is_empty(n, view) && self.is_candidate(n, view))
+                        view.cluster.node(*id).is_some_and(|n| {
+                            facts.is_empty(n) && self.is_candidate(n, view, &facts)
+                        })
                     })
                     .filter(|id| {
                         let pool = self
@@ -460,7 +547,7 @@ impl Karpenter {
                 let eligible = command.candidates.iter().all(|id| {
                     view.cluster
                         .node(*id)
-                        .is_some_and(|n| self.is_candidate(n, view))
+                        .is_some_and(|n| self.is_candidate(n, view, &facts))
                 });
                 let fresh = if eligible {
                     self.compute_consolidation(view, &command.candidates, None)

@@ -4,7 +4,7 @@ use autoscale_sim_cloud::Resources;
 use autoscale_sim_kube::{NodeState, quantity};
 
 use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
-use super::scheduling::{SimNode, SimPod, any_host_ports, solve};
+use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
@@ -61,7 +61,7 @@ impl Karpenter {
 
         // Existing and in-flight nodes that are not being removed.
         let ports = any_host_ports(&pods);
-        let nodes: Vec<SimNode> = view
+        let mut nodes: Vec<SimNode> = view
             .cluster
             .nodes()
             .filter(|n| {
@@ -69,9 +69,10 @@ impl Karpenter {
             })
             .map(|n| SimNode::new(n, view.cluster, ports))
             .collect();
+        sort_nodes(&mut nodes);
         let mut limits = self.remaining_limits(view);
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
-        let placement = solve(pods, nodes, pools, &mut limits, &mut tracker);
+        let placement = solve(pods, &mut nodes, &[], pools, &mut limits, &mut tracker);
 
         // Nominate the existing nodes that received pods; they may not be disrupted meanwhile.
         let until = view.now + self.config.nomination_window();

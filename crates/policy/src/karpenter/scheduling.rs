@@ -145,12 +145,16 @@ fn option_fits(
 
 /// Runs the simulation for `pods` against `nodes` and the pools.
 ///
+/// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
+/// simulation works on `nodes` in place and leaves them as it found them.
+///
 /// `remaining_limits` contains each pool's `spec.limits` minus the capacity of its existing nodes;
 /// a new NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
 /// its options off the remainder, as Karpenter does (pessimistically).
 pub(crate) fn solve(
     mut pods: Vec<SimPod>,
-    mut nodes: Vec<SimNode<'_>>,
+    nodes: &mut [SimNode<'_>],
+    excluded: &[NodeId],
     pools: &[ResolvedPool],
     remaining_limits: &mut [Option<Resources>],
     tracker: &mut TopologyTracker<'_>,
@@ -161,7 +165,8 @@ pub(crate) fn solve(
             .then(a.created.cmp(&b.created))
             .then(a.id.cmp(&b.id))
     });
-    sort_nodes(&mut nodes);
+    // Free capacity and ports of `nodes` as they were, restored before returning.
+    let mut undo: Vec<(usize, Resources, usize)> = Vec::new();
 
     let mut placement = Placement::default();
     // For a spec without host ports or inter-pod constraints, the nodes that could not take one
@@ -184,6 +189,7 @@ pub(crate) fn solve(
         let found = (start..nodes.len()).find(|&index| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
+                && !excluded.contains(&n.node.id)
                 && passes_static_filters(&pod.spec, n.node)
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
@@ -191,7 +197,9 @@ pub(crate) fn solve(
         if cacheable {
             resume.insert(key, found.unwrap_or(nodes.len()));
         }
-        if let Some(slot) = found.map(|index| &mut nodes[index]) {
+        if let Some(index) = found {
+            let slot = &mut nodes[index];
+            undo.push((index, slot.free, slot.ports.len()));
             slot.free -= pod.spec.requests;
             slot.ports.extend(pod.spec.host_ports.iter().copied());
             if record {
@@ -307,6 +315,10 @@ pub(crate) fn solve(
             }
             None => placement.failed.push(pod.id),
         }
+    }
+    for (index, free, ports) in undo.into_iter().rev() {
+        nodes[index].free = free;
+        nodes[index].ports.truncate(ports);
     }
     for claim in &mut placement.claims {
         let pool = &pools[claim.pool];
