@@ -250,14 +250,16 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");
             }
+            let config = &loaded.config;
             outln!(
-                "{}: valid scenario {:?}: {} over {}, {} deployments, {} daemonsets, policies {}",
+                "{}: valid scenario {:?}: {}; {}, {}, {}, {}; policies {}",
                 scenario.display(),
                 loaded.name,
-                loaded.config.name,
-                loaded.config.duration,
-                loaded.config.deployments.len(),
-                loaded.config.daemonsets.len(),
+                config.duration,
+                counted(config.deployments.len(), "Deployment"),
+                counted(config.jobs.len(), "Job stream"),
+                counted(config.daemonsets.len(), "DaemonSet"),
+                counted(config.pdbs.len(), "PodDisruptionBudget"),
                 loaded
                     .policies
                     .iter()
@@ -476,6 +478,15 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
     std::fs::write(&probe, b"").map_err(unwritable)?;
     let _ = std::fs::remove_file(probe);
     Ok(())
+}
+
+/// `count` and `noun`, with an "s" unless the count is 1.
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 #[cfg(test)]

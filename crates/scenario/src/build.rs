@@ -747,10 +747,23 @@ fn build_load(
                 None => (ctx.path(&trace.file.value), false),
             };
             if !path.exists() {
-                let message = format!("trace file {} not found", path.display());
-                let fix = format!(
-                    "give the path relative to the scenario file, or pass --trace {name}=PATH on the command line"
-                );
+                let (message, fix) = if from_cli {
+                    (
+                        format!(
+                            "trace file {} not found (given with --trace {name}=PATH)",
+                            path.display()
+                        ),
+                        "check the path; --trace paths are relative to the current folder"
+                            .to_string(),
+                    )
+                } else {
+                    (
+                        format!("trace file {} not found", path.display()),
+                        format!(
+                            "give the path relative to the scenario file, or pass --trace {name}=PATH on the command line"
+                        ),
+                    )
+                };
                 return Err(if from_cli {
                     ScenarioError::file(ctx.file, message, fix)
                 } else {

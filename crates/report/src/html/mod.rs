@@ -161,7 +161,9 @@ fn scenario_section(page: &mut String, report: &HtmlReport<'_>) {
 fn comparison_section(page: &mut String, outputs: &[RunOutput]) {
     page.push_str("<section id=\"comparison\">\n<h2>Comparison</h2>\n");
     page.push_str(
-        "<p>Cost is EC2 Linux on-demand billing per second with a 60 s minimum. Allocation is \
+        "<p>Cost is EC2 Linux billing per second from the time an instance is running, with a 60 s \
+         minimum: on-demand nodes at the list price, spot nodes at the spot price in force each \
+         second. Allocation is \
          requested over allocatable resources of Ready nodes, weighted by time. Pending times \
          run from pod creation to binding, over the pods that were bound; max also counts pods \
          still Pending at the end, and unplaced counts those pods.</p>\n",
