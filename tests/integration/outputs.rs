@@ -35,8 +35,9 @@ const REPORT_FIELDS: [&str; 20] = [
     "events_processed",
 ];
 
-/// The actions a decision log line may carry.
-const DECISION_ACTIONS: [&str; 7] = [
+/// The actions a decision log line may carry: node actions, then notes, which record a
+/// decision without acting on a node.
+const DECISION_ACTIONS: [&str; 10] = [
     "launch",
     "ready",
     "cordon",
@@ -44,7 +45,13 @@ const DECISION_ACTIONS: [&str; 7] = [
     "delete",
     "evict",
     "terminate",
+    "unremovable",
+    "unneeded",
+    "backoff",
 ];
+
+/// Notes that may name no node (a node group's backoff).
+const NODELESS_NOTES: [&str; 1] = ["backoff"];
 
 /// Output of `compare SMALL_WEB --format json --out DIR`: standard output and the folder.
 struct SmallWebRun {
@@ -257,6 +264,9 @@ fn decisions_are_consistent() {
             let detail = decision["detail"].as_str().unwrap_or_default();
             assert!(!detail.is_empty(), "line {number}: launch without detail");
             launched.insert((policy, node), time);
+        } else if NODELESS_NOTES.contains(&action) && node.is_empty() {
+            let detail = decision["detail"].as_str().unwrap_or_default();
+            assert!(!detail.is_empty(), "line {number}: {action} without detail");
         } else {
             let launch_time = launched.get(&(policy, node.clone()));
             assert!(

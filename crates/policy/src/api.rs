@@ -153,6 +153,20 @@ pub enum Action {
         /// `--max-pod-eviction-time`); `None` waits for ever (Karpenter).
         eviction_timeout: Option<SimDuration>,
     },
+    /// Write an entry to the decision log and change nothing else: a decision the policy made
+    /// without acting on a node, such as finding a node unremovable.
+    Note {
+        /// The node the entry is about; `None` leaves the entry's node, instance type and zone
+        /// empty. An entry about a node that is gone is not written.
+        node: Option<NodeId>,
+        /// The entry's `action`, such as `unremovable`. It should differ from the names the
+        /// world writes (`launch`, `delete`, `terminate` and the others).
+        action: String,
+        /// The entry's reason category.
+        reason: String,
+        /// The policy's own explanation.
+        detail: String,
+    },
 }
 
 /// Actions and timers collected during one policy call; the world applies them in order.
@@ -212,6 +226,23 @@ impl Actions {
         self.list.push(Action::Cordon { node, cordoned });
     }
 
+    /// Writes a decision-log entry with `action`, `reason` and `detail`, about `node` when one is
+    /// given; see [`Action::Note`].
+    pub fn note(
+        &mut self,
+        node: Option<NodeId>,
+        action: impl Into<String>,
+        reason: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
+        self.list.push(Action::Note {
+            node,
+            action: action.into(),
+            reason: reason.into(),
+            detail: detail.into(),
+        });
+    }
+
     /// Asks to be called with [`PolicyEvent::Timer`]`(token)` at `time` (at once if it is
     /// past). Timers cannot be cancelled; a policy ignores a stale one by its token.
     pub fn set_timer(&mut self, time: SimTime, token: u64) {
@@ -263,8 +294,9 @@ impl Actions {
 /// It fills [`Actions`]: [`Actions::launch`] (a node of one instance type in one zone and
 /// capacity type, with alternatives EC2 may fill the request with), [`Actions::cordon`],
 /// [`Actions::delete_node`] and [`Actions::delete_node_within`] (cordon, drain, terminate;
-/// each deletion with a [`DisruptionReason`] that the report counts), and
-/// [`Actions::set_timer`]. Launches and deletions carry a reason for the decision log.
+/// each deletion with a [`DisruptionReason`] that the report counts), [`Actions::note`] (a
+/// decision-log entry and nothing else) and [`Actions::set_timer`]. Launches and deletions
+/// carry a reason for the decision log.
 ///
 /// The world applies the actions in order right after the call returns, then schedules the
 /// timers, and enforces what the policy cannot change: launch latency, insufficient capacity

@@ -314,6 +314,7 @@ impl TestWorld {
                 }
                 Action::Cordon { node, cordoned } => self.cluster.set_cordoned(*node, *cordoned),
                 Action::DeleteNode { node, .. } => self.evict_and_mark_deleting(*node),
+                Action::Note { .. } => {}
             }
         }
     }

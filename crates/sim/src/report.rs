@@ -134,9 +134,10 @@ pub struct Decision {
     /// Policy name.
     pub policy: String,
     /// `launch`, `launch-failed`, `ready`, `cordon`, `uncordon`, `delete`, `evict`,
-    /// `interruption-notice`, `rebalance-recommendation` or `terminate`.
+    /// `interruption-notice`, `rebalance-recommendation` or `terminate`, or a policy's note
+    /// (Cluster Autoscaler's `unneeded`, `unremovable` and `backoff`).
     pub action: String,
-    /// Node name.
+    /// Node name; empty for a note about no node.
     pub node: String,
     /// Instance type of the node.
     pub instance_type: String,

@@ -409,10 +409,39 @@ impl World {
                     detail,
                     eviction_timeout,
                 } => self.delete_node(node, reason, detail, eviction_timeout, now),
+                Action::Note {
+                    node,
+                    action,
+                    reason,
+                    detail,
+                } => self.note(node, &action, &reason, detail, now),
             }
         }
         for (time, token) in timers {
             self.engine.schedule_at(time, Event::PolicyTimer(token));
+        }
+    }
+
+    /// Writes a policy's [`Action::Note`] to the decision log.
+    fn note(
+        &mut self,
+        node: Option<NodeId>,
+        action: &str,
+        reason: &str,
+        detail: String,
+        now: SimTime,
+    ) {
+        match node {
+            Some(node) => self.log(now, action, node, None, reason, detail),
+            None => self.decisions.push(Decision {
+                time_ms: now.as_millis(),
+                time: now.to_string(),
+                policy: self.policy_name.clone(),
+                action: action.into(),
+                reason: reason.into(),
+                detail,
+                ..Default::default()
+            }),
         }
     }
 

@@ -49,11 +49,13 @@
 //!
 //! ## Limitations
 //!
-//! The decision log holds only what the policy does: launches and deletions, with Cluster
-//! Autoscaler's reasons (ScaleUp with the options weighed and the node groups skipped, with
-//! their backoff; ScaleDown with the unneeded time). Why a node is unremovable is kept by the
-//! policy ([`ClusterAutoscaler::unremovable_nodes`]) and traced at debug level, and a scale-up
-//! timeout is traced, not written to the decision log.
+//! The decision log holds launches and deletions, with Cluster Autoscaler's reasons (ScaleUp
+//! with the options weighed and the node groups skipped, with their backoff; ScaleDown with the
+//! unneeded time), and three kinds of notes: `unneeded` when a node starts its unneeded time,
+//! `unremovable` when a node is found unremovable for another reason than in the loop before
+//! (NotUnderutilized included), and `backoff` when a failed launch or a scale-up timeout backs
+//! a node group off. Unremovable nodes are also listed by
+//! [`ClusterAutoscaler::unremovable_nodes`].
 
 mod asg;
 mod balancing;
@@ -423,7 +425,7 @@ impl ClusterAutoscaler {
     /// nodes are not all Ready by the deadline is backed off. The world itself terminates an
     /// instance that has not registered within `--max-node-provision-time` and reports the
     /// failed launch, as 1.36 removes long-unregistered nodes. A node that registered stays.
-    fn update_scale_up_requests(&mut self, view: &ClusterView<'_>) {
+    fn update_scale_up_requests(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
         let groups: Vec<usize> = self.scale_up_requests.keys().copied().collect();
         for group in groups {
             let launching = self.upcoming.values().filter(|g| **g == group).count();
@@ -436,24 +438,36 @@ impl ClusterAutoscaler {
                 continue;
             }
             self.scale_up_requests.remove(&group);
-            self.backoff
-                .entry(group)
-                .or_default()
-                .fail(view.now, &self.config);
-            tracing::debug!(
-                time = %view.now,
-                group = %self.config.node_groups[group].name,
-                increase = request.increase,
-                launching,
-                until = %self.backoff[&group].until,
-                "ScaleUpTimedOut: node group backed off"
+            let cause = format!(
+                "{launching} of {} requested nodes not Ready within {}",
+                request.increase, self.config.max_node_provision_time
             );
+            self.back_off(group, "ScaleUpTimedOut", &cause, view.now, actions);
         }
+    }
+
+    /// Backs `group` off after a failed scale-up, traces it and writes a `backoff` note with
+    /// `reason`, the backoff's end and `cause`.
+    fn back_off(
+        &mut self,
+        group: usize,
+        reason: &str,
+        cause: &str,
+        now: SimTime,
+        actions: &mut Actions,
+    ) {
+        let backoff = self.backoff.entry(group).or_default();
+        backoff.fail(now, &self.config);
+        let (until, duration) = (backoff.until, backoff.duration);
+        let name = &self.config.node_groups[group].name;
+        tracing::debug!(time = %now, group = %name, reason, %until, cause, "node group backed off");
+        let detail = format!("node group {name} backed off for {duration} until {until}: {cause}");
+        actions.note(None, "backoff", reason, detail);
     }
 
     /// One `RunOnce` iteration.
     fn run_once(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
-        self.update_scale_up_requests(view);
+        self.update_scale_up_requests(view, actions);
         self.refresh_templates(view);
         let templates = self.templates(view);
 
@@ -504,21 +518,12 @@ impl Autoscaler for ClusterAutoscaler {
             PolicyEvent::NodeReady(node) => {
                 self.upcoming.remove(node);
             }
-            PolicyEvent::LaunchFailed { node, .. } => {
+            PolicyEvent::LaunchFailed { node, reason, .. } => {
                 // The Auto Scaling group's failed scaling activity ends the scale-up at once
                 // ("early abort", Cluster Autoscaler 1.24 and later) and backs the group off; so
                 // does an instance that did not register within --max-node-provision-time.
                 if let Some(group) = self.upcoming.remove(node) {
-                    self.backoff
-                        .entry(group)
-                        .or_default()
-                        .fail(view.now, &self.config);
-                    tracing::debug!(
-                        time = %view.now,
-                        group = %self.config.node_groups[group].name,
-                        until = %self.backoff[&group].until,
-                        "node group backed off after a failed launch"
-                    );
+                    self.back_off(group, reason, "a launch failed", view.now, actions);
                 }
             }
             // Cluster Autoscaler watches no EC2 events: an interrupted node just disappears.

@@ -101,12 +101,23 @@ impl ClusterAutoscaler {
     pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
         let sizes = self.target_sizes(view);
         let candidates = self.candidates(view, &sizes);
-        let found = self.simulate_removal(view, &candidates);
+        let found = self.simulate_removal(view, &candidates, actions);
 
         // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
         let mut unneeded = BTreeMap::new();
         for id in found {
-            unneeded.insert(id, self.unneeded.get(&id).copied().unwrap_or(view.now));
+            let since = match self.unneeded.get(&id) {
+                Some(since) => *since,
+                None => {
+                    let detail = format!(
+                        "deletable once unneeded for longer than {}",
+                        self.config.scale_down_unneeded_time
+                    );
+                    actions.note(Some(id), "unneeded", "ScaleDown", detail);
+                    view.now
+                }
+            };
+            unneeded.insert(id, since);
         }
         self.unneeded = unneeded;
 
@@ -145,7 +156,13 @@ impl ClusterAutoscaler {
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
     /// pods are placed on the other nodes, and a success is committed before the next candidate.
-    fn simulate_removal(&mut self, view: &ClusterView<'_>, candidates: &[&Node]) -> Vec<NodeId> {
+    /// A node found unremovable for another reason than before gets an `unremovable` note.
+    fn simulate_removal(
+        &mut self,
+        view: &ClusterView<'_>,
+        candidates: &[&Node],
+        actions: &mut Actions,
+    ) -> Vec<NodeId> {
         let free: Vec<(NodeId, Resources)> = view
             .cluster
             .nodes()
@@ -177,15 +194,24 @@ impl ClusterAutoscaler {
                     unneeded.push(node.id);
                     self.unremovable_until.remove(&node.id);
                 }
-                Err(Unremovable::NotUnderutilized) => {
-                    // Reported, but checked again in the next loop.
-                    self.unremovable_until
-                        .insert(node.id, (view.now, Unremovable::NotUnderutilized));
-                }
                 Err(reason) => {
-                    let until = view.now + self.config.unremovable_node_recheck_timeout;
-                    tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
-                    self.unremovable_until.insert(node.id, (until, reason));
+                    // NotUnderutilized is reported but checked again in the next loop; the other
+                    // reasons wait for --unremovable-node-recheck-timeout.
+                    let (until, detail) = if reason == Unremovable::NotUnderutilized {
+                        let threshold = self.config.scale_down_utilization_threshold;
+                        (
+                            view.now,
+                            format!("utilization above the threshold {threshold}"),
+                        )
+                    } else {
+                        let until = view.now + self.config.unremovable_node_recheck_timeout;
+                        tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
+                        (until, format!("not checked again until {until}"))
+                    };
+                    let previous = self.unremovable_until.insert(node.id, (until, reason));
+                    if previous.is_none_or(|(_, old)| old != reason) {
+                        actions.note(Some(node.id), "unremovable", reason.as_str(), detail);
+                    }
                 }
             }
         }

@@ -547,6 +547,83 @@ fn bare_pod_blocks_scale_down() {
     assert_eq!(unremovable(&policy), [node]);
 }
 
+/// Collects the notes among `actions`, in order.
+fn notes(actions: &[Action]) -> Vec<&Action> {
+    actions
+        .iter()
+        .filter(|action| matches!(action, Action::Note { .. }))
+        .collect()
+}
+
+#[test]
+fn unremovable_note_on_reason_change() {
+    // The bare pod makes the node NotReplicated. The pass after the recheck timeout finds the
+    // same reason and writes no note. Once the pod is gone, the pass after the next recheck
+    // timeout finds the node unneeded.
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    let bare = world
+        .cluster
+        .create_pod(Owner::Bare, pod_spec(100, 0), world.now);
+    world.cluster.bind(bare, node, world.now);
+
+    let first = world.call(|view, actions| {
+        policy.scale_down(view, actions);
+    });
+    world.now = secs(310);
+    let recheck = world.call(|view, actions| {
+        policy.scale_down(view, actions);
+    });
+    world.cluster.delete_pod(bare, world.now);
+    world.now = secs(620);
+    let emptied = world.call(|view, actions| {
+        policy.scale_down(view, actions);
+    });
+
+    assert_eq!(
+        notes(&first.actions),
+        [&Action::Note {
+            node: Some(node),
+            action: "unremovable".into(),
+            reason: "NotReplicated".into(),
+            detail: "not checked again until 0d00:05:00.000".into(),
+        }]
+    );
+    assert!(notes(&recheck.actions).is_empty());
+    assert_eq!(
+        notes(&emptied.actions),
+        [&Action::Note {
+            node: Some(node),
+            action: "unneeded".into(),
+            reason: "ScaleDown".into(),
+            detail: "deletable once unneeded for longer than 10m".into(),
+        }]
+    );
+}
+
+#[test]
+fn not_underutilized_noted_once() {
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[600]);
+
+    let first = world.call(|view, actions| {
+        policy.scale_down(view, actions);
+    });
+    world.now = secs(10);
+    let second = world.call(|view, actions| {
+        policy.scale_down(view, actions);
+    });
+
+    assert_eq!(
+        notes(&first.actions),
+        [&Action::Note {
+            node: Some(node),
+            action: "unremovable".into(),
+            reason: "NotUnderutilized".into(),
+            detail: "utilization above the threshold 0.5".into(),
+        }]
+    );
+    assert!(notes(&second.actions).is_empty());
+}
+
 // Greedy removal simulation: core/scaledown/planner/planner_test.go TestUpdateClusterState.
 // That test fakes the eligibility check. Here a threshold of 1.0 makes every node eligible, and
 // a node group at its minimum size keeps a node out of the candidates. Pods take 1 byte of
@@ -956,7 +1033,7 @@ fn spot_falls_back_to_on_demand() {
     let first = report_pending_and_loop(&mut world, &mut policy);
     let spot_node = world.live_nodes("spot-ng")[0];
     world.cluster.remove_node(spot_node);
-    world.send(
+    let failed = world.send(
         &mut policy,
         PolicyEvent::LaunchFailed {
             node: spot_node,
@@ -969,6 +1046,16 @@ fn spot_falls_back_to_on_demand() {
     let second = world.advance_to(&mut policy, next_loop);
 
     assert_eq!(launched_groups(&first), ["spot-ng"]);
+    assert_eq!(
+        notes(&failed.actions),
+        [&Action::Note {
+            node: None,
+            action: "backoff".into(),
+            reason: "InsufficientInstanceCapacity".into(),
+            detail: "node group spot-ng backed off for 5m until 0d00:05:10.000: a launch failed"
+                .into(),
+        }]
+    );
     assert_eq!(launched_groups(&second), ["on-demand-ng"]);
 }
 
