@@ -58,8 +58,8 @@ fn scenario_cases() -> Vec<ScenarioCase> {
             name: "wrong type",
             setup: yaml("minSize: 1\n", "minSize: many\n"),
             expected: vec![
-                "{scenario}:34:20: field minSize, value \"many\": invalid value",
-                "fix: write a value of the type this field takes",
+                "{scenario}:34:20: field minSize, value \"many\": invalid value: expected a whole number zero or more",
+                "fix: write a whole number, 0 or more, without sign or decimals",
             ],
         },
         ScenarioCase {

@@ -160,6 +160,7 @@ fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> Scenario
     let message = describe_type_error(strip_position_prefix(first));
     let snippet: Vec<String> = lines
         .map(|l| l.replace("<input>", &path.display().to_string()))
+        .map(|l| reword_type_names(&l))
         .collect();
 
     // The excerpt's own "-->" line counts columns within a cropped view; the parser's location
@@ -189,6 +190,14 @@ fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> Scenario
         "remove the field or correct its spelling; the message lists the fields accepted here"
     } else if message.starts_with("missing field") {
         "add the missing field"
+    } else if message == "invalid value: expected a whole number zero or more" {
+        "write a whole number, 0 or more, without sign or decimals (for example 3)"
+    } else if message == "invalid value: expected a whole number" {
+        "write a whole number without decimals (for example 3 or -3)"
+    } else if message == "invalid value: expected a number" {
+        "write a number (for example 0.5)"
+    } else if message == "invalid value: expected true or false" {
+        "write true or false"
     } else if message.starts_with("invalid") {
         "write a value of the type this field takes"
     } else {
@@ -216,6 +225,20 @@ fn describe_type_error(message: &str) -> String {
         _ => return message.to_string(),
     };
     format!("invalid value: {expected}")
+}
+
+/// Rewords the parser's type names in a snippet's caret line (`^ invalid u32`) the same way.
+fn reword_type_names(line: &str) -> String {
+    ["u32", "u64", "i32", "i64", "f64", "f32", "bool"]
+        .iter()
+        .find_map(|name| {
+            let token = format!("invalid {name}");
+            line.contains(&token).then(|| {
+                let described = describe_type_error(&token);
+                line.replace(&token, &described)
+            })
+        })
+        .unwrap_or_else(|| line.to_string())
 }
 
 /// Drops the parser's own `error: line L column C: ` prefix, since the position is printed first.
