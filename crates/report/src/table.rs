@@ -4,7 +4,7 @@
 use autoscale_sim_sim::RunReport;
 
 /// Column headers of the comparison table, shared by the text table and the HTML report.
-pub(crate) const COMPARISON_HEADERS: [&str; 15] = [
+pub(crate) const COMPARISON_HEADERS: [&str; 16] = [
     "policy",
     "cost $",
     "node-h",
@@ -17,6 +17,7 @@ pub(crate) const COMPARISON_HEADERS: [&str; 15] = [
     "pending p50 s",
     "p95 s",
     "max s",
+    "pending pod-h",
     "evicted",
     "unplaced",
     "disruptions",
@@ -37,6 +38,7 @@ fn comparison_row(r: &RunReport) -> Vec<String> {
         format!("{:.1}", r.pod_pending_p50_seconds),
         format!("{:.1}", r.pod_pending_p95_seconds),
         format!("{:.1}", r.pod_pending_max_seconds),
+        format!("{:.1}", r.pending_pod_seconds / 3600.0),
         r.pods_evicted.to_string(),
         r.pods_pending_at_end.to_string(),
         if r.disruptions_by_reason.is_empty() {
