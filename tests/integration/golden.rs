@@ -5,7 +5,7 @@
 //! `summary.json` field by field against `tests/golden/NAME.summary.json`, and the length and
 //! FNV-1a digest of `decisions.jsonl` and `timeseries.csv` against `tests/golden/NAME.digests`.
 //! `events_processed` is left out of the comparison: it counts the simulator's internal events,
-//! which an optimisation may legitimately remove, and says nothing about decisions.
+//! which an optimisation may legitimately remove, and does not describe decisions.
 //!
 //! After a change that is meant to change decisions, rewrite the golden files with
 //! `UPDATE_GOLDEN=1 cargo test --test integration golden` and commit them with the reason.

@@ -235,7 +235,7 @@ impl<'a> TopologyTracker<'a> {
         counts
     }
 
-    /// A mark of the placements so far, for [`TopologyTracker::rollback`].
+    /// Returns a mark of the placements so far, for [`TopologyTracker::rollback`].
     pub fn mark(&self) -> TrackerMark {
         TrackerMark {
             placed: self.placed.len(),

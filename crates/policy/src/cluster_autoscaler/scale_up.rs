@@ -299,7 +299,7 @@ impl ClusterAutoscaler {
             id: autoscale_sim_kube::NodeId,
             ports: Vec<u16>,
         }
-        // Host ports matter only when a pending pod asks for one.
+        // Host ports matter only when a pending pod requests one.
         let any_host_ports = pending.iter().any(|p| !p.spec.host_ports.is_empty());
         let mut slots: Vec<Slot> = Vec::new();
         for node in view.cluster.nodes() {

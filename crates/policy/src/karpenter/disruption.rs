@@ -48,8 +48,8 @@ pub(crate) struct Command {
     pub candidate_price: Price,
 }
 
-/// What the disruption methods need to know about each node's pods, gathered in one sweep over
-/// the cluster's pods per pass instead of once per node and method.
+/// Per-node facts about pods that the disruption methods use. One sweep over the cluster's pods
+/// per pass gathers them, instead of one lookup per node and method.
 struct PodFacts {
     by_node: BTreeMap<NodeId, NodePodFacts>,
 }
@@ -123,13 +123,13 @@ impl PodFacts {
     }
 }
 
-/// A pod's eviction cost: 1 + priority / 2^25, clamped to [-10, 10].
+/// Returns a pod's eviction cost: 1 + priority / 2^25, clamped to [-10, 10].
 fn pod_eviction_cost(priority: i32) -> f64 {
     (1.0 + f64::from(priority) / 2f64.powi(25)).clamp(-10.0, 10.0)
 }
 
-/// What every consolidation simulation of one pass starts from: the destination nodes in the
-/// simulation's order, the pods already waiting, and the NodePools' remaining limits.
+/// Starting state shared by the consolidation simulations of one pass: the destination nodes in
+/// the simulation's order, the pods already waiting, and the NodePools' remaining limits.
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     pending: Vec<SimPod>,

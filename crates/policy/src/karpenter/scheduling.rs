@@ -41,8 +41,8 @@ pub(crate) struct SimNode<'a> {
 }
 
 impl<'a> SimNode<'a> {
-    /// The simulation's view of `node`. Host ports in use are collected only with `ports`: they
-    /// matter only when a pod to place asks for one (see [`any_host_ports`]).
+    /// Creates the simulation's view of `node`. Host ports in use are collected only with
+    /// `ports`, because they matter only when a pod to place requests one ([`any_host_ports`]).
     pub fn new(node: &'a Node, cluster: &Cluster, ports: bool) -> Self {
         SimNode {
             node,
@@ -57,7 +57,7 @@ impl<'a> SimNode<'a> {
     }
 }
 
-/// Checks whether any of `pods` asks for a host port.
+/// Checks whether any of `pods` requests a host port.
 pub(crate) fn any_host_ports(pods: &[SimPod]) -> bool {
     pods.iter().any(|p| !p.spec.host_ports.is_empty())
 }
@@ -175,7 +175,7 @@ pub(crate) fn solve(
     // scan from the start, found without rescanning.
     let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
     // Placements matter to later pods only through inter-pod constraints; when no pod to place
-    // has any, recording them would change no answer of the tracker.
+    // has any, recording them would not change any result of the tracker.
     let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
     for pod in pods {
         // 1. Existing and in-flight nodes.
