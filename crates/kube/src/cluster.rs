@@ -190,6 +190,8 @@ impl Cluster {
             launched_at: now,
             ready_at: None,
             last_pod_event: now,
+            annotations: BTreeMap::new(),
+            not_ready_since: None,
         };
         self.nodes.insert(id, node);
         id
@@ -221,6 +223,23 @@ impl Cluster {
             node.state = NodeState::Ready;
             node.ready_at = Some(now);
             node.last_pod_event = now;
+        }
+    }
+
+    /// Sets the node's Ready condition: false since `since`, or true again with `None`. A
+    /// node that is not Ready takes no new pods.
+    pub fn set_node_not_ready(&mut self, id: NodeId, since: Option<SimTime>) {
+        self.generation += 1;
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.not_ready_since = since;
+        }
+    }
+
+    /// Sets an annotation on a node.
+    pub fn annotate_node(&mut self, id: NodeId, key: &str, value: &str) {
+        self.generation += 1;
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.annotations.insert(key.to_string(), value.to_string());
         }
     }
 

@@ -377,6 +377,14 @@ pub struct Node {
     /// Last time a non-DaemonSet pod was bound to or removed from the node (Karpenter's
     /// `lastPodEventTime`).
     pub last_pod_event: SimTime,
+    /// Annotations, such as `cluster-autoscaler.kubernetes.io/scale-down-disabled`.
+    pub annotations: BTreeMap<String, String>,
+    /// Since when the Ready condition is false after the node was Ready (the kubelet stopped
+    /// reporting). The node lifecycle controller then taints it `node.kubernetes.io/not-ready`,
+    /// so kube-scheduler places nothing on it.
+    /// NOTE: the world never sets this; library users and tests do, with
+    /// [`crate::Cluster::set_node_not_ready`].
+    pub not_ready_since: Option<SimTime>,
 }
 
 impl Node {
@@ -390,8 +398,15 @@ impl Node {
         self.allocatable - self.requested()
     }
 
-    /// Whether the scheduler may bind new pods here (Ready and not cordoned).
+    /// Whether the scheduler may bind new pods here (Ready, its Ready condition true, and not
+    /// cordoned).
     pub fn is_schedulable(&self) -> bool {
+        self.is_in_service() && self.not_ready_since.is_none()
+    }
+
+    /// Whether the node is Ready in its lifecycle and not cordoned, whatever its Ready
+    /// condition says.
+    pub fn is_in_service(&self) -> bool {
         self.state == NodeState::Ready && !self.cordoned
     }
 }

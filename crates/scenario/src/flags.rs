@@ -94,6 +94,7 @@ pub fn apply_flag(
             }
         }
         "scale-down-unneeded-time" => set_duration(&mut config.scale_down_unneeded_time)?,
+        "scale-down-unready-time" => set_duration(&mut config.scale_down_unready_time)?,
         "scale-down-delay-after-add" => set_duration(&mut config.scale_down_delay_after_add)?,
         "scale-down-delay-after-delete" => set_duration(&mut config.scale_down_delay_after_delete)?,
         "scale-down-delay-after-failure" => {
@@ -184,6 +185,7 @@ pub fn apply_flag(
         }
         "nodes" => return parse_nodes(value).map(Some),
         "scale-down-enabled"
+        | "scale-down-unready-enabled"
         | "ignore-daemonsets-utilization"
         | "balance-similar-node-groups"
         | "enforce-node-group-min-size" => set_bool(bare, value, config)?,
@@ -216,6 +218,7 @@ fn set_bool(
     };
     match name {
         "scale-down-enabled" => config.scale_down_enabled = parsed,
+        "scale-down-unready-enabled" => config.scale_down_unready_enabled = parsed,
         "ignore-daemonsets-utilization" => config.ignore_daemonsets_utilization = parsed,
         "balance-similar-node-groups" => config.balancing.enabled = parsed,
         "enforce-node-group-min-size" => config.enforce_node_group_min_size = parsed,

@@ -24,6 +24,8 @@
 //! | `--expander` | least-waste (random up to 1.32) |
 //! | `--scale-down-utilization-threshold` | 0.5 |
 //! | `--scale-down-unneeded-time` | 10m |
+//! | `--scale-down-unready-time` | 20m |
+//! | `--scale-down-unready-enabled` | true |
 //! | `--scale-down-delay-after-add` | 10m |
 //! | `--scale-down-delay-after-delete` | 0s |
 //! | `--scale-down-delay-after-failure` | 3m |
@@ -170,6 +172,12 @@ pub struct ClusterAutoscalerConfig {
     pub scale_down_utilization_threshold: f64,
     /// `--scale-down-unneeded-time`.
     pub scale_down_unneeded_time: SimDuration,
+    /// `--scale-down-unready-time`: how long a node whose Ready condition is false must be
+    /// unneeded before it is removed.
+    pub scale_down_unready_time: SimDuration,
+    /// `--scale-down-unready-enabled`: whether nodes whose Ready condition is false may be
+    /// removed at all.
+    pub scale_down_unready_enabled: bool,
     /// `--scale-down-delay-after-add`.
     pub scale_down_delay_after_add: SimDuration,
     /// `--scale-down-delay-after-delete`.
@@ -222,6 +230,8 @@ impl Default for ClusterAutoscalerConfig {
             scale_down_enabled: true,
             scale_down_utilization_threshold: 0.5,
             scale_down_unneeded_time: SimDuration::from_mins(10),
+            scale_down_unready_time: SimDuration::from_mins(20),
+            scale_down_unready_enabled: true,
             scale_down_delay_after_add: SimDuration::from_mins(10),
             scale_down_delay_after_delete: SimDuration::ZERO,
             scale_down_delay_after_failure: SimDuration::from_mins(3),

@@ -74,6 +74,10 @@ pub enum Unremovable {
     UnmovableKubeSystemPod,
     /// A PodDisruptionBudget allows no more disruptions.
     NotEnoughPdb,
+    /// The node is annotated `cluster-autoscaler.kubernetes.io/scale-down-disabled: "true"`.
+    ScaleDownDisabledAnnotation,
+    /// The node is not Ready and `--scale-down-unready-enabled` is false.
+    ScaleDownUnreadyDisabled,
 }
 
 impl Unremovable {
@@ -87,6 +91,8 @@ impl Unremovable {
             Unremovable::LocalStorageRequested => "LocalStorageRequested",
             Unremovable::UnmovableKubeSystemPod => "UnmovableKubeSystemPod",
             Unremovable::NotEnoughPdb => "NotEnoughPdb",
+            Unremovable::ScaleDownDisabledAnnotation => "ScaleDownDisabledAnnotation",
+            Unremovable::ScaleDownUnreadyDisabled => "ScaleDownUnreadyDisabled",
         }
     }
 }
@@ -95,6 +101,11 @@ impl Unremovable {
 /// (`--blocking-system-pod-distruption-timeout`, Cluster Autoscaler 1.33 and later).
 const BLOCKING_SYSTEM_POD_TIMEOUT: autoscale_sim_engine::SimDuration =
     autoscale_sim_engine::SimDuration::from_hours(1);
+
+/// The node annotation that keeps Cluster Autoscaler from removing a node
+/// (`core/scaledown/eligibility/eligibility.go`, `ScaleDownDisabledKey`).
+pub const SCALE_DOWN_DISABLED_ANNOTATION: &str =
+    "cluster-autoscaler.kubernetes.io/scale-down-disabled";
 
 impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
@@ -133,7 +144,7 @@ impl ClusterAutoscaler {
         let mut candidates: Vec<&Node> = view
             .cluster
             .nodes()
-            .filter(|node| node.is_schedulable() && !self.deleting.contains_key(&node.id))
+            .filter(|node| node.is_in_service() && !self.deleting.contains_key(&node.id))
             .filter(|node| {
                 self.group_of(&node.owner)
                     .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
@@ -251,6 +262,18 @@ impl ClusterAutoscaler {
         node: &Node,
         state: &mut RemovalState<'_>,
     ) -> Result<(), Unremovable> {
+        // Eligibility, in the order of `unremovableReasonAndNodeUtilization`
+        // (`core/scaledown/eligibility/eligibility.go`, Cluster Autoscaler 1.36).
+        if node
+            .annotations
+            .get(SCALE_DOWN_DISABLED_ANNOTATION)
+            .is_some_and(|value| value == "true")
+        {
+            return Err(Unremovable::ScaleDownDisabledAnnotation);
+        }
+        if node.not_ready_since.is_some() && !self.config.scale_down_unready_enabled {
+            return Err(Unremovable::ScaleDownUnreadyDisabled);
+        }
         if utilization(node, self.config.ignore_daemonsets_utilization)
             > self.config.scale_down_utilization_threshold
         {
@@ -415,7 +438,20 @@ impl ClusterAutoscaler {
         let mut removable: Vec<(NodeId, bool)> = self
             .unneeded
             .iter()
-            .filter(|(_, since)| view.now.since(**since) > self.config.scale_down_unneeded_time)
+            .filter(|(id, since)| {
+                // An unready node waits `--scale-down-unready-time` instead
+                // (`core/scaledown/unneeded/nodes.go`, `RemovableAt`).
+                let unready = view
+                    .cluster
+                    .node(**id)
+                    .is_some_and(|n| n.not_ready_since.is_some());
+                let wait = if unready {
+                    self.config.scale_down_unready_time
+                } else {
+                    self.config.scale_down_unneeded_time
+                };
+                view.now.since(**since) > wait
+            })
             .map(|(id, _)| (*id, view.cluster.active_pods_on(*id).next().is_some()))
             .collect();
         removable.sort_by_key(|&(id, drain)| (drain, id));

@@ -13,7 +13,7 @@ use super::expander::{
     PriceInputs, preferred_node_cpu_millis, price_filter, price_score, priority_filter,
     stabilization_price, waste_score,
 };
-use super::scale_down::utilization;
+use super::scale_down::{SCALE_DOWN_DISABLED_ANNOTATION, utilization};
 use super::scale_up::{ScaleUpOption, ScaleUpStatus, estimate, unschedulable_pods};
 use super::template::Template;
 use super::{
@@ -529,6 +529,105 @@ fn eligibility_deleting_node_skipped() {
 
     assert!(unneeded(&policy).is_empty());
     assert!(unremovable(&policy).is_empty());
+}
+
+/// Lists the unremovable nodes with their reasons.
+fn unremovable_reasons(policy: &ClusterAutoscaler) -> Vec<(NodeId, &'static str)> {
+    policy
+        .unremovable_nodes()
+        .map(|(id, reason, _)| (id, reason.as_str()))
+        .collect()
+}
+
+#[test]
+fn eligibility_scale_down_disabled_annotation() {
+    // "marked no scale down is filtered out": an empty node annotated scale-down-disabled is
+    // unremovable, and stays so after the recheck timeout.
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    world
+        .cluster
+        .annotate_node(node, SCALE_DOWN_DISABLED_ANNOTATION, "true");
+
+    scale_down_once(&mut world, &mut policy);
+    assert!(unneeded(&policy).is_empty());
+    assert_eq!(
+        unremovable_reasons(&policy),
+        [(node, "ScaleDownDisabledAnnotation")]
+    );
+
+    // Any other value than "true" leaves the node removable, as in `HasNoScaleDownAnnotation`.
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    world
+        .cluster
+        .annotate_node(node, SCALE_DOWN_DISABLED_ANNOTATION, "yes");
+    scale_down_once(&mut world, &mut policy);
+    assert_eq!(unneeded(&policy), [node]);
+}
+
+#[test]
+fn eligibility_unready_node_unneeded() {
+    // "unready node stays": an empty node whose Ready condition is false is unneeded.
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    world.cluster.set_node_not_ready(node, Some(world.now));
+
+    scale_down_once(&mut world, &mut policy);
+
+    assert_eq!(unneeded(&policy), [node]);
+    assert!(unremovable_reasons(&policy).is_empty());
+}
+
+#[test]
+fn eligibility_unready_disabled() {
+    // "unready node is filtered out when scale-down of unready is disabled".
+    let config = ClusterAutoscalerConfig {
+        scale_down_unready_enabled: false,
+        ..Default::default()
+    };
+    let (mut world, mut policy, node) = eligibility_setup(config, None, &[]);
+    world.cluster.set_node_not_ready(node, Some(world.now));
+
+    scale_down_once(&mut world, &mut policy);
+
+    assert!(unneeded(&policy).is_empty());
+    assert_eq!(
+        unremovable_reasons(&policy),
+        [(node, "ScaleDownUnreadyDisabled")]
+    );
+}
+
+#[test]
+fn unready_node_waits_unready_time() {
+    // An unready node is removed once unneeded for longer than --scale-down-unready-time (20m),
+    // not --scale-down-unneeded-time (10m); a Ready empty node beside it goes after 10m.
+    let config = ClusterAutoscalerConfig {
+        scale_down_delay_after_add: SimDuration::ZERO,
+        ..Default::default()
+    };
+    let (mut world, mut policy, unready) = eligibility_setup(config, None, &[]);
+    let ready = world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(1000, GIB));
+    world.cluster.set_node_not_ready(unready, Some(world.now));
+    let start = world.now;
+    // Start launches ng2's minimum size, so its first node may go too; only ng1 is followed.
+    world.send(&mut policy, PolicyEvent::Start);
+    let ng1_deletions = |log: &[(SimTime, Action)]| -> Vec<(NodeId, DisruptionReason)> {
+        deletions(untimed(log))
+            .into_iter()
+            .filter(|(id, _)| [ready, unready].contains(id))
+            .collect()
+    };
+
+    let first = world.advance_to(&mut policy, start + SimDuration::from_mins(11));
+    assert_eq!(
+        ng1_deletions(&first),
+        [(ready, DisruptionReason::ScaleDown)]
+    );
+    let second = world.advance_to(&mut policy, start + SimDuration::from_mins(19));
+    assert!(ng1_deletions(&second).is_empty());
+    let third = world.advance_to(&mut policy, start + SimDuration::from_mins(21));
+    assert_eq!(
+        ng1_deletions(&third),
+        [(unready, DisruptionReason::ScaleDown)]
+    );
 }
 
 #[test]

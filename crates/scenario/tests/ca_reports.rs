@@ -1,0 +1,175 @@
+//! Cluster Autoscaler behaviour that users reported (../shared/oracles/cluster-autoscaler.md),
+//! run end to end through the scenario loader, the world and the policy. Each test states what
+//! the real program 1.36 does and asserts it in numbers.
+
+use std::path::{Path, PathBuf};
+
+use autoscale_sim_scenario::{Overrides, load_str};
+use autoscale_sim_sim::{Decision, RunOutput, Simulation};
+
+/// Writes a trace of `values`, one per `step_seconds`, to a file of its own and returns its path.
+fn write_trace(name: &str, step_seconds: u64, values: &[u32]) -> PathBuf {
+    let folder =
+        std::env::temp_dir().join(format!("autoscale-sim-ca-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join(format!("{name}.csv"));
+    let mut text = String::from("timestamp_seconds,value\n");
+    for (i, value) in values.iter().enumerate() {
+        text.push_str(&format!("{},{value}\n", i as u64 * step_seconds));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Loads `yaml` with each `(placeholder, trace)` pair's placeholder replaced by the trace's
+/// path, and runs its only policy.
+fn run(yaml: &str, traces: &[(&str, &Path)]) -> RunOutput {
+    let mut yaml = yaml.to_string();
+    for (placeholder, trace) in traces {
+        yaml = yaml.replace(placeholder, &trace.display().to_string());
+    }
+    let scenario = load_str(&yaml, Path::new("report.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut config = scenario.config.clone();
+    config.check_invariants = true;
+    Simulation::new(config).unwrap().run(&scenario.policies[0])
+}
+
+/// Lists the decisions with `action`, in time order.
+fn with_action<'a>(output: &'a RunOutput, action: &str) -> Vec<&'a Decision> {
+    output
+        .decisions
+        .iter()
+        .filter(|d| d.action == action)
+        .collect()
+}
+
+/// Report 6, kubernetes/autoscaler#581: replicas added one at a time until there are 3 nodes,
+/// then removed slowly, with a minimum of 1 node. CA 1.1 flip-flopped around the minimum; since
+/// scale-down simulates where the pods go, 1.36 steps down 3 → 2 → 1 and never grows again.
+const FLIP_FLOP: &str = r#"
+name: flip-flop
+seed: 1
+duration: 6h
+cloud:
+  launchLatency: {distribution: fixed, mean: 40s}
+loads:
+  demand:
+    trace: {file: TRACE, end: hold}
+workloads:
+  - kind: Deployment
+    metadata: {name: app}
+    hpa: {load: demand, targetPerReplica: 1, minReplicas: 1, maxReplicas: 10}
+    template:
+      spec:
+        # Two per m5.large (1930m allocatable), and one alone is at 0.47, under the 0.5 threshold.
+        containers: [{name: app, resources: {requests: {cpu: 900m, memory: 1Gi}}}]
+policies:
+  - name: cluster-autoscaler
+    clusterAutoscaler:
+      nodeGroups:
+        - {name: ng, instanceType: m5.large, minSize: 1, maxSize: 5}
+"#;
+
+#[test]
+fn flip_flop_report_steps_down_once() {
+    // One more replica every 15 minutes up to 6, then one fewer every 30 minutes down to 1.
+    let mut values = vec![1, 2, 3, 4, 5, 6];
+    for replicas in (1..=5).rev() {
+        values.extend([replicas, replicas]);
+    }
+    values.extend([1; 8]);
+    let output = run(
+        FLIP_FLOP,
+        &[("TRACE", &write_trace("flip-flop", 900, &values))],
+    );
+
+    let launches = with_action(&output, "launch");
+    let deletions = with_action(&output, "delete");
+    // The minimum node at t = 0, then one node each for replicas 3 and 5.
+    assert_eq!(launches.len(), 3, "{launches:#?}");
+    assert_eq!(deletions.len(), 2, "{deletions:#?}");
+    let last_launch = launches.last().unwrap().time_ms;
+    assert!(
+        deletions.iter().all(|d| d.time_ms > last_launch),
+        "a launch came after a deletion: {launches:#?} {deletions:#?}"
+    );
+    assert!(deletions.iter().all(|d| d.reason == "ScaleDown"));
+    assert_eq!(output.report.pods_pending_at_end, 0);
+    assert_eq!(output.samples.last().unwrap().nodes, 1);
+}
+
+/// Report 10, kubernetes/autoscaler#9287: three nodes, each holding one pod of a Deployment
+/// with hard hostname spread (maxSkew 1), underutilized once a second Deployment shrinks.
+/// Before the fix (PR #9288) CA approved removing a node, its evicted pod could not schedule
+/// while the drained node still counted as an empty domain, and CA scaled up again, over and
+/// over. With the tainted ghost node in the removal simulation, 1.36 finds those nodes
+/// NoPlaceToMovePods and keeps them: no launch after the first three, no eviction.
+const SPREAD_OSCILLATION: &str = r#"
+name: spread-oscillation
+seed: 1
+duration: 4h
+cloud:
+  launchLatency: {distribution: fixed, mean: 40s}
+loads:
+  batch:
+    trace: {file: TRACE, end: hold}
+  web:
+    trace: {file: WEB, end: hold}
+workloads:
+  - kind: Deployment
+    metadata: {name: web}
+    hpa: {load: web, targetPerReplica: 1, minReplicas: 0, maxReplicas: 3}
+    template:
+      metadata:
+        labels: {app: web}
+      spec:
+        topologySpreadConstraints:
+          - maxSkew: 1
+            topologyKey: kubernetes.io/hostname
+            whenUnsatisfiable: DoNotSchedule
+            labelSelector: {matchLabels: {app: web}}
+        containers: [{name: web, resources: {requests: {cpu: 100m, memory: 256Mi}}}]
+  - kind: Deployment
+    metadata: {name: batch}
+    hpa: {load: batch, targetPerReplica: 1, minReplicas: 1, maxReplicas: 3}
+    template:
+      spec:
+        containers: [{name: batch, resources: {requests: {cpu: 1500m, memory: 1Gi}}}]
+policies:
+  - name: cluster-autoscaler
+    clusterAutoscaler:
+      nodeGroups:
+        - {name: ng, instanceType: m5.large, minSize: 1, maxSize: 6}
+"#;
+
+#[test]
+fn spread_report_keeps_nodes_without_oscillation() {
+    // Three batch pods for the first hour force three nodes, then one is left. The web pods
+    // come 15 minutes in, once the three nodes are Ready, and spread one per node.
+    let mut batch = vec![3; 4];
+    batch.extend([1; 12]);
+    let mut web = vec![0];
+    web.extend([3; 15]);
+    let output = run(
+        SPREAD_OSCILLATION,
+        &[
+            ("TRACE", &write_trace("spread-batch", 900, &batch)),
+            ("WEB", &write_trace("spread-web", 900, &web)),
+        ],
+    );
+
+    let launches = with_action(&output, "launch");
+    assert_eq!(launches.len(), 3, "{launches:#?}");
+    assert!(launches.iter().all(|d| d.time_ms < 3_600_000));
+    assert_eq!(with_action(&output, "evict").len(), 0);
+    assert_eq!(output.report.pods_pending_at_end, 0);
+    let unremovable: Vec<&str> = with_action(&output, "unremovable")
+        .iter()
+        .map(|d| d.reason.as_str())
+        .collect();
+    assert!(
+        unremovable.contains(&"NoPlaceToMovePods"),
+        "{unremovable:?}"
+    );
+}
