@@ -24,7 +24,7 @@ use serde_saphyr::Spanned;
 
 use crate::clock::{parse_utc, weekday};
 use crate::error::ScenarioError;
-use crate::flags::apply_flag;
+use crate::flags::{apply_flag, no_effect_reason};
 use crate::schema::*;
 use crate::{Overrides, Scenario};
 
@@ -1553,6 +1553,12 @@ fn build_cluster_autoscaler(
         let nodes = apply_flag(&flag.value, &mut config).map_err(|(message, fix)| {
             ctx.error(flag, &at, Some(flag.value.clone()), message, fix)
         })?;
+        if let Some(why) = no_effect_reason(&flag.value) {
+            ctx.warn(format!(
+                "{at}: {} is accepted and changes nothing here: {why}",
+                flag.value
+            ));
+        }
         if let Some(nodes) = nodes {
             let Some(group) = config.node_groups.iter_mut().find(|g| g.name == nodes.name) else {
                 return Err(ctx.error(

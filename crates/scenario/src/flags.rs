@@ -18,6 +18,110 @@ const IGNORED_FLAGS: [&str; 8] = [
     "--cluster-name",
 ];
 
+/// Flags of Cluster Autoscaler 1.36 that change nothing in this model, each with the reason.
+/// They are accepted with any value, and the loader warns about each one a scenario sets.
+const NO_EFFECT_FLAGS: [(&str, &str); 22] = [
+    (
+        "scale-down-non-empty-candidates-count",
+        "Cluster Autoscaler 1.36 itself parses it and reads it nowhere",
+    ),
+    (
+        "scale-down-candidates-pool-ratio",
+        "Cluster Autoscaler 1.36 itself parses it and reads it nowhere",
+    ),
+    (
+        "scale-down-candidates-pool-min-count",
+        "Cluster Autoscaler 1.36 itself parses it and reads it nowhere",
+    ),
+    (
+        "scale-down-simulation-timeout",
+        "the model's removal simulation takes no simulated time",
+    ),
+    (
+        "max-binpacking-time",
+        "the model's estimator takes no simulated time",
+    ),
+    (
+        "max-nodegroup-binpacking-duration",
+        "the model's estimator takes no simulated time",
+    ),
+    (
+        "max-bulk-soft-taint-count",
+        "the soft taint on unneeded nodes is not modelled",
+    ),
+    (
+        "max-bulk-soft-taint-time",
+        "the soft taint on unneeded nodes is not modelled",
+    ),
+    (
+        "node-info-cache-expire-time",
+        "templates are cached without expiry, as with the default",
+    ),
+    (
+        "debugging-snapshot-enabled",
+        "it only adds a debugging endpoint",
+    ),
+    (
+        "fastpath-binpacking-enabled",
+        "it changes the estimator's speed, not its result",
+    ),
+    (
+        "parallel-scale-up",
+        "launches of several groups happen at once in the model anyway",
+    ),
+    (
+        "bypassed-scheduler-names",
+        "every simulated pod uses the default scheduler",
+    ),
+    (
+        "cordon-node-before-terminating",
+        "the model always cordons a node it removes; the taint alone has the same effect on scheduling",
+    ),
+    (
+        "daemonset-eviction-for-empty-nodes",
+        "DaemonSet pods are node overhead here, not evicted pods",
+    ),
+    (
+        "daemonset-eviction-for-occupied-nodes",
+        "DaemonSet pods are node overhead here, not evicted pods",
+    ),
+    (
+        "ignore-mirror-pods-utilization",
+        "the model has no mirror (static) pods",
+    ),
+    (
+        "skip-nodes-with-custom-controller-pods",
+        "every simulated pod has a built-in controller or none",
+    ),
+    (
+        "max-node-startup-time",
+        "simulated nodes become Ready a fixed time after they register (cloud.launchPhases)",
+    ),
+    (
+        "force-delete-unregistered-nodes",
+        "the world terminates unregistered nodes after --max-node-provision-time whatever the group's minimum",
+    ),
+    (
+        "node-deletion-batcher-interval",
+        "deletions are not batched; each node is terminated on its own",
+    ),
+    (
+        "max-graceful-termination-sec",
+        "grace periods are not capped; pods get their own terminationGracePeriodSeconds",
+    ),
+];
+
+/// Returns why a Cluster Autoscaler flag changes nothing in this model, or `None` when it is
+/// modelled, ignored as cosmetic, or not a flag.
+pub fn no_effect_reason(flag: &str) -> Option<&'static str> {
+    let name = flag.split_once('=').map_or(flag, |(name, _)| name);
+    let bare = name.strip_prefix("--")?;
+    NO_EFFECT_FLAGS
+        .iter()
+        .find(|(known, _)| *known == bare)
+        .map(|(_, why)| *why)
+}
+
 /// A `--nodes=MIN:MAX:NAME` flag: sizes for the node group `NAME`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodesFlag {
@@ -37,6 +141,9 @@ pub fn apply_flag(
 ) -> Result<Option<NodesFlag>, (String, String)> {
     let Some((name, value)) = flag.split_once('=') else {
         if let Some(name) = flag.strip_prefix("--") {
+            if NO_EFFECT_FLAGS.iter().any(|(known, _)| *known == name) {
+                return Ok(None);
+            }
             return set_bool(name, "true", config).map(|_| None);
         }
         return Err((
@@ -184,7 +291,63 @@ pub fn apply_flag(
             }
         }
         "nodes" => return parse_nodes(value).map(Some),
+        "blocking-system-pod-distruption-timeout" => {
+            set_duration(&mut config.blocking_system_pod_disruption_timeout)?
+        }
+        "min-replica-count" => config.min_replica_count = count(value)?,
+        "ok-total-unready-count" => config.ok_total_unready_count = count(value)?,
+        "max-total-unready-percentage" => {
+            config.max_total_unready_percentage = value
+                .parse::<f64>()
+                .ok()
+                .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
+                .ok_or_else(|| {
+                    (
+                        format!("{value:?} is not a number from 0 to 100"),
+                        format!("write {name}=45"),
+                    )
+                })?;
+        }
+        "expendable-pods-priority-cutoff" => {
+            config.expendable_pods_priority_cutoff = value.parse::<i32>().map_err(|_| {
+                (
+                    format!("{value:?} is not a whole number"),
+                    format!("write {name}=-10, a pod priority below which pods are expendable"),
+                )
+            })?;
+        }
+        "estimator" if value == "binpacking" => {}
+        "estimator" => {
+            return Err((
+                format!("{value:?} is not an estimator of Cluster Autoscaler 1.36"),
+                format!("write {name}=binpacking, the only one"),
+            ));
+        }
+        "scale-down-delay-type-local"
+            if matches!(value, "false" | "0" | "f" | "F" | "FALSE" | "False") => {}
+        "scale-down-delay-type-local" => {
+            return Err((
+                "per-group scale-down delays are not modelled".into(),
+                format!("remove {name}, or write {name}=false"),
+            ));
+        }
+        "max-empty-bulk-delete" => {
+            return Err((
+                "--max-empty-bulk-delete was removed in Cluster Autoscaler 1.33, so 1.36 does not start with it".into(),
+                "remove it; --max-scale-down-parallelism sets the same limit".into(),
+            ));
+        }
+        "grpc-expander-url" | "grpc-expander-cert" => {
+            return Err((
+                "the grpc expander is not modelled".into(),
+                format!("remove {name}, and use another --expander"),
+            ));
+        }
+        _ if NO_EFFECT_FLAGS.iter().any(|(known, _)| *known == bare) => {}
         "scale-down-enabled"
+        | "frequent-loops-enabled"
+        | "skip-nodes-with-system-pods"
+        | "skip-nodes-with-local-storage"
         | "scale-down-unready-enabled"
         | "ignore-daemonsets-utilization"
         | "balance-similar-node-groups"
@@ -193,7 +356,7 @@ pub fn apply_flag(
         _ => {
             return Err((
                 format!("flag --{bare} is unknown or not modelled yet"),
-                "remove it, or use one of --scan-interval, --expander, --scale-down-*, --max-*, --cores-total, --memory-total, --balance-similar-node-groups, --balancing-label, --balancing-ignore-label, --memory-difference-ratio, --enforce-node-group-min-size, --new-pod-scale-up-delay, --ignore-daemonsets-utilization, --unremovable-node-recheck-timeout, --nodes".into(),
+                "remove it, or use one of --scan-interval, --expander, --scale-down-*, --max-*, --cores-total, --memory-total, --balance-similar-node-groups, --balancing-label, --balancing-ignore-label, --memory-difference-ratio, --enforce-node-group-min-size, --new-pod-scale-up-delay, --ignore-daemonsets-utilization, --unremovable-node-recheck-timeout, --nodes, --skip-nodes-with-system-pods, --skip-nodes-with-local-storage, --min-replica-count, --expendable-pods-priority-cutoff, --frequent-loops-enabled, or another flag listed in docs/scenario-reference.md".into(),
             ));
         }
     }
@@ -219,6 +382,9 @@ fn set_bool(
     match name {
         "scale-down-enabled" => config.scale_down_enabled = parsed,
         "scale-down-unready-enabled" => config.scale_down_unready_enabled = parsed,
+        "frequent-loops-enabled" => config.frequent_loops_enabled = parsed,
+        "skip-nodes-with-system-pods" => config.skip_nodes_with_system_pods = parsed,
+        "skip-nodes-with-local-storage" => config.skip_nodes_with_local_storage = parsed,
         "ignore-daemonsets-utilization" => config.ignore_daemonsets_utilization = parsed,
         "balance-similar-node-groups" => config.balancing.enabled = parsed,
         "enforce-node-group-min-size" => config.enforce_node_group_min_size = parsed,
@@ -387,6 +553,89 @@ mod tests {
         let error = apply_flag("--balancing-label=b", &mut config).unwrap_err();
 
         assert!(error.0.contains("cannot be combined"));
+    }
+
+    #[test]
+    fn drain_and_health_flags_set_config() {
+        let mut config = ClusterAutoscalerConfig::default();
+        for flag in [
+            "--skip-nodes-with-system-pods=false",
+            "--skip-nodes-with-local-storage=false",
+            "--frequent-loops-enabled=false",
+            "--scale-down-unready-enabled=false",
+            "--scale-down-unready-time=30m",
+            "--blocking-system-pod-distruption-timeout=2h",
+            "--min-replica-count=2",
+            "--expendable-pods-priority-cutoff=-100",
+            "--ok-total-unready-count=5",
+            "--max-total-unready-percentage=60",
+            "--estimator=binpacking",
+            "--scale-down-delay-type-local=false",
+        ] {
+            apply_flag(flag, &mut config).unwrap_or_else(|e| panic!("{flag}: {e:?}"));
+            assert_eq!(no_effect_reason(flag), None, "{flag}");
+        }
+
+        assert!(!config.skip_nodes_with_system_pods);
+        assert!(!config.skip_nodes_with_local_storage);
+        assert!(!config.frequent_loops_enabled);
+        assert!(!config.scale_down_unready_enabled);
+        assert_eq!(config.scale_down_unready_time, SimDuration::from_mins(30));
+        assert_eq!(
+            config.blocking_system_pod_disruption_timeout,
+            SimDuration::from_hours(2)
+        );
+        assert_eq!(config.min_replica_count, 2);
+        assert_eq!(config.expendable_pods_priority_cutoff, -100);
+        assert_eq!(config.ok_total_unready_count, 5);
+        assert_eq!(config.max_total_unready_percentage, 60.0);
+    }
+
+    #[test]
+    fn no_effect_flags_load_with_their_reason() {
+        let mut config = ClusterAutoscalerConfig::default();
+        let before = format!("{config:?}");
+        for flag in [
+            "--scale-down-non-empty-candidates-count=30",
+            "--scale-down-simulation-timeout=30s",
+            "--max-graceful-termination-sec=600",
+            "--cordon-node-before-terminating",
+        ] {
+            apply_flag(flag, &mut config).unwrap_or_else(|e| panic!("{flag}: {e:?}"));
+            assert!(no_effect_reason(flag).is_some(), "{flag}");
+        }
+        assert_eq!(format!("{config:?}"), before);
+        assert_eq!(
+            no_effect_reason("--scale-down-candidates-pool-ratio=0.1"),
+            Some("Cluster Autoscaler 1.36 itself parses it and reads it nowhere")
+        );
+    }
+
+    #[test]
+    fn removed_and_unmodelled_flags_rejected() {
+        let mut config = ClusterAutoscalerConfig::default();
+        let message = |flag: &str, config: &mut ClusterAutoscalerConfig| {
+            apply_flag(flag, config).unwrap_err().0
+        };
+        assert!(
+            message("--max-empty-bulk-delete=10", &mut config)
+                .contains("removed in Cluster Autoscaler 1.33")
+        );
+        assert_eq!(
+            message("--grpc-expander-url=localhost:7000", &mut config),
+            "the grpc expander is not modelled"
+        );
+        assert!(message("--estimator=oldbinpacking", &mut config).contains("not an estimator"));
+        assert_eq!(
+            message("--scale-down-delay-type-local=true", &mut config),
+            "per-group scale-down delays are not modelled"
+        );
+        assert!(
+            message("--max-total-unready-percentage=120", &mut config).contains("from 0 to 100")
+        );
+        assert!(
+            message("--expendable-pods-priority-cutoff=low", &mut config).contains("whole number")
+        );
     }
 
     #[test]

@@ -162,7 +162,8 @@ impl SimConfig {
 /// Time from a deletion decision until billing stops: the 5 s both autoscalers wait after
 /// tainting before they evict (Karpenter's minimum drain time, Cluster Autoscaler's
 /// `--node-delete-delay-after-taint`).
-/// NOTE: pods are evicted at once and their termination grace period is not modelled.
+/// NOTE: here the evictions start at once and the wait runs alongside them: the instance
+/// terminates when the last pod has left after its grace period, and no sooner than this delay.
 pub const DEFAULT_TERMINATION_DELAY: SimDuration = SimDuration::from_secs(5);
 
 /// Default pod startup latency (image pull and container start).
@@ -170,6 +171,9 @@ pub const DEFAULT_TERMINATION_DELAY: SimDuration = SimDuration::from_secs(5);
 pub const DEFAULT_POD_STARTUP: SimDuration = SimDuration::from_secs(5);
 
 /// A policy and its settings, as a scenario lists them.
+// A run builds one spec per policy and keeps it for the whole run, so the size of the largest
+// variant costs nothing that boxing would save.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum PolicySpec {
     /// Cluster Autoscaler with node groups.

@@ -44,6 +44,14 @@
 //! | `--max-node-group-backoff-duration` | 30m |
 //! | `--node-group-backoff-reset-timeout` | 3h |
 //! | `--enforce-node-group-min-size` | false |
+//! | `--frequent-loops-enabled` | true |
+//! | `--skip-nodes-with-system-pods` | true |
+//! | `--skip-nodes-with-local-storage` | true |
+//! | `--blocking-system-pod-distruption-timeout` | 1h (1.33 and later) |
+//! | `--min-replica-count` | 0 |
+//! | `--expendable-pods-priority-cutoff` | -10 |
+//! | `--ok-total-unready-count` | 3 |
+//! | `--max-total-unready-percentage` | 45 |
 //! | `--balance-similar-node-groups` | false |
 //! | `--memory-difference-ratio` | 0.015 (`config/autoscaling_options.go`) |
 //! | `--max-allocatable-difference-ratio` | 0.05 (`config/autoscaling_options.go`) |
@@ -214,6 +222,28 @@ pub struct ClusterAutoscalerConfig {
     pub node_group_backoff_reset_timeout: SimDuration,
     /// `--enforce-node-group-min-size`: grow a group below its minimum size in every loop.
     pub enforce_node_group_min_size: bool,
+    /// `--frequent-loops-enabled`: a loop runs at once after a productive loop and when a pod
+    /// becomes Unschedulable; without it, loops run every `--scan-interval` only.
+    pub frequent_loops_enabled: bool,
+    /// `--skip-nodes-with-system-pods`: a kube-system pod without a PodDisruptionBudget blocks
+    /// its node's removal (for its first `--blocking-system-pod-distruption-timeout`).
+    pub skip_nodes_with_system_pods: bool,
+    /// `--skip-nodes-with-local-storage`: a pod with local storage blocks its node's removal.
+    pub skip_nodes_with_local_storage: bool,
+    /// `--blocking-system-pod-distruption-timeout` (the flag's own spelling): age after which a
+    /// kube-system pod without a PodDisruptionBudget stops blocking scale-down.
+    pub blocking_system_pod_disruption_timeout: SimDuration,
+    /// `--min-replica-count`: a ReplicaSet's pod blocks its node's removal when the ReplicaSet
+    /// has fewer replicas than this.
+    pub min_replica_count: u32,
+    /// `--expendable-pods-priority-cutoff`: pods below this priority trigger no scale-up, and
+    /// scale-down neither counts nor moves them.
+    pub expendable_pods_priority_cutoff: i32,
+    /// `--ok-total-unready-count` and `--max-total-unready-percentage`: with more unready
+    /// nodes than both, the cluster is unhealthy and a loop does nothing.
+    pub ok_total_unready_count: u32,
+    /// See `ok_total_unready_count`; in percent of all nodes.
+    pub max_total_unready_percentage: f64,
     /// `--balance-similar-node-groups` and the flags of its similarity rule; boxed to keep
     /// this struct small, since it is rarely set.
     pub balancing: Box<BalancingConfig>,
@@ -249,6 +279,14 @@ impl Default for ClusterAutoscalerConfig {
             max_node_group_backoff_duration: SimDuration::from_mins(30),
             node_group_backoff_reset_timeout: SimDuration::from_hours(3),
             enforce_node_group_min_size: false,
+            frequent_loops_enabled: true,
+            skip_nodes_with_system_pods: true,
+            skip_nodes_with_local_storage: true,
+            blocking_system_pod_disruption_timeout: SimDuration::from_hours(1),
+            min_replica_count: 0,
+            expendable_pods_priority_cutoff: -10,
+            ok_total_unready_count: 3,
+            max_total_unready_percentage: 45.0,
             balancing: Box::default(),
         }
     }
@@ -335,6 +373,8 @@ pub struct ClusterAutoscaler {
     scale_up_requests: BTreeMap<usize, ScaleUpRequest>,
     /// Backoff of node groups whose launches failed or timed out.
     backoff: BTreeMap<usize, Backoff>,
+    /// Whether the last loop found the cluster unhealthy.
+    unhealthy: bool,
 }
 
 impl ClusterAutoscaler {
@@ -362,6 +402,7 @@ impl ClusterAutoscaler {
             upcoming: BTreeMap::new(),
             scale_up_requests: BTreeMap::new(),
             backoff: BTreeMap::new(),
+            unhealthy: false,
         }
     }
 
@@ -475,13 +516,49 @@ impl ClusterAutoscaler {
         actions.note(None, "backoff", reason, detail);
     }
 
+    /// Checks the cluster's health (`ClusterStateRegistry.IsClusterHealthy`): unhealthy when
+    /// more nodes are unready than both `--ok-total-unready-count` and
+    /// `--max-total-unready-percentage` of all nodes allow. Launching nodes do not count.
+    fn cluster_healthy(&self, view: &ClusterView<'_>) -> (bool, usize, usize) {
+        let (mut total, mut unready) = (0, 0);
+        for node in view.cluster.nodes() {
+            if node.state == NodeState::Ready {
+                total += 1;
+                unready += usize::from(node.not_ready_since.is_some());
+            }
+        }
+        let over_count = unready > self.config.ok_total_unready_count as usize;
+        let over_share =
+            unready as f64 > self.config.max_total_unready_percentage / 100.0 * total as f64;
+        (!(over_count && over_share), unready, total)
+    }
+
     /// One `RunOnce` iteration.
     fn run_once(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
         self.update_scale_up_requests(view, actions);
         self.refresh_templates(view);
         let templates = self.templates(view);
 
-        let pending = scale_up::unschedulable_pods(view, self.config.new_pod_scale_up_delay);
+        let (healthy, unready, total) = self.cluster_healthy(view);
+        if !healthy {
+            // The loop returns and clears the unneeded nodes (`static_autoscaler.go`).
+            if !self.unneeded.is_empty() || !self.unhealthy {
+                let detail =
+                    format!("{unready} of {total} nodes unready; no scale-up or scale-down");
+                actions.note(None, "unhealthy", "ClusterUnhealthy", detail);
+            }
+            self.unhealthy = true;
+            self.unneeded.clear();
+            self.arm_loop(view.now + self.config.scan_interval, actions);
+            return;
+        }
+        self.unhealthy = false;
+
+        let pending = scale_up::unschedulable_pods(
+            view,
+            self.config.new_pod_scale_up_delay,
+            self.config.expendable_pods_priority_cutoff,
+        );
         if let Some(oldest) = pending.iter().filter_map(|p| p.unschedulable_since).min()
             && view.now.since(oldest) < UNSCHEDULABLE_POD_TIME_BUFFER
         {
@@ -500,7 +577,7 @@ impl ClusterAutoscaler {
         }
 
         // Frequent loops (`--frequent-loops-enabled`, default true): a productive loop runs again at once.
-        let next = if scaled_up || deleted {
+        let next = if (scaled_up || deleted) && self.config.frequent_loops_enabled {
             view.now
         } else {
             view.now + self.config.scan_interval
@@ -524,7 +601,10 @@ impl Autoscaler for ClusterAutoscaler {
                 self.run_once(view, actions)
             }
             PolicyEvent::Timer(_) => {}
-            PolicyEvent::PodsUnschedulable(_) => self.run_once(view, actions),
+            PolicyEvent::PodsUnschedulable(_) if self.config.frequent_loops_enabled => {
+                self.run_once(view, actions)
+            }
+            PolicyEvent::PodsUnschedulable(_) => {}
             PolicyEvent::NodeReady(node) => {
                 self.upcoming.remove(node);
             }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
-use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodSpec, passes_static_filters};
+use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodPhase, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
 use crate::api::{Actions, ClusterView, DisruptionReason};
@@ -15,6 +15,12 @@ use crate::topology::{Domain, TopologyTracker};
 /// the larger of CPU and memory requests over allocatable. With `ignore_daemonsets`, DaemonSet
 /// requests are taken out of the denominator, not just the numerator.
 pub(super) fn utilization(node: &Node, ignore_daemonsets: bool) -> f64 {
+    utilization_excluding(node, ignore_daemonsets, Resources::ZERO)
+}
+
+/// Computes the utilization of `node` as [`utilization`] does, without the requests `excluded`
+/// of pods that scale-down does not see (expendable pods).
+fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resources) -> f64 {
     let ratio = |requested: i64, daemon: i64, allocatable: i64| -> f64 {
         let (numerator, denominator) = if ignore_daemonsets {
             (requested - daemon, allocatable - daemon)
@@ -27,7 +33,7 @@ pub(super) fn utilization(node: &Node, ignore_daemonsets: bool) -> f64 {
             numerator as f64 / denominator as f64
         }
     };
-    let requested = node.requested();
+    let requested = node.requested() - excluded;
     let cpu = ratio(
         requested.cpu_millis,
         node.daemon_requests.cpu_millis,
@@ -54,6 +60,10 @@ struct RemovalState<'a> {
     removed: BTreeSet<NodeId>,
     tracker: TopologyTracker<'a>,
     pdb_remaining: Vec<i64>,
+    /// Pods of each Deployment, counted only when `--min-replica-count` is set.
+    replicas: BTreeMap<u32, u32>,
+    /// Whether any pod is expendable, so that utilization must leave some pods out.
+    any_expendable: bool,
 }
 
 /// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
@@ -74,6 +84,8 @@ pub enum Unremovable {
     UnmovableKubeSystemPod,
     /// A PodDisruptionBudget allows no more disruptions.
     NotEnoughPdb,
+    /// A pod's ReplicaSet has fewer replicas than `--min-replica-count`.
+    MinReplicasReached,
     /// The node is annotated `cluster-autoscaler.kubernetes.io/scale-down-disabled: "true"`.
     ScaleDownDisabledAnnotation,
     /// The node is not Ready and `--scale-down-unready-enabled` is false.
@@ -91,16 +103,12 @@ impl Unremovable {
             Unremovable::LocalStorageRequested => "LocalStorageRequested",
             Unremovable::UnmovableKubeSystemPod => "UnmovableKubeSystemPod",
             Unremovable::NotEnoughPdb => "NotEnoughPdb",
+            Unremovable::MinReplicasReached => "MinReplicasReached",
             Unremovable::ScaleDownDisabledAnnotation => "ScaleDownDisabledAnnotation",
             Unremovable::ScaleDownUnreadyDisabled => "ScaleDownUnreadyDisabled",
         }
     }
 }
-
-/// Age after which a kube-system pod without a PDB stops blocking scale-down
-/// (`--blocking-system-pod-distruption-timeout`, Cluster Autoscaler 1.33 and later).
-const BLOCKING_SYSTEM_POD_TIMEOUT: autoscale_sim_engine::SimDuration =
-    autoscale_sim_engine::SimDuration::from_hours(1);
 
 /// The node annotation that keeps Cluster Autoscaler from removing a node
 /// (`core/scaledown/eligibility/eligibility.go`, `ScaleDownDisabledKey`).
@@ -190,7 +198,19 @@ impl ClusterAutoscaler {
             tracker: TopologyTracker::new(view.cluster, view.zones),
             // Disruptions left per PodDisruptionBudget; moved pods use them up (`RemainingPdbTracker`).
             pdb_remaining: view.cluster.disruptions_allowed(),
+            replicas: BTreeMap::new(),
+            any_expendable: false,
         };
+        let cutoff = self.config.expendable_pods_priority_cutoff;
+        for pod in view.cluster.pods() {
+            state.any_expendable |= pod.spec.priority < cutoff;
+            if self.config.min_replica_count > 0
+                && let Owner::Deployment(index) = pod.owner
+                && pod.phase != PodPhase::Terminating
+            {
+                *state.replicas.entry(index).or_default() += 1;
+            }
+        }
         let mut unneeded = Vec::new();
 
         let limit = self.unneeded_nodes_limit(view.now);
@@ -274,7 +294,19 @@ impl ClusterAutoscaler {
         if node.not_ready_since.is_some() && !self.config.scale_down_unready_enabled {
             return Err(Unremovable::ScaleDownUnreadyDisabled);
         }
-        if utilization(node, self.config.ignore_daemonsets_utilization)
+        // Expendable pods are not in Cluster Autoscaler's snapshot: they count for nothing and
+        // need no place.
+        let cutoff = self.config.expendable_pods_priority_cutoff;
+        let expendable = |pod: &Pod| pod.spec.priority < cutoff;
+        let excluded = if state.any_expendable {
+            view.cluster
+                .active_pods_on(node.id)
+                .filter(|pod| expendable(pod))
+                .fold(Resources::ZERO, |sum, pod| sum + pod.spec.requests)
+        } else {
+            Resources::ZERO
+        };
+        if utilization_excluding(node, self.config.ignore_daemonsets_utilization, excluded)
             > self.config.scale_down_utilization_threshold
         {
             return Err(Unremovable::NotUnderutilized);
@@ -284,7 +316,10 @@ impl ClusterAutoscaler {
         let mut pods: Vec<Arc<PodSpec>> = Vec::new();
         let mut pdb_use: Vec<usize> = Vec::new();
         for pod in view.cluster.active_pods_on(node.id) {
-            self.check_drainable(pod, view, &state.pdb_remaining, &mut pdb_use)?;
+            if expendable(pod) {
+                continue;
+            }
+            self.check_drainable(pod, view, state, &mut pdb_use)?;
             pods.push(pod.spec.clone());
         }
         pods.extend(state.moved_onto.get(&node.id).cloned().unwrap_or_default());
@@ -388,37 +423,44 @@ impl ClusterAutoscaler {
             )
     }
 
-    /// Applies the drainability rules to one pod (`simulator/drainability/rules`, defaults
-    /// `--skip-nodes-with-system-pods` and `--skip-nodes-with-local-storage` true); records the
+    /// Applies the drainability rules to one pod (`simulator/drainability/rules`); records the
     /// budgets the pod's eviction would use.
     fn check_drainable(
         &self,
         pod: &Pod,
         view: &ClusterView<'_>,
-        pdb_remaining: &[i64],
+        state: &RemovalState<'_>,
         pdb_use: &mut Vec<usize>,
     ) -> Result<(), Unremovable> {
+        let config = &self.config;
+        if config.min_replica_count > 0
+            && let Owner::Deployment(index) = pod.owner
+            && state.replicas.get(&index).copied().unwrap_or(0) < config.min_replica_count
+        {
+            return Err(Unremovable::MinReplicasReached);
+        }
         let covering = view.cluster.pdbs_covering(&pod.spec);
         if pod.spec.safe_to_evict != Some(true) {
             if pod.owner == Owner::Bare {
                 return Err(Unremovable::NotReplicated);
             }
-            if pod.spec.namespace() == "kube-system"
+            if config.skip_nodes_with_system_pods
+                && pod.spec.namespace() == "kube-system"
                 && covering.is_empty()
-                && view.now.since(pod.created) < BLOCKING_SYSTEM_POD_TIMEOUT
+                && view.now.since(pod.created) < config.blocking_system_pod_disruption_timeout
             {
                 return Err(Unremovable::UnmovableKubeSystemPod);
             }
             if pod.spec.safe_to_evict == Some(false) {
                 return Err(Unremovable::NotSafeToEvict);
             }
-            if pod.spec.local_storage {
+            if config.skip_nodes_with_local_storage && pod.spec.local_storage {
                 return Err(Unremovable::LocalStorageRequested);
             }
         }
         for index in covering {
             let used = pdb_use.iter().filter(|i| **i == index).count() as i64;
-            if pdb_remaining[index] - used < 1 {
+            if state.pdb_remaining[index] - used < 1 {
                 return Err(Unremovable::NotEnoughPdb);
             }
             pdb_use.push(index);

@@ -22,14 +22,20 @@ use super::template::Template;
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::{Domain, TopologyTracker};
 
-/// Pending pods marked Unschedulable and older than `new_pod_scale_up_delay`, in queue order.
+/// Pending pods marked Unschedulable, older than `new_pod_scale_up_delay` and not expendable
+/// (priority at least `expendable_priority_cutoff`, `core/utils/expendable.go`), in queue order.
 pub(super) fn unschedulable_pods<'a>(
     view: &ClusterView<'a>,
     new_pod_scale_up_delay: SimDuration,
+    expendable_priority_cutoff: i32,
 ) -> Vec<&'a Pod> {
     view.cluster
         .pending_pods()
-        .filter(|p| p.unschedulable && view.now.since(p.created) >= new_pod_scale_up_delay)
+        .filter(|p| {
+            p.unschedulable
+                && view.now.since(p.created) >= new_pod_scale_up_delay
+                && p.spec.priority >= expendable_priority_cutoff
+        })
         .collect()
 }
 

@@ -389,11 +389,11 @@ fn young_pods_wait_for_delay() {
     let mut with_5m_delay = Vec::new();
 
     world.call(|view, _| {
-        with_no_delay = unschedulable_pods(view, SimDuration::ZERO)
+        with_no_delay = unschedulable_pods(view, SimDuration::ZERO, -10)
             .iter()
             .map(|p| p.id)
             .collect();
-        with_5m_delay = unschedulable_pods(view, SimDuration::from_mins(5))
+        with_5m_delay = unschedulable_pods(view, SimDuration::from_mins(5), -10)
             .iter()
             .map(|p| p.id)
             .collect();
@@ -942,7 +942,7 @@ fn scale_up_once(world: &mut TestWorld, policy: &mut ClusterAutoscaler) -> Scale
     world.call(|view, actions| {
         policy.refresh_templates(view);
         let templates = policy.templates(view);
-        let pending = unschedulable_pods(view, SimDuration::ZERO);
+        let pending = unschedulable_pods(view, SimDuration::ZERO, -10);
         status = policy.scale_up_status(view, &templates, &pending, actions);
     });
     status
@@ -1552,7 +1552,17 @@ fn drain_check(
     age: SimDuration,
     pdbs: Vec<PodDisruptionBudget>,
 ) -> Option<Unremovable> {
-    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    drain_check_with(Default::default(), spec, age, pdbs)
+}
+
+/// Runs [`drain_check`] with `config`.
+fn drain_check_with(
+    config: ClusterAutoscalerConfig,
+    spec: PodSpec,
+    age: SimDuration,
+    pdbs: Vec<PodDisruptionBudget>,
+) -> Option<Unremovable> {
+    let (mut world, mut policy, node) = eligibility_setup(config, None, &[]);
     world.cluster.set_pdbs(pdbs);
     let pod = world
         .cluster
@@ -1598,9 +1608,8 @@ fn pdb(namespace: &str, max_unavailable: i64) -> PodDisruptionBudget {
     }
 }
 
-#[test]
-fn drain_rules() {
-    let minute = SimDuration::from_mins(1);
+/// Builds a small kube-system pod and a small pod with local storage.
+fn system_and_local_pods() -> (PodSpec, PodSpec) {
     let kube_system = PodSpec {
         namespace: "kube-system".into(),
         ..small_pod()
@@ -1609,6 +1618,177 @@ fn drain_rules() {
         local_storage: true,
         ..small_pod()
     };
+    (kube_system, local)
+}
+
+#[test]
+fn drain_rule_flags() {
+    // The flags that turn drainability rules off or change them, each against the default.
+    let minute = SimDuration::from_mins(1);
+    let (kube_system, local) = system_and_local_pods();
+    let check = |config: ClusterAutoscalerConfig, spec: &PodSpec, age| {
+        drain_check_with(config, spec.clone(), age, vec![])
+    };
+
+    let no_system = ClusterAutoscalerConfig {
+        skip_nodes_with_system_pods: false,
+        ..Default::default()
+    };
+    assert_eq!(check(no_system, &kube_system, minute), None);
+    let no_local = ClusterAutoscalerConfig {
+        skip_nodes_with_local_storage: false,
+        ..Default::default()
+    };
+    assert_eq!(check(no_local, &local, minute), None);
+
+    // --blocking-system-pod-distruption-timeout=2h: a 61-minute-old kube-system pod still blocks.
+    let two_hours = ClusterAutoscalerConfig {
+        blocking_system_pod_disruption_timeout: SimDuration::from_hours(2),
+        ..Default::default()
+    };
+    assert_eq!(
+        check(two_hours, &kube_system, SimDuration::from_mins(61)),
+        Some(Unremovable::UnmovableKubeSystemPod)
+    );
+
+    // --min-replica-count=2: the node's pod is its Deployment's only replica.
+    let min_two = ClusterAutoscalerConfig {
+        min_replica_count: 2,
+        ..Default::default()
+    };
+    assert_eq!(
+        check(min_two, &small_pod(), minute),
+        Some(Unremovable::MinReplicasReached)
+    );
+    let min_one = ClusterAutoscalerConfig {
+        min_replica_count: 1,
+        ..Default::default()
+    };
+    assert_eq!(check(min_one, &small_pod(), minute), None);
+}
+
+#[test]
+fn expendable_pods_ignored() {
+    // core/utils/expendable.go: a pod below --expendable-pods-priority-cutoff (-10) neither
+    // triggers a scale-up nor counts in scale-down.
+    let expendable = Arc::new(PodSpec {
+        priority: -11,
+        ..(*pod_spec(900, 0)).clone()
+    });
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    let bound = world
+        .cluster
+        .create_pod(Owner::Deployment(0), expendable.clone(), world.now);
+    world.cluster.bind(bound, node, world.now);
+
+    // At 900m of 1000m the node would be NotUnderutilized; without the expendable pod it is
+    // empty, and unneeded.
+    scale_down_once(&mut world, &mut policy);
+    assert_eq!(unneeded(&policy), [node]);
+
+    world.add_pending_pod(&expendable);
+    world.now += SimDuration::from_secs(10);
+    let status = scale_up_once(&mut world, &mut policy);
+    assert!(status.grown.is_empty());
+    assert!(status.remain_unschedulable.is_empty());
+
+    // At the cutoff itself a pod is not expendable.
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    let at_cutoff = Arc::new(PodSpec {
+        priority: -10,
+        ..(*pod_spec(900, 0)).clone()
+    });
+    let bound = world
+        .cluster
+        .create_pod(Owner::Deployment(0), at_cutoff, world.now);
+    world.cluster.bind(bound, node, world.now);
+    scale_down_once(&mut world, &mut policy);
+    assert!(unneeded(&policy).is_empty());
+}
+
+/// Lists the node groups of the launches among `actions`, in order.
+fn launched_groups_of(actions: &[Action]) -> Vec<String> {
+    launches(actions.iter())
+        .iter()
+        .map(|request| request.owner.clone())
+        .collect()
+}
+
+#[test]
+fn unhealthy_cluster_does_nothing() {
+    // ClusterStateRegistry.IsClusterHealthy: 4 unready nodes out of 6 is more than both
+    // --ok-total-unready-count (3) and --max-total-unready-percentage (45 %), so the loop
+    // neither scales up nor marks nodes unneeded, and says why once.
+    let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
+    let mut others = Vec::new();
+    for _ in 0..4 {
+        others.push(world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(1000, GIB)));
+    }
+    for id in &others {
+        world.cluster.set_node_not_ready(*id, Some(world.now));
+    }
+    // The first pod fits ng2's empty node; the second needs a new one.
+    let big = pod_spec(1500, 0);
+    world.add_pending_pod(&big);
+    world.add_pending_pod(&big);
+    world.schedule();
+    world.now += SimDuration::from_secs(10);
+
+    let token = policy.loop_generation;
+    let reply = world.send(&mut policy, PolicyEvent::Timer(token));
+    assert!(launched_groups_of(&reply.actions).is_empty());
+    assert!(unneeded(&policy).is_empty());
+    let notes: Vec<&str> = reply
+        .actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Note { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, ["ClusterUnhealthy"]);
+
+    // With one of them Ready again, 3 unready is within --ok-total-unready-count: the loop
+    // scales up and the empty Ready nodes become unneeded.
+    world.cluster.set_node_not_ready(others[0], None);
+    let token = policy.loop_generation;
+    let reply = world.send(&mut policy, PolicyEvent::Timer(token));
+    assert_eq!(launched_groups_of(&reply.actions), ["ng2"]);
+    assert!(unneeded(&policy).contains(&node));
+}
+
+#[test]
+fn frequent_loops_off_waits_for_scan_interval() {
+    // --frequent-loops-enabled=false: a newly Unschedulable pod waits for the next scan.
+    let (mut world, mut policy, _) = eligibility_setup(
+        ClusterAutoscalerConfig {
+            frequent_loops_enabled: false,
+            ..Default::default()
+        },
+        None,
+        &[],
+    );
+    world.send(&mut policy, PolicyEvent::Start);
+    // The first pod goes to ng2's empty node, the second will fit the node Start launched for
+    // ng2's minimum size, and the third needs a new one.
+    let big = pod_spec(1500, 0);
+    world.add_pending_pod(&big);
+    world.add_pending_pod(&big);
+    let pod = world.add_pending_pod(&big);
+    world.schedule();
+    world.now += SimDuration::from_secs(3);
+    let reply = world.send(&mut policy, PolicyEvent::PodsUnschedulable(vec![pod]));
+    assert!(reply.actions.is_empty());
+
+    // The Start timer fires 10 s after the start and scales up then.
+    let log = world.advance_to(&mut policy, world.now + SimDuration::from_secs(7));
+    assert_eq!(launched_groups(&log), ["ng2"]);
+}
+
+#[test]
+fn drain_rules() {
+    let minute = SimDuration::from_mins(1);
+    let (kube_system, local) = system_and_local_pods();
     let safe = |spec: &PodSpec| PodSpec {
         safe_to_evict: Some(true),
         ..spec.clone()
