@@ -147,9 +147,12 @@ fn cases() -> Vec<Case> {
         scenario_case(
             "yaml bomb",
             yaml_bomb(),
-            // NOTE: only the position is checked, because the message lacks the field and a fix.
-            // The ignored test yaml_bomb_message expects them.
-            vec!["scenario.yaml:19:"],
+            vec![
+                "scenario.yaml:19:",
+                "field workloads[0].template.spec.containers[0].env",
+                "repeated aliases (*name) do in a YAML bomb",
+                "fix: write the values out instead of repeating aliases",
+            ],
         ),
         scenario_case(
             "file over 4 MiB",
@@ -186,7 +189,7 @@ fn cases() -> Vec<Case> {
             "maxSize: 10\n",
             "maxSize: -1\n",
             vec![
-                "scenario.yaml:35:20: field maxSize, value \"-1\": invalid value: expected a whole number zero or more",
+                "scenario.yaml:35:20: field policies[0].clusterAutoscaler.nodeGroups[0].maxSize, value \"-1\": invalid value: expected a whole number zero or more",
             ],
         ),
         small_web_case(
@@ -194,7 +197,7 @@ fn cases() -> Vec<Case> {
             "maxReplicas: 30}",
             "maxReplicas: .inf}",
             vec![
-                "scenario.yaml:13:73: field maxReplicas, value \".inf\": invalid value: expected a whole number zero or more",
+                "scenario.yaml:13:73: field workloads[0].hpa.maxReplicas, value \".inf\": invalid value: expected a whole number zero or more",
             ],
         ),
         small_web_case(
@@ -202,32 +205,41 @@ fn cases() -> Vec<Case> {
             "targetPerReplica: 50,",
             "targetPerReplica: -50,",
             vec![
-                "scenario.yaml:13:40: field workloads[0].hpa: targetPerReplica -50 is invalid; expected a finite number above zero",
+                "scenario.yaml:13:40: field workloads[0].hpa.targetPerReplica, value \"-50\": targetPerReplica -50 is invalid; expected a finite number above zero",
+            ],
+        ),
+        small_web_case(
+            "NaN HPA tolerance",
+            "maxReplicas: 30}",
+            "maxReplicas: 30, tolerance: .nan}",
+            vec![
+                "scenario.yaml:13:88: field workloads[0].hpa.tolerance, value \"NaN\": tolerance NaN is invalid",
             ],
         ),
         small_web_case(
             "NaN diurnal base",
             "base: 50,",
             "base: .nan,",
-            // NOTE: the message lacks the position, the full field and the value, which the
-            // ignored test diurnal_nan_position expects.
-            vec!["scenario.yaml: field loads.web.diurnal: base NaN is invalid"],
+            vec![
+                "scenario.yaml:9:21: field loads.web.diurnal.base, value \"NaN\": base NaN is invalid",
+            ],
         ),
         small_web_case(
             "negative cpu request",
             "cpu: 1500m",
             "cpu: -1500m",
-            // NOTE: the message lacks the position, the full field and the value, which the
-            // ignored test negative_request_position expects.
-            vec!["scenario.yaml: field workloads[0].template.spec: requests are negative"],
+            vec![
+                "scenario.yaml:20:31: field workloads[0].template.spec.containers[0].resources.requests.cpu, value \"-1500m\": a request is zero or more",
+            ],
         ),
         small_web_case(
             "NaN memory request",
             "memory: 2Gi",
             "memory: .nan",
-            // NOTE: the message lacks the full field and a plain reason, which the ignored test
-            // nan_quantity_message expects.
-            vec!["scenario.yaml:20:46: field memory, value \".nan\""],
+            vec![
+                "scenario.yaml:20:46: field workloads[0].template.spec.containers[0].resources.requests.memory, value \".nan\"",
+                "fix: write a Kubernetes quantity",
+            ],
         ),
         trace_case(
             "NaN trace value",
@@ -528,69 +540,6 @@ fn oversized_pod_unplaced() {
 fn check_known_gap(case: Case) {
     let temp = TempDir::new("bad-input-gap");
     check_case(&temp, 0, &case);
-}
-
-#[test]
-#[ignore = "a YAML bomb is reported as `budget breached: Nodes { nodes: 250001 }`, with no field and no fix"]
-fn yaml_bomb_message() {
-    check_known_gap(scenario_case(
-        "yaml bomb",
-        yaml_bomb(),
-        vec![
-            "scenario.yaml:19:",
-            "field workloads[0].template.spec.containers[0].env",
-            "alias",
-        ],
-    ));
-}
-
-#[test]
-#[ignore = "a diurnal load error has no line and column, and names the load, not the field"]
-fn diurnal_nan_position() {
-    check_known_gap(small_web_case(
-        "NaN diurnal base",
-        "base: 50,",
-        "base: .nan,",
-        vec!["scenario.yaml:9:21: field loads.web.diurnal.base"],
-    ));
-}
-
-#[test]
-#[ignore = "a negative request has no line and column, and names the pod spec, not the request"]
-fn negative_request_position() {
-    check_known_gap(small_web_case(
-        "negative cpu request",
-        "cpu: 1500m",
-        "cpu: -1500m",
-        vec![
-            "scenario.yaml:20:31: field workloads[0].template.spec.containers[0].resources.requests.cpu, value \"-1500m\"",
-        ],
-    ));
-}
-
-#[test]
-#[ignore = "a .nan quantity gives the YAML parser's `rejected by the configured policy` and a bare field name"]
-fn nan_quantity_message() {
-    check_known_gap(small_web_case(
-        "NaN memory request",
-        "memory: 2Gi",
-        "memory: .nan",
-        vec![
-            "scenario.yaml:20:46: field workloads[0].template.spec.containers[0].resources.requests.memory, value \".nan\"",
-            "fix: write a Kubernetes quantity",
-        ],
-    ));
-}
-
-#[test]
-#[ignore = "an invalid HPA tolerance is reported at the position of targetPerReplica"]
-fn hpa_tolerance_position() {
-    check_known_gap(small_web_case(
-        "NaN HPA tolerance",
-        "maxReplicas: 30}",
-        "maxReplicas: 30, tolerance: .nan}",
-        vec!["scenario.yaml:13:88: field workloads[0].hpa.tolerance"],
-    ));
 }
 
 #[test]

@@ -58,7 +58,7 @@ fn scenario_cases() -> Vec<ScenarioCase> {
             name: "wrong type",
             setup: yaml("minSize: 1\n", "minSize: many\n"),
             expected: vec![
-                "{scenario}:34:20: field minSize, value \"many\": invalid value: expected a whole number zero or more",
+                "{scenario}:34:20: field policies[0].clusterAutoscaler.nodeGroups[0].minSize, value \"many\": invalid value: expected a whole number zero or more",
                 "fix: write a whole number, 0 or more, without sign or decimals",
             ],
         },
@@ -411,7 +411,9 @@ fn flow_mapping_error_value() {
 
     assert_eq!(outcome.code, INPUT_ERROR);
     assert!(
-        outcome.stderr.contains("field minSize, value \"many\":"),
+        outcome
+            .stderr
+            .contains("field policies[0].clusterAutoscaler.nodeGroups[0].minSize, value \"many\":"),
         "stderr:\n{}",
         outcome.stderr
     );

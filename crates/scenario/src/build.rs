@@ -19,7 +19,7 @@ use autoscale_sim_policy::{
     NodePool, StaticConfig,
 };
 use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
-use autoscale_sim_workload::{HpaSpec, Trace, TraceEnd};
+use autoscale_sim_workload::{DiurnalLoad, HpaSpec, Trace, TraceEnd};
 use serde_saphyr::Spanned;
 
 use crate::clock::{parse_utc, weekday};
@@ -714,6 +714,53 @@ fn build_latency(spec: &LatencySpec, ctx: &Ctx<'_>, field: &str) -> Result<Laten
     }
 }
 
+/// Builds a diurnal load from its spec; an invalid field is reported at its own position.
+fn build_diurnal(spec: &DiurnalSpec, field: &str, ctx: &Ctx<'_>) -> Result<DiurnalLoad> {
+    let mut load = DiurnalLoad::new(spec.base.value, spec.peak.value);
+    let optional = [
+        (&spec.peak_hour, &mut load.peak_hour),
+        (&spec.trough_hour, &mut load.trough_hour),
+        (&spec.weekend_factor, &mut load.weekend_factor),
+        (&spec.noise, &mut load.noise),
+    ];
+    for (given, value) in optional {
+        if let Some(given) = given {
+            *value = given.value;
+        }
+    }
+    if let Some(step) = &spec.step {
+        load.step = ctx.duration(step, &format!("{field}.step"))?;
+    }
+    load.validate().map_err(|message| {
+        // The message starts with the name of the field it is about.
+        let name = message.split(' ').next().unwrap_or_default();
+        let number = |at: &Spanned<f64>| (location(at), Some(at.value.to_string()));
+        let (position, value) = match name {
+            "base" => number(&spec.base),
+            "peak" => number(&spec.peak),
+            "peakHour" => spec.peak_hour.as_ref().map_or((None, None), number),
+            "troughHour" => spec.trough_hour.as_ref().map_or((None, None), number),
+            "weekendFactor" => spec.weekend_factor.as_ref().map_or((None, None), number),
+            "noise" => spec.noise.as_ref().map_or((None, None), number),
+            "step" => spec
+                .step
+                .as_ref()
+                .map_or((None, None), |s| (location(s), Some(s.value.clone()))),
+            _ => (location(&spec.base), None),
+        };
+        let position = position.or(location(&spec.base));
+        ScenarioError::at(
+            ctx.file,
+            position,
+            &format!("{field}.{name}"),
+            value,
+            message,
+            "fix the diurnal settings: base ≥ 0, peak ≥ base, hours within 0 to 24",
+        )
+    })?;
+    Ok(load)
+}
+
 fn build_load(
     name: &str,
     spec: &LoadSpec,
@@ -725,7 +772,8 @@ fn build_load(
 ) -> Result<Trace> {
     let field = format!("loads.{name}");
     match (&spec.diurnal, &spec.trace) {
-        (Some(diurnal), None) => {
+        (Some(spec), None) => {
+            let diurnal = build_diurnal(spec, &format!("{field}.diurnal"), ctx)?;
             let time_of_day = SimDuration::from_secs(start.rem_euclid(86_400) as u64);
             let mut rng = streams.stream(&format!("load/{name}"));
             diurnal
@@ -733,7 +781,7 @@ fn build_load(
                 .map_err(|message| {
                     ScenarioError::at(
                         ctx.file,
-                        None,
+                        location(&spec.base),
                         &format!("{field}.diurnal"),
                         None,
                         message,
@@ -861,14 +909,25 @@ fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resour
             let bad = |reason: String| {
                 ctx.error(value, &at, Some(value.value.0.clone()), reason, "write a Kubernetes quantity such as 500m or 1.5 for cpu, 512Mi or 2Gi for memory")
             };
+            let non_negative = |amount: i64| {
+                if amount < 0 {
+                    Err(bad("a request is zero or more".to_string()))
+                } else {
+                    Ok(amount)
+                }
+            };
             match name.as_str() {
                 "cpu" => {
-                    total.cpu_millis += quantity::parse_cpu_millis(&value.value.0)
-                        .map_err(|e| bad(e.reason.to_string()))?
+                    total.cpu_millis += non_negative(
+                        quantity::parse_cpu_millis(&value.value.0)
+                            .map_err(|e| bad(e.reason.to_string()))?,
+                    )?
                 }
                 "memory" => {
-                    total.memory_bytes += quantity::parse_value(&value.value.0)
-                        .map_err(|e| bad(e.reason.to_string()))?
+                    total.memory_bytes += non_negative(
+                        quantity::parse_value(&value.value.0)
+                            .map_err(|e| bad(e.reason.to_string()))?,
+                    )?
                 }
                 "ephemeral-storage" => {}
                 other => {
@@ -1346,10 +1405,34 @@ fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<HpaSpec> {
         ));
     }
     spec.validate().map_err(|message| {
-        ctx.error(
-            &hpa.target_per_replica,
-            &format!("{field}.hpa"),
-            None,
+        // The message starts with the name of the field it is about.
+        let name = message.split(' ').next().unwrap_or_default();
+        let field = format!("{field}.hpa.{name}");
+        let text = |at: &Spanned<String>| (location(at), Some(at.value.clone()));
+        let (position, value) = match name {
+            "maxReplicas" => (
+                location(&hpa.max_replicas),
+                Some(hpa.max_replicas.value.to_string()),
+            ),
+            "syncPeriod" => hpa.sync_period.as_ref().map_or((None, None), text),
+            "tolerance" => hpa.tolerance.as_ref().map_or((None, None), |at| {
+                (location(at), Some(at.value.to_string()))
+            }),
+            "scaleDown" => hpa
+                .scale_down_stabilization
+                .as_ref()
+                .map_or((None, None), text),
+            _ => (
+                location(&hpa.target_per_replica),
+                Some(hpa.target_per_replica.value.to_string()),
+            ),
+        };
+        let position = position.or(location(&hpa.target_per_replica));
+        ScenarioError::at(
+            ctx.file,
+            position,
+            &field,
+            value,
             message,
             "fix the HPA settings",
         )

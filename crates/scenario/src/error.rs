@@ -129,3 +129,112 @@ pub(crate) fn value_at(text: &str, line: u64, column: u64) -> Option<String> {
     (!value.is_empty() && !value.ends_with(':'))
         .then(|| value.trim_matches(|c| c == '"' || c == '\'').to_string())
 }
+
+/// One step of a path in a YAML document: a mapping key or a sequence index.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Reconstructs the block-style path to `line`:`column` (1-based) of `text`, such as
+/// `workloads[0].template.spec.containers[0].env`. Only block structure is followed: inside a
+/// flow collection (`{...}`, `[...]`) the path stops at the key that holds it.
+pub(crate) fn path_at(text: &str, line: u64, column: u64) -> Option<String> {
+    let mut stack: Vec<(usize, Step)> = Vec::new();
+    for (number, source) in text.lines().enumerate().take(line as usize) {
+        let source = if number + 1 == line as usize {
+            let end = source
+                .char_indices()
+                .nth(column.saturating_sub(1) as usize)
+                .map_or(source.len(), |(i, _)| i);
+            &source[..end]
+        } else {
+            source
+        };
+        let content = source.trim_start_matches(' ');
+        if content.is_empty() && number + 1 == line as usize {
+            // The position is the start of a key: its earlier siblings are not on the path.
+            while stack.last().is_some_and(|(at, _)| *at >= source.len()) {
+                stack.pop();
+            }
+            continue;
+        }
+        if content.is_empty() || content.starts_with('#') || content.starts_with("---") {
+            continue;
+        }
+        let mut indent = source.len() - content.len();
+        let mut rest = content;
+        // One or more list markers (`- - key: x`), each opening an item one level deeper.
+        while let Some(item) = rest.strip_prefix("- ").or((rest == "-").then_some("")) {
+            while stack.last().is_some_and(|(at, _)| *at > indent) {
+                stack.pop();
+            }
+            let next = match stack.last() {
+                Some((at, Step::Index(i))) if *at == indent => {
+                    let next = i + 1;
+                    stack.pop();
+                    next
+                }
+                _ => 0,
+            };
+            stack.push((indent, Step::Index(next)));
+            let skipped = rest.len() - item.len();
+            let spaces = item.len() - item.trim_start_matches(' ').len();
+            indent += skipped + spaces;
+            rest = item.trim_start_matches(' ');
+        }
+        if rest.starts_with(['{', '[', '"', '\'']) && !rest.contains(": ") {
+            continue;
+        }
+        if let Some((key, _)) = rest.split_once(':')
+            && !key.contains(['{', '[', ',', ' '])
+            && !key.is_empty()
+        {
+            while stack.last().is_some_and(|(at, _)| *at >= indent) {
+                stack.pop();
+            }
+            let key = key.trim_matches(|c| c == '"' || c == '\'');
+            stack.push((indent, Step::Key(key.to_string())));
+        }
+    }
+    let mut path = String::new();
+    for (_, step) in &stack {
+        match step {
+            Step::Key(key) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Step::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    (!path.is_empty()).then_some(path)
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::path_at;
+
+    const TEXT: &str = "name: x\nworkloads:\n  - kind: Deployment\n    metadata: {name: web}\n  - kind: Deployment\n    template:\n      spec:\n        containers:\n          - name: api\n            resources:\n              requests: {cpu: 1, memory: .nan}\n";
+
+    #[test]
+    fn block_paths() {
+        assert_eq!(path_at(TEXT, 1, 7).as_deref(), Some("name"));
+        assert_eq!(path_at(TEXT, 2, 1), None);
+        assert_eq!(path_at(TEXT, 6, 5).as_deref(), Some("workloads[1]"));
+        assert_eq!(
+            path_at(TEXT, 4, 15).as_deref(),
+            Some("workloads[0].metadata")
+        );
+        assert_eq!(path_at(TEXT, 5, 11).as_deref(), Some("workloads[1].kind"));
+        assert_eq!(
+            path_at(TEXT, 11, 40).as_deref(),
+            Some("workloads[1].template.spec.containers[0].resources.requests")
+        );
+        assert_eq!(
+            path_at(TEXT, 9, 19).as_deref(),
+            Some("workloads[1].template.spec.containers[0].name")
+        );
+    }
+}

@@ -178,15 +178,35 @@ fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> Scenario
         .strip_prefix("unknown field `")
         .and_then(|m| m.split('`').next())
         .map(str::to_string);
-    let field = unknown
+    // The block path leading to the position, with the key the value belongs to at its end.
+    let block_path = location.and_then(|(line, column)| error::path_at(text, line, column));
+    let key = unknown
         .clone()
         .or_else(|| location.and_then(|(line, column)| error::key_before(text, line, column)));
+    let field = match (block_path, key) {
+        (Some(path), Some(key)) if path == key || path.ends_with(&format!(".{key}")) => Some(path),
+        (Some(path), Some(key)) => Some(format!("{path}.{key}")),
+        (path, key) => key.or(path),
+    };
     let value = if unknown.is_some() {
         None
     } else {
         location.and_then(|(line, column)| error::value_at(text, line, column))
     };
-    let fix = if message.starts_with("unknown field") {
+    let (message, value) = if message.starts_with("budget breached") {
+        (
+            format!(
+                "the YAML expands beyond the parser's limits ({}), as repeated aliases (*name) do in a YAML bomb",
+                message.trim_start_matches("budget breached: ")
+            ),
+            None,
+        )
+    } else {
+        (message, value)
+    };
+    let fix = if message.contains("repeated aliases") {
+        "write the values out instead of repeating aliases, and keep large data in trace files"
+    } else if message.starts_with("unknown field") {
         "remove the field or correct its spelling; the message lists the fields accepted here"
     } else if message.starts_with("missing field") {
         "add the missing field"

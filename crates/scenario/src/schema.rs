@@ -10,7 +10,6 @@ use autoscale_sim_kube::{
     NodeSelectorTerm, PodAffinityTerm, PreferredNodeTerm, Taint, Toleration,
     TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
-use autoscale_sim_workload::DiurnalLoad;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
@@ -40,7 +39,7 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar(v.to_string()))
             }
         }
-        deserializer.deserialize_any(Visitor)
+        deserializer.deserialize_str(Visitor)
     }
 }
 
@@ -249,10 +248,36 @@ pub struct SchedulerSpec {
 pub struct LoadSpec {
     /// A generated daily cycle.
     #[serde(default)]
-    pub diurnal: Option<DiurnalLoad>,
+    pub diurnal: Option<DiurnalSpec>,
     /// A CSV trace file.
     #[serde(default)]
     pub trace: Option<TraceSpec>,
+}
+
+/// A generated daily cycle, with the position of each field for error messages; the fields
+/// and defaults are those of [`autoscale_sim_workload::DiurnalLoad`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiurnalSpec {
+    /// Load at the trough hour.
+    pub base: Spanned<f64>,
+    /// Load at the peak hour.
+    pub peak: Spanned<f64>,
+    /// Hour of the peak.
+    #[serde(default)]
+    pub peak_hour: Option<Spanned<f64>>,
+    /// Hour of the trough.
+    #[serde(default)]
+    pub trough_hour: Option<Spanned<f64>>,
+    /// Multiplier on Saturday and Sunday.
+    #[serde(default)]
+    pub weekend_factor: Option<Spanned<f64>>,
+    /// Relative standard deviation of the noise.
+    #[serde(default)]
+    pub noise: Option<Spanned<f64>>,
+    /// Interval of the generated values.
+    #[serde(default)]
+    pub step: Option<Spanned<String>>,
 }
 
 /// A load read from a CSV file with the header `timestamp_seconds,value`.

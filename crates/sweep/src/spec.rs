@@ -1449,7 +1449,7 @@ mod tests {
                 format!("scenario: default\naxes:\n  - field: {CONSOLIDATE_AFTER}r\n    values: [1m]\n"),
                 3,
                 "axes[0].field",
-                "the scenario has no such field: field consolidateAfterr: unknown field `consolidateAfterr`",
+                "the scenario has no such field: field policies[1].karpenter.nodePools[0].spec.disruption.consolidateAfterr: unknown field `consolidateAfterr`",
             ),
             (
                 format!("scenario: default\naxes:\n  - field: {CONSOLIDATE_AFTER}\n    values: []\n"),
