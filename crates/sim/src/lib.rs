@@ -92,7 +92,7 @@ pub use config::{
     Replicas, SimConfig, Snapshot,
 };
 pub use metrics::hour_of_day;
-pub use report::{Decision, FleetSnapshot, RunOutput, RunReport, Sample, percentile};
+pub use report::{Decision, FleetSnapshot, Progress, RunOutput, RunReport, Sample, percentile};
 
 use autoscale_sim_policy::Autoscaler;
 
@@ -166,6 +166,20 @@ impl Simulation {
     pub fn run(&self, policy: &PolicySpec) -> RunOutput {
         let timeout = policy.registration_timeout(&self.config);
         world::World::new(self.config.clone(), policy.build(&self.config), timeout).run()
+    }
+
+    /// Runs one built-in policy as [`Simulation::run`] does, and calls `observer` every `every`
+    /// of simulated time (at 0, `every`, 2 × `every`, …, before the events of that time), for
+    /// progress or memory checks. Observing changes nothing in the run or its output.
+    pub fn run_observed(
+        &self,
+        policy: &PolicySpec,
+        every: autoscale_sim_engine::SimDuration,
+        observer: &mut dyn FnMut(&Progress),
+    ) -> RunOutput {
+        let timeout = policy.registration_timeout(&self.config);
+        world::World::new(self.config.clone(), policy.build(&self.config), timeout)
+            .run_observed(Some((every, observer)))
     }
 
     /// Runs any policy, such as one of your own, with [`SimConfig::registration_timeout`].

@@ -48,6 +48,18 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
+    /// Counts the heap bytes of what grows with the run: the time-series rows and the pending
+    /// times, from each vector's and string's capacity.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.samples.capacity() * std::mem::size_of::<Sample>()
+            + self
+                .samples
+                .iter()
+                .map(|s| s.policy.capacity() + s.fleet.capacity())
+                .sum::<usize>()
+            + self.pending_times_ms.capacity() * std::mem::size_of::<u64>()
+    }
+
     pub(crate) fn new(policy: &str) -> Self {
         Metrics {
             policy: policy.to_string(),

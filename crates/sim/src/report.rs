@@ -90,6 +90,39 @@ pub struct FleetSnapshot {
     pub nodes: BTreeMap<String, u32>,
 }
 
+/// What an observer of a run sees at each of its probe times
+/// ([`crate::Simulation::run_observed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The probe time.
+    pub now: autoscale_sim_engine::SimTime,
+    /// Events handled so far.
+    pub events_processed: u64,
+    /// Heap bytes held by what the run keeps for its output (time-series rows, decision log,
+    /// pending times), counted from the capacity of each vector and string.
+    pub metrics_heap_bytes: usize,
+}
+
+/// Counts the heap bytes of `decisions`: the vector's capacity and each entry's strings.
+pub(crate) fn decisions_heap_bytes(decisions: &Vec<Decision>) -> usize {
+    decisions.capacity() * std::mem::size_of::<Decision>()
+        + decisions
+            .iter()
+            .map(|d| {
+                d.time.capacity()
+                    + d.policy.capacity()
+                    + d.action.capacity()
+                    + d.node.capacity()
+                    + d.instance_type.capacity()
+                    + d.zone.capacity()
+                    + d.pod.as_ref().map_or(0, String::capacity)
+                    + d.reason.capacity()
+                    + d.detail.capacity()
+            })
+            .sum::<usize>()
+}
+
 /// One row of the time series.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sample {

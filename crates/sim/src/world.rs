@@ -15,7 +15,7 @@ use autoscale_sim_workload::Hpa;
 
 use crate::config::{Replicas, SimConfig};
 use crate::metrics::Metrics;
-use crate::report::{Decision, RunOutput};
+use crate::report::{Decision, Progress, RunOutput, decisions_heap_bytes};
 
 mod ec2;
 
@@ -65,6 +65,9 @@ struct DeploymentState {
     hpa: Option<Hpa>,
     pods: BTreeSet<PodId>,
 }
+
+/// An interval of simulated time and what to call at each of its multiples.
+pub(crate) type Observer<'a> = (SimDuration, &'a mut dyn FnMut(&Progress));
 
 /// One run in progress.
 pub(crate) struct World {
@@ -165,14 +168,32 @@ impl World {
     }
 
     /// Runs to the end of the scenario and returns the results.
-    pub(crate) fn run(mut self) -> RunOutput {
+    pub(crate) fn run(self) -> RunOutput {
+        self.run_observed(None)
+    }
+
+    /// Runs to the end of the scenario, calling the observer, if any, every given interval
+    /// before the events of that time; returns the results.
+    pub(crate) fn run_observed(mut self, mut observer: Option<Observer<'_>>) -> RunOutput {
         let end = SimTime::ZERO + self.config.duration;
         self.start_workloads();
         self.engine.schedule_at(SimTime::ZERO, Event::PolicyStart);
         self.engine.schedule_at(SimTime::ZERO, Event::Sample);
         self.engine.schedule_at(end, Event::End);
+        let mut next_probe = SimTime::ZERO;
 
         while let Some((now, event)) = self.engine.next_event() {
+            if let Some((every, observe)) = &mut observer {
+                while next_probe <= now {
+                    observe(&Progress {
+                        now: next_probe,
+                        events_processed: self.engine.events_processed(),
+                        metrics_heap_bytes: self.metrics.heap_bytes()
+                            + decisions_heap_bytes(&self.decisions),
+                    });
+                    next_probe += (*every).max(SimDuration::from_millis(1));
+                }
+            }
             let fallback_running = self
                 .fallback_nodes
                 .iter()
