@@ -341,4 +341,12 @@ pub trait Autoscaler {
 
     /// Handles one event: reads `view` and records in `actions` what to do about it.
     fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions);
+
+    /// Checks the limits this policy promises to keep, such as node group sizes, against the
+    /// cluster; returns the first one broken. The world calls it after every event when the
+    /// run's invariants are on. By default there is nothing to check.
+    fn check_invariants(&self, view: &ClusterView<'_>) -> Result<(), String> {
+        let _ = view;
+        Ok(())
+    }
 }

@@ -60,6 +60,46 @@ struct Drain {
     reason: DisruptionReason,
 }
 
+/// Why a pod left the cluster, for the pod ledger that the run invariants check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Departure {
+    /// A Job's pod completed.
+    Succeeded,
+    /// Its Deployment scaled down.
+    ScaledDown,
+    /// It was evicted or killed, and its controller created a replacement.
+    Replaced,
+    /// It was evicted or killed and had no controller: a bare pod, lost.
+    Lost,
+}
+
+/// Pods that left the cluster, by why; with the pods still in the cluster they add up to the
+/// pods ever created.
+#[derive(Debug, Default)]
+struct PodLedger {
+    succeeded: u64,
+    scaled_down: u64,
+    replaced: u64,
+    lost: u64,
+    /// Why each pod now in its grace period is leaving.
+    terminating: BTreeMap<PodId, Departure>,
+}
+
+impl PodLedger {
+    fn record(&mut self, departure: Departure) {
+        match departure {
+            Departure::Succeeded => self.succeeded += 1,
+            Departure::ScaledDown => self.scaled_down += 1,
+            Departure::Replaced => self.replaced += 1,
+            Departure::Lost => self.lost += 1,
+        }
+    }
+
+    fn departed(&self) -> u64 {
+        self.succeeded + self.scaled_down + self.replaced + self.lost
+    }
+}
+
 /// A Deployment's live state.
 struct DeploymentState {
     hpa: Option<Hpa>,
@@ -109,6 +149,7 @@ pub(crate) struct World {
     fallback_nodes: BTreeSet<NodeId>,
     metrics: Metrics,
     decisions: Vec<Decision>,
+    ledger: PodLedger,
 }
 
 impl World {
@@ -163,6 +204,7 @@ impl World {
             metrics: Metrics::new(&policy_name),
             policy_name,
             decisions: Vec::new(),
+            ledger: PodLedger::default(),
             config,
         }
     }
@@ -206,6 +248,18 @@ impl World {
             self.handle(now, event);
             if self.config.check_invariants {
                 self.check_invariants(now);
+                let view = ClusterView {
+                    now,
+                    cluster: &self.cluster,
+                    catalog: &self.config.catalog,
+                    zones: &self.config.zones,
+                };
+                if let Err(broken) = self.policy.check_invariants(&view) {
+                    panic!(
+                        "invariant violated at {now}: policy {}: {broken}",
+                        self.policy_name
+                    );
+                }
             }
         }
 
@@ -365,15 +419,19 @@ impl World {
             for (_, _, std::cmp::Reverse(id)) in
                 ranked.into_iter().take((current - desired) as usize)
             {
-                self.terminate_pod(id, now);
+                self.terminate_pod(id, Departure::ScaledDown, now);
                 self.deployments[index].pods.remove(&id);
             }
             self.queue_schedule();
         }
     }
 
-    fn remove_pod(&mut self, id: PodId, now: SimTime) {
+    /// Removes a pod from the cluster for `departure`, and records it in the metrics and the
+    /// pod ledger.
+    fn remove_pod(&mut self, id: PodId, departure: Departure, now: SimTime) {
         if let Some(pod) = self.cluster.delete_pod(id, now) {
+            self.ledger.terminating.remove(&id);
+            self.ledger.record(departure);
             self.metrics.pod_removed(&pod, now);
         }
     }
@@ -498,6 +556,9 @@ impl World {
         {
             return;
         }
+        if self.config.check_invariants {
+            self.check_may_disrupt(id, reason, now);
+        }
         self.cluster.mark_deleting(id);
         self.metrics.disruption(reason);
         self.log(now, "delete", id, None, reason.as_str(), detail);
@@ -561,6 +622,17 @@ impl World {
     /// Evicts one pod: it terminates over its grace period, and its controller replaces it at
     /// once (a bare pod is lost).
     fn evict(&mut self, pod_id: PodId, node: NodeId, reason: DisruptionReason, now: SimTime) {
+        if self.config.check_invariants {
+            let allowed = self.cluster.disruptions_allowed();
+            let spec = &self.cluster.pod(pod_id).expect("evicted pod exists").spec;
+            for index in self.cluster.pdbs_covering(spec) {
+                assert!(
+                    allowed[index] >= 1,
+                    "invariant violated at {now}: {} evicted although its PodDisruptionBudget allows no disruption",
+                    self.pod_name(pod_id)
+                );
+            }
+        }
         let pod = self
             .cluster
             .pod(pod_id)
@@ -574,7 +646,12 @@ impl World {
             reason.as_str(),
             format!("evicted while deleting the node ({})", reason.as_str()),
         );
-        self.terminate_pod(pod_id, now);
+        let departure = if pod.owner == Owner::Bare {
+            Departure::Lost
+        } else {
+            Departure::Replaced
+        };
+        self.terminate_pod(pod_id, departure, now);
         self.metrics.pod_evicted(pod.owner == Owner::Bare);
         self.replace(&pod, now);
     }
@@ -634,7 +711,7 @@ impl World {
         }
         let node = self.cluster.pod(pod).and_then(|p| p.node);
         self.job_run_times.remove(&pod);
-        self.remove_pod(pod, now);
+        self.remove_pod(pod, Departure::Succeeded, now);
         self.metrics.pod_succeeded();
         self.queue_schedule();
         if let Some(node) = node
@@ -644,15 +721,18 @@ impl World {
         }
     }
 
-    /// Starts a pod's graceful termination; it leaves its node when the grace period ends.
-    fn terminate_pod(&mut self, pod_id: PodId, now: SimTime) {
+    /// Starts a pod's graceful termination for `departure`; it leaves its node when the grace
+    /// period ends. An unbound pod leaves at once.
+    fn terminate_pod(&mut self, pod_id: PodId, departure: Departure, now: SimTime) {
         let Some(pod) = self.cluster.begin_termination(pod_id, now) else {
             return;
         };
         if pod.node.is_some() {
+            self.ledger.terminating.insert(pod_id, departure);
             let grace = SimDuration::from_secs(pod.spec.termination_grace());
             self.engine.schedule_in(grace, Event::PodTerminated(pod_id));
         } else {
+            self.ledger.record(departure);
             self.metrics.pod_removed(&pod, now);
         }
     }
@@ -660,7 +740,11 @@ impl World {
     /// Removes a pod whose grace period ended, and continues its node's drain if there is one.
     fn pod_terminated(&mut self, pod_id: PodId, now: SimTime) {
         let node = self.cluster.pod(pod_id).and_then(|p| p.node);
-        self.remove_pod(pod_id, now);
+        // A pod that left earlier, with its node, has no recorded departure any more.
+        let Some(departure) = self.ledger.terminating.get(&pod_id).copied() else {
+            return;
+        };
+        self.remove_pod(pod_id, departure, now);
         self.queue_schedule();
         if let Some(node) = node
             && self.draining.contains_key(&node)
@@ -702,8 +786,29 @@ impl World {
     }
 
     /// Panics when the cluster's books do not balance: a node's bound requests above its
-    /// allocatable, a pod bound to a node that does not list it, or a pending pod on a node.
+    /// allocatable, a pod bound to a node that does not list it, a pending pod on a node, a
+    /// pod that left the cluster without a recorded reason, or a terminating pod without one.
     fn check_invariants(&self, now: SimTime) {
+        let live = self.cluster.pods().count() as u64;
+        let created = self.cluster.pods_created();
+        assert_eq!(
+            created,
+            live + self.ledger.departed(),
+            "invariant violated at {now}: {created} pods created, {live} in the cluster, and {} left it (ledger {:?})",
+            self.ledger.departed(),
+            self.ledger
+        );
+        let terminating = self
+            .cluster
+            .pods()
+            .filter(|pod| pod.phase == PodPhase::Terminating)
+            .count();
+        assert_eq!(
+            terminating,
+            self.ledger.terminating.len(),
+            "invariant violated at {now}: {terminating} pods terminating, {} with a recorded reason",
+            self.ledger.terminating.len()
+        );
         for node in self.cluster.nodes() {
             let requested = node.requested();
             // DaemonSet overhead alone may exceed a tiny node's allocatable; pods may not.
@@ -742,6 +847,32 @@ impl World {
                 ),
             }
         }
+    }
+
+    /// Panics when a policy deletes a node for a voluntary reason although a pod on it forbids
+    /// that policy to: `karpenter.sh/do-not-disrupt` for consolidation, and
+    /// `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"` for Cluster Autoscaler's
+    /// scale-down.
+    fn check_may_disrupt(&self, id: NodeId, reason: DisruptionReason, now: SimTime) {
+        let blocks = |pod: &autoscale_sim_kube::Pod| match reason {
+            DisruptionReason::Empty | DisruptionReason::Underutilized => pod.spec.do_not_disrupt,
+            DisruptionReason::ScaleDown => pod.spec.safe_to_evict == Some(false),
+            _ => false,
+        };
+        if let Some(pod) = self.cluster.active_pods_on(id).find(|pod| blocks(pod)) {
+            panic!(
+                "invariant violated at {now}: {} deleted {} ({}) although {} forbids it",
+                self.policy_name,
+                self.cluster.node(id).map_or("?", |n| n.name.as_str()),
+                reason.as_str(),
+                self.pod_name(pod.id)
+            );
+        }
+    }
+
+    /// Why a terminating pod is leaving; `None` for a pod not in its grace period.
+    pub(super) fn ledger_departure(&self, pod: PodId) -> Option<Departure> {
+        self.ledger.terminating.get(&pod).copied()
     }
 
     /// Names a pod after its Deployment, as `api-pod-17`, or `pod-17` for a bare pod.

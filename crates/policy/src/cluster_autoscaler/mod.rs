@@ -591,6 +591,28 @@ impl Autoscaler for ClusterAutoscaler {
         &self.config.name
     }
 
+    /// Checks that no node group is above its maximum size and the cluster is not above
+    /// `--max-nodes-total`, counting launching nodes and not deleting ones.
+    fn check_invariants(&self, view: &ClusterView<'_>) -> Result<(), String> {
+        let sizes = self.target_sizes(view);
+        for (group, size) in self.config.node_groups.iter().zip(&sizes) {
+            if *size > group.max_size {
+                return Err(format!(
+                    "node group {} has {size} nodes, above its maximum size {}",
+                    group.name, group.max_size
+                ));
+            }
+        }
+        let total: u32 = sizes.iter().sum();
+        let limit = self.config.max_nodes_total;
+        if limit > 0 && total > limit {
+            return Err(format!(
+                "the node groups have {total} nodes, above --max-nodes-total={limit}"
+            ));
+        }
+        Ok(())
+    }
+
     fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions) {
         match event {
             PolicyEvent::Start => {

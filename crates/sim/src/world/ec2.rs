@@ -3,10 +3,10 @@
 
 use autoscale_sim_cloud::{Cost, LaunchTimes, billing};
 use autoscale_sim_engine::SimTime;
-use autoscale_sim_kube::{CapacityType, NewNode, Node, NodeId, NodeState, Owner, PodId, PodPhase};
+use autoscale_sim_kube::{CapacityType, NewNode, Node, NodeId, NodeState, Owner, PodId};
 use autoscale_sim_policy::{LaunchRequest, PolicyEvent};
 
-use super::{Event, World};
+use super::{Departure, Event, World};
 use crate::report::Decision;
 
 /// Reason of a launch whose node did not register within the registration timeout.
@@ -320,12 +320,20 @@ impl World {
         let pods: Vec<PodId> = node.pods.iter().copied().collect();
         for pod_id in pods {
             let pod = self.cluster.pod(pod_id).expect("bound pod exists").clone();
-            if pod.phase != PodPhase::Terminating {
-                self.metrics
-                    .pod_disrupted_by_interruption(pod.owner == Owner::Bare);
-                self.replace(&pod, now);
-            }
-            self.remove_pod(pod_id, now);
+            let departure = match self.ledger_departure(pod_id) {
+                Some(departure) => departure,
+                None => {
+                    self.metrics
+                        .pod_disrupted_by_interruption(pod.owner == Owner::Bare);
+                    self.replace(&pod, now);
+                    if pod.owner == Owner::Bare {
+                        Departure::Lost
+                    } else {
+                        Departure::Replaced
+                    }
+                }
+            };
+            self.remove_pod(pod_id, departure, now);
         }
         self.draining.remove(&id);
         self.terminate(id, now);

@@ -1,0 +1,122 @@
+//! The run invariants catch a policy that breaks what it may not: each test runs a policy
+//! written to break one rule and checks that the run stops with the invariant's message.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use autoscale_sim_cloud::{GIB, Resources};
+use autoscale_sim_engine::SimDuration;
+use autoscale_sim_kube::{CapacityType, NodeState, PodSpec};
+use autoscale_sim_policy::{
+    Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,
+};
+use autoscale_sim_sim::Simulation;
+
+/// Launches one m5.large at the start and deletes it for `reason` once it holds a pod.
+struct DeleteBusyNode {
+    reason: DisruptionReason,
+    deleted: bool,
+}
+
+impl Autoscaler for DeleteBusyNode {
+    fn name(&self) -> &str {
+        "delete-busy-node"
+    }
+
+    fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions) {
+        if matches!(event, PolicyEvent::Start) {
+            actions.launch(LaunchRequest {
+                owner: "test".into(),
+                instance_type: view.catalog.index_of("m5.large").unwrap(),
+                capacity_type: CapacityType::OnDemand,
+                zone: view.zones[0].clone(),
+                labels: Default::default(),
+                taints: vec![],
+                reason: "start".into(),
+                alternatives: vec![],
+            });
+        }
+        actions.set_timer(view.now + SimDuration::from_mins(1), 0);
+        if self.deleted {
+            return;
+        }
+        if let Some(node) = view
+            .cluster
+            .nodes()
+            .find(|n| n.state == NodeState::Ready && !n.pods.is_empty())
+        {
+            actions.delete_node(node.id, self.reason, "test".into());
+            self.deleted = true;
+        }
+    }
+}
+
+/// Runs one pod of `spec` for an hour under a policy that deletes its node for `reason`, and
+/// returns the panic message, if the run panicked.
+fn run_deleting(spec: PodSpec, reason: DisruptionReason) -> Option<String> {
+    let simulation = Simulation::builder("invariants")
+        .duration(SimDuration::from_hours(1))
+        .deployment("app", spec, 1)
+        .configure(|config| config.check_invariants = true)
+        .build()
+        .unwrap();
+    let policy = DeleteBusyNode {
+        reason,
+        deleted: false,
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        simulation.run_with(Box::new(policy));
+    }));
+    outcome.err().map(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    })
+}
+
+fn small_pod() -> PodSpec {
+    PodSpec {
+        requests: Resources::new(500, GIB, 1),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn consolidation_of_do_not_disrupt_pod_caught() {
+    let spec = PodSpec {
+        do_not_disrupt: true,
+        ..small_pod()
+    };
+    let message = run_deleting(spec, DisruptionReason::Underutilized).expect("the run stops");
+    assert!(
+        message.contains("invariant violated") && message.contains("(Underutilized) although app-"),
+        "{message}"
+    );
+}
+
+#[test]
+fn scale_down_of_unsafe_pod_caught() {
+    let spec = PodSpec {
+        safe_to_evict: Some(false),
+        ..small_pod()
+    };
+    let message = run_deleting(spec, DisruptionReason::ScaleDown).expect("the run stops");
+    assert!(message.contains("(ScaleDown) although app-"), "{message}");
+}
+
+#[test]
+fn allowed_deletions_pass() {
+    // The same pods under the other policy's reason, and a plain pod, are no violation.
+    let do_not_disrupt = PodSpec {
+        do_not_disrupt: true,
+        ..small_pod()
+    };
+    assert_eq!(
+        run_deleting(do_not_disrupt, DisruptionReason::ScaleDown),
+        None
+    );
+    assert_eq!(
+        run_deleting(small_pod(), DisruptionReason::Underutilized),
+        None
+    );
+}
