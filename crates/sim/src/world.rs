@@ -60,7 +60,7 @@ struct Drain {
     reason: DisruptionReason,
 }
 
-/// Why a pod left the cluster, for the pod ledger that the run invariants check.
+/// The reason a pod left the cluster, for the pod ledger that the run invariants check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Departure {
     /// A Job's pod completed.
@@ -81,7 +81,7 @@ struct PodLedger {
     scaled_down: u64,
     replaced: u64,
     lost: u64,
-    /// Why each pod now in its grace period is leaving.
+    /// The departure of each pod now in its grace period.
     terminating: BTreeMap<PodId, Departure>,
 }
 
@@ -870,7 +870,7 @@ impl World {
         }
     }
 
-    /// Why a terminating pod is leaving; `None` for a pod not in its grace period.
+    /// Returns the departure of a terminating pod; `None` for a pod not in its grace period.
     pub(super) fn ledger_departure(&self, pod: PodId) -> Option<Departure> {
         self.ledger.terminating.get(&pod).copied()
     }

@@ -11,7 +11,7 @@ use autoscale_sim_policy::{
 };
 use autoscale_sim_sim::Simulation;
 
-/// Launches one m5.large at the start and deletes it for `reason` once it holds a pod.
+/// Launches one m5.large at the start and deletes it for `reason` once a pod is bound to it.
 struct DeleteBusyNode {
     reason: DisruptionReason,
     deleted: bool,
