@@ -120,6 +120,11 @@ struct RunOptions {
     /// print. Spinners are also hidden when stderr is not a terminal.
     #[arg(long, short)]
     quiet: bool,
+    /// Check the run invariants after every event: no node over its allocatable, every pod
+    /// accounted for, PodDisruptionBudgets and each policy's limits kept. A broken invariant
+    /// stops the program with its message. Slower; always on in debug builds
+    #[arg(long)]
+    check_invariants: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -321,7 +326,9 @@ fn execute(
     policies: &[PolicySpec],
     options: &RunOptions,
 ) -> Result<(), Failure> {
-    let simulation = Simulation::new(scenario.config.clone()).map_err(Failure::input)?;
+    let mut config = scenario.config.clone();
+    config.check_invariants |= options.check_invariants;
+    let simulation = Simulation::new(config).map_err(Failure::input)?;
     if let Some(dir) = &options.out {
         check_writable(dir)?;
     }
