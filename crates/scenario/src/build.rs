@@ -292,7 +292,11 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                     "give the path relative to the scenario file",
                 ));
             }
-            config.spot.history = crate::prices::load(&path, start_unix_secs)?;
+            let mut warnings = Vec::new();
+            config.spot.history = crate::prices::load(&path, start_unix_secs, &mut warnings)?;
+            for warning in warnings {
+                ctx.warn(warning);
+            }
         }
     }
     for (index, shortage) in file.cloud.capacity_shortages.iter().enumerate() {

@@ -32,8 +32,14 @@ struct Entry {
 }
 
 /// Loads recorded prices from `path`, as times relative to the run's start `start_unix_secs`.
-/// Prices recorded before the start hold from t = 0 until the next record.
-pub fn load(path: &Path, start_unix_secs: i64) -> Result<History, ScenarioError> {
+/// Prices recorded before the start hold from t = 0 until the next record. Pools whose first
+/// price comes after the start, and records that repeat a pool's time with another price, are
+/// described in `warnings`.
+pub fn load(
+    path: &Path,
+    start_unix_secs: i64,
+    warnings: &mut Vec<String>,
+) -> Result<History, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ScenarioError::file(
             path,
@@ -65,6 +71,31 @@ pub fn load(path: &Path, start_unix_secs: i64) -> Result<History, ScenarioError>
         .into_iter()
         .map(|(pool, mut entries)| {
             entries.sort();
+            let (instance_type, zone) = &pool;
+            let repeated = entries
+                .windows(2)
+                .filter(|pair| pair[0].0 == pair[1].0 && pair[0].1 != pair[1].1)
+                .count();
+            if repeated > 0 {
+                let records = if repeated == 1 {
+                    "a record".to_string()
+                } else {
+                    format!("{repeated} records")
+                };
+                warnings.push(format!(
+                    "{}: {instance_type} in {zone} has {records} at the same time as another with a different price; at each such time the highest price is used",
+                    path.display()
+                ));
+            }
+            if let Some((first, _)) = entries.first()
+                && *first > start_unix_secs
+            {
+                warnings.push(format!(
+                    "{}: the first price of {instance_type} in {zone} is {} s after the run starts; it also holds before then",
+                    path.display(),
+                    first - start_unix_secs
+                ));
+            }
             // The latest record at or before the start holds from t = 0.
             let before = entries
                 .iter()
@@ -233,7 +264,9 @@ mod tests {
         )
         .unwrap();
 
-        let history = load(&path, START).unwrap();
+        let mut warnings = Vec::new();
+        let history = load(&path, START, &mut warnings).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
         let pool = &history[&("m5.large".to_string(), "us-east-1a".to_string())];
         assert_eq!(
             pool,
@@ -242,6 +275,32 @@ mod tests {
                 (SimTime(6 * 3_600_000), Price(36_000))
             ]
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn late_and_repeated_prices_warn() {
+        let dir =
+            std::env::temp_dir().join(format!("autoscale-sim-prices-late-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("history.csv");
+        std::fs::write(
+            &path,
+            "timestamp,instance_type,zone,spot_usd_per_hour\n\
+             2026-01-05T02:00:00Z,m5.large,us-east-1a,0.030\n\
+             2026-01-05T02:00:00Z,m5.large,us-east-1a,0.032\n\
+             2026-01-05T03:00:00Z,m5.large,us-east-1a,0.031\n",
+        )
+        .unwrap();
+
+        let mut warnings = Vec::new();
+        let history = load(&path, START, &mut warnings).unwrap();
+
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].ends_with("m5.large in us-east-1a has a record at the same time as another with a different price; at each such time the highest price is used"));
+        assert!(warnings[1].ends_with("the first price of m5.large in us-east-1a is 7200 s after the run starts; it also holds before then"));
+        let pool = &history[&("m5.large".to_string(), "us-east-1a".to_string())];
+        assert_eq!(pool.len(), 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
