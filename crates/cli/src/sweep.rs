@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use autoscale_sim_report::write_all_or_nothing;
-use autoscale_sim_sweep::{Shard, Sweep, SweepError, value_text};
+use autoscale_sim_sweep::{Shard, Sweep, SweepError, parse_seeds_option, value_text};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -48,6 +48,11 @@ pub(crate) struct SweepArgs {
     /// Print the points (index, id, seed, parameters, policies) and exit without running.
     #[arg(long)]
     list: bool,
+    /// Seeds in place of the sweep file's `seeds:`: a count N (the seeds 1 to N) or a
+    /// comma-separated list such as 1,2,3. Give every shard of a sweep the same value
+    /// [default: the file's seeds]
+    #[arg(long, value_name = "N|LIST")]
+    seeds: Option<String>,
     /// Hide the progress bar and the wall-clock lines on stderr; warnings and errors still
     /// print. The bar is also hidden when stderr is not a terminal.
     #[arg(long, short)]
@@ -111,7 +116,13 @@ fn run_sweep(args: &SweepArgs, threads: usize, started: Instant) -> Result<(), F
     };
 
     // Check the sweep file and every point before anything runs.
-    let sweep = Sweep::load(&args.file).map_err(failure)?;
+    let seeds = match &args.seeds {
+        Some(text) => Some(parse_seeds_option(text).map_err(|(message, fix)| {
+            Failure::input(format!("--seeds {text:?}: {message}\n  fix: {fix}"))
+        })?),
+        None => None,
+    };
+    let sweep = Sweep::load_with_seeds(&args.file, seeds).map_err(failure)?;
     let selected = sweep
         .select(shard.as_ref().map(|(s, _)| *s), &args.points)
         .map_err(failure)?;

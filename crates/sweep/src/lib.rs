@@ -107,5 +107,6 @@ pub use rows::{Manifest, ManifestAxis, ManifestPoint, metric_fields, report_fiel
 pub use run::{RunFailure, RunRecord, SweepRun};
 pub use shard::{SHARD_COUNT_VARIABLE, Shard};
 pub use spec::{
-    Axis, DEFAULT_SCENARIO, MAX_AXIS_VALUES, MAX_POINTS, MAX_SEEDS, Point, Sweep, value_text,
+    Axis, DEFAULT_SCENARIO, MAX_AXIS_VALUES, MAX_POINTS, MAX_SEEDS, Point, Sweep,
+    parse_seeds_option, value_text,
 };

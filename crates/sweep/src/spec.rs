@@ -196,15 +196,31 @@ impl Sweep {
     /// applied to the base scenario and built, and so is every combination, so that a mistake
     /// stops the sweep before anything runs. The builds run on the current rayon thread pool.
     pub fn load(path: &Path) -> Result<Sweep, SweepError> {
+        Sweep::load_with_seeds(path, None)
+    }
+
+    /// Reads and checks the sweep file at `path` as [`Sweep::load`] does, with `seeds`, when
+    /// given, in place of the file's `seeds:`.
+    pub fn load_with_seeds(path: &Path, seeds: Option<Vec<u64>>) -> Result<Sweep, SweepError> {
         let text = read_text(path, "sweep file").map_err(|(message, fix)| {
             SweepError::Invalid(Box::new(ScenarioError::file(path, message, fix)))
         })?;
-        Sweep::from_text(&text, path)
+        Sweep::from_text_with_seeds(&text, path, seeds)
     }
 
     /// Checks sweep file `text`, as [`Sweep::load`] does; `path` names it in messages and
     /// anchors the scenario path.
     pub fn from_text(text: &str, path: &Path) -> Result<Sweep, SweepError> {
+        Sweep::from_text_with_seeds(text, path, None)
+    }
+
+    /// Checks sweep file `text` as [`Sweep::from_text`] does, with `seeds`, when given, in
+    /// place of the file's `seeds:`.
+    pub fn from_text_with_seeds(
+        text: &str,
+        path: &Path,
+        seeds_override: Option<Vec<u64>>,
+    ) -> Result<Sweep, SweepError> {
         if text.trim().is_empty() {
             return Err(SweepError::Invalid(Box::new(ScenarioError::file(
                 path,
@@ -260,7 +276,10 @@ impl Sweep {
             sweep.axes.push(axis);
         }
         sweep.check_axis_overlaps(axes_yaml)?;
-        sweep.seeds = seeds(file.seeds.as_ref(), base.scenario.config.seed, path)?;
+        sweep.seeds = match seeds_override {
+            Some(seeds) => seeds,
+            None => seeds(file.seeds.as_ref(), base.scenario.config.seed, path)?,
+        };
         let excludes = sweep.excludes(&file.exclude)?;
 
         // The points, then a build of every value and every configuration.
@@ -997,6 +1016,50 @@ fn read_text(path: &Path, kind: &str) -> Result<String, (String, String)> {
     })
 }
 
+/// Reads the seeds of a `--seeds` option: a count N (the seeds 1 to N) or a comma-separated
+/// list of distinct seeds; returns the problem and its fix otherwise.
+pub fn parse_seeds_option(text: &str) -> Result<Vec<u64>, (String, String)> {
+    let fix =
+        "write a count such as --seeds 10 (the seeds 1 to 10), or a list such as --seeds 1,2,3"
+            .to_string();
+    let numbers: Vec<&str> = text.split(',').map(str::trim).collect();
+    let mut seeds = Vec::new();
+    for number in &numbers {
+        let seed = number.parse::<u64>().map_err(|_| {
+            (
+                format!("{number:?} is not a whole number 0 or more"),
+                fix.clone(),
+            )
+        })?;
+        if seeds.contains(&seed) {
+            return Err((format!("seed {seed} is listed twice"), fix));
+        }
+        seeds.push(seed);
+    }
+    if let [count] = seeds.as_slice()
+        && numbers.len() == 1
+    {
+        return match *count {
+            0 => Err(("a count of 0 seeds runs nothing".into(), fix)),
+            count if count > MAX_SEEDS => Err((
+                format!("{count} seeds are more than the {MAX_SEEDS} accepted"),
+                "use fewer seeds".into(),
+            )),
+            count => Ok((1..=count).collect()),
+        };
+    }
+    if seeds.len() as u64 > MAX_SEEDS {
+        return Err((
+            format!(
+                "{} seeds are more than the {MAX_SEEDS} accepted",
+                seeds.len()
+            ),
+            "use fewer seeds".into(),
+        ));
+    }
+    Ok(seeds)
+}
+
 /// Reads `seeds:`: a count N (the seeds 1 to N) or a list of seeds. Without it, the scenario's
 /// own seed is the only one.
 fn seeds(
@@ -1232,6 +1295,18 @@ fn decimals_of(value: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeds_option() {
+        assert_eq!(parse_seeds_option("3"), Ok(vec![1, 2, 3]));
+        assert_eq!(parse_seeds_option("7, 9"), Ok(vec![7, 9]));
+        assert_eq!(parse_seeds_option("0,5"), Ok(vec![0, 5]));
+        let message = |text: &str| parse_seeds_option(text).unwrap_err().0;
+        assert_eq!(message("0"), "a count of 0 seeds runs nothing");
+        assert_eq!(message("1,1"), "seed 1 is listed twice");
+        assert_eq!(message("ten"), "\"ten\" is not a whole number 0 or more");
+        assert!(message("100000000").contains("more than the"));
+    }
 
     const CONSOLIDATE_AFTER: &str =
         "policies[karpenter].karpenter.nodePools[default].spec.disruption.consolidateAfter";
