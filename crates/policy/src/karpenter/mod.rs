@@ -24,11 +24,12 @@
 //!
 //! ## Limitations
 //!
-//! On-demand only; no multi-node consolidation, drift, expiration, preference relaxation,
-//! `minValues` or spot-to-spot rules yet. NodePool `limits` are checked against the capacity of
+//! On-demand only; no multi-node consolidation, drift, expiration, preference relaxation
+//! or spot-to-spot rules yet. `minValues` follows the default `Strict` policy only. NodePool `limits` are checked against the capacity of
 //! existing nodes, not pessimistically per NodeClaim option.
 
 mod disruption;
+mod min_values;
 mod offerings;
 mod provisioning;
 mod scheduling;
@@ -177,6 +178,9 @@ pub(crate) struct ResolvedPool {
     pub allows_spot: bool,
     /// Whether it allows on-demand.
     pub allows_on_demand: bool,
+    /// `minValues` of the pool's requirements: label key and the number of distinct values a
+    /// NodeClaim's instance types must keep.
+    pub min_values: Vec<(String, u32)>,
 }
 
 /// Resolves each pool's instance types and zones against the catalog.
@@ -248,10 +252,14 @@ fn resolve_pools(
                     })
                 })
                 .collect();
+            let min_values = min_values_of(&pool.requirements);
             // AWS provider's exotic-type filter: bare-metal sizes only when nothing else remains.
-            if options
-                .iter()
-                .any(|o| !catalog.get(o.instance_type).size.starts_with("metal"))
+            // The provider skips it for a NodeClaim with minValues
+            // (aws/karpenter-provider-aws v1.13 `pkg/providers/instance/instance.go`).
+            if min_values.is_empty()
+                && options
+                    .iter()
+                    .any(|o| !catalog.get(o.instance_type).size.starts_with("metal"))
             {
                 options.retain(|o| !catalog.get(o.instance_type).size.starts_with("metal"));
             }
@@ -259,13 +267,21 @@ fn resolve_pools(
                 (a.price, &catalog.get(a.instance_type).name)
                     .cmp(&(b.price, &catalog.get(b.instance_type).name))
             });
-            ResolvedPool {
+            let mut resolved = ResolvedPool {
                 config: pool.clone(),
                 options,
                 zones: pool_zones,
                 allows_spot,
                 allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
+                min_values,
+            };
+            // A NodePool whose instance types cannot meet its own minValues is skipped
+            // (`NewScheduler` in kubernetes-sigs/karpenter v1.13 scheduling/scheduler.go).
+            let all: Vec<usize> = (0..resolved.options.len()).collect();
+            if min_values::needed(&resolved, &all, None).is_none() {
+                resolved.options.clear();
             }
+            resolved
         })
         .collect();
     // Highest weight first; equal weights by name.
@@ -276,6 +292,19 @@ fn resolve_pools(
             .then_with(|| a.config.name.cmp(&b.config.name))
     });
     pools
+}
+
+/// Collects the `minValues` of `requirements`; with several requirements on one key the largest
+/// wins, as when Karpenter merges them.
+fn min_values_of(requirements: &[Requirement]) -> Vec<(String, u32)> {
+    let mut by_key: BTreeMap<String, u32> = BTreeMap::new();
+    for requirement in requirements {
+        if let Some(min) = requirement.min_values {
+            let entry = by_key.entry(requirement.key.clone()).or_insert(0);
+            *entry = (*entry).max(min);
+        }
+    }
+    by_key.into_iter().collect()
 }
 
 /// Checks whether a NodePool's requirements allow capacity of `capacity_type`. Without a
@@ -448,3 +477,6 @@ impl Autoscaler for Karpenter {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod provisioning_tests;

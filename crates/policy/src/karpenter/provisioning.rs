@@ -3,11 +3,16 @@
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_kube::{NodeState, quantity};
 
+use super::min_values;
 use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
 use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
+
+/// Instance types a NodeClaim keeps, cheapest first (`MaxInstanceTypes` in kubernetes-sigs/karpenter
+/// v1.13 `pkg/controllers/provisioning/scheduling/nodeclaimtemplate.go`; it was 60 up to v1.5).
+pub(super) const MAX_INSTANCE_TYPES: usize = 600;
 
 impl Karpenter {
     /// Opens a batch window, or restarts the idle timer of the open one (`provisioning/batcher.go`).
@@ -82,18 +87,31 @@ impl Karpenter {
 
         for claim in &placement.claims {
             let pool = &pools[claim.pool];
+            // Karpenter cuts a NodeClaim to its 600 cheapest types and drops it when the cut list
+            // no longer meets minValues (`TruncateInstanceTypes`). The AWS provider then sends
+            // the 60 cheapest, again only if they meet minValues.
+            let truncated = &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)];
+            let sent = &truncated[..truncated.len().min(MAX_INSTANCE_TYPES_AT_LAUNCH)];
+            if !min_values::satisfied(pool, truncated, claim.zone.as_ref())
+                || !min_values::satisfied(pool, sent, claim.zone.as_ref())
+            {
+                tracing::debug!(
+                    nodepool = %pool.config.name,
+                    pods = claim.pods.len(),
+                    "NodeClaim dropped: its cheapest instance types do not meet minValues"
+                );
+                continue;
+            }
             let Some(offering) =
-                self.choose_offering(view, claim.pool, &claim.options, claim.zone.as_ref(), None)
+                self.choose_offering(view, claim.pool, truncated, claim.zone.as_ref(), None)
             else {
                 // Every offering is in the unavailable cache; the pods wait for the next batch.
                 continue;
             };
             let chosen = &pool.options[offering.option];
             let instance_type = view.catalog.get(chosen.instance_type);
-            let sent: Vec<&str> = claim
-                .options
+            let sent: Vec<&str> = sent
                 .iter()
-                .take(MAX_INSTANCE_TYPES_AT_LAUNCH)
                 .map(|&i| {
                     view.catalog
                         .get(pool.options[i].instance_type)

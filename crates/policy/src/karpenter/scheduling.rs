@@ -19,7 +19,7 @@ use autoscale_sim_kube::{
     tolerates_all,
 };
 
-use super::ResolvedPool;
+use super::{ResolvedPool, min_values};
 use crate::topology::{Domain, TopologyTracker};
 
 /// A pod to place.
@@ -143,6 +143,29 @@ fn option_fits(
         && (spec.node_selector.is_empty() || selector_fits(spec, &option.labels, &pool.zones, zone))
 }
 
+/// Checks that a NodeClaim's options that would still fit after it takes a pod with `spec`
+/// (`requests` is the NodeClaim's total with that pod) meet its pool's `minValues`. Karpenter
+/// rejects the pod rather than narrow the NodeClaim below them (`filterInstanceTypesByRequirements`
+/// in kubernetes-sigs/karpenter v1.13 scheduling/nodeclaim.go).
+fn keeps_min_values(
+    pool: &ResolvedPool,
+    claim: &SimClaim,
+    spec: &PodSpec,
+    requests: &Resources,
+) -> bool {
+    if pool.min_values.is_empty() {
+        return true;
+    }
+    let zone = claim.zone.as_ref();
+    let remaining: Vec<usize> = claim
+        .options
+        .iter()
+        .copied()
+        .filter(|&o| option_fits(pool, o, spec, requests, zone))
+        .collect();
+    min_values::satisfied(pool, &remaining, zone)
+}
+
 /// Runs the simulation for `pods` against `nodes` and the pools.
 ///
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
@@ -225,6 +248,7 @@ pub(crate) fn solve(
                     .iter()
                     .rev()
                     .any(|&o| option_fits(pool, o, &pod.spec, &requests, claim.zone.as_ref()))
+                && keeps_min_values(pool, claim, &pod.spec, &requests)
                 && (!record || tracker.allows_simulated(&pod.spec, &claim.domain()))
         });
         if let Some(i) = joined {
@@ -232,7 +256,10 @@ pub(crate) fn solve(
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
             let zone = claim.zone.clone();
-            if pod.spec.node_selector.is_empty() && pod.spec.host_ports.is_empty() {
+            if pod.spec.node_selector.is_empty()
+                && pod.spec.host_ports.is_empty()
+                && pool.min_values.is_empty()
+            {
                 // Only the resource check can drop options; it is applied once at the end
                 // (`settle_options`), which keeps the same options since requests only grow.
             } else {
@@ -287,7 +314,8 @@ pub(crate) fn solve(
                 .filter(within_limits)
                 .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
                 .collect();
-            (!options.is_empty()).then_some((index, options, zone))
+            (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
+                .then_some((index, options, zone))
         });
         match opened {
             Some((pool, options, zone)) => {
