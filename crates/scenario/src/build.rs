@@ -1855,6 +1855,7 @@ fn build_node_pool(
     // Limits.
     if !spec.limits.is_empty() {
         let mut limit = Resources::new(i64::MAX, i64::MAX, i64::MAX);
+        let mut resource_limit = false;
         for (key, value) in &spec.limits {
             let at = format!("{field}.spec.limits.{key}");
             let bad = |reason: &str| {
@@ -1869,11 +1870,25 @@ fn build_node_pool(
             match key.as_str() {
                 "cpu" => {
                     limit.cpu_millis =
-                        quantity::parse_cpu_millis(&value.value.0).map_err(|e| bad(e.reason))?
+                        quantity::parse_cpu_millis(&value.value.0).map_err(|e| bad(e.reason))?;
+                    resource_limit = true;
                 }
                 "memory" => {
                     limit.memory_bytes =
-                        quantity::parse_value(&value.value.0).map_err(|e| bad(e.reason))?
+                        quantity::parse_value(&value.value.0).map_err(|e| bad(e.reason))?;
+                    resource_limit = true;
+                }
+                "nodes" => {
+                    let nodes = value.value.0.trim().parse::<u32>().map_err(|_| {
+                        ctx.error(
+                            value,
+                            &at,
+                            Some(value.value.0.clone()),
+                            "not a whole number of nodes",
+                            "write a whole number such as 10",
+                        )
+                    })?;
+                    pool.limit_nodes = Some(nodes);
                 }
                 other => {
                     return Err(ctx.error(
@@ -1881,12 +1896,14 @@ fn build_node_pool(
                         &at,
                         Some(value.value.0.clone()),
                         format!("limit {other:?} is not modelled yet"),
-                        "limit cpu and memory only",
+                        "limit cpu, memory and nodes only",
                     ));
                 }
             }
         }
-        pool.limits = Some(limit);
+        if resource_limit {
+            pool.limits = Some(limit);
+        }
     }
     Ok(pool)
 }

@@ -133,7 +133,7 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     pending: Vec<SimPod>,
-    limits: Vec<Option<autoscale_sim_cloud::Resources>>,
+    limits: Vec<super::scheduling::RemainingLimits>,
 }
 
 impl<'v> ConsolidationBase<'v> {

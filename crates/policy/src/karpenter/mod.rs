@@ -95,6 +95,8 @@ pub struct NodePool {
     pub budgets: Vec<BudgetNodes>,
     /// `spec.limits.cpu` and `spec.limits.memory`, as a total capacity of the pool's nodes.
     pub limits: Option<Resources>,
+    /// `spec.limits.nodes`: the number of the pool's nodes.
+    pub limit_nodes: Option<u32>,
 }
 
 impl Default for NodePool {
@@ -109,6 +111,7 @@ impl Default for NodePool {
             consolidate_after: Some(SimDuration::ZERO),
             budgets: vec![BudgetNodes::Percent(10)],
             limits: None,
+            limit_nodes: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use autoscale_sim_kube::{NodeState, quantity};
 
 use super::min_values;
 use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
-use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
+use super::scheduling::{RemainingLimits, SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
@@ -149,21 +149,33 @@ impl Karpenter {
         }
     }
 
-    /// Each pool's `spec.limits` minus the capacity of its current nodes.
-    pub(super) fn remaining_limits(&self, view: &ClusterView<'_>) -> Vec<Option<Resources>> {
+    /// Each pool's `spec.limits` minus the capacity and the count of its nodes that are not
+    /// being deleted, as Karpenter v1.13 starts a simulation from the NodePools' limits less
+    /// the capacity of every active state node (`updateRemainingResources` in scheduler.go).
+    pub(super) fn remaining_limits(&self, view: &ClusterView<'_>) -> Vec<RemainingLimits> {
         let pools = self.pools.as_ref().expect("pools resolved");
         pools
             .iter()
             .map(|pool| {
-                pool.config.limits.map(|limit| {
-                    let used: Resources = view
-                        .cluster
-                        .nodes()
-                        .filter(|n| n.owner == pool.config.name)
-                        .map(|n| view.catalog.get(n.instance_type).capacity())
-                        .sum();
-                    limit - used
-                })
+                let active = || {
+                    view.cluster.nodes().filter(|n| {
+                        n.owner == pool.config.name
+                            && n.state != NodeState::Deleting
+                            && !self.disrupting.contains(&n.id)
+                    })
+                };
+                RemainingLimits {
+                    resources: pool.config.limits.map(|limit| {
+                        let used: Resources = active()
+                            .map(|n| view.catalog.get(n.instance_type).capacity())
+                            .sum();
+                        limit - used
+                    }),
+                    nodes: pool
+                        .config
+                        .limit_nodes
+                        .map(|limit| i64::from(limit) - active().count() as i64),
+                }
             })
             .collect()
     }

@@ -102,6 +102,42 @@ fn ports_free(spec: &PodSpec, used: &[u16]) -> bool {
     spec.host_ports.iter().all(|p| !used.contains(p))
 }
 
+/// A NodePool's room under its `spec.limits` during one simulation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RemainingLimits {
+    /// CPU and memory capacity left; `None` without a CPU or memory limit.
+    pub resources: Option<Resources>,
+    /// Nodes left; `None` without a `nodes` limit.
+    pub nodes: Option<i64>,
+}
+
+impl RemainingLimits {
+    /// Checks whether a node of `capacity` fits the CPU and memory left. Karpenter drops an
+    /// instance type whose capacity exceeds what is left (`filterByRemainingResources`).
+    fn admits(&self, capacity: &Resources) -> bool {
+        self.resources.is_none_or(|left| {
+            capacity.cpu_millis <= left.cpu_millis && capacity.memory_bytes <= left.memory_bytes
+        })
+    }
+
+    /// Checks whether the `nodes` limit is used up, which rules the NodePool out at once.
+    fn nodes_exhausted(&self) -> bool {
+        self.nodes.is_some_and(|left| left <= 0)
+    }
+
+    /// Takes the largest CPU and the largest memory among `capacities` off what is left: the
+    /// NodeClaim may launch any of its options, so Karpenter assumes the largest
+    /// (`subtractMax`). Instance types have no `nodes` capacity, so the node count left does
+    /// not change within one simulation.
+    fn subtract_max(&mut self, capacities: impl Iterator<Item = Resources>) {
+        if let Some(left) = self.resources.as_mut() {
+            let largest = capacities.fold(Resources::ZERO, |a, b| a.max(&b));
+            left.cpu_millis -= largest.cpu_millis;
+            left.memory_bytes -= largest.memory_bytes;
+        }
+    }
+}
+
 /// Result of a simulation.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Placement {
@@ -171,15 +207,16 @@ fn keeps_min_values(
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
 /// simulation works on `nodes` in place and leaves them as it found them.
 ///
-/// `remaining_limits` contains each pool's `spec.limits` minus the capacity of its existing nodes;
-/// a new NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
-/// its options off the remainder, as Karpenter does (pessimistically).
+/// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
+/// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
+/// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
+/// limit is used up opens no NodeClaim.
 pub(crate) fn solve(
     mut pods: Vec<SimPod>,
     nodes: &mut [SimNode<'_>],
     excluded: &[NodeId],
     pools: &[ResolvedPool],
-    remaining_limits: &mut [Option<Resources>],
+    remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
 ) -> Placement {
     pods.sort_by(|a, b| {
@@ -303,13 +340,11 @@ pub(crate) fn solve(
             if !tracker.allows_simulated(&pod.spec, &domain) {
                 return None;
             }
-            let within_limits = |i: &usize| {
-                let capacity = pool.options[*i].capacity;
-                remaining_limits[index].is_none_or(|left| {
-                    capacity.cpu_millis <= left.cpu_millis
-                        && capacity.memory_bytes <= left.memory_bytes
-                })
-            };
+            if remaining_limits[index].nodes_exhausted() {
+                return None;
+            }
+            let within_limits =
+                |i: &usize| remaining_limits[index].admits(&pool.options[*i].capacity);
             let options: Vec<usize> = (0..pool.options.len())
                 .filter(within_limits)
                 .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
@@ -319,14 +354,8 @@ pub(crate) fn solve(
         });
         match opened {
             Some((pool, options, zone)) => {
-                if let Some(left) = remaining_limits[pool].as_mut() {
-                    let largest = options
-                        .iter()
-                        .map(|&i| pools[pool].options[i].capacity)
-                        .fold(Resources::ZERO, |a, b| a.max(&b));
-                    left.cpu_millis -= largest.cpu_millis;
-                    left.memory_bytes -= largest.memory_bytes;
-                }
+                remaining_limits[pool]
+                    .subtract_max(options.iter().map(|&i| pools[pool].options[i].capacity));
                 let claim = SimClaim {
                     pool,
                     options,
