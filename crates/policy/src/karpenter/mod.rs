@@ -31,6 +31,7 @@
 mod disruption;
 mod min_values;
 mod offerings;
+mod preferences;
 mod provisioning;
 mod scheduling;
 

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
 use autoscale_sim_kube::{
-    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LabelSelector, PodAffinityTerm, PodSpec,
+    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeSelectorTerm,
+    PodAffinityTerm, PodSpec, PreferredNodeTerm, Taint, TaintEffect, TopologySpreadConstraint,
+    WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
 
 use super::NodePool;
@@ -241,4 +243,227 @@ fn node_limit_not_counted_in_batch() {
     // instance type has no `nodes` capacity to take off, so one batch opens three NodeClaims
     // (Karpenter v1.13 behaves the same; its launch-time check compares usage before the batch).
     assert_eq!(launches_under_node_limit(1), 3);
+}
+
+// Preference relaxation: `pkg/controllers/provisioning/scheduling/preferences.go`.
+
+/// Builds a node-selector term of one `In` requirement.
+fn term(key: &str, values: &[&str]) -> NodeSelectorTerm {
+    NodeSelectorTerm {
+        match_expressions: vec![Requirement {
+            key: key.to_string(),
+            operator: Operator::In,
+            values: values.iter().map(|v| v.to_string()).collect(),
+            min_values: None,
+        }],
+    }
+}
+
+/// Builds a 1 CPU / 1 GiB pod that prefers nodes in `zone`.
+fn pod_preferring_zone(zone: &str) -> Arc<PodSpec> {
+    let mut spec = (*pod_spec(1000, GIB)).clone();
+    spec.node_affinity.preferred = vec![PreferredNodeTerm {
+        weight: 10,
+        preference: term(LABEL_ZONE, &[zone]),
+    }];
+    Arc::new(spec)
+}
+
+/// Lists the zones of the launches in `log`.
+fn launched_zones(log: &[(autoscale_sim_engine::SimTime, crate::api::Action)]) -> Vec<String> {
+    launches(untimed(log))
+        .iter()
+        .map(|request| request.zone.clone())
+        .collect()
+}
+
+#[test]
+fn satisfiable_preference_honoured() {
+    // Karpenter treats the preferred zone as required while it can be met, so the NodeClaim
+    // goes to test-zone-3; without the preference it goes to the first zone.
+    let (_, preferring) = provision(
+        vec![pool("default")],
+        vec![],
+        &[pod_preferring_zone("test-zone-3")],
+    );
+    let (_, plain) = provision(vec![pool("default")], vec![], &[pod_spec(1000, GIB)]);
+
+    assert_eq!(launched_zones(&preferring), ["test-zone-3"]);
+    assert_eq!(launched_zones(&plain), ["test-zone-1"]);
+}
+
+#[test]
+fn unsatisfiable_preference_relaxed() {
+    // No NodePool zone matches the preference, so it is dropped and the pod still gets a node.
+    let (world, log) = provision(
+        vec![pool("default")],
+        vec![],
+        &[pod_preferring_zone("nowhere")],
+    );
+
+    assert_eq!(launched_types(&world, &log), [fake_type_name(2, 4)]);
+    assert_eq!(launched_zones(&log), ["test-zone-1"]);
+}
+
+#[test]
+fn required_terms_tried_in_order() {
+    // Karpenter tries the first required node-affinity term alone and moves to the next only
+    // when the first cannot be met, so the pod gets the 8 vCPU type of the first term although
+    // the second allows a cheaper one.
+    let mut spec = (*pod_spec(1000, GIB)).clone();
+    spec.node_affinity.required = vec![
+        term(LABEL_INSTANCE_TYPE, &[&fake_type_name(8, 16)]),
+        term(LABEL_INSTANCE_TYPE, &[&fake_type_name(2, 4)]),
+    ];
+    let mut missing_first = spec.clone();
+    missing_first.node_affinity.required[0] = term(LABEL_INSTANCE_TYPE, &["not-a-type"]);
+
+    let (world, log) = provision(vec![pool("default")], vec![], &[Arc::new(spec)]);
+    let (relaxed_world, relaxed_log) =
+        provision(vec![pool("default")], vec![], &[Arc::new(missing_first)]);
+
+    assert_eq!(launched_types(&world, &log), [fake_type_name(8, 16)]);
+    assert_eq!(
+        launched_types(&relaxed_world, &relaxed_log),
+        [fake_type_name(2, 4)]
+    );
+}
+
+/// Builds a 1 CPU / 1 GiB pod labelled `app: soft` with `constraint` applied to it.
+fn soft_pod(constraint: impl FnOnce(&mut PodSpec, LabelSelector)) -> Arc<PodSpec> {
+    let mut spec = (*pod_spec(1000, GIB)).clone();
+    spec.labels = BTreeMap::from([("app".to_string(), "soft".to_string())]);
+    let selector = LabelSelector {
+        match_labels: spec.labels.clone(),
+        ..Default::default()
+    };
+    constraint(&mut spec, selector);
+    Arc::new(spec)
+}
+
+#[test]
+fn preferred_anti_affinity_honoured() {
+    // Preferred hostname anti-affinity counts as required, so two pods get two NodeClaims
+    // where they would otherwise share one.
+    let spread = soft_pod(|spec, selector| {
+        spec.pod_anti_affinity.preferred = vec![WeightedPodAffinityTerm {
+            weight: 50,
+            pod_affinity_term: PodAffinityTerm {
+                label_selector: selector,
+                topology_key: LABEL_HOSTNAME.to_string(),
+                namespaces: vec![],
+            },
+        }];
+    });
+    let plain = soft_pod(|_, _| {});
+
+    let (_, spread_log) = provision(vec![pool("default")], vec![], &[spread.clone(), spread]);
+    let (_, plain_log) = provision(vec![pool("default")], vec![], &[plain.clone(), plain]);
+
+    assert_eq!(launches(untimed(&spread_log)).len(), 2);
+    assert_eq!(launches(untimed(&plain_log)).len(), 1);
+}
+
+#[test]
+fn schedule_anyway_spread_honoured() {
+    // A ScheduleAnyway zone spread counts as DoNotSchedule while it can be met: three pods,
+    // three NodeClaims, one per zone.
+    let spread = soft_pod(|spec, selector| {
+        spec.topology_spread = vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: LABEL_ZONE.to_string(),
+            when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+            label_selector: selector,
+            min_domains: None,
+        }];
+    });
+
+    let (_, log) = provision(
+        vec![pool("default")],
+        vec![],
+        &[spread.clone(), spread.clone(), spread],
+    );
+
+    assert_eq!(
+        launched_zones(&log),
+        ["test-zone-1", "test-zone-2", "test-zone-3"]
+    );
+}
+
+#[test]
+fn preferred_anti_affinity_blocks_both_ways() {
+    // A 4 CPU limit lets the first NodeClaim take all of it (pessimistically), so the second
+    // pod cannot have a node of its own. Dropping its own preferred anti-affinity does not let
+    // it join the first NodeClaim: Karpenter also keeps the first pod's preferred term, as an
+    // inverse anti-affinity (`Topology.Update` with the Respect policy), so the second pod
+    // waits for the next batch.
+    let limited = NodePool {
+        limits: Some(Resources::new(4000, i64::MAX, i64::MAX)),
+        ..pool("default")
+    };
+    let spread = soft_pod(|spec, selector| {
+        spec.pod_anti_affinity.preferred = vec![WeightedPodAffinityTerm {
+            weight: 50,
+            pod_affinity_term: PodAffinityTerm {
+                label_selector: selector,
+                topology_key: LABEL_HOSTNAME.to_string(),
+                namespaces: vec![],
+            },
+        }];
+    });
+
+    let (_, log) = provision(vec![limited], vec![], &[spread.clone(), spread]);
+
+    let launched = launches(untimed(&log));
+    assert_eq!(launched.len(), 1);
+    assert!(
+        launched[0].reason.contains("for 1 pods"),
+        "{}",
+        launched[0].reason
+    );
+}
+
+fn prefer_no_schedule_pool() -> NodePool {
+    NodePool {
+        weight: 100,
+        taints: vec![Taint {
+            key: "spare".to_string(),
+            value: "true".to_string(),
+            effect: TaintEffect::PreferNoSchedule,
+        }],
+        ..pool("soft-tainted")
+    }
+}
+
+#[test]
+fn prefer_no_schedule_taint_avoided() {
+    // Karpenter counts PreferNoSchedule taints when it matches pods to NodePools, so a pod
+    // without a toleration skips the higher-weight tainted pool while another pool fits.
+    let (_, log) = provision(
+        vec![prefer_no_schedule_pool(), pool("plain")],
+        vec![],
+        &[pod_spec(1000, GIB)],
+    );
+
+    let owners: Vec<&str> = launches(untimed(&log))
+        .iter()
+        .map(|r| r.owner.as_str())
+        .collect();
+    assert_eq!(owners, ["plain"]);
+}
+
+#[test]
+fn prefer_no_schedule_tolerated_last() {
+    // With only the tainted pool, the last relaxation step tolerates PreferNoSchedule taints.
+    let (_, log) = provision(
+        vec![prefer_no_schedule_pool()],
+        vec![],
+        &[pod_spec(1000, GIB)],
+    );
+
+    let owners: Vec<&str> = launches(untimed(&log))
+        .iter()
+        .map(|r| r.owner.as_str())
+        .collect();
+    assert_eq!(owners, ["soft-tainted"]);
 }
