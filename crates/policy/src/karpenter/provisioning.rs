@@ -48,7 +48,7 @@ impl Karpenter {
 
     /// Schedules every Unschedulable pod and launches the NodeClaims the simulation opens.
     pub(super) fn provision(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
-        let pods: Vec<SimPod> = view
+        let mut pods: Vec<SimPod> = view
             .cluster
             .pending_pods()
             .filter(|p| p.unschedulable)
@@ -58,6 +58,20 @@ impl Karpenter {
                 created: p.created,
             })
             .collect();
+        // Pods still running on nodes being deleted, or held by a disruption command, get a
+        // place before their node goes (`nodes.Deleting().CurrentlyReschedulablePods` in
+        // kubernetes-sigs/karpenter v1.13 provisioner.go).
+        let leaving = view
+            .cluster
+            .nodes()
+            .filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id));
+        for node in leaving {
+            pods.extend(view.cluster.active_pods_on(node.id).map(|p| SimPod {
+                id: p.id,
+                spec: p.spec.clone(),
+                created: p.created,
+            }));
+        }
         if pods.is_empty() {
             return;
         }

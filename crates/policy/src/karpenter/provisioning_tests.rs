@@ -467,3 +467,199 @@ fn prefer_no_schedule_tolerated_last() {
         .collect();
     assert_eq!(owners, ["soft-tainted"]);
 }
+
+// The order the simulation tries places in, and what a batch covers: `scheduler.go`,
+// `provisioner.go` and `statenode.go`.
+
+/// Creates a pod with `spec` that kube-scheduler finds no node for, on an empty cluster.
+fn unschedulable_pod(world: &mut TestWorld, spec: &Arc<PodSpec>) -> Vec<autoscale_sim_kube::PodId> {
+    world.add_pending_pod(spec);
+    world.schedule()
+}
+
+#[test]
+fn initialized_node_tried_first() {
+    // Both an in-flight node (default-0, sorted first by name) and an initialized node
+    // (default-1) have room: the pod is nominated to the initialized one, for 20 s
+    // (max(2 x BATCH_MAX_DURATION, 10 s)), and no NodeClaim is opened.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    world.send(&mut policy, PolicyEvent::Start);
+    let pending = unschedulable_pod(&mut world, &pod_spec(1000, GIB));
+    let room = Resources::new(4000, 8 * GIB, 10);
+    let in_flight = world.add_launching_node("default", &fake_type_name(4, 8), room);
+    let initialized = world.add_ready_node("default", &fake_type_name(4, 8), room);
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+
+    assert!(launches(untimed(&log)).is_empty());
+    assert_eq!(
+        policy.nominated_until.keys().copied().collect::<Vec<_>>(),
+        [initialized]
+    );
+    assert_eq!(policy.nominated_until[&initialized], secs(21));
+    assert!(!policy.nominated_until.contains_key(&in_flight));
+}
+
+#[test]
+fn in_flight_node_before_new_claim() {
+    // An in-flight node with room takes the pod before any new NodeClaim.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    world.send(&mut policy, PolicyEvent::Start);
+    let pending = unschedulable_pod(&mut world, &pod_spec(1000, GIB));
+    let in_flight = world.add_launching_node(
+        "default",
+        &fake_type_name(4, 8),
+        Resources::new(4000, 8 * GIB, 10),
+    );
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+
+    assert!(launches(untimed(&log)).is_empty());
+    assert!(policy.nominated_until.contains_key(&in_flight));
+}
+
+#[test]
+fn open_claims_fewest_pods_first() {
+    // Two anti-affine 2 CPU pods open two NodeClaims. The smaller pods then go, one at a time,
+    // to the NodeClaim with the fewest pods (the first on a tie): 1 CPU to the first, 900m to
+    // the second, 800m to the first. First fit would have put all three on the first.
+    let mut anti = (*pod_spec(2000, GIB)).clone();
+    anti.labels = BTreeMap::from([("app".to_string(), "big".to_string())]);
+    anti.pod_anti_affinity.required = vec![PodAffinityTerm {
+        label_selector: LabelSelector {
+            match_labels: anti.labels.clone(),
+            ..Default::default()
+        },
+        topology_key: LABEL_HOSTNAME.to_string(),
+        namespaces: vec![],
+    }];
+    let anti = Arc::new(anti);
+
+    let (_, log) = provision(
+        vec![pool("default")],
+        vec![],
+        &[
+            anti.clone(),
+            anti,
+            pod_spec(1000, GIB),
+            pod_spec(900, GIB),
+            pod_spec(800, GIB),
+        ],
+    );
+
+    let pods_per_claim: Vec<bool> = launches(untimed(&log))
+        .iter()
+        .map(|r| r.reason.contains("for 3 pods"))
+        .collect();
+    assert_eq!(pods_per_claim, [true, false]);
+    assert!(launches(untimed(&log))[1].reason.contains("for 2 pods"));
+}
+
+#[test]
+fn deleting_node_pods_in_batch() {
+    // A node being deleted still runs a 2 CPU pod. The next batch, opened by a new 1 CPU pod,
+    // provisions for both: one NodeClaim for 2 pods.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    world.send(&mut policy, PolicyEvent::Start);
+    let leaving = world.add_ready_node(
+        "default",
+        &fake_type_name(4, 8),
+        Resources::new(4000, 8 * GIB, 10),
+    );
+    world.add_bound_pod(leaving, &pod_spec(2000, GIB));
+    world.cluster.mark_deleting(leaving);
+    let pending = unschedulable_pod(&mut world, &pod_spec(1000, GIB));
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+
+    let launched = launches(untimed(&log));
+    assert_eq!(launched.len(), 1);
+    assert!(
+        launched[0].reason.contains("for 2 pods"),
+        "{}",
+        launched[0].reason
+    );
+}
+
+#[test]
+fn daemonset_host_port_blocks_pod() {
+    // "should account for daemonset hostports": a DaemonSet with hostPort 8080 runs on every
+    // node, so a pod that needs hostPort 8080 fits no node and no NodeClaim is opened.
+    let mut daemon = crate::testing::daemonset("ds", 2000, 2 * GIB);
+    daemon.spec.host_ports = vec![8080];
+    let mut spec = (*pod_spec(1000, GIB)).clone();
+    spec.host_ports = vec![8080];
+    let mut other_port = spec.clone();
+    other_port.host_ports = vec![8081];
+
+    let (_, blocked) = provision(
+        vec![pool("default")],
+        vec![daemon.clone()],
+        &[Arc::new(spec)],
+    );
+    let (world, allowed) = provision(vec![pool("default")], vec![daemon], &[Arc::new(other_port)]);
+
+    assert!(launches(untimed(&blocked)).is_empty());
+    assert_eq!(launched_types(&world, &allowed), [fake_type_name(4, 8)]);
+}
+
+/// Builds 700 on-demand instance types `t000` to `t699`, cheapest first, each with room for a
+/// small pod.
+fn wide_catalog() -> Catalog {
+    Catalog::new(
+        (0..700)
+            .map(|i| instance_type(&format!("t{i:03}"), 2, 8192, Price(100_000 + i)))
+            .collect(),
+    )
+}
+
+/// Provisions one small pod on the wide catalog with `min_values` on the instance type, and
+/// returns the launches.
+fn wide_launches(min_values: Option<u32>) -> (TestWorld, Vec<crate::api::LaunchRequest>) {
+    let mut world = TestWorld::new(wide_catalog(), vec![]);
+    let node_pool = NodePool {
+        requirements: vec![Requirement {
+            key: LABEL_INSTANCE_TYPE.to_string(),
+            operator: Operator::Exists,
+            values: vec![],
+            min_values,
+        }],
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![node_pool]);
+    world.send(&mut policy, PolicyEvent::Start);
+    let pending = unschedulable_pod(&mut world, &pod_spec(100, 100 * MIB));
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+    let requests = launches(untimed(&log)).into_iter().cloned().collect();
+    (world, requests)
+}
+
+#[test]
+fn launch_sends_60_cheapest() {
+    // 700 types fit; the launch offers EC2 the 60 cheapest, t000 to t059.
+    let (world, requests) = wide_launches(None);
+
+    assert_eq!(requests.len(), 1);
+    let offered = offered_types(&world, &requests[0]);
+    assert_eq!(offered.len(), 60);
+    assert_eq!(offered.first().map(String::as_str), Some("t000"));
+    assert_eq!(offered.last().map(String::as_str), Some("t059"));
+}
+
+#[test]
+fn truncation_respects_min_values() {
+    // minValues 60 survives both cuts. minValues 61 survives the cut to 600 but not the 60
+    // sent at launch, and 601 not even the first cut, so neither launches.
+    assert_eq!(wide_launches(Some(60)).1.len(), 1);
+    assert!(wide_launches(Some(61)).1.is_empty());
+    assert!(wide_launches(Some(601)).1.is_empty());
+    assert!(wide_launches(Some(700)).1.is_empty());
+}
