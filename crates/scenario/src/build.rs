@@ -15,8 +15,8 @@ use autoscale_sim_policy::requirements::{
     LABEL_NODEPOOL, Operator, Requirement, instance_type_labels,
 };
 use autoscale_sim_policy::{
-    BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
-    NodePool, StaticConfig,
+    BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
+    DisruptionBudget, KarpenterConfig, NodeGroupConfig, NodePool, StaticConfig,
 };
 use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
 use autoscale_sim_workload::{HpaSpec, Trace, TraceEnd};
@@ -447,7 +447,11 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 "give each policy its own name",
             ));
         }
-        policies.push(build_policy(entry, index, ctx, &catalog, &config.zones)?);
+        let mut policy = build_policy(entry, index, ctx, &catalog, &config.zones)?;
+        if let PolicySpec::Karpenter(karpenter) = &mut policy {
+            karpenter.start_unix_secs = start_unix_secs;
+        }
+        policies.push(policy);
     }
 
     for warning in unplaceable_pods(&config, &policies) {
@@ -1697,11 +1701,15 @@ fn build_node_pool(
                 ));
             }
         };
+        let min_values = match &req.min_values {
+            Some(min) => Some(validate_min_values(min, operator, &req.values, ctx, &at)?),
+            None => None,
+        };
         let requirement = Requirement {
             key: req.key.value.clone(),
             operator,
             values: req.values.clone(),
-            min_values: req.min_values,
+            min_values,
         };
         requirement.validate().map_err(|message| {
             ctx.error(
@@ -1773,11 +1781,6 @@ fn build_node_pool(
             "NodePool {name}: terminationGracePeriod is accepted but not modelled yet"
         ));
     }
-    if pool.requirements.iter().any(|r| r.min_values.is_some()) {
-        ctx.warn(format!(
-            "NodePool {name}: minValues is accepted but not enforced yet"
-        ));
-    }
 
     // Disruption.
     if let Some(disruption) = &spec.disruption {
@@ -1807,47 +1810,18 @@ fn build_node_pool(
             pool.budgets = Vec::new();
             for (index, budget) in budgets.iter().enumerate() {
                 let at = format!("{field}.spec.disruption.budgets[{index}]");
-                if budget.schedule.is_some()
-                    || budget.duration.is_some()
-                    || budget.reasons.is_some()
-                {
-                    let spot = budget.schedule.as_ref().or(budget.duration.as_ref());
-                    let fix = "remove schedule, duration and reasons; budgets apply to every reason at all times in this version";
-                    return Err(match spot {
-                        Some(s) => ctx.error(
-                            s,
-                            &at,
-                            None,
-                            "budget schedules and reasons are not modelled yet",
-                            fix,
-                        ),
-                        None => ctx.error(
-                            &budget.nodes,
-                            &at,
-                            None,
-                            "budget reasons are not modelled yet",
-                            fix,
-                        ),
+                let nodes = parse_budget_nodes(&budget.nodes, ctx, &at)?;
+                let reasons = parse_budget_reasons(budget, ctx, &at)?;
+                let window = parse_budget_window(budget, ctx, &at)?;
+                if reasons.is_empty() && window.is_none() {
+                    pool.budgets.push(nodes);
+                } else {
+                    pool.conditional_budgets.push(DisruptionBudget {
+                        nodes,
+                        reasons,
+                        window,
                     });
                 }
-                let text = budget.nodes.value.0.trim();
-                let parsed = match text.strip_suffix('%') {
-                    Some(p) => p
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|p| *p <= 100)
-                        .map(BudgetNodes::Percent),
-                    None => text.parse::<u32>().ok().map(BudgetNodes::Count),
-                };
-                pool.budgets.push(parsed.ok_or_else(|| {
-                    ctx.error(
-                        &budget.nodes,
-                        &format!("{at}.nodes"),
-                        Some(text.to_string()),
-                        "not a node count or a percentage",
-                        "write a whole number such as 2, or a percentage such as 10%",
-                    )
-                })?);
             }
         }
     }
@@ -1906,4 +1880,150 @@ fn build_node_pool(
         }
     }
     Ok(pool)
+}
+
+/// Checks `minValues` as the NodePool CRD does (kubernetes-sigs/karpenter v1.13
+/// `pkg/apis/v1/nodepool.go` and its validation rules): 1 to 50, and with `In` no more than the
+/// number of values listed.
+fn validate_min_values(
+    min: &Spanned<i64>,
+    operator: Operator,
+    values: &[String],
+    ctx: &Ctx<'_>,
+    at: &str,
+) -> Result<u32> {
+    let field = format!("{at}.minValues");
+    if !(1..=50).contains(&min.value) {
+        return Err(ctx.error(
+            min,
+            &field,
+            Some(min.value.to_string()),
+            "minValues must be from 1 to 50",
+            "write a whole number from 1 to 50, or leave minValues out",
+        ));
+    }
+    if operator == Operator::In && min.value as usize > values.len() {
+        return Err(ctx.error(
+            min,
+            &field,
+            Some(min.value.to_string()),
+            format!(
+                "minValues is larger than the {} values the In requirement lists",
+                values.len()
+            ),
+            "list at least as many values as minValues, or lower minValues",
+        ));
+    }
+    Ok(min.value as u32)
+}
+
+/// Parses a budget's `nodes`: a whole number or a percentage up to 100%.
+fn parse_budget_nodes(nodes: &Spanned<Scalar>, ctx: &Ctx<'_>, at: &str) -> Result<BudgetNodes> {
+    let text = nodes.value.0.trim();
+    let parsed = match text.strip_suffix('%') {
+        Some(p) => p
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p <= 100)
+            .map(BudgetNodes::Percent),
+        None => text.parse::<u32>().ok().map(BudgetNodes::Count),
+    };
+    parsed.ok_or_else(|| {
+        ctx.error(
+            nodes,
+            &format!("{at}.nodes"),
+            Some(text.to_string()),
+            "not a node count or a percentage",
+            "write a whole number such as 2, or a percentage such as 10%",
+        )
+    })
+}
+
+/// Parses a budget's `reasons`: `Underutilized`, `Empty` or `Drifted`.
+fn parse_budget_reasons(budget: &BudgetYaml, ctx: &Ctx<'_>, at: &str) -> Result<Vec<BudgetReason>> {
+    let mut reasons = Vec::new();
+    for (index, reason) in budget.reasons.iter().flatten().enumerate() {
+        let parsed = BudgetReason::parse(&reason.value).ok_or_else(|| {
+            ctx.error(
+                reason,
+                &format!("{at}.reasons[{index}]"),
+                Some(reason.value.clone()),
+                "unknown disruption reason",
+                "write Underutilized, Empty or Drifted",
+            )
+        })?;
+        if !reasons.contains(&parsed) {
+            reasons.push(parsed);
+        }
+    }
+    Ok(reasons)
+}
+
+/// Parses a budget's `schedule` and `duration`, which go together. The duration takes hours
+/// and minutes only, as the NodePool CRD's pattern does.
+fn parse_budget_window(
+    budget: &BudgetYaml,
+    ctx: &Ctx<'_>,
+    at: &str,
+) -> Result<Option<(CronSchedule, i64)>> {
+    let (schedule, duration) = match (&budget.schedule, &budget.duration) {
+        (None, None) => return Ok(None),
+        (Some(schedule), Some(duration)) => (schedule, duration),
+        (Some(schedule), None) => {
+            return Err(ctx.error(
+                schedule,
+                &format!("{at}.duration"),
+                None,
+                "a budget with a schedule needs a duration",
+                "add a duration such as 8h or 30m",
+            ));
+        }
+        (None, Some(duration)) => {
+            return Err(ctx.error(
+                duration,
+                &format!("{at}.schedule"),
+                None,
+                "a budget with a duration needs a schedule",
+                "add a schedule in cron syntax such as \"0 9 * * mon-fri\"",
+            ));
+        }
+    };
+    let cron = CronSchedule::parse(&schedule.value).map_err(|reason| {
+        ctx.error(
+            schedule,
+            &format!("{at}.schedule"),
+            Some(schedule.value.clone()),
+            format!("invalid cron schedule: {reason}"),
+            "write five fields (minute hour day-of-month month day-of-week) such as \"0 9 * * mon-fri\", or @daily",
+        )
+    })?;
+    let seconds = parse_hours_minutes(&duration.value).ok_or_else(|| {
+        ctx.error(
+            duration,
+            &format!("{at}.duration"),
+            Some(duration.value.clone()),
+            "a budget duration takes hours and minutes only",
+            "write a duration such as 8h, 30m or 1h30m",
+        )
+    })?;
+    Ok(Some((cron, seconds)))
+}
+
+/// Parses `XhYm`, `Xh` or `Ym`, optionally followed by `0s` as Go prints durations, into seconds.
+fn parse_hours_minutes(text: &str) -> Option<i64> {
+    let body = text.strip_suffix("0s").unwrap_or(text);
+    let number = |s: &str| {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse::<i64>().ok()
+    };
+    if let Some(minutes) = body.strip_suffix('m') {
+        match minutes.split_once('h') {
+            Some((hours, minutes)) => Some(number(hours)? * 3600 + number(minutes)? * 60),
+            None => Some(number(minutes)? * 60),
+        }
+    } else {
+        Some(number(body.strip_suffix('h')?)? * 3600)
+    }
 }

@@ -819,9 +819,9 @@ pub struct RequirementYaml {
     /// Values.
     #[serde(default)]
     pub values: Vec<String>,
-    /// Accepted with a warning, not enforced.
+    /// Distinct values of the key a NodeClaim's instance types must keep, 1 to 50.
     #[serde(default)]
-    pub min_values: Option<u32>,
+    pub min_values: Option<Spanned<i64>>,
 }
 
 /// `spec.disruption` of a NodePool.
@@ -845,13 +845,15 @@ pub struct DisruptionYaml {
 pub struct BudgetYaml {
     /// Nodes that may be disrupted at once: a count or a percentage.
     pub nodes: Spanned<Scalar>,
-    /// Rejected: not modelled.
+    /// Disruption reasons the budget applies to (`Underutilized`, `Empty`, `Drifted`); all
+    /// when left out.
     #[serde(default)]
-    pub reasons: Option<Vec<String>>,
-    /// Rejected: not modelled.
+    pub reasons: Option<Vec<Spanned<String>>>,
+    /// Cron schedule (UTC) at which the budget becomes active.
     #[serde(default)]
     pub schedule: Option<Spanned<String>>,
-    /// Rejected: not modelled.
+    /// How long the budget stays active after each time the schedule fires: hours and
+    /// minutes, such as `8h` or `1h30m`.
     #[serde(default)]
     pub duration: Option<Spanned<String>>,
 }

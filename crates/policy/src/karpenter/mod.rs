@@ -28,6 +28,7 @@
 //! or spot-to-spot rules yet. `minValues` follows the default `Strict` policy only. NodePool `limits` are checked against the capacity of
 //! existing nodes, not pessimistically per NodeClaim option.
 
+mod budgets;
 mod disruption;
 mod min_values;
 mod offerings;
@@ -45,6 +46,7 @@ use autoscale_sim_kube::{
 
 use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
 use crate::requirements::{LABEL_NODEPOOL, Requirement, all_match, instance_type_labels};
+pub use budgets::{BudgetReason, CronSchedule, DisruptionBudget};
 
 /// When a NodePool lets consolidation remove or replace nodes (`spec.disruption.consolidationPolicy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,8 +94,12 @@ pub struct NodePool {
     pub consolidation_policy: ConsolidationPolicy,
     /// `spec.disruption.consolidateAfter`; `None` is `Never`.
     pub consolidate_after: Option<SimDuration>,
-    /// `spec.disruption.budgets[].nodes`; the smallest allowance wins.
+    /// `spec.disruption.budgets[].nodes` of the budgets without `reasons` or `schedule`; the
+    /// smallest allowance wins.
     pub budgets: Vec<BudgetNodes>,
+    /// The budgets with `reasons` or a `schedule`, which apply only to those reasons or
+    /// inside their window (see [`NodePool::allowed_disruptions`]).
+    pub conditional_budgets: Vec<DisruptionBudget>,
     /// `spec.limits.cpu` and `spec.limits.memory`, as a total capacity of the pool's nodes.
     pub limits: Option<Resources>,
     /// `spec.limits.nodes`: the number of the pool's nodes.
@@ -111,6 +117,7 @@ impl Default for NodePool {
             consolidation_policy: ConsolidationPolicy::default(),
             consolidate_after: Some(SimDuration::ZERO),
             budgets: vec![BudgetNodes::Percent(10)],
+            conditional_budgets: vec![],
             limits: None,
             limit_nodes: None,
         }
@@ -134,6 +141,8 @@ pub struct KarpenterConfig {
     pub validation_delay: SimDuration,
     /// Feature gate `SpotToSpotConsolidation` (default false).
     pub spot_to_spot_consolidation: bool,
+    /// Wall clock of simulated time zero, in Unix seconds, for budget schedules (UTC).
+    pub start_unix_secs: i64,
 }
 
 impl Default for KarpenterConfig {
@@ -146,6 +155,7 @@ impl Default for KarpenterConfig {
             disruption_poll_period: SimDuration::from_secs(10),
             validation_delay: SimDuration::from_secs(15),
             spot_to_spot_consolidation: false,
+            start_unix_secs: 0,
         }
     }
 }
