@@ -30,6 +30,7 @@ use crate::{Overrides, Scenario};
 
 mod cluster_autoscaler;
 mod ec2;
+mod karpenter_manifests;
 
 /// Instance types a NodePool's requirements allow (zone requirements aside), with the labels a
 /// node of that type in the pool would carry.
@@ -1422,12 +1423,24 @@ fn build_policy(
             if let PolicySpec::Karpenter(config) = &spec {
                 for (index, pool) in config.node_pools.iter().enumerate() {
                     if pool_instance_types(pool, catalog).next().is_none() {
-                        let at = &k.node_pools[index].kind;
-                        return Err(ctx.error(
+                        // Inline NodePools come first; one from a manifest file is named
+                        // without a position.
+                        let (at, pool_field) = match k.node_pools.get(index) {
+                            Some(manifest) => (
+                                location(&manifest.kind),
+                                format!("{field}.karpenter.nodePools[{index}]"),
+                            ),
+                            None => (None, format!("{field}.karpenter.manifests")),
+                        };
+                        return Err(ScenarioError::at(
+                            ctx.file,
                             at,
-                            &format!("{field}.karpenter.nodePools[{index}].spec.template.spec.requirements"),
+                            &format!("{pool_field}.spec.template.spec.requirements"),
                             None,
-                            format!("NodePool {} matches no instance type of the catalog", pool.name),
+                            format!(
+                                "NodePool {} matches no instance type of the catalog",
+                                pool.name
+                            ),
                             "check the requirements' keys and values against `autoscale-sim catalog`; Karpenter's labels are karpenter.k8s.aws/instance-category, -family, -generation, -size, -cpu, -memory, node.kubernetes.io/instance-type and kubernetes.io/arch",
                         ));
                     }
@@ -1602,24 +1615,7 @@ fn build_karpenter(
     if let Some(d) = &k.batch_max_duration {
         config.batch_max_duration = ctx.duration(d, &format!("{field}.batchMaxDuration"))?;
     }
-    if k.node_pools.is_empty() {
-        return Err(ScenarioError::at(
-            ctx.file,
-            None,
-            &format!("{field}.nodePools"),
-            None,
-            "no NodePool is listed",
-            "add a NodePool manifest (apiVersion karpenter.sh/v1, kind NodePool)",
-        ));
-    }
-    for (index, manifest) in k.node_pools.iter().enumerate() {
-        config.node_pools.push(build_node_pool(
-            manifest,
-            ctx,
-            zones,
-            &format!("{field}.nodePools[{index}]"),
-        )?);
-    }
+    config.node_pools = karpenter_manifests::build_node_pools(k, ctx, zones, field)?;
     Ok(PolicySpec::Karpenter(config))
 }
 

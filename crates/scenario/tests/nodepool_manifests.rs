@@ -273,3 +273,137 @@ fn min_values_zero_rejected() {
         "{message}"
     );
 }
+
+/// A folder with a scenario and a manifest file, removed on drop.
+struct Folder(std::path::PathBuf);
+
+impl Folder {
+    fn new(name: &str, manifests: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "autoscale-sim-manifests-{name}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let scenario =
+            with_node_pool("").replace("      nodePools:\n", "      manifests: [karpenter.yaml]\n");
+        std::fs::write(dir.join("scenario.yaml"), scenario).unwrap();
+        std::fs::write(dir.join("karpenter.yaml"), manifests).unwrap();
+        Folder(dir)
+    }
+
+    fn load(&self) -> Result<autoscale_sim_scenario::Scenario, String> {
+        autoscale_sim_scenario::load(&self.0.join("scenario.yaml"), &Overrides::default())
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A NodePool and the EC2NodeClass it names, as two documents of one file.
+const MANIFEST_FILE: &str = "# Karpenter objects of the cluster
+---
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: general
+spec:
+  template:
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: small-pods}
+      requirements:
+        - {key: karpenter.k8s.aws/instance-category, operator: In, values: [m]}
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: small-pods
+spec:
+  amiFamily: AL2023
+  role: KarpenterNodeRole
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: demo}}]
+  kubelet:
+    maxPods: 20
+    kubeReserved: {cpu: 200m, memory: 100Mi, ephemeral-storage: 3Gi}
+    systemReserved: {cpu: 100m, memory: 100Mi}
+    evictionHard: {memory.available: 5%, nodefs.available: 10%}
+    podsPerCore: 2
+";
+
+#[test]
+fn manifest_file_loads() {
+    let folder = Folder::new("ok", MANIFEST_FILE);
+
+    let scenario = folder.load().unwrap_or_else(|e| panic!("{e}"));
+
+    let PolicySpec::Karpenter(config) = &scenario.policies[0] else {
+        panic!("expected Karpenter");
+    };
+    let pool = &config.node_pools[0];
+    assert_eq!(pool.name, "general");
+    assert_eq!(pool.kubelet.max_pods, Some(20));
+    assert_eq!(pool.kubelet.kube_reserved_cpu_millis, Some(200));
+    assert_eq!(
+        pool.kubelet.system_reserved_memory_bytes,
+        Some(100 * 1024 * 1024)
+    );
+    assert_eq!(
+        pool.kubelet.eviction_hard_memory,
+        Some(autoscale_sim_cloud::EvictionThreshold::Basis(500))
+    );
+    assert!(
+        scenario.warnings.iter().any(|w| w.ends_with(
+            "karpenter.yaml: EC2NodeClass small-pods: amiFamily, role, subnetSelectorTerms, kubelet.podsPerCore, kubelet.kubeReserved.ephemeral-storage, kubelet.evictionHard.nodefs.available accepted but not modelled"
+        )),
+        "{:?}",
+        scenario.warnings
+    );
+}
+
+#[test]
+fn unknown_node_class_message() {
+    let folder = Folder::new(
+        "missing-class",
+        &MANIFEST_FILE.replace("name: small-pods}", "name: large-pods}"),
+    );
+
+    let message = folder.load().unwrap_err();
+
+    assert!(
+        message.contains("karpenter.yaml:4:7: field documents[0].spec.template.spec.nodeClassRef.name, value \"large-pods\": no EC2NodeClass has this name\n  fix: name one of the EC2NodeClasses given: small-pods"),
+        "{message}"
+    );
+}
+
+#[test]
+fn bad_max_pods_names_manifest_file() {
+    let folder = Folder::new(
+        "bad-max-pods",
+        &MANIFEST_FILE.replace("maxPods: 20", "maxPods: 0"),
+    );
+
+    let message = folder.load().unwrap_err();
+
+    assert!(
+        message.contains("karpenter.yaml:23:14: field documents[1].spec.kubelet.maxPods, value \"0\": maxPods must be from 1 to 10000\n  fix: write a whole number such as 110"),
+        "{message}"
+    );
+}
+
+#[test]
+fn other_kind_rejected() {
+    let folder = Folder::new(
+        "other-kind",
+        &MANIFEST_FILE.replace("kind: EC2NodeClass\n", "kind: ConfigMap\n"),
+    );
+
+    let message = folder.load().unwrap_err();
+
+    assert!(
+        message.contains("field documents[1].kind, value \"ConfigMap\": the document is neither a NodePool nor an EC2NodeClass"),
+        "{message}"
+    );
+}

@@ -38,7 +38,9 @@ mod scheduling;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use autoscale_sim_cloud::{Catalog, InstanceTypeIndex, Price, Resources};
+use autoscale_sim_cloud::{
+    Catalog, InstanceTypeIndex, KubeletConfig, Price, Resources, allocatable,
+};
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_ZONE, NodeId, Taint, daemon_overhead,
@@ -104,6 +106,8 @@ pub struct NodePool {
     pub limits: Option<Resources>,
     /// `spec.limits.nodes`: the number of the pool's nodes.
     pub limit_nodes: Option<u32>,
+    /// `spec.kubelet` of the EC2NodeClass the pool refers to, which sets node allocatable.
+    pub kubelet: KubeletConfig,
 }
 
 impl Default for NodePool {
@@ -120,6 +124,7 @@ impl Default for NodePool {
             conditional_budgets: vec![],
             limits: None,
             limit_nodes: None,
+            kubelet: KubeletConfig::default(),
         }
     }
 }
@@ -254,14 +259,15 @@ fn resolve_pools(
                     let daemon = daemon_overhead(daemonsets, &labels, &pool.taints);
                     Some(PoolOption {
                         instance_type: index,
-                        room: instance_type.allocatable() - daemon,
+                        room: allocatable::node_allocatable_with(instance_type, &pool.kubelet)
+                            - daemon,
                         daemon_ports: daemonsets
                             .iter()
                             .filter(|ds| ds.runs_on(&labels, &pool.taints))
                             .flat_map(|ds| ds.spec.host_ports.iter().copied())
                             .collect(),
                         labels,
-                        capacity: instance_type.capacity(),
+                        capacity: allocatable::node_capacity_with(instance_type, &pool.kubelet),
                         price: instance_type.on_demand_price,
                     })
                 })

@@ -663,3 +663,31 @@ fn truncation_respects_min_values() {
     assert!(wide_launches(Some(601)).1.is_empty());
     assert!(wide_launches(Some(700)).1.is_empty());
 }
+
+#[test]
+fn node_class_max_pods_sizes_claims() {
+    // An EC2NodeClass with `kubelet.maxPods: 2` gives every node two pod slots, so three small
+    // pods need two NodeClaims where the default ENI-limited slots would take them on one.
+    let two_slots = NodePool {
+        kubelet: autoscale_sim_cloud::KubeletConfig {
+            max_pods: Some(2),
+            ..Default::default()
+        },
+        ..pool("default")
+    };
+    let spec = pod_spec(100, 100 * MIB);
+
+    let (_, limited) = provision(
+        vec![two_slots],
+        vec![],
+        &[spec.clone(), spec.clone(), spec.clone()],
+    );
+    let (_, plain) = provision(
+        vec![pool("default")],
+        vec![],
+        &[spec.clone(), spec.clone(), spec],
+    );
+
+    assert_eq!(launches(untimed(&limited)).len(), 2);
+    assert_eq!(launches(untimed(&plain)).len(), 1);
+}
