@@ -100,7 +100,7 @@ pub struct KubeletConfig {
     pub eviction_hard_memory: Option<EvictionThreshold>,
 }
 
-/// Node capacity with `kubelet`: `maxPods` replaces the pod slots.
+/// Computes node capacity with `kubelet`: `maxPods` replaces the pod slots.
 pub fn node_capacity_with(instance_type: &InstanceType, kubelet: &KubeletConfig) -> Resources {
     let mut capacity = node_capacity(instance_type);
     if let Some(max_pods) = kubelet.max_pods {
@@ -109,11 +109,11 @@ pub fn node_capacity_with(instance_type: &InstanceType, kubelet: &KubeletConfig)
     capacity
 }
 
-/// Node allocatable with `kubelet`, as the AWS provider computes it
-/// (aws/karpenter-provider-aws `pkg/providers/instancetype/types.go`): a `kubeReserved` value
-/// replaces the default for its resource, `systemReserved` is subtracted as well, and
-/// `evictionHard` `memory.available` replaces the 100 MiB threshold (a percentage is of the
-/// memory capacity, rounded up; 100% turns the threshold off).
+/// Computes node allocatable with `kubelet` as the AWS provider does
+/// (aws/karpenter-provider-aws `pkg/providers/instancetype/types.go`). A `kubeReserved` value
+/// replaces the default for its resource, and `systemReserved` is subtracted as well.
+/// `evictionHard` `memory.available` replaces the 100 MiB threshold: a percentage is of the
+/// memory capacity, rounded up, and 100% turns the threshold off.
 ///
 /// NOTE: the default kube-reserved memory keeps counting the ENI-limited pods when `maxPods` is
 /// set, as for the AL2 and AL2023 AMI families; Bottlerocket would count `maxPods`.

@@ -63,8 +63,10 @@ fn parse_value(text: &str, names: &[&str], offset: u32) -> Result<u32, String> {
     if let Some(index) = names.iter().position(|n| n.eq_ignore_ascii_case(text)) {
         return Ok(index as u32 + offset);
     }
-    text.parse::<u32>()
-        .map_err(|_| format!("{text:?} is not a number"))
+    text.parse::<u32>().map_err(|_| match names.first() {
+        Some(first) => format!("{text:?} is neither a number nor a name such as {first}"),
+        None => format!("{text:?} is not a number"),
+    })
 }
 
 /// Parses one comma-separated field within `min..=max`.

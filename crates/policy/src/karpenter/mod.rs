@@ -20,13 +20,16 @@
 //! | consolidationPolicy / consolidateAfter | WhenEmptyOrUnderutilized / 0s | `pkg/apis/v1/nodepool.go` |
 //! | disruption budget | `nodes: 10%` | `pkg/apis/v1/nodepool.go` |
 //! | expireAfter | 720h | `pkg/apis/v1/nodepool.go` |
+//! | instance types kept per NodeClaim | 600, cheapest first | `pkg/controllers/provisioning/scheduling/nodeclaimtemplate.go` |
 //! | instance types sent at launch | 60, cheapest first | aws/karpenter-provider-aws `pkg/providers/instance/instance.go` |
+//! | preference policy | `Respect`: preferences count until relaxed | `pkg/operator/options/options.go` |
+//! | minValues policy | `Strict` | `pkg/operator/options/options.go` |
 //!
 //! ## Limitations
 //!
-//! On-demand only; no multi-node consolidation, drift, expiration, preference relaxation
-//! or spot-to-spot rules yet. `minValues` follows the default `Strict` policy only. NodePool `limits` are checked against the capacity of
-//! existing nodes, not pessimistically per NodeClaim option.
+//! No multi-node consolidation, drift or expiration yet. `minValues` follows the default
+//! `Strict` policy only, and preferences the default `Respect` policy. A NodeClaim pins one
+//! zone once a pod restricts its zones, where Karpenter keeps the set of allowed zones.
 
 mod budgets;
 mod disruption;

@@ -163,8 +163,8 @@ impl Karpenter {
         }
     }
 
-    /// Each pool's `spec.limits` minus the capacity and the count of its nodes that are not
-    /// being deleted, as Karpenter v1.13 starts a simulation from the NodePools' limits less
+    /// Returns each pool's `spec.limits` less the capacity and the count of its nodes that are
+    /// not being deleted. Karpenter v1.13 starts a simulation from the NodePools' limits less
     /// the capacity of every active state node (`updateRemainingResources` in scheduler.go).
     pub(super) fn remaining_limits(&self, view: &ClusterView<'_>) -> Vec<RemainingLimits> {
         let pools = self.pools.as_ref().expect("pools resolved");

@@ -20,8 +20,8 @@ use crate::testing::{
     TestWorld, fake_catalog, fake_type_name, instance_type, launches, pod_spec, secs, untimed,
 };
 
-/// Builds the two instance types of the minValues case: `it1` holds one of its pods, `it2`
-/// both. Eight pod slots keep the EKS kube-reserved memory small (343 MiB).
+/// Builds the two instance types of the minValues case: `it1` has room for one of its pods,
+/// `it2` for both. Eight pod slots keep the EKS kube-reserved memory small (343 MiB).
 fn min_values_catalog() -> Catalog {
     let mut it1 = instance_type("it1", 1, 2048, Price(520_000));
     it1.max_pods_eni = Some(8);
@@ -239,9 +239,9 @@ fn node_limit_used_up() {
 
 #[test]
 fn node_limit_not_counted_in_batch() {
-    // One node left under `nodes: 2`: the limit only rules a NodePool out once used up, and an
-    // instance type has no `nodes` capacity to take off, so one batch opens three NodeClaims
-    // (Karpenter v1.13 behaves the same; its launch-time check compares usage before the batch).
+    // One node left under `nodes: 2`. The limit only rules a NodePool out once used up, and an
+    // instance type has no `nodes` capacity to take off, so one batch opens three NodeClaims.
+    // Karpenter v1.13 does the same: its launch-time check compares the usage before the batch.
     assert_eq!(launches_under_node_limit(1), 3);
 }
 
