@@ -691,3 +691,55 @@ fn node_class_max_pods_sizes_claims() {
     assert_eq!(launches(untimed(&limited)).len(), 2);
     assert_eq!(launches(untimed(&plain)).len(), 1);
 }
+
+#[test]
+fn daemon_overhead_on_builtin_catalog() {
+    // The report of kubernetes-sigs/karpenter #1185 on real instance types: a 1200m / 600 MiB
+    // DaemonSet and three 1 CPU / 3 GiB replicas need 4.2 CPU and 9.6 GiB on one node, so the
+    // 4 vCPU types are too small. The NodeClaim launches c6a.2xlarge (8 vCPU, 16 GiB), the
+    // cheapest type with room for the pods and the daemon.
+    let mut world = TestWorld::new(
+        Catalog::builtin(),
+        vec![crate::testing::daemonset("ds", 1200, 600 * MIB)],
+    );
+    let node_pool = NodePool {
+        requirements: vec![
+            Requirement {
+                key: crate::requirements::LABEL_INSTANCE_CATEGORY.to_string(),
+                operator: Operator::In,
+                values: vec!["c".into(), "m".into(), "r".into()],
+                min_values: None,
+            },
+            Requirement {
+                key: crate::requirements::LABEL_INSTANCE_GENERATION.to_string(),
+                operator: Operator::Gt,
+                values: vec!["4".into()],
+                min_values: None,
+            },
+            Requirement {
+                key: autoscale_sim_kube::LABEL_ARCH.to_string(),
+                operator: Operator::In,
+                values: vec!["amd64".into()],
+                min_values: None,
+            },
+        ],
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![node_pool]);
+    world.send(&mut policy, PolicyEvent::Start);
+    let replica = pod_spec(1000, 3 * GIB);
+    for _ in 0..3 {
+        world.add_pending_pod(&replica);
+    }
+    let pending = world.schedule();
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+
+    assert_eq!(launched_types(&world, &log), ["c6a.2xlarge"]);
+    let launched = world.catalog.by_name("c6a.2xlarge").unwrap();
+    let needed = Resources::new(3 * 1000 + 1200, 3 * 3 * GIB + 600 * MIB, 4);
+    assert!(needed.fits_in(&launched.allocatable()));
+    let four_vcpu = world.catalog.by_name("c6a.xlarge").unwrap();
+    assert!(!needed.fits_in(&four_vcpu.allocatable()));
+}
