@@ -139,6 +139,38 @@ fn overlong_name() -> &'static str {
 
 fn cases() -> Vec<Case> {
     vec![
+        small_web_case(
+            "budget duration in seconds",
+            "consolidateAfter: 30s}",
+            "consolidateAfter: 30s, budgets: [{nodes: \"0\", schedule: \"0 9 * * mon-fri\", duration: 90s}]}",
+            vec![
+                "scenario.yaml:48:158: field policies[1].karpenter.nodePools[0].spec.disruption.budgets[0].duration, value \"90s\": a budget duration takes hours and minutes only",
+                "fix: write a duration such as 8h, 30m or 1h30m",
+            ],
+        ),
+        Case {
+            name: "EC2NodeClass maxPods 0 in a manifest file",
+            files: vec![
+                (
+                    "scenario.yaml",
+                    replace_once(
+                        SMALL_WEB_YAML,
+                        "      nodePools:\n",
+                        "      manifests: [karpenter.yaml]\n      nodePools:\n",
+                    )
+                    .into_bytes(),
+                ),
+                (
+                    "karpenter.yaml",
+                    b"apiVersion: karpenter.k8s.aws/v1\nkind: EC2NodeClass\nmetadata: {name: default}\nspec:\n  kubelet: {maxPods: 0}\n".to_vec(),
+                ),
+            ],
+            run: Run::ValidateAndCompare,
+            expected: vec![
+                "karpenter.yaml:5:22: field documents[0].spec.kubelet.maxPods, value \"0\": maxPods must be from 1 to 10000",
+                "fix: write a whole number such as 110",
+            ],
+        },
         scenario_case(
             "binary file",
             binary_file(),

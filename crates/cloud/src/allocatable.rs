@@ -73,6 +73,80 @@ pub fn node_allocatable(instance_type: &InstanceType) -> Resources {
     }
 }
 
+/// A memory eviction threshold (`evictionHard` `memory.available`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvictionThreshold {
+    /// An amount of memory, in bytes.
+    Bytes(i64),
+    /// A share of the node's memory capacity, in hundredths of a percent (`5%` is 500).
+    Basis(u32),
+}
+
+/// The kubelet settings of an EC2NodeClass (`spec.kubelet`) that change node allocatable.
+/// `None` keeps the AWS provider's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KubeletConfig {
+    /// `maxPods`: pod slots in place of the ENI-limited count.
+    pub max_pods: Option<u32>,
+    /// `kubeReserved.cpu`, in millicores.
+    pub kube_reserved_cpu_millis: Option<i64>,
+    /// `kubeReserved.memory`, in bytes.
+    pub kube_reserved_memory_bytes: Option<i64>,
+    /// `systemReserved.cpu`, in millicores.
+    pub system_reserved_cpu_millis: Option<i64>,
+    /// `systemReserved.memory`, in bytes.
+    pub system_reserved_memory_bytes: Option<i64>,
+    /// `evictionHard["memory.available"]`.
+    pub eviction_hard_memory: Option<EvictionThreshold>,
+}
+
+/// Computes node capacity with `kubelet`: `maxPods` replaces the pod slots.
+pub fn node_capacity_with(instance_type: &InstanceType, kubelet: &KubeletConfig) -> Resources {
+    let mut capacity = node_capacity(instance_type);
+    if let Some(max_pods) = kubelet.max_pods {
+        capacity.pods = i64::from(max_pods);
+    }
+    capacity
+}
+
+/// Computes node allocatable with `kubelet` as the AWS provider does
+/// (aws/karpenter-provider-aws `pkg/providers/instancetype/types.go`). A `kubeReserved` value
+/// replaces the default for its resource, and `systemReserved` is subtracted as well.
+/// `evictionHard` `memory.available` replaces the 100 MiB threshold: a percentage is of the
+/// memory capacity, rounded up, and 100% turns the threshold off.
+///
+/// NOTE: the default kube-reserved memory keeps counting the ENI-limited pods when `maxPods` is
+/// set, as for the AL2 and AL2023 AMI families; Bottlerocket would count `maxPods`.
+/// `evictionSoft` is not counted.
+pub fn node_allocatable_with(instance_type: &InstanceType, kubelet: &KubeletConfig) -> Resources {
+    let capacity = node_capacity_with(instance_type, kubelet);
+    let kube_reserved_cpu = kubelet
+        .kube_reserved_cpu_millis
+        .unwrap_or_else(|| kube_reserved_cpu_millis(instance_type.vcpu));
+    let kube_reserved_memory = kubelet
+        .kube_reserved_memory_bytes
+        .unwrap_or_else(|| kube_reserved_memory_mib(instance_type.max_pods()) * MIB);
+    let eviction_memory = match kubelet.eviction_hard_memory {
+        None => EVICTION_THRESHOLD_MEMORY_MIB * MIB,
+        Some(EvictionThreshold::Bytes(bytes)) => bytes,
+        Some(EvictionThreshold::Basis(10_000)) => 0,
+        Some(EvictionThreshold::Basis(basis)) => {
+            let bytes = capacity.memory_bytes.max(0) as u128 * u128::from(basis);
+            bytes.div_ceil(10_000) as i64
+        }
+    };
+    Resources {
+        cpu_millis: capacity.cpu_millis
+            - kube_reserved_cpu
+            - kubelet.system_reserved_cpu_millis.unwrap_or(0),
+        memory_bytes: capacity.memory_bytes
+            - kube_reserved_memory
+            - kubelet.system_reserved_memory_bytes.unwrap_or(0)
+            - eviction_memory,
+        pods: capacity.pods,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +173,43 @@ mod tests {
         assert_eq!(
             node_memory_capacity_mib(catalog.by_name("a1.2xlarge").unwrap()),
             15096
+        );
+    }
+
+    #[test]
+    fn kubelet_overrides_allocatable() {
+        let catalog = Catalog::builtin();
+        let m5_large = catalog.by_name("m5.large").unwrap();
+        assert_eq!(
+            node_allocatable_with(m5_large, &KubeletConfig::default()),
+            m5_large.allocatable()
+        );
+
+        // maxPods 20, kube-reserved 200m / 100Mi, system-reserved 100m / 100Mi and an eviction
+        // threshold of 5% of the 7577 MiB capacity (378.85 MiB, rounded up to the byte).
+        let kubelet = KubeletConfig {
+            max_pods: Some(20),
+            kube_reserved_cpu_millis: Some(200),
+            kube_reserved_memory_bytes: Some(100 * MIB),
+            system_reserved_cpu_millis: Some(100),
+            system_reserved_memory_bytes: Some(100 * MIB),
+            eviction_hard_memory: Some(EvictionThreshold::Basis(500)),
+        };
+        let capacity_bytes = 7577 * MIB;
+        let eviction = ((capacity_bytes * 5) as u64).div_ceil(100) as i64;
+        assert_eq!(
+            node_allocatable_with(m5_large, &kubelet),
+            Resources::new(2000 - 300, capacity_bytes - 200 * MIB - eviction, 20)
+        );
+
+        // Only maxPods: kube-reserved memory still counts the 29 ENI-limited pods.
+        let max_pods_only = KubeletConfig {
+            max_pods: Some(110),
+            ..Default::default()
+        };
+        assert_eq!(
+            node_allocatable_with(m5_large, &max_pods_only),
+            Resources::new(1930, 6903 * MIB, 110)
         );
     }
 

@@ -40,6 +40,7 @@ mod money;
 mod resources;
 pub mod spot;
 
+pub use allocatable::{EvictionThreshold, KubeletConfig};
 pub use catalog::{Arch, CSV_COLUMNS, Catalog, CatalogError, InstanceType, InstanceTypeIndex};
 pub use latency::LatencyModel;
 pub use launch::{LaunchLatency, LaunchPhases, LaunchStreams, LaunchTimes};

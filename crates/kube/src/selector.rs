@@ -35,7 +35,7 @@ pub struct Requirement {
     #[serde(default)]
     pub values: Vec<String>,
     /// Karpenter's `minValues`: how many distinct values a launch must keep to choose from.
-    /// NOTE: accepted but not enforced yet.
+    /// Only the Karpenter policy enforces it, on NodePool requirements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_values: Option<u32>,
 }

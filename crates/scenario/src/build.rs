@@ -15,8 +15,8 @@ use autoscale_sim_policy::requirements::{
     LABEL_NODEPOOL, Operator, Requirement, instance_type_labels,
 };
 use autoscale_sim_policy::{
-    BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
-    NodePool, StaticConfig,
+    BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
+    DisruptionBudget, KarpenterConfig, NodeGroupConfig, NodePool, StaticConfig,
 };
 use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
 use autoscale_sim_workload::{DiurnalLoad, HpaSpec, Trace, TraceEnd};
@@ -30,6 +30,7 @@ use crate::{Overrides, Scenario};
 
 mod cluster_autoscaler;
 mod ec2;
+mod karpenter_manifests;
 
 /// Instance types a NodePool's requirements allow (zone requirements aside), with the labels a
 /// node of that type in the pool would carry.
@@ -451,7 +452,11 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 "give each policy its own name",
             ));
         }
-        policies.push(build_policy(entry, index, ctx, &catalog, &config.zones)?);
+        let mut policy = build_policy(entry, index, ctx, &catalog, &config.zones)?;
+        if let PolicySpec::Karpenter(karpenter) = &mut policy {
+            karpenter.start_unix_secs = start_unix_secs;
+        }
+        policies.push(policy);
     }
 
     for warning in unplaceable_pods(&config, &policies) {
@@ -1505,12 +1510,24 @@ fn build_policy(
             if let PolicySpec::Karpenter(config) = &spec {
                 for (index, pool) in config.node_pools.iter().enumerate() {
                     if pool_instance_types(pool, catalog).next().is_none() {
-                        let at = &k.node_pools[index].kind;
-                        return Err(ctx.error(
+                        // Inline NodePools come first; one from a manifest file is named
+                        // without a position.
+                        let (at, pool_field) = match k.node_pools.get(index) {
+                            Some(manifest) => (
+                                location(&manifest.kind),
+                                format!("{field}.karpenter.nodePools[{index}]"),
+                            ),
+                            None => (None, format!("{field}.karpenter.manifests")),
+                        };
+                        return Err(ScenarioError::at(
+                            ctx.file,
                             at,
-                            &format!("{field}.karpenter.nodePools[{index}].spec.template.spec.requirements"),
+                            &format!("{pool_field}.spec.template.spec.requirements"),
                             None,
-                            format!("NodePool {} matches no instance type of the catalog", pool.name),
+                            format!(
+                                "NodePool {} matches no instance type of the catalog",
+                                pool.name
+                            ),
                             "check the requirements' keys and values against `autoscale-sim catalog`; Karpenter's labels are karpenter.k8s.aws/instance-category, -family, -generation, -size, -cpu, -memory, node.kubernetes.io/instance-type and kubernetes.io/arch",
                         ));
                     }
@@ -1691,24 +1708,7 @@ fn build_karpenter(
     if let Some(d) = &k.batch_max_duration {
         config.batch_max_duration = ctx.duration(d, &format!("{field}.batchMaxDuration"))?;
     }
-    if k.node_pools.is_empty() {
-        return Err(ScenarioError::at(
-            ctx.file,
-            None,
-            &format!("{field}.nodePools"),
-            None,
-            "no NodePool is listed",
-            "add a NodePool manifest (apiVersion karpenter.sh/v1, kind NodePool)",
-        ));
-    }
-    for (index, manifest) in k.node_pools.iter().enumerate() {
-        config.node_pools.push(build_node_pool(
-            manifest,
-            ctx,
-            zones,
-            &format!("{field}.nodePools[{index}]"),
-        )?);
-    }
+    config.node_pools = karpenter_manifests::build_node_pools(k, ctx, zones, field)?;
     Ok(PolicySpec::Karpenter(config))
 }
 
@@ -1790,11 +1790,15 @@ fn build_node_pool(
                 ));
             }
         };
+        let min_values = match &req.min_values {
+            Some(min) => Some(validate_min_values(min, operator, &req.values, ctx, &at)?),
+            None => None,
+        };
         let requirement = Requirement {
             key: req.key.value.clone(),
             operator,
             values: req.values.clone(),
-            min_values: req.min_values,
+            min_values,
         };
         requirement.validate().map_err(|message| {
             ctx.error(
@@ -1866,11 +1870,6 @@ fn build_node_pool(
             "NodePool {name}: terminationGracePeriod is accepted but not modelled yet"
         ));
     }
-    if pool.requirements.iter().any(|r| r.min_values.is_some()) {
-        ctx.warn(format!(
-            "NodePool {name}: minValues is accepted but not enforced yet"
-        ));
-    }
 
     // Disruption.
     if let Some(disruption) = &spec.disruption {
@@ -1900,47 +1899,18 @@ fn build_node_pool(
             pool.budgets = Vec::new();
             for (index, budget) in budgets.iter().enumerate() {
                 let at = format!("{field}.spec.disruption.budgets[{index}]");
-                if budget.schedule.is_some()
-                    || budget.duration.is_some()
-                    || budget.reasons.is_some()
-                {
-                    let spot = budget.schedule.as_ref().or(budget.duration.as_ref());
-                    let fix = "remove schedule, duration and reasons; budgets apply to every reason at all times in this version";
-                    return Err(match spot {
-                        Some(s) => ctx.error(
-                            s,
-                            &at,
-                            None,
-                            "budget schedules and reasons are not modelled yet",
-                            fix,
-                        ),
-                        None => ctx.error(
-                            &budget.nodes,
-                            &at,
-                            None,
-                            "budget reasons are not modelled yet",
-                            fix,
-                        ),
+                let nodes = parse_budget_nodes(&budget.nodes, ctx, &at)?;
+                let reasons = parse_budget_reasons(budget, ctx, &at)?;
+                let window = parse_budget_window(budget, ctx, &at)?;
+                if reasons.is_empty() && window.is_none() {
+                    pool.budgets.push(nodes);
+                } else {
+                    pool.conditional_budgets.push(DisruptionBudget {
+                        nodes,
+                        reasons,
+                        window,
                     });
                 }
-                let text = budget.nodes.value.0.trim();
-                let parsed = match text.strip_suffix('%') {
-                    Some(p) => p
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|p| *p <= 100)
-                        .map(BudgetNodes::Percent),
-                    None => text.parse::<u32>().ok().map(BudgetNodes::Count),
-                };
-                pool.budgets.push(parsed.ok_or_else(|| {
-                    ctx.error(
-                        &budget.nodes,
-                        &format!("{at}.nodes"),
-                        Some(text.to_string()),
-                        "not a node count or a percentage",
-                        "write a whole number such as 2, or a percentage such as 10%",
-                    )
-                })?);
             }
         }
     }
@@ -1948,6 +1918,7 @@ fn build_node_pool(
     // Limits.
     if !spec.limits.is_empty() {
         let mut limit = Resources::new(i64::MAX, i64::MAX, i64::MAX);
+        let mut resource_limit = false;
         for (key, value) in &spec.limits {
             let at = format!("{field}.spec.limits.{key}");
             let bad = |reason: &str| {
@@ -1962,11 +1933,25 @@ fn build_node_pool(
             match key.as_str() {
                 "cpu" => {
                     limit.cpu_millis =
-                        quantity::parse_cpu_millis(&value.value.0).map_err(|e| bad(e.reason))?
+                        quantity::parse_cpu_millis(&value.value.0).map_err(|e| bad(e.reason))?;
+                    resource_limit = true;
                 }
                 "memory" => {
                     limit.memory_bytes =
-                        quantity::parse_value(&value.value.0).map_err(|e| bad(e.reason))?
+                        quantity::parse_value(&value.value.0).map_err(|e| bad(e.reason))?;
+                    resource_limit = true;
+                }
+                "nodes" => {
+                    let nodes = value.value.0.trim().parse::<u32>().map_err(|_| {
+                        ctx.error(
+                            value,
+                            &at,
+                            Some(value.value.0.clone()),
+                            "not a whole number of nodes",
+                            "write a whole number such as 10",
+                        )
+                    })?;
+                    pool.limit_nodes = Some(nodes);
                 }
                 other => {
                     return Err(ctx.error(
@@ -1974,12 +1959,160 @@ fn build_node_pool(
                         &at,
                         Some(value.value.0.clone()),
                         format!("limit {other:?} is not modelled yet"),
-                        "limit cpu and memory only",
+                        "limit cpu, memory and nodes only",
                     ));
                 }
             }
         }
-        pool.limits = Some(limit);
+        if resource_limit {
+            pool.limits = Some(limit);
+        }
     }
     Ok(pool)
+}
+
+/// Checks `minValues` as the NodePool CRD does (kubernetes-sigs/karpenter v1.13
+/// `pkg/apis/v1/nodepool.go` and its validation rules): 1 to 50, and with `In` no more than the
+/// number of values listed.
+fn validate_min_values(
+    min: &Spanned<i64>,
+    operator: Operator,
+    values: &[String],
+    ctx: &Ctx<'_>,
+    at: &str,
+) -> Result<u32> {
+    let field = format!("{at}.minValues");
+    if !(1..=50).contains(&min.value) {
+        return Err(ctx.error(
+            min,
+            &field,
+            Some(min.value.to_string()),
+            "minValues must be from 1 to 50",
+            "write a whole number from 1 to 50, or leave minValues out",
+        ));
+    }
+    if operator == Operator::In && min.value as usize > values.len() {
+        return Err(ctx.error(
+            min,
+            &field,
+            Some(min.value.to_string()),
+            format!(
+                "minValues is larger than the {} values the In requirement lists",
+                values.len()
+            ),
+            "list at least as many values as minValues, or lower minValues",
+        ));
+    }
+    Ok(min.value as u32)
+}
+
+/// Parses a budget's `nodes`: a whole number or a percentage up to 100%.
+fn parse_budget_nodes(nodes: &Spanned<Scalar>, ctx: &Ctx<'_>, at: &str) -> Result<BudgetNodes> {
+    let text = nodes.value.0.trim();
+    let parsed = match text.strip_suffix('%') {
+        Some(p) => p
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p <= 100)
+            .map(BudgetNodes::Percent),
+        None => text.parse::<u32>().ok().map(BudgetNodes::Count),
+    };
+    parsed.ok_or_else(|| {
+        ctx.error(
+            nodes,
+            &format!("{at}.nodes"),
+            Some(text.to_string()),
+            "not a node count or a percentage",
+            "write a whole number such as 2, or a percentage such as 10%",
+        )
+    })
+}
+
+/// Parses a budget's `reasons`: `Underutilized`, `Empty` or `Drifted`.
+fn parse_budget_reasons(budget: &BudgetYaml, ctx: &Ctx<'_>, at: &str) -> Result<Vec<BudgetReason>> {
+    let mut reasons = Vec::new();
+    for (index, reason) in budget.reasons.iter().flatten().enumerate() {
+        let parsed = BudgetReason::parse(&reason.value).ok_or_else(|| {
+            ctx.error(
+                reason,
+                &format!("{at}.reasons[{index}]"),
+                Some(reason.value.clone()),
+                "unknown disruption reason",
+                "write Underutilized, Empty or Drifted",
+            )
+        })?;
+        if !reasons.contains(&parsed) {
+            reasons.push(parsed);
+        }
+    }
+    Ok(reasons)
+}
+
+/// Parses a budget's `schedule` and `duration`, which go together. The duration takes hours
+/// and minutes only, as the NodePool CRD's pattern does.
+fn parse_budget_window(
+    budget: &BudgetYaml,
+    ctx: &Ctx<'_>,
+    at: &str,
+) -> Result<Option<(CronSchedule, i64)>> {
+    let (schedule, duration) = match (&budget.schedule, &budget.duration) {
+        (None, None) => return Ok(None),
+        (Some(schedule), Some(duration)) => (schedule, duration),
+        (Some(schedule), None) => {
+            return Err(ctx.error(
+                schedule,
+                &format!("{at}.duration"),
+                None,
+                "a budget with a schedule needs a duration",
+                "add a duration such as 8h or 30m",
+            ));
+        }
+        (None, Some(duration)) => {
+            return Err(ctx.error(
+                duration,
+                &format!("{at}.schedule"),
+                None,
+                "a budget with a duration needs a schedule",
+                "add a schedule in cron syntax such as \"0 9 * * mon-fri\"",
+            ));
+        }
+    };
+    let cron = CronSchedule::parse(&schedule.value).map_err(|reason| {
+        ctx.error(
+            schedule,
+            &format!("{at}.schedule"),
+            Some(schedule.value.clone()),
+            format!("invalid cron schedule: {reason}"),
+            "write five fields (minute hour day-of-month month day-of-week) such as \"0 9 * * mon-fri\", or @daily",
+        )
+    })?;
+    let seconds = parse_hours_minutes(&duration.value).ok_or_else(|| {
+        ctx.error(
+            duration,
+            &format!("{at}.duration"),
+            Some(duration.value.clone()),
+            "a budget duration takes hours and minutes only",
+            "write a duration such as 8h, 30m or 1h30m",
+        )
+    })?;
+    Ok(Some((cron, seconds)))
+}
+
+/// Parses `XhYm`, `Xh` or `Ym`, optionally followed by `0s` as Go prints durations, into seconds.
+fn parse_hours_minutes(text: &str) -> Option<i64> {
+    let body = text.strip_suffix("0s").unwrap_or(text);
+    let number = |s: &str| {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse::<i64>().ok()
+    };
+    if let Some(minutes) = body.strip_suffix('m') {
+        match minutes.split_once('h') {
+            Some((hours, minutes)) => Some(number(hours)? * 3600 + number(minutes)? * 60),
+            None => Some(number(minutes)? * 60),
+        }
+    } else {
+        Some(number(body.strip_suffix('h')?)? * 3600)
+    }
 }

@@ -153,7 +153,7 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
 }
 
 /// Turns a YAML parser error into a [`ScenarioError`] with the field and value it points at.
-fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> ScenarioError {
+pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) -> ScenarioError {
     let rendered = error.to_string();
     let mut lines = rendered.lines();
     let first = lines.next().unwrap_or("invalid YAML");

@@ -743,7 +743,15 @@ pub struct InstancesDistributionYaml {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KarpenterYaml {
     /// NodePool manifests.
+    #[serde(default)]
     pub node_pools: Vec<NodePoolManifest>,
+    /// EC2NodeClass manifests, which NodePools name in `nodeClassRef`.
+    #[serde(default)]
+    pub node_classes: Vec<EC2NodeClassManifest>,
+    /// Files of NodePool and EC2NodeClass manifests, several documents each, relative to the
+    /// scenario.
+    #[serde(default)]
+    pub manifests: Vec<Spanned<String>>,
     /// `BATCH_IDLE_DURATION`, a duration; default `1s`.
     #[serde(default)]
     pub batch_idle_duration: Option<Spanned<String>>,
@@ -818,7 +826,91 @@ pub struct NodeClaimSpecYaml {
     pub node_class_ref: Option<NodeClassRef>,
 }
 
-/// `nodeClassRef` of a NodePool; accepted and ignored.
+/// A `karpenter.k8s.aws/v1` EC2NodeClass manifest. Only `spec.kubelet` is modelled; the other
+/// fields are accepted so that a real manifest loads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EC2NodeClassManifest {
+    /// `karpenter.k8s.aws/v1`.
+    pub api_version: Spanned<String>,
+    /// `EC2NodeClass`.
+    pub kind: Spanned<String>,
+    /// Name, which NodePools refer to.
+    pub metadata: Metadata,
+    /// The EC2NodeClass spec.
+    #[serde(default)]
+    pub spec: EC2NodeClassSpecYaml,
+    /// Accepted and ignored, as `kubectl get -o yaml` prints it.
+    #[serde(default)]
+    pub status: Option<IgnoredAny>,
+}
+
+/// Fields of an EC2NodeClass spec (karpenter.k8s.aws/v1) that are accepted but do not change
+/// node allocatable.
+pub const EC2_NODE_CLASS_UNMODELLED: [&str; 15] = [
+    "amiFamily",
+    "amiSelectorTerms",
+    "associatePublicIPAddress",
+    "blockDeviceMappings",
+    "capacityReservationSelectorTerms",
+    "context",
+    "detailedMonitoring",
+    "instanceProfile",
+    "instanceStorePolicy",
+    "metadataOptions",
+    "role",
+    "securityGroupSelectorTerms",
+    "subnetSelectorTerms",
+    "tags",
+    "userData",
+];
+
+/// Kubelet fields of an EC2NodeClass that are accepted but not modelled.
+pub const KUBELET_UNMODELLED: [&str; 8] = [
+    "clusterDNS",
+    "cpuCFSQuota",
+    "evictionMaxPodGracePeriod",
+    "evictionSoft",
+    "evictionSoftGracePeriod",
+    "imageGCHighThresholdPercent",
+    "imageGCLowThresholdPercent",
+    "podsPerCore",
+];
+
+/// `spec` of an EC2NodeClass.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EC2NodeClassSpecYaml {
+    /// Kubelet settings; those that set node allocatable are modelled.
+    #[serde(default)]
+    pub kubelet: Option<KubeletYaml>,
+    /// The other fields, by name; see [`EC2_NODE_CLASS_UNMODELLED`].
+    #[serde(flatten)]
+    pub other: BTreeMap<String, IgnoredAny>,
+}
+
+/// `spec.kubelet` of an EC2NodeClass.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeletYaml {
+    /// Pod slots per node.
+    #[serde(default)]
+    pub max_pods: Option<Spanned<i64>>,
+    /// `cpu` and `memory` reserved for Kubernetes daemons.
+    #[serde(default)]
+    pub kube_reserved: BTreeMap<String, Spanned<Scalar>>,
+    /// `cpu` and `memory` reserved for the operating system.
+    #[serde(default)]
+    pub system_reserved: BTreeMap<String, Spanned<Scalar>>,
+    /// Hard eviction thresholds; `memory.available` is modelled.
+    #[serde(default)]
+    pub eviction_hard: BTreeMap<String, Spanned<Scalar>>,
+    /// The other fields, by name; see [`KUBELET_UNMODELLED`].
+    #[serde(flatten)]
+    pub other: BTreeMap<String, IgnoredAny>,
+}
+
+/// `nodeClassRef` of a NodePool: the EC2NodeClass whose kubelet settings its nodes get.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeClassRef {
@@ -844,9 +936,9 @@ pub struct RequirementYaml {
     /// Values.
     #[serde(default)]
     pub values: Vec<String>,
-    /// Accepted with a warning, not enforced.
+    /// Distinct values of the key a NodeClaim's instance types must keep, 1 to 50.
     #[serde(default)]
-    pub min_values: Option<u32>,
+    pub min_values: Option<Spanned<i64>>,
 }
 
 /// `spec.disruption` of a NodePool.
@@ -870,13 +962,15 @@ pub struct DisruptionYaml {
 pub struct BudgetYaml {
     /// Nodes that may be disrupted at once: a count or a percentage.
     pub nodes: Spanned<Scalar>,
-    /// Rejected: not modelled.
+    /// Disruption reasons the budget applies to (`Underutilized`, `Empty`, `Drifted`); all
+    /// when left out.
     #[serde(default)]
-    pub reasons: Option<Vec<String>>,
-    /// Rejected: not modelled.
+    pub reasons: Option<Vec<Spanned<String>>>,
+    /// Cron schedule (UTC) at which the budget becomes active.
     #[serde(default)]
     pub schedule: Option<Spanned<String>>,
-    /// Rejected: not modelled.
+    /// How long the budget stays active after each time the schedule fires: hours and
+    /// minutes, such as `8h` or `1h30m`.
     #[serde(default)]
     pub duration: Option<Spanned<String>>,
 }

@@ -1,9 +1,12 @@
 //! Everything a run needs, independent of the policy.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::launch::DEFAULT_REGISTRATION_TIMEOUT;
-use autoscale_sim_cloud::{Catalog, LatencyModel, LaunchLatency, SpotMarket, SpotSettings};
+use autoscale_sim_cloud::{
+    Catalog, KubeletConfig, LatencyModel, LaunchLatency, SpotMarket, SpotSettings,
+};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
 use autoscale_sim_kube::{DaemonSet, PodDisruptionBudget, PodSpec, ScoringStrategy};
 use autoscale_sim_policy::{
@@ -204,6 +207,20 @@ impl PolicySpec {
             PolicySpec::ClusterAutoscaler(c) => c.max_node_provision_time,
             PolicySpec::Karpenter(_) => DEFAULT_REGISTRATION_TIMEOUT,
             PolicySpec::Static(_) => config.registration_timeout,
+        }
+    }
+
+    /// Returns the kubelet settings that set the allocatable of nodes launched for each owner
+    /// (NodePool name): those of Karpenter NodePools whose EC2NodeClass sets `spec.kubelet`.
+    pub fn node_kubelet(&self) -> BTreeMap<String, KubeletConfig> {
+        match self {
+            PolicySpec::Karpenter(c) => c
+                .node_pools
+                .iter()
+                .filter(|pool| pool.kubelet != KubeletConfig::default())
+                .map(|pool| (pool.name.clone(), pool.kubelet.clone()))
+                .collect(),
+            _ => BTreeMap::new(),
         }
     }
 

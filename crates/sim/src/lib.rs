@@ -165,7 +165,9 @@ impl Simulation {
     /// ([`PolicySpec::registration_timeout`]).
     pub fn run(&self, policy: &PolicySpec) -> RunOutput {
         let timeout = policy.registration_timeout(&self.config);
-        world::World::new(self.config.clone(), policy.build(&self.config), timeout).run()
+        let mut world = world::World::new(self.config.clone(), policy.build(&self.config), timeout);
+        world.set_node_kubelet(policy.node_kubelet());
+        world.run()
     }
 
     /// Runs one built-in policy as [`Simulation::run`] does, and calls `observer` every `every`

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{LaunchStreams, LaunchTimes, SpotMarket, billing};
+use autoscale_sim_cloud::{KubeletConfig, LaunchStreams, LaunchTimes, SpotMarket, billing};
 use autoscale_sim_engine::{Engine, RngStreams, SimDuration, SimRng, SimTime};
 use autoscale_sim_kube::{
     CRITICAL_PRIORITY, Cluster, NodeId, NodeState, Owner, Pod, PodId, PodPhase, Scheduler,
@@ -112,6 +112,8 @@ pub(crate) type Observer<'a> = (SimDuration, &'a mut dyn FnMut(&Progress));
 /// One run in progress.
 pub(crate) struct World {
     config: Arc<SimConfig>,
+    /// Kubelet settings by node owner, for the allocatable of the nodes it launches.
+    node_kubelet: BTreeMap<String, KubeletConfig>,
     engine: Engine<Event>,
     cluster: Cluster,
     scheduler: Scheduler,
@@ -153,6 +155,11 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// Sets the kubelet settings of each owner's nodes ([`crate::PolicySpec::node_kubelet`]).
+    pub(crate) fn set_node_kubelet(&mut self, node_kubelet: BTreeMap<String, KubeletConfig>) {
+        self.node_kubelet = node_kubelet;
+    }
+
     pub(crate) fn new(
         config: Arc<SimConfig>,
         policy: Box<dyn Autoscaler + Send>,
@@ -174,6 +181,7 @@ impl World {
             .collect();
         let policy_name = policy.name().to_string();
         World {
+            node_kubelet: BTreeMap::new(),
             cluster: {
                 let mut cluster = Cluster::new(config.daemonsets.clone());
                 cluster.set_pdbs(config.pdbs.clone());

@@ -8,7 +8,7 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodPhase};
 
 use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
-use super::{ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
+use super::{BudgetReason, ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
 use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
 use crate::topology::TopologyTracker;
 
@@ -133,7 +133,7 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     pending: Vec<SimPod>,
-    limits: Vec<Option<autoscale_sim_cloud::Resources>>,
+    limits: Vec<super::scheduling::RemainingLimits>,
 }
 
 impl<'v> ConsolidationBase<'v> {
@@ -197,7 +197,9 @@ impl Karpenter {
                 return;
             }
             // A pass held back by a budget does not count as consolidated, so it retries.
-            let budget_blocked = self.available_budgets(view).contains(&0);
+            let budget_blocked = [BudgetReason::Empty, BudgetReason::Underutilized]
+                .into_iter()
+                .any(|reason| self.available_budgets(view, reason).contains(&0));
             self.consolidated =
                 (!budget_blocked).then(|| (view.cluster.generation(), self.recheck_time(view)));
         }
@@ -243,7 +245,8 @@ impl Karpenter {
 
     /// Nodes each pool may still disrupt: the smallest budget allowance over the pool's
     /// initialized nodes, minus its nodes already being disrupted.
-    fn available_budgets(&self, view: &ClusterView<'_>) -> Vec<u32> {
+    fn available_budgets(&self, view: &ClusterView<'_>, reason: BudgetReason) -> Vec<u32> {
+        let now_unix = self.config.start_unix_secs + (view.now.as_millis() / 1000) as i64;
         let pools = self.pools.as_ref().expect("pools resolved");
         pools
             .iter()
@@ -254,13 +257,7 @@ impl Karpenter {
                     .filter(|n| n.owner == pool.config.name && n.state != NodeState::Launching)
                     .collect();
                 let total = nodes.len() as u32;
-                let allowed = pool
-                    .config
-                    .budgets
-                    .iter()
-                    .map(|b| b.allowed(total))
-                    .min()
-                    .unwrap_or(u32::MAX);
+                let allowed = pool.config.allowed_disruptions(reason, total, now_unix);
                 let disrupting = nodes
                     .iter()
                     .filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id))
@@ -272,7 +269,7 @@ impl Karpenter {
 
     /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
     fn emptiness(&self, view: &ClusterView<'_>, facts: &PodFacts) -> Option<Command> {
-        let mut budgets = self.available_budgets(view);
+        let mut budgets = self.available_budgets(view, BudgetReason::Empty);
         let mut empty: Vec<&Node> = view
             .cluster
             .nodes()
@@ -308,7 +305,7 @@ impl Karpenter {
         view: &ClusterView<'_>,
         facts: &PodFacts,
     ) -> Option<Command> {
-        let budgets = self.available_budgets(view);
+        let budgets = self.available_budgets(view, BudgetReason::Underutilized);
         let pools = self.pools.as_ref().expect("pools resolved");
         let mut per_pool: Vec<Vec<&Node>> = vec![Vec::new(); pools.len()];
         for node in view.cluster.nodes() {
@@ -517,7 +514,7 @@ impl Karpenter {
         let validated = match command.method {
             Method::Emptiness => {
                 // Emptiness keeps the candidates that are still empty and eligible, within budget.
-                let mut budgets = self.available_budgets(view);
+                let mut budgets = self.available_budgets(view, BudgetReason::Empty);
                 let still: Vec<NodeId> = command
                     .candidates
                     .iter()

@@ -20,22 +20,30 @@
 //! | consolidationPolicy / consolidateAfter | WhenEmptyOrUnderutilized / 0s | `pkg/apis/v1/nodepool.go` |
 //! | disruption budget | `nodes: 10%` | `pkg/apis/v1/nodepool.go` |
 //! | expireAfter | 720h | `pkg/apis/v1/nodepool.go` |
+//! | instance types kept per NodeClaim | 600, cheapest first | `pkg/controllers/provisioning/scheduling/nodeclaimtemplate.go` |
 //! | instance types sent at launch | 60, cheapest first | aws/karpenter-provider-aws `pkg/providers/instance/instance.go` |
+//! | preference policy | `Respect`: preferences count until relaxed | `pkg/operator/options/options.go` |
+//! | minValues policy | `Strict` | `pkg/operator/options/options.go` |
 //!
 //! ## Limitations
 //!
-//! On-demand only; no multi-node consolidation, drift, expiration, preference relaxation,
-//! `minValues` or spot-to-spot rules yet. NodePool `limits` are checked against the capacity of
-//! existing nodes, not pessimistically per NodeClaim option.
+//! No multi-node consolidation, drift or expiration yet. `minValues` follows the default
+//! `Strict` policy only, and preferences the default `Respect` policy. A NodeClaim pins one
+//! zone once a pod restricts its zones, where Karpenter keeps the set of allowed zones.
 
+mod budgets;
 mod disruption;
+mod min_values;
 mod offerings;
+mod preferences;
 mod provisioning;
 mod scheduling;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use autoscale_sim_cloud::{Catalog, InstanceTypeIndex, Price, Resources};
+use autoscale_sim_cloud::{
+    Catalog, InstanceTypeIndex, KubeletConfig, Price, Resources, allocatable,
+};
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_ZONE, NodeId, Taint, daemon_overhead,
@@ -43,6 +51,7 @@ use autoscale_sim_kube::{
 
 use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
 use crate::requirements::{LABEL_NODEPOOL, Requirement, all_match, instance_type_labels};
+pub use budgets::{BudgetReason, CronSchedule, DisruptionBudget};
 
 /// When a NodePool lets consolidation remove or replace nodes (`spec.disruption.consolidationPolicy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,10 +99,18 @@ pub struct NodePool {
     pub consolidation_policy: ConsolidationPolicy,
     /// `spec.disruption.consolidateAfter`; `None` is `Never`.
     pub consolidate_after: Option<SimDuration>,
-    /// `spec.disruption.budgets[].nodes`; the smallest allowance wins.
+    /// `spec.disruption.budgets[].nodes` of the budgets without `reasons` or `schedule`; the
+    /// smallest allowance wins.
     pub budgets: Vec<BudgetNodes>,
+    /// The budgets with `reasons` or a `schedule`, which apply only to those reasons or
+    /// inside their window (see [`NodePool::allowed_disruptions`]).
+    pub conditional_budgets: Vec<DisruptionBudget>,
     /// `spec.limits.cpu` and `spec.limits.memory`, as a total capacity of the pool's nodes.
     pub limits: Option<Resources>,
+    /// `spec.limits.nodes`: the number of the pool's nodes.
+    pub limit_nodes: Option<u32>,
+    /// `spec.kubelet` of the EC2NodeClass the pool refers to, which sets node allocatable.
+    pub kubelet: KubeletConfig,
 }
 
 impl Default for NodePool {
@@ -107,7 +124,10 @@ impl Default for NodePool {
             consolidation_policy: ConsolidationPolicy::default(),
             consolidate_after: Some(SimDuration::ZERO),
             budgets: vec![BudgetNodes::Percent(10)],
+            conditional_budgets: vec![],
             limits: None,
+            limit_nodes: None,
+            kubelet: KubeletConfig::default(),
         }
     }
 }
@@ -129,6 +149,8 @@ pub struct KarpenterConfig {
     pub validation_delay: SimDuration,
     /// Feature gate `SpotToSpotConsolidation` (default false).
     pub spot_to_spot_consolidation: bool,
+    /// Wall clock of simulated time zero, in Unix seconds, for budget schedules (UTC).
+    pub start_unix_secs: i64,
 }
 
 impl Default for KarpenterConfig {
@@ -141,6 +163,7 @@ impl Default for KarpenterConfig {
             disruption_poll_period: SimDuration::from_secs(10),
             validation_delay: SimDuration::from_secs(15),
             spot_to_spot_consolidation: false,
+            start_unix_secs: 0,
         }
     }
 }
@@ -177,6 +200,9 @@ pub(crate) struct ResolvedPool {
     pub allows_spot: bool,
     /// Whether it allows on-demand.
     pub allows_on_demand: bool,
+    /// `minValues` of the pool's requirements: label key and the number of distinct values a
+    /// NodeClaim's instance types must keep.
+    pub min_values: Vec<(String, u32)>,
 }
 
 /// Resolves each pool's instance types and zones against the catalog.
@@ -236,22 +262,27 @@ fn resolve_pools(
                     let daemon = daemon_overhead(daemonsets, &labels, &pool.taints);
                     Some(PoolOption {
                         instance_type: index,
-                        room: instance_type.allocatable() - daemon,
+                        room: allocatable::node_allocatable_with(instance_type, &pool.kubelet)
+                            - daemon,
                         daemon_ports: daemonsets
                             .iter()
                             .filter(|ds| ds.runs_on(&labels, &pool.taints))
                             .flat_map(|ds| ds.spec.host_ports.iter().copied())
                             .collect(),
                         labels,
-                        capacity: instance_type.capacity(),
+                        capacity: allocatable::node_capacity_with(instance_type, &pool.kubelet),
                         price: instance_type.on_demand_price,
                     })
                 })
                 .collect();
+            let min_values = min_values_of(&pool.requirements);
             // AWS provider's exotic-type filter: bare-metal sizes only when nothing else remains.
-            if options
-                .iter()
-                .any(|o| !catalog.get(o.instance_type).size.starts_with("metal"))
+            // The provider skips it for a NodeClaim with minValues
+            // (aws/karpenter-provider-aws v1.13 `pkg/providers/instance/instance.go`).
+            if min_values.is_empty()
+                && options
+                    .iter()
+                    .any(|o| !catalog.get(o.instance_type).size.starts_with("metal"))
             {
                 options.retain(|o| !catalog.get(o.instance_type).size.starts_with("metal"));
             }
@@ -259,13 +290,21 @@ fn resolve_pools(
                 (a.price, &catalog.get(a.instance_type).name)
                     .cmp(&(b.price, &catalog.get(b.instance_type).name))
             });
-            ResolvedPool {
+            let mut resolved = ResolvedPool {
                 config: pool.clone(),
                 options,
                 zones: pool_zones,
                 allows_spot,
                 allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
+                min_values,
+            };
+            // A NodePool whose instance types cannot meet its own minValues is skipped
+            // (`NewScheduler` in kubernetes-sigs/karpenter v1.13 scheduling/scheduler.go).
+            let all: Vec<usize> = (0..resolved.options.len()).collect();
+            if min_values::needed(&resolved, &all, None).is_none() {
+                resolved.options.clear();
             }
+            resolved
         })
         .collect();
     // Highest weight first; equal weights by name.
@@ -276,6 +315,19 @@ fn resolve_pools(
             .then_with(|| a.config.name.cmp(&b.config.name))
     });
     pools
+}
+
+/// Collects the `minValues` of `requirements`; with several requirements on one key the largest
+/// wins, as when Karpenter merges them.
+fn min_values_of(requirements: &[Requirement]) -> Vec<(String, u32)> {
+    let mut by_key: BTreeMap<String, u32> = BTreeMap::new();
+    for requirement in requirements {
+        if let Some(min) = requirement.min_values {
+            let entry = by_key.entry(requirement.key.clone()).or_insert(0);
+            *entry = (*entry).max(min);
+        }
+    }
+    by_key.into_iter().collect()
 }
 
 /// Checks whether a NodePool's requirements allow capacity of `capacity_type`. Without a
@@ -448,3 +500,6 @@ impl Autoscaler for Karpenter {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod provisioning_tests;

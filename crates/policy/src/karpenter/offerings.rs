@@ -235,6 +235,9 @@ impl Karpenter {
         );
         actions.delete_node(node, DisruptionReason::Interrupted, detail);
         self.disrupting.insert(node);
+        // Karpenter's provisioner wakes for a node that is being deleted and finds its pods a
+        // place before they are evicted.
+        self.trigger_batch(view, actions);
     }
 }
 

@@ -3,11 +3,16 @@
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_kube::{NodeState, quantity};
 
+use super::min_values;
 use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
-use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
+use super::scheduling::{RemainingLimits, SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
+
+/// Instance types a NodeClaim keeps, cheapest first (`MaxInstanceTypes` in kubernetes-sigs/karpenter
+/// v1.13 `pkg/controllers/provisioning/scheduling/nodeclaimtemplate.go`; it was 60 up to v1.5).
+pub(super) const MAX_INSTANCE_TYPES: usize = 600;
 
 impl Karpenter {
     /// Opens a batch window, or restarts the idle timer of the open one (`provisioning/batcher.go`).
@@ -43,7 +48,7 @@ impl Karpenter {
 
     /// Schedules every Unschedulable pod and launches the NodeClaims the simulation opens.
     pub(super) fn provision(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
-        let pods: Vec<SimPod> = view
+        let mut pods: Vec<SimPod> = view
             .cluster
             .pending_pods()
             .filter(|p| p.unschedulable)
@@ -53,6 +58,20 @@ impl Karpenter {
                 created: p.created,
             })
             .collect();
+        // Pods still running on nodes being deleted, or held by a disruption command, get a
+        // place before their node goes (`nodes.Deleting().CurrentlyReschedulablePods` in
+        // kubernetes-sigs/karpenter v1.13 provisioner.go).
+        let leaving = view
+            .cluster
+            .nodes()
+            .filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id));
+        for node in leaving {
+            pods.extend(view.cluster.active_pods_on(node.id).map(|p| SimPod {
+                id: p.id,
+                spec: p.spec.clone(),
+                created: p.created,
+            }));
+        }
         if pods.is_empty() {
             return;
         }
@@ -82,18 +101,31 @@ impl Karpenter {
 
         for claim in &placement.claims {
             let pool = &pools[claim.pool];
+            // Karpenter cuts a NodeClaim to its 600 cheapest types and drops it when the cut list
+            // no longer meets minValues (`TruncateInstanceTypes`). The AWS provider then sends
+            // the 60 cheapest, again only if they meet minValues.
+            let truncated = &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)];
+            let sent = &truncated[..truncated.len().min(MAX_INSTANCE_TYPES_AT_LAUNCH)];
+            if !min_values::satisfied(pool, truncated, claim.zone.as_ref())
+                || !min_values::satisfied(pool, sent, claim.zone.as_ref())
+            {
+                tracing::debug!(
+                    nodepool = %pool.config.name,
+                    pods = claim.pods.len(),
+                    "NodeClaim dropped: its cheapest instance types do not meet minValues"
+                );
+                continue;
+            }
             let Some(offering) =
-                self.choose_offering(view, claim.pool, &claim.options, claim.zone.as_ref(), None)
+                self.choose_offering(view, claim.pool, truncated, claim.zone.as_ref(), None)
             else {
                 // Every offering is in the unavailable cache; the pods wait for the next batch.
                 continue;
             };
             let chosen = &pool.options[offering.option];
             let instance_type = view.catalog.get(chosen.instance_type);
-            let sent: Vec<&str> = claim
-                .options
+            let sent: Vec<&str> = sent
                 .iter()
-                .take(MAX_INSTANCE_TYPES_AT_LAUNCH)
                 .map(|&i| {
                     view.catalog
                         .get(pool.options[i].instance_type)
@@ -131,21 +163,33 @@ impl Karpenter {
         }
     }
 
-    /// Each pool's `spec.limits` minus the capacity of its current nodes.
-    pub(super) fn remaining_limits(&self, view: &ClusterView<'_>) -> Vec<Option<Resources>> {
+    /// Returns each pool's `spec.limits` less the capacity and the count of its nodes that are
+    /// not being deleted. Karpenter v1.13 starts a simulation from the NodePools' limits less
+    /// the capacity of every active state node (`updateRemainingResources` in scheduler.go).
+    pub(super) fn remaining_limits(&self, view: &ClusterView<'_>) -> Vec<RemainingLimits> {
         let pools = self.pools.as_ref().expect("pools resolved");
         pools
             .iter()
             .map(|pool| {
-                pool.config.limits.map(|limit| {
-                    let used: Resources = view
-                        .cluster
-                        .nodes()
-                        .filter(|n| n.owner == pool.config.name)
-                        .map(|n| view.catalog.get(n.instance_type).capacity())
-                        .sum();
-                    limit - used
-                })
+                let active = || {
+                    view.cluster.nodes().filter(|n| {
+                        n.owner == pool.config.name
+                            && n.state != NodeState::Deleting
+                            && !self.disrupting.contains(&n.id)
+                    })
+                };
+                RemainingLimits {
+                    resources: pool.config.limits.map(|limit| {
+                        let used: Resources = active()
+                            .map(|n| view.catalog.get(n.instance_type).capacity())
+                            .sum();
+                        limit - used
+                    }),
+                    nodes: pool
+                        .config
+                        .limit_nodes
+                        .map(|limit| i64::from(limit) - active().count() as i64),
+                }
             })
             .collect()
     }

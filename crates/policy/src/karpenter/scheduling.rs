@@ -8,7 +8,7 @@
 //! A NodeClaim keeps every instance type whose allocatable fits its pods plus that type's
 //! DaemonSet overhead, so adding pods only narrows the set.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
@@ -16,10 +16,10 @@ use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::used_host_ports;
 use autoscale_sim_kube::{
     Cluster, LABEL_ZONE, Node, NodeId, NodeState, PodId, PodSpec, passes_static_filters,
-    tolerates_all,
 };
 
-use super::ResolvedPool;
+use super::preferences::{self, Preferences, tolerates_every};
+use super::{ResolvedPool, min_values};
 use crate::topology::{Domain, TopologyTracker};
 
 /// A pod to place.
@@ -102,6 +102,42 @@ fn ports_free(spec: &PodSpec, used: &[u16]) -> bool {
     spec.host_ports.iter().all(|p| !used.contains(p))
 }
 
+/// A NodePool's room under its `spec.limits` during one simulation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RemainingLimits {
+    /// CPU and memory capacity left; `None` without a CPU or memory limit.
+    pub resources: Option<Resources>,
+    /// Nodes left; `None` without a `nodes` limit.
+    pub nodes: Option<i64>,
+}
+
+impl RemainingLimits {
+    /// Checks whether a node of `capacity` fits the CPU and memory left. Karpenter drops an
+    /// instance type whose capacity exceeds what is left (`filterByRemainingResources`).
+    fn admits(&self, capacity: &Resources) -> bool {
+        self.resources.is_none_or(|left| {
+            capacity.cpu_millis <= left.cpu_millis && capacity.memory_bytes <= left.memory_bytes
+        })
+    }
+
+    /// Checks whether the `nodes` limit is used up, which rules the NodePool out at once.
+    fn nodes_exhausted(&self) -> bool {
+        self.nodes.is_some_and(|left| left <= 0)
+    }
+
+    /// Takes the largest CPU and the largest memory among `capacities` off what is left: the
+    /// NodeClaim may launch any of its options, so Karpenter assumes the largest
+    /// (`subtractMax`). Instance types have no `nodes` capacity, so the node count left does
+    /// not change within one simulation.
+    fn subtract_max(&mut self, capacities: impl Iterator<Item = Resources>) {
+        if let Some(left) = self.resources.as_mut() {
+            let largest = capacities.fold(Resources::ZERO, |a, b| a.max(&b));
+            left.cpu_millis -= largest.cpu_millis;
+            left.memory_bytes -= largest.memory_bytes;
+        }
+    }
+}
+
 /// Result of a simulation.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Placement {
@@ -129,6 +165,79 @@ fn selector_fits(
     })
 }
 
+/// Checks a requirement on the zone against `zone`.
+fn zone_matches(requirement: &autoscale_sim_kube::Requirement, zone: &str) -> bool {
+    requirement.matches(&BTreeMap::from([(
+        LABEL_ZONE.to_string(),
+        zone.to_string(),
+    )]))
+}
+
+/// Checks the pod's required node affinity against `labels`: some term must hold, with its
+/// zone requirements checked against the claim's zone, or any of the pool's zones while the
+/// claim has none.
+fn affinity_fits(
+    spec: &PodSpec,
+    labels: &BTreeMap<String, String>,
+    zones: &[String],
+    zone: Option<&String>,
+) -> bool {
+    let terms = &spec.node_affinity.required;
+    terms.is_empty()
+        || terms.iter().any(|term| {
+            !term.match_expressions.is_empty()
+                && term.match_expressions.iter().all(|r| {
+                    if r.key != LABEL_ZONE {
+                        return r.matches(labels);
+                    }
+                    match zone {
+                        Some(z) => zone_matches(r, z),
+                        None => zones.iter().any(|z| zone_matches(r, z)),
+                    }
+                })
+        })
+}
+
+/// Picks the zone of a new NodeClaim for a pod with `spec` among the pool's `zones`: `None`
+/// when the pod allows none of them, `Some(None)` when any will do.
+///
+/// NOTE: Karpenter keeps the set of zones a NodeClaim's pods allow. This model pins one zone
+/// as soon as a pod restricts them through its node selector or a required node-affinity
+/// term. It takes the zone the pod's spread prefers, else the first allowed.
+fn new_node_zone(
+    spec: &PodSpec,
+    zones: &[String],
+    tracker: &TopologyTracker<'_>,
+) -> Option<Option<String>> {
+    let selected = spec.node_selector.get(LABEL_ZONE);
+    let terms = &spec.node_affinity.required;
+    let allowed: Vec<String> = zones
+        .iter()
+        .filter(|z| selected.is_none_or(|s| s == *z))
+        .filter(|z| {
+            terms.is_empty()
+                || terms.iter().any(|term| {
+                    term.match_expressions
+                        .iter()
+                        .filter(|r| r.key == LABEL_ZONE)
+                        .all(|r| zone_matches(r, z))
+                })
+        })
+        .cloned()
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    if allowed.len() == zones.len() {
+        return Some(tracker.zone_for_new_node(spec, zones));
+    }
+    Some(
+        tracker
+            .zone_for_new_node(spec, &allowed)
+            .or_else(|| allowed.first().cloned()),
+    )
+}
+
 /// Checks whether option `i` of `pool` can hold `requests` and its labels suit `spec`.
 fn option_fits(
     pool: &ResolvedPool,
@@ -141,6 +250,30 @@ fn option_fits(
     requests.fits_in(&option.room)
         && ports_free(spec, &option.daemon_ports)
         && (spec.node_selector.is_empty() || selector_fits(spec, &option.labels, &pool.zones, zone))
+        && affinity_fits(spec, &option.labels, &pool.zones, zone)
+}
+
+/// Checks that a NodeClaim's options that would still fit after it takes a pod with `spec`
+/// (`requests` is the NodeClaim's total with that pod) meet its pool's `minValues`. Karpenter
+/// rejects the pod rather than narrow the NodeClaim below them (`filterInstanceTypesByRequirements`
+/// in kubernetes-sigs/karpenter v1.13 scheduling/nodeclaim.go).
+fn keeps_min_values(
+    pool: &ResolvedPool,
+    claim: &SimClaim,
+    spec: &PodSpec,
+    requests: &Resources,
+) -> bool {
+    if pool.min_values.is_empty() {
+        return true;
+    }
+    let zone = claim.zone.as_ref();
+    let remaining: Vec<usize> = claim
+        .options
+        .iter()
+        .copied()
+        .filter(|&o| option_fits(pool, o, spec, requests, zone))
+        .collect();
+    min_values::satisfied(pool, &remaining, zone)
 }
 
 /// Runs the simulation for `pods` against `nodes` and the pools.
@@ -148,15 +281,16 @@ fn option_fits(
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
 /// simulation works on `nodes` in place and leaves them as it found them.
 ///
-/// `remaining_limits` contains each pool's `spec.limits` minus the capacity of its existing nodes;
-/// a new NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
-/// its options off the remainder, as Karpenter does (pessimistically).
+/// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
+/// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
+/// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
+/// limit is used up opens no NodeClaim.
 pub(crate) fn solve(
     mut pods: Vec<SimPod>,
     nodes: &mut [SimNode<'_>],
     excluded: &[NodeId],
     pools: &[ResolvedPool],
-    remaining_limits: &mut [Option<Resources>],
+    remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
 ) -> Placement {
     pods.sort_by(|a, b| {
@@ -177,10 +311,13 @@ pub(crate) fn solve(
     // Placements matter to later pods only through inter-pod constraints; when no pod to place
     // has any, recording them would not change any result of the tracker.
     let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
-    for pod in pods {
+    // Places one pod, or returns false. `own_spec` is false for the specs built for a relaxed
+    // pod, whose addresses must not key the resume cache.
+    let mut try_add = |pod: &SimPod, own_spec: bool| -> bool {
         // 1. Existing and in-flight nodes.
         let key = Arc::as_ptr(&pod.spec);
-        let cacheable = pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec);
+        let cacheable =
+            own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec);
         let start = if cacheable {
             resume.get(&key).copied().unwrap_or(0)
         } else {
@@ -191,6 +328,7 @@ pub(crate) fn solve(
             pod.spec.requests.fits_in(&n.free)
                 && !excluded.contains(&n.node.id)
                 && passes_static_filters(&pod.spec, n.node)
+                && tolerates_every(&pod.spec.tolerations, &n.node.taints)
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
         });
@@ -206,7 +344,7 @@ pub(crate) fn solve(
                 tracker.place(&pod.spec, Domain::of(slot.node));
             }
             placement.on_existing.push((pod.id, slot.node.id));
-            continue;
+            return true;
         }
 
         // 2. NodeClaims opened in this simulation, fewest pods first.
@@ -218,13 +356,14 @@ pub(crate) fn solve(
             let claim = &placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
-            tolerates_all(&pod.spec.tolerations, &pool.config.taints)
+            tolerates_every(&pod.spec.tolerations, &pool.config.taints)
                 && ports_free(&pod.spec, &claim.ports)
                 && claim
                     .options
                     .iter()
                     .rev()
                     .any(|&o| option_fits(pool, o, &pod.spec, &requests, claim.zone.as_ref()))
+                && keeps_min_values(pool, claim, &pod.spec, &requests)
                 && (!record || tracker.allows_simulated(&pod.spec, &claim.domain()))
         });
         if let Some(i) = joined {
@@ -232,7 +371,11 @@ pub(crate) fn solve(
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
             let zone = claim.zone.clone();
-            if pod.spec.node_selector.is_empty() && pod.spec.host_ports.is_empty() {
+            if pod.spec.node_selector.is_empty()
+                && pod.spec.node_affinity.required.is_empty()
+                && pod.spec.host_ports.is_empty()
+                && pool.min_values.is_empty()
+            {
                 // Only the resource check can drop options; it is applied once at the end
                 // (`settle_options`), which keeps the same options since requests only grow.
             } else {
@@ -242,33 +385,24 @@ pub(crate) fn solve(
             }
             claim.requests = requests;
             if claim.zone.is_none() {
-                claim.zone = pod
-                    .spec
-                    .node_selector
-                    .get(LABEL_ZONE)
-                    .cloned()
-                    .or_else(|| tracker.zone_for_new_node(&pod.spec, &pool.zones));
+                claim.zone = new_node_zone(&pod.spec, &pool.zones, tracker).flatten();
             }
             claim.ports.extend(pod.spec.host_ports.iter().copied());
             claim.pods.push(pod.id);
             if record {
                 tracker.place(&pod.spec, claim.domain());
             }
-            continue;
+            return true;
         }
 
         // 3. A new NodeClaim from the first pool, in weight order, that can hold the pod alone.
         let hostname = format!("nodeclaim-{}", placement.claims.len());
         let opened = pools.iter().enumerate().find_map(|(index, pool)| {
-            if !tolerates_all(&pod.spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
+            if !tolerates_every(&pod.spec.tolerations, &pool.config.taints) || pool.zones.is_empty()
+            {
                 return None;
             }
-            let zone = pod
-                .spec
-                .node_selector
-                .get(LABEL_ZONE)
-                .cloned()
-                .or_else(|| tracker.zone_for_new_node(&pod.spec, &pool.zones));
+            let zone = new_node_zone(&pod.spec, &pool.zones, tracker)?;
             let domain = Domain {
                 hostname: hostname.clone(),
                 zone: zone.clone(),
@@ -276,29 +410,22 @@ pub(crate) fn solve(
             if !tracker.allows_simulated(&pod.spec, &domain) {
                 return None;
             }
-            let within_limits = |i: &usize| {
-                let capacity = pool.options[*i].capacity;
-                remaining_limits[index].is_none_or(|left| {
-                    capacity.cpu_millis <= left.cpu_millis
-                        && capacity.memory_bytes <= left.memory_bytes
-                })
-            };
+            if remaining_limits[index].nodes_exhausted() {
+                return None;
+            }
+            let within_limits =
+                |i: &usize| remaining_limits[index].admits(&pool.options[*i].capacity);
             let options: Vec<usize> = (0..pool.options.len())
                 .filter(within_limits)
                 .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
                 .collect();
-            (!options.is_empty()).then_some((index, options, zone))
+            (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
+                .then_some((index, options, zone))
         });
         match opened {
             Some((pool, options, zone)) => {
-                if let Some(left) = remaining_limits[pool].as_mut() {
-                    let largest = options
-                        .iter()
-                        .map(|&i| pools[pool].options[i].capacity)
-                        .fold(Resources::ZERO, |a, b| a.max(&b));
-                    left.cpu_millis -= largest.cpu_millis;
-                    left.memory_bytes -= largest.memory_bytes;
-                }
+                remaining_limits[pool]
+                    .subtract_max(options.iter().map(|&i| pools[pool].options[i].capacity));
                 let claim = SimClaim {
                     pool,
                     options,
@@ -312,10 +439,58 @@ pub(crate) fn solve(
                     tracker.place(&pod.spec, claim.domain());
                 }
                 placement.claims.push(claim);
+                true
             }
-            None => placement.failed.push(pod.id),
+            None => false,
+        }
+    };
+
+    let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
+    // The specs built for relaxed pods stay alive until the end, so that no later spec reuses
+    // an address that the tracker keys a cache by.
+    let mut relaxed_specs: Vec<Arc<PodSpec>> = Vec::new();
+    // Karpenter's queue: a pod that finds no place goes to the back, and the simulation ends
+    // when a pod comes round again with no other pod placed since (`Queue.Pop`).
+    let mut queue: VecDeque<SimPod> = pods.into();
+    let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
+    while let Some(original) = queue.pop_front() {
+        if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
+            queue.push_front(original);
+            break;
+        }
+        // A pod with preferences is tried with them as requirements, then with one dropped at
+        // a time until it fits or none is left (`trySchedule`).
+        let mut relaxed = preferences
+            .applies_to(&original.spec)
+            .then(|| (*original.spec).clone());
+        let placed = loop {
+            let pod = match &relaxed {
+                None => original.clone(),
+                Some(spec) => {
+                    let strict = Arc::new(preferences::as_required(spec));
+                    relaxed_specs.push(strict.clone());
+                    SimPod {
+                        spec: strict,
+                        ..original.clone()
+                    }
+                }
+            };
+            if try_add(&pod, relaxed.is_none()) {
+                break true;
+            }
+            let relaxed_further = relaxed.as_mut().is_some_and(|spec| preferences.relax(spec));
+            if !relaxed_further {
+                break false;
+            }
+        };
+        if !placed {
+            let id = original.id;
+            queue.push_back(original);
+            requeued_at.insert(id, queue.len());
         }
     }
+    placement.failed = queue.into_iter().map(|p| p.id).collect();
+    drop(relaxed_specs);
     for (index, free, ports) in undo.into_iter().rev() {
         nodes[index].free = free;
         nodes[index].ports.truncate(ports);

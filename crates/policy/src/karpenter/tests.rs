@@ -23,7 +23,7 @@ use crate::testing::{
 const EXISTING_NODE: Resources = Resources::new(32_000, 32 * GIB, 100);
 
 /// Builds a NodePool with a 100 % disruption budget, as in Karpenter's disruption suite.
-fn pool(name: &str) -> NodePool {
+pub(super) fn pool(name: &str) -> NodePool {
     NodePool {
         name: name.to_string(),
         budgets: vec![BudgetNodes::Percent(100)],
@@ -31,7 +31,7 @@ fn pool(name: &str) -> NodePool {
     }
 }
 
-fn karpenter(node_pools: Vec<NodePool>) -> Karpenter {
+pub(super) fn karpenter(node_pools: Vec<NodePool>) -> Karpenter {
     Karpenter::new(KarpenterConfig {
         node_pools,
         ..Default::default()
@@ -39,7 +39,7 @@ fn karpenter(node_pools: Vec<NodePool>) -> Karpenter {
 }
 
 /// Lists the names of the instance types launched in `log`, in order.
-fn launched_types(world: &TestWorld, log: &[(SimTime, Action)]) -> Vec<String> {
+pub(super) fn launched_types(world: &TestWorld, log: &[(SimTime, Action)]) -> Vec<String> {
     launches(untimed(log))
         .iter()
         .map(|request| world.catalog.get(request.instance_type).name.clone())
@@ -296,7 +296,7 @@ fn one_cpu_pod(tolerations: Vec<Toleration>) -> Arc<PodSpec> {
 
 /// Creates the pods of `specs` on an empty cluster, reports them Unschedulable, and returns the
 /// world with the actions taken until the batch window closes 1 s later.
-fn provision(
+pub(super) fn provision(
     node_pools: Vec<NodePool>,
     daemonsets: Vec<DaemonSet>,
     specs: &[Arc<PodSpec>],

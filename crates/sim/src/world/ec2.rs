@@ -1,7 +1,7 @@
 //! The EC2 side of the world: launches and their phases, billing, failed launches, spot
 //! interruptions and rebalance recommendations.
 
-use autoscale_sim_cloud::{Cost, LaunchTimes, billing};
+use autoscale_sim_cloud::{Cost, LaunchTimes, allocatable, billing};
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::{CapacityType, NewNode, Node, NodeId, NodeState, Owner, PodId};
 use autoscale_sim_policy::{LaunchRequest, PolicyEvent};
@@ -51,6 +51,10 @@ impl World {
         } else {
             instance_type.on_demand_price
         };
+        let node_allocatable = match self.node_kubelet.get(&request.owner) {
+            Some(kubelet) => allocatable::node_allocatable_with(instance_type, kubelet),
+            None => instance_type.allocatable(),
+        };
         let new = NewNode {
             owner: request.owner,
             instance_type: type_index,
@@ -60,7 +64,7 @@ impl World {
             price,
             labels,
             taints: request.taints,
-            allocatable: instance_type.allocatable(),
+            allocatable: node_allocatable,
         };
         let id = self.cluster.add_node(new, now);
         self.log(now, "launch", id, None, "Launch", request.reason);

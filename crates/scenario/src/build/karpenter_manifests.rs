@@ -1,0 +1,464 @@
+//! Karpenter manifests as users keep them: NodePools and EC2NodeClasses inline under
+//! `karpenter`, or in files of several YAML documents (`karpenter.manifests`). An EC2NodeClass
+//! counts only through `spec.kubelet` (maxPods, kubeReserved, systemReserved, evictionHard),
+//! which sets the allocatable of the nodes of every NodePool that names it in `nodeClassRef`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use autoscale_sim_cloud::{EvictionThreshold, KubeletConfig};
+use autoscale_sim_kube::quantity;
+use autoscale_sim_policy::NodePool;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::{Ctx, Result, build_node_pool, location};
+use crate::error::ScenarioError;
+use crate::schema::{
+    EC2_NODE_CLASS_UNMODELLED, EC2NodeClassManifest, KUBELET_UNMODELLED, KarpenterYaml,
+    KubeletYaml, NodePoolManifest, Scalar,
+};
+
+/// A NodePool built from a manifest, with the EC2NodeClass it names, until every class is known.
+struct PendingPool {
+    pool: NodePool,
+    node_class: Option<String>,
+    file: PathBuf,
+    location: Option<(u64, u64)>,
+    field: String,
+}
+
+/// The `kind` of a manifest document, read before the document itself.
+#[derive(Deserialize)]
+struct KindProbe {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// Builds the NodePools of `k`: the inline ones, then those of each manifest file in order,
+/// each with the kubelet settings of the EC2NodeClass it names.
+pub(super) fn build_node_pools(
+    k: &KarpenterYaml,
+    ctx: &Ctx<'_>,
+    zones: &[String],
+    field: &str,
+) -> Result<Vec<NodePool>> {
+    let mut pools = Vec::new();
+    let mut classes: BTreeMap<String, KubeletConfig> = BTreeMap::new();
+    for (index, manifest) in k.node_pools.iter().enumerate() {
+        let at = format!("{field}.nodePools[{index}]");
+        pools.push(pending(manifest, ctx, zones, at)?);
+    }
+    for (index, manifest) in k.node_classes.iter().enumerate() {
+        add_node_class(
+            manifest,
+            ctx,
+            &format!("{field}.nodeClasses[{index}]"),
+            &mut classes,
+        )?;
+    }
+    for (index, path) in k.manifests.iter().enumerate() {
+        read_manifest_file(
+            path,
+            ctx,
+            zones,
+            &format!("{field}.manifests[{index}]"),
+            &mut pools,
+            &mut classes,
+        )?;
+    }
+    if pools.is_empty() {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &format!("{field}.nodePools"),
+            None,
+            "no NodePool is listed",
+            "add a NodePool manifest (apiVersion karpenter.sh/v1, kind NodePool) under nodePools or in a file under manifests",
+        ));
+    }
+
+    // Every NodePool name is unique, and names an EC2NodeClass that exists when any is given.
+    let mut built: Vec<NodePool> = Vec::new();
+    for mut pending in pools {
+        if built.iter().any(|p| p.name == pending.pool.name) {
+            return Err(ScenarioError::at(
+                &pending.file,
+                pending.location,
+                &format!("{}.metadata.name", pending.field),
+                Some(pending.pool.name.clone()),
+                "another NodePool has this name",
+                "give each NodePool its own name",
+            ));
+        }
+        if let Some(class) = &pending.node_class
+            && !classes.is_empty()
+        {
+            let kubelet = classes.get(class).ok_or_else(|| {
+                ScenarioError::at(
+                    &pending.file,
+                    pending.location,
+                    &format!("{}.spec.template.spec.nodeClassRef.name", pending.field),
+                    Some(class.clone()),
+                    "no EC2NodeClass has this name",
+                    format!(
+                        "name one of the EC2NodeClasses given: {}",
+                        classes.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            pending.pool.kubelet = kubelet.clone();
+        }
+        built.push(pending.pool);
+    }
+    Ok(built)
+}
+
+fn pending(
+    manifest: &NodePoolManifest,
+    ctx: &Ctx<'_>,
+    zones: &[String],
+    field: String,
+) -> Result<PendingPool> {
+    let pool = build_node_pool(manifest, ctx, zones, &field)?;
+    Ok(PendingPool {
+        pool,
+        node_class: manifest
+            .spec
+            .template
+            .spec
+            .node_class_ref
+            .as_ref()
+            .and_then(|r| r.name.clone()),
+        file: ctx.file.to_path_buf(),
+        location: location(&manifest.kind),
+        field,
+    })
+}
+
+/// Checks an EC2NodeClass manifest and records its kubelet settings under its name.
+fn add_node_class(
+    manifest: &EC2NodeClassManifest,
+    ctx: &Ctx<'_>,
+    field: &str,
+    classes: &mut BTreeMap<String, KubeletConfig>,
+) -> Result<()> {
+    if manifest.api_version.value != "karpenter.k8s.aws/v1" {
+        return Err(ctx.error(
+            &manifest.api_version,
+            &format!("{field}.apiVersion"),
+            Some(manifest.api_version.value.clone()),
+            "unsupported EC2NodeClass API version",
+            "write apiVersion: karpenter.k8s.aws/v1",
+        ));
+    }
+    if manifest.kind.value != "EC2NodeClass" {
+        return Err(ctx.error(
+            &manifest.kind,
+            &format!("{field}.kind"),
+            Some(manifest.kind.value.clone()),
+            "not an EC2NodeClass",
+            "write kind: EC2NodeClass",
+        ));
+    }
+    let name = manifest.metadata.name.as_ref().ok_or_else(|| {
+        ctx.error(
+            &manifest.kind,
+            &format!("{field}.metadata.name"),
+            None,
+            "the EC2NodeClass has no name",
+            "write metadata: {name: default}",
+        )
+    })?;
+    if classes.contains_key(&name.value) {
+        return Err(ctx.error(
+            name,
+            &format!("{field}.metadata.name"),
+            Some(name.value.clone()),
+            "another EC2NodeClass has this name",
+            "give each EC2NodeClass its own name",
+        ));
+    }
+
+    let spec = &manifest.spec;
+    let mut unmodelled: Vec<String> = Vec::new();
+    for key in spec.other.keys() {
+        if !EC2_NODE_CLASS_UNMODELLED.contains(&key.as_str()) {
+            return Err(ctx.error(
+                &manifest.kind,
+                &format!("{field}.spec.{key}"),
+                None,
+                "unknown EC2NodeClass field",
+                format!(
+                    "remove it, or fix its name; the EC2NodeClass spec fields are kubelet, {}",
+                    EC2_NODE_CLASS_UNMODELLED.join(", ")
+                ),
+            ));
+        }
+        unmodelled.push(key.clone());
+    }
+    let kubelet = match &spec.kubelet {
+        Some(kubelet) => {
+            for key in kubelet.other.keys() {
+                if !KUBELET_UNMODELLED.contains(&key.as_str()) {
+                    return Err(ctx.error(
+                        &manifest.kind,
+                        &format!("{field}.spec.kubelet.{key}"),
+                        None,
+                        "unknown kubelet field",
+                        format!(
+                            "remove it, or fix its name; the kubelet fields are maxPods, kubeReserved, systemReserved, evictionHard, {}",
+                            KUBELET_UNMODELLED.join(", ")
+                        ),
+                    ));
+                }
+                unmodelled.push(format!("kubelet.{key}"));
+            }
+            build_kubelet(
+                kubelet,
+                ctx,
+                &format!("{field}.spec.kubelet"),
+                &mut unmodelled,
+            )?
+        }
+        None => KubeletConfig::default(),
+    };
+    if !unmodelled.is_empty() {
+        ctx.warn(format!(
+            "EC2NodeClass {}: {} accepted but not modelled",
+            name.value,
+            unmodelled.join(", ")
+        ));
+    }
+    classes.insert(name.value.clone(), kubelet);
+    Ok(())
+}
+
+/// Reads the kubelet settings that set node allocatable.
+fn build_kubelet(
+    kubelet: &KubeletYaml,
+    ctx: &Ctx<'_>,
+    field: &str,
+    unmodelled: &mut Vec<String>,
+) -> Result<KubeletConfig> {
+    let mut config = KubeletConfig::default();
+    if let Some(max_pods) = &kubelet.max_pods {
+        if !(1..=10_000).contains(&max_pods.value) {
+            return Err(ctx.error(
+                max_pods,
+                &format!("{field}.maxPods"),
+                Some(max_pods.value.to_string()),
+                "maxPods must be from 1 to 10000",
+                "write a whole number such as 110",
+            ));
+        }
+        config.max_pods = Some(max_pods.value as u32);
+    }
+    let reserved = |map: &BTreeMap<String, Spanned<Scalar>>,
+                    name: &str,
+                    unmodelled: &mut Vec<String>|
+     -> Result<(Option<i64>, Option<i64>)> {
+        let mut cpu = None;
+        let mut memory = None;
+        for (key, value) in map {
+            let at = format!("{field}.{name}.{key}");
+            let bad = |reason: &str| {
+                ctx.error(
+                    value,
+                    &at,
+                    Some(value.value.0.clone()),
+                    reason.to_string(),
+                    "write a quantity such as 100m for cpu or 512Mi for memory",
+                )
+            };
+            match key.as_str() {
+                "cpu" => {
+                    cpu = Some(
+                        quantity::parse_cpu_millis(&value.value.0).map_err(|e| bad(e.reason))?,
+                    )
+                }
+                "memory" => {
+                    memory = Some(quantity::parse_value(&value.value.0).map_err(|e| bad(e.reason))?)
+                }
+                other => unmodelled.push(format!("kubelet.{name}.{other}")),
+            }
+        }
+        Ok((cpu, memory))
+    };
+    (
+        config.kube_reserved_cpu_millis,
+        config.kube_reserved_memory_bytes,
+    ) = reserved(&kubelet.kube_reserved, "kubeReserved", unmodelled)?;
+    (
+        config.system_reserved_cpu_millis,
+        config.system_reserved_memory_bytes,
+    ) = reserved(&kubelet.system_reserved, "systemReserved", unmodelled)?;
+    for (key, value) in &kubelet.eviction_hard {
+        if key != "memory.available" {
+            unmodelled.push(format!("kubelet.evictionHard.{key}"));
+            continue;
+        }
+        let text = value.value.0.trim();
+        let threshold = match text.strip_suffix('%') {
+            Some(percent) => parse_percent_basis(percent).map(EvictionThreshold::Basis),
+            None => quantity::parse_value(text)
+                .ok()
+                .filter(|bytes| *bytes >= 0)
+                .map(EvictionThreshold::Bytes),
+        };
+        config.eviction_hard_memory = Some(threshold.ok_or_else(|| {
+            ctx.error(
+                value,
+                &format!("{field}.evictionHard.memory.available"),
+                Some(text.to_string()),
+                "not a memory quantity or a percentage from 0% to 100%",
+                "write a quantity such as 100Mi, or a percentage such as 5%",
+            )
+        })?);
+    }
+    Ok(config)
+}
+
+/// Parses a percentage with up to two decimals, such as `5` or `7.5`, into hundredths of a
+/// percent; `None` outside 0 to 100.
+fn parse_percent_basis(text: &str) -> Option<u32> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let basis = whole.parse::<u32>().ok()? * 100 + format!("{fraction:0<2}").parse::<u32>().ok()?;
+    (basis <= 10_000).then_some(basis)
+}
+
+/// Reads one manifest file: each YAML document is a NodePool or an EC2NodeClass.
+fn read_manifest_file(
+    path_text: &Spanned<String>,
+    ctx: &Ctx<'_>,
+    zones: &[String],
+    field: &str,
+    pools: &mut Vec<PendingPool>,
+    classes: &mut BTreeMap<String, KubeletConfig>,
+) -> Result<()> {
+    let path = ctx.path(&path_text.value);
+    let text = read_text(&path).map_err(|message| {
+        ctx.error(
+            path_text,
+            field,
+            Some(path_text.value.clone()),
+            message,
+            "give the path of a YAML file of NodePool and EC2NodeClass manifests, relative to the scenario",
+        )
+    })?;
+    let file_ctx = Ctx {
+        file: &path,
+        dir: ctx.dir.clone(),
+        warnings: Default::default(),
+    };
+    for (index, document) in split_documents(&text).into_iter().enumerate() {
+        let at = format!("documents[{index}]");
+        let probe: KindProbe = serde_saphyr::from_str(&document)
+            .map_err(|e| crate::parse_error(&e, &document, &path))?;
+        match probe.kind.as_deref() {
+            Some("NodePool") => {
+                let manifest: NodePoolManifest = serde_saphyr::from_str(&document)
+                    .map_err(|e| crate::parse_error(&e, &document, &path))?;
+                pools.push(pending(&manifest, &file_ctx, zones, at)?);
+            }
+            Some("EC2NodeClass") => {
+                let manifest: EC2NodeClassManifest = serde_saphyr::from_str(&document)
+                    .map_err(|e| crate::parse_error(&e, &document, &path))?;
+                add_node_class(&manifest, &file_ctx, &at, classes)?;
+            }
+            other => {
+                return Err(ScenarioError::at(
+                    &path,
+                    None,
+                    &format!("{at}.kind"),
+                    other.map(str::to_string),
+                    "the document is neither a NodePool nor an EC2NodeClass",
+                    "keep only NodePool (karpenter.sh/v1) and EC2NodeClass (karpenter.k8s.aws/v1) manifests in the file",
+                ));
+            }
+        }
+    }
+    for warning in file_ctx.warnings.take() {
+        ctx.warn(format!("{}: {warning}", path.display()));
+    }
+    Ok(())
+}
+
+/// Reads a UTF-8 text file of at most [`crate::MAX_SCENARIO_BYTES`].
+fn read_text(path: &Path) -> std::result::Result<String, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    if !metadata.is_file() {
+        return Err("this is not a file".to_string());
+    }
+    if metadata.len() > crate::MAX_SCENARIO_BYTES {
+        return Err(format!(
+            "the file is {} bytes; manifest files are limited to {} bytes",
+            metadata.len(),
+            crate::MAX_SCENARIO_BYTES
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
+}
+
+/// Splits YAML text at `---` lines into its documents. Each document keeps its place in the
+/// file (it is preceded by as many empty lines as came before it), so parser errors give the
+/// file's own line numbers. Documents with nothing but blank lines and comments are dropped.
+fn split_documents(text: &str) -> Vec<String> {
+    let mut documents = Vec::new();
+    let mut current = String::new();
+    let mut has_content = false;
+    for (index, line) in text.lines().enumerate() {
+        if line == "---" || line.starts_with("--- ") || line.starts_with("---\t") {
+            if has_content {
+                documents.push(std::mem::take(&mut current));
+            }
+            // Lines 0 to `index` come before the next document.
+            current = "\n".repeat(index + 1);
+            has_content = false;
+            continue;
+        }
+        let trimmed = line.trim();
+        has_content |= !trimmed.is_empty() && !trimmed.starts_with('#');
+        current.push_str(line);
+        current.push('\n');
+    }
+    if has_content {
+        documents.push(current);
+    }
+    documents
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_keep_line_numbers() {
+        let text = "# header\n---\nkind: NodePool\n---\n\n---\nkind: EC2NodeClass\nspec: {}\n";
+        let documents = split_documents(text);
+
+        assert_eq!(documents.len(), 2);
+        assert_eq!(documents[0], "\n\nkind: NodePool\n");
+        assert_eq!(documents[1], "\n\n\n\n\n\nkind: EC2NodeClass\nspec: {}\n");
+    }
+
+    #[test]
+    fn percent_basis() {
+        assert_eq!(parse_percent_basis("5"), Some(500));
+        assert_eq!(parse_percent_basis("7.5"), Some(750));
+        assert_eq!(parse_percent_basis("100"), Some(10_000));
+        assert_eq!(parse_percent_basis("101"), None);
+        assert_eq!(parse_percent_basis("1.234"), None);
+        assert_eq!(parse_percent_basis("-1"), None);
+    }
+}
