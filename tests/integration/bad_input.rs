@@ -5,8 +5,8 @@
 //! position, field and value where they apply. A pod larger than every instance type is only a
 //! warning, and the run finishes with the pods unplaced.
 //!
-//! Rows that the program does not handle as expected yet are `#[ignore]` tests at the end of the
-//! file, each stating what is missing.
+//! A NodePool limit of 0 is only a warning: Karpenter accepts it, and operators use it to stop a
+//! NodePool from launching.
 
 use std::ffi::OsString;
 use std::fs;
@@ -568,23 +568,47 @@ fn oversized_pod_unplaced() {
     assert_eq!(karpenter["nodes_launched"], 0);
 }
 
-/// Checks one row that the table leaves out because the program does not handle it yet.
+/// Checks one row on its own, outside the table.
 fn check_known_gap(case: Case) {
     let temp = TempDir::new("bad-input-gap");
     check_case(&temp, 0, &case);
 }
 
 #[test]
-#[ignore = "a NodePool with limits {cpu: 0} is accepted, though it can never launch a node"]
 fn nodepool_zero_cpu_limit() {
-    check_known_gap(small_web_case(
-        "NodePool cpu limit 0",
+    // Karpenter accepts a zero limit, which operators set to stop a NodePool from launching;
+    // the loader warns and the run goes on, with the pods Pending under Karpenter. A negative
+    // limit is an error.
+    let temp = TempDir::new("zero-limit");
+    let yaml = replace_once(
+        SMALL_WEB_YAML,
         "            disruption:",
         "            limits: {cpu: 0}\n            disruption:",
-        vec![
-            "scenario.yaml:48:27: field policies[1].karpenter.nodePools[0].spec.limits.cpu, value \"0\"",
-        ],
-    ));
+    );
+    temp.write("scenario.yaml", yaml.clone());
+    let outcome = run_in(temp.path(), ["validate", "scenario.yaml"]);
+    assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains("warning: NodePool default: spec.limits.cpu is 0, so it launches no node"),
+        "{}",
+        outcome.stderr
+    );
+
+    temp.write(
+        "scenario.yaml",
+        replace_once(&yaml, "{cpu: 0}", "{cpu: -4}"),
+    );
+    let outcome = run_in(temp.path(), ["validate", "scenario.yaml"]);
+    assert_eq!(outcome.code, INPUT_ERROR, "stderr:\n{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(
+            "scenario.yaml:48:27: field policies[1].karpenter.nodePools[0].spec.limits.cpu, value \"-4\": a limit is zero or more"
+        ),
+        "{}",
+        outcome.stderr
+    );
 }
 
 #[test]

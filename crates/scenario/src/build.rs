@@ -1967,6 +1967,30 @@ fn build_node_pool(
         if resource_limit {
             pool.limits = Some(limit);
         }
+        for (key, value) in &spec.limits {
+            let amount = match key.as_str() {
+                "cpu" => limit.cpu_millis,
+                "memory" => limit.memory_bytes,
+                _ => pool.limit_nodes.map_or(1, i64::from),
+            };
+            if amount < 0 {
+                return Err(ctx.error(
+                    value,
+                    &format!("{field}.spec.limits.{key}"),
+                    Some(value.value.0.clone()),
+                    "a limit is zero or more",
+                    "write a quantity such as 1000 for cpu or 1000Gi for memory",
+                ));
+            }
+            if amount == 0 {
+                // Karpenter accepts a zero limit, which operators use to stop a NodePool from
+                // launching.
+                ctx.warn(format!(
+                    "NodePool {}: spec.limits.{key} is 0, so it launches no node",
+                    pool.name
+                ));
+            }
+        }
     }
     Ok(pool)
 }
