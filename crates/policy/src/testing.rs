@@ -156,12 +156,36 @@ impl TestWorld {
         }
     }
 
-    /// Adds a node in the Launching state, in the first zone, billed at its type's price.
+    /// Adds an on-demand node in the Launching state, in the first zone, billed at its type's
+    /// price.
     pub fn add_launching_node(
         &mut self,
         owner: &str,
         type_name: &str,
         allocatable: Resources,
+    ) -> NodeId {
+        self.add_node_of(owner, type_name, allocatable, CapacityType::OnDemand)
+    }
+
+    /// Adds a Ready spot node in the first zone, with the capacity-type label Karpenter sets.
+    pub fn add_ready_spot_node(
+        &mut self,
+        owner: &str,
+        type_name: &str,
+        allocatable: Resources,
+    ) -> NodeId {
+        let id = self.add_node_of(owner, type_name, allocatable, CapacityType::Spot);
+        self.cluster.mark_ready(id, self.now);
+        id
+    }
+
+    /// Adds a node of `capacity_type` in the Launching state, in the first zone.
+    fn add_node_of(
+        &mut self,
+        owner: &str,
+        type_name: &str,
+        allocatable: Resources,
+        capacity_type: CapacityType,
     ) -> NodeId {
         let index = self
             .catalog
@@ -172,10 +196,17 @@ impl TestWorld {
             owner: owner.to_string(),
             instance_type: index,
             instance_type_name: instance_type.name.clone(),
-            capacity_type: CapacityType::OnDemand,
+            capacity_type,
             zone: self.zones[0].clone(),
             price: instance_type.on_demand_price,
-            labels: instance_type_labels(instance_type),
+            labels: {
+                let mut labels = instance_type_labels(instance_type);
+                labels.insert(
+                    autoscale_sim_kube::LABEL_CAPACITY_TYPE.to_string(),
+                    capacity_type.label().to_string(),
+                );
+                labels
+            },
             taints: vec![],
             allocatable,
         };

@@ -29,6 +29,8 @@
 //! existing nodes, not pessimistically per NodeClaim option.
 
 mod disruption;
+mod drift;
+mod multinode;
 mod offerings;
 mod provisioning;
 mod scheduling;
@@ -52,6 +54,39 @@ pub enum ConsolidationPolicy {
     /// Empty nodes and nodes whose pods fit elsewhere or on a cheaper node (the default).
     #[default]
     WhenEmptyOrUnderutilized,
+    /// Karpenter v1.14: like `WhenEmptyOrUnderutilized`, but a move must save at least half
+    /// as large a share of the pool's cost as the share of the pool's disruption cost it
+    /// causes (`pkg/controllers/disruption/balanced.go`, k = 2).
+    Balanced,
+}
+
+impl ConsolidationPolicy {
+    /// Checks whether the policy lets consolidation remove or replace nodes that have pods.
+    pub fn consolidates_underutilized(self) -> bool {
+        self != ConsolidationPolicy::WhenEmpty
+    }
+}
+
+/// The Karpenter release whose disruption behaviour the policy follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KarpenterVersion {
+    /// v1.13: candidates ordered by disruption cost, no `Balanced` policy.
+    #[default]
+    V1_13,
+    /// v1.14: candidates ordered by savings per disruption cost, the `Balanced` policy, and
+    /// no consolidation onto nodes still inside their consolidateAfter window.
+    V1_14,
+}
+
+impl KarpenterVersion {
+    /// Parses `v1.13` or `v1.14`.
+    pub fn parse(text: &str) -> Option<KarpenterVersion> {
+        match text {
+            "v1.13" => Some(KarpenterVersion::V1_13),
+            "v1.14" => Some(KarpenterVersion::V1_14),
+            _ => None,
+        }
+    }
 }
 
 /// A disruption budget's node allowance.
@@ -94,6 +129,9 @@ pub struct NodePool {
     pub budgets: Vec<BudgetNodes>,
     /// `spec.limits.cpu` and `spec.limits.memory`, as a total capacity of the pool's nodes.
     pub limits: Option<Resources>,
+    /// `spec.template.spec.expireAfter`: a node is deleted this long after its launch,
+    /// whatever the budgets; `None` is `Never`. Default 720 h.
+    pub expire_after: Option<SimDuration>,
 }
 
 impl Default for NodePool {
@@ -108,8 +146,21 @@ impl Default for NodePool {
             consolidate_after: Some(SimDuration::ZERO),
             budgets: vec![BudgetNodes::Percent(10)],
             limits: None,
+            expire_after: Some(EXPIRE_AFTER),
         }
     }
+}
+
+/// `expireAfter` default (kubernetes-sigs/karpenter v1.13 `pkg/apis/v1/nodepool.go`).
+pub const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
+
+/// A change to a NodePool during a run, as when an operator applies an edited manifest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodePoolUpdate {
+    /// When the change is applied, from the start of the run.
+    pub at: SimDuration,
+    /// The NodePool's new spec; its name says which NodePool changes.
+    pub pool: NodePool,
 }
 
 /// Karpenter settings.
@@ -129,6 +180,10 @@ pub struct KarpenterConfig {
     pub validation_delay: SimDuration,
     /// Feature gate `SpotToSpotConsolidation` (default false).
     pub spot_to_spot_consolidation: bool,
+    /// Release whose disruption behaviour is modelled; default v1.13.
+    pub version: KarpenterVersion,
+    /// NodePool changes during the run, in time order.
+    pub node_pool_updates: Vec<NodePoolUpdate>,
 }
 
 impl Default for KarpenterConfig {
@@ -141,6 +196,8 @@ impl Default for KarpenterConfig {
             disruption_poll_period: SimDuration::from_secs(10),
             validation_delay: SimDuration::from_secs(15),
             spot_to_spot_consolidation: false,
+            version: KarpenterVersion::V1_13,
+            node_pool_updates: Vec::new(),
         }
     }
 }
@@ -302,6 +359,8 @@ const TIMER_BATCH_IDLE: u64 = 1;
 const TIMER_BATCH_MAX: u64 = 2;
 const TIMER_DISRUPTION: u64 = 3;
 const TIMER_VALIDATION: u64 = 4;
+const TIMER_POOL_UPDATE: u64 = 5;
+const TIMER_EXPIRATION: u64 = 6;
 
 fn token(kind: u64, generation: u64) -> u64 {
     (kind << 56) | generation
@@ -322,8 +381,20 @@ pub struct Karpenter {
     /// A command waiting for its validation timer.
     pending_command: Option<disruption::Command>,
     validation_generation: u64,
-    /// Replacement node → the candidates it replaces, for commands waiting on a launch.
-    replacements: BTreeMap<NodeId, disruption::Command>,
+    /// Replacement node → the started command it belongs to.
+    replacements: BTreeMap<NodeId, u64>,
+    /// Started commands waiting for their replacements, by id.
+    in_flight: BTreeMap<u64, disruption::InFlight>,
+    next_command: u64,
+    /// The last reason written to the decision log for each node consolidation keeps.
+    unconsolidatable: BTreeMap<NodeId, String>,
+    /// Nodes whose NodeClaim is Drifted, and since when.
+    drifted: BTreeMap<NodeId, SimTime>,
+    /// Per NodePool name, its template's drift-relevant fields from each time on, in time
+    /// order; a node was launched with the fields in force at its launch.
+    template_history: BTreeMap<String, Vec<(SimTime, drift::TemplateFields)>>,
+    /// Time of the armed expiration timer, if any.
+    expiration_timer: Option<SimTime>,
     /// Nodes held by a command (candidates cordoned for replacement or being deleted).
     disrupting: BTreeSet<NodeId>,
     /// The spot market as this policy sees it (the run's prices), when spot is in play.
@@ -350,6 +421,12 @@ impl Karpenter {
             pending_command: None,
             validation_generation: 0,
             replacements: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_command: 0,
+            unconsolidatable: BTreeMap::new(),
+            drifted: BTreeMap::new(),
+            template_history: BTreeMap::new(),
+            expiration_timer: None,
             disrupting: BTreeSet::new(),
             consolidated: None,
             market: None,
@@ -402,6 +479,7 @@ impl Autoscaler for Karpenter {
         match event {
             PolicyEvent::Start => {
                 self.pools(view);
+                self.start_pool_updates(view, actions);
                 self.arm_disruption(view.now + self.config.disruption_poll_period, actions);
             }
             PolicyEvent::PodsUnschedulable(_) => self.trigger_batch(view, actions),
@@ -418,6 +496,11 @@ impl Autoscaler for Karpenter {
                     }
                     TIMER_VALIDATION if generation == self.validation_generation => {
                         self.validate_and_execute(view, actions)
+                    }
+                    TIMER_POOL_UPDATE => self.apply_pool_update(generation as usize, view, actions),
+                    TIMER_EXPIRATION => {
+                        self.expiration_timer = None;
+                        self.expire(view, actions);
                     }
                     _ => {}
                 }

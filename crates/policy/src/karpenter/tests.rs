@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
+use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources, SpotMarket, SpotSettings};
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{
-    DaemonSet, LABEL_CAPACITY_TYPE, NodeId, PodSpec, Taint, TaintEffect, Toleration,
+    CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, NodeId, PodSpec, Taint, TaintEffect, Toleration,
     TolerationOperator,
 };
 
+use super::disruption::Method;
 use super::{BudgetNodes, Karpenter, KarpenterConfig, NodePool};
-use crate::api::{Action, DisruptionReason, PolicyEvent};
+use crate::api::{Action, DisruptionReason, LaunchRequest, PolicyEvent};
 use crate::requirements::{LABEL_NODEPOOL, Operator, Requirement};
 use crate::testing::{
     TestWorld, daemonset, deletions, fake_catalog, fake_type_name, instance_type, launches,
@@ -46,6 +47,23 @@ fn launched_types(world: &TestWorld, log: &[(SimTime, Action)]) -> Vec<String> {
         .collect()
 }
 
+/// Names the cheapest fake type that holds a pod under the EKS allocatable, which leaves the
+/// 1 GiB types no memory. It stands in for Karpenter's least expensive type: no single node
+/// cheaper than two of them can hold their pods, so multi-node consolidation finds nothing.
+fn least_expensive_type() -> String {
+    fake_type_name(1, 2)
+}
+
+/// Lists the details of the decision-log notes in `log`, in order.
+fn notes(log: &[(SimTime, Action)]) -> Vec<String> {
+    untimed(log)
+        .filter_map(|action| match action {
+            Action::Note { detail, .. } => Some(detail.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Lists the times of the deletions in `log`.
 fn deletion_times(log: &[(SimTime, Action)]) -> Vec<SimTime> {
     log.iter()
@@ -63,7 +81,7 @@ fn delete_node_fewest_pods() {
     // its pod moves to A, and no node is launched.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let mut policy = karpenter(vec![pool("default")]);
-    let cheapest = fake_type_name(1, 1);
+    let cheapest = least_expensive_type();
     let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
     let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
     let spec = pod_spec(0, 0);
@@ -116,8 +134,8 @@ fn replace_expensive_node() {
     assert!(deletions(untimed(&log)).is_empty());
 
     // The NodeClaim's instance types exclude the type being replaced.
-    let (&new_node, command) = policy.replacements.iter().next().unwrap();
-    let replacement = command.replacement.as_ref().unwrap();
+    let (&new_node, &command) = policy.replacements.iter().next().unwrap();
+    let replacement = &policy.in_flight[&command].command.replacements[0];
     let pools = policy.pools.as_ref().unwrap();
     let offered: Vec<&str> = replacement
         .options
@@ -166,7 +184,12 @@ fn replace_skipped_when_pricier() {
 
     let log = world.advance_to(&mut policy, secs(120));
 
-    assert!(log.is_empty());
+    assert_eq!(
+        notes(&log),
+        ["Unconsolidatable: node default-0: Can't replace with a cheaper node"]
+    );
+    assert!(deletions(untimed(&log)).is_empty());
+    assert!(launches(untimed(&log)).is_empty());
 }
 
 #[test]
@@ -176,7 +199,7 @@ fn uninitialized_destination_blocks() {
     // happens.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let mut policy = karpenter(vec![pool("default")]);
-    let cheapest = fake_type_name(1, 1);
+    let cheapest = least_expensive_type();
     let a = world.add_launching_node("default", &cheapest, EXISTING_NODE);
     let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
     let spec = pod_spec(0, 0);
@@ -187,7 +210,14 @@ fn uninitialized_destination_blocks() {
 
     let log = world.advance_to(&mut policy, secs(120));
 
-    assert!(log.is_empty());
+    assert_eq!(
+        notes(&log),
+        [
+            "Unconsolidatable: node default-1: Not all pods would schedule, would schedule against uninitialized nodeclaim"
+        ]
+    );
+    assert!(deletions(untimed(&log)).is_empty());
+    assert!(launches(untimed(&log)).is_empty());
 }
 
 #[test]
@@ -201,7 +231,7 @@ fn consolidate_after_delays_delete() {
         ..pool("default")
     };
     let mut policy = karpenter(vec![waiting_pool]);
-    let cheapest = fake_type_name(1, 1);
+    let cheapest = least_expensive_type();
     let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
     let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
     let spec = pod_spec(0, 0);
@@ -498,4 +528,279 @@ fn batch_max_closes_window() {
         .collect();
     assert_eq!(launch_times, [secs(10)]);
     assert!(launches(untimed(&log))[0].reason.contains("for 20 pods"));
+}
+
+// Multi-node consolidation: pkg/controllers/disruption/consolidation_test.go
+// "Multi-NodeClaim" and "Budgets" contexts.
+
+/// Builds a requirement that the NodePool's nodes are of these capacity types.
+fn capacity_types(values: &[&str]) -> Requirement {
+    Requirement {
+        key: LABEL_CAPACITY_TYPE.to_string(),
+        operator: Operator::In,
+        values: values.iter().map(|v| v.to_string()).collect(),
+        min_values: None,
+    }
+}
+
+/// Creates a Karpenter policy with the SpotToSpotConsolidation gate set to `spot_to_spot`,
+/// pricing spot offerings from a market at its default 60 % discount from on-demand.
+fn spot_karpenter(node_pools: Vec<NodePool>, spot_to_spot: bool) -> Karpenter {
+    Karpenter::with_market(
+        KarpenterConfig {
+            node_pools,
+            spot_to_spot_consolidation: spot_to_spot,
+            ..Default::default()
+        },
+        SpotMarket::new(SpotSettings::default(), 1),
+    )
+}
+
+/// Runs the first disruption pass and its validation on three nodes of the most expensive
+/// type, each with one request-less pod, where `spot[i]` says whether node i is spot. Returns
+/// the world, the policy, the nodes and the actions until 60 s.
+fn merge_three(
+    pool: NodePool,
+    spot: [bool; 3],
+) -> (TestWorld, Karpenter, Vec<NodeId>, Vec<(SimTime, Action)>) {
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = spot_karpenter(vec![pool], true);
+    let most_expensive = fake_type_name(64, 128);
+    let nodes: Vec<NodeId> = spot
+        .iter()
+        .map(|&is_spot| {
+            let node = if is_spot {
+                world.add_ready_spot_node("default", &most_expensive, EXISTING_NODE)
+            } else {
+                world.add_ready_node("default", &most_expensive, EXISTING_NODE)
+            };
+            world.add_bound_pod(node, &pod_spec(0, 0));
+            node
+        })
+        .collect();
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+    (world, policy, nodes, log)
+}
+
+/// Checks that `log` launched one replacement for all of `nodes` and that they are deleted
+/// once it is Ready; returns the replacement's request.
+fn assert_merged_into_one(
+    world: &mut TestWorld,
+    policy: &mut Karpenter,
+    nodes: &[NodeId],
+    log: &[(SimTime, Action)],
+) -> LaunchRequest {
+    let launched = launches(untimed(log));
+    assert_eq!(launched.len(), 1);
+    assert!(launched[0].reason.contains("by multi-node consolidation"));
+    let cordoned: Vec<NodeId> = untimed(log)
+        .filter_map(|action| match action {
+            Action::Cordon {
+                node,
+                cordoned: true,
+            } => Some(*node),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cordoned, nodes);
+    assert!(deletions(untimed(log)).is_empty());
+    let request = launched[0].clone();
+
+    let new_node = *policy.replacements.keys().next().unwrap();
+    let ready = world.make_ready(policy, new_node);
+
+    let expected: Vec<(NodeId, DisruptionReason)> = nodes
+        .iter()
+        .map(|&node| (node, DisruptionReason::Underutilized))
+        .collect();
+    assert_eq!(deletions(&ready.actions), expected);
+    request
+}
+
+#[test]
+fn merge_three_on_demand_nodes() {
+    // "can merge 3 nodes into 1": three of the most expensive on-demand type are replaced by
+    // one node of the cheapest type that holds a pod.
+    let (mut world, mut policy, nodes, log) = merge_three(pool("default"), [false; 3]);
+
+    let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
+
+    assert_eq!(
+        world.catalog.get(request.instance_type).name,
+        fake_type_name(1, 2)
+    );
+    assert_eq!(request.capacity_type, CapacityType::OnDemand);
+}
+
+#[test]
+fn merge_three_spot_nodes() {
+    // The spot variant: three spot nodes merge into one spot node.
+    let spot_pool = NodePool {
+        requirements: vec![capacity_types(&["spot"])],
+        ..pool("default")
+    };
+
+    let (mut world, mut policy, nodes, log) = merge_three(spot_pool, [true; 3]);
+
+    let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
+    assert_eq!(
+        world.catalog.get(request.instance_type).name,
+        fake_type_name(1, 2)
+    );
+    assert_eq!(request.capacity_type, CapacityType::Spot);
+}
+
+#[test]
+fn merge_mixed_capacity_nodes() {
+    // Two on-demand nodes and one spot node merge into one node, launched as spot because the
+    // pool allows both capacity types.
+    let mixed_pool = NodePool {
+        requirements: vec![capacity_types(&["spot", "on-demand"])],
+        ..pool("default")
+    };
+
+    let (mut world, mut policy, nodes, log) = merge_three(mixed_pool, [false, false, true]);
+
+    let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
+    assert_eq!(request.capacity_type, CapacityType::Spot);
+}
+
+#[test]
+fn multi_node_budget_30_percent() {
+    // "should only allow 3 nodes to be deleted in multi node consolidation delete": ten of
+    // the most expensive nodes with a 100m pod each. Without a budget nine would go; a
+    // 30 % budget lets the first three go, and their pods move to the other seven.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let budgeted = NodePool {
+        budgets: vec![BudgetNodes::Percent(30)],
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![budgeted]);
+    let nodes: Vec<NodeId> = (0..10)
+        .map(|_| {
+            let node = world.add_ready_node("default", &fake_type_name(64, 128), EXISTING_NODE);
+            world.add_bound_pod(node, &pod_spec(100, 0));
+            node
+        })
+        .collect();
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(25));
+
+    let expected: Vec<(NodeId, DisruptionReason)> = nodes[..3]
+        .iter()
+        .map(|&node| (node, DisruptionReason::Underutilized))
+        .collect();
+    assert_eq!(deletions(untimed(&log)), expected);
+    assert!(launches(untimed(&log)).is_empty());
+    assert_eq!(world.live_nodes("default"), nodes[3..]);
+    assert!(
+        untimed(&log)
+            .filter_map(|action| match action {
+                Action::DeleteNode { detail, .. } => Some(detail),
+                _ => None,
+            })
+            .all(|detail| detail.contains("by multi-node consolidation with 3 candidates"))
+    );
+}
+
+#[test]
+fn multi_node_unlimited_replaces_all() {
+    // The same ten nodes under a 100 % budget: the binary search's last step takes all ten
+    // (prefix `mid + 1` with `mid` up to one less than the count), and their 1 CPU of pods
+    // fits one node of the cheapest type that holds it.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let nodes: Vec<NodeId> = (0..10)
+        .map(|_| {
+            let node = world.add_ready_node("default", &fake_type_name(64, 128), EXISTING_NODE);
+            world.add_bound_pod(node, &pod_spec(100, 0));
+            node
+        })
+        .collect();
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(25));
+
+    let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
+    assert_eq!(
+        world.catalog.get(request.instance_type).name,
+        fake_type_name(2, 2)
+    );
+}
+
+/// Builds the catalog of the spot-to-spot user report: four sizes of one family, on-demand
+/// $0.10 per vCPU.
+fn four_sizes() -> Catalog {
+    Catalog::new(vec![
+        instance_type("m.large", 2, 8 * 1024, Price(200_000)),
+        instance_type("m.xlarge", 4, 16 * 1024, Price(400_000)),
+        instance_type("m.2xlarge", 8, 32 * 1024, Price(800_000)),
+        instance_type("m.4xlarge", 16, 64 * 1024, Price(1_600_000)),
+    ])
+}
+
+#[test]
+fn spot_merge_ignores_fifteen_rule() {
+    // User report: three spot nodes whose pods fit on one node are merged even though each
+    // alone has fewer than 15 cheaper spot types. Each m.4xlarge has 2 CPU allocatable left
+    // for a 1.5 CPU pod, so no pod fits on another node; one m.2xlarge holds all three.
+    let mut world = TestWorld::new(four_sizes(), vec![]);
+    let spot_pool = NodePool {
+        requirements: vec![capacity_types(&["spot"])],
+        ..pool("default")
+    };
+    let mut policy = spot_karpenter(vec![spot_pool], true);
+    let small = Resources::new(2000, 32 * GIB, 100);
+    let nodes: Vec<NodeId> = (0..3)
+        .map(|_| {
+            let node = world.add_ready_spot_node("default", "m.4xlarge", small);
+            world.add_bound_pod(node, &pod_spec(1500, 0));
+            node
+        })
+        .collect();
+    world.send(&mut policy, PolicyEvent::Start);
+
+    // Single-node consolidation alone would refuse each node.
+    let single = world.call(|view, _| {
+        policy.pools(view);
+        let refusal = policy
+            .compute_consolidation(view, Method::SingleNode, &[nodes[0]], None)
+            .unwrap_err();
+        assert_eq!(
+            refusal.event().unwrap(),
+            "SpotToSpotConsolidation requires 15 cheaper instance type options than the current candidate to consolidate, got 3"
+        );
+    });
+    assert!(single.actions.is_empty());
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
+    assert_eq!(world.catalog.get(request.instance_type).name, "m.2xlarge");
+    assert_eq!(request.capacity_type, CapacityType::Spot);
+}
+
+#[test]
+fn same_type_replacement_filtered() {
+    // `filterOutSameType`: two m.2xlarge nodes whose 3 CPU of pods would fit one m.xlarge or
+    // one m.2xlarge. The m.2xlarge option and every pricier one are dropped, leaving m.xlarge.
+    let mut world = TestWorld::new(four_sizes(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let small = Resources::new(2000, 32 * GIB, 100);
+    let nodes: Vec<NodeId> = (0..2)
+        .map(|_| {
+            let node = world.add_ready_node("default", "m.2xlarge", small);
+            world.add_bound_pod(node, &pod_spec(1500, 0));
+            node
+        })
+        .collect();
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
+    assert_eq!(world.catalog.get(request.instance_type).name, "m.xlarge");
 }
