@@ -113,5 +113,8 @@ pub use api::{
 pub use cluster_autoscaler::{
     ClusterAutoscaler, ClusterAutoscalerConfig, Expander, NodeGroupConfig,
 };
-pub use karpenter::{BudgetNodes, ConsolidationPolicy, Karpenter, KarpenterConfig, NodePool};
+pub use karpenter::{
+    BudgetNodes, ConsolidationPolicy, EXPIRE_AFTER, Karpenter, KarpenterConfig, KarpenterVersion,
+    NodePool, NodePoolUpdate,
+};
 pub use static_fleet::{StaticConfig, StaticFleet};

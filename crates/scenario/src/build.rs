@@ -15,8 +15,8 @@ use autoscale_sim_policy::requirements::{
     LABEL_NODEPOOL, Operator, Requirement, instance_type_labels,
 };
 use autoscale_sim_policy::{
-    BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
-    NodePool, StaticConfig,
+    BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, KarpenterVersion,
+    NodeGroupConfig, NodePool, NodePoolUpdate, StaticConfig,
 };
 use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
 use autoscale_sim_workload::{HpaSpec, Trace, TraceEnd};
@@ -1598,6 +1598,17 @@ fn build_karpenter(
     if let Some(d) = &k.batch_max_duration {
         config.batch_max_duration = ctx.duration(d, &format!("{field}.batchMaxDuration"))?;
     }
+    if let Some(version) = &k.version {
+        config.version = KarpenterVersion::parse(&version.value).ok_or_else(|| {
+            ctx.error(
+                version,
+                &format!("{field}.version"),
+                Some(version.value.clone()),
+                "unknown Karpenter version",
+                "write v1.13 or v1.14",
+            )
+        })?;
+    }
     if k.node_pools.is_empty() {
         return Err(ScenarioError::at(
             ctx.file,
@@ -1609,14 +1620,59 @@ fn build_karpenter(
         ));
     }
     for (index, manifest) in k.node_pools.iter().enumerate() {
-        config.node_pools.push(build_node_pool(
-            manifest,
-            ctx,
-            zones,
-            &format!("{field}.nodePools[{index}]"),
-        )?);
+        let at = format!("{field}.nodePools[{index}]");
+        let pool = build_node_pool(manifest, ctx, zones, &at)?;
+        check_policy_version(&pool, manifest, config.version, ctx, &at)?;
+        config.node_pools.push(pool);
+    }
+    for (index, update) in k.node_pool_updates.iter().enumerate() {
+        let at = format!("{field}.nodePoolUpdates[{index}]");
+        let time = ctx.duration(&update.at, &format!("{at}.at"))?;
+        let pool = build_node_pool(&update.node_pool, ctx, zones, &format!("{at}.nodePool"))?;
+        check_policy_version(&pool, &update.node_pool, config.version, ctx, &at)?;
+        if !config.node_pools.iter().any(|p| p.name == pool.name) {
+            let names: Vec<&str> = config.node_pools.iter().map(|p| p.name.as_str()).collect();
+            return Err(ctx.error(
+                &update.node_pool.kind,
+                &format!("{at}.nodePool.metadata.name"),
+                Some(pool.name.clone()),
+                "the update names no NodePool of nodePools",
+                format!("name one of: {}", names.join(", ")),
+            ));
+        }
+        config
+            .node_pool_updates
+            .push(NodePoolUpdate { at: time, pool });
     }
     Ok(PolicySpec::Karpenter(config))
+}
+
+/// Rejects the `Balanced` consolidation policy outside Karpenter v1.14.
+fn check_policy_version(
+    pool: &NodePool,
+    manifest: &NodePoolManifest,
+    version: KarpenterVersion,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<()> {
+    if pool.consolidation_policy != ConsolidationPolicy::Balanced
+        || version == KarpenterVersion::V1_14
+    {
+        return Ok(());
+    }
+    let policy = manifest
+        .spec
+        .disruption
+        .as_ref()
+        .and_then(|d| d.consolidation_policy.as_ref())
+        .expect("a Balanced pool has a consolidationPolicy");
+    Err(ctx.error(
+        policy,
+        &format!("{field}.spec.disruption.consolidationPolicy"),
+        Some(policy.value.clone()),
+        "the Balanced consolidation policy needs Karpenter v1.14",
+        "set version: v1.14 in the karpenter policy, or write WhenEmptyOrUnderutilized",
+    ))
 }
 
 fn build_node_pool(
@@ -1750,19 +1806,19 @@ fn build_node_pool(
         ));
     }
 
+    if let Some(expire_after) = &spec.template.spec.expire_after {
+        pool.expire_after = if expire_after.value == "Never" {
+            None
+        } else {
+            Some(ctx.duration(
+                expire_after,
+                &format!("{field}.spec.template.spec.expireAfter"),
+            )?)
+        };
+    }
+
     // Fields accepted but not modelled yet.
     let name = &pool.name;
-    if spec
-        .template
-        .spec
-        .expire_after
-        .as_ref()
-        .is_some_and(|e| e.value != "Never")
-    {
-        ctx.warn(format!(
-            "NodePool {name}: expireAfter is accepted, but expiration is not modelled yet"
-        ));
-    }
     if !spec.template.spec.startup_taints.is_empty() {
         ctx.warn(format!(
             "NodePool {name}: startupTaints are accepted but not modelled yet"
@@ -1785,13 +1841,14 @@ fn build_node_pool(
             pool.consolidation_policy = match policy.value.as_str() {
                 "WhenEmpty" => ConsolidationPolicy::WhenEmpty,
                 "WhenEmptyOrUnderutilized" => ConsolidationPolicy::WhenEmptyOrUnderutilized,
+                "Balanced" => ConsolidationPolicy::Balanced,
                 other => {
                     return Err(ctx.error(
                         policy,
                         &format!("{field}.spec.disruption.consolidationPolicy"),
                         Some(other.to_string()),
-                        "unknown or not modelled consolidation policy",
-                        "write WhenEmpty or WhenEmptyOrUnderutilized",
+                        "unknown consolidation policy",
+                        "write WhenEmpty, WhenEmptyOrUnderutilized or (with version v1.14) Balanced",
                     ));
                 }
             };

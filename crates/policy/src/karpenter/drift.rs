@@ -1,14 +1,15 @@
 //! NodePool changes during a run, drift, and expiration.
 //!
 //! * A NodeClaim is Drifted when its NodePool's template changed after it launched
-//!   (kubernetes-sigs/karpenter v1.13 `pkg/controllers/nodeclaim/disruption/drift.go`): either
-//!   the hashed template fields differ (`NodePoolDrifted`; labels, taints and expireAfter here,
-//!   requirements are `hash:"ignore"` in `pkg/apis/v1/nodeclaim.go`), or the node's labels no
-//!   longer satisfy the requirements (`RequirementsDrifted`).
+//!   (kubernetes-sigs/karpenter v1.13 `pkg/controllers/nodeclaim/disruption/drift.go`). Either
+//!   the hashed template fields differ (`NodePoolDrifted`), or the node's labels no longer
+//!   satisfy the requirements (`RequirementsDrifted`). The hashed fields modelled are labels,
+//!   taints and expireAfter, because requirements are `hash:"ignore"` in
+//!   `pkg/apis/v1/nodeclaim.go`.
 //! * The Drift method (`pkg/controllers/disruption/drift.go`) replaces one drifted node per
-//!   pass, empty ones first, then oldest drift first, within the `Drifted` budget: it simulates
-//!   scheduling without the node and launches however many NodeClaims its pods need, with no
-//!   price check and no validation wait.
+//!   pass, oldest drift first, within the `Drifted` budget. It skips empty nodes, which it
+//!   leaves to Emptiness. It simulates scheduling without the node and launches however many
+//!   NodeClaims its pods need, with no price check and no validation wait.
 //! * Expiration (`pkg/controllers/nodeclaim/expiration/controller.go`) deletes a NodeClaim
 //!   `expireAfter` after its creation, whatever the budgets and do-not-disrupt say; the
 //!   provisioner then finds room for its evicted pods.
@@ -126,17 +127,17 @@ impl Karpenter {
         static_drift || requirements_drift
     }
 
-    /// The Drift method: the first drifted node, empty ones first and then by drift time,
-    /// whose pods all schedule, within its pool's budget; a delete when they fit on other
-    /// nodes, otherwise a replace with as many NodeClaims as they need.
+    /// The Drift method: the first non-empty drifted node, by drift time, whose pods all
+    /// schedule, within its pool's budget. It is deleted when they fit on other nodes, and
+    /// replaced by as many NodeClaims as they need otherwise.
     pub(super) fn drift(&self, view: &ClusterView<'_>, facts: &PodFacts) -> Option<Command> {
         let mut drifted: Vec<(&Node, SimTime)> = self
             .drifted
             .iter()
             .filter_map(|(id, since)| view.cluster.node(*id).map(|n| (n, *since)))
-            .filter(|(n, _)| self.is_disruptable(n, view, facts))
+            .filter(|(n, _)| !facts.is_empty(n) && self.is_disruptable(n, view, facts))
             .collect();
-        drifted.sort_by_key(|(n, since)| (!facts.is_empty(n), *since, n.id));
+        drifted.sort_by_key(|(n, since)| (*since, n.id));
 
         let budgets = self.available_budgets(view);
         let pools = self.pools.as_ref().expect("pools resolved");

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources, SpotMarket, SpotSettings};
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{
-    CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, NodeId, PodSpec, Taint, TaintEffect, Toleration,
-    TolerationOperator,
+    CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_INSTANCE_TYPE, NodeId, PodSpec, Taint,
+    TaintEffect, Toleration, TolerationOperator,
 };
 
 use super::disruption::Method;
-use super::{BudgetNodes, Karpenter, KarpenterConfig, NodePool};
+use super::{BudgetNodes, Karpenter, KarpenterConfig, NodePool, NodePoolUpdate};
 use crate::api::{Action, DisruptionReason, LaunchRequest, PolicyEvent};
 use crate::requirements::{LABEL_NODEPOOL, Operator, Requirement};
 use crate::testing::{
@@ -803,4 +803,243 @@ fn same_type_replacement_filtered() {
 
     let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
     assert_eq!(world.catalog.get(request.instance_type).name, "m.xlarge");
+}
+
+// Drift and expiration: pkg/controllers/disruption/drift_test.go and
+// pkg/controllers/nodeclaim/expiration/suite_test.go.
+
+/// Builds a requirement that the NodePool's nodes are of these instance types.
+fn instance_types(values: &[&str]) -> Requirement {
+    Requirement {
+        key: LABEL_INSTANCE_TYPE.to_string(),
+        operator: Operator::In,
+        values: values.iter().map(|v| v.to_string()).collect(),
+        min_values: None,
+    }
+}
+
+/// Creates a Karpenter policy whose NodePools change as `updates` say, each as (seconds after
+/// the start, new NodePool).
+fn karpenter_with_updates(node_pools: Vec<NodePool>, updates: Vec<(u64, NodePool)>) -> Karpenter {
+    Karpenter::new(KarpenterConfig {
+        node_pools,
+        node_pool_updates: updates
+            .into_iter()
+            .map(|(at, pool)| NodePoolUpdate {
+                at: SimDuration::from_secs(at),
+                pool,
+            })
+            .collect(),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn drift_replaces_one_with_three() {
+    // "can replace drifted nodes with multiple nodes": a node with 8 CPU allocatable runs
+    // three 2 CPU pods. Its NodePool changes to allow only a 3 vCPU type, which holds one pod
+    // each, so drift launches three nodes and deletes the old one when all are Ready.
+    let catalog = Catalog::new(vec![
+        instance_type("current", 8, 32 * 1024, Price(800_000)),
+        instance_type("small", 3, 8 * 1024, Price(300_000)),
+    ]);
+    let mut world = TestWorld::new(catalog, vec![]);
+    let changed = NodePool {
+        requirements: vec![instance_types(&["small"])],
+        ..pool("default")
+    };
+    let mut policy = karpenter_with_updates(vec![pool("default")], vec![(5, changed)]);
+    let old = world.add_ready_node("default", "current", Resources::new(8000, 32 * GIB, 100));
+    for _ in 0..3 {
+        world.add_bound_pod(old, &pod_spec(2000, 0));
+    }
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(10));
+
+    assert_eq!(launched_types(&world, &log), ["small", "small", "small"]);
+    assert!(log.iter().all(|(at, _)| *at == secs(10)));
+    assert!(
+        launches(untimed(&log))
+            .iter()
+            .all(|r| r.reason.starts_with("Drifted: replacement by drift"))
+    );
+    assert!(deletions(untimed(&log)).is_empty());
+    let new_nodes: Vec<NodeId> = policy.replacements.keys().copied().collect();
+    assert_eq!(new_nodes.len(), 3);
+
+    let first = world.make_ready(&mut policy, new_nodes[0]);
+    let second = world.make_ready(&mut policy, new_nodes[1]);
+    let third = world.make_ready(&mut policy, new_nodes[2]);
+
+    assert!(deletions(&first.actions).is_empty());
+    assert!(deletions(&second.actions).is_empty());
+    assert_eq!(
+        deletions(&third.actions),
+        [(old, DisruptionReason::Drifted)]
+    );
+}
+
+#[test]
+fn drift_only_mismatched_nodes() {
+    // A requirement change drifts the nodes whose labels break it and leaves the others:
+    // the pool moves from any type to [m.large, m.xlarge], so only the m.2xlarge node is
+    // replaced, by an m.xlarge that holds its 3 CPU pod.
+    let mut world = TestWorld::new(four_sizes(), vec![]);
+    let changed = NodePool {
+        requirements: vec![instance_types(&["m.large", "m.xlarge"])],
+        ..pool("default")
+    };
+    let mut policy = karpenter_with_updates(vec![pool("default")], vec![(5, changed)]);
+    let kept = world.add_ready_node("default", "m.xlarge", Resources::new(3000, 16 * GIB, 100));
+    world.add_bound_pod(kept, &pod_spec(2500, 0));
+    let drifted = world.add_ready_node("default", "m.2xlarge", Resources::new(3000, 32 * GIB, 100));
+    world.add_bound_pod(drifted, &pod_spec(3000, 0));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(10));
+
+    assert_eq!(launched_types(&world, &log), ["m.xlarge"]);
+    assert_eq!(
+        policy.drifted.keys().copied().collect::<Vec<_>>(),
+        [drifted]
+    );
+    let new_node = *policy.replacements.keys().next().unwrap();
+    let ready = world.make_ready(&mut policy, new_node);
+    assert_eq!(
+        deletions(&ready.actions),
+        [(drifted, DisruptionReason::Drifted)]
+    );
+}
+
+#[test]
+fn label_change_drifts_statically() {
+    // A change of the template's labels (a hashed field) drifts every node launched before
+    // it. The node with a pod is replaced by a node with the new label, because the other
+    // node is too small for its pod. That empty node is left to Emptiness, which
+    // consolidateAfter Never turns off.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let never = NodePool {
+        consolidate_after: None,
+        ..pool("default")
+    };
+    let mut relabelled = never.clone();
+    relabelled
+        .labels
+        .insert("team".to_string(), "web".to_string());
+    let mut policy = karpenter_with_updates(vec![never], vec![(5, relabelled)]);
+    let busy = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    world.add_bound_pod(busy, &pod_spec(1000, GIB));
+    let empty = world.add_ready_node(
+        "default",
+        &fake_type_name(2, 4),
+        Resources::new(500, GIB, 100),
+    );
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    let launched = launches(untimed(&log));
+    assert_eq!(launched.len(), 1);
+    assert_eq!(launched[0].labels["team"], "web");
+    assert_eq!(launched_types(&world, &log), [fake_type_name(2, 4)]);
+    assert_eq!(
+        policy.drifted.keys().copied().collect::<Vec<_>>(),
+        [busy, empty]
+    );
+    let new_node = *policy.replacements.keys().next().unwrap();
+    let ready = world.make_ready(&mut policy, new_node);
+    assert_eq!(
+        deletions(&ready.actions),
+        [(busy, DisruptionReason::Drifted)]
+    );
+    assert_eq!(world.live_nodes("default"), [empty, new_node]);
+}
+
+#[test]
+fn unchanged_template_no_drift() {
+    // An update that changes only the disruption settings drifts nothing.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let never = NodePool {
+        consolidate_after: None,
+        ..pool("default")
+    };
+    let budget_only = NodePool {
+        budgets: vec![BudgetNodes::Count(5)],
+        ..never.clone()
+    };
+    let mut policy = karpenter_with_updates(vec![never], vec![(5, budget_only)]);
+    world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    assert!(log.is_empty());
+    assert!(policy.drifted.is_empty());
+}
+
+#[test]
+fn expiration_at_720_hours() {
+    // A node expires 720 h after its launch, the default expireAfter, even under a 0 %
+    // budget: expiration is forceful. Its evicted pod comes back Unschedulable and the
+    // provisioner launches a node for it.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let no_budget = NodePool {
+        budgets: vec![BudgetNodes::Percent(0)],
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![no_budget]);
+    let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    world.add_bound_pod(node, &pod_spec(1000, GIB));
+    world.send(&mut policy, PolicyEvent::Start);
+    let expiry = SimTime::ZERO + SimDuration::from_hours(720);
+
+    let mut before = Vec::new();
+    for day in 1..30 {
+        before.extend(world.advance_to(
+            &mut policy,
+            SimTime::ZERO + SimDuration::from_hours(24 * day),
+        ));
+    }
+    before.extend(world.advance_to(&mut policy, SimTime(expiry.0 - 1)));
+    let log = world.advance_to(&mut policy, expiry);
+
+    assert!(before.is_empty());
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(node, DisruptionReason::Expired)]
+    );
+    assert_eq!(deletion_times(&log), [expiry]);
+
+    let pending = world.schedule();
+    assert_eq!(pending.len(), 1);
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+    let provisioned = world.advance_to(&mut policy, expiry + SimDuration::from_secs(1));
+    assert_eq!(launched_types(&world, &provisioned), [fake_type_name(2, 4)]);
+}
+
+#[test]
+fn expire_after_never_keeps_node() {
+    // With expireAfter Never a node outlives 720 h.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let forever = NodePool {
+        budgets: vec![BudgetNodes::Percent(0)],
+        expire_after: None,
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![forever]);
+    let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    world.add_bound_pod(node, &pod_spec(1000, GIB));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let mut log = Vec::new();
+    for day in 1..=31 {
+        log.extend(world.advance_to(
+            &mut policy,
+            SimTime::ZERO + SimDuration::from_hours(24 * day),
+        ));
+    }
+
+    assert!(log.is_empty());
+    assert_eq!(world.live_nodes("default"), [node]);
 }
