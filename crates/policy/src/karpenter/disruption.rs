@@ -521,9 +521,12 @@ impl Karpenter {
         self.unconsolidatable.insert(node, text);
     }
 
-    /// Sorts consolidation and emptiness candidates into the order Karpenter tries them: by
-    /// disruption cost ascending (v1.13), or by savings per disruption cost descending (v1.14,
-    /// `pkg/controllers/disruption/types.go`); ties by node id.
+    /// Sorts consolidation and emptiness candidates into the order Karpenter tries them, ties
+    /// by node id. v1.13 takes the lowest disruption cost first. v1.14 takes the highest
+    /// savings per disruption first: the node's price over its `RescheduleDisruptionCost`.
+    ///
+    /// NOTE: the v1.14 order is modelled from a description of v1.14's `types.go`; the
+    /// v1.14 source of the sort was not checked here.
     pub(super) fn sort_candidates(
         &self,
         nodes: &mut Vec<&Node>,

@@ -11,7 +11,10 @@ use autoscale_sim_kube::{
 };
 
 use super::disruption::Method;
-use super::{BudgetNodes, Karpenter, KarpenterConfig, NodePool, NodePoolUpdate};
+use super::{
+    BudgetNodes, ConsolidationPolicy, Karpenter, KarpenterConfig, KarpenterVersion, NodePool,
+    NodePoolUpdate,
+};
 use crate::api::{Action, DisruptionReason, LaunchRequest, PolicyEvent};
 use crate::requirements::{LABEL_NODEPOOL, Operator, Requirement};
 use crate::testing::{
@@ -1042,4 +1045,219 @@ fn expire_after_never_keeps_node() {
 
     assert!(log.is_empty());
     assert_eq!(world.live_nodes("default"), [node]);
+}
+
+// Karpenter v1.14: candidate order, the consolidateAfter check on destinations, and the
+// Balanced policy (pkg/controllers/disruption/balanced.go).
+
+/// Creates a Karpenter policy that models v1.14.
+fn karpenter_v1_14(node_pools: Vec<NodePool>) -> Karpenter {
+    Karpenter::new(KarpenterConfig {
+        node_pools,
+        version: KarpenterVersion::V1_14,
+        ..Default::default()
+    })
+}
+
+/// Runs S1's cluster with a consolidateAfter of 1 minute, where A (two pods) receives a third
+/// pod at 50 s, under `policy`; returns the nodes and the actions until 3 minutes.
+fn destination_in_window(mut policy: Karpenter) -> (NodeId, NodeId, Vec<(SimTime, Action)>) {
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let cheapest = least_expensive_type();
+    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let spec = pod_spec(0, 0);
+    world.add_bound_pod(a, &spec);
+    world.add_bound_pod(a, &spec);
+    world.add_bound_pod(b, &spec);
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let mut log = world.advance_to(&mut policy, secs(50));
+    world.add_bound_pod(a, &spec);
+    log.extend(world.advance_to(&mut policy, secs(180)));
+    (a, b, log)
+}
+
+/// Builds S1's NodePool with a consolidateAfter of 1 minute.
+fn one_minute_pool() -> NodePool {
+    NodePool {
+        consolidate_after: Some(SimDuration::from_mins(1)),
+        ..pool("default")
+    }
+}
+
+#[test]
+fn v1_13_moves_onto_busy_destination() {
+    // v1.13 has no destination check: B is eligible at 60 s and its pod moves to A, which is
+    // still inside its window after the pod that arrived at 50 s.
+    let (_, b, log) = destination_in_window(karpenter(vec![one_minute_pool()]));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(b, DisruptionReason::Underutilized)]
+    );
+    assert_eq!(deletion_times(&log), [secs(75)]);
+}
+
+#[test]
+fn v1_14_waits_for_destination() {
+    // "should not consolidate pods onto a destination node that is under its consolidateAfter
+    // window": v1.14 keeps B's pod off A until A's window ends at 110 s. The pass at 110 s
+    // finds the move, and B is deleted after the 15 s validation.
+    let (_, b, log) = destination_in_window(karpenter_v1_14(vec![one_minute_pool()]));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(b, DisruptionReason::Underutilized)]
+    );
+    assert_eq!(deletion_times(&log), [secs(125)]);
+}
+
+#[test]
+fn v1_14_replace_not_gated() {
+    // The replace path is not gated: an expensive node that is past its own window is
+    // replaced by a new node while the only other node is inside its window. v1.13 moves
+    // the pod to that node and deletes the expensive one instead.
+    let run = |mut policy: Karpenter| {
+        let mut world = TestWorld::new(fake_catalog(), vec![]);
+        let expensive = world.add_ready_node("default", &fake_type_name(64, 128), EXISTING_NODE);
+        world.add_bound_pod(expensive, &pod_spec(0, 0));
+        let busy = world.add_ready_node("default", &least_expensive_type(), EXISTING_NODE);
+        world.send(&mut policy, PolicyEvent::Start);
+        let mut log = world.advance_to(&mut policy, secs(50));
+        world.add_bound_pod(busy, &pod_spec(0, 0));
+        log.extend(world.advance_to(&mut policy, secs(75)));
+        (expensive, log)
+    };
+
+    let (expensive, v1_14) = run(karpenter_v1_14(vec![one_minute_pool()]));
+    let (same_node, v1_13) = run(karpenter(vec![one_minute_pool()]));
+
+    assert_eq!(
+        launched_types(&TestWorld::new(fake_catalog(), vec![]), &v1_14),
+        [fake_type_name(1, 2)]
+    );
+    assert!(deletions(untimed(&v1_14)).is_empty());
+    assert!(launches(untimed(&v1_13)).is_empty());
+    assert_eq!(
+        deletions(untimed(&v1_13)),
+        [(same_node, DisruptionReason::Underutilized)]
+    );
+    assert_eq!(expensive, same_node);
+}
+
+/// Runs two nodes, X of the most expensive type with two pods and Y of the least expensive
+/// one with one pod, under `policy`; returns them with the actions until 60 s.
+fn savings_order(mut policy: Karpenter) -> (NodeId, NodeId, Vec<(SimTime, Action)>) {
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let x = world.add_ready_node("default", &fake_type_name(64, 128), EXISTING_NODE);
+    let y = world.add_ready_node("default", &least_expensive_type(), EXISTING_NODE);
+    let spec = pod_spec(0, 0);
+    world.add_bound_pod(x, &spec);
+    world.add_bound_pod(x, &spec);
+    world.add_bound_pod(y, &spec);
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+    (x, y, log)
+}
+
+#[test]
+fn v1_13_orders_by_disruption_cost() {
+    // Fewer pods first: Y (one pod) is deleted and its pod moves to X.
+    let (_, y, log) = savings_order(karpenter(vec![pool("default")]));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(y, DisruptionReason::Underutilized)]
+    );
+}
+
+#[test]
+fn v1_14_orders_by_savings_ratio() {
+    // "should consolidate the node with best savings ratio first": X costs $20.14/h for a
+    // disruption cost of 3, Y $0.31/h for 2, so X goes first and its pods move to Y.
+    let (x, _, log) = savings_order(karpenter_v1_14(vec![pool("default")]));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(x, DisruptionReason::Underutilized)]
+    );
+}
+
+/// Runs a NodePool of a "big" node (8 CPU, one 6 CPU pod) and a "small" node (2 CPU, 20
+/// request-less pods) under `policy`; returns the small node and the actions until 60 s.
+/// The only move is deleting the small node, whose pods fit in the big node's spare room.
+fn costly_move(mut policy: Karpenter) -> (NodeId, Vec<(SimTime, Action)>) {
+    let catalog = Catalog::new(vec![
+        instance_type("small", 2, 8 * 1024, Price(200_000)),
+        instance_type("big", 8, 32 * 1024, Price(800_000)),
+    ]);
+    let mut world = TestWorld::new(catalog, vec![]);
+    let big = world.add_ready_node("default", "big", Resources::new(8000, 32 * GIB, 100));
+    world.add_bound_pod(big, &pod_spec(6000, 0));
+    let small = world.add_ready_node("default", "small", Resources::new(2000, 8 * GIB, 100));
+    for _ in 0..20 {
+        world.add_bound_pod(small, &pod_spec(0, 0));
+    }
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+    (small, log)
+}
+
+#[test]
+fn underutilized_takes_costly_move() {
+    let (small, log) = costly_move(karpenter_v1_14(vec![pool("default")]));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(small, DisruptionReason::Underutilized)]
+    );
+}
+
+#[test]
+fn balanced_rejects_costly_move() {
+    // Deleting the small node saves 20 % of the pool's cost but moves 21 of its 23 units of
+    // disruption cost: a score of 0.22, below 1/2, so a Balanced pool keeps it.
+    let balanced = NodePool {
+        consolidation_policy: ConsolidationPolicy::Balanced,
+        ..pool("default")
+    };
+
+    let (_, log) = costly_move(karpenter_v1_14(vec![balanced]));
+
+    assert!(deletions(untimed(&log)).is_empty());
+    assert!(launches(untimed(&log)).is_empty());
+    assert_eq!(
+        notes(&log),
+        ["Unconsolidatable: node default-0: Can't replace with a cheaper node"]
+    );
+}
+
+#[test]
+fn balanced_approves_good_move() {
+    // S1 under Balanced: deleting B saves half the pool's cost for 2 of its 5 units of
+    // disruption cost, a score of 1.25.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let balanced = NodePool {
+        consolidation_policy: ConsolidationPolicy::Balanced,
+        ..pool("default")
+    };
+    let mut policy = karpenter_v1_14(vec![balanced]);
+    let cheapest = least_expensive_type();
+    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let spec = pod_spec(0, 0);
+    world.add_bound_pod(a, &spec);
+    world.add_bound_pod(a, &spec);
+    world.add_bound_pod(b, &spec);
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(b, DisruptionReason::Underutilized)]
+    );
 }
