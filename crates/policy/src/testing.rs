@@ -1,6 +1,7 @@
 //! Fixtures for policy tests: a small catalog, nodes, pods and a world that calls a policy,
 //! applies its actions and fires its timers.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{Arch, Catalog, GIB, InstanceType, Price, Resources};
@@ -141,6 +142,9 @@ pub(crate) struct TestWorld {
     /// at the same time in the order they were set.
     timers: Vec<(SimTime, u64, u64)>,
     next_timer: u64,
+    /// Allocatable that launched nodes of these instance types really get, where it differs
+    /// from the EKS formula the policies estimate with.
+    pub true_allocatable: BTreeMap<String, Resources>,
 }
 
 impl TestWorld {
@@ -153,6 +157,7 @@ impl TestWorld {
             now: SimTime::ZERO,
             timers: Vec::new(),
             next_timer: 0,
+            true_allocatable: BTreeMap::new(),
         }
     }
 
@@ -339,7 +344,11 @@ impl TestWorld {
                         price: instance_type.on_demand_price,
                         labels: request.labels.clone(),
                         taints: request.taints.clone(),
-                        allocatable: instance_type.allocatable(),
+                        allocatable: self
+                            .true_allocatable
+                            .get(&instance_type.name)
+                            .copied()
+                            .unwrap_or_else(|| instance_type.allocatable()),
                     };
                     self.cluster.add_node(new, self.now);
                 }

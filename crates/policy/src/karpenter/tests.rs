@@ -8,8 +8,8 @@ use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources, SpotMarket, SpotS
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, IntOrPercent, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME,
-    LABEL_INSTANCE_TYPE, LabelSelector, NodeId, PodAffinityTerm, PodDisruptionBudget, PodSpec,
-    Taint, TaintEffect, Toleration, TolerationOperator, WeightedPodAffinityTerm,
+    LABEL_INSTANCE_TYPE, LabelSelector, NodeId, NodeState, PodAffinityTerm, PodDisruptionBudget,
+    PodSpec, Taint, TaintEffect, Toleration, TolerationOperator, WeightedPodAffinityTerm,
 };
 
 use super::disruption::Method;
@@ -1584,4 +1584,85 @@ fn preferred_anti_affinity_ignored() {
     let replacement = world.live_nodes("default");
     assert_eq!(replacement.len(), 1);
     assert_eq!(world.cluster.node(replacement[0]).unwrap().pods.len(), 3);
+}
+
+/// Runs two 1.9 CPU pods on two 2 vCPU nodes for an hour, where a 4 vCPU / 2 GiB node really
+/// has `merged_cpu_millis` of allocatable CPU against the 3.92 CPU Karpenter estimates. The
+/// world makes launched nodes Ready after 1 s, removes deleted nodes and binds pods at once.
+/// Returns how many 4 vCPU nodes consolidation launched and how many nodes provisioning
+/// launched.
+fn run_merge_hour(merged_cpu_millis: i64) -> (usize, usize) {
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let merged_type = fake_type_name(4, 2);
+    let estimate = world.catalog.by_name(&merged_type).unwrap().allocatable();
+    world.true_allocatable.insert(
+        merged_type.clone(),
+        Resources::new(merged_cpu_millis, estimate.memory_bytes, estimate.pods),
+    );
+    let mut policy = karpenter(vec![pool("default")]);
+    let small = Resources::new(1930, 2 * GIB, 100);
+    for _ in 0..2 {
+        let node = world.add_ready_node("default", &fake_type_name(2, 2), small);
+        world.add_bound_pod(node, &pod_spec(1900, 0));
+    }
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let mut log = Vec::new();
+    for second in 1..=3600 {
+        log.extend(world.advance_to(&mut policy, secs(second)));
+        let launching: Vec<NodeId> = world
+            .cluster
+            .nodes()
+            .filter(|n| n.state == NodeState::Launching)
+            .map(|n| n.id)
+            .collect();
+        for node in launching {
+            let reply = world.make_ready(&mut policy, node);
+            log.extend(reply.actions.into_iter().map(|a| (world.now, a)));
+        }
+        let deleting: Vec<NodeId> = world
+            .cluster
+            .nodes()
+            .filter(|n| n.state == NodeState::Deleting)
+            .map(|n| n.id)
+            .collect();
+        for node in deleting {
+            world.terminate(&mut policy, node);
+        }
+        let pending = world.schedule();
+        if !pending.is_empty() {
+            world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+        }
+    }
+
+    let launched = launches(untimed(&log));
+    let merges = launched
+        .iter()
+        .filter(|r| world.catalog.get(r.instance_type).name == merged_type)
+        .count();
+    let provisioned = launched
+        .iter()
+        .filter(|r| r.reason.starts_with("Provisioning"))
+        .count();
+    (merges, provisioned)
+}
+
+#[test]
+fn allocatable_overestimate_churns() {
+    // User report: when Karpenter estimates more allocatable than a node really has,
+    // consolidation merges two nodes into one that cannot hold both pods, a node is launched
+    // for the pod left over, and the cycle repeats: here 72 times in an hour.
+    let (merges, provisioned) = run_merge_hour(3720);
+
+    assert_eq!(merges, 72);
+    assert_eq!(provisioned, 72);
+}
+
+#[test]
+fn accurate_allocatable_merges_once() {
+    // The same cluster when the estimate is right: one merge, and nothing more.
+    let (merges, provisioned) = run_merge_hour(3920);
+
+    assert_eq!(merges, 1);
+    assert_eq!(provisioned, 0);
 }
