@@ -1,13 +1,19 @@
-//! A model of Karpenter v1.13 (kubernetes-sigs/karpenter with the AWS provider) with NodePools.
+//! A model of Karpenter v1.13 (kubernetes-sigs/karpenter with the AWS provider) with NodePools,
+//! and v1.14's disruption changes behind [`KarpenterConfig::version`].
 //!
 //! * Provisioning: pods that kube-scheduler marked Unschedulable open a batch window (1 s idle,
 //!   10 s max); the batch is bin-packed first-fit-decreasing onto existing and in-flight nodes,
 //!   then onto NodeClaims opened in the same simulation, each keeping the set of instance types
-//!   that still fit, then onto a new NodeClaim of the highest-weight NodePool; each NodeClaim
-//!   launches its cheapest remaining on-demand type (EC2 CreateFleet `lowest-price`).
-//! * Disruption: every 10 s (at once after acting), Emptiness, then single-node consolidation
-//!   (delete, or replace with a strictly cheaper type), each within the NodePool's disruption
-//!   budget (default `nodes: 10%`, rounded up) and confirmed by a 15 s validation.
+//!   that still fit, then onto a new NodeClaim of the highest-weight NodePool. Each NodeClaim
+//!   launches spot when its NodePool allows it, else its cheapest on-demand type (EC2
+//!   CreateFleet `lowest-price`).
+//! * Disruption: every 10 s (at once after acting), Emptiness, Drift, multi-node consolidation
+//!   and single-node consolidation, in that order, each within the NodePool's disruption budget
+//!   (default `nodes: 10%`, rounded up). Consolidation deletes nodes, or replaces them with one
+//!   strictly cheaper NodeClaim, after a 15 s validation; drift replaces a node with as many
+//!   NodeClaims as its pods need, at once. Replacements are Ready before the old nodes drain.
+//! * Expiration deletes a node `expireAfter` after its launch, whatever the budgets; a spot
+//!   interruption notice deletes the node at once.
 //!
 //! Defaults and their sources (kubernetes-sigs/karpenter v1.13 unless stated):
 //!
@@ -17,16 +23,25 @@
 //! | nomination window | 20 s | `pkg/controllers/state/statenode.go` |
 //! | disruption polling period | 10 s | `pkg/controllers/disruption/controller.go` |
 //! | consolidation validation delay | 15 s | `pkg/controllers/disruption/consolidation.go` |
+//! | forced re-check of a consolidated cluster | 5 min | `pkg/controllers/state/cluster.go` |
 //! | consolidationPolicy / consolidateAfter | WhenEmptyOrUnderutilized / 0s | `pkg/apis/v1/nodepool.go` |
 //! | disruption budget | `nodes: 10%` | `pkg/apis/v1/nodepool.go` |
 //! | expireAfter | 720h | `pkg/apis/v1/nodepool.go` |
+//! | multi-node consolidation candidates | at most 100 (the search may reach 101) | `pkg/controllers/disruption/multinodeconsolidation.go` |
+//! | SpotToSpotConsolidation feature gate | off | `pkg/controllers/disruption/consolidation.go` |
+//! | cheaper types a single-node spot-to-spot replacement needs, and keeps | 15 | `pkg/controllers/disruption/consolidation.go` |
+//! | `Balanced` threshold k (v1.14) | 2 | `pkg/controllers/disruption/balanced.go` |
+//! | modelled version | v1.13 | this model |
+//! | unavailable offering after insufficient capacity or interruption | 3 min | aws/karpenter-provider-aws `pkg/cache/cache.go` |
 //! | instance types sent at launch | 60, cheapest first | aws/karpenter-provider-aws `pkg/providers/instance/instance.go` |
 //!
 //! ## Limitations
 //!
-//! On-demand only; no multi-node consolidation, drift, expiration, preference relaxation,
-//! `minValues` or spot-to-spot rules yet. NodePool `limits` are checked against the capacity of
-//! existing nodes, not pessimistically per NodeClaim option.
+//! No preference relaxation or `minValues`; budget `schedule`, `duration` and `reasons`;
+//! drift from the EC2NodeClass or of static NodePools; the multi-node (1 min) and single-node
+//! (3 min) search timeouts; v1.14's cost-based "empty" test. A StatefulSet pod that is
+//! terminating does not keep its node from being empty, because pods have no StatefulSet
+//! owner kind.
 
 mod disruption;
 mod drift;
