@@ -433,9 +433,8 @@ impl Karpenter {
     }
 
     /// Single-node consolidation: candidates in disruption order, interleaved across pools;
-    /// the first that can be deleted or replaced by a cheaper node wins. The reason a candidate
-    /// cannot be consolidated goes to the decision log when it changes (Karpenter's
-    /// `Unconsolidatable` event).
+    /// the first that can be deleted or replaced by a cheaper node wins. The reasons a candidate
+    /// cannot be consolidated go to the decision log (Karpenter's `Unconsolidatable` event).
     fn single_node_consolidation(
         &mut self,
         view: &ClusterView<'_>,
@@ -496,7 +495,8 @@ impl Karpenter {
         found
     }
 
-    /// Writes a candidate's reason for staying to the decision log, once per change of reason.
+    /// Writes a candidate's reason for staying to the decision log, the first time the node
+    /// has that reason, so that a node flipping between two reasons does not flood the log.
     fn note_unconsolidatable(
         &mut self,
         node: NodeId,
@@ -507,18 +507,20 @@ impl Karpenter {
         let Some(text) = reason.event() else {
             return;
         };
-        if self.unconsolidatable.get(&node) == Some(&text) {
+        let Some(n) = view.cluster.node(node) else {
+            return;
+        };
+        let noted = self.unconsolidatable.entry(node).or_default();
+        if noted.contains(&text) {
             return;
         }
-        if let Some(n) = view.cluster.node(node) {
-            actions.note(
-                Some(node),
-                "unconsolidatable",
-                "Unconsolidatable",
-                format!("Unconsolidatable: node {}: {text}", n.name),
-            );
-        }
-        self.unconsolidatable.insert(node, text);
+        actions.note(
+            Some(node),
+            "unconsolidatable",
+            "Unconsolidatable",
+            format!("Unconsolidatable: node {}: {text}", n.name),
+        );
+        noted.insert(text);
     }
 
     /// Sorts consolidation and emptiness candidates into the order Karpenter tries them, ties

@@ -401,8 +401,8 @@ pub struct Karpenter {
     /// Started commands waiting for their replacements, by id.
     in_flight: BTreeMap<u64, disruption::InFlight>,
     next_command: u64,
-    /// The last reason written to the decision log for each node consolidation keeps.
-    unconsolidatable: BTreeMap<NodeId, String>,
+    /// The reasons written to the decision log for each node consolidation keeps.
+    unconsolidatable: BTreeMap<NodeId, BTreeSet<String>>,
     /// Nodes whose NodeClaim is Drifted, and since when.
     drifted: BTreeMap<NodeId, SimTime>,
     /// Per NodePool name, its template's drift-relevant fields from each time on, in time
