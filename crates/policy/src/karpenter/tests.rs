@@ -52,7 +52,7 @@ fn launched_types(world: &TestWorld, log: &[(SimTime, Action)]) -> Vec<String> {
         .collect()
 }
 
-/// Names the cheapest fake type that holds a pod under the EKS allocatable, which leaves the
+/// Names the cheapest fake type that fits a pod under the EKS allocatable, which leaves the
 /// 1 GiB types no memory. It stands in for Karpenter's least expensive type: no single node
 /// cheaper than two of them can hold their pods, so multi-node consolidation finds nothing.
 fn least_expensive_type() -> String {
@@ -562,7 +562,7 @@ fn spot_karpenter(node_pools: Vec<NodePool>, spot_to_spot: bool) -> Karpenter {
 }
 
 /// Runs the first disruption pass and its validation on three nodes of the most expensive
-/// type, each with one request-less pod, where `spot[i]` says whether node i is spot. Returns
+/// type, each with one request-less pod; node i is spot when `spot[i]` is true. Returns
 /// the world, the policy, the nodes and the actions until 60 s.
 fn merge_three(
     pool: NodePool,
@@ -627,7 +627,7 @@ fn assert_merged_into_one(
 #[test]
 fn merge_three_on_demand_nodes() {
     // "can merge 3 nodes into 1": three of the most expensive on-demand type are replaced by
-    // one node of the cheapest type that holds a pod.
+    // one node of the cheapest type that fits a pod.
     let (mut world, mut policy, nodes, log) = merge_three(pool("default"), [false; 3]);
 
     let request = assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
@@ -675,8 +675,9 @@ fn merge_mixed_capacity_nodes() {
 #[test]
 fn multi_node_budget_30_percent() {
     // "should only allow 3 nodes to be deleted in multi node consolidation delete": ten of
-    // the most expensive nodes with a 100m pod each. Without a budget nine would go; a
-    // 30 % budget lets the first three go, and their pods move to the other seven.
+    // the most expensive nodes with a 100m pod each. Without the budget the binary search
+    // replaces all ten (next test); a 30 % budget lets the first three go, and their pods
+    // move to the other seven.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let budgeted = NodePool {
         budgets: vec![BudgetNodes::Percent(30)],
@@ -715,7 +716,7 @@ fn multi_node_budget_30_percent() {
 fn multi_node_unlimited_replaces_all() {
     // The same ten nodes under a 100 % budget: the binary search's last step takes all ten
     // (prefix `mid + 1` with `mid` up to one less than the count), and their 1 CPU of pods
-    // fits one node of the cheapest type that holds it.
+    // fits one node of the cheapest type that fits it.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let mut policy = karpenter(vec![pool("default")]);
     let nodes: Vec<NodeId> = (0..10)
@@ -823,8 +824,8 @@ fn instance_types(values: &[&str]) -> Requirement {
     }
 }
 
-/// Creates a Karpenter policy whose NodePools change as `updates` say, each as (seconds after
-/// the start, new NodePool).
+/// Creates a Karpenter policy whose NodePools change at the times of `updates`, each as
+/// (seconds after the start, new NodePool).
 fn karpenter_with_updates(node_pools: Vec<NodePool>, updates: Vec<(u64, NodePool)>) -> Karpenter {
     Karpenter::new(KarpenterConfig {
         node_pools,
@@ -1308,8 +1309,8 @@ fn pdb_blocks_fewest_pods() {
     assert_eq!(world.live_nodes("default"), [b]);
 }
 
-/// Builds a spot market whose prices are fixed: `prices` lists (instance type, $ micro per
-/// hour) in every test zone; other types keep the model's 60 % discount.
+/// Builds a spot market whose prices are fixed: `prices` lists (instance type, micro-dollars
+/// per hour) in every test zone; other types keep the model's 60 % discount.
 fn fixed_spot_prices(prices: &[(&str, u64)]) -> SpotMarket {
     let mut settings = SpotSettings::default();
     for (name, price) in prices {
