@@ -1598,6 +1598,9 @@ fn build_karpenter(
     if let Some(d) = &k.batch_max_duration {
         config.batch_max_duration = ctx.duration(d, &format!("{field}.batchMaxDuration"))?;
     }
+    if let Some(gates) = &k.feature_gates {
+        config.spot_to_spot_consolidation = gates.spot_to_spot_consolidation;
+    }
     if let Some(version) = &k.version {
         config.version = KarpenterVersion::parse(&version.value).ok_or_else(|| {
             ctx.error(
@@ -1632,8 +1635,9 @@ fn build_karpenter(
         check_policy_version(&pool, &update.node_pool, config.version, ctx, &at)?;
         if !config.node_pools.iter().any(|p| p.name == pool.name) {
             let names: Vec<&str> = config.node_pools.iter().map(|p| p.name.as_str()).collect();
+            let name = update.node_pool.metadata.name.as_ref();
             return Err(ctx.error(
-                &update.node_pool.kind,
+                name.expect("build_node_pool rejects a NodePool without a name"),
                 &format!("{at}.nodePool.metadata.name"),
                 Some(pool.name.clone()),
                 "the update names no NodePool of nodePools",

@@ -731,6 +731,18 @@ pub struct KarpenterYaml {
     /// NodePool changes applied during the run.
     #[serde(default)]
     pub node_pool_updates: Vec<NodePoolUpdateYaml>,
+    /// Karpenter's feature gates (Helm `settings.featureGates`).
+    #[serde(default)]
+    pub feature_gates: Option<FeatureGatesYaml>,
+}
+
+/// Karpenter feature gates that change disruption decisions.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FeatureGatesYaml {
+    /// `SpotToSpotConsolidation`; default false.
+    #[serde(default)]
+    pub spot_to_spot_consolidation: bool,
 }
 
 /// A NodePool manifest applied at a time during the run, replacing the NodePool of its name.

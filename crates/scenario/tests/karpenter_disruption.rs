@@ -193,3 +193,33 @@ fn bad_update_time_rejected() {
     );
     assert!(message.contains("soon"), "{message}");
 }
+
+#[test]
+fn spot_to_spot_gate_parsed() {
+    let on = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      featureGates: {spotToSpotConsolidation: true}\n",
+    );
+
+    let gated = scenario(&on);
+    let default = scenario(DRIFT);
+
+    let gate = |s: &Scenario| match &s.policies[0] {
+        autoscale_sim_sim::PolicySpec::Karpenter(config) => config.spot_to_spot_consolidation,
+        _ => panic!("not a karpenter policy"),
+    };
+    assert!(gate(&gated));
+    assert!(!gate(&default));
+}
+
+#[test]
+fn unknown_feature_gate_rejected() {
+    let yaml = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      featureGates: {drift: true}\n",
+    );
+
+    let message = error(&yaml);
+
+    assert!(message.contains("drift"), "{message}");
+}
