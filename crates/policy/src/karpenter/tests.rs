@@ -1667,3 +1667,92 @@ fn accurate_allocatable_merges_once() {
     assert_eq!(merges, 1);
     assert_eq!(provisioned, 0);
 }
+
+#[test]
+fn drift_waits_for_budget() {
+    // Drift stays within the NodePool's budget: under `nodes: 0` the drifted node stays.
+    let catalog = Catalog::new(vec![
+        instance_type("current", 8, 32 * 1024, Price(800_000)),
+        instance_type("small", 3, 8 * 1024, Price(300_000)),
+    ]);
+    let mut world = TestWorld::new(catalog, vec![]);
+    let frozen = NodePool {
+        budgets: vec![BudgetNodes::Count(0)],
+        ..pool("default")
+    };
+    let changed = NodePool {
+        requirements: vec![instance_types(&["small"])],
+        ..frozen.clone()
+    };
+    let mut policy = karpenter_with_updates(vec![frozen], vec![(5, changed)]);
+    let old = world.add_ready_node("default", "current", Resources::new(8000, 32 * GIB, 100));
+    world.add_bound_pod(old, &pod_spec(2000, 0));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(120));
+
+    assert_eq!(policy.drifted.keys().copied().collect::<Vec<_>>(), [old]);
+    assert!(launches(untimed(&log)).is_empty());
+    assert!(deletions(untimed(&log)).is_empty());
+}
+
+#[test]
+fn expiration_ignores_do_not_disrupt() {
+    // Expiration is forceful: a pod annotated `karpenter.sh/do-not-disrupt` does not keep an
+    // expired node, here after an expireAfter of 1 h.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let hourly = NodePool {
+        expire_after: Some(SimDuration::from_hours(1)),
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![hourly]);
+    let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    let mut spec = (*pod_spec(1000, GIB)).clone();
+    spec.do_not_disrupt = true;
+    world.add_bound_pod(node, &Arc::new(spec));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(3600));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(node, DisruptionReason::Expired)]
+    );
+    assert_eq!(deletion_times(&log), [secs(3600)]);
+}
+
+#[test]
+fn multi_node_validation_rejects_change() {
+    // A multi-node command is validated again after 15 s: a do-not-disrupt pod that lands on
+    // one candidate during the wait voids it. The next pass, at 35 s, deletes the other two
+    // nodes, whose pods now fit on the pinned one, and the deletion follows at 50 s.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let nodes: Vec<NodeId> = (0..3)
+        .map(|_| {
+            let node = world.add_ready_node("default", &fake_type_name(64, 128), EXISTING_NODE);
+            world.add_bound_pod(node, &pod_spec(0, 0));
+            node
+        })
+        .collect();
+    world.send(&mut policy, PolicyEvent::Start);
+    let mut pinned = (*pod_spec(0, 0)).clone();
+    pinned.do_not_disrupt = true;
+
+    let first = world.advance_to(&mut policy, secs(15));
+    world.add_bound_pod(nodes[1], &Arc::new(pinned));
+    let voided = world.advance_to(&mut policy, secs(25));
+    let log = world.advance_to(&mut policy, secs(60));
+
+    assert!(first.is_empty());
+    assert!(voided.is_empty());
+    assert_eq!(
+        deletions(untimed(&log)),
+        [
+            (nodes[0], DisruptionReason::Underutilized),
+            (nodes[2], DisruptionReason::Underutilized)
+        ]
+    );
+    assert_eq!(deletion_times(&log), [secs(50), secs(50)]);
+    assert!(launches(untimed(&log)).is_empty());
+}
