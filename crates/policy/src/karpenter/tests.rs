@@ -59,6 +59,19 @@ fn least_expensive_type() -> String {
     fake_type_name(1, 2)
 }
 
+/// Adds the two Ready nodes of "can delete nodes", of the least expensive type: A with two
+/// request-less pods and B with one. Returns (A, B).
+fn add_two_nodes(world: &mut TestWorld) -> (NodeId, NodeId) {
+    let cheapest = least_expensive_type();
+    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let spec = pod_spec(0, 0);
+    world.add_bound_pod(a, &spec);
+    world.add_bound_pod(a, &spec);
+    world.add_bound_pod(b, &spec);
+    (a, b)
+}
+
 /// Lists the details of the decision-log notes in `log`, in order.
 fn notes(log: &[(SimTime, Action)]) -> Vec<String> {
     untimed(log)
@@ -86,13 +99,7 @@ fn delete_node_fewest_pods() {
     // its pod moves to A, and no node is launched.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let mut policy = karpenter(vec![pool("default")]);
-    let cheapest = least_expensive_type();
-    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let spec = pod_spec(0, 0);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(b, &spec);
+    let (a, b) = add_two_nodes(&mut world);
     world.send(&mut policy, PolicyEvent::Start);
 
     let log = world.advance_to(&mut policy, secs(60));
@@ -236,13 +243,7 @@ fn consolidate_after_delays_delete() {
         ..pool("default")
     };
     let mut policy = karpenter(vec![waiting_pool]);
-    let cheapest = least_expensive_type();
-    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let spec = pod_spec(0, 0);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(b, &spec);
+    let (_, b) = add_two_nodes(&mut world);
     world.send(&mut policy, PolicyEvent::Start);
 
     let log = world.advance_to(&mut policy, secs(120));
@@ -1066,17 +1067,11 @@ fn karpenter_v1_14(node_pools: Vec<NodePool>) -> Karpenter {
 /// pod at 50 s, under `policy`; returns the nodes and the actions until 3 minutes.
 fn destination_in_window(mut policy: Karpenter) -> (NodeId, NodeId, Vec<(SimTime, Action)>) {
     let mut world = TestWorld::new(fake_catalog(), vec![]);
-    let cheapest = least_expensive_type();
-    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let spec = pod_spec(0, 0);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(b, &spec);
+    let (a, b) = add_two_nodes(&mut world);
     world.send(&mut policy, PolicyEvent::Start);
 
     let mut log = world.advance_to(&mut policy, secs(50));
-    world.add_bound_pod(a, &spec);
+    world.add_bound_pod(a, &pod_spec(0, 0));
     log.extend(world.advance_to(&mut policy, secs(180)));
     (a, b, log)
 }
@@ -1248,13 +1243,7 @@ fn balanced_approves_good_move() {
         ..pool("default")
     };
     let mut policy = karpenter_v1_14(vec![balanced]);
-    let cheapest = least_expensive_type();
-    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
-    let spec = pod_spec(0, 0);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(a, &spec);
-    world.add_bound_pod(b, &spec);
+    let (_, b) = add_two_nodes(&mut world);
     world.send(&mut policy, PolicyEvent::Start);
 
     let log = world.advance_to(&mut policy, secs(60));
