@@ -37,7 +37,7 @@ const REPORT_FIELDS: [&str; 20] = [
 
 /// The actions a decision log line may carry: node actions, then notes, which record a
 /// decision without acting on a node.
-const DECISION_ACTIONS: [&str; 10] = [
+const DECISION_ACTIONS: [&str; 11] = [
     "launch",
     "ready",
     "cordon",
@@ -48,6 +48,7 @@ const DECISION_ACTIONS: [&str; 10] = [
     "unremovable",
     "unneeded",
     "backoff",
+    "unconsolidatable",
 ];
 
 /// Notes that may name no node (a node group's backoff).

@@ -80,6 +80,10 @@ pub enum DisruptionReason {
     Empty,
     /// Karpenter: consolidation found the node's pods a cheaper home.
     Underutilized,
+    /// Karpenter: the node no longer matches its NodePool's template, so it is replaced.
+    Drifted,
+    /// Karpenter: the node outlived its NodePool's `expireAfter` and is deleted forcefully.
+    Expired,
     /// Cluster Autoscaler: the node was unneeded for longer than the unneeded time.
     ScaleDown,
     /// A spot interruption notice (Karpenter drains on it; EC2 terminates the node anyway).
@@ -94,6 +98,8 @@ impl DisruptionReason {
         match self {
             DisruptionReason::Empty => "Empty",
             DisruptionReason::Underutilized => "Underutilized",
+            DisruptionReason::Drifted => "Drifted",
+            DisruptionReason::Expired => "Expired",
             DisruptionReason::ScaleDown => "ScaleDown",
             DisruptionReason::Interrupted => "Interrupted",
             DisruptionReason::Other => "Other",

@@ -114,7 +114,7 @@ pub use cluster_autoscaler::{
     ClusterAutoscaler, ClusterAutoscalerConfig, Expander, NodeGroupConfig,
 };
 pub use karpenter::{
-    BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DisruptionBudget, Karpenter,
-    KarpenterConfig, NodePool,
+    BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DisruptionBudget, EXPIRE_AFTER,
+    Karpenter, KarpenterConfig, KarpenterVersion, NodePool, NodePoolUpdate,
 };
 pub use static_fleet::{StaticConfig, StaticFleet};

@@ -1,6 +1,7 @@
 //! Fixtures for policy tests: a small catalog, nodes, pods and a world that calls a policy,
 //! applies its actions and fires its timers.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{Arch, Catalog, GIB, InstanceType, Price, Resources};
@@ -141,6 +142,9 @@ pub(crate) struct TestWorld {
     /// at the same time in the order they were set.
     timers: Vec<(SimTime, u64, u64)>,
     next_timer: u64,
+    /// Allocatable that launched nodes of these instance types really get, where it differs
+    /// from the EKS formula the policies estimate with.
+    pub true_allocatable: BTreeMap<String, Resources>,
 }
 
 impl TestWorld {
@@ -153,15 +157,40 @@ impl TestWorld {
             now: SimTime::ZERO,
             timers: Vec::new(),
             next_timer: 0,
+            true_allocatable: BTreeMap::new(),
         }
     }
 
-    /// Adds a node in the Launching state, in the first zone, billed at its type's price.
+    /// Adds an on-demand node in the Launching state, in the first zone, billed at its type's
+    /// price.
     pub fn add_launching_node(
         &mut self,
         owner: &str,
         type_name: &str,
         allocatable: Resources,
+    ) -> NodeId {
+        self.add_node_of(owner, type_name, allocatable, CapacityType::OnDemand)
+    }
+
+    /// Adds a Ready spot node in the first zone, with the capacity-type label Karpenter sets.
+    pub fn add_ready_spot_node(
+        &mut self,
+        owner: &str,
+        type_name: &str,
+        allocatable: Resources,
+    ) -> NodeId {
+        let id = self.add_node_of(owner, type_name, allocatable, CapacityType::Spot);
+        self.cluster.mark_ready(id, self.now);
+        id
+    }
+
+    /// Adds a node of `capacity_type` in the Launching state, in the first zone.
+    fn add_node_of(
+        &mut self,
+        owner: &str,
+        type_name: &str,
+        allocatable: Resources,
+        capacity_type: CapacityType,
     ) -> NodeId {
         let index = self
             .catalog
@@ -172,10 +201,17 @@ impl TestWorld {
             owner: owner.to_string(),
             instance_type: index,
             instance_type_name: instance_type.name.clone(),
-            capacity_type: CapacityType::OnDemand,
+            capacity_type,
             zone: self.zones[0].clone(),
             price: instance_type.on_demand_price,
-            labels: instance_type_labels(instance_type),
+            labels: {
+                let mut labels = instance_type_labels(instance_type);
+                labels.insert(
+                    autoscale_sim_kube::LABEL_CAPACITY_TYPE.to_string(),
+                    capacity_type.label().to_string(),
+                );
+                labels
+            },
             taints: vec![],
             allocatable,
         };
@@ -308,7 +344,11 @@ impl TestWorld {
                         price: instance_type.on_demand_price,
                         labels: request.labels.clone(),
                         taints: request.taints.clone(),
-                        allocatable: instance_type.allocatable(),
+                        allocatable: self
+                            .true_allocatable
+                            .get(&instance_type.name)
+                            .copied()
+                            .unwrap_or_else(|| instance_type.allocatable()),
                     };
                     self.cluster.add_node(new, self.now);
                 }

@@ -16,7 +16,8 @@ use autoscale_sim_policy::requirements::{
 };
 use autoscale_sim_policy::{
     BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
-    DisruptionBudget, KarpenterConfig, NodeGroupConfig, NodePool, StaticConfig,
+    DisruptionBudget, KarpenterConfig, KarpenterVersion, NodeGroupConfig, NodePool, NodePoolUpdate,
+    StaticConfig,
 };
 use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
 use autoscale_sim_workload::{DiurnalLoad, HpaSpec, Trace, TraceEnd};
@@ -1708,8 +1709,101 @@ fn build_karpenter(
     if let Some(d) = &k.batch_max_duration {
         config.batch_max_duration = ctx.duration(d, &format!("{field}.batchMaxDuration"))?;
     }
+    if let Some(gates) = &k.feature_gates {
+        config.spot_to_spot_consolidation = gates.spot_to_spot_consolidation;
+    }
+    if let Some(version) = &k.version {
+        config.version = KarpenterVersion::parse(&version.value).ok_or_else(|| {
+            ctx.error(
+                version,
+                &format!("{field}.version"),
+                Some(version.value.clone()),
+                "unknown Karpenter version",
+                "write v1.13 or v1.14",
+            )
+        })?;
+    }
     config.node_pools = karpenter_manifests::build_node_pools(k, ctx, zones, field)?;
+    for (index, manifest) in k.node_pools.iter().enumerate() {
+        let name = manifest.metadata.name.as_ref().map(|n| n.value.as_str());
+        if let Some(pool) = config
+            .node_pools
+            .iter()
+            .find(|p| Some(p.name.as_str()) == name)
+        {
+            check_policy_version(
+                pool,
+                manifest,
+                config.version,
+                ctx,
+                &format!("{field}.nodePools[{index}]"),
+            )?;
+        }
+    }
+    if config.version != KarpenterVersion::V1_14
+        && let Some(pool) = config
+            .node_pools
+            .iter()
+            .find(|p| p.consolidation_policy == ConsolidationPolicy::Balanced)
+    {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &format!("{field}.manifests"),
+            Some(pool.name.clone()),
+            "the Balanced consolidation policy of this NodePool needs Karpenter v1.14",
+            "set version: v1.14 in the karpenter policy, or write WhenEmptyOrUnderutilized",
+        ));
+    }
+    for (index, update) in k.node_pool_updates.iter().enumerate() {
+        let at = format!("{field}.nodePoolUpdates[{index}]");
+        let time = ctx.duration(&update.at, &format!("{at}.at"))?;
+        let pool = build_node_pool(&update.node_pool, ctx, zones, &format!("{at}.nodePool"))?;
+        check_policy_version(&pool, &update.node_pool, config.version, ctx, &at)?;
+        if !config.node_pools.iter().any(|p| p.name == pool.name) {
+            let names: Vec<&str> = config.node_pools.iter().map(|p| p.name.as_str()).collect();
+            let name = update.node_pool.metadata.name.as_ref();
+            return Err(ctx.error(
+                name.expect("build_node_pool rejects a NodePool without a name"),
+                &format!("{at}.nodePool.metadata.name"),
+                Some(pool.name.clone()),
+                "the update names no NodePool of nodePools",
+                format!("name one of: {}", names.join(", ")),
+            ));
+        }
+        config
+            .node_pool_updates
+            .push(NodePoolUpdate { at: time, pool });
+    }
     Ok(PolicySpec::Karpenter(config))
+}
+
+/// Rejects the `Balanced` consolidation policy outside Karpenter v1.14.
+fn check_policy_version(
+    pool: &NodePool,
+    manifest: &NodePoolManifest,
+    version: KarpenterVersion,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<()> {
+    if pool.consolidation_policy != ConsolidationPolicy::Balanced
+        || version == KarpenterVersion::V1_14
+    {
+        return Ok(());
+    }
+    let policy = manifest
+        .spec
+        .disruption
+        .as_ref()
+        .and_then(|d| d.consolidation_policy.as_ref())
+        .expect("a Balanced pool has a consolidationPolicy");
+    Err(ctx.error(
+        policy,
+        &format!("{field}.spec.disruption.consolidationPolicy"),
+        Some(policy.value.clone()),
+        "the Balanced consolidation policy needs Karpenter v1.14",
+        "set version: v1.14 in the karpenter policy, or write WhenEmptyOrUnderutilized",
+    ))
 }
 
 fn build_node_pool(
@@ -1847,19 +1941,19 @@ fn build_node_pool(
         ));
     }
 
+    if let Some(expire_after) = &spec.template.spec.expire_after {
+        pool.expire_after = if expire_after.value == "Never" {
+            None
+        } else {
+            Some(ctx.duration(
+                expire_after,
+                &format!("{field}.spec.template.spec.expireAfter"),
+            )?)
+        };
+    }
+
     // Fields accepted but not modelled yet.
     let name = &pool.name;
-    if spec
-        .template
-        .spec
-        .expire_after
-        .as_ref()
-        .is_some_and(|e| e.value != "Never")
-    {
-        ctx.warn(format!(
-            "NodePool {name}: expireAfter is accepted, but expiration is not modelled yet"
-        ));
-    }
     if !spec.template.spec.startup_taints.is_empty() {
         ctx.warn(format!(
             "NodePool {name}: startupTaints are accepted but not modelled yet"
@@ -1877,13 +1971,14 @@ fn build_node_pool(
             pool.consolidation_policy = match policy.value.as_str() {
                 "WhenEmpty" => ConsolidationPolicy::WhenEmpty,
                 "WhenEmptyOrUnderutilized" => ConsolidationPolicy::WhenEmptyOrUnderutilized,
+                "Balanced" => ConsolidationPolicy::Balanced,
                 other => {
                     return Err(ctx.error(
                         policy,
                         &format!("{field}.spec.disruption.consolidationPolicy"),
                         Some(other.to_string()),
-                        "unknown or not modelled consolidation policy",
-                        "write WhenEmpty or WhenEmptyOrUnderutilized",
+                        "unknown consolidation policy",
+                        "write WhenEmpty, WhenEmptyOrUnderutilized or (with version v1.14) Balanced",
                     ));
                 }
             };

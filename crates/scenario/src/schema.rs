@@ -758,6 +758,34 @@ pub struct KarpenterYaml {
     /// `BATCH_MAX_DURATION`, a duration; default `10s`.
     #[serde(default)]
     pub batch_max_duration: Option<Spanned<String>>,
+    /// Karpenter release whose disruption behaviour is modelled: `v1.13` (default) or `v1.14`.
+    #[serde(default)]
+    pub version: Option<Spanned<String>>,
+    /// NodePool changes applied during the run.
+    #[serde(default)]
+    pub node_pool_updates: Vec<NodePoolUpdateYaml>,
+    /// Karpenter's feature gates (Helm `settings.featureGates`).
+    #[serde(default)]
+    pub feature_gates: Option<FeatureGatesYaml>,
+}
+
+/// Karpenter feature gates that change disruption decisions.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FeatureGatesYaml {
+    /// `SpotToSpotConsolidation`; default false.
+    #[serde(default)]
+    pub spot_to_spot_consolidation: bool,
+}
+
+/// A NodePool manifest applied at a time during the run, replacing the NodePool of its name.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodePoolUpdateYaml {
+    /// Time from t = 0, a duration.
+    pub at: Spanned<String>,
+    /// The new manifest; its `metadata.name` names a NodePool of `nodePools`.
+    pub node_pool: NodePoolManifest,
 }
 
 /// A `karpenter.sh/v1` NodePool manifest.
@@ -815,7 +843,7 @@ pub struct NodeClaimSpecYaml {
     /// Accepted with a warning, not modelled.
     #[serde(default)]
     pub startup_taints: Vec<Taint>,
-    /// Accepted with a warning unless `Never`, not modelled.
+    /// A duration or `Never`; default `720h`.
     #[serde(default)]
     pub expire_after: Option<Spanned<String>>,
     /// Accepted with a warning, not modelled.
@@ -945,7 +973,8 @@ pub struct RequirementYaml {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DisruptionYaml {
-    /// `WhenEmpty` or `WhenEmptyOrUnderutilized` (the default).
+    /// `WhenEmpty`, `WhenEmptyOrUnderutilized` (the default) or, with version v1.14,
+    /// `Balanced`.
     #[serde(default)]
     pub consolidation_policy: Option<Spanned<String>>,
     /// A duration or `Never`; default `0s`.

@@ -168,7 +168,8 @@ pub struct Decision {
     pub policy: String,
     /// `launch`, `launch-failed`, `ready`, `cordon`, `uncordon`, `delete`, `evict`,
     /// `interruption-notice`, `rebalance-recommendation` or `terminate`, or a policy's note
-    /// (Cluster Autoscaler's `unneeded`, `unremovable` and `backoff`).
+    /// (Cluster Autoscaler's `unneeded`, `unremovable` and `backoff`, Karpenter's
+    /// `unconsolidatable`).
     pub action: String,
     /// Node name; empty for a note about no node.
     pub node: String,

@@ -1,4 +1,5 @@
-//! Disruption: Emptiness and single-node consolidation with budgets and validation
+//! Disruption: the controller loop, Emptiness and single-node consolidation, the consolidation
+//! decision shared with multi-node consolidation, validation and the execution of commands
 //! (`pkg/controllers/disruption/`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,13 +8,13 @@ use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodPhase};
 
-use super::scheduling::{SimNode, SimPod, any_host_ports, solve, sort_nodes};
-use super::{BudgetReason, ConsolidationPolicy, Karpenter, TIMER_VALIDATION, token};
+use super::scheduling::{Placement, SimNode, SimPod, any_host_ports, solve, sort_nodes};
+use super::{
+    BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
+    token,
+};
 use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
 use crate::topology::TopologyTracker;
-
-/// `expireAfter` default, which scales the disruption cost by the node's remaining lifetime.
-const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
 
 /// Longest time the "consolidated" state lasts before the cluster is evaluated again anyway.
 const CONSOLIDATION_RECHECK: SimDuration = SimDuration::from_mins(5);
@@ -26,7 +27,30 @@ const MIN_SPOT_TO_SPOT_TYPES: usize = 15;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Method {
     Emptiness,
+    Drift,
+    MultiNode,
     SingleNode,
+}
+
+impl Method {
+    /// Returns the reason the method's deletions are counted under.
+    pub fn reason(self) -> DisruptionReason {
+        match self {
+            Method::Emptiness => DisruptionReason::Empty,
+            Method::Drift => DisruptionReason::Drifted,
+            Method::MultiNode | Method::SingleNode => DisruptionReason::Underutilized,
+        }
+    }
+
+    /// Returns the method's name for the decision log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Emptiness => "emptiness",
+            Method::Drift => "drift",
+            Method::MultiNode => "multi-node consolidation",
+            Method::SingleNode => "single-node consolidation",
+        }
+    }
 }
 
 /// A replacement NodeClaim: a pool and the price-ordered options cheaper than the candidates.
@@ -39,18 +63,34 @@ pub(crate) struct Replacement {
     pub capacity_type: CapacityType,
 }
 
-/// A disruption decision waiting for validation or for its replacement.
+/// The result of a scheduling simulation without some candidates.
+pub(super) struct Simulation {
+    pub placement: Placement,
+    /// Sum of the candidates' prices.
+    pub candidate_price: Price,
+}
+
+/// A disruption decision waiting for validation or for its replacements. Consolidation has
+/// at most one replacement; drift may have several.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Command {
     pub method: Method,
     pub candidates: Vec<NodeId>,
-    pub replacement: Option<Replacement>,
+    pub replacements: Vec<Replacement>,
     pub candidate_price: Price,
+}
+
+/// A started command: its candidates are cordoned and wait until every replacement is Ready.
+#[derive(Clone, Debug)]
+pub(crate) struct InFlight {
+    pub command: Command,
+    /// Replacement nodes not Ready yet.
+    pub waiting: BTreeSet<NodeId>,
 }
 
 /// Per-node facts about pods that the disruption methods use. One sweep over the cluster's pods
 /// per pass gathers them, instead of one lookup per node and method.
-struct PodFacts {
+pub(super) struct PodFacts {
     by_node: BTreeMap<NodeId, NodePodFacts>,
 }
 
@@ -63,16 +103,20 @@ struct NodePodFacts {
     disruptable: bool,
     /// Sum of the eviction costs of all pods bound to the node, terminating ones included.
     eviction_cost: f64,
+    /// 1 plus the positive eviction costs of the node's active pods (v1.14
+    /// `RescheduleDisruptionCost`).
+    reschedule_cost: f64,
 }
 
 impl PodFacts {
-    fn gather(view: &ClusterView<'_>) -> PodFacts {
+    pub(super) fn gather(view: &ClusterView<'_>) -> PodFacts {
         // The value `Iterator::sum` starts from, so that the sums equal summing each node's pods.
         let zero: f64 = std::iter::empty::<f64>().sum();
         let none = NodePodFacts {
             active: false,
             disruptable: true,
             eviction_cost: zero,
+            reschedule_cost: 1.0,
         };
         let mut by_node: BTreeMap<NodeId, NodePodFacts> =
             view.cluster.nodes().map(|n| (n.id, none)).collect();
@@ -90,9 +134,11 @@ impl PodFacts {
             let Some(facts) = pod.node.and_then(|id| by_node.get_mut(&id)) else {
                 continue;
             };
-            facts.eviction_cost += pod_eviction_cost(pod.spec.priority);
+            let cost = pod_eviction_cost(pod.spec.priority);
+            facts.eviction_cost += cost;
             if pod.phase != PodPhase::Terminating {
                 facts.active = true;
+                facts.reschedule_cost += cost.max(0.0);
                 if facts.disruptable && (pod.spec.do_not_disrupt || !eviction_allowed(&pod.spec)) {
                     facts.disruptable = false;
                 }
@@ -107,20 +153,59 @@ impl PodFacts {
 
     /// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
     /// pods are node overhead here and never count).
-    fn is_empty(&self, node: &Node) -> bool {
+    pub(super) fn is_empty(&self, node: &Node) -> bool {
         !self.of(node).active
     }
 
+    /// v1.14 `RescheduleDisruptionCost` of a node.
+    pub(super) fn reschedule_cost(&self, node: &Node) -> f64 {
+        self.of(node).reschedule_cost
+    }
+
     /// Disruption cost of a node: the pods' eviction costs times the share of the node's
-    /// lifetime left before `expireAfter` (`pkg/utils/disruption/disruption.go`). Lower costs
-    /// are disrupted first.
-    fn disruption_cost(&self, node: &Node, view: &ClusterView<'_>) -> f64 {
-        let age = view.now.since(node.launched_at).as_millis() as f64;
-        let lifetime_remaining = ((EXPIRE_AFTER.as_millis() as f64 - age)
-            / EXPIRE_AFTER.as_millis() as f64)
-            .clamp(0.0, 1.0);
+    /// lifetime left before `expire_after`, the whole of it for `Never`
+    /// (`pkg/utils/disruption/disruption.go`). Lower costs are disrupted first.
+    fn disruption_cost(
+        &self,
+        node: &Node,
+        view: &ClusterView<'_>,
+        expire_after: Option<SimDuration>,
+    ) -> f64 {
+        let lifetime_remaining = match expire_after {
+            Some(expire_after) if expire_after > SimDuration::ZERO => {
+                let age = view.now.since(node.launched_at).as_millis() as f64;
+                let total = expire_after.as_millis() as f64;
+                ((total - age) / total).clamp(0.0, 1.0)
+            }
+            Some(_) => 0.0,
+            None => 1.0,
+        };
         self.of(node).eviction_cost * lifetime_remaining
     }
+}
+
+/// Names a command's candidates with their instance types, as "name (type)".
+fn candidate_names(view: &ClusterView<'_>, command: &Command) -> Vec<String> {
+    command
+        .candidates
+        .iter()
+        .filter_map(|id| view.cluster.node(*id))
+        .map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name))
+        .collect()
+}
+
+/// The `k` of the `Balanced` policy: a move is approved when its score is at least 1/k
+/// (kubernetes-sigs/karpenter v1.14 `BalancedK`).
+const BALANCED_K: f64 = 2.0;
+
+/// v1.14 `RescheduleDisruptionCost` of a node: 1 plus the positive eviction costs of its
+/// active pods.
+fn reschedule_cost(view: &ClusterView<'_>, node: &Node) -> f64 {
+    1.0 + view
+        .cluster
+        .active_pods_on(node.id)
+        .map(|p| pod_eviction_cost(p.spec.priority).max(0.0))
+        .sum::<f64>()
 }
 
 /// Returns a pod's eviction cost: 1 + priority / 2^25, clamped to [-10, 10].
@@ -137,7 +222,7 @@ pub(super) struct ConsolidationBase<'v> {
 }
 
 impl<'v> ConsolidationBase<'v> {
-    fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
+    pub(super) fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
             pending: view
@@ -156,10 +241,16 @@ impl<'v> ConsolidationBase<'v> {
 }
 
 /// Sorts nodes by disruption cost, cheapest first, ties by id; each cost is computed once.
-fn sort_by_disruption_cost(nodes: &mut Vec<&Node>, view: &ClusterView<'_>, facts: &PodFacts) {
+/// `expire_after` returns the `expireAfter` of a node's NodePool.
+fn sort_by_disruption_cost(
+    nodes: &mut Vec<&Node>,
+    view: &ClusterView<'_>,
+    facts: &PodFacts,
+    expire_after: impl Fn(&Node) -> Option<SimDuration>,
+) {
     let mut keyed: Vec<(f64, &Node)> = nodes
         .iter()
-        .map(|n| (facts.disruption_cost(n, view), *n))
+        .map(|n| (facts.disruption_cost(n, view, expire_after(n)), *n))
         .collect();
     keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
     nodes.clear();
@@ -167,25 +258,42 @@ fn sort_by_disruption_cost(nodes: &mut Vec<&Node>, view: &ClusterView<'_>, facts
 }
 
 impl Karpenter {
-    /// One pass of the disruption controller: the first method that finds a command wins.
+    /// One pass of the disruption controller: the methods in Karpenter's order (Emptiness,
+    /// Drift, multi-node, then single-node consolidation); the first that finds a command wins.
     pub(super) fn disrupt(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
         // The pod controller re-triggers provisioning every 10 s while pods stay Unschedulable.
         if self.batch_idle.is_none() && view.cluster.pending_pods().any(|p| p.unschedulable) {
             self.trigger_batch(view, actions);
         }
         self.nominated_until.retain(|_, until| *until > view.now);
+        self.expire(view, actions);
 
-        // The "consolidated" short-circuit (`state/cluster.go`): skip the methods while nothing
-        // changed since a pass found nothing to do, until the 5-minute forced re-check or until
-        // a node's consolidateAfter runs out (its Consolidatable condition flips).
+        // The "consolidated" short-circuit (`state/cluster.go`): skip the consolidation methods
+        // while nothing changed since a pass found nothing to do, until the 5-minute forced
+        // re-check or until a node's consolidateAfter runs out (its Consolidatable condition
+        // flips). Drift is not short-circuited.
         let unchanged = self.consolidated.is_some_and(|(generation, until)| {
             generation == view.cluster.generation() && view.now < until
         });
-        if self.pending_command.is_none() && !unchanged {
+        if self.pending_command.is_none() {
             let facts = PodFacts::gather(view);
-            let command = self
-                .emptiness(view, &facts)
-                .or_else(|| self.single_node_consolidation(view, &facts));
+            let mut command = None;
+            if !unchanged {
+                command = self.emptiness(view, &facts);
+            }
+            if command.is_none()
+                && let Some(drift) = self.drift(view, &facts)
+            {
+                // Drift acts at once, without the validation wait (`drift.go`).
+                self.execute(drift, view, actions);
+                self.arm_disruption(view.now, actions);
+                return;
+            }
+            if !unchanged {
+                command = command
+                    .or_else(|| self.multi_node_consolidation(view, &facts))
+                    .or_else(|| self.single_node_consolidation(view, &facts, actions));
+            }
             if let Some(command) = command {
                 self.consolidated = None;
                 self.pending_command = Some(command);
@@ -196,12 +304,14 @@ impl Karpenter {
                 );
                 return;
             }
-            // A pass held back by a budget does not count as consolidated, so it retries.
-            let budget_blocked = [BudgetReason::Empty, BudgetReason::Underutilized]
-                .into_iter()
-                .any(|reason| self.available_budgets(view, reason).contains(&0));
-            self.consolidated =
-                (!budget_blocked).then(|| (view.cluster.generation(), self.recheck_time(view)));
+            if !unchanged {
+                // A pass held back by a budget does not count as consolidated, so it retries.
+                let budget_blocked = [BudgetReason::Empty, BudgetReason::Underutilized]
+                    .into_iter()
+                    .any(|reason| self.available_budgets(view, reason).contains(&0));
+                self.consolidated =
+                    (!budget_blocked).then(|| (view.cluster.generation(), self.recheck_time(view)));
+            }
         }
         self.arm_disruption(view.now + self.config.disruption_poll_period, actions);
     }
@@ -223,8 +333,34 @@ impl Karpenter {
         next_eligible.map_or(forced, |at| at.min(forced))
     }
 
-    /// Checks whether `node` may be disrupted gracefully now (`NewCandidate`, `ShouldDisrupt`).
-    fn is_candidate(&self, node: &Node, view: &ClusterView<'_>, facts: &PodFacts) -> bool {
+    /// Checks whether `node` may be disrupted gracefully now by any method (`NewCandidate`):
+    /// Ready, not cordoned or already held by a command, not nominated, and with no pod that
+    /// blocks its eviction.
+    pub(super) fn is_disruptable(
+        &self,
+        node: &Node,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+    ) -> bool {
+        self.pool_index(&node.owner).is_some()
+            && node.state == NodeState::Ready
+            && !node.cordoned
+            && !self.disrupting.contains(&node.id)
+            && self
+                .nominated_until
+                .get(&node.id)
+                .is_none_or(|until| *until <= view.now)
+            && facts.of(node).disruptable
+    }
+
+    /// Checks whether `node` may be consolidated now: disruptable, and past its NodePool's
+    /// consolidateAfter (the Consolidatable condition of consolidation's `ShouldDisrupt`).
+    pub(super) fn is_candidate(
+        &self,
+        node: &Node,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+    ) -> bool {
         let Some(pool) = self.pool_index(&node.owner) else {
             return false;
         };
@@ -232,20 +368,18 @@ impl Karpenter {
         let Some(consolidate_after) = pool.consolidate_after else {
             return false;
         };
-        node.state == NodeState::Ready
-            && !node.cordoned
-            && !self.disrupting.contains(&node.id)
-            && self
-                .nominated_until
-                .get(&node.id)
-                .is_none_or(|until| *until <= view.now)
-            && view.now.since(node.last_pod_event) >= consolidate_after
-            && facts.of(node).disruptable
+        view.now.since(node.last_pod_event) >= consolidate_after
+            && self.is_disruptable(node, view, facts)
     }
 
     /// Nodes each pool may still disrupt: the smallest budget allowance over the pool's
-    /// initialized nodes, minus its nodes already being disrupted.
-    fn available_budgets(&self, view: &ClusterView<'_>, reason: BudgetReason) -> Vec<u32> {
+    /// initialized nodes, minus its nodes already being disrupted
+    /// (`BuildDisruptionBudgetMapping`), for disruptions of `reason`.
+    pub(super) fn available_budgets(
+        &self,
+        view: &ClusterView<'_>,
+        reason: BudgetReason,
+    ) -> Vec<u32> {
         let now_unix = self.config.start_unix_secs + (view.now.as_millis() / 1000) as i64;
         let pools = self.pools.as_ref().expect("pools resolved");
         pools
@@ -275,7 +409,7 @@ impl Karpenter {
             .nodes()
             .filter(|n| facts.is_empty(n) && self.is_candidate(n, view, facts))
             .collect();
-        sort_by_disruption_cost(&mut empty, view, facts);
+        self.sort_candidates(&mut empty, view, facts);
 
         let mut candidates = Vec::new();
         let mut price = Price(0);
@@ -293,17 +427,19 @@ impl Karpenter {
         (!candidates.is_empty()).then_some(Command {
             method: Method::Emptiness,
             candidates,
-            replacement: None,
+            replacements: vec![],
             candidate_price: price,
         })
     }
 
-    /// Single-node consolidation: candidates in disruption-cost order, interleaved across pools;
-    /// the first that can be deleted or replaced by a cheaper node wins.
+    /// Single-node consolidation: candidates in disruption order, interleaved across pools;
+    /// the first that can be deleted or replaced by a cheaper node wins. The reasons a candidate
+    /// cannot be consolidated go to the decision log (Karpenter's `Unconsolidatable` event).
     fn single_node_consolidation(
-        &self,
+        &mut self,
         view: &ClusterView<'_>,
         facts: &PodFacts,
+        actions: &mut Actions,
     ) -> Option<Command> {
         let budgets = self.available_budgets(view, BudgetReason::Underutilized);
         let pools = self.pools.as_ref().expect("pools resolved");
@@ -313,21 +449,25 @@ impl Karpenter {
                 continue;
             };
             if !facts.is_empty(node)
-                && pools[pool].config.consolidation_policy
-                    == ConsolidationPolicy::WhenEmptyOrUnderutilized
+                && pools[pool]
+                    .config
+                    .consolidation_policy
+                    .consolidates_underutilized()
                 && self.is_candidate(node, view, facts)
             {
                 per_pool[pool].push(node);
             }
         }
         for nodes in &mut per_pool {
-            sort_by_disruption_cost(nodes, view, facts);
+            self.sort_candidates(nodes, view, facts);
         }
 
         // Round-robin across pools.
         let mut base = ConsolidationBase::new(self, view, false);
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
-        for rank in 0..longest {
+        let mut found = None;
+        let mut reasons = Vec::new();
+        'search: for rank in 0..longest {
             for (pool, nodes) in per_pool.iter().enumerate() {
                 let Some(node) = nodes.get(rank) else {
                     continue;
@@ -335,13 +475,98 @@ impl Karpenter {
                 if budgets[pool] == 0 {
                     continue;
                 }
-                if let Some(command) = self.compute_consolidation(view, &[node.id], Some(&mut base))
-                {
-                    return Some(command);
+                match self.compute_consolidation(
+                    view,
+                    Method::SingleNode,
+                    &[node.id],
+                    Some(&mut base),
+                ) {
+                    Ok(command) => {
+                        found = Some(command);
+                        break 'search;
+                    }
+                    Err(reason) => reasons.push((node.id, reason)),
                 }
             }
         }
-        None
+        for (node, reason) in reasons {
+            self.note_unconsolidatable(node, reason, view, actions);
+        }
+        found
+    }
+
+    /// Writes a candidate's reason for staying to the decision log, the first time the node
+    /// has that reason, so that a node flipping between two reasons does not flood the log.
+    fn note_unconsolidatable(
+        &mut self,
+        node: NodeId,
+        reason: Unconsolidatable,
+        view: &ClusterView<'_>,
+        actions: &mut Actions,
+    ) {
+        let Some(text) = reason.event() else {
+            return;
+        };
+        let Some(n) = view.cluster.node(node) else {
+            return;
+        };
+        let noted = self.unconsolidatable.entry(node).or_default();
+        if noted.contains(&text) {
+            return;
+        }
+        actions.note(
+            Some(node),
+            "unconsolidatable",
+            "Unconsolidatable",
+            format!("Unconsolidatable: node {}: {text}", n.name),
+        );
+        noted.insert(text);
+    }
+
+    /// Sorts consolidation and emptiness candidates into the order Karpenter tries them, ties
+    /// by node id. v1.13 takes the lowest disruption cost first. v1.14 takes the highest
+    /// savings per disruption first: the node's price over its `RescheduleDisruptionCost`.
+    ///
+    /// NOTE: the v1.14 order is modelled from a description of v1.14's `types.go`; the
+    /// v1.14 source of the sort was not checked here.
+    pub(super) fn sort_candidates(
+        &self,
+        nodes: &mut Vec<&Node>,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+    ) {
+        match self.config.version {
+            KarpenterVersion::V1_13 => {
+                let pools = self.pools.as_ref().expect("pools resolved");
+                sort_by_disruption_cost(nodes, view, facts, |n| {
+                    self.pool_index(&n.owner)
+                        .and_then(|p| pools[p].config.expire_after)
+                })
+            }
+            KarpenterVersion::V1_14 => {
+                let mut keyed: Vec<(f64, &Node)> = nodes
+                    .iter()
+                    .map(|n| {
+                        let price = self.node_price(view, n).0 as f64;
+                        (price / facts.reschedule_cost(n), *n)
+                    })
+                    .collect();
+                keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+                nodes.clear();
+                nodes.extend(keyed.into_iter().map(|(_, n)| n));
+            }
+        }
+    }
+
+    /// Returns the price Karpenter gives a node: its offering's current spot price for spot,
+    /// its on-demand price otherwise.
+    pub(super) fn node_price(&self, view: &ClusterView<'_>, node: &Node) -> Price {
+        match node.capacity_type {
+            CapacityType::Spot => self
+                .spot_price(view, node.instance_type, &node.zone)
+                .unwrap_or(node.price),
+            CapacityType::OnDemand => node.price,
+        }
     }
 
     /// The nodes a consolidation may move pods to, before the candidates are taken out: not
@@ -360,15 +585,34 @@ impl Karpenter {
         nodes
     }
 
-    /// Simulates removing `candidates`: delete when their pods fit on other nodes, replace when
-    /// they need exactly one new NodeClaim with options strictly cheaper than the candidates
-    /// (`computeConsolidation`), otherwise nothing.
-    pub(super) fn compute_consolidation<'v>(
+    /// Nodes that may not receive a consolidation candidate's pods because they are still
+    /// inside their NodePool's consolidateAfter window: none in v1.13; in v1.14 the
+    /// `IsConsolidationSimulation` check of the scheduler's existing nodes.
+    fn destinations_under_consolidate_after(&self, view: &ClusterView<'_>) -> Vec<NodeId> {
+        if self.config.version == KarpenterVersion::V1_13 {
+            return Vec::new();
+        }
+        let pools = self.pools.as_ref().expect("pools resolved");
+        view.cluster
+            .nodes()
+            .filter(|n| {
+                self.pool_index(&n.owner)
+                    .and_then(|p| pools[p].config.consolidate_after)
+                    .is_some_and(|after| view.now.since(n.last_pod_event) < after)
+            })
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// Simulates scheduling without `candidates`: their active pods and every pending pod,
+    /// onto the other nodes and new NodeClaims (`SimulateScheduling`). Fails when a
+    /// candidate's pod would not schedule, or only on a node that is not initialized.
+    pub(super) fn simulate_removal<'v>(
         &self,
         view: &ClusterView<'v>,
         candidates: &[NodeId],
         base: Option<&mut ConsolidationBase<'v>>,
-    ) -> Option<Command> {
+    ) -> Result<Simulation, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
 
@@ -377,15 +621,8 @@ impl Karpenter {
         let mut pods = Vec::new();
         let mut candidate_price = Price(0);
         for id in candidates {
-            let node = view.cluster.node(*id)?;
-            // A spot node is priced at its offering's current spot price.
-            let price = match node.capacity_type {
-                CapacityType::Spot => self
-                    .spot_price(view, node.instance_type, &node.zone)
-                    .unwrap_or(node.price),
-                CapacityType::OnDemand => node.price,
-            };
-            candidate_price = Price(candidate_price.0 + price.0);
+            let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
+            candidate_price = Price(candidate_price.0 + self.node_price(view, node).0);
             for pod in view.cluster.active_pods_on(*id) {
                 candidate_pods.insert(pod.id);
                 pods.push(SimPod {
@@ -404,15 +641,18 @@ impl Karpenter {
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.
+        // NOTE: v1.14 keeps only the candidates' pods off nodes inside their consolidateAfter
+        // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
-        let candidate_ids: Vec<NodeId> = candidate_set.iter().copied().collect();
+        let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
+        excluded.extend(self.destinations_under_consolidate_after(view));
         let placement = if any_host_ports(&pods) {
             let mut nodes = self.destination_nodes(view, true);
             solve(
                 pods,
                 &mut nodes,
-                &candidate_ids,
+                &excluded,
                 pools,
                 &mut limits,
                 &mut tracker,
@@ -421,7 +661,7 @@ impl Karpenter {
             solve(
                 pods,
                 &mut base.nodes,
-                &candidate_ids,
+                &excluded,
                 pools,
                 &mut limits,
                 &mut tracker,
@@ -430,7 +670,7 @@ impl Karpenter {
 
         // Every candidate pod must land, and not on a node that is still initializing.
         if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
-            return None;
+            return Err(Unconsolidatable::PodsWouldNotSchedule);
         }
         if placement.on_existing.iter().any(|(pod, node)| {
             candidate_pods.contains(pod)
@@ -439,69 +679,175 @@ impl Karpenter {
                     .node(*node)
                     .is_none_or(|n| n.state != NodeState::Ready)
         }) {
-            return None;
+            return Err(Unconsolidatable::UninitializedDestination);
         }
+        Ok(Simulation {
+            placement,
+            candidate_price,
+        })
+    }
 
-        match placement.claims.as_slice() {
-            [] => Some(Command {
-                method: Method::SingleNode,
-                candidates: candidates.to_vec(),
-                replacement: None,
-                candidate_price,
-            }),
-            [claim] => {
-                let pool = &pools[claim.pool];
-                let all_spot = candidates
-                    .iter()
-                    .filter_map(|id| view.cluster.node(*id))
-                    .all(|n| n.capacity_type == CapacityType::Spot);
-                if all_spot && pool.allows_spot && !self.config.spot_to_spot_consolidation {
-                    // Feature gate SpotToSpotConsolidation, off by default: no spot-to-spot replace.
-                    return None;
-                }
-                // A replacement that may be spot is launched as spot (OD → [OD, spot] is
-                // constrained to spot), priced at its worst current spot price.
-                let capacity_type = if pool.allows_spot {
-                    CapacityType::Spot
-                } else {
-                    CapacityType::OnDemand
-                };
-                let price_of = |i: usize| match capacity_type {
-                    CapacityType::Spot => self.worst_spot_price(
-                        view,
-                        pool,
-                        pool.options[i].instance_type,
-                        claim.zone.as_ref(),
-                    ),
-                    CapacityType::OnDemand => Some(pool.options[i].price),
-                };
-                let mut cheaper: Vec<usize> = claim
-                    .options
-                    .iter()
-                    .copied()
-                    .filter(|&i| price_of(i).is_some_and(|p| p < candidate_price))
-                    .collect();
-                if all_spot && capacity_type == CapacityType::Spot {
-                    // Single-node spot-to-spot needs 15 cheaper types and keeps only those 15.
-                    if candidates.len() == 1 && cheaper.len() < MIN_SPOT_TO_SPOT_TYPES {
-                        return None;
-                    }
-                    cheaper.sort_by_key(|&i| price_of(i));
-                    cheaper.truncate(MIN_SPOT_TO_SPOT_TYPES);
-                }
-                (!cheaper.is_empty()).then(|| Command {
-                    method: Method::SingleNode,
+    /// Simulates removing `candidates`: delete when their pods fit on other nodes, replace when
+    /// they need exactly one new NodeClaim with options strictly cheaper than the candidates
+    /// (`computeConsolidation`); otherwise the reason nothing can be done.
+    pub(super) fn compute_consolidation<'v>(
+        &self,
+        view: &ClusterView<'v>,
+        method: Method,
+        candidates: &[NodeId],
+        base: Option<&mut ConsolidationBase<'v>>,
+    ) -> Result<Command, Unconsolidatable> {
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let Simulation {
+            placement,
+            candidate_price,
+        } = self.simulate_removal(view, candidates, base)?;
+
+        let claim = match placement.claims.as_slice() {
+            [] => {
+                let command = Command {
+                    method,
                     candidates: candidates.to_vec(),
-                    replacement: Some(Replacement {
-                        pool: claim.pool,
-                        options: cheaper,
-                        zone: claim.zone.clone(),
-                        capacity_type,
-                    }),
+                    replacements: vec![],
                     candidate_price,
-                })
+                };
+                self.check_balanced(view, &command)?;
+                return Ok(command);
             }
-            _ => None,
+            [claim] => claim,
+            claims => return Err(Unconsolidatable::NeedsManyNodes(claims.len())),
+        };
+        let pool = &pools[claim.pool];
+        let all_spot = candidates
+            .iter()
+            .filter_map(|id| view.cluster.node(*id))
+            .all(|n| n.capacity_type == CapacityType::Spot);
+        if all_spot && pool.allows_spot && !self.config.spot_to_spot_consolidation {
+            // Feature gate SpotToSpotConsolidation, off by default: no spot-to-spot replace.
+            return Err(Unconsolidatable::SpotToSpotDisabled);
+        }
+        // A replacement that may be spot is launched as spot (OD → [OD, spot] is constrained
+        // to spot), priced at its worst current spot price.
+        let capacity_type = if pool.allows_spot {
+            CapacityType::Spot
+        } else {
+            CapacityType::OnDemand
+        };
+        let price_of =
+            |i: usize| self.option_price(view, pool, i, capacity_type, claim.zone.as_ref());
+        let mut cheaper: Vec<usize> = claim
+            .options
+            .iter()
+            .copied()
+            .filter(|&i| price_of(i).is_some_and(|p| p < candidate_price))
+            .collect();
+        if cheaper.is_empty() {
+            return Err(Unconsolidatable::NotCheaper);
+        }
+        // Single-node spot-to-spot needs 15 cheaper types and keeps only the 15 cheapest;
+        // multi-node spot-to-spot has no such rule (`computeSpotToSpotConsolidation`).
+        if all_spot && capacity_type == CapacityType::Spot && candidates.len() == 1 {
+            if cheaper.len() < MIN_SPOT_TO_SPOT_TYPES {
+                return Err(Unconsolidatable::TooFewCheaperSpotTypes(cheaper.len()));
+            }
+            cheaper.sort_by_key(|&i| price_of(i));
+            cheaper.truncate(MIN_SPOT_TO_SPOT_TYPES);
+        }
+        let command = Command {
+            method,
+            candidates: candidates.to_vec(),
+            replacements: vec![Replacement {
+                pool: claim.pool,
+                options: cheaper,
+                zone: claim.zone.clone(),
+                capacity_type,
+            }],
+            candidate_price,
+        };
+        self.check_balanced(view, &command)?;
+        Ok(command)
+    }
+
+    /// Checks a move against the `Balanced` policy of every candidate's NodePool that has it
+    /// (v1.14 `pkg/controllers/disruption/balanced.go`): the pool's share of the savings over
+    /// its total cost, divided by the pool's share of the move's disruption cost over its total
+    /// disruption cost, must be at least 1/k with k = 2. Savings are the candidates' price less
+    /// the replacement's cheapest option, split across pools by the candidates' prices.
+    fn check_balanced(
+        &self,
+        view: &ClusterView<'_>,
+        command: &Command,
+    ) -> Result<(), Unconsolidatable> {
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let balanced: BTreeSet<usize> = command
+            .candidates
+            .iter()
+            .filter_map(|id| view.cluster.node(*id))
+            .filter_map(|n| self.pool_index(&n.owner))
+            .filter(|&p| pools[p].config.consolidation_policy == ConsolidationPolicy::Balanced)
+            .collect();
+        if balanced.is_empty() {
+            return Ok(());
+        }
+        let replacement_price = command.replacements.first().map_or(0, |r| {
+            let pool = &pools[r.pool];
+            r.options
+                .iter()
+                .filter_map(|&i| self.option_price(view, pool, i, r.capacity_type, r.zone.as_ref()))
+                .min()
+                .map_or(0, |p| p.0)
+        });
+        let savings = command.candidate_price.0.saturating_sub(replacement_price) as f64;
+        // Total price and disruption cost of some nodes.
+        let totals = |nodes: &[&Node]| -> (f64, f64) {
+            let cost = nodes
+                .iter()
+                .map(|n| self.node_price(view, n).0 as f64)
+                .sum();
+            let disruption = nodes.iter().map(|n| reschedule_cost(view, n)).sum();
+            (cost, disruption)
+        };
+        for pool in balanced {
+            let name = &pools[pool].config.name;
+            let nodes: Vec<&Node> = view
+                .cluster
+                .nodes()
+                .filter(|n| &n.owner == name && n.state != NodeState::Deleting)
+                .collect();
+            let (pool_cost, pool_disruption) = totals(&nodes);
+            let sources: Vec<&Node> = command
+                .candidates
+                .iter()
+                .filter_map(|id| view.cluster.node(*id))
+                .filter(|n| &n.owner == name)
+                .collect();
+            let (source_cost, move_disruption) = totals(&sources);
+            let share = source_cost / (command.candidate_price.0 as f64).max(1.0);
+            let score = (savings * share / pool_cost.max(1.0))
+                / (move_disruption / pool_disruption.max(1.0));
+            if score < 1.0 / BALANCED_K {
+                return Err(Unconsolidatable::BalancedScoreTooLow);
+            }
+        }
+        Ok(())
+    }
+
+    /// Worst-case launch price of option `i` of `pool` in `capacity_type`: the highest spot
+    /// price over the zones it may launch in, or the on-demand price
+    /// (`Offerings.WorstLaunchPrice`). `None` when no spot offering is available.
+    pub(super) fn option_price(
+        &self,
+        view: &ClusterView<'_>,
+        pool: &ResolvedPool,
+        i: usize,
+        capacity_type: CapacityType,
+        zone: Option<&String>,
+    ) -> Option<Price> {
+        match capacity_type {
+            CapacityType::Spot => {
+                self.worst_spot_price(view, pool, pool.options[i].instance_type, zone)
+            }
+            CapacityType::OnDemand => Some(pool.options[i].price),
         }
     }
 
@@ -540,28 +886,8 @@ impl Karpenter {
                     ..command
                 })
             }
-            Method::SingleNode => {
-                let eligible = command.candidates.iter().all(|id| {
-                    view.cluster
-                        .node(*id)
-                        .is_some_and(|n| self.is_candidate(n, view, &facts))
-                });
-                let fresh = if eligible {
-                    self.compute_consolidation(view, &command.candidates, None)
-                } else {
-                    None
-                };
-                match (fresh, &command.replacement) {
-                    (Some(fresh), None) if fresh.replacement.is_none() => Some(command),
-                    (
-                        Some(Command {
-                            replacement: Some(new),
-                            ..
-                        }),
-                        Some(old),
-                    ) if old.options.iter().all(|o| new.options.contains(o)) => Some(command),
-                    _ => None,
-                }
+            Method::SingleNode | Method::MultiNode | Method::Drift => {
+                self.revalidate(view, &facts, command)
             }
         };
         match validated {
@@ -573,58 +899,156 @@ impl Karpenter {
         }
     }
 
-    fn execute(&mut self, command: Command, view: &ClusterView<'_>, actions: &mut Actions) {
-        let reason = if command.method == Method::Emptiness {
-            DisruptionReason::Empty
-        } else {
-            DisruptionReason::Underutilized
+    /// Re-simulates a consolidation command (`validation.go`): every candidate must still be
+    /// one, the new result must be of the same kind, and a replacement's options must all
+    /// still be among the new result's options.
+    fn revalidate(
+        &self,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+        command: Command,
+    ) -> Option<Command> {
+        let eligible = command.candidates.iter().all(|id| {
+            view.cluster
+                .node(*id)
+                .is_some_and(|n| self.is_candidate(n, view, facts))
+        });
+        if !eligible {
+            return None;
+        }
+        let mut fresh = self
+            .compute_consolidation(view, command.method, &command.candidates, None)
+            .ok()?;
+        if command.method == Method::MultiNode {
+            self.filter_out_same_type(view, &mut fresh);
+        }
+        let same = match (
+            fresh.replacements.as_slice(),
+            command.replacements.as_slice(),
+        ) {
+            ([], []) => true,
+            ([new], [old]) => old.options.iter().all(|o| new.options.contains(o)),
+            _ => false,
         };
-        let Some(replacement) = &command.replacement else {
+        same.then_some(command)
+    }
+
+    /// Starts a command: deletes the candidates at once when it has no replacement; otherwise
+    /// launches each replacement, cordons the candidates and deletes them once every
+    /// replacement is Ready (`queue.go`).
+    pub(super) fn execute(
+        &mut self,
+        command: Command,
+        view: &ClusterView<'_>,
+        actions: &mut Actions,
+    ) {
+        let reason = command.method.reason();
+        if command.replacements.is_empty() {
             for id in &command.candidates {
                 let node = view.cluster.node(*id).expect("validated candidate exists");
                 let detail = format!(
-                    "{}: delete node {} ({}, ${:.4}/h, {} pods)",
+                    "{}: delete node {} ({} {}, ${:.4}/h, {} pods) by {}{}",
                     reason.as_str(),
                     node.name,
+                    node.capacity_type.label(),
                     view.catalog.get(node.instance_type).name,
-                    node.price.usd_per_hour(),
-                    node.pods.len()
+                    self.node_price(view, node).usd_per_hour(),
+                    node.pods.len(),
+                    command.method.name(),
+                    self.candidate_list(view, &command),
                 );
                 actions.delete_node(*id, reason, detail);
                 self.disrupting.insert(*id);
             }
             return;
-        };
+        }
 
-        // Replace: launch the cheapest cheaper option, cordon the candidates, and delete them
-        // once the replacement is Ready.
+        // Replace: launch the cheapest option of each replacement, cordon the candidates, and
+        // delete them once the replacements are Ready.
+        let mut waiting = BTreeSet::new();
+        for replacement in &command.replacements {
+            match self.launch_replacement(view, &command, replacement, actions) {
+                Some(node) => {
+                    waiting.insert(node);
+                }
+                None => {
+                    // Every offering is unavailable: the command fails, and the replacements
+                    // already launched stay as ordinary nodes.
+                    return;
+                }
+            }
+        }
+        for id in &command.candidates {
+            actions.cordon(*id, true);
+            self.disrupting.insert(*id);
+        }
+        self.next_command += 1;
+        for node in &waiting {
+            self.replacements.insert(*node, self.next_command);
+        }
+        self.in_flight
+            .insert(self.next_command, InFlight { command, waiting });
+    }
+
+    /// Lists a command's candidates for the decision log when there is more than one.
+    fn candidate_list(&self, view: &ClusterView<'_>, command: &Command) -> String {
+        if command.candidates.len() < 2 {
+            return String::new();
+        }
+        let names = candidate_names(view, command);
+        format!(
+            " with {} candidates [{}] at ${:.4}/h",
+            names.len(),
+            names.join(", "),
+            command.candidate_price.usd_per_hour()
+        )
+    }
+
+    /// Launches one replacement NodeClaim of a command and returns its node.
+    fn launch_replacement(
+        &self,
+        view: &ClusterView<'_>,
+        command: &Command,
+        replacement: &Replacement,
+        actions: &mut Actions,
+    ) -> Option<NodeId> {
         let zone = replacement.zone.clone().or_else(|| {
             view.cluster
                 .node(command.candidates[0])
                 .map(|n| n.zone.clone())
         });
-        let Some(offering) = self.choose_offering(
+        let offering = self.choose_offering(
             view,
             replacement.pool,
             &replacement.options,
             zone.as_ref(),
             Some(replacement.capacity_type),
-        ) else {
-            return;
-        };
+        )?;
         let pools = self.pools.as_ref().expect("pools resolved");
         let pool = &pools[replacement.pool];
         let option = &pool.options[offering.option];
         let mut labels = option.labels.clone();
         let (key, value) = super::offerings::capacity_label(offering.capacity_type);
         labels.insert(key, value);
-        let names: Vec<String> = command
-            .candidates
+        let names = candidate_names(view, command);
+        let types: Vec<String> = replacement
+            .options
             .iter()
-            .filter_map(|id| view.cluster.node(*id))
-            .map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name))
+            .take(5)
+            .map(|&i| {
+                let name = &view.catalog.get(pool.options[i].instance_type).name;
+                match self.option_price(view, pool, i, replacement.capacity_type, zone.as_ref()) {
+                    Some(price) => format!("{name} ${:.4}/h", price.usd_per_hour()),
+                    None => name.clone(),
+                }
+            })
             .collect();
-        let new_node = actions.launch(LaunchRequest {
+        let more = if replacement.options.len() > 5 {
+            ", ..."
+        } else {
+            ""
+        };
+        Some(actions.launch(LaunchRequest {
             owner: pool.config.name.clone(),
             instance_type: option.instance_type,
             capacity_type: offering.capacity_type,
@@ -632,60 +1056,127 @@ impl Karpenter {
             labels,
             taints: pool.config.taints.clone(),
             reason: format!(
-                "Underutilized: replacement for {} at ${:.4}/h; {} cheaper instance types, launched {} {} at ${:.4}/h",
+                "{}: replacement by {} for {} at ${:.4}/h; {} instance types [{}{more}], launched {} {} at ${:.4}/h",
+                command.method.reason().as_str(),
+                command.method.name(),
                 names.join(", "),
                 command.candidate_price.usd_per_hour(),
                 replacement.options.len(),
+                types.join(", "),
                 offering.capacity_type.label(),
                 view.catalog.get(option.instance_type).name,
                 offering.price.usd_per_hour()
             ),
             alternatives: offering.alternatives.clone(),
-        });
-        for id in &command.candidates {
-            actions.cordon(*id, true);
-            self.disrupting.insert(*id);
-        }
-        self.replacements.insert(new_node, command);
+        }))
     }
 
-    /// Deletes the candidates of a command once its replacement is Ready.
+    /// Deletes the candidates of a command once its last replacement is Ready.
     pub(super) fn on_replacement_ready(
         &mut self,
         node: NodeId,
         view: &ClusterView<'_>,
         actions: &mut Actions,
     ) {
-        let Some(command) = self.replacements.remove(&node) else {
+        let Some(id) = self.replacements.remove(&node) else {
             return;
         };
+        let Some(in_flight) = self.in_flight.get_mut(&id) else {
+            return;
+        };
+        in_flight.waiting.remove(&node);
+        if !in_flight.waiting.is_empty() {
+            return;
+        }
+        let command = self.in_flight.remove(&id).expect("looked up above").command;
         let replacement = view
             .cluster
             .node(node)
             .map(|n| format!("{} ({})", n.name, view.catalog.get(n.instance_type).name))
             .unwrap_or_default();
-        for id in command.candidates {
-            if let Some(candidate) = view.cluster.node(id) {
+        let reason = command.method.reason();
+        for candidate_id in command.candidates {
+            if let Some(candidate) = view.cluster.node(candidate_id) {
                 let detail = format!(
-                    "Underutilized: replace node {} ({}, ${:.4}/h) with {replacement}",
+                    "{}: replace node {} ({} {}, ${:.4}/h) by {}; last replacement ready: {replacement}",
+                    reason.as_str(),
                     candidate.name,
+                    candidate.capacity_type.label(),
                     view.catalog.get(candidate.instance_type).name,
-                    candidate.price.usd_per_hour()
+                    candidate.price.usd_per_hour(),
+                    command.method.name(),
                 );
-                actions.delete_node(id, DisruptionReason::Underutilized, detail);
+                actions.delete_node(candidate_id, reason, detail);
             }
         }
     }
 
-    /// Forgets a removed node; a replacement that failed before Ready releases its candidates.
+    /// Forgets a removed node; a replacement that failed before Ready fails its command and
+    /// releases the candidates.
     pub(super) fn on_node_removed(&mut self, node: NodeId, actions: &mut Actions) {
         self.disrupting.remove(&node);
         self.nominated_until.remove(&node);
-        if let Some(command) = self.replacements.remove(&node) {
-            for id in command.candidates {
-                self.disrupting.remove(&id);
-                actions.cordon(id, false);
+        self.unconsolidatable.remove(&node);
+        self.drifted.remove(&node);
+        let Some(id) = self.replacements.remove(&node) else {
+            return;
+        };
+        let Some(in_flight) = self.in_flight.remove(&id) else {
+            return;
+        };
+        self.replacements.retain(|_, command| *command != id);
+        for candidate in in_flight.command.candidates {
+            self.disrupting.remove(&candidate);
+            actions.cordon(candidate, false);
+        }
+    }
+}
+
+/// Why candidates cannot be consolidated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Unconsolidatable {
+    /// A candidate left the cluster.
+    Gone,
+    /// Some of the candidates' pods would not schedule.
+    PodsWouldNotSchedule,
+    /// Some pod would only fit on a node that is not initialized.
+    UninitializedDestination,
+    /// The pods need this many new nodes.
+    NeedsManyNodes(usize),
+    /// No replacement option is cheaper than the candidates.
+    NotCheaper,
+    /// The candidates are spot, and the feature gate SpotToSpotConsolidation is off.
+    SpotToSpotDisabled,
+    /// A single spot candidate has this many cheaper spot types, fewer than 15.
+    TooFewCheaperSpotTypes(usize),
+    /// A `Balanced` NodePool rejects the move: it saves too little for the pods it moves.
+    BalancedScoreTooLow,
+}
+
+impl Unconsolidatable {
+    /// The text of Karpenter's `Unconsolidatable` event for a single candidate
+    /// (`pkg/controllers/disruption/consolidation.go`), or `None` for a reason without one.
+    pub fn event(&self) -> Option<String> {
+        match self {
+            Unconsolidatable::Gone | Unconsolidatable::BalancedScoreTooLow => None,
+            Unconsolidatable::PodsWouldNotSchedule => {
+                Some("Not all pods would schedule".to_string())
             }
+            Unconsolidatable::UninitializedDestination => Some(
+                "Not all pods would schedule, would schedule against uninitialized nodeclaim"
+                    .to_string(),
+            ),
+            Unconsolidatable::NeedsManyNodes(n) => {
+                Some(format!("Can't remove without creating {n} candidates"))
+            }
+            Unconsolidatable::NotCheaper => Some("Can't replace with a cheaper node".to_string()),
+            Unconsolidatable::SpotToSpotDisabled => Some(
+                "SpotToSpotConsolidation is disabled, can't replace a spot node with a spot node"
+                    .to_string(),
+            ),
+            Unconsolidatable::TooFewCheaperSpotTypes(got) => Some(format!(
+                "SpotToSpotConsolidation requires {MIN_SPOT_TO_SPOT_TYPES} cheaper instance type options than the current candidate to consolidate, got {got}"
+            )),
         }
     }
 }

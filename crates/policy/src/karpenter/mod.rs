@@ -1,13 +1,19 @@
-//! A model of Karpenter v1.13 (kubernetes-sigs/karpenter with the AWS provider) with NodePools.
+//! A model of Karpenter v1.13 (kubernetes-sigs/karpenter with the AWS provider) with NodePools,
+//! and v1.14's disruption changes behind [`KarpenterConfig::version`].
 //!
 //! * Provisioning: pods that kube-scheduler marked Unschedulable open a batch window (1 s idle,
 //!   10 s max); the batch is bin-packed first-fit-decreasing onto existing and in-flight nodes,
 //!   then onto NodeClaims opened in the same simulation, each keeping the set of instance types
-//!   that still fit, then onto a new NodeClaim of the highest-weight NodePool; each NodeClaim
-//!   launches its cheapest remaining on-demand type (EC2 CreateFleet `lowest-price`).
-//! * Disruption: every 10 s (at once after acting), Emptiness, then single-node consolidation
-//!   (delete, or replace with a strictly cheaper type), each within the NodePool's disruption
-//!   budget (default `nodes: 10%`, rounded up) and confirmed by a 15 s validation.
+//!   that still fit, then onto a new NodeClaim of the highest-weight NodePool. Each NodeClaim
+//!   launches spot when its NodePool allows it, else its cheapest on-demand type (EC2
+//!   CreateFleet `lowest-price`).
+//! * Disruption: every 10 s (at once after acting), Emptiness, Drift, multi-node consolidation
+//!   and single-node consolidation, in that order, each within the NodePool's disruption budget
+//!   (default `nodes: 10%`, rounded up). Consolidation deletes nodes, or replaces them with one
+//!   strictly cheaper NodeClaim, after a 15 s validation; drift replaces a node with as many
+//!   NodeClaims as its pods need, at once. Replacements are Ready before the old nodes drain.
+//! * Expiration deletes a node `expireAfter` after its launch, whatever the budgets; a spot
+//!   interruption notice deletes the node at once.
 //!
 //! Defaults and their sources (kubernetes-sigs/karpenter v1.13 unless stated):
 //!
@@ -17,23 +23,33 @@
 //! | nomination window | 20 s | `pkg/controllers/state/statenode.go` |
 //! | disruption polling period | 10 s | `pkg/controllers/disruption/controller.go` |
 //! | consolidation validation delay | 15 s | `pkg/controllers/disruption/consolidation.go` |
+//! | forced re-check of a consolidated cluster | 5 min | `pkg/controllers/state/cluster.go` |
 //! | consolidationPolicy / consolidateAfter | WhenEmptyOrUnderutilized / 0s | `pkg/apis/v1/nodepool.go` |
 //! | disruption budget | `nodes: 10%` | `pkg/apis/v1/nodepool.go` |
 //! | expireAfter | 720h | `pkg/apis/v1/nodepool.go` |
 //! | instance types kept per NodeClaim | 600, cheapest first | `pkg/controllers/provisioning/scheduling/nodeclaimtemplate.go` |
+//! | multi-node consolidation candidates | at most 100 (the search may reach 101) | `pkg/controllers/disruption/multinodeconsolidation.go` |
+//! | SpotToSpotConsolidation feature gate | off | `pkg/controllers/disruption/consolidation.go` |
+//! | cheaper types a single-node spot-to-spot replacement needs, and keeps | 15 | `pkg/controllers/disruption/consolidation.go` |
+//! | `Balanced` threshold k (v1.14) | 2 | `pkg/controllers/disruption/balanced.go` |
+//! | modelled version | v1.13 | this model |
+//! | unavailable offering after insufficient capacity or interruption | 3 min | aws/karpenter-provider-aws `pkg/cache/cache.go` |
 //! | instance types sent at launch | 60, cheapest first | aws/karpenter-provider-aws `pkg/providers/instance/instance.go` |
 //! | preference policy | `Respect`: preferences count until relaxed | `pkg/operator/options/options.go` |
 //! | minValues policy | `Strict` | `pkg/operator/options/options.go` |
 //!
 //! ## Limitations
 //!
-//! No multi-node consolidation, drift or expiration yet. `minValues` follows the default
-//! `Strict` policy only, and preferences the default `Respect` policy. A NodeClaim pins one
-//! zone once a pod restricts its zones, where Karpenter keeps the set of allowed zones.
+//! `minValues` follows the default `Strict` policy only, and preferences the default `Respect`
+//! policy. A NodeClaim pins one zone once a pod restricts its zones, where Karpenter keeps the
+//! set of allowed zones. Not modelled: drift from the EC2NodeClass or of static NodePools; the
+//! multi-node (1 min) and single-node (3 min) search timeouts; v1.14's cost-based "empty" test.
 
 mod budgets;
 mod disruption;
+mod drift;
 mod min_values;
+mod multinode;
 mod offerings;
 mod preferences;
 mod provisioning;
@@ -61,6 +77,39 @@ pub enum ConsolidationPolicy {
     /// Empty nodes and nodes whose pods fit elsewhere or on a cheaper node (the default).
     #[default]
     WhenEmptyOrUnderutilized,
+    /// Karpenter v1.14: like `WhenEmptyOrUnderutilized`, but a move must save at least half
+    /// as large a share of the pool's cost as the share of the pool's disruption cost it
+    /// causes (`pkg/controllers/disruption/balanced.go`, k = 2).
+    Balanced,
+}
+
+impl ConsolidationPolicy {
+    /// Checks whether the policy lets consolidation remove or replace nodes that have pods.
+    pub fn consolidates_underutilized(self) -> bool {
+        self != ConsolidationPolicy::WhenEmpty
+    }
+}
+
+/// The Karpenter release whose disruption behaviour the policy follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KarpenterVersion {
+    /// v1.13: candidates ordered by disruption cost, no `Balanced` policy.
+    #[default]
+    V1_13,
+    /// v1.14: candidates ordered by savings per disruption cost, the `Balanced` policy, and
+    /// no consolidation onto nodes still inside their consolidateAfter window.
+    V1_14,
+}
+
+impl KarpenterVersion {
+    /// Parses `v1.13` or `v1.14`.
+    pub fn parse(text: &str) -> Option<KarpenterVersion> {
+        match text {
+            "v1.13" => Some(KarpenterVersion::V1_13),
+            "v1.14" => Some(KarpenterVersion::V1_14),
+            _ => None,
+        }
+    }
 }
 
 /// A disruption budget's node allowance.
@@ -111,6 +160,9 @@ pub struct NodePool {
     pub limit_nodes: Option<u32>,
     /// `spec.kubelet` of the EC2NodeClass the pool refers to, which sets node allocatable.
     pub kubelet: KubeletConfig,
+    /// `spec.template.spec.expireAfter`: a node is deleted this long after its launch,
+    /// whatever the budgets; `None` is `Never`. Default 720 h.
+    pub expire_after: Option<SimDuration>,
 }
 
 impl Default for NodePool {
@@ -128,8 +180,21 @@ impl Default for NodePool {
             limits: None,
             limit_nodes: None,
             kubelet: KubeletConfig::default(),
+            expire_after: Some(EXPIRE_AFTER),
         }
     }
+}
+
+/// `expireAfter` default (kubernetes-sigs/karpenter v1.13 `pkg/apis/v1/nodepool.go`).
+pub const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);
+
+/// A change to a NodePool during a run, as when an operator applies an edited manifest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodePoolUpdate {
+    /// When the change is applied, from the start of the run.
+    pub at: SimDuration,
+    /// The NodePool's new spec; its name says which NodePool changes.
+    pub pool: NodePool,
 }
 
 /// Karpenter settings.
@@ -151,6 +216,10 @@ pub struct KarpenterConfig {
     pub spot_to_spot_consolidation: bool,
     /// Wall clock of simulated time zero, in Unix seconds, for budget schedules (UTC).
     pub start_unix_secs: i64,
+    /// Release whose disruption behaviour is modelled; default v1.13.
+    pub version: KarpenterVersion,
+    /// NodePool changes during the run, in time order.
+    pub node_pool_updates: Vec<NodePoolUpdate>,
 }
 
 impl Default for KarpenterConfig {
@@ -164,6 +233,8 @@ impl Default for KarpenterConfig {
             validation_delay: SimDuration::from_secs(15),
             spot_to_spot_consolidation: false,
             start_unix_secs: 0,
+            version: KarpenterVersion::V1_13,
+            node_pool_updates: Vec::new(),
         }
     }
 }
@@ -354,6 +425,8 @@ const TIMER_BATCH_IDLE: u64 = 1;
 const TIMER_BATCH_MAX: u64 = 2;
 const TIMER_DISRUPTION: u64 = 3;
 const TIMER_VALIDATION: u64 = 4;
+const TIMER_POOL_UPDATE: u64 = 5;
+const TIMER_EXPIRATION: u64 = 6;
 
 fn token(kind: u64, generation: u64) -> u64 {
     (kind << 56) | generation
@@ -374,8 +447,20 @@ pub struct Karpenter {
     /// A command waiting for its validation timer.
     pending_command: Option<disruption::Command>,
     validation_generation: u64,
-    /// Replacement node → the candidates it replaces, for commands waiting on a launch.
-    replacements: BTreeMap<NodeId, disruption::Command>,
+    /// Replacement node → the started command it belongs to.
+    replacements: BTreeMap<NodeId, u64>,
+    /// Started commands waiting for their replacements, by id.
+    in_flight: BTreeMap<u64, disruption::InFlight>,
+    next_command: u64,
+    /// The reasons written to the decision log for each node consolidation keeps.
+    unconsolidatable: BTreeMap<NodeId, BTreeSet<String>>,
+    /// Nodes whose NodeClaim is Drifted, and since when.
+    drifted: BTreeMap<NodeId, SimTime>,
+    /// Per NodePool name, its template's drift-relevant fields from each time on, in time
+    /// order; a node was launched with the fields in force at its launch.
+    template_history: BTreeMap<String, Vec<(SimTime, drift::TemplateFields)>>,
+    /// Time of the armed expiration timer, if any.
+    expiration_timer: Option<SimTime>,
     /// Nodes held by a command (candidates cordoned for replacement or being deleted).
     disrupting: BTreeSet<NodeId>,
     /// The spot market as this policy sees it (the run's prices), when spot is in play.
@@ -402,6 +487,12 @@ impl Karpenter {
             pending_command: None,
             validation_generation: 0,
             replacements: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_command: 0,
+            unconsolidatable: BTreeMap::new(),
+            drifted: BTreeMap::new(),
+            template_history: BTreeMap::new(),
+            expiration_timer: None,
             disrupting: BTreeSet::new(),
             consolidated: None,
             market: None,
@@ -454,6 +545,7 @@ impl Autoscaler for Karpenter {
         match event {
             PolicyEvent::Start => {
                 self.pools(view);
+                self.start_pool_updates(view, actions);
                 self.arm_disruption(view.now + self.config.disruption_poll_period, actions);
             }
             PolicyEvent::PodsUnschedulable(_) => self.trigger_batch(view, actions),
@@ -470,6 +562,11 @@ impl Autoscaler for Karpenter {
                     }
                     TIMER_VALIDATION if generation == self.validation_generation => {
                         self.validate_and_execute(view, actions)
+                    }
+                    TIMER_POOL_UPDATE => self.apply_pool_update(generation as usize, view, actions),
+                    TIMER_EXPIRATION => {
+                        self.expiration_timer = None;
+                        self.expire(view, actions);
                     }
                     _ => {}
                 }

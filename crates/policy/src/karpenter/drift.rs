@@ -1,0 +1,222 @@
+//! NodePool changes during a run, drift, and expiration.
+//!
+//! * A NodeClaim is Drifted when its NodePool's template changed after it launched
+//!   (kubernetes-sigs/karpenter v1.13 `pkg/controllers/nodeclaim/disruption/drift.go`). Either
+//!   the hashed template fields differ (`NodePoolDrifted`), or the node's labels no longer
+//!   satisfy the requirements (`RequirementsDrifted`). The hashed fields modelled are labels,
+//!   taints and expireAfter, because requirements are `hash:"ignore"` in
+//!   `pkg/apis/v1/nodeclaim.go`.
+//! * The Drift method (`pkg/controllers/disruption/drift.go`) replaces one drifted node per
+//!   pass, oldest drift first, within the `Drifted` budget. It skips empty nodes, which it
+//!   leaves to Emptiness. It simulates scheduling without the node and launches however many
+//!   NodeClaims its pods need, with no price check and no validation wait.
+//! * Expiration (`pkg/controllers/nodeclaim/expiration/controller.go`) deletes a NodeClaim
+//!   `expireAfter` after its creation, whatever the budgets and do-not-disrupt say; the
+//!   provisioner then finds room for its evicted pods.
+
+use std::collections::BTreeMap;
+
+use autoscale_sim_engine::{SimDuration, SimTime};
+use autoscale_sim_kube::{CapacityType, Node, NodeState, Taint};
+
+use super::disruption::{Command, Method, PodFacts, Replacement};
+use super::{BudgetReason, Karpenter, NodePool, TIMER_EXPIRATION, TIMER_POOL_UPDATE, token};
+use crate::api::{Actions, ClusterView, DisruptionReason};
+
+/// The fields of a NodePool's template whose change drifts its NodeClaims statically.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct TemplateFields {
+    labels: BTreeMap<String, String>,
+    taints: Vec<Taint>,
+    expire_after: Option<SimDuration>,
+}
+
+impl TemplateFields {
+    fn of(pool: &NodePool) -> Self {
+        TemplateFields {
+            labels: pool.labels.clone(),
+            taints: pool.taints.clone(),
+            expire_after: pool.expire_after,
+        }
+    }
+}
+
+impl Karpenter {
+    /// Records each NodePool's template as of the start and sets a timer per NodePool update.
+    pub(super) fn start_pool_updates(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
+        for pool in &self.config.node_pools {
+            self.template_history.insert(
+                pool.name.clone(),
+                vec![(view.now, TemplateFields::of(pool))],
+            );
+        }
+        for (index, update) in self.config.node_pool_updates.iter().enumerate() {
+            actions.set_timer(
+                SimTime::ZERO + update.at,
+                token(TIMER_POOL_UPDATE, index as u64),
+            );
+        }
+    }
+
+    /// Applies NodePool update `index`: the pool's spec changes, its instance types are
+    /// resolved again, and its nodes are marked Drifted where they no longer match.
+    pub(super) fn apply_pool_update(
+        &mut self,
+        index: usize,
+        view: &ClusterView<'_>,
+        actions: &mut Actions,
+    ) {
+        let Some(update) = self.config.node_pool_updates.get(index).cloned() else {
+            return;
+        };
+        let pool = update.pool;
+        match self
+            .config
+            .node_pools
+            .iter_mut()
+            .find(|p| p.name == pool.name)
+        {
+            Some(existing) => *existing = pool.clone(),
+            None => self.config.node_pools.push(pool.clone()),
+        }
+        self.pools = None;
+        self.pools(view);
+        // A command computed against the old pools is dropped; the next pass recomputes it.
+        if self.pending_command.take().is_some() {
+            self.arm_disruption(view.now, actions);
+        }
+
+        let fields = TemplateFields::of(&pool);
+        let history = self.template_history.entry(pool.name.clone()).or_default();
+        if history.last().is_none_or(|(_, last)| *last != fields) {
+            history.push((view.now, fields));
+        }
+        let nodes: Vec<&Node> = view
+            .cluster
+            .nodes()
+            .filter(|n| n.owner == pool.name && n.state != NodeState::Deleting)
+            .collect();
+        for node in nodes {
+            let drifted = self.is_drifted(node, &pool);
+            if drifted {
+                self.drifted.entry(node.id).or_insert(view.now);
+            } else {
+                self.drifted.remove(&node.id);
+            }
+        }
+    }
+
+    /// Checks whether a node no longer matches `pool`: its template fields as of its launch
+    /// differ from the pool's, or its labels break one of the pool's requirements on a label
+    /// it has.
+    fn is_drifted(&self, node: &Node, pool: &NodePool) -> bool {
+        let launched_with = self.template_history.get(&pool.name).and_then(|history| {
+            history
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= node.launched_at)
+                .or(history.first())
+                .map(|(_, fields)| fields)
+        });
+        let static_drift = launched_with.is_some_and(|fields| *fields != TemplateFields::of(pool));
+        let requirements_drift = pool
+            .requirements
+            .iter()
+            .filter(|r| node.labels.contains_key(&r.key))
+            .any(|r| !r.matches(&node.labels));
+        static_drift || requirements_drift
+    }
+
+    /// The Drift method: the first non-empty drifted node, by drift time, whose pods all
+    /// schedule, within its pool's budget. It is deleted when they fit on other nodes, and
+    /// replaced by as many NodeClaims as they need otherwise.
+    pub(super) fn drift(&self, view: &ClusterView<'_>, facts: &PodFacts) -> Option<Command> {
+        let mut drifted: Vec<(&Node, SimTime)> = self
+            .drifted
+            .iter()
+            .filter_map(|(id, since)| view.cluster.node(*id).map(|n| (n, *since)))
+            .filter(|(n, _)| !facts.is_empty(n) && self.is_disruptable(n, view, facts))
+            .collect();
+        drifted.sort_by_key(|(n, since)| (*since, n.id));
+
+        let budgets = self.available_budgets(view, BudgetReason::Drifted);
+        let pools = self.pools.as_ref().expect("pools resolved");
+        for (node, _) in drifted {
+            let pool = self.pool_index(&node.owner)?;
+            if budgets[pool] == 0 {
+                continue;
+            }
+            let Ok(simulation) = self.simulate_removal(view, &[node.id], None) else {
+                continue;
+            };
+            let replacements = simulation
+                .placement
+                .claims
+                .iter()
+                .map(|claim| Replacement {
+                    pool: claim.pool,
+                    options: claim.options.clone(),
+                    zone: claim.zone.clone(),
+                    capacity_type: if pools[claim.pool].allows_spot {
+                        CapacityType::Spot
+                    } else {
+                        CapacityType::OnDemand
+                    },
+                })
+                .collect();
+            return Some(Command {
+                method: Method::Drift,
+                candidates: vec![node.id],
+                replacements,
+                candidate_price: simulation.candidate_price,
+            });
+        }
+        None
+    }
+
+    /// Expiration: deletes every node of a NodePool whose `expireAfter` has passed since its
+    /// launch, ignoring budgets, and arms a timer for the next expiry.
+    pub(super) fn expire(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let mut next: Option<SimTime> = None;
+        let mut expired = Vec::new();
+        for node in view.cluster.nodes() {
+            if node.state == NodeState::Deleting {
+                continue;
+            }
+            let Some(expire_after) = self
+                .pool_index(&node.owner)
+                .and_then(|p| pools[p].config.expire_after)
+            else {
+                continue;
+            };
+            let at = node.launched_at + expire_after;
+            if at <= view.now {
+                expired.push((node.id, expire_after));
+            } else {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        for (id, expire_after) in expired {
+            let node = view.cluster.node(id).expect("listed above");
+            let detail = format!(
+                "Expired: delete node {} ({} {}, ${:.4}/h, {} pods), launched at {} with expireAfter {}",
+                node.name,
+                node.capacity_type.label(),
+                view.catalog.get(node.instance_type).name,
+                node.price.usd_per_hour(),
+                node.pods.len(),
+                node.launched_at,
+                expire_after,
+            );
+            actions.delete_node(id, DisruptionReason::Expired, detail);
+            self.disrupting.insert(id);
+        }
+        if let Some(at) = next
+            && self.expiration_timer.is_none_or(|armed| armed > at)
+        {
+            self.expiration_timer = Some(at);
+            actions.set_timer(at, token(TIMER_EXPIRATION, 0));
+        }
+    }
+}

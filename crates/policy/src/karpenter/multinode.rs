@@ -1,0 +1,128 @@
+//! Multi-node consolidation: the largest prefix of the ordered candidates that can be deleted
+//! together or replaced by one cheaper node
+//! (kubernetes-sigs/karpenter v1.13 `pkg/controllers/disruption/multinodeconsolidation.go`).
+
+use std::collections::BTreeMap;
+
+use autoscale_sim_cloud::Price;
+use autoscale_sim_kube::Node;
+
+use super::disruption::{Command, ConsolidationBase, Method, PodFacts};
+use super::{BudgetReason, Karpenter};
+use crate::api::ClusterView;
+
+/// Most candidates one multi-node command considers (`maxParallel` in
+/// `multinodeconsolidation.go`).
+const MAX_MULTI_NODE_CANDIDATES: usize = 100;
+
+impl Karpenter {
+    /// Multi-node consolidation: sorts the candidates, keeps each while its NodePool's budget
+    /// lasts, then binary-searches the longest prefix of at least two nodes whose command is a
+    /// delete, or a replace that still has options after [`Karpenter::filter_out_same_type`].
+    pub(super) fn multi_node_consolidation(
+        &self,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+    ) -> Option<Command> {
+        // Candidates of every NodePool that consolidates underutilized nodes, in order.
+        let pools = self.pools.as_ref().expect("pools resolved");
+        let mut candidates: Vec<&Node> = view
+            .cluster
+            .nodes()
+            .filter(|n| {
+                self.pool_index(&n.owner).is_some_and(|p| {
+                    pools[p]
+                        .config
+                        .consolidation_policy
+                        .consolidates_underutilized()
+                }) && self.is_candidate(n, view, facts)
+            })
+            .collect();
+        self.sort_candidates(&mut candidates, view, facts);
+
+        // Drop, in order, the candidates whose NodePool's budget is used up.
+        let mut budgets = self.available_budgets(view, BudgetReason::Underutilized);
+        let mut within_budget = Vec::new();
+        for node in candidates {
+            let pool = self.pool_index(&node.owner).expect("candidates have pools");
+            if budgets[pool] == 0 {
+                continue;
+            }
+            budgets[pool] -= 1;
+            within_budget.push(node.id);
+        }
+        if within_budget.len() < 2 {
+            return None;
+        }
+
+        // Binary search on the prefix length, as Karpenter indexes it: prefixes of
+        // `mid + 1` candidates for `mid` in 1..=max, where max is one less than the candidate
+        // count, or 100 when there are more than 100 candidates.
+        let mut low = 1;
+        let mut high = if within_budget.len() <= MAX_MULTI_NODE_CANDIDATES {
+            within_budget.len() - 1
+        } else {
+            MAX_MULTI_NODE_CANDIDATES
+        };
+        let mut base = ConsolidationBase::new(self, view, false);
+        let mut best = None;
+        while low <= high {
+            let mid = (low + high) / 2;
+            let prefix = &within_budget[..=mid];
+            let valid = self
+                .compute_consolidation(view, Method::MultiNode, prefix, Some(&mut base))
+                .ok()
+                .map(|mut command| {
+                    self.filter_out_same_type(view, &mut command);
+                    command
+                })
+                .filter(|command| command.replacements.iter().all(|r| !r.options.is_empty()));
+            match valid {
+                Some(command) => {
+                    best = Some(command);
+                    low = mid + 1;
+                }
+                None => high = mid - 1,
+            }
+        }
+        best
+    }
+
+    /// Drops from a multi-node replacement every option priced at or above the cheapest
+    /// candidate whose instance type is among the options (`filterOutSameType`): replacing
+    /// nodes by one of the same type as a candidate disrupts more pods than deleting the
+    /// others would.
+    pub(super) fn filter_out_same_type(&self, view: &ClusterView<'_>, command: &mut Command) {
+        let Some(replacement) = command.replacements.first_mut() else {
+            return;
+        };
+        let mut cheapest_by_type: BTreeMap<_, Price> = BTreeMap::new();
+        for node in command
+            .candidates
+            .iter()
+            .filter_map(|id| view.cluster.node(*id))
+        {
+            let price = self.node_price(view, node);
+            cheapest_by_type
+                .entry(node.instance_type)
+                .and_modify(|p| *p = (*p).min(price))
+                .or_insert(price);
+        }
+        let pool = &self.pools.as_ref().expect("pools resolved")[replacement.pool];
+        let max_price = replacement
+            .options
+            .iter()
+            .filter_map(|&i| cheapest_by_type.get(&pool.options[i].instance_type))
+            .min()
+            .copied();
+        let Some(max_price) = max_price else {
+            return;
+        };
+        let capacity_type = replacement.capacity_type;
+        let zone = replacement.zone.clone();
+        replacement.options.retain(|&i| {
+            self.option_price(view, pool, i, capacity_type, zone.as_ref())
+                .is_some_and(|p| p < max_price)
+        });
+    }
+}

@@ -1,0 +1,225 @@
+//! Karpenter disruption driven from scenario files: a timed NodePool update that drifts nodes,
+//! `expireAfter`, the `version` setting, and the errors for bad values of those fields.
+
+use std::path::Path;
+
+use autoscale_sim_scenario::{Overrides, Scenario, load_str};
+use autoscale_sim_sim::{RunOutput, Simulation};
+
+fn scenario(yaml: &str) -> Scenario {
+    load_str(yaml, Path::new("karpenter.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn error(yaml: &str) -> String {
+    load_str(yaml, Path::new("karpenter.yaml"), &Overrides::default())
+        .expect_err("the scenario is rejected")
+        .to_string()
+}
+
+fn run(scenario: &Scenario) -> RunOutput {
+    Simulation::new(scenario.config.clone())
+        .unwrap()
+        .run(&scenario.policies[0])
+}
+
+/// Four pods of 1.5 CPU on an m5 NodePool, which a NodePool update moves to c5 at 2 h.
+const DRIFT: &str = r#"
+name: karpenter-drift
+seed: 1
+duration: 4h
+cloud:
+  launchLatency: {distribution: fixed, mean: 40s}
+workloads:
+  - kind: Deployment
+    metadata: {name: api}
+    replicas: 4
+    template:
+      spec:
+        containers: [{name: api, resources: {requests: {cpu: 1500m, memory: 2Gi}}}]
+policies:
+  - name: karpenter
+    karpenter:
+      nodePools:
+        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {name: default}
+          spec:
+            template:
+              spec:
+                requirements:
+                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}
+            disruption: {budgets: [{nodes: "100%"}]}
+      nodePoolUpdates:
+        - at: 2h
+          nodePool:
+            apiVersion: karpenter.sh/v1
+            kind: NodePool
+            metadata: {name: default}
+            spec:
+              template:
+                spec:
+                  requirements:
+                    - {key: karpenter.k8s.aws/instance-family, operator: In, values: [c5]}
+              disruption: {budgets: [{nodes: "100%"}]}
+"#;
+
+#[test]
+fn requirement_update_drifts_nodes() {
+    let output = run(&scenario(DRIFT));
+
+    let before: Vec<_> = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "launch" && d.time_ms < 7_200_000)
+        .collect();
+    let after: Vec<_> = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "launch" && d.time_ms >= 7_200_000)
+        .collect();
+    let drifted: Vec<_> = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "delete" && d.reason == "Drifted")
+        .collect();
+    assert!(!before.is_empty());
+    assert!(before.iter().all(|d| d.instance_type.starts_with("m5.")));
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|d| d.instance_type.starts_with("c5.")));
+    assert!(
+        after
+            .iter()
+            .all(|d| d.detail.starts_with("Drifted: replacement by drift"))
+    );
+    assert_eq!(drifted.len(), before.len());
+    assert_eq!(
+        output.report.disruptions_by_reason["Drifted"],
+        before.len() as u32
+    );
+    assert_eq!(output.report.pods_pending_at_end, 0);
+}
+
+#[test]
+fn expire_after_parsed() {
+    let yaml = DRIFT.replace(
+        "            template:\n              spec:\n                requirements:\n                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}",
+        "            template:\n              spec:\n                expireAfter: 1h\n                requirements:\n                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}",
+    );
+    assert_ne!(yaml, DRIFT);
+
+    let output = run(&scenario(&yaml));
+
+    let expired: Vec<_> = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "delete" && d.reason == "Expired")
+        .collect();
+    assert!(!expired.is_empty());
+    assert!(expired[0].time_ms >= 3_600_000);
+    assert!(expired[0].time_ms < 3_700_000);
+    assert!(expired[0].detail.contains("with expireAfter 1h"));
+}
+
+#[test]
+fn unknown_version_rejected() {
+    let yaml = DRIFT.replace("    karpenter:\n", "    karpenter:\n      version: v1.12\n");
+
+    let message = error(&yaml);
+
+    assert!(message.contains("karpenter.yaml:"), "{message}");
+    assert!(
+        message.contains("policies[0].karpenter.version"),
+        "{message}"
+    );
+    assert!(message.contains("unknown Karpenter version"), "{message}");
+    assert!(message.contains("write v1.13 or v1.14"), "{message}");
+}
+
+#[test]
+fn balanced_needs_v1_14() {
+    let yaml = DRIFT.replacen(
+        "disruption: {budgets: [{nodes: \"100%\"}]}",
+        "disruption: {consolidationPolicy: Balanced}",
+        1,
+    );
+
+    let message = error(&yaml);
+    let accepted =
+        scenario(&yaml.replace("    karpenter:\n", "    karpenter:\n      version: v1.14\n"));
+
+    assert!(
+        message.contains("policies[0].karpenter.nodePools[0].spec.disruption.consolidationPolicy"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the Balanced consolidation policy needs Karpenter v1.14"),
+        "{message}"
+    );
+    assert_eq!(accepted.policies.len(), 1);
+}
+
+#[test]
+fn update_of_unknown_pool_rejected() {
+    let yaml = DRIFT.replacen(
+        "metadata: {name: default}\n            spec:\n              template",
+        "metadata: {name: other}\n            spec:\n              template",
+        1,
+    );
+    assert_ne!(yaml, DRIFT);
+
+    let message = error(&yaml);
+
+    assert!(
+        message.contains("policies[0].karpenter.nodePoolUpdates[0].nodePool.metadata.name"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the update names no NodePool of nodePools"),
+        "{message}"
+    );
+    assert!(message.contains("name one of: default"), "{message}");
+}
+
+#[test]
+fn bad_update_time_rejected() {
+    let yaml = DRIFT.replace("        - at: 2h\n", "        - at: soon\n");
+
+    let message = error(&yaml);
+
+    assert!(
+        message.contains("policies[0].karpenter.nodePoolUpdates[0].at"),
+        "{message}"
+    );
+    assert!(message.contains("soon"), "{message}");
+}
+
+#[test]
+fn spot_to_spot_gate_parsed() {
+    let on = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      featureGates: {spotToSpotConsolidation: true}\n",
+    );
+
+    let gated = scenario(&on);
+    let default = scenario(DRIFT);
+
+    let gate = |s: &Scenario| match &s.policies[0] {
+        autoscale_sim_sim::PolicySpec::Karpenter(config) => config.spot_to_spot_consolidation,
+        _ => panic!("not a karpenter policy"),
+    };
+    assert!(gate(&gated));
+    assert!(!gate(&default));
+}
+
+#[test]
+fn unknown_feature_gate_rejected() {
+    let yaml = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      featureGates: {drift: true}\n",
+    );
+
+    let message = error(&yaml);
+
+    assert!(message.contains("drift"), "{message}");
+}
