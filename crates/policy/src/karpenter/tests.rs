@@ -1535,10 +1535,12 @@ fn consolidate_after_gates_empty_node() {
 }
 
 #[test]
-fn preferred_anti_affinity_ignored() {
-    // User report: consolidation ignores preferred pod anti-affinity. Three nodes each run one
-    // pod that prefers not to share a host with the others; multi-node consolidation
-    // replaces all three by one node, and all three pods end up on it.
+fn preferred_anti_affinity_respected() {
+    // User report aws/karpenter-provider-aws#5120 saw consolidation pile pods with preferred
+    // anti-affinity onto one node. Under v1.13's default preference policy (Respect) the
+    // scheduling simulation treats preferences as required until a pod fits nowhere, and a new
+    // NodeClaim always fits, so preferences are never relaxed there: consolidation keeps the
+    // pods apart, the case the disruption docs warn about. Three nodes each run one such pod.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let mut policy = karpenter(vec![pool("default")]);
     let mut spec = (*pod_spec(100, 0)).clone();
@@ -1567,13 +1569,24 @@ fn preferred_anti_affinity_ignored() {
     world.send(&mut policy, PolicyEvent::Start);
 
     let log = world.advance_to(&mut policy, secs(25));
-    assert_merged_into_one(&mut world, &mut policy, &nodes, &log);
-    let unplaced = world.schedule();
 
-    assert!(unplaced.is_empty());
-    let replacement = world.live_nodes("default");
-    assert_eq!(replacement.len(), 1);
-    assert_eq!(world.cluster.node(replacement[0]).unwrap().pods.len(), 3);
+    // No merge of the three: each pod would need its own new node, so multi-node finds no
+    // command. Single-node consolidation replaces the first node with one cheaper node.
+    let launched = launches(untimed(&log));
+    assert_eq!(launched.len(), 1);
+    assert!(
+        launched[0]
+            .reason
+            .starts_with("Underutilized: replacement by single-node consolidation for default-0"),
+        "{}",
+        launched[0].reason
+    );
+    assert_eq!(world.live_nodes("default").len(), 4);
+    assert!(
+        nodes
+            .iter()
+            .all(|n| world.cluster.node(*n).unwrap().pods.len() == 1)
+    );
 }
 
 /// Runs two 1.9 CPU pods on two 2 vCPU nodes for an hour, where a 4 vCPU / 2 GiB node really
