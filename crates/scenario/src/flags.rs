@@ -140,6 +140,16 @@ pub fn apply_flag(
     config: &mut ClusterAutoscalerConfig,
 ) -> Result<Option<NodesFlag>, (String, String)> {
     let Some((name, value)) = flag.split_once('=') else {
+        if flag.starts_with("--")
+            && let Some((name, value)) = flag.split_once(' ')
+        {
+            // A list item is one argument, so the value cannot follow after a space as it
+            // can on a command line.
+            return Err((
+                format!("{flag:?} has a space where = belongs"),
+                format!("write {name}={}", value.trim()),
+            ));
+        }
         if let Some(name) = flag.strip_prefix("--") {
             if NO_EFFECT_FLAGS.iter().any(|(known, _)| *known == name) {
                 return Ok(None);
@@ -609,6 +619,17 @@ mod tests {
             no_effect_reason("--scale-down-candidates-pool-ratio=0.1"),
             Some("Cluster Autoscaler 1.36 itself parses it and reads it nowhere")
         );
+    }
+
+    #[test]
+    fn flag_with_space_suggests_equals() {
+        let mut config = ClusterAutoscalerConfig::default();
+        let (message, fix) = apply_flag("--expander priority", &mut config).unwrap_err();
+        assert_eq!(
+            message,
+            "\"--expander priority\" has a space where = belongs"
+        );
+        assert_eq!(fix, "write --expander=priority");
     }
 
     #[test]

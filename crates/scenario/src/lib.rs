@@ -177,6 +177,11 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     let unknown = message
         .strip_prefix("unknown field `")
         .and_then(|m| m.split('`').next())
+        .or_else(|| {
+            message
+                .strip_prefix("duplicate mapping key: ")
+                .and_then(|m| m.split(',').next())
+        })
         .map(str::to_string);
     // The block path leading to the position, with the key the value belongs to at its end.
     let block_path = location.and_then(|(line, column)| error::path_at(text, line, column));
@@ -194,18 +199,42 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         location.and_then(|(line, column)| error::value_at(text, line, column))
     };
     let (message, value) = if message.starts_with("budget breached") {
+        // The parser names the limit as a Rust value, such as `Nodes { nodes: 250001 }`.
+        let limit = message
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .find(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()))
+            .map(|count| {
+                format!(
+                    " (more than {} YAML nodes)",
+                    count.parse::<u64>().unwrap_or(1) - 1
+                )
+            })
+            .unwrap_or_default();
         (
             format!(
-                "the YAML expands beyond the parser's limits ({}), as repeated aliases (*name) do in a YAML bomb",
-                message.trim_start_matches("budget breached: ")
+                "the YAML expands beyond the parser's limits{limit}, as repeated aliases (*name) do in a YAML bomb"
             ),
+            None,
+        )
+    } else if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim().to_string();
+        (
+            format!("the key {key} appears twice in the same mapping"),
             None,
         )
     } else {
         (message, value)
     };
+    // The excerpt's caret line repeats the parser's own wording; it gets the reworded message.
+    let raw = strip_position_prefix(first).to_string();
+    let snippet: Vec<String> = snippet
+        .into_iter()
+        .map(|line| line.replace(&raw, &message))
+        .collect();
     let fix = if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
+    } else if message.contains("appears twice in the same mapping") {
+        "keep one of the two entries; a mapping holds each key once"
     } else if message.starts_with("unknown field") {
         "remove the field or correct its spelling; the message lists the fields accepted here"
     } else if message.starts_with("missing field") {
