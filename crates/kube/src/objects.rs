@@ -152,6 +152,8 @@ pub struct PodSpec {
     pub tolerations: Vec<Toleration>,
     /// Priority (from the pod's priority class; 0 by default).
     pub priority: i32,
+    /// `preemptionPolicy`: whether the pod may preempt lower-priority pods.
+    pub preemption_policy: PreemptionPolicy,
     /// Annotation `karpenter.sh/do-not-disrupt: "true"`.
     pub do_not_disrupt: bool,
     /// Annotation `cluster-autoscaler.kubernetes.io/safe-to-evict`, when set.
@@ -162,6 +164,16 @@ pub struct PodSpec {
     pub deletion_cost: i32,
     /// `terminationGracePeriodSeconds`; `None` is Kubernetes' default of 30 s.
     pub termination_grace_secs: Option<u64>,
+}
+
+/// `preemptionPolicy` of a pod or PriorityClass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PreemptionPolicy {
+    /// The pod may preempt lower-priority pods (the Kubernetes default).
+    #[default]
+    PreemptLowerPriority,
+    /// The pod waits in the queue and never preempts.
+    Never,
 }
 
 /// Priority from which a pod counts as critical (`system-cluster-critical` is 2,000,000,000).
@@ -297,8 +309,28 @@ pub struct Pod {
     pub node: Option<NodeId>,
     /// Creation time.
     pub created: SimTime,
-    /// When the pod was bound, if it is.
+    /// When the pod was bound, if it is; the pod's start time for preemption's ordering.
     pub bound_at: Option<SimTime>,
+    /// `status.nominatedNodeName`: the node where the pod preempted others and waits for them
+    /// to leave.
+    pub nominated_node: Option<NodeId>,
+    /// Whether the pod terminates because kube-scheduler preempted it (condition
+    /// `DisruptionTarget` with reason `PreemptionByScheduler`).
+    pub preempted: bool,
+}
+
+impl Pod {
+    /// Start time as kube-scheduler's preemption orders pods by it: when the pod was bound, or
+    /// its creation while it is Pending.
+    pub fn start_time(&self) -> SimTime {
+        self.bound_at.unwrap_or(self.created)
+    }
+
+    /// Checks whether the pod waits for the victims of its preemption (it has a
+    /// `nominatedNodeName`); Karpenter's `IsProvisionable` leaves such pods out.
+    pub fn is_preempting(&self) -> bool {
+        self.nominated_node.is_some()
+    }
 }
 
 /// Lifecycle of a node.

@@ -11,7 +11,9 @@ use autoscale_sim_cloud::Resources;
 
 use crate::cluster::Cluster;
 use crate::constraints::{PodAffinityTerm, WhenUnsatisfiable};
-use crate::objects::{Node, NodeState, PodSpec, TaintEffect, selector_matches, tolerates_all};
+use crate::objects::{
+    Node, NodeState, PodId, PodPhase, PodSpec, TaintEffect, selector_matches, tolerates_all,
+};
 use crate::selector::all_match;
 
 /// Why a node failed a filter, named after the plugin.
@@ -27,7 +29,8 @@ pub enum FilterFailure {
     NodePorts,
     /// Not enough CPU, memory or pod slots.
     NodeResourcesFit,
-    /// Placing the pod would exceed a DoNotSchedule constraint's max skew.
+    /// Placing the pod would exceed a DoNotSchedule constraint's max skew, or the node lacks
+    /// the constraint's topology key.
     PodTopologySpread,
     /// Required pod affinity or anti-affinity is not met.
     InterPodAffinity,
@@ -90,11 +93,21 @@ pub struct InterPodState {
 impl InterPodState {
     /// Scans the cluster's bound pods for what `spec`'s constraints need.
     pub fn compute(spec: &PodSpec, cluster: &Cluster) -> InterPodState {
+        Self::compute_without(spec, cluster, &BTreeSet::new())
+    }
+
+    /// Scans the cluster's bound pods as [`InterPodState::compute`] does, as if the pods in
+    /// `removed` were gone (preemption's dry run).
+    pub fn compute_without(
+        spec: &PodSpec,
+        cluster: &Cluster,
+        removed: &BTreeSet<PodId>,
+    ) -> InterPodState {
         let mut state = InterPodState::default();
         // Terminating pods are left out, as kube-scheduler leaves out pods being deleted.
         let bound: Vec<(&PodSpec, &Node)> = cluster
             .pods()
-            .filter(|p| p.phase != crate::objects::PodPhase::Terminating)
+            .filter(|p| p.phase != PodPhase::Terminating && !removed.contains(&p.id))
             .filter_map(|p| Some((p.spec.as_ref(), cluster.node(p.node?)?)))
             .collect();
         let namespace = spec.namespace();
@@ -120,6 +133,7 @@ impl InterPodState {
                 let matching = node
                     .pods
                     .iter()
+                    .filter(|id| !removed.contains(id))
                     .filter_map(|id| cluster.pod(*id))
                     .filter(|other| {
                         other.spec.namespace() == namespace
@@ -248,6 +262,28 @@ impl InterPodState {
         Ok(())
     }
 
+    /// Checks whether the first inter-pod filter that rejects `node` reports
+    /// UnschedulableAndUnresolvable, a failure that removing pods cannot fix, so preemption
+    /// skips the node. That is the case when the node lacks the topology key of a DoNotSchedule
+    /// spread constraint or the pod's required pod affinity is not met there. A skew or
+    /// anti-affinity failure is resolvable.
+    pub fn unresolvable(&self, node: &Node) -> bool {
+        for spread in self.spreads.iter().filter(|s| s.hard) {
+            let Some(domain) = node.labels.get(&spread.key) else {
+                return true;
+            };
+            let count = spread.counts.get(domain).copied().unwrap_or(0);
+            if count + spread.self_match - spread.min > spread.max_skew {
+                return false;
+            }
+        }
+        self.affinity_required.iter().any(|(key, domains)| {
+            let here = node.labels.get(key).is_some_and(|d| domains.contains(d));
+            let first_here = self.first_of_affine_group && node.labels.contains_key(key);
+            !(here || first_here)
+        })
+    }
+
     /// Raw PodTopologySpread score of `node` for the ScheduleAnyway constraints: matching pods in
     /// its domains (lower is better).
     fn spread_raw(&self, node: &Node) -> i64 {
@@ -280,8 +316,18 @@ impl InterPodState {
 
 /// Host ports in use on `node`.
 pub fn used_host_ports(node: &Node, cluster: &Cluster) -> BTreeSet<u16> {
+    used_host_ports_without(node, cluster, &BTreeSet::new())
+}
+
+/// Host ports in use on `node` if the pods in `removed` were gone.
+fn used_host_ports_without(
+    node: &Node,
+    cluster: &Cluster,
+    removed: &BTreeSet<PodId>,
+) -> BTreeSet<u16> {
     let mut ports: BTreeSet<u16> = node.daemon_host_ports.iter().copied().collect();
-    for pod in node.pods.iter().filter_map(|id| cluster.pod(*id)) {
+    let present = node.pods.iter().filter(|id| !removed.contains(id));
+    for pod in present.filter_map(|id| cluster.pod(*id)) {
         ports.extend(pod.spec.host_ports.iter().copied());
     }
     ports
@@ -295,6 +341,18 @@ pub fn filter_node(
     free: &Resources,
     cluster: &Cluster,
 ) -> Result<(), FilterFailure> {
+    filter_node_without(spec, node, free, cluster, &BTreeSet::new())
+}
+
+/// Runs the node-local filters as [`filter_node`] does, as if the pods in `removed` were gone;
+/// `free` must already count their requests as free.
+pub fn filter_node_without(
+    spec: &PodSpec,
+    node: &Node,
+    free: &Resources,
+    cluster: &Cluster,
+    removed: &BTreeSet<PodId>,
+) -> Result<(), FilterFailure> {
     // NOTE: kube-scheduler's NodeUnschedulable admits a pod that tolerates the
     // node.kubernetes.io/unschedulable:NoSchedule taint onto a cordoned node; this model rejects it.
     if !node.is_schedulable() {
@@ -307,7 +365,7 @@ pub fn filter_node(
         return Err(FilterFailure::NodeAffinity);
     }
     if !spec.host_ports.is_empty() {
-        let used = used_host_ports(node, cluster);
+        let used = used_host_ports_without(node, cluster, removed);
         if spec.host_ports.iter().any(|p| used.contains(p)) {
             return Err(FilterFailure::NodePorts);
         }
@@ -421,4 +479,18 @@ pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
             r.fit + r.balanced + 3 * taint + 2 * affinity + 2 * spread + 2 * inter
         })
         .collect()
+}
+
+impl FilterFailure {
+    /// Checks whether removing pods from the node can never fix this failure: kube-scheduler's
+    /// UnschedulableAndUnresolvable status, on which preemption does not try the node. The
+    /// inter-pod cases that are unresolvable are checked by [`InterPodState::unresolvable`].
+    pub fn unresolvable(self) -> bool {
+        matches!(
+            self,
+            FilterFailure::NodeUnschedulable
+                | FilterFailure::TaintToleration
+                | FilterFailure::NodeAffinity
+        )
+    }
 }

@@ -30,6 +30,9 @@ use crate::{Overrides, Scenario};
 
 mod cluster_autoscaler;
 mod ec2;
+mod priority;
+
+use priority::PriorityClasses;
 
 /// Instance types a NodePool's requirements allow (zone requirements aside), with the labels a
 /// node of that type in the pool would carry.
@@ -392,8 +395,9 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             trace,
         });
     }
+    let classes = PriorityClasses::collect(&file.workloads, ctx)?;
     for (index, workload) in file.workloads.iter().enumerate() {
-        build_workload(workload, index, ctx, &load_names, &mut config)?;
+        build_workload(workload, index, ctx, &load_names, &classes, &mut config)?;
     }
     if config.deployments.is_empty() {
         return Err(ScenarioError::at(
@@ -899,6 +903,7 @@ fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resour
 fn build_pod_spec(
     template: &PodTemplate,
     namespace: Option<&str>,
+    classes: &PriorityClasses,
     ctx: &Ctx<'_>,
     field: &str,
 ) -> Result<PodSpec> {
@@ -943,13 +948,15 @@ fn build_pod_spec(
         })?,
     };
 
+    let (priority, preemption_policy) = classes.resolve(spec, ctx, field)?;
     let mut pod = PodSpec {
         requests: pod_requests(spec, ctx, field)?,
         labels: template.metadata.labels.clone(),
         namespace: namespace.unwrap_or("").to_string(),
         node_selector: spec.node_selector.clone(),
         tolerations: spec.tolerations.clone(),
-        priority: spec.priority.unwrap_or(0),
+        priority,
+        preemption_policy,
         host_ports: spec
             .containers
             .iter()
@@ -1070,9 +1077,14 @@ fn build_workload(
     index: usize,
     ctx: &Ctx<'_>,
     load_names: &[String],
+    classes: &PriorityClasses,
     config: &mut SimConfig,
 ) -> Result<()> {
     let field = format!("workloads[{index}]");
+    if workload.kind.value == "PriorityClass" {
+        // Collected before the other workloads by PriorityClasses::collect.
+        return Ok(());
+    }
     let name = workload
         .metadata
         .name
@@ -1105,6 +1117,7 @@ fn build_workload(
     let spec = build_pod_spec(
         template,
         workload.metadata.namespace.as_deref(),
+        classes,
         ctx,
         &format!("{field}.template.spec"),
     )?;
@@ -1216,7 +1229,7 @@ fn build_workload(
             &format!("{field}.kind"),
             Some(other.to_string()),
             "unknown workload kind",
-            "write Deployment, DaemonSet, Job or PodDisruptionBudget",
+            "write Deployment, DaemonSet, Job, PodDisruptionBudget or PriorityClass",
         )),
     }
 }

@@ -294,7 +294,8 @@ pub struct Metadata {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// `Deployment`, `DaemonSet`, `Job` or `PodDisruptionBudget`.
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `PodDisruptionBudget` or
+    /// `PriorityClass`.
     pub kind: Spanned<String>,
     /// Name and namespace.
     #[serde(default)]
@@ -320,6 +321,18 @@ pub struct WorkloadSpec {
     /// Job run time.
     #[serde(default)]
     pub duration: Option<LatencySpec>,
+    /// Priority of a PriorityClass's pods.
+    #[serde(default)]
+    pub value: Option<Spanned<i64>>,
+    /// Whether a PriorityClass applies to pods that name no class.
+    #[serde(default)]
+    pub global_default: Option<bool>,
+    /// `PreemptLowerPriority` (default) or `Never`, of a PriorityClass.
+    #[serde(default)]
+    pub preemption_policy: Option<Spanned<String>>,
+    /// Accepted and ignored.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// The `spec` of a PodDisruptionBudget.
@@ -411,12 +424,18 @@ pub struct PodSpecYaml {
     /// Tolerations of node taints.
     #[serde(default)]
     pub tolerations: Vec<Toleration>,
-    /// Pod priority; default 0.
+    /// Pod priority; default 0, or the value of `priorityClassName` or of the global default
+    /// PriorityClass, which it must then equal.
     #[serde(default)]
     pub priority: Option<i32>,
-    /// Accepted and ignored; write the number as `priority`.
+    /// Name of a PriorityClass: a `PriorityClass` workload, `system-cluster-critical` or
+    /// `system-node-critical`.
     #[serde(default)]
     pub priority_class_name: Option<String>,
+    /// `PreemptLowerPriority` (default) or `Never`; with a PriorityClass, the class's policy,
+    /// which it must then equal.
+    #[serde(default)]
+    pub preemption_policy: Option<String>,
     /// Termination grace period in seconds; default 30.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<u64>,

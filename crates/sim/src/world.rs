@@ -6,7 +6,8 @@ use std::sync::Arc;
 use autoscale_sim_cloud::{LaunchStreams, LaunchTimes, SpotMarket, billing};
 use autoscale_sim_engine::{Engine, RngStreams, SimDuration, SimRng, SimTime};
 use autoscale_sim_kube::{
-    CRITICAL_PRIORITY, Cluster, NodeId, NodeState, Owner, Pod, PodId, PodPhase, Scheduler,
+    CRITICAL_PRIORITY, Cluster, NodeId, NodeState, Owner, Pod, PodId, PodPhase, Preemption,
+    Scheduler,
 };
 use autoscale_sim_policy::{
     Action, Actions, Autoscaler, ClusterView, DisruptionReason, PolicyEvent,
@@ -48,6 +49,9 @@ enum Event {
     Sample,
     End,
 }
+
+/// Eviction reason of pods that kube-scheduler preempted, in the report and decision log.
+const PREEMPTION_REASON: &str = "Preemption";
 
 /// How often a drain retries evictions that a PodDisruptionBudget refused.
 const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
@@ -367,6 +371,12 @@ impl World {
     fn run_scheduler(&mut self, now: SimTime) {
         self.schedule_queued = false;
         let pass = self.scheduler.schedule(&mut self.cluster, now);
+        for preemption in &pass.preemptions {
+            self.preempted(preemption, now);
+        }
+        if !pass.preemptions.is_empty() {
+            self.queue_schedule();
+        }
         for (pod, _) in &pass.bound {
             let created = self.cluster.pod(*pod).expect("bound pod exists").created;
             self.metrics.pod_bound(now.since(created));
@@ -554,8 +564,41 @@ impl World {
             format!("evicted while deleting the node ({})", reason.as_str()),
         );
         self.terminate_pod(pod_id, now);
-        self.metrics.pod_evicted(pod.owner == Owner::Bare);
+        self.metrics
+            .pod_evicted(pod.owner == Owner::Bare, reason.as_str());
         self.replace(&pod, now);
+    }
+
+    /// Handles the victims of a preemption: kube-scheduler already set them terminating, so
+    /// each leaves its node after its grace period and its controller replaces it at once (a
+    /// bare pod is lost).
+    fn preempted(&mut self, preemption: &Preemption, now: SimTime) {
+        let preemptor = self.pod_name(preemption.preemptor);
+        for victim in &preemption.newly_terminating {
+            let Some(pod) = self.cluster.pod(*victim).cloned() else {
+                continue;
+            };
+            self.log(
+                now,
+                "preempt",
+                preemption.node,
+                Some(*victim),
+                PREEMPTION_REASON,
+                format!(
+                    "preempted by {preemptor} (priority {} over {})",
+                    self.cluster
+                        .pod(preemption.preemptor)
+                        .map_or(0, |p| p.spec.priority),
+                    pod.spec.priority
+                ),
+            );
+            let grace = SimDuration::from_secs(pod.spec.termination_grace());
+            self.engine
+                .schedule_in(grace, Event::PodTerminated(*victim));
+            self.metrics
+                .pod_evicted(pod.owner == Owner::Bare, PREEMPTION_REASON);
+            self.replace(&pod, now);
+        }
     }
 
     /// Has a pod's controller create a replacement for it: the ReplicaSet a new replica, the Job
