@@ -136,7 +136,9 @@ impl InterPodState {
                     .filter(|id| !removed.contains(id))
                     .filter_map(|id| cluster.pod(*id))
                     .filter(|other| {
-                        other.spec.namespace() == namespace
+                        // kube-scheduler's countPodsMatchSelector skips terminating pods.
+                        other.phase != PodPhase::Terminating
+                            && other.spec.namespace() == namespace
                             && constraint.label_selector.matches(&other.spec.labels)
                     })
                     .count() as i64;

@@ -1496,3 +1496,24 @@ mod node_sampling {
         );
     }
 }
+
+/// PodTopologySpread leaves terminating pods out of the domain counts, as kube-scheduler's
+/// countPodsMatchSelector does.
+#[test]
+fn spread_skips_terminating_pods() {
+    let mut cluster = Cluster::new(vec![]);
+    let a = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    let b = add_ready(&mut cluster, new_node("us-east-1b", &[]));
+    let leaving = bind(&mut cluster, web(), a);
+    bind(&mut cluster, web(), b);
+    let incoming = spread_pod(vec![spread(LABEL_ZONE, 1, "web")]);
+
+    assert_eq!(check(&incoming, &cluster, a), PASS);
+    assert_eq!(check(&incoming, &cluster, b), PASS);
+
+    cluster.begin_termination(leaving, SimTime(1));
+
+    // Zone a now counts 0 and zone b 1, so a second pod in zone b would skew by 2.
+    assert_eq!(check(&incoming, &cluster, a), PASS);
+    assert_eq!(check(&incoming, &cluster, b), SPREAD);
+}

@@ -334,7 +334,7 @@ fn spread_within_skew(cluster: &Cluster, spec: &PodSpec, node: &Node) -> bool {
         })
         .map(|n| (n.id, n))
         .collect();
-    let bound = bound_pods(cluster);
+    let bound = live_bound_pods(cluster);
     spec.topology_spread.iter().all(|constraint| {
         let key = &constraint.topology_key;
         let Some(target) = node.labels.get(key) else {
