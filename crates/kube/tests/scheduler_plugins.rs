@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{GIB, Price, Resources};
+use autoscale_sim_cloud::{ExtendedResource, GIB, Price, Resources};
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::{
     FilterFailure, InterPodState, balanced_allocation, filter_node, node_affinity_matches,
@@ -1516,4 +1516,28 @@ fn spread_skips_terminating_pods() {
     // Zone a now counts 0 and zone b 1, so a second pod in zone b would skew by 2.
     assert_eq!(check(&incoming, &cluster, a), PASS);
     assert_eq!(check(&incoming, &cluster, b), SPREAD);
+}
+
+/// NodeResourcesFit counts extended resources: a GPU pod fits only where a GPU is free.
+#[test]
+fn resources_fit_counts_gpus() {
+    let mut cluster = Cluster::new(vec![]);
+    let plain = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    let mut gpu_node = new_node("us-east-1a", &[]);
+    gpu_node.allocatable = gpu_node
+        .allocatable
+        .with_extended(ExtendedResource::NvidiaGpu, 1);
+    let gpu = add_ready(&mut cluster, gpu_node);
+    let gpu_pod = PodSpec {
+        requests: Resources::new(100, GIB, 1).with_extended(ExtendedResource::NvidiaGpu, 1),
+        ..Default::default()
+    };
+
+    assert_eq!(check(&gpu_pod, &cluster, plain), RESOURCES);
+    assert_eq!(check(&gpu_pod, &cluster, gpu), PASS);
+
+    bind(&mut cluster, gpu_pod.clone(), gpu);
+
+    assert_eq!(check(&gpu_pod, &cluster, gpu), RESOURCES);
+    assert_eq!(check(&requests(100, GIB), &cluster, gpu), PASS);
 }

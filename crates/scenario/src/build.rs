@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Catalog, LatencyModel, Resources};
+use autoscale_sim_cloud::{Catalog, ExtendedResource, LatencyModel, Resources};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime, parse_duration};
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, PodSpec, ScoringStrategy, quantity,
@@ -31,6 +31,7 @@ use crate::{Overrides, Scenario};
 mod cluster_autoscaler;
 mod ec2;
 mod priority;
+mod resources;
 
 use priority::PriorityClasses;
 
@@ -147,12 +148,18 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                 }
             };
             if !fits {
+                let requests = &deployment.spec.requests;
+                let devices: String = ExtendedResource::ALL
+                    .into_iter()
+                    .filter(|r| requests.extended(*r) > 0)
+                    .map(|r| format!(", {} {}", r.name(), requests.extended(r)))
+                    .collect();
                 warnings.push(format!(
-                    "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}); they will stay Pending",
+                    "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}{devices}); they will stay Pending",
                     deployment.name,
                     policy.name(),
-                    quantity::format_cpu_millis(deployment.spec.requests.cpu_millis),
-                    quantity::format_bytes(deployment.spec.requests.memory_bytes),
+                    quantity::format_cpu_millis(requests.cpu_millis),
+                    quantity::format_bytes(requests.memory_bytes),
                 ));
             }
         }
@@ -856,50 +863,6 @@ fn build_load(
     }
 }
 
-/// Requests summed over containers; `pods` is 1.
-fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resources> {
-    let mut total = Resources::new(0, 0, 1);
-    for (index, container) in spec.containers.iter().enumerate() {
-        for (name, value) in &container.resources.requests {
-            let at = format!("{field}.containers[{index}].resources.requests.{name}");
-            let bad = |reason: String| {
-                ctx.error(value, &at, Some(value.value.0.clone()), reason, "write a Kubernetes quantity such as 500m or 1.5 for cpu, 512Mi or 2Gi for memory")
-            };
-            match name.as_str() {
-                "cpu" => {
-                    total.cpu_millis += quantity::parse_cpu_millis(&value.value.0)
-                        .map_err(|e| bad(e.reason.to_string()))?
-                }
-                "memory" => {
-                    total.memory_bytes += quantity::parse_value(&value.value.0)
-                        .map_err(|e| bad(e.reason.to_string()))?
-                }
-                "ephemeral-storage" => {}
-                other => {
-                    return Err(ctx.error(
-                        value,
-                        &at,
-                        Some(value.value.0.clone()),
-                        format!("resource {other:?} is not modelled yet"),
-                        "request cpu and memory only",
-                    ));
-                }
-            }
-        }
-    }
-    if !total.is_non_negative() {
-        return Err(ScenarioError::at(
-            ctx.file,
-            None,
-            field,
-            None,
-            "requests are negative",
-            "write requests of zero or more",
-        ));
-    }
-    Ok(total)
-}
-
 fn build_pod_spec(
     template: &PodTemplate,
     namespace: Option<&str>,
@@ -950,7 +913,7 @@ fn build_pod_spec(
 
     let (priority, preemption_policy) = classes.resolve(spec, ctx, field)?;
     let mut pod = PodSpec {
-        requests: pod_requests(spec, ctx, field)?,
+        requests: resources::pod_requests(spec, ctx, field)?,
         labels: template.metadata.labels.clone(),
         namespace: namespace.unwrap_or("").to_string(),
         node_selector: spec.node_selector.clone(),
@@ -1867,7 +1830,10 @@ fn build_node_pool(
 
     // Limits.
     if !spec.limits.is_empty() {
-        let mut limit = Resources::new(i64::MAX, i64::MAX, i64::MAX);
+        let mut limit = Resources {
+            extended: [i64::MAX; autoscale_sim_cloud::EXTENDED_RESOURCES],
+            ..Resources::new(i64::MAX, i64::MAX, i64::MAX)
+        };
         for (key, value) in &spec.limits {
             let at = format!("{field}.spec.limits.{key}");
             let bad = |reason: &str| {

@@ -400,9 +400,13 @@ pub struct PodTemplate {
 pub struct PodSpecYaml {
     /// Containers; their requests are summed.
     pub containers: Vec<Container>,
-    /// Init containers; accepted, their requests are not counted.
+    /// Init containers, run one after the other before the containers; those with
+    /// `restartPolicy: Always` are sidecars that keep running beside them.
     #[serde(default)]
     pub init_containers: Vec<Container>,
+    /// Resources the pod's runtime uses beyond its containers (set from a RuntimeClass).
+    #[serde(default)]
+    pub overhead: BTreeMap<String, Spanned<Scalar>>,
     /// Node labels the node must carry.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
@@ -454,6 +458,9 @@ pub struct Container {
     /// Requests and limits.
     #[serde(default)]
     pub resources: ContainerResources,
+    /// `Always` makes an init container a sidecar; not allowed on other containers.
+    #[serde(default)]
+    pub restart_policy: Option<Spanned<String>>,
     /// Ports; a `hostPort` must be free on the node.
     #[serde(default)]
     pub ports: Vec<ContainerPort>,
@@ -586,10 +593,12 @@ pub struct EmptyDirYaml {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
-    /// Requests: `cpu` and `memory` quantities; `ephemeral-storage` is ignored.
+    /// Requests: `cpu` and `memory` quantities and whole numbers of extended resources such as
+    /// `nvidia.com/gpu`; `ephemeral-storage` is ignored.
     #[serde(default)]
     pub requests: BTreeMap<String, Spanned<Scalar>>,
-    /// Accepted and ignored.
+    /// Limits: they set the request of a resource that has none, and an extended resource must
+    /// have one equal to its request.
     #[serde(default)]
     pub limits: BTreeMap<String, Spanned<Scalar>>,
 }
