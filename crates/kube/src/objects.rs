@@ -213,6 +213,14 @@ impl PodSpec {
 pub enum Owner {
     /// A Deployment (through its ReplicaSet), by index in the workload list; evicted pods are recreated.
     Deployment(u32),
+    /// A StatefulSet, by index in the workload list, and the pod's ordinal: the pod is named
+    /// `name-ordinal`, and an evicted pod is recreated under the same name once it is gone.
+    StatefulSet {
+        /// Index of the StatefulSet in the workload list.
+        set: u32,
+        /// Ordinal of the pod, from 0.
+        ordinal: u32,
+    },
     /// A Job, by index in the workload list; an evicted pod is recreated and runs again.
     Job(u32),
     /// No controller: an evicted bare pod is lost.

@@ -18,7 +18,10 @@ use autoscale_sim_policy::{
     BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
     NodePool, StaticConfig,
 };
-use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
+use autoscale_sim_sim::{
+    Deployment, JobStream, Load, PodManagementPolicy, PolicySpec, ReplicaController, Replicas,
+    SimConfig, Snapshot,
+};
 use autoscale_sim_workload::{HpaSpec, Trace, TraceEnd};
 use serde_saphyr::Spanned;
 
@@ -412,8 +415,8 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             None,
             "workloads",
             None,
-            "no Deployment is listed",
-            "add at least one workload of kind Deployment",
+            "no Deployment or StatefulSet is listed",
+            "add at least one workload of kind Deployment or StatefulSet",
         ));
     }
     for (index, snapshot) in file.snapshots.iter().enumerate() {
@@ -1089,7 +1092,36 @@ fn build_workload(
             config.daemonsets.push(DaemonSet { name, spec });
             Ok(())
         }
-        "Deployment" => {
+        "Deployment" | "StatefulSet" => {
+            let controller = match (
+                workload.kind.value.as_str(),
+                &workload.pod_management_policy,
+            ) {
+                ("Deployment", None) => ReplicaController::ReplicaSet,
+                ("Deployment", Some(policy)) => {
+                    return Err(ctx.error(
+                        policy,
+                        &format!("{field}.podManagementPolicy"),
+                        Some(policy.value.clone()),
+                        "podManagementPolicy applies to a StatefulSet only",
+                        "remove podManagementPolicy, or make the workload a StatefulSet",
+                    ));
+                }
+                (_, None) => ReplicaController::StatefulSet(PodManagementPolicy::OrderedReady),
+                (_, Some(policy)) => ReplicaController::StatefulSet(match policy.value.as_str() {
+                    "OrderedReady" => PodManagementPolicy::OrderedReady,
+                    "Parallel" => PodManagementPolicy::Parallel,
+                    _ => {
+                        return Err(ctx.error(
+                            policy,
+                            &format!("{field}.podManagementPolicy"),
+                            Some(policy.value.clone()),
+                            "unknown pod management policy",
+                            "write OrderedReady or Parallel",
+                        ));
+                    }
+                }),
+            };
             let replicas = match (&workload.replicas, &workload.hpa) {
                 (Some(count), None) if count.value > MAX_REPLICAS => {
                     return Err(ctx.error(
@@ -1123,6 +1155,7 @@ fn build_workload(
                 None => LatencyModel::Fixed(autoscale_sim_sim::DEFAULT_POD_STARTUP),
             };
             config.deployments.push(Deployment {
+                controller,
                 name,
                 spec: Arc::new(spec),
                 replicas,
@@ -1192,7 +1225,7 @@ fn build_workload(
             &format!("{field}.kind"),
             Some(other.to_string()),
             "unknown workload kind",
-            "write Deployment, DaemonSet, Job, PodDisruptionBudget or PriorityClass",
+            "write Deployment, StatefulSet, DaemonSet, Job, PodDisruptionBudget or PriorityClass",
         )),
     }
 }

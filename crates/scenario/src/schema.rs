@@ -300,7 +300,10 @@ pub struct WorkloadSpec {
     /// Name and namespace.
     #[serde(default)]
     pub metadata: Metadata,
-    /// Fixed replica count of a Deployment; default 1 without `hpa`.
+    /// `OrderedReady` (default) or `Parallel`: how a StatefulSet creates and removes its pods.
+    #[serde(default)]
+    pub pod_management_policy: Option<Spanned<String>>,
+    /// Fixed replica count of a Deployment or StatefulSet; default 1 without `hpa`.
     #[serde(default)]
     pub replicas: Option<Spanned<u32>>,
     /// Horizontal pod autoscaler of a Deployment.

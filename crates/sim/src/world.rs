@@ -14,11 +14,12 @@ use autoscale_sim_policy::{
 };
 use autoscale_sim_workload::Hpa;
 
-use crate::config::{Replicas, SimConfig};
+use crate::config::{ReplicaController, Replicas, SimConfig};
 use crate::metrics::Metrics;
 use crate::report::{Decision, RunOutput};
 
 mod ec2;
+mod statefulset;
 
 /// Events of the world's queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,10 +65,14 @@ struct Drain {
     reason: DisruptionReason,
 }
 
-/// A Deployment's live state.
+/// A Deployment's or StatefulSet's live state.
 struct DeploymentState {
     hpa: Option<Hpa>,
     pods: BTreeSet<PodId>,
+    /// Replica count the HPA or the fixed count last set.
+    desired: u32,
+    /// A StatefulSet's pods by ordinal, terminating ones included until they are gone.
+    ordinals: BTreeMap<u32, PodId>,
 }
 
 /// One run in progress.
@@ -130,6 +135,8 @@ impl World {
                     Replicas::Fixed(_) => None,
                 },
                 pods: BTreeSet::new(),
+                desired: 0,
+                ordinals: BTreeMap::new(),
             })
             .collect();
         let policy_name = policy.name().to_string();
@@ -301,7 +308,7 @@ impl World {
         };
         let value = self.config.loads[*load].trace.value_at(now).unwrap_or(0.0);
         let period = spec.sync_period;
-        let current = self.deployments[index].pods.len() as u32;
+        let current = self.current_replicas(index);
         let hpa = self.deployments[index]
             .hpa
             .as_mut()
@@ -315,6 +322,11 @@ impl World {
     /// ReplicaSet controller's ranking: unbound pods first, then pods still starting, then the
     /// most recently bound.
     fn scale_deployment(&mut self, index: usize, desired: u32, now: SimTime) {
+        self.deployments[index].desired = desired;
+        if let ReplicaController::StatefulSet(_) = self.config.deployments[index].controller {
+            self.sync_statefulset(index, now);
+            return;
+        }
         let current = self.deployments[index].pods.len() as u32;
         if desired > current {
             let spec = self.config.deployments[index].spec.clone();
@@ -384,9 +396,11 @@ impl World {
                 Some(Owner::Job(j)) => self.config.jobs[j as usize]
                     .startup_latency
                     .sample(&mut self.startup_rng),
-                Some(Owner::Deployment(d)) => self.config.deployments[d as usize]
-                    .startup_latency
-                    .sample(&mut self.startup_rng),
+                Some(Owner::Deployment(d) | Owner::StatefulSet { set: d, .. }) => {
+                    self.config.deployments[d as usize]
+                        .startup_latency
+                        .sample(&mut self.startup_rng)
+                }
                 _ => crate::config::DEFAULT_POD_STARTUP,
             };
             self.engine.schedule_in(latency, Event::PodStarted(*pod));
@@ -602,7 +616,8 @@ impl World {
     }
 
     /// Has a pod's controller create a replacement for it: the ReplicaSet a new replica, the Job
-    /// controller a new pod that runs from the beginning again. A bare pod has none.
+    /// controller a new pod that runs from the beginning again, the StatefulSet the same name
+    /// once the old pod is gone. A bare pod has none.
     fn replace(&mut self, pod: &Pod, now: SimTime) {
         match pod.owner {
             Owner::Deployment(index) => {
@@ -611,6 +626,7 @@ impl World {
                 let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
                 self.deployments[index].pods.insert(replacement);
             }
+            Owner::StatefulSet { set, .. } => self.sync_statefulset(set as usize, now),
             Owner::Job(_) => {
                 let run_time = self.job_run_times.remove(&pod.id).unwrap_or_default();
                 let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
@@ -633,15 +649,20 @@ impl World {
         self.queue_schedule();
     }
 
-    /// Marks a pod Running; a Job's pod then runs for its run time.
-    fn pod_started(&mut self, pod: PodId, _now: SimTime) {
+    /// Marks a pod Running; a Job's pod then runs for its run time, and a StatefulSet may
+    /// create its next ordinal.
+    fn pod_started(&mut self, pod: PodId, now: SimTime) {
         let still_starting = self
             .cluster
             .pod(pod)
             .is_some_and(|p| p.phase == PodPhase::Starting);
+        let owner = self.cluster.pod(pod).map(|p| p.owner);
         self.cluster.set_running(pod);
         if still_starting && let Some(run_time) = self.job_run_times.get(&pod) {
             self.engine.schedule_in(*run_time, Event::PodSucceeded(pod));
+        }
+        if let Some(Owner::StatefulSet { set, .. }) = owner {
+            self.sync_statefulset(set as usize, now);
         }
     }
 
@@ -682,7 +703,11 @@ impl World {
     /// Removes a pod whose grace period ended, and continues its node's drain if there is one.
     fn pod_terminated(&mut self, pod_id: PodId, now: SimTime) {
         let node = self.cluster.pod(pod_id).and_then(|p| p.node);
+        let owner = self.cluster.pod(pod_id).map(|p| p.owner);
         self.remove_pod(pod_id, now);
+        if let Some(Owner::StatefulSet { set, .. }) = owner {
+            self.sync_statefulset(set as usize, now);
+        }
         self.queue_schedule();
         if let Some(node) = node
             && self.draining.contains_key(&node)
@@ -766,11 +791,15 @@ impl World {
         }
     }
 
-    /// Names a pod after its Deployment, as `api-pod-17`, or `pod-17` for a bare pod.
+    /// Names a pod after its Deployment, as `api-pod-17`, or its StatefulSet, as `db-2`, or
+    /// `pod-17` for any other pod.
     fn pod_name(&self, pod: PodId) -> String {
         match self.cluster.pod(pod).map(|p| p.owner) {
             Some(Owner::Deployment(index)) => {
                 format!("{}-{pod}", self.config.deployments[index as usize].name)
+            }
+            Some(Owner::StatefulSet { set, ordinal }) => {
+                format!("{}-{ordinal}", self.config.deployments[set as usize].name)
             }
             _ => pod.to_string(),
         }
