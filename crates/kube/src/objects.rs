@@ -446,9 +446,14 @@ pub struct DaemonSet {
 }
 
 impl DaemonSet {
-    /// Whether a daemon pod runs on a node with these labels and taints.
+    /// Checks whether a daemon pod runs on a node with these labels and taints, as the
+    /// DaemonSet controller's `NodeShouldRunDaemonPod` decides: the pod template's node
+    /// selector and required node affinity match, and its tolerations cover the NoSchedule and
+    /// NoExecute taints.
+    /// NOTE: the controller also adds tolerations for the node condition taints and
+    /// `node.kubernetes.io/unschedulable`; this model has no such taints.
     pub fn runs_on(&self, labels: &BTreeMap<String, String>, taints: &[Taint]) -> bool {
-        selector_matches(&self.spec.node_selector, labels)
+        crate::plugins::node_affinity_matches(&self.spec, labels)
             && tolerates_all(&self.spec.tolerations, taints)
     }
 }
@@ -511,6 +516,57 @@ mod tests {
             &[taint("soft", "", TaintEffect::PreferNoSchedule)]
         ));
         assert!(!tolerates_all(&[], &[gpu]));
+    }
+
+    #[test]
+    fn daemonset_honours_required_node_affinity() {
+        let arm_only = DaemonSet {
+            name: "arm-agent".into(),
+            spec: PodSpec {
+                requests: Resources::new(50, 0, 1),
+                node_affinity: crate::constraints::NodeAffinity {
+                    required: vec![crate::constraints::NodeSelectorTerm {
+                        match_expressions: vec![crate::selector::Requirement {
+                            key: LABEL_ARCH.into(),
+                            operator: crate::selector::Operator::In,
+                            values: vec!["arm64".into()],
+                            min_values: None,
+                        }],
+                    }],
+                    preferred: vec![],
+                },
+                ..Default::default()
+            },
+        };
+        let with_selector = DaemonSet {
+            name: "zone-a-agent".into(),
+            spec: PodSpec {
+                requests: Resources::new(30, 0, 1),
+                node_selector: [(LABEL_ZONE.to_string(), "us-east-1a".to_string())].into(),
+                ..Default::default()
+            },
+        };
+        let arm_in_a: BTreeMap<String, String> = [
+            (LABEL_ARCH.to_string(), "arm64".to_string()),
+            (LABEL_ZONE.to_string(), "us-east-1a".to_string()),
+        ]
+        .into();
+        let amd_in_b: BTreeMap<String, String> = [
+            (LABEL_ARCH.to_string(), "amd64".to_string()),
+            (LABEL_ZONE.to_string(), "us-east-1b".to_string()),
+        ]
+        .into();
+        let both = [arm_only.clone(), with_selector.clone()];
+
+        assert!(arm_only.runs_on(&arm_in_a, &[]));
+        assert!(!arm_only.runs_on(&amd_in_b, &[]));
+        assert!(with_selector.runs_on(&arm_in_a, &[]));
+        assert!(!with_selector.runs_on(&amd_in_b, &[]));
+        assert_eq!(
+            daemon_overhead(&both, &arm_in_a, &[]),
+            Resources::new(80, 0, 2)
+        );
+        assert_eq!(daemon_overhead(&both, &amd_in_b, &[]), Resources::ZERO);
     }
 
     #[test]
