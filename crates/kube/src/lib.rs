@@ -32,10 +32,10 @@
 //!
 //! ## Limitations
 //!
-//! The scheduler stand-in has the default profile's filters and scores (see [`plugins`]) and
-//! priority preemption (see [`preemption`]), but no default spreading constraints; the ScheduleAnyway spread score is a
-//! simplified normalisation. DaemonSet pods are accounted as per-node overhead rather than as
-//! pod objects. Extended resources are counted in fixed slots (see
+//! The scheduler stand-in has the default profile's filters and scores (see [`plugins`]),
+//! kube-scheduler's system default spread constraints, and priority preemption (see
+//! [`preemption`]). DaemonSet pods are accounted as per-node overhead rather than as pod
+//! objects. Extended resources are counted in fixed slots (see
 //! `autoscale_sim_cloud::ExtendedResource`), with one shared slot for unknown names.
 
 #![deny(missing_docs)]

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use autoscale_sim_cloud::Resources;
 
 use crate::cluster::Cluster;
-use crate::constraints::{PodAffinityTerm, WhenUnsatisfiable};
+use crate::constraints::{PodAffinityTerm, TopologySpreadConstraint, WhenUnsatisfiable};
 use crate::objects::{
     Node, NodeState, PodId, PodPhase, PodSpec, TaintEffect, selector_matches, tolerates_all,
 };
@@ -76,6 +76,9 @@ struct Spread {
 #[derive(Clone, Debug, Default)]
 pub struct InterPodState {
     spreads: Vec<Spread>,
+    /// Whether the spread constraints are kube-scheduler's system defaults rather than the
+    /// pod's own, in which case scoring ignores no node for lacking a topology key.
+    system_defaulted: bool,
     /// Per required anti-affinity term: its topology key and the domains holding a matching pod.
     anti_required: Vec<(String, BTreeSet<String>)>,
     /// Per required affinity term: its topology key and the domains holding a pod that matches
@@ -103,6 +106,36 @@ impl InterPodState {
         cluster: &Cluster,
         removed: &BTreeSet<PodId>,
     ) -> InterPodState {
+        Self::compute_with(spec, cluster, removed, &spec.topology_spread)
+    }
+
+    /// Scans the cluster for a pod that kube-scheduler is placing: as [`InterPodState::compute`]
+    /// does, with the system default spread constraints (see [`system_default_spread`]) when
+    /// the pod has none of its own and a ReplicaSet or StatefulSet owns it (`replicated`).
+    pub fn compute_for_scheduling(
+        spec: &PodSpec,
+        cluster: &Cluster,
+        replicated: bool,
+    ) -> InterPodState {
+        let defaults = if replicated && spec.topology_spread.is_empty() {
+            system_default_spread(spec)
+        } else {
+            Vec::new()
+        };
+        if defaults.is_empty() {
+            return Self::compute(spec, cluster);
+        }
+        let mut state = Self::compute_with(spec, cluster, &BTreeSet::new(), &defaults);
+        state.system_defaulted = true;
+        state
+    }
+
+    fn compute_with(
+        spec: &PodSpec,
+        cluster: &Cluster,
+        removed: &BTreeSet<PodId>,
+        constraints: &[TopologySpreadConstraint],
+    ) -> InterPodState {
         let mut state = InterPodState::default();
         // Terminating pods are left out, as kube-scheduler leaves out pods being deleted.
         let bound: Vec<(&PodSpec, &Node)> = cluster
@@ -120,13 +153,12 @@ impl InterPodState {
             .filter(|n| {
                 registered(n)
                     && node_affinity_matches(spec, &n.labels)
-                    && spec
-                        .topology_spread
+                    && constraints
                         .iter()
                         .all(|c| n.labels.contains_key(&c.topology_key))
             })
             .collect();
-        for constraint in &spec.topology_spread {
+        for constraint in constraints {
             let key = &constraint.topology_key;
             let mut counts: BTreeMap<String, i64> = BTreeMap::new();
             for node in &spread_nodes {
@@ -286,20 +318,55 @@ impl InterPodState {
         })
     }
 
-    /// Raw PodTopologySpread score of `node` for the ScheduleAnyway constraints: matching pods in
-    /// its domains (lower is better).
-    fn spread_raw(&self, node: &Node) -> i64 {
-        self.spreads
+    /// Raw PodTopologySpread scores of the `feasible` nodes for the ScheduleAnyway constraints,
+    /// as kube-scheduler's Score computes them (lower is better). Each constraint adds
+    /// `matching pods in the node's domain × ln(domains + 2) + maxSkew − 1`, where `domains`
+    /// counts the feasible nodes' domains (for the hostname key, the feasible nodes), and the
+    /// sum is rounded. A node lacking a constraint's key is ignored (`None`) unless the
+    /// constraints are the system defaults. Without ScheduleAnyway constraints the plugin is
+    /// skipped and every node gets `None`.
+    pub fn spread_scores(&self, feasible: &[&Node]) -> Vec<Option<i64>> {
+        let soft: Vec<&Spread> = self.spreads.iter().filter(|s| !s.hard).collect();
+        if soft.is_empty() {
+            return vec![None; feasible.len()];
+        }
+        let ignored = |node: &Node| {
+            !self.system_defaulted && soft.iter().any(|s| !node.labels.contains_key(&s.key))
+        };
+        let scored: Vec<&Node> = feasible.iter().copied().filter(|n| !ignored(n)).collect();
+        let weights: Vec<f64> = soft
             .iter()
-            .filter(|s| !s.hard)
-            .map(|s| {
-                node.labels
-                    .get(&s.key)
-                    .and_then(|d| s.counts.get(d))
-                    .copied()
-                    .unwrap_or(0)
+            .map(|spread| {
+                let domains = if spread.key == crate::objects::LABEL_HOSTNAME {
+                    scored.len()
+                } else {
+                    scored
+                        .iter()
+                        .filter_map(|n| n.labels.get(&spread.key))
+                        .collect::<BTreeSet<_>>()
+                        .len()
+                };
+                ((domains + 2) as f64).ln()
             })
-            .sum()
+            .collect();
+        feasible
+            .iter()
+            .map(|node| {
+                if ignored(node) {
+                    return None;
+                }
+                let score: f64 = soft
+                    .iter()
+                    .zip(&weights)
+                    .filter_map(|(spread, weight)| {
+                        let domain = node.labels.get(&spread.key)?;
+                        let count = spread.counts.get(domain).copied().unwrap_or(0);
+                        Some(count as f64 * weight + (spread.max_skew - 1) as f64)
+                    })
+                    .sum();
+                Some(score.round() as i64)
+            })
+            .collect()
     }
 
     /// Raw InterPodAffinity score: signed weights of preferred terms times matching pods.
@@ -385,7 +452,8 @@ pub(crate) struct RawScores {
     pub balanced: i64,
     pub untolerated_soft_taints: i64,
     pub node_affinity: i64,
-    pub spread: i64,
+    /// PodTopologySpread's raw score; `None` for a node the plugin ignores or skips.
+    pub spread: Option<i64>,
     pub inter_pod: i64,
 }
 
@@ -435,9 +503,49 @@ pub(crate) fn raw_scores(
         balanced: balanced_allocation(&node.allocatable, &requested_after),
         untolerated_soft_taints: soft_taints,
         node_affinity,
-        spread: state.map_or(0, |s| s.spread_raw(node)),
+        spread: None,
         inter_pod: state.map_or(0, |s| s.affinity_raw(node)),
     }
+}
+
+/// Normalizes a PodTopologySpread raw score as the plugin's NormalizeScore does: an ignored or
+/// skipped node gets 0, every node gets 100 when the highest score is 0, and otherwise
+/// `100 × (max + min − score) / max`, so fewer matching pods is better.
+pub fn normalize_spread(score: Option<i64>, min: i64, max: i64) -> i64 {
+    match score {
+        None => 0,
+        Some(_) if max == 0 => 100,
+        Some(score) => 100 * (max + min - score) / max,
+    }
+}
+
+/// kube-scheduler's system default spread constraints (`defaultingType: System`): ScheduleAnyway
+/// on the hostname with maxSkew 3 and on the zone with maxSkew 5, over the pods that the pod's
+/// controller selects. None when the pod has no labels.
+/// NOTE: kube-scheduler takes the selector of the Services, ReplicaSets and StatefulSets that
+/// select the pod. This model takes the pod template's labels, which a ReplicaSet's selector
+/// usually equals.
+pub fn system_default_spread(spec: &PodSpec) -> Vec<TopologySpreadConstraint> {
+    if spec.labels.is_empty() {
+        return Vec::new();
+    }
+    let selector = crate::selector::LabelSelector {
+        match_labels: spec.labels.clone(),
+        match_expressions: Vec::new(),
+    };
+    [
+        (crate::objects::LABEL_HOSTNAME, 3),
+        (crate::objects::LABEL_ZONE, 5),
+    ]
+    .into_iter()
+    .map(|(key, max_skew)| TopologySpreadConstraint {
+        max_skew,
+        topology_key: key.to_string(),
+        when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+        label_selector: selector.clone(),
+        min_domains: None,
+    })
+    .collect()
 }
 
 /// Combines raw scores into final scores with the default profile's normalizations and weights.
@@ -448,7 +556,9 @@ pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
     };
     let (_, max_taints) = range(&|r| r.untolerated_soft_taints);
     let (_, max_affinity) = range(&|r| r.node_affinity);
-    let (min_spread, max_spread) = range(&|r| r.spread);
+    let spread_scores = raw.iter().filter_map(|r| r.spread);
+    let min_spread = spread_scores.clone().min().unwrap_or(0);
+    let max_spread = spread_scores.max().unwrap_or(0);
     let (min_inter, max_inter) = range(&|r| r.inter_pod);
     raw.iter()
         .map(|r| {
@@ -464,14 +574,7 @@ pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
             } else {
                 r.node_affinity * 100 / max_affinity
             };
-            // PodTopologySpread: fewer matching pods in the node's domains is better.
-            // NOTE: kube-scheduler also weights each constraint by its number of domains; this
-            // model uses the plain counts.
-            let spread = if max_spread == min_spread {
-                100
-            } else {
-                (max_spread - r.spread) * 100 / (max_spread - min_spread)
-            };
+            let spread = normalize_spread(r.spread, min_spread, max_spread);
             // InterPodAffinity: min-max normalized signed weights.
             let inter = if max_inter == min_inter {
                 0

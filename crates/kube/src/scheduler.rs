@@ -22,7 +22,7 @@ use autoscale_sim_engine::SimTime;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::Cluster;
-use crate::objects::{Node, NodeId, PodId, PodSpec, tolerates_all};
+use crate::objects::{Node, NodeId, Owner, PodId, PodSpec, tolerates_all};
 use crate::plugins::{
     InterPodState, RawScores, combine, filter_node, node_affinity_matches, raw_scores,
 };
@@ -204,8 +204,15 @@ impl Scheduler {
         if nodes.is_empty() {
             return None;
         }
-        let inter_pod = (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity())
-            .then(|| InterPodState::compute(spec, cluster));
+        // kube-scheduler's system default spread constraints apply to pods that a ReplicaSet or
+        // StatefulSet owns and that have no constraints of their own.
+        let replicated = cluster
+            .pod(pod_id)
+            .is_some_and(|p| matches!(p.owner, Owner::Deployment(_) | Owner::StatefulSet { .. }));
+        let defaulted = replicated && spec.topology_spread.is_empty() && !spec.labels.is_empty();
+        let inter_pod =
+            (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity() || defaulted)
+                .then(|| InterPodState::compute_for_scheduling(spec, cluster, replicated));
         let passes = |node: &Node| {
             let free = node.free() - cluster.nominated_requests(node.id, spec.priority, pod_id);
             filter_node(spec, node, &free, cluster).is_ok()
@@ -239,19 +246,22 @@ impl Scheduler {
         self.next_start = (self.next_start + processed) % nodes.len();
 
         // Score and pick.
+        let spread = inter_pod
+            .as_ref()
+            .map(|state| state.spread_scores(&feasible));
         let raw: Vec<RawScores> = feasible
             .iter()
-            .map(|node| {
-                raw_scores(
-                    spec,
-                    node,
-                    inter_pod.as_ref(),
-                    score(
-                        self.strategy,
-                        &node.allocatable,
-                        &(node.requested() + spec.requests),
-                    ),
-                )
+            .enumerate()
+            .map(|(index, node)| {
+                let fit = score(
+                    self.strategy,
+                    &node.allocatable,
+                    &(node.requested() + spec.requests),
+                );
+                RawScores {
+                    spread: spread.as_ref().and_then(|scores| scores[index]),
+                    ..raw_scores(spec, node, inter_pod.as_ref(), fit)
+                }
             })
             .collect();
         let totals = combine(&raw);

@@ -8,9 +8,10 @@ use autoscale_sim_cloud::{ExtendedResource, GIB, Price, Resources};
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::{
     FilterFailure, InterPodState, balanced_allocation, filter_node, node_affinity_matches,
+    normalize_spread, system_default_spread,
 };
 use autoscale_sim_kube::{
-    CapacityType, Cluster, DaemonSet, LABEL_HOSTNAME, LABEL_ZONE, LabelSelector, NewNode,
+    CapacityType, Cluster, DaemonSet, LABEL_HOSTNAME, LABEL_ZONE, LabelSelector, NewNode, Node,
     NodeAffinity, NodeId, NodeSelectorTerm, Operator, Owner, PodAffinity, PodAffinityTerm, PodId,
     PodSpec, PreferredNodeTerm, Requirement, Scheduler, ScoringStrategy, Taint, TaintEffect,
     Toleration, TolerationOperator, TopologySpreadConstraint, WeightedPodAffinityTerm,
@@ -1540,4 +1541,64 @@ fn resources_fit_counts_gpus() {
 
     assert_eq!(check(&gpu_pod, &cluster, gpu), RESOURCES);
     assert_eq!(check(&requests(100, GIB), &cluster, gpu), PASS);
+}
+
+/// PodTopologySpread scoring with kube-scheduler's system default constraints (hostname maxSkew 3
+/// and zone maxSkew 5, ScheduleAnyway) for a replicated pod without constraints of its own.
+#[test]
+fn default_spread_scores_exact() {
+    let mut cluster = Cluster::new(vec![]);
+    let a = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    let b = add_ready(&mut cluster, new_node("us-east-1b", &[]));
+    let c = add_ready(&mut cluster, new_node("us-east-1c", &[]));
+    bind(&mut cluster, web(), a);
+    bind(&mut cluster, web(), a);
+    bind(&mut cluster, web(), b);
+    let nodes: Vec<&Node> = [a, b, c]
+        .iter()
+        .map(|id| cluster.node(*id).unwrap())
+        .collect();
+
+    let state = InterPodState::compute_for_scheduling(&web(), &cluster, true);
+    let raw = state.spread_scores(&nodes);
+
+    // Three domains per key, so each weight is ln 5 = 1.609. Node a: 2 × 1.609 + 2 (hostname)
+    // + 2 × 1.609 + 4 (zone) = 12.44 → 12; node b: 9.22 → 9; node c: 0 + 2 + 0 + 4 = 6.
+    assert_eq!(raw, vec![Some(12), Some(9), Some(6)]);
+    let normalized: Vec<i64> = raw
+        .iter()
+        .map(|score| normalize_spread(*score, 6, 12))
+        .collect();
+    // 100 × (12 + 6 − score) / 12.
+    assert_eq!(normalized, vec![50, 75, 100]);
+
+    // A bare pod, or one with no labels, gets no default constraints: the plugin is skipped.
+    let bare = InterPodState::compute_for_scheduling(&web(), &cluster, false);
+    assert_eq!(bare.spread_scores(&nodes), vec![None, None, None]);
+    assert_eq!(system_default_spread(&requests(100, GIB)), vec![]);
+}
+
+/// A node that lacks the key of one of the pod's own ScheduleAnyway constraints is ignored
+/// and scores 0; the others are normalized without it.
+#[test]
+fn own_spread_ignores_nodes_without_key() {
+    let mut cluster = Cluster::new(vec![]);
+    let r1 = add_ready(&mut cluster, new_node("us-east-1a", &[(RACK, "r1")]));
+    let r2 = add_ready(&mut cluster, new_node("us-east-1a", &[(RACK, "r2")]));
+    let none = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    bind(&mut cluster, web(), r1);
+    let mut constraint = spread(RACK, 1, "web");
+    constraint.when_unsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
+    let pod = spread_pod(vec![constraint]);
+    let nodes: Vec<&Node> = [r1, r2, none]
+        .iter()
+        .map(|id| cluster.node(*id).unwrap())
+        .collect();
+
+    let raw = InterPodState::compute_for_scheduling(&pod, &cluster, true).spread_scores(&nodes);
+
+    // Two racks: weight ln 4 = 1.386. r1: 1 × 1.386 + 0 → 1; r2: 0.
+    assert_eq!(raw, vec![Some(1), Some(0), None]);
+    let normalized: Vec<i64> = raw.iter().map(|s| normalize_spread(*s, 0, 1)).collect();
+    assert_eq!(normalized, vec![0, 100, 0]);
 }
