@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::report::{Decision, RunOutput};
 
 mod ec2;
+mod replicaset;
 mod statefulset;
 
 /// Events of the world's queue.
@@ -319,8 +320,7 @@ impl World {
     }
 
     /// Creates or deletes pods until the Deployment has `desired` of them. Deletion follows the
-    /// ReplicaSet controller's ranking: unbound pods first, then pods still starting, then the
-    /// most recently bound.
+    /// ReplicaSet controller's ranking (see [`replicaset::pods_to_delete`]).
     fn scale_deployment(&mut self, index: usize, desired: u32, now: SimTime) {
         self.deployments[index].desired = desired;
         if let ReplicaController::StatefulSet(_) = self.config.deployments[index].controller {
@@ -338,28 +338,13 @@ impl World {
             }
             self.queue_schedule();
         } else if desired < current {
-            let mut ranked: Vec<(u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<PodId>)> = self
-                .deployments[index]
-                .pods
-                .iter()
-                .map(|id| {
-                    let pod = self.cluster.pod(*id).expect("deployment pod exists");
-                    let phase_rank = match pod.phase {
-                        PodPhase::Pending => 0,
-                        PodPhase::Starting => 1,
-                        PodPhase::Running | PodPhase::Terminating => 2,
-                    };
-                    (
-                        phase_rank,
-                        std::cmp::Reverse(pod.bound_at.unwrap_or(pod.created)),
-                        std::cmp::Reverse(*id),
-                    )
-                })
-                .collect();
-            ranked.sort();
-            for (_, _, std::cmp::Reverse(id)) in
-                ranked.into_iter().take((current - desired) as usize)
-            {
+            let doomed = replicaset::pods_to_delete(
+                &self.cluster,
+                self.deployments[index].pods.iter().copied(),
+                (current - desired) as usize,
+                now,
+            );
+            for id in doomed {
                 self.terminate_pod(id, now);
                 self.deployments[index].pods.remove(&id);
             }
