@@ -23,13 +23,21 @@ use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::{Domain, TopologyTracker};
 
 /// Pending pods marked Unschedulable and older than `new_pod_scale_up_delay`, in queue order.
+/// Pods nominated to a node wait for the victims of their preemption, so scale-up ignores them
+/// (`FilterOutExpendableAndSplit`).
+/// NOTE: Cluster Autoscaler also ignores pods below `--expendable-pods-priority-cutoff`
+/// (default -10); this model does not.
 pub(super) fn unschedulable_pods<'a>(
     view: &ClusterView<'a>,
     new_pod_scale_up_delay: SimDuration,
 ) -> Vec<&'a Pod> {
     view.cluster
         .pending_pods()
-        .filter(|p| p.unschedulable && view.now.since(p.created) >= new_pod_scale_up_delay)
+        .filter(|p| {
+            p.unschedulable
+                && !p.is_preempting()
+                && view.now.since(p.created) >= new_pod_scale_up_delay
+        })
         .collect()
 }
 
