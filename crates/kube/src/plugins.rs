@@ -4,6 +4,10 @@
 //! terms), NodePorts, NodeResourcesFit, PodTopologySpread and InterPodAffinity. Scores, with the
 //! default profile's weights: NodeResourcesFit (1), NodeResourcesBalancedAllocation (1),
 //! TaintToleration (3), NodeAffinity (2), PodTopologySpread (2) and InterPodAffinity (2).
+//!
+//! NOTE: the default profile's volume plugins (VolumeBinding, VolumeRestrictions, VolumeZone,
+//! the CSI and EBS limits) and the ImageLocality score are not modelled, because pods here have
+//! no persistent volumes or images.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,7 +10,7 @@
 //! are gone.
 //!
 //! NOTE: kube-scheduler starts the dry run at a random node offset and breaks the last tie
-//! between candidate nodes by Go map order; this model starts at the first node and takes the
+//! between candidate nodes by Go map order. This model starts at the first node and takes the
 //! first candidate in node order, so that runs are reproducible without a random stream.
 
 use std::cmp::Reverse;
@@ -120,6 +120,8 @@ impl DryRun<'_> {
     /// kube-scheduler's `SelectVictimsOnNode`: removes every lower-priority pod, checks that the
     /// pod then fits, and adds pods back, most important first and PDB-violating ones before the
     /// others, keeping each that still lets the pod fit.
+    /// NOTE: DaemonSet pods are node overhead in this model, so they are never victims, where
+    /// kube-scheduler may preempt a DaemonSet pod of lower priority.
     fn select_victims(&self, node: &Node, pdb_allowed: &[(usize, i64)]) -> Option<Candidate> {
         let priority = self.spec().priority;
         let mut potential: Vec<&Pod> = node
@@ -190,6 +192,8 @@ impl DryRun<'_> {
 /// Checks whether PodDisruptionBudget `index` counts `pod` in preemption: same namespace and a
 /// selector that matches its labels. Unlike the Eviction API, preemption treats an empty
 /// selector as matching no pod, and a pod without labels matches no budget.
+/// NOTE: a budget's `status.disruptedPods` (evictions admitted but not yet carried out) is not
+/// tracked, so such pods use an allowed disruption again here.
 fn preemption_pdb_matches(cluster: &Cluster, index: usize, pod: &Pod) -> bool {
     let pdb = &cluster.pdbs()[index];
     let selector_empty =

@@ -13,6 +13,10 @@
 //! first of them in search order, so that the choice is reproducible without a random stream.
 //! NOTE: kube-scheduler also adds nominated pods to a node for the inter-pod filters; this
 //! stand-in reserves only their requests.
+//! NOTE: kube-scheduler retries an Unschedulable pod after a cluster event that may help it, with
+//! a backoff of 1 s doubling up to 10 s, and flushes the rest after 5 minutes
+//! (`pkg/scheduler/internal/queue`). This stand-in retries every Pending pod at every pass, and
+//! the world runs a pass after each change.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
