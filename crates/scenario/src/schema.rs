@@ -438,7 +438,7 @@ pub struct PodSpecYaml {
     /// Name of a PriorityClass: a `PriorityClass` workload, `system-cluster-critical` or
     /// `system-node-critical`.
     #[serde(default)]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<Spanned<String>>,
     /// `PreemptLowerPriority` (default) or `Never`; with a PriorityClass, the class's policy,
     /// which it must then equal.
     #[serde(default)]

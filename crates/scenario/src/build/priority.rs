@@ -178,16 +178,15 @@ impl PriorityClasses {
                 )
             })?),
         };
-        let class = match spec.priority_class_name.as_deref() {
+        let class = match &spec.priority_class_name {
             Some(name) => Some((
-                name.to_string(),
-                *self.by_name.get(name).ok_or_else(|| {
+                name.value.clone(),
+                *self.by_name.get(&name.value).ok_or_else(|| {
                     let known: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
-                    ScenarioError::at(
-                        ctx.file,
-                        None,
+                    ctx.error(
+                        name,
                         &format!("{field}.priorityClassName"),
-                        Some(name.to_string()),
+                        Some(name.value.clone()),
                         format!(
                             "no PriorityClass has this name (known: {})",
                             known.join(", ")
