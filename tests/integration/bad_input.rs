@@ -261,7 +261,7 @@ fn cases() -> Vec<Case> {
             "cpu: 1500m",
             "cpu: -1500m",
             vec![
-                "scenario.yaml:20:31: field workloads[0].template.spec.containers[0].resources.requests.cpu, value \"-1500m\": a request is zero or more",
+                "scenario.yaml:20:31: field workloads[0].template.spec.containers[0].resources.requests.cpu, value \"-1500m\": the quantity is negative",
             ],
         ),
         small_web_case(

@@ -350,6 +350,7 @@ fn build_world(
             },
         };
         config.deployments.push(Deployment {
+            controller: Default::default(),
             spec: pod_spec(&name, cpu, memory),
             name,
             replicas,
@@ -518,6 +519,7 @@ fn seeds_change_outputs() {
         trace: Trace::new(SimDuration::from_mins(30), vec![10.0, 60.0, 30.0]).expect("trace"),
     });
     config.deployments.push(Deployment {
+        controller: Default::default(),
         name: "web".into(),
         spec: pod_spec("web", 1_000, 1_024),
         replicas: Replicas::Fixed(4),

@@ -256,12 +256,26 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 eprintln!("warning: {warning}");
             }
             let config = &loaded.config;
+            let statefulsets = config
+                .deployments
+                .iter()
+                .filter(|d| d.controller != autoscale_sim_sim::ReplicaController::ReplicaSet)
+                .count();
+            let replicated = if statefulsets == 0 {
+                counted(config.deployments.len(), "Deployment")
+            } else {
+                format!(
+                    "{}, {}",
+                    counted(config.deployments.len() - statefulsets, "Deployment"),
+                    counted(statefulsets, "StatefulSet")
+                )
+            };
             outln!(
                 "{}: valid scenario {:?}: {}; {}, {}, {}, {}; policies {}",
                 scenario.display(),
                 loaded.name,
                 config.duration,
-                counted(config.deployments.len(), "Deployment"),
+                replicated,
                 counted(config.jobs.len(), "Job stream"),
                 counted(config.daemonsets.len(), "DaemonSet"),
                 counted(config.pdbs.len(), "PodDisruptionBudget"),

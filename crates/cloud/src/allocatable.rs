@@ -31,13 +31,18 @@ pub fn node_memory_capacity_mib(instance_type: &InstanceType) -> u64 {
     after_cma - (after_cma * VM_MEMORY_OVERHEAD_PER_MILLE).div_ceil(1000)
 }
 
-/// Node capacity: all vCPUs, memory after the VM overhead, and the pod limit.
+/// Node capacity: all vCPUs, memory after the VM overhead, the pod limit, and the GPUs as
+/// their extended resource.
 pub fn node_capacity(instance_type: &InstanceType) -> Resources {
-    Resources {
-        cpu_millis: i64::from(instance_type.vcpu) * 1000,
-        memory_bytes: node_memory_capacity_mib(instance_type) as i64 * MIB,
-        pods: i64::from(instance_type.max_pods()),
-    }
+    Resources::new(
+        i64::from(instance_type.vcpu) * 1000,
+        node_memory_capacity_mib(instance_type) as i64 * MIB,
+        i64::from(instance_type.max_pods()),
+    )
+    .with_extended(
+        instance_type.gpu_resource(),
+        i64::from(instance_type.gpu_count),
+    )
 }
 
 /// kube-reserved CPU in millicores: 6 % of the first core, 1 % of the second, 0.5 % of the
@@ -61,7 +66,8 @@ pub fn kube_reserved_memory_mib(max_pods: u32) -> i64 {
 }
 
 /// Node allocatable: capacity less kube-reserved CPU and memory and the memory eviction
-/// threshold. System-reserved is zero by default, as in Karpenter.
+/// threshold. System-reserved is zero by default, as in Karpenter, and nothing is reserved of
+/// the extended resources.
 pub fn node_allocatable(instance_type: &InstanceType) -> Resources {
     let capacity = node_capacity(instance_type);
     let reserved_memory_mib =
@@ -69,7 +75,7 @@ pub fn node_allocatable(instance_type: &InstanceType) -> Resources {
     Resources {
         cpu_millis: capacity.cpu_millis - kube_reserved_cpu_millis(instance_type.vcpu),
         memory_bytes: capacity.memory_bytes - reserved_memory_mib * MIB,
-        pods: capacity.pods,
+        ..capacity
     }
 }
 
@@ -143,7 +149,7 @@ pub fn node_allocatable_with(instance_type: &InstanceType, kubelet: &KubeletConf
             - kube_reserved_memory
             - kubelet.system_reserved_memory_bytes.unwrap_or(0)
             - eviction_memory,
-        pods: capacity.pods,
+        ..capacity
     }
 }
 
@@ -151,6 +157,7 @@ pub fn node_allocatable_with(instance_type: &InstanceType, kubelet: &KubeletConf
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
+    use crate::resources::ExtendedResource;
 
     #[test]
     fn m5_xlarge_kube_reserved_matches_karpenter_test() {
@@ -211,6 +218,19 @@ mod tests {
             node_allocatable_with(m5_large, &max_pods_only),
             Resources::new(1930, 6903 * MIB, 110)
         );
+    }
+
+    #[test]
+    fn gpu_types_advertise_their_gpus() {
+        let catalog = Catalog::builtin();
+        let g5 = catalog.by_name("g5.12xlarge").unwrap().allocatable();
+        assert_eq!(g5.extended(ExtendedResource::NvidiaGpu), 4);
+        assert_eq!(g5.extended(ExtendedResource::AmdGpu), 0);
+        let g4ad = catalog.by_name("g4ad.8xlarge").unwrap().allocatable();
+        assert_eq!(g4ad.extended(ExtendedResource::AmdGpu), 2);
+        assert_eq!(g4ad.extended(ExtendedResource::NvidiaGpu), 0);
+        let m5 = catalog.by_name("m5.large").unwrap().allocatable();
+        assert!(!m5.has_extended());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::allocatable;
 use crate::catalog_data::BUILTIN_US_EAST_1;
 use crate::money::Price;
-use crate::resources::Resources;
+use crate::resources::{ExtendedResource, Resources};
 
 /// CPU architecture, with the values of the `kubernetes.io/arch` label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -70,6 +70,11 @@ pub struct InstanceType {
     pub max_pods_eni: Option<u32>,
     /// Linux on-demand price in us-east-1.
     pub on_demand_price: Price,
+    /// GPUs (Karpenter label `karpenter.k8s.aws/instance-gpu-count`); see
+    /// [`InstanceType::gpu_resource`] for the resource they count as.
+    /// NOTE: the built-in data has no GPU count for p3.2xlarge, p3.8xlarge and p3.16xlarge,
+    /// and no Neuron device count for the inf and trn families, so those types offer none.
+    pub gpu_count: u32,
 }
 
 impl InstanceType {
@@ -81,6 +86,16 @@ impl InstanceType {
     /// Node allocatable by the EKS and Karpenter formulas (see [`allocatable::node_allocatable`]).
     pub fn allocatable(&self) -> Resources {
         allocatable::node_allocatable(self)
+    }
+
+    /// Returns the extended resource this type's GPUs are advertised as: `amd.com/gpu` for the
+    /// AMD Radeon Pro V520 of the g4ad family, `nvidia.com/gpu` for every other GPU type.
+    pub fn gpu_resource(&self) -> ExtendedResource {
+        if self.family == "g4ad" {
+            ExtendedResource::AmdGpu
+        } else {
+            ExtendedResource::NvidiaGpu
+        }
     }
 
     /// Pod slots of a node of this type: the ENI limit, or 110 without ENI data.
@@ -134,7 +149,7 @@ impl Catalog {
         let types = BUILTIN_US_EAST_1
             .iter()
             .map(
-                |&(name, family, generation, size, vcpu, memory_mib, arch, pods, price)| {
+                |&(name, family, generation, size, vcpu, memory_mib, arch, pods, price, gpus)| {
                     InstanceType {
                         name: name.to_string(),
                         family: family.to_string(),
@@ -146,6 +161,7 @@ impl Catalog {
                         arch: Arch::parse(arch).expect("built-in architecture is valid"),
                         max_pods_eni: (pods > 0).then_some(pods),
                         on_demand_price: Price::parse_usd(price).expect("built-in price is valid"),
+                        gpu_count: gpus,
                     }
                 },
             )
@@ -155,7 +171,8 @@ impl Catalog {
 
     /// Loads a catalog from a CSV file with the header
     /// `instance_type,family,generation,size,vcpu,memory_mib,arch,max_pods_eni,on_demand_usd_per_hour`
-    /// (columns in any order; extra columns ignored; `max_pods_eni` may be empty).
+    /// (columns in any order; extra columns ignored; `max_pods_eni` may be empty) and an
+    /// optional `gpu_count` column, whose empty cells mean no GPU.
     pub fn from_csv_path(path: &Path) -> Result<Self, CatalogError> {
         let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
             file: path.to_path_buf(),
@@ -221,6 +238,8 @@ impl Catalog {
             }
         }
 
+        let gpu_column = column_of(GPU_COLUMN);
+
         let mut types = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|e| {
@@ -229,7 +248,11 @@ impl Catalog {
             })?;
             let line = record.position().map_or(0, |p| p.line());
             let cell = |name: &str| {
-                let i = columns[name];
+                let i = if name == GPU_COLUMN {
+                    gpu_column.expect("the GPU column is read only when present")
+                } else {
+                    columns[name]
+                };
                 (record.get(i).unwrap_or(""), column_number(&record, i))
             };
             // Returns `None` for an empty cell when `allow_empty`, and otherwise a whole number
@@ -309,6 +332,10 @@ impl Catalog {
                     .map(|p| p as u32)
                     .filter(|p| *p > 0),
                 on_demand_price: price,
+                gpu_count: match gpu_column {
+                    Some(_) => parse_u64(GPU_COLUMN, 0..=MAX_GPUS, true)?.unwrap_or(0) as u32,
+                    None => 0,
+                },
             });
         }
         if types.is_empty() {
@@ -362,6 +389,12 @@ pub const MAX_VCPU: u64 = 1 << 16;
 /// above the largest type of the built-in catalog (32 TiB), and the memory of 8,000 such nodes
 /// in bytes still fits in an `i64`.
 pub const MAX_MEMORY_MIB: u64 = 1 << 30;
+
+/// Optional column of a catalog CSV file with each type's GPU count.
+pub const GPU_COLUMN: &str = "gpu_count";
+
+/// Maximum GPUs a catalog row may give an instance type; the built-in types have at most 8.
+pub const MAX_GPUS: u64 = 1024;
 
 /// Column names of a catalog CSV file.
 pub const CSV_COLUMNS: [&str; 9] = [
@@ -479,6 +512,45 @@ mod tests {
         assert!(err.to_string().contains("empty"));
         let err = Catalog::from_csv_str("instance_type,vcpu\n", Path::new("h.csv")).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("family"));
+    }
+
+    #[test]
+    fn csv_reads_optional_gpu_count() {
+        let header = format!("{},{GPU_COLUMN}", CSV_COLUMNS.join(","));
+        let text = format!(
+            "{header}\nx1.big,x1,1,big,4,8192,amd64,,0.5,4\ny1.big,y1,1,big,4,8192,amd64,,0.5,\n"
+        );
+
+        let catalog = Catalog::from_csv_str(&text, Path::new("g.csv")).unwrap();
+
+        assert_eq!(catalog.by_name("x1.big").unwrap().gpu_count, 4);
+        assert_eq!(catalog.by_name("y1.big").unwrap().gpu_count, 0);
+        assert_eq!(
+            Catalog::from_csv_str(&one_row("4", "8192", ""), Path::new("c.csv"))
+                .unwrap()
+                .by_name("x1.big")
+                .unwrap()
+                .gpu_count,
+            0
+        );
+        let bad = text.replace(",4\n", ",many\n");
+        let err = Catalog::from_csv_str(&bad, Path::new("g.csv")).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some(GPU_COLUMN));
+        assert_eq!(err.message, "expected a whole number from 0 to 1024");
+    }
+
+    #[test]
+    fn builtin_gpu_counts() {
+        let catalog = Catalog::builtin();
+        let gpus = |name: &str| catalog.by_name(name).unwrap().gpu_count;
+        assert_eq!(gpus("g4dn.xlarge"), 1);
+        assert_eq!(gpus("g5.12xlarge"), 4);
+        assert_eq!(gpus("p4d.24xlarge"), 8);
+        assert_eq!(gpus("m5.large"), 0);
+        assert_eq!(
+            catalog.types().iter().filter(|t| t.gpu_count > 0).count(),
+            64
+        );
     }
 
     /// A one-row catalog with `vcpu`, `memory_mib` and `max_pods_eni` as written.

@@ -45,5 +45,5 @@ pub use catalog::{Arch, CSV_COLUMNS, Catalog, CatalogError, InstanceType, Instan
 pub use latency::LatencyModel;
 pub use launch::{LaunchLatency, LaunchPhases, LaunchStreams, LaunchTimes};
 pub use money::{Cost, Price};
-pub use resources::{GIB, MIB, Resources};
+pub use resources::{EXTENDED_RESOURCES, ExtendedResource, GIB, MIB, Resources};
 pub use spot::{CapacityWindow, InterruptionBand, ShortageProcess, SpotMarket, SpotSettings};

@@ -52,6 +52,8 @@ pub struct Cluster {
     next_pod: u64,
     next_node: u64,
     generation: u64,
+    /// Pending pods by the node they are nominated to after a preemption.
+    nominated: BTreeMap<NodeId, BTreeSet<PodId>>,
     /// Bound pods with required pod anti-affinity, kept up to date by `bind` and `delete_pod` so
     /// that [`Cluster::has_required_anti_affinity`] does not scan the pods.
     bound_with_anti_affinity: usize,
@@ -133,6 +135,15 @@ impl Cluster {
             }
         }
         Some(pod.clone())
+    }
+
+    /// Starts the termination of a pod that kube-scheduler preempted, as
+    /// [`Cluster::begin_termination`] does, and marks it preempted.
+    pub fn begin_preemption(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
+        if let Some(pod) = self.pods.get_mut(&pod_id) {
+            pod.preempted = true;
+        }
+        self.begin_termination(pod_id, now)
     }
 
     /// Pods bound to `node` that are not terminating, in id order.
@@ -278,6 +289,11 @@ impl Cluster {
     pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
         self.generation += 1;
         let node = self.nodes.remove(&id)?;
+        for pod in self.nominated.remove(&id).unwrap_or_default() {
+            if let Some(pod) = self.pods.get_mut(&pod) {
+                pod.nominated_node = None;
+            }
+        }
         debug_assert!(
             node.pods.is_empty(),
             "{} removed with pods still bound",
@@ -317,6 +333,8 @@ impl Cluster {
             node: None,
             created: now,
             bound_at: None,
+            nominated_node: None,
+            preempted: false,
         };
         self.pods.insert(id, pod);
         id
@@ -356,6 +374,9 @@ impl Cluster {
             .remove(&(Reverse(pod.spec.priority), pod.created, pod_id));
         pod.phase = PodPhase::Starting;
         pod.node = Some(node_id);
+        if let Some(nominated) = pod.nominated_node.take() {
+            Self::unindex_nomination(&mut self.nominated, nominated, pod_id);
+        }
         pod.bound_at = Some(now);
         pod.unschedulable = false;
         if !pod.spec.pod_anti_affinity.required.is_empty() {
@@ -365,6 +386,55 @@ impl Cluster {
         node.pods.insert(pod_id);
         node.pod_requests += pod.spec.requests;
         node.last_pod_event = now;
+    }
+
+    /// Sets a Pending pod's `nominatedNodeName`, or clears it with `None`.
+    pub fn nominate(&mut self, pod_id: PodId, node: Option<NodeId>) {
+        let Some(pod) = self.pods.get_mut(&pod_id) else {
+            return;
+        };
+        if let Some(old) = pod.nominated_node.take() {
+            Self::unindex_nomination(&mut self.nominated, old, pod_id);
+        }
+        if let Some(node) = node
+            && pod.node.is_none()
+            && self.nodes.contains_key(&node)
+        {
+            pod.nominated_node = Some(node);
+            self.nominated.entry(node).or_default().insert(pod_id);
+        }
+    }
+
+    fn unindex_nomination(
+        nominated: &mut BTreeMap<NodeId, BTreeSet<PodId>>,
+        node: NodeId,
+        pod: PodId,
+    ) {
+        if let Some(pods) = nominated.get_mut(&node) {
+            pods.remove(&pod);
+            if pods.is_empty() {
+                nominated.remove(&node);
+            }
+        }
+    }
+
+    /// Pending pods nominated to `node`, in id order.
+    pub fn nominated_on(&self, node: NodeId) -> impl Iterator<Item = &Pod> + '_ {
+        self.nominated
+            .get(&node)
+            .into_iter()
+            .flat_map(|pods| pods.iter())
+            .filter_map(|id| self.pods.get(id))
+    }
+
+    /// Requests that pods nominated to `node` reserve against a pod of `priority`: those of
+    /// every nominated pod of equal or higher priority other than `except`, as kube-scheduler
+    /// adds nominated pods to a node before it runs the filters.
+    pub fn nominated_requests(&self, node: NodeId, priority: i32, except: PodId) -> Resources {
+        self.nominated_on(node)
+            .filter(|p| p.id != except && p.spec.priority >= priority)
+            .map(|p| p.spec.requests)
+            .sum()
     }
 
     /// Marks a Pending pod Unschedulable, keeping the time of the first mark.
@@ -405,6 +475,9 @@ impl Cluster {
             None => {
                 self.queue
                     .remove(&(Reverse(pod.spec.priority), pod.created, pod_id));
+                if let Some(nominated) = pod.nominated_node {
+                    Self::unindex_nomination(&mut self.nominated, nominated, pod_id);
+                }
             }
         }
         Some(pod)

@@ -32,10 +32,11 @@
 //!
 //! ## Limitations
 //!
-//! The scheduler stand-in has the default profile's filters and scores (see [`plugins`]) but no
-//! preemption and no default spreading constraints; the ScheduleAnyway spread score is a
-//! simplified normalisation. DaemonSet pods are accounted as per-node overhead rather than as
-//! pod objects. Extended resources (such as GPUs) are not modelled.
+//! The scheduler stand-in has the default profile's filters and scores (see [`plugins`]),
+//! kube-scheduler's system default spread constraints, and priority preemption (see
+//! [`preemption`]). DaemonSet pods are accounted as per-node overhead rather than as pod
+//! objects. Extended resources are counted in fixed slots (see
+//! `autoscale_sim_cloud::ExtendedResource`), with one shared slot for unknown names.
 
 #![deny(missing_docs)]
 
@@ -43,6 +44,7 @@ mod cluster;
 mod constraints;
 mod objects;
 pub mod plugins;
+pub mod preemption;
 pub mod quantity;
 mod scheduler;
 mod selector;
@@ -50,6 +52,7 @@ mod selector;
 pub use cluster::{Cluster, NewNode};
 pub use constraints::*;
 pub use objects::*;
+pub use preemption::{PostFilterOutcome, Preemption};
 pub use scheduler::{
     SchedulePass, Scheduler, ScoringStrategy, feasible_nodes_to_find, fits_on,
     passes_static_filters, score,

@@ -152,6 +152,8 @@ pub struct PodSpec {
     pub tolerations: Vec<Toleration>,
     /// Priority (from the pod's priority class; 0 by default).
     pub priority: i32,
+    /// `preemptionPolicy`: whether the pod may preempt lower-priority pods.
+    pub preemption_policy: PreemptionPolicy,
     /// Annotation `karpenter.sh/do-not-disrupt: "true"`.
     pub do_not_disrupt: bool,
     /// Annotation `cluster-autoscaler.kubernetes.io/safe-to-evict`, when set.
@@ -162,6 +164,16 @@ pub struct PodSpec {
     pub deletion_cost: i32,
     /// `terminationGracePeriodSeconds`; `None` is Kubernetes' default of 30 s.
     pub termination_grace_secs: Option<u64>,
+}
+
+/// `preemptionPolicy` of a pod or PriorityClass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PreemptionPolicy {
+    /// The pod may preempt lower-priority pods (the Kubernetes default).
+    #[default]
+    PreemptLowerPriority,
+    /// The pod waits in the queue and never preempts.
+    Never,
 }
 
 /// Priority from which a pod counts as critical (`system-cluster-critical` is 2,000,000,000).
@@ -201,6 +213,14 @@ impl PodSpec {
 pub enum Owner {
     /// A Deployment (through its ReplicaSet), by index in the workload list; evicted pods are recreated.
     Deployment(u32),
+    /// A StatefulSet, by index in the workload list, and the pod's ordinal: the pod is named
+    /// `name-ordinal`, and an evicted pod is recreated under the same name once it is gone.
+    StatefulSet {
+        /// Index of the StatefulSet in the workload list.
+        set: u32,
+        /// Ordinal of the pod, from 0.
+        ordinal: u32,
+    },
     /// A Job, by index in the workload list; an evicted pod is recreated and runs again.
     Job(u32),
     /// No controller: an evicted bare pod is lost.
@@ -297,8 +317,28 @@ pub struct Pod {
     pub node: Option<NodeId>,
     /// Creation time.
     pub created: SimTime,
-    /// When the pod was bound, if it is.
+    /// When the pod was bound, if it is; the pod's start time for preemption's ordering.
     pub bound_at: Option<SimTime>,
+    /// `status.nominatedNodeName`: the node where the pod preempted others and waits for them
+    /// to leave.
+    pub nominated_node: Option<NodeId>,
+    /// Whether the pod terminates because kube-scheduler preempted it (condition
+    /// `DisruptionTarget` with reason `PreemptionByScheduler`).
+    pub preempted: bool,
+}
+
+impl Pod {
+    /// Start time as kube-scheduler's preemption orders pods by it: when the pod was bound, or
+    /// its creation while it is Pending.
+    pub fn start_time(&self) -> SimTime {
+        self.bound_at.unwrap_or(self.created)
+    }
+
+    /// Checks whether the pod waits for the victims of its preemption (it has a
+    /// `nominatedNodeName`); Karpenter's `IsProvisionable` leaves such pods out.
+    pub fn is_preempting(&self) -> bool {
+        self.nominated_node.is_some()
+    }
 }
 
 /// Lifecycle of a node.
@@ -421,9 +461,14 @@ pub struct DaemonSet {
 }
 
 impl DaemonSet {
-    /// Whether a daemon pod runs on a node with these labels and taints.
+    /// Checks whether a daemon pod runs on a node with these labels and taints, as the
+    /// DaemonSet controller's `NodeShouldRunDaemonPod` decides: the pod template's node
+    /// selector and required node affinity match, and its tolerations cover the NoSchedule and
+    /// NoExecute taints.
+    /// NOTE: the controller also adds tolerations for the node condition taints and
+    /// `node.kubernetes.io/unschedulable`; this model has no such taints.
     pub fn runs_on(&self, labels: &BTreeMap<String, String>, taints: &[Taint]) -> bool {
-        selector_matches(&self.spec.node_selector, labels)
+        crate::plugins::node_affinity_matches(&self.spec, labels)
             && tolerates_all(&self.spec.tolerations, taints)
     }
 }
@@ -486,6 +531,57 @@ mod tests {
             &[taint("soft", "", TaintEffect::PreferNoSchedule)]
         ));
         assert!(!tolerates_all(&[], &[gpu]));
+    }
+
+    #[test]
+    fn daemonset_honours_required_node_affinity() {
+        let arm_only = DaemonSet {
+            name: "arm-agent".into(),
+            spec: PodSpec {
+                requests: Resources::new(50, 0, 1),
+                node_affinity: crate::constraints::NodeAffinity {
+                    required: vec![crate::constraints::NodeSelectorTerm {
+                        match_expressions: vec![crate::selector::Requirement {
+                            key: LABEL_ARCH.into(),
+                            operator: crate::selector::Operator::In,
+                            values: vec!["arm64".into()],
+                            min_values: None,
+                        }],
+                    }],
+                    preferred: vec![],
+                },
+                ..Default::default()
+            },
+        };
+        let with_selector = DaemonSet {
+            name: "zone-a-agent".into(),
+            spec: PodSpec {
+                requests: Resources::new(30, 0, 1),
+                node_selector: [(LABEL_ZONE.to_string(), "us-east-1a".to_string())].into(),
+                ..Default::default()
+            },
+        };
+        let arm_in_a: BTreeMap<String, String> = [
+            (LABEL_ARCH.to_string(), "arm64".to_string()),
+            (LABEL_ZONE.to_string(), "us-east-1a".to_string()),
+        ]
+        .into();
+        let amd_in_b: BTreeMap<String, String> = [
+            (LABEL_ARCH.to_string(), "amd64".to_string()),
+            (LABEL_ZONE.to_string(), "us-east-1b".to_string()),
+        ]
+        .into();
+        let both = [arm_only.clone(), with_selector.clone()];
+
+        assert!(arm_only.runs_on(&arm_in_a, &[]));
+        assert!(!arm_only.runs_on(&amd_in_b, &[]));
+        assert!(with_selector.runs_on(&arm_in_a, &[]));
+        assert!(!with_selector.runs_on(&amd_in_b, &[]));
+        assert_eq!(
+            daemon_overhead(&both, &arm_in_a, &[]),
+            Resources::new(80, 0, 2)
+        );
+        assert_eq!(daemon_overhead(&both, &amd_in_b, &[]), Resources::ZERO);
     }
 
     #[test]

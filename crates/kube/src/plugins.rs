@@ -4,14 +4,20 @@
 //! terms), NodePorts, NodeResourcesFit, PodTopologySpread and InterPodAffinity. Scores, with the
 //! default profile's weights: NodeResourcesFit (1), NodeResourcesBalancedAllocation (1),
 //! TaintToleration (3), NodeAffinity (2), PodTopologySpread (2) and InterPodAffinity (2).
+//!
+//! NOTE: the default profile's volume plugins (VolumeBinding, VolumeRestrictions, VolumeZone,
+//! the CSI and EBS limits) and the ImageLocality score are not modelled, because pods here have
+//! no persistent volumes or images.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Resources;
 
 use crate::cluster::Cluster;
-use crate::constraints::{PodAffinityTerm, WhenUnsatisfiable};
-use crate::objects::{Node, NodeState, PodSpec, TaintEffect, selector_matches, tolerates_all};
+use crate::constraints::{PodAffinityTerm, TopologySpreadConstraint, WhenUnsatisfiable};
+use crate::objects::{
+    Node, NodeState, PodId, PodPhase, PodSpec, TaintEffect, selector_matches, tolerates_all,
+};
 use crate::selector::all_match;
 
 /// Why a node failed a filter, named after the plugin.
@@ -27,7 +33,8 @@ pub enum FilterFailure {
     NodePorts,
     /// Not enough CPU, memory or pod slots.
     NodeResourcesFit,
-    /// Placing the pod would exceed a DoNotSchedule constraint's max skew.
+    /// Placing the pod would exceed a DoNotSchedule constraint's max skew, or the node lacks
+    /// the constraint's topology key.
     PodTopologySpread,
     /// Required pod affinity or anti-affinity is not met.
     InterPodAffinity,
@@ -73,6 +80,9 @@ struct Spread {
 #[derive(Clone, Debug, Default)]
 pub struct InterPodState {
     spreads: Vec<Spread>,
+    /// Whether the spread constraints are kube-scheduler's system defaults rather than the
+    /// pod's own, in which case scoring ignores no node for lacking a topology key.
+    system_defaulted: bool,
     /// Per required anti-affinity term: its topology key and the domains holding a matching pod.
     anti_required: Vec<(String, BTreeSet<String>)>,
     /// Per required affinity term: its topology key and the domains holding a pod that matches
@@ -90,11 +100,51 @@ pub struct InterPodState {
 impl InterPodState {
     /// Scans the cluster's bound pods for what `spec`'s constraints need.
     pub fn compute(spec: &PodSpec, cluster: &Cluster) -> InterPodState {
+        Self::compute_without(spec, cluster, &BTreeSet::new())
+    }
+
+    /// Scans the cluster's bound pods as [`InterPodState::compute`] does, as if the pods in
+    /// `removed` were gone (preemption's dry run).
+    pub fn compute_without(
+        spec: &PodSpec,
+        cluster: &Cluster,
+        removed: &BTreeSet<PodId>,
+    ) -> InterPodState {
+        Self::compute_with(spec, cluster, removed, &spec.topology_spread)
+    }
+
+    /// Scans the cluster for a pod that kube-scheduler is placing: as [`InterPodState::compute`]
+    /// does, with the system default spread constraints (see [`system_default_spread`]) when
+    /// the pod has none of its own and a ReplicaSet or StatefulSet owns it (`replicated`).
+    pub fn compute_for_scheduling(
+        spec: &PodSpec,
+        cluster: &Cluster,
+        replicated: bool,
+    ) -> InterPodState {
+        let defaults = if replicated && spec.topology_spread.is_empty() {
+            system_default_spread(spec)
+        } else {
+            Vec::new()
+        };
+        if defaults.is_empty() {
+            return Self::compute(spec, cluster);
+        }
+        let mut state = Self::compute_with(spec, cluster, &BTreeSet::new(), &defaults);
+        state.system_defaulted = true;
+        state
+    }
+
+    fn compute_with(
+        spec: &PodSpec,
+        cluster: &Cluster,
+        removed: &BTreeSet<PodId>,
+        constraints: &[TopologySpreadConstraint],
+    ) -> InterPodState {
         let mut state = InterPodState::default();
         // Terminating pods are left out, as kube-scheduler leaves out pods being deleted.
         let bound: Vec<(&PodSpec, &Node)> = cluster
             .pods()
-            .filter(|p| p.phase != crate::objects::PodPhase::Terminating)
+            .filter(|p| p.phase != PodPhase::Terminating && !removed.contains(&p.id))
             .filter_map(|p| Some((p.spec.as_ref(), cluster.node(p.node?)?)))
             .collect();
         let namespace = spec.namespace();
@@ -107,22 +157,24 @@ impl InterPodState {
             .filter(|n| {
                 registered(n)
                     && node_affinity_matches(spec, &n.labels)
-                    && spec
-                        .topology_spread
+                    && constraints
                         .iter()
                         .all(|c| n.labels.contains_key(&c.topology_key))
             })
             .collect();
-        for constraint in &spec.topology_spread {
+        for constraint in constraints {
             let key = &constraint.topology_key;
             let mut counts: BTreeMap<String, i64> = BTreeMap::new();
             for node in &spread_nodes {
                 let matching = node
                     .pods
                     .iter()
+                    .filter(|id| !removed.contains(id))
                     .filter_map(|id| cluster.pod(*id))
                     .filter(|other| {
-                        other.spec.namespace() == namespace
+                        // kube-scheduler's countPodsMatchSelector skips terminating pods.
+                        other.phase != PodPhase::Terminating
+                            && other.spec.namespace() == namespace
                             && constraint.label_selector.matches(&other.spec.labels)
                     })
                     .count() as i64;
@@ -248,20 +300,77 @@ impl InterPodState {
         Ok(())
     }
 
-    /// Raw PodTopologySpread score of `node` for the ScheduleAnyway constraints: matching pods in
-    /// its domains (lower is better).
-    fn spread_raw(&self, node: &Node) -> i64 {
-        self.spreads
+    /// Checks whether the first inter-pod filter that rejects `node` reports
+    /// UnschedulableAndUnresolvable, a failure that removing pods cannot fix, so preemption
+    /// skips the node. That is the case when the node lacks the topology key of a DoNotSchedule
+    /// spread constraint or the pod's required pod affinity is not met there. A skew or
+    /// anti-affinity failure is resolvable.
+    pub fn unresolvable(&self, node: &Node) -> bool {
+        for spread in self.spreads.iter().filter(|s| s.hard) {
+            let Some(domain) = node.labels.get(&spread.key) else {
+                return true;
+            };
+            let count = spread.counts.get(domain).copied().unwrap_or(0);
+            if count + spread.self_match - spread.min > spread.max_skew {
+                return false;
+            }
+        }
+        self.affinity_required.iter().any(|(key, domains)| {
+            let here = node.labels.get(key).is_some_and(|d| domains.contains(d));
+            let first_here = self.first_of_affine_group && node.labels.contains_key(key);
+            !(here || first_here)
+        })
+    }
+
+    /// Raw PodTopologySpread scores of the `feasible` nodes for the ScheduleAnyway constraints,
+    /// as kube-scheduler's Score computes them (lower is better). Each constraint adds
+    /// `matching pods in the node's domain × ln(domains + 2) + maxSkew − 1`, where `domains`
+    /// counts the feasible nodes' domains (for the hostname key, the feasible nodes), and the
+    /// sum is rounded. A node lacking a constraint's key is ignored (`None`) unless the
+    /// constraints are the system defaults. Without ScheduleAnyway constraints the plugin is
+    /// skipped and every node gets `None`.
+    pub fn spread_scores(&self, feasible: &[&Node]) -> Vec<Option<i64>> {
+        let soft: Vec<&Spread> = self.spreads.iter().filter(|s| !s.hard).collect();
+        if soft.is_empty() {
+            return vec![None; feasible.len()];
+        }
+        let ignored = |node: &Node| {
+            !self.system_defaulted && soft.iter().any(|s| !node.labels.contains_key(&s.key))
+        };
+        let scored: Vec<&Node> = feasible.iter().copied().filter(|n| !ignored(n)).collect();
+        let weights: Vec<f64> = soft
             .iter()
-            .filter(|s| !s.hard)
-            .map(|s| {
-                node.labels
-                    .get(&s.key)
-                    .and_then(|d| s.counts.get(d))
-                    .copied()
-                    .unwrap_or(0)
+            .map(|spread| {
+                let domains = if spread.key == crate::objects::LABEL_HOSTNAME {
+                    scored.len()
+                } else {
+                    scored
+                        .iter()
+                        .filter_map(|n| n.labels.get(&spread.key))
+                        .collect::<BTreeSet<_>>()
+                        .len()
+                };
+                ((domains + 2) as f64).ln()
             })
-            .sum()
+            .collect();
+        feasible
+            .iter()
+            .map(|node| {
+                if ignored(node) {
+                    return None;
+                }
+                let score: f64 = soft
+                    .iter()
+                    .zip(&weights)
+                    .filter_map(|(spread, weight)| {
+                        let domain = node.labels.get(&spread.key)?;
+                        let count = spread.counts.get(domain).copied().unwrap_or(0);
+                        Some(count as f64 * weight + (spread.max_skew - 1) as f64)
+                    })
+                    .sum();
+                Some(score.round() as i64)
+            })
+            .collect()
     }
 
     /// Raw InterPodAffinity score: signed weights of preferred terms times matching pods.
@@ -280,8 +389,18 @@ impl InterPodState {
 
 /// Host ports in use on `node`.
 pub fn used_host_ports(node: &Node, cluster: &Cluster) -> BTreeSet<u16> {
+    used_host_ports_without(node, cluster, &BTreeSet::new())
+}
+
+/// Host ports in use on `node` if the pods in `removed` were gone.
+fn used_host_ports_without(
+    node: &Node,
+    cluster: &Cluster,
+    removed: &BTreeSet<PodId>,
+) -> BTreeSet<u16> {
     let mut ports: BTreeSet<u16> = node.daemon_host_ports.iter().copied().collect();
-    for pod in node.pods.iter().filter_map(|id| cluster.pod(*id)) {
+    let present = node.pods.iter().filter(|id| !removed.contains(id));
+    for pod in present.filter_map(|id| cluster.pod(*id)) {
         ports.extend(pod.spec.host_ports.iter().copied());
     }
     ports
@@ -295,6 +414,18 @@ pub fn filter_node(
     free: &Resources,
     cluster: &Cluster,
 ) -> Result<(), FilterFailure> {
+    filter_node_without(spec, node, free, cluster, &BTreeSet::new())
+}
+
+/// Runs the node-local filters as [`filter_node`] does, as if the pods in `removed` were gone;
+/// `free` must already count their requests as free.
+pub fn filter_node_without(
+    spec: &PodSpec,
+    node: &Node,
+    free: &Resources,
+    cluster: &Cluster,
+    removed: &BTreeSet<PodId>,
+) -> Result<(), FilterFailure> {
     // NOTE: kube-scheduler's NodeUnschedulable admits a pod that tolerates the
     // node.kubernetes.io/unschedulable:NoSchedule taint onto a cordoned node; this model rejects it.
     if !node.is_schedulable() {
@@ -307,7 +438,7 @@ pub fn filter_node(
         return Err(FilterFailure::NodeAffinity);
     }
     if !spec.host_ports.is_empty() {
-        let used = used_host_ports(node, cluster);
+        let used = used_host_ports_without(node, cluster, removed);
         if spec.host_ports.iter().any(|p| used.contains(p)) {
             return Err(FilterFailure::NodePorts);
         }
@@ -325,7 +456,8 @@ pub(crate) struct RawScores {
     pub balanced: i64,
     pub untolerated_soft_taints: i64,
     pub node_affinity: i64,
-    pub spread: i64,
+    /// PodTopologySpread's raw score; `None` for a node the plugin ignores or skips.
+    pub spread: Option<i64>,
     pub inter_pod: i64,
 }
 
@@ -375,9 +507,49 @@ pub(crate) fn raw_scores(
         balanced: balanced_allocation(&node.allocatable, &requested_after),
         untolerated_soft_taints: soft_taints,
         node_affinity,
-        spread: state.map_or(0, |s| s.spread_raw(node)),
+        spread: None,
         inter_pod: state.map_or(0, |s| s.affinity_raw(node)),
     }
+}
+
+/// Normalizes a PodTopologySpread raw score as the plugin's NormalizeScore does: an ignored or
+/// skipped node gets 0, every node gets 100 when the highest score is 0, and otherwise
+/// `100 × (max + min − score) / max`, so fewer matching pods is better.
+pub fn normalize_spread(score: Option<i64>, min: i64, max: i64) -> i64 {
+    match score {
+        None => 0,
+        Some(_) if max == 0 => 100,
+        Some(score) => 100 * (max + min - score) / max,
+    }
+}
+
+/// kube-scheduler's system default spread constraints (`defaultingType: System`): ScheduleAnyway
+/// on the hostname with maxSkew 3 and on the zone with maxSkew 5, over the pods that the pod's
+/// controller selects. None when the pod has no labels.
+/// NOTE: kube-scheduler takes the selector of the Services, ReplicaSets and StatefulSets that
+/// select the pod. This model takes the pod template's labels, which a ReplicaSet's selector
+/// usually equals.
+pub fn system_default_spread(spec: &PodSpec) -> Vec<TopologySpreadConstraint> {
+    if spec.labels.is_empty() {
+        return Vec::new();
+    }
+    let selector = crate::selector::LabelSelector {
+        match_labels: spec.labels.clone(),
+        match_expressions: Vec::new(),
+    };
+    [
+        (crate::objects::LABEL_HOSTNAME, 3),
+        (crate::objects::LABEL_ZONE, 5),
+    ]
+    .into_iter()
+    .map(|(key, max_skew)| TopologySpreadConstraint {
+        max_skew,
+        topology_key: key.to_string(),
+        when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+        label_selector: selector.clone(),
+        min_domains: None,
+    })
+    .collect()
 }
 
 /// Combines raw scores into final scores with the default profile's normalizations and weights.
@@ -388,7 +560,9 @@ pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
     };
     let (_, max_taints) = range(&|r| r.untolerated_soft_taints);
     let (_, max_affinity) = range(&|r| r.node_affinity);
-    let (min_spread, max_spread) = range(&|r| r.spread);
+    let spread_scores = raw.iter().filter_map(|r| r.spread);
+    let min_spread = spread_scores.clone().min().unwrap_or(0);
+    let max_spread = spread_scores.max().unwrap_or(0);
     let (min_inter, max_inter) = range(&|r| r.inter_pod);
     raw.iter()
         .map(|r| {
@@ -404,14 +578,7 @@ pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
             } else {
                 r.node_affinity * 100 / max_affinity
             };
-            // PodTopologySpread: fewer matching pods in the node's domains is better.
-            // NOTE: kube-scheduler also weights each constraint by its number of domains; this
-            // model uses the plain counts.
-            let spread = if max_spread == min_spread {
-                100
-            } else {
-                (max_spread - r.spread) * 100 / (max_spread - min_spread)
-            };
+            let spread = normalize_spread(r.spread, min_spread, max_spread);
             // InterPodAffinity: min-max normalized signed weights.
             let inter = if max_inter == min_inter {
                 0
@@ -421,4 +588,18 @@ pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
             r.fit + r.balanced + 3 * taint + 2 * affinity + 2 * spread + 2 * inter
         })
         .collect()
+}
+
+impl FilterFailure {
+    /// Checks whether removing pods from the node can never fix this failure: kube-scheduler's
+    /// UnschedulableAndUnresolvable status, on which preemption does not try the node. The
+    /// inter-pod cases that are unresolvable are checked by [`InterPodState::unresolvable`].
+    pub fn unresolvable(self) -> bool {
+        matches!(
+            self,
+            FilterFailure::NodeUnschedulable
+                | FilterFailure::TaintToleration
+                | FilterFailure::NodeAffinity
+        )
+    }
 }

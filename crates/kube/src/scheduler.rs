@@ -5,9 +5,18 @@
 //! once `percentageOfNodesToScore` of them (adaptive by default: 50 % minus 1 % per 125 nodes, at
 //! least 5 % and at least 100 nodes) were found feasible, as kube-scheduler does.
 //!
+//! A pod that passes no node's filters may preempt lower-priority pods (see
+//! [`crate::preemption`]). A pod nominated to a node is tried there first. The requests of
+//! nominated pods are reserved on their node against pods of equal or lower priority.
+//!
 //! NOTE: kube-scheduler picks at random among equally scored nodes; this stand-in picks the
 //! first of them in search order, so that the choice is reproducible without a random stream.
-//! Preemption of lower-priority pods is not modelled yet.
+//! NOTE: kube-scheduler also adds nominated pods to a node for the inter-pod filters; this
+//! stand-in reserves only their requests.
+//! NOTE: kube-scheduler retries an Unschedulable pod after a cluster event that may help it, with
+//! a backoff of 1 s doubling up to 10 s, and flushes the rest after 5 minutes
+//! (`pkg/scheduler/internal/queue`). This stand-in retries every Pending pod at every pass, and
+//! the world runs a pass after each change.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -17,10 +26,11 @@ use autoscale_sim_engine::SimTime;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::Cluster;
-use crate::objects::{Node, NodeId, PodId, PodSpec, tolerates_all};
+use crate::objects::{Node, NodeId, Owner, PodId, PodSpec, tolerates_all};
 use crate::plugins::{
     InterPodState, RawScores, combine, filter_node, node_affinity_matches, raw_scores,
 };
+use crate::preemption::{PostFilterOutcome, Preemption, preempt};
 
 /// Scoring strategy of the NodeResourcesFit plugin.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +86,8 @@ pub struct SchedulePass {
     pub newly_unschedulable: Vec<PodId>,
     /// Pods that stayed Pending.
     pub still_pending: usize,
+    /// Preemptions carried out, in queue order.
+    pub preemptions: Vec<Preemption>,
 }
 
 /// Number of feasible nodes kube-scheduler looks for before it stops searching
@@ -122,45 +134,104 @@ impl Scheduler {
             .pending_pods()
             .map(|p| (p.id, p.spec.clone()))
             .collect();
-        // Specs without inter-pod constraints that found no node in this pass: capacity only
-        // shrinks within a pass, so they cannot fit later in it either.
+        // Specs without inter-pod constraints that found no node and could not preempt since the
+        // last preemption of this pass. Binding only shrinks capacity and the queue runs from
+        // higher to lower priority, so they cannot fit or preempt until the next preemption.
         let mut failed_specs: BTreeSet<*const PodSpec> = BTreeSet::new();
 
         for (pod_id, spec) in queue {
             let key = Arc::as_ptr(&spec);
-            let choice = if failed_specs.contains(&key) {
-                None
-            } else {
-                self.pick_node(cluster, &spec)
-            };
-            match choice {
-                Some(node_id) => {
-                    cluster.bind(pod_id, node_id, now);
-                    pass.bound.push((pod_id, node_id));
+            if failed_specs.contains(&key) {
+                self.leave_pending(cluster, pod_id, now, &mut pass);
+                continue;
+            }
+            if let Some(node_id) = self.pick_node_for(cluster, pod_id, &spec) {
+                cluster.bind(pod_id, node_id, now);
+                pass.bound.push((pod_id, node_id));
+                continue;
+            }
+            match preempt(cluster, pod_id, now) {
+                PostFilterOutcome::Preempted(preemption) => {
+                    // Terminating victims no longer count for inter-pod constraints, and
+                    // cleared nominations release their reservations, so a failed spec may fit
+                    // now.
+                    failed_specs.clear();
+                    pass.preemptions.push(preemption);
                 }
-                None => {
+                PostFilterOutcome::NotEligible
+                    if cluster
+                        .pod(pod_id)
+                        .is_some_and(|p| p.nominated_node.is_some()) => {}
+                PostFilterOutcome::NotEligible | PostFilterOutcome::NoCandidate => {
                     if !spec.has_inter_pod_constraints() {
                         failed_specs.insert(key);
                     }
-                    if cluster.mark_unschedulable(pod_id, now) {
-                        pass.newly_unschedulable.push(pod_id);
-                    }
-                    pass.still_pending += 1;
                 }
             }
+            self.leave_pending(cluster, pod_id, now, &mut pass);
         }
         pass
     }
 
+    /// Marks a pod that found no node Unschedulable.
+    fn leave_pending(
+        &self,
+        cluster: &mut Cluster,
+        pod_id: PodId,
+        now: SimTime,
+        pass: &mut SchedulePass,
+    ) {
+        if cluster.mark_unschedulable(pod_id, now) {
+            pass.newly_unschedulable.push(pod_id);
+        }
+        pass.still_pending += 1;
+    }
+
     /// Runs the filters over the nodes from the rotating start, scores the feasible ones, and
-    /// returns the best; ties go to the first in search order.
+    /// returns the best, for a pod that is not in the cluster; ties go to the first in search
+    /// order.
     pub fn pick_node(&mut self, cluster: &Cluster, spec: &PodSpec) -> Option<NodeId> {
+        self.pick_node_for(cluster, PodId(u64::MAX), spec)
+    }
+
+    /// Picks the node for Pending pod `pod_id`: its nominated node if it passes the filters
+    /// there (kube-scheduler's `evaluateNominatedNode`), otherwise the best-scored feasible node
+    /// from the rotating start. Requests of pods nominated to a node with equal or higher
+    /// priority count as used there.
+    pub fn pick_node_for(
+        &mut self,
+        cluster: &Cluster,
+        pod_id: PodId,
+        spec: &PodSpec,
+    ) -> Option<NodeId> {
         let nodes: Vec<&Node> = cluster.nodes().collect();
         if nodes.is_empty() {
             return None;
         }
-        let inter_pod = (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity())
-            .then(|| InterPodState::compute(spec, cluster));
+        // kube-scheduler's system default spread constraints apply to pods that a ReplicaSet or
+        // StatefulSet owns and that have no constraints of their own.
+        let replicated = cluster
+            .pod(pod_id)
+            .is_some_and(|p| matches!(p.owner, Owner::Deployment(_) | Owner::StatefulSet { .. }));
+        let defaulted = replicated && spec.topology_spread.is_empty() && !spec.labels.is_empty();
+        let inter_pod =
+            (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity() || defaulted)
+                .then(|| InterPodState::compute_for_scheduling(spec, cluster, replicated));
+        let passes = |node: &Node| {
+            let free = node.free() - cluster.nominated_requests(node.id, spec.priority, pod_id);
+            filter_node(spec, node, &free, cluster).is_ok()
+                && inter_pod
+                    .as_ref()
+                    .is_none_or(|state| state.filter(node).is_ok())
+        };
+        if let Some(nominated) = cluster
+            .pod(pod_id)
+            .and_then(|p| p.nominated_node)
+            .and_then(|id| cluster.node(id))
+            && passes(nominated)
+        {
+            return Some(nominated.id);
+        }
         let wanted = feasible_nodes_to_find(nodes.len(), self.percentage_of_nodes_to_score);
 
         // Filter, from the rotating start, until enough feasible nodes are found.
@@ -169,12 +240,7 @@ impl Scheduler {
         for offset in 0..nodes.len() {
             let node = nodes[(self.next_start + offset) % nodes.len()];
             processed += 1;
-            let free = node.free();
-            let passes = filter_node(spec, node, &free, cluster).is_ok()
-                && inter_pod
-                    .as_ref()
-                    .is_none_or(|state| state.filter(node).is_ok());
-            if passes {
+            if passes(node) {
                 feasible.push(node);
                 if feasible.len() >= wanted {
                     break;
@@ -184,19 +250,22 @@ impl Scheduler {
         self.next_start = (self.next_start + processed) % nodes.len();
 
         // Score and pick.
+        let spread = inter_pod
+            .as_ref()
+            .map(|state| state.spread_scores(&feasible));
         let raw: Vec<RawScores> = feasible
             .iter()
-            .map(|node| {
-                raw_scores(
-                    spec,
-                    node,
-                    inter_pod.as_ref(),
-                    score(
-                        self.strategy,
-                        &node.allocatable,
-                        &(node.requested() + spec.requests),
-                    ),
-                )
+            .enumerate()
+            .map(|(index, node)| {
+                let fit = score(
+                    self.strategy,
+                    &node.allocatable,
+                    &(node.requested() + spec.requests),
+                );
+                RawScores {
+                    spread: spread.as_ref().and_then(|scores| scores[index]),
+                    ..raw_scores(spec, node, inter_pod.as_ref(), fit)
+                }
             })
             .collect();
         let totals = combine(&raw);

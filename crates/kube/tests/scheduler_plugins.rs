@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{GIB, Price, Resources};
+use autoscale_sim_cloud::{ExtendedResource, GIB, Price, Resources};
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::{
     FilterFailure, InterPodState, balanced_allocation, filter_node, node_affinity_matches,
+    normalize_spread, system_default_spread,
 };
 use autoscale_sim_kube::{
-    CapacityType, Cluster, DaemonSet, LABEL_HOSTNAME, LABEL_ZONE, LabelSelector, NewNode,
+    CapacityType, Cluster, DaemonSet, LABEL_HOSTNAME, LABEL_ZONE, LabelSelector, NewNode, Node,
     NodeAffinity, NodeId, NodeSelectorTerm, Operator, Owner, PodAffinity, PodAffinityTerm, PodId,
     PodSpec, PreferredNodeTerm, Requirement, Scheduler, ScoringStrategy, Taint, TaintEffect,
     Toleration, TolerationOperator, TopologySpreadConstraint, WeightedPodAffinityTerm,
@@ -1495,4 +1496,109 @@ mod node_sampling {
             None
         );
     }
+}
+
+/// PodTopologySpread leaves terminating pods out of the domain counts, as kube-scheduler's
+/// countPodsMatchSelector does.
+#[test]
+fn spread_skips_terminating_pods() {
+    let mut cluster = Cluster::new(vec![]);
+    let a = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    let b = add_ready(&mut cluster, new_node("us-east-1b", &[]));
+    let leaving = bind(&mut cluster, web(), a);
+    bind(&mut cluster, web(), b);
+    let incoming = spread_pod(vec![spread(LABEL_ZONE, 1, "web")]);
+
+    assert_eq!(check(&incoming, &cluster, a), PASS);
+    assert_eq!(check(&incoming, &cluster, b), PASS);
+
+    cluster.begin_termination(leaving, SimTime(1));
+
+    // Zone a now counts 0 and zone b 1, so a second pod in zone b would skew by 2.
+    assert_eq!(check(&incoming, &cluster, a), PASS);
+    assert_eq!(check(&incoming, &cluster, b), SPREAD);
+}
+
+/// NodeResourcesFit counts extended resources: a GPU pod fits only where a GPU is free.
+#[test]
+fn resources_fit_counts_gpus() {
+    let mut cluster = Cluster::new(vec![]);
+    let plain = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    let mut gpu_node = new_node("us-east-1a", &[]);
+    gpu_node.allocatable = gpu_node
+        .allocatable
+        .with_extended(ExtendedResource::NvidiaGpu, 1);
+    let gpu = add_ready(&mut cluster, gpu_node);
+    let gpu_pod = PodSpec {
+        requests: Resources::new(100, GIB, 1).with_extended(ExtendedResource::NvidiaGpu, 1),
+        ..Default::default()
+    };
+
+    assert_eq!(check(&gpu_pod, &cluster, plain), RESOURCES);
+    assert_eq!(check(&gpu_pod, &cluster, gpu), PASS);
+
+    bind(&mut cluster, gpu_pod.clone(), gpu);
+
+    assert_eq!(check(&gpu_pod, &cluster, gpu), RESOURCES);
+    assert_eq!(check(&requests(100, GIB), &cluster, gpu), PASS);
+}
+
+/// PodTopologySpread scoring with kube-scheduler's system default constraints (hostname maxSkew 3
+/// and zone maxSkew 5, ScheduleAnyway) for a replicated pod without constraints of its own.
+#[test]
+fn default_spread_scores_exact() {
+    let mut cluster = Cluster::new(vec![]);
+    let a = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    let b = add_ready(&mut cluster, new_node("us-east-1b", &[]));
+    let c = add_ready(&mut cluster, new_node("us-east-1c", &[]));
+    bind(&mut cluster, web(), a);
+    bind(&mut cluster, web(), a);
+    bind(&mut cluster, web(), b);
+    let nodes: Vec<&Node> = [a, b, c]
+        .iter()
+        .map(|id| cluster.node(*id).unwrap())
+        .collect();
+
+    let state = InterPodState::compute_for_scheduling(&web(), &cluster, true);
+    let raw = state.spread_scores(&nodes);
+
+    // Three domains per key, so each weight is ln 5 = 1.609. Node a: 2 × 1.609 + 2 (hostname)
+    // + 2 × 1.609 + 4 (zone) = 12.44 → 12; node b: 9.22 → 9; node c: 0 + 2 + 0 + 4 = 6.
+    assert_eq!(raw, vec![Some(12), Some(9), Some(6)]);
+    let normalized: Vec<i64> = raw
+        .iter()
+        .map(|score| normalize_spread(*score, 6, 12))
+        .collect();
+    // 100 × (12 + 6 − score) / 12.
+    assert_eq!(normalized, vec![50, 75, 100]);
+
+    // A bare pod, or one with no labels, gets no default constraints: the plugin is skipped.
+    let bare = InterPodState::compute_for_scheduling(&web(), &cluster, false);
+    assert_eq!(bare.spread_scores(&nodes), vec![None, None, None]);
+    assert_eq!(system_default_spread(&requests(100, GIB)), vec![]);
+}
+
+/// A node that lacks the key of one of the pod's own ScheduleAnyway constraints is ignored
+/// and scores 0; the others are normalized without it.
+#[test]
+fn own_spread_ignores_nodes_without_key() {
+    let mut cluster = Cluster::new(vec![]);
+    let r1 = add_ready(&mut cluster, new_node("us-east-1a", &[(RACK, "r1")]));
+    let r2 = add_ready(&mut cluster, new_node("us-east-1a", &[(RACK, "r2")]));
+    let none = add_ready(&mut cluster, new_node("us-east-1a", &[]));
+    bind(&mut cluster, web(), r1);
+    let mut constraint = spread(RACK, 1, "web");
+    constraint.when_unsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
+    let pod = spread_pod(vec![constraint]);
+    let nodes: Vec<&Node> = [r1, r2, none]
+        .iter()
+        .map(|id| cluster.node(*id).unwrap())
+        .collect();
+
+    let raw = InterPodState::compute_for_scheduling(&pod, &cluster, true).spread_scores(&nodes);
+
+    // Two racks: weight ln 4 = 1.386. r1: 1 × 1.386 + 0 → 1; r2: 0.
+    assert_eq!(raw, vec![Some(1), Some(0), None]);
+    let normalized: Vec<i64> = raw.iter().map(|s| normalize_spread(*s, 0, 1)).collect();
+    assert_eq!(normalized, vec![0, 100, 0]);
 }

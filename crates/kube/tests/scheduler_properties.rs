@@ -6,8 +6,10 @@
 //! a spread's global minimum (opening a domain to a pod rejected before) or add matching pods
 //! that another pod's constraint never saw. The test therefore replays the pass in queue order
 //! and checks each decision against the cluster as it was then. After that it runs passes until
-//! none binds a pod, as kube-scheduler retries Unschedulable pods on cluster events, and checks
-//! that no Unschedulable pod has a feasible node in that final state.
+//! none binds or preempts, as kube-scheduler retries Unschedulable pods on cluster events, and
+//! checks that no Unschedulable pod has a feasible node in that final state. Those later passes
+//! may preempt: every victim must have lower priority than its preemptor, and the pods
+//! nominated to a node must fit there once the terminating pods have left.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -17,9 +19,9 @@ use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::{FilterFailure, InterPodState, filter_node};
 use autoscale_sim_kube::{
     CapacityType, Cluster, LABEL_HOSTNAME, LABEL_ZONE, LabelSelector, NewNode, Node, NodeId,
-    NodeState, Owner, Pod, PodAffinity, PodAffinityTerm, PodId, PodSpec, Scheduler,
-    ScoringStrategy, Taint, TaintEffect, Toleration, TolerationOperator, TopologySpreadConstraint,
-    WhenUnsatisfiable,
+    NodeState, Owner, Pod, PodAffinity, PodAffinityTerm, PodId, PodPhase, PodSpec, Preemption,
+    Scheduler, ScoringStrategy, Taint, TaintEffect, Toleration, TolerationOperator,
+    TopologySpreadConstraint, WhenUnsatisfiable,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -256,13 +258,14 @@ fn build(plan: &WorldPlan) -> Cluster {
     cluster
 }
 
-/// Checks that no node passes every filter for the pod `pod` of `cluster`.
+/// Checks that no node passes every filter for the pod `pod` of `cluster`, with the requests of
+/// pods nominated to a node at equal or higher priority reserved there.
 fn no_feasible_node(cluster: &Cluster, pod: PodId, when: &str) -> Result<(), TestCaseError> {
     let spec = cluster.pod(pod).expect("pod exists").spec.clone();
     let state = InterPodState::compute(&spec, cluster);
     for node in cluster.nodes() {
-        let passes =
-            filter_node(&spec, node, &node.free(), cluster).is_ok() && state.filter(node).is_ok();
+        let free = node.free() - cluster.nominated_requests(node.id, spec.priority, pod);
+        let passes = filter_node(&spec, node, &free, cluster).is_ok() && state.filter(node).is_ok();
         prop_assert!(
             !passes,
             "{when}: Unschedulable {pod} passes every filter on {}",
@@ -277,6 +280,15 @@ fn bound_pods(cluster: &Cluster) -> Vec<(&Pod, &Node)> {
     cluster
         .pods()
         .filter_map(|p| Some((p, cluster.node(p.node?)?)))
+        .collect()
+}
+
+/// Bound pods that are not terminating, the ones kube-scheduler's spread and inter-pod
+/// affinity count, with their nodes.
+fn live_bound_pods(cluster: &Cluster) -> Vec<(&Pod, &Node)> {
+    bound_pods(cluster)
+        .into_iter()
+        .filter(|(p, _)| p.phase != PodPhase::Terminating)
         .collect()
 }
 
@@ -322,7 +334,7 @@ fn spread_within_skew(cluster: &Cluster, spec: &PodSpec, node: &Node) -> bool {
         })
         .map(|n| (n.id, n))
         .collect();
-    let bound = bound_pods(cluster);
+    let bound = live_bound_pods(cluster);
     spec.topology_spread.iter().all(|constraint| {
         let key = &constraint.topology_key;
         let Some(target) = node.labels.get(key) else {
@@ -374,7 +386,7 @@ fn anti_affinity_allows(cluster: &Cluster, spec: &PodSpec, node: &Node) -> bool 
             .get(key)
             .is_some_and(|v| other_node.labels.get(key) == Some(v))
     };
-    bound_pods(cluster).iter().all(|(other, other_node)| {
+    live_bound_pods(cluster).iter().all(|(other, other_node)| {
         let own_terms_allow = spec.pod_anti_affinity.required.iter().all(|term| {
             !(same_domain(&term.topology_key, other_node)
                 && term_selects(term, spec.namespace(), &other.spec))
@@ -443,7 +455,7 @@ fn final_state_holds(cluster: &Cluster) -> Result<(), TestCaseError> {
         );
     }
 
-    let bound = bound_pods(cluster);
+    let bound = live_bound_pods(cluster);
     for (pod, node) in &bound {
         for term in &pod.spec.pod_anti_affinity.required {
             for (other, other_node) in &bound {
@@ -461,6 +473,49 @@ fn final_state_holds(cluster: &Cluster) -> Result<(), TestCaseError> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks one preemption: the preemptor is nominated to the node, and every victim had lower
+/// priority, ran there and is now terminating.
+fn preemption_holds(cluster: &Cluster, preemption: &Preemption) -> Result<(), TestCaseError> {
+    let preemptor = cluster.pod(preemption.preemptor).expect("preemptor exists");
+    prop_assert_eq!(preemptor.nominated_node, Some(preemption.node));
+    prop_assert!(
+        !preemption.victims.is_empty(),
+        "a preemption without victims"
+    );
+    for victim in &preemption.victims {
+        let pod = cluster.pod(*victim).expect("victim exists");
+        prop_assert!(
+            pod.spec.priority < preemptor.spec.priority,
+            "{} not lower",
+            victim
+        );
+        prop_assert_eq!(pod.node, Some(preemption.node), "{} elsewhere", victim);
+        prop_assert_eq!(pod.phase, PodPhase::Terminating, "{} still running", victim);
+    }
+    Ok(())
+}
+
+/// Checks that once every terminating pod has left, the pods nominated to each node fit there
+/// beside the pods that stay.
+fn nominated_pods_fit(cluster: &Cluster) -> Result<(), TestCaseError> {
+    for node in cluster.nodes() {
+        let staying: Resources = cluster
+            .active_pods_on(node.id)
+            .map(|p| p.spec.requests)
+            .sum();
+        let nominated: Resources = cluster.nominated_on(node.id).map(|p| p.spec.requests).sum();
+        prop_assert!(
+            (node.daemon_requests + staying + nominated).fits_in(&node.allocatable),
+            "pods nominated to {} need {:?} beside {:?} of {:?}",
+            node.id,
+            nominated,
+            staying,
+            node.allocatable
+        );
     }
     Ok(())
 }
@@ -509,13 +564,16 @@ fn schedule_pass_holds(plan: WorldPlan) -> Result<(), TestCaseError> {
     final_state_holds(&cluster)?;
 
     // Retry until a pass binds nothing. After that no Unschedulable pod may have a feasible node.
+    // Later passes may preempt: pods of priority 10 that found no node in the first pass can
+    // evict priority-0 pods bound in it.
     for round in 0.. {
         prop_assert!(round <= queue.len(), "passes keep binding pods");
-        if scheduler
-            .schedule(&mut cluster, SimTime(200_000))
-            .bound
-            .is_empty()
-        {
+        let pass = scheduler.schedule(&mut cluster, SimTime(200_000));
+        for preemption in &pass.preemptions {
+            preemption_holds(&cluster, preemption)?;
+        }
+        nominated_pods_fit(&cluster)?;
+        if pass.bound.is_empty() && pass.preemptions.is_empty() {
             break;
         }
     }

@@ -36,6 +36,7 @@ pub(crate) fn instance_type(name: &str, vcpu: u32, memory_mib: u64, price: Price
         arch: Arch::Amd64,
         max_pods_eni: Some(110),
         on_demand_price: price,
+        gpu_count: 0,
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use autoscale_sim_cloud::{Catalog, LatencyModel, Resources};
+use autoscale_sim_cloud::{Catalog, ExtendedResource, LatencyModel, Resources};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime, parse_duration};
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, PodSpec, ScoringStrategy, quantity,
@@ -19,7 +19,10 @@ use autoscale_sim_policy::{
     DisruptionBudget, KarpenterConfig, KarpenterVersion, NodeGroupConfig, NodePool, NodePoolUpdate,
     StaticConfig,
 };
-use autoscale_sim_sim::{Deployment, JobStream, Load, PolicySpec, Replicas, SimConfig, Snapshot};
+use autoscale_sim_sim::{
+    Deployment, JobStream, Load, PodManagementPolicy, PolicySpec, ReplicaController, Replicas,
+    SimConfig, Snapshot,
+};
 use autoscale_sim_workload::{DiurnalLoad, HpaSpec, Trace, TraceEnd};
 use serde_saphyr::Spanned;
 
@@ -32,6 +35,10 @@ use crate::{Overrides, Scenario};
 mod cluster_autoscaler;
 mod ec2;
 mod karpenter_manifests;
+mod priority;
+mod resources;
+
+use priority::PriorityClasses;
 
 /// Instance types a NodePool's requirements allow (zone requirements aside), with the labels a
 /// node of that type in the pool would carry.
@@ -146,12 +153,18 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                 }
             };
             if !fits {
+                let requests = &deployment.spec.requests;
+                let devices: String = ExtendedResource::ALL
+                    .into_iter()
+                    .filter(|r| requests.extended(*r) > 0)
+                    .map(|r| format!(", {} {}", r.name(), requests.extended(r)))
+                    .collect();
                 warnings.push(format!(
-                    "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}); they will stay Pending",
+                    "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}{devices}); they will stay Pending",
                     deployment.name,
                     policy.name(),
-                    quantity::format_cpu_millis(deployment.spec.requests.cpu_millis),
-                    quantity::format_bytes(deployment.spec.requests.memory_bytes),
+                    quantity::format_cpu_millis(requests.cpu_millis),
+                    quantity::format_bytes(requests.memory_bytes),
                 ));
             }
         }
@@ -398,8 +411,9 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             trace,
         });
     }
+    let classes = PriorityClasses::collect(&file.workloads, ctx)?;
     for (index, workload) in file.workloads.iter().enumerate() {
-        build_workload(workload, index, ctx, &load_names, &mut config)?;
+        build_workload(workload, index, ctx, &load_names, &classes, &mut config)?;
     }
     if config.deployments.is_empty() {
         return Err(ScenarioError::at(
@@ -407,8 +421,8 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             None,
             "workloads",
             None,
-            "no Deployment is listed",
-            "add at least one workload of kind Deployment",
+            "no Deployment or StatefulSet is listed",
+            "add at least one workload of kind Deployment or StatefulSet",
         ));
     }
     for (index, snapshot) in file.snapshots.iter().enumerate() {
@@ -910,64 +924,10 @@ fn build_load(
     }
 }
 
-/// Requests summed over containers; `pods` is 1.
-fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resources> {
-    let mut total = Resources::new(0, 0, 1);
-    for (index, container) in spec.containers.iter().enumerate() {
-        for (name, value) in &container.resources.requests {
-            let at = format!("{field}.containers[{index}].resources.requests.{name}");
-            let bad = |reason: String| {
-                ctx.error(value, &at, Some(value.value.0.clone()), reason, "write a Kubernetes quantity such as 500m or 1.5 for cpu, 512Mi or 2Gi for memory")
-            };
-            let non_negative = |amount: i64| {
-                if amount < 0 {
-                    Err(bad("a request is zero or more".to_string()))
-                } else {
-                    Ok(amount)
-                }
-            };
-            match name.as_str() {
-                "cpu" => {
-                    total.cpu_millis += non_negative(
-                        quantity::parse_cpu_millis(&value.value.0)
-                            .map_err(|e| bad(e.reason.to_string()))?,
-                    )?
-                }
-                "memory" => {
-                    total.memory_bytes += non_negative(
-                        quantity::parse_value(&value.value.0)
-                            .map_err(|e| bad(e.reason.to_string()))?,
-                    )?
-                }
-                "ephemeral-storage" => {}
-                other => {
-                    return Err(ctx.error(
-                        value,
-                        &at,
-                        Some(value.value.0.clone()),
-                        format!("resource {other:?} is not modelled yet"),
-                        "request cpu and memory only",
-                    ));
-                }
-            }
-        }
-    }
-    if !total.is_non_negative() {
-        return Err(ScenarioError::at(
-            ctx.file,
-            None,
-            field,
-            None,
-            "requests are negative",
-            "write requests of zero or more",
-        ));
-    }
-    Ok(total)
-}
-
 fn build_pod_spec(
     template: &PodTemplate,
     namespace: Option<&str>,
+    classes: &PriorityClasses,
     ctx: &Ctx<'_>,
     field: &str,
 ) -> Result<PodSpec> {
@@ -1012,13 +972,15 @@ fn build_pod_spec(
         })?,
     };
 
+    let (priority, preemption_policy) = classes.resolve(spec, ctx, field)?;
     let mut pod = PodSpec {
-        requests: pod_requests(spec, ctx, field)?,
+        requests: resources::pod_requests(spec, ctx, field)?,
         labels: template.metadata.labels.clone(),
         namespace: namespace.unwrap_or("").to_string(),
         node_selector: spec.node_selector.clone(),
         tolerations: spec.tolerations.clone(),
-        priority: spec.priority.unwrap_or(0),
+        priority,
+        preemption_policy,
         host_ports: spec
             .containers
             .iter()
@@ -1139,9 +1101,14 @@ fn build_workload(
     index: usize,
     ctx: &Ctx<'_>,
     load_names: &[String],
+    classes: &PriorityClasses,
     config: &mut SimConfig,
 ) -> Result<()> {
     let field = format!("workloads[{index}]");
+    if workload.kind.value == "PriorityClass" {
+        // Collected before the other workloads by PriorityClasses::collect.
+        return Ok(());
+    }
     let name = workload
         .metadata
         .name
@@ -1174,6 +1141,7 @@ fn build_workload(
     let spec = build_pod_spec(
         template,
         workload.metadata.namespace.as_deref(),
+        classes,
         ctx,
         &format!("{field}.template.spec"),
     )?;
@@ -1182,7 +1150,36 @@ fn build_workload(
             config.daemonsets.push(DaemonSet { name, spec });
             Ok(())
         }
-        "Deployment" => {
+        "Deployment" | "StatefulSet" => {
+            let controller = match (
+                workload.kind.value.as_str(),
+                &workload.pod_management_policy,
+            ) {
+                ("Deployment", None) => ReplicaController::ReplicaSet,
+                ("Deployment", Some(policy)) => {
+                    return Err(ctx.error(
+                        policy,
+                        &format!("{field}.podManagementPolicy"),
+                        Some(policy.value.clone()),
+                        "podManagementPolicy applies to a StatefulSet only",
+                        "remove podManagementPolicy, or make the workload a StatefulSet",
+                    ));
+                }
+                (_, None) => ReplicaController::StatefulSet(PodManagementPolicy::OrderedReady),
+                (_, Some(policy)) => ReplicaController::StatefulSet(match policy.value.as_str() {
+                    "OrderedReady" => PodManagementPolicy::OrderedReady,
+                    "Parallel" => PodManagementPolicy::Parallel,
+                    _ => {
+                        return Err(ctx.error(
+                            policy,
+                            &format!("{field}.podManagementPolicy"),
+                            Some(policy.value.clone()),
+                            "unknown pod management policy",
+                            "write OrderedReady or Parallel",
+                        ));
+                    }
+                }),
+            };
             let replicas = match (&workload.replicas, &workload.hpa) {
                 (Some(count), None) if count.value > MAX_REPLICAS => {
                     return Err(ctx.error(
@@ -1216,6 +1213,7 @@ fn build_workload(
                 None => LatencyModel::Fixed(autoscale_sim_sim::DEFAULT_POD_STARTUP),
             };
             config.deployments.push(Deployment {
+                controller,
                 name,
                 spec: Arc::new(spec),
                 replicas,
@@ -1285,7 +1283,7 @@ fn build_workload(
             &format!("{field}.kind"),
             Some(other.to_string()),
             "unknown workload kind",
-            "write Deployment, DaemonSet, Job or PodDisruptionBudget",
+            "write Deployment, StatefulSet, DaemonSet, Job, PodDisruptionBudget or PriorityClass",
         )),
     }
 }
@@ -2012,7 +2010,10 @@ fn build_node_pool(
 
     // Limits.
     if !spec.limits.is_empty() {
-        let mut limit = Resources::new(i64::MAX, i64::MAX, i64::MAX);
+        let mut limit = Resources {
+            extended: [i64::MAX; autoscale_sim_cloud::EXTENDED_RESOURCES],
+            ..Resources::new(i64::MAX, i64::MAX, i64::MAX)
+        };
         let mut resource_limit = false;
         for (key, value) in &spec.limits {
             let at = format!("{field}.spec.limits.{key}");

@@ -319,12 +319,16 @@ pub struct Metadata {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// `Deployment`, `DaemonSet`, `Job` or `PodDisruptionBudget`.
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `PodDisruptionBudget` or
+    /// `PriorityClass`.
     pub kind: Spanned<String>,
     /// Name and namespace.
     #[serde(default)]
     pub metadata: Metadata,
-    /// Fixed replica count of a Deployment; default 1 without `hpa`.
+    /// `OrderedReady` (default) or `Parallel`: how a StatefulSet creates and removes its pods.
+    #[serde(default)]
+    pub pod_management_policy: Option<Spanned<String>>,
+    /// Fixed replica count of a Deployment or StatefulSet; default 1 without `hpa`.
     #[serde(default)]
     pub replicas: Option<Spanned<u32>>,
     /// Horizontal pod autoscaler of a Deployment.
@@ -345,6 +349,18 @@ pub struct WorkloadSpec {
     /// Job run time.
     #[serde(default)]
     pub duration: Option<LatencySpec>,
+    /// Priority of a PriorityClass's pods.
+    #[serde(default)]
+    pub value: Option<Spanned<i64>>,
+    /// Whether a PriorityClass applies to pods that name no class.
+    #[serde(default)]
+    pub global_default: Option<bool>,
+    /// `PreemptLowerPriority` (default) or `Never`, of a PriorityClass.
+    #[serde(default)]
+    pub preemption_policy: Option<Spanned<String>>,
+    /// Accepted and ignored.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// The `spec` of a PodDisruptionBudget.
@@ -412,9 +428,13 @@ pub struct PodTemplate {
 pub struct PodSpecYaml {
     /// Containers; their requests are summed.
     pub containers: Vec<Container>,
-    /// Init containers; accepted, their requests are not counted.
+    /// Init containers, run one after the other before the containers; those with
+    /// `restartPolicy: Always` are sidecars that keep running beside them.
     #[serde(default)]
     pub init_containers: Vec<Container>,
+    /// Resources the pod's runtime uses beyond its containers (set from a RuntimeClass).
+    #[serde(default)]
+    pub overhead: BTreeMap<String, Spanned<Scalar>>,
     /// Node labels the node must carry.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
@@ -436,12 +456,18 @@ pub struct PodSpecYaml {
     /// Tolerations of node taints.
     #[serde(default)]
     pub tolerations: Vec<Toleration>,
-    /// Pod priority; default 0.
+    /// Pod priority; default 0, or the value of `priorityClassName` or of the global default
+    /// PriorityClass, which it must then equal.
     #[serde(default)]
     pub priority: Option<i32>,
-    /// Accepted and ignored; write the number as `priority`.
+    /// Name of a PriorityClass: a `PriorityClass` workload, `system-cluster-critical` or
+    /// `system-node-critical`.
     #[serde(default)]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<Spanned<String>>,
+    /// `PreemptLowerPriority` (default) or `Never`; with a PriorityClass, the class's policy,
+    /// which it must then equal.
+    #[serde(default)]
+    pub preemption_policy: Option<String>,
     /// Termination grace period in seconds; default 30.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<u64>,
@@ -460,6 +486,9 @@ pub struct Container {
     /// Requests and limits.
     #[serde(default)]
     pub resources: ContainerResources,
+    /// `Always` makes an init container a sidecar; not allowed on other containers.
+    #[serde(default)]
+    pub restart_policy: Option<Spanned<String>>,
     /// Ports; a `hostPort` must be free on the node.
     #[serde(default)]
     pub ports: Vec<ContainerPort>,
@@ -592,10 +621,12 @@ pub struct EmptyDirYaml {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
-    /// Requests: `cpu` and `memory` quantities; `ephemeral-storage` is ignored.
+    /// Requests: `cpu` and `memory` quantities and whole numbers of extended resources such as
+    /// `nvidia.com/gpu`; `ephemeral-storage` is ignored.
     #[serde(default)]
     pub requests: BTreeMap<String, Spanned<Scalar>>,
-    /// Accepted and ignored.
+    /// Limits: they set the request of a resource that has none, and an extended resource must
+    /// have one equal to its request.
     #[serde(default)]
     pub limits: BTreeMap<String, Spanned<Scalar>>,
 }

@@ -161,6 +161,7 @@ impl SimulationBuilder {
     /// Adds a Deployment of `replicas` pods of `spec`.
     pub fn deployment(mut self, name: &str, spec: PodSpec, replicas: u32) -> Self {
         self.config.deployments.push(Deployment {
+            controller: Default::default(),
             name: name.to_string(),
             spec: Arc::new(spec),
             replicas: Replicas::Fixed(replicas),
@@ -181,6 +182,7 @@ impl SimulationBuilder {
         self.load_references
             .push((self.config.deployments.len(), load.to_string()));
         self.config.deployments.push(Deployment {
+            controller: Default::default(),
             name: name.to_string(),
             spec: Arc::new(spec),
             // The index is set by build() once every load is known.
@@ -417,6 +419,7 @@ mod tests {
         );
         config.start_unix_secs = DEFAULT_START_UNIX_SECS;
         config.deployments.push(Deployment {
+            controller: Default::default(),
             name: "web".into(),
             spec: Arc::new(spec),
             replicas: Replicas::Fixed(4),

@@ -38,11 +38,36 @@ pub enum Replicas {
     },
 }
 
-/// A Deployment and its pod template.
+/// A StatefulSet's pod management policy (`spec.podManagementPolicy`): the order in which it
+/// creates and removes pods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PodManagementPolicy {
+    /// One pod at a time in ordinal order: a pod is created once every lower ordinal runs, and
+    /// removed once every higher ordinal is gone (the Kubernetes default).
+    #[default]
+    OrderedReady,
+    /// Every pod at once.
+    Parallel,
+}
+
+/// The controller that keeps a replicated workload's pods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplicaController {
+    /// A Deployment's ReplicaSet: an evicted pod is replaced at once by a pod with a new name.
+    #[default]
+    ReplicaSet,
+    /// A StatefulSet: pods are named `name-0` to `name-(N-1)`, and an evicted pod is recreated
+    /// under its name once the old pod is gone.
+    StatefulSet(PodManagementPolicy),
+}
+
+/// A Deployment or StatefulSet and its pod template.
 #[derive(Clone, Debug)]
 pub struct Deployment {
     /// Name.
     pub name: String,
+    /// The controller: a Deployment's ReplicaSet or a StatefulSet.
+    pub controller: ReplicaController,
     /// Pod spec shared by every replica.
     pub spec: Arc<PodSpec>,
     /// Replica count.

@@ -88,8 +88,8 @@ use std::sync::Arc;
 
 pub use builder::{DEFAULT_START_UNIX_SECS, SimulationBuilder};
 pub use config::{
-    DEFAULT_POD_STARTUP, DEFAULT_TERMINATION_DELAY, Deployment, JobStream, Load, PolicySpec,
-    Replicas, SimConfig, Snapshot,
+    DEFAULT_POD_STARTUP, DEFAULT_TERMINATION_DELAY, Deployment, JobStream, Load,
+    PodManagementPolicy, PolicySpec, ReplicaController, Replicas, SimConfig, Snapshot,
 };
 pub use metrics::hour_of_day;
 pub use report::{Decision, FleetSnapshot, Progress, RunOutput, RunReport, Sample, percentile};

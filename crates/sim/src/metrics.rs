@@ -32,6 +32,7 @@ pub(crate) struct Metrics {
     nodes_launched: u32,
     nodes_terminated: u32,
     pods_evicted: u64,
+    evictions_by_reason: BTreeMap<String, u64>,
     pods_succeeded: u64,
     bare_pods_lost: u64,
     launch_failures: BTreeMap<String, u32>,
@@ -78,6 +79,7 @@ impl Metrics {
             nodes_launched: 0,
             nodes_terminated: 0,
             pods_evicted: 0,
+            evictions_by_reason: BTreeMap::new(),
             pods_succeeded: 0,
             bare_pods_lost: 0,
             launch_failures: BTreeMap::new(),
@@ -130,8 +132,13 @@ impl Metrics {
         self.pods_succeeded += 1;
     }
 
-    pub(crate) fn pod_evicted(&mut self, bare: bool) {
+    /// Counts a pod evicted by a drain or preempted by kube-scheduler, under `reason`.
+    pub(crate) fn pod_evicted(&mut self, bare: bool, reason: &str) {
         self.pods_evicted += 1;
+        *self
+            .evictions_by_reason
+            .entry(reason.to_string())
+            .or_insert(0) += 1;
         if bare {
             self.bare_pods_lost += 1;
         }
@@ -318,6 +325,7 @@ impl Metrics {
                 .filter(|p| now.since(p.created) > SimDuration::from_hours(1))
                 .count() as u64,
             pods_evicted: self.pods_evicted,
+            evictions_by_reason: self.evictions_by_reason.clone(),
             pods_succeeded: self.pods_succeeded,
             bare_pods_lost: self.bare_pods_lost,
             disruptions_by_reason: self.disruptions.clone(),

@@ -50,8 +50,11 @@ pub struct RunReport {
     /// Pods still Pending when the run ended that had waited for over an hour: usually pods no
     /// node the policy may launch can hold.
     pub pods_pending_over_an_hour_at_end: u64,
-    /// Pods evicted by node deletions.
+    /// Pods evicted by node deletions or preempted by kube-scheduler.
     pub pods_evicted: u64,
+    /// Evicted pods by reason: the disruption reason of the node deletion that evicted them
+    /// (Empty, Underutilized, ScaleDown, ...), or `Preemption`.
+    pub evictions_by_reason: BTreeMap<String, u64>,
     /// Job pods that ran to completion.
     pub pods_succeeded: u64,
     /// Bare pods lost with their node.

@@ -6,18 +6,21 @@ use std::sync::Arc;
 use autoscale_sim_cloud::{KubeletConfig, LaunchStreams, LaunchTimes, SpotMarket, billing};
 use autoscale_sim_engine::{Engine, RngStreams, SimDuration, SimRng, SimTime};
 use autoscale_sim_kube::{
-    CRITICAL_PRIORITY, Cluster, NodeId, NodeState, Owner, Pod, PodId, PodPhase, Scheduler,
+    CRITICAL_PRIORITY, Cluster, NodeId, NodeState, Owner, Pod, PodId, PodPhase, Preemption,
+    Scheduler,
 };
 use autoscale_sim_policy::{
     Action, Actions, Autoscaler, ClusterView, DisruptionReason, PolicyEvent,
 };
 use autoscale_sim_workload::Hpa;
 
-use crate::config::{Replicas, SimConfig};
+use crate::config::{ReplicaController, Replicas, SimConfig};
 use crate::metrics::Metrics;
 use crate::report::{Decision, Progress, RunOutput, decisions_heap_bytes};
 
 mod ec2;
+mod replicaset;
+mod statefulset;
 
 /// Events of the world's queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +51,9 @@ enum Event {
     Sample,
     End,
 }
+
+/// Eviction reason of pods that kube-scheduler preempted, in the report and decision log.
+const PREEMPTION_REASON: &str = "Preemption";
 
 /// How often a drain retries evictions that a PodDisruptionBudget refused.
 const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
@@ -100,10 +106,14 @@ impl PodLedger {
     }
 }
 
-/// A Deployment's live state.
+/// A Deployment's or StatefulSet's live state.
 struct DeploymentState {
     hpa: Option<Hpa>,
     pods: BTreeSet<PodId>,
+    /// Replica count the HPA or the fixed count last set.
+    desired: u32,
+    /// A StatefulSet's pods by ordinal, terminating ones included until they are gone.
+    ordinals: BTreeMap<u32, PodId>,
 }
 
 /// An interval of simulated time and what to call at each of its multiples.
@@ -177,6 +187,8 @@ impl World {
                     Replicas::Fixed(_) => None,
                 },
                 pods: BTreeSet::new(),
+                desired: 0,
+                ordinals: BTreeMap::new(),
             })
             .collect();
         let policy_name = policy.name().to_string();
@@ -380,7 +392,7 @@ impl World {
         };
         let value = self.config.loads[*load].trace.value_at(now).unwrap_or(0.0);
         let period = spec.sync_period;
-        let current = self.deployments[index].pods.len() as u32;
+        let current = self.current_replicas(index);
         let hpa = self.deployments[index]
             .hpa
             .as_mut()
@@ -391,9 +403,13 @@ impl World {
     }
 
     /// Creates or deletes pods until the Deployment has `desired` of them. Deletion follows the
-    /// ReplicaSet controller's ranking: unbound pods first, then pods still starting, then the
-    /// most recently bound.
+    /// ReplicaSet controller's ranking (see [`replicaset::pods_to_delete`]).
     fn scale_deployment(&mut self, index: usize, desired: u32, now: SimTime) {
+        self.deployments[index].desired = desired;
+        if let ReplicaController::StatefulSet(_) = self.config.deployments[index].controller {
+            self.sync_statefulset(index, now);
+            return;
+        }
         let current = self.deployments[index].pods.len() as u32;
         if desired > current {
             let spec = self.config.deployments[index].spec.clone();
@@ -405,28 +421,13 @@ impl World {
             }
             self.queue_schedule();
         } else if desired < current {
-            let mut ranked: Vec<(u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<PodId>)> = self
-                .deployments[index]
-                .pods
-                .iter()
-                .map(|id| {
-                    let pod = self.cluster.pod(*id).expect("deployment pod exists");
-                    let phase_rank = match pod.phase {
-                        PodPhase::Pending => 0,
-                        PodPhase::Starting => 1,
-                        PodPhase::Running | PodPhase::Terminating => 2,
-                    };
-                    (
-                        phase_rank,
-                        std::cmp::Reverse(pod.bound_at.unwrap_or(pod.created)),
-                        std::cmp::Reverse(*id),
-                    )
-                })
-                .collect();
-            ranked.sort();
-            for (_, _, std::cmp::Reverse(id)) in
-                ranked.into_iter().take((current - desired) as usize)
-            {
+            let doomed = replicaset::pods_to_delete(
+                &self.cluster,
+                self.deployments[index].pods.iter().copied(),
+                (current - desired) as usize,
+                now,
+            );
+            for id in doomed {
                 self.terminate_pod(id, Departure::ScaledDown, now);
                 self.deployments[index].pods.remove(&id);
             }
@@ -454,6 +455,12 @@ impl World {
     fn run_scheduler(&mut self, now: SimTime) {
         self.schedule_queued = false;
         let pass = self.scheduler.schedule(&mut self.cluster, now);
+        for preemption in &pass.preemptions {
+            self.preempted(preemption, now);
+        }
+        if !pass.preemptions.is_empty() {
+            self.queue_schedule();
+        }
         for (pod, _) in &pass.bound {
             let created = self.cluster.pod(*pod).expect("bound pod exists").created;
             self.metrics.pod_bound(now.since(created));
@@ -461,9 +468,11 @@ impl World {
                 Some(Owner::Job(j)) => self.config.jobs[j as usize]
                     .startup_latency
                     .sample(&mut self.startup_rng),
-                Some(Owner::Deployment(d)) => self.config.deployments[d as usize]
-                    .startup_latency
-                    .sample(&mut self.startup_rng),
+                Some(Owner::Deployment(d) | Owner::StatefulSet { set: d, .. }) => {
+                    self.config.deployments[d as usize]
+                        .startup_latency
+                        .sample(&mut self.startup_rng)
+                }
                 _ => crate::config::DEFAULT_POD_STARTUP,
             };
             self.engine.schedule_in(latency, Event::PodStarted(*pod));
@@ -660,12 +669,52 @@ impl World {
             Departure::Replaced
         };
         self.terminate_pod(pod_id, departure, now);
-        self.metrics.pod_evicted(pod.owner == Owner::Bare);
+        self.metrics
+            .pod_evicted(pod.owner == Owner::Bare, reason.as_str());
         self.replace(&pod, now);
     }
 
+    /// Handles the victims of a preemption: kube-scheduler already set them terminating, so
+    /// each leaves its node after its grace period and its controller replaces it at once (a
+    /// bare pod is lost).
+    fn preempted(&mut self, preemption: &Preemption, now: SimTime) {
+        let preemptor = self.pod_name(preemption.preemptor);
+        for victim in &preemption.newly_terminating {
+            let Some(pod) = self.cluster.pod(*victim).cloned() else {
+                continue;
+            };
+            self.log(
+                now,
+                "preempt",
+                preemption.node,
+                Some(*victim),
+                PREEMPTION_REASON,
+                format!(
+                    "preempted by {preemptor} (priority {} over {})",
+                    self.cluster
+                        .pod(preemption.preemptor)
+                        .map_or(0, |p| p.spec.priority),
+                    pod.spec.priority
+                ),
+            );
+            let departure = if pod.owner == Owner::Bare {
+                Departure::Lost
+            } else {
+                Departure::Replaced
+            };
+            self.ledger.terminating.insert(*victim, departure);
+            let grace = SimDuration::from_secs(pod.spec.termination_grace());
+            self.engine
+                .schedule_in(grace, Event::PodTerminated(*victim));
+            self.metrics
+                .pod_evicted(pod.owner == Owner::Bare, PREEMPTION_REASON);
+            self.replace(&pod, now);
+        }
+    }
+
     /// Has a pod's controller create a replacement for it: the ReplicaSet a new replica, the Job
-    /// controller a new pod that runs from the beginning again. A bare pod has none.
+    /// controller a new pod that runs from the beginning again, the StatefulSet the same name
+    /// once the old pod is gone. A bare pod has none.
     fn replace(&mut self, pod: &Pod, now: SimTime) {
         match pod.owner {
             Owner::Deployment(index) => {
@@ -674,6 +723,7 @@ impl World {
                 let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
                 self.deployments[index].pods.insert(replacement);
             }
+            Owner::StatefulSet { set, .. } => self.sync_statefulset(set as usize, now),
             Owner::Job(_) => {
                 let run_time = self.job_run_times.remove(&pod.id).unwrap_or_default();
                 let replacement = self.cluster.create_pod(pod.owner, pod.spec.clone(), now);
@@ -696,15 +746,20 @@ impl World {
         self.queue_schedule();
     }
 
-    /// Marks a pod Running; a Job's pod then runs for its run time.
-    fn pod_started(&mut self, pod: PodId, _now: SimTime) {
+    /// Marks a pod Running; a Job's pod then runs for its run time, and a StatefulSet may
+    /// create its next ordinal.
+    fn pod_started(&mut self, pod: PodId, now: SimTime) {
         let still_starting = self
             .cluster
             .pod(pod)
             .is_some_and(|p| p.phase == PodPhase::Starting);
+        let owner = self.cluster.pod(pod).map(|p| p.owner);
         self.cluster.set_running(pod);
         if still_starting && let Some(run_time) = self.job_run_times.get(&pod) {
             self.engine.schedule_in(*run_time, Event::PodSucceeded(pod));
+        }
+        if let Some(Owner::StatefulSet { set, .. }) = owner {
+            self.sync_statefulset(set as usize, now);
         }
     }
 
@@ -752,7 +807,11 @@ impl World {
         let Some(departure) = self.ledger.terminating.get(&pod_id).copied() else {
             return;
         };
+        let owner = self.cluster.pod(pod_id).map(|p| p.owner);
         self.remove_pod(pod_id, departure, now);
+        if let Some(Owner::StatefulSet { set, .. }) = owner {
+            self.sync_statefulset(set as usize, now);
+        }
         self.queue_schedule();
         if let Some(node) = node
             && self.draining.contains_key(&node)
@@ -883,11 +942,15 @@ impl World {
         self.ledger.terminating.get(&pod).copied()
     }
 
-    /// Names a pod after its Deployment, as `api-pod-17`, or `pod-17` for a bare pod.
+    /// Names a pod after its Deployment, as `api-pod-17`, or its StatefulSet, as `db-2`, or
+    /// `pod-17` for any other pod.
     fn pod_name(&self, pod: PodId) -> String {
         match self.cluster.pod(pod).map(|p| p.owner) {
             Some(Owner::Deployment(index)) => {
                 format!("{}-{pod}", self.config.deployments[index as usize].name)
+            }
+            Some(Owner::StatefulSet { set, ordinal }) => {
+                format!("{}-{ordinal}", self.config.deployments[set as usize].name)
             }
             _ => pod.to_string(),
         }

@@ -12,6 +12,7 @@ use autoscale_sim_workload::{DiurnalLoad, HpaSpec};
 
 fn deployment(name: &str, cpu: i64, memory: i64, replicas: Replicas) -> Deployment {
     Deployment {
+        controller: Default::default(),
         name: name.into(),
         spec: Arc::new(PodSpec {
             requests: Resources::new(cpu, memory, 1),

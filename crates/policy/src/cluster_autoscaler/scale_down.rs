@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use autoscale_sim_cloud::Resources;
+use autoscale_sim_cloud::{ExtendedResource, Resources};
 use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodPhase, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
@@ -12,8 +12,12 @@ use crate::api::{Actions, ClusterView, DisruptionReason};
 use crate::topology::{Domain, TopologyTracker};
 
 /// Utilization of a node as Cluster Autoscaler computes it (`simulator/utilization/info.go`):
-/// the larger of CPU and memory requests over allocatable. With `ignore_daemonsets`, DaemonSet
-/// requests are taken out of the denominator, not just the numerator.
+/// the larger of CPU and memory requests over allocatable, or on a node with GPUs the GPU
+/// requests over the GPUs alone. With `ignore_daemonsets`, DaemonSet requests are taken out of
+/// the denominator, not just the numerator.
+/// NOTE: Cluster Autoscaler compares a GPU node's utilization with
+/// `--scale-down-gpu-utilization-threshold`; this model uses the CPU and memory threshold, whose
+/// default (0.5) is the same.
 pub(super) fn utilization(node: &Node, ignore_daemonsets: bool) -> f64 {
     utilization_excluding(node, ignore_daemonsets, Resources::ZERO)
 }
@@ -34,6 +38,14 @@ fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resourc
         }
     };
     let requested = node.requested() - excluded;
+    let gpu = ExtendedResource::NvidiaGpu;
+    if node.allocatable.extended(gpu) > 0 {
+        return ratio(
+            requested.extended(gpu),
+            node.daemon_requests.extended(gpu),
+            node.allocatable.extended(gpu),
+        );
+    }
     let cpu = ratio(
         requested.cpu_millis,
         node.daemon_requests.cpu_millis,

@@ -24,6 +24,8 @@ use crate::topology::{Domain, TopologyTracker};
 
 /// Pending pods marked Unschedulable, older than `new_pod_scale_up_delay` and not expendable
 /// (priority at least `expendable_priority_cutoff`, `core/utils/expendable.go`), in queue order.
+/// Pods nominated to a node wait for the victims of their preemption, so scale-up ignores them
+/// (`FilterOutExpendableAndSplit`).
 pub(super) fn unschedulable_pods<'a>(
     view: &ClusterView<'a>,
     new_pod_scale_up_delay: SimDuration,
@@ -33,6 +35,7 @@ pub(super) fn unschedulable_pods<'a>(
         .pending_pods()
         .filter(|p| {
             p.unschedulable
+                && !p.is_preempting()
                 && view.now.since(p.created) >= new_pod_scale_up_delay
                 && p.spec.priority >= expendable_priority_cutoff
         })

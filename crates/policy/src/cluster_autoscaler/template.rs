@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use autoscale_sim_cloud::{MIB, Resources};
+use autoscale_sim_cloud::{ExtendedResource, MIB, Resources};
 use autoscale_sim_engine::SimDuration;
 use autoscale_sim_kube::{
     LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, NodeState, Taint, daemon_overhead,
@@ -57,10 +57,15 @@ impl Template {
 /// The template built from the instance type alone.
 pub(crate) fn from_instance_type(group: &NodeGroupConfig, view: &ClusterView<'_>) -> Template {
     let instance_type = view.catalog.get(group.instance_type);
+    // The AWS provider advertises every GPU type's GPUs as nvidia.com/gpu, AMD ones included.
     let capacity = Resources::new(
         i64::from(instance_type.vcpu) * 1000,
         instance_type.memory_mib as i64 * MIB,
         TEMPLATE_MAX_PODS,
+    )
+    .with_extended(
+        ExtendedResource::NvidiaGpu,
+        i64::from(instance_type.gpu_count),
     );
     let mut labels = instance_type_labels(instance_type);
     labels.extend(group.labels.clone());

@@ -378,6 +378,29 @@ fn full_lifecycle_up_and_down() {
 }
 
 #[test]
+fn preempting_pods_skip_scale_up() {
+    // FilterOutExpendableAndSplit: a pod nominated to a node waits for its preemption's
+    // victims, so scale-up leaves it out.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    // A node too small for the pods, so that both stay Unschedulable.
+    let node = world.add_ready_node("ng1", &fake_type_name(1, 2), Resources::new(50, GIB, 110));
+    let waiting = world.add_pending_pod(&pod_spec(100, 0));
+    let plain = world.add_pending_pod(&pod_spec(100, 0));
+    world.schedule();
+    world.cluster.nominate(waiting, Some(node));
+    let mut pending = Vec::new();
+
+    world.call(|view, _| {
+        pending = unschedulable_pods(view, SimDuration::ZERO, -10)
+            .iter()
+            .map(|p| p.id)
+            .collect();
+    });
+
+    assert_eq!(pending, [plain]);
+}
+
+#[test]
 fn young_pods_wait_for_delay() {
     // TestFilterOutYoungPods, global delay only: pods created a minute ago count with no
     // delay and are all held back by a 5m delay.

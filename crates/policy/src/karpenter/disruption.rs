@@ -228,7 +228,7 @@ impl<'v> ConsolidationBase<'v> {
             pending: view
                 .cluster
                 .pending_pods()
-                .filter(|p| p.unschedulable)
+                .filter(|p| p.unschedulable && !p.is_preempting())
                 .map(|p| SimPod {
                     id: p.id,
                     spec: p.spec.clone(),

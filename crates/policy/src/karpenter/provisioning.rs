@@ -51,7 +51,7 @@ impl Karpenter {
         let mut pods: Vec<SimPod> = view
             .cluster
             .pending_pods()
-            .filter(|p| p.unschedulable)
+            .filter(|p| p.unschedulable && !p.is_preempting())
             .map(|p| SimPod {
                 id: p.id,
                 spec: p.spec.clone(),

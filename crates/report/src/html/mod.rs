@@ -475,6 +475,7 @@ mod tests {
         );
         config.start_unix_secs = 1_767_571_200; // 2026-01-05 00:00 UTC
         config.deployments.push(Deployment {
+            controller: Default::default(),
             name: "api".into(),
             spec: Arc::new(PodSpec {
                 requests: Resources::new(1500, 8 * GIB, 1),

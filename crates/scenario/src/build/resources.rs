@@ -1,0 +1,216 @@
+//! A pod's effective requests from its containers, init containers and overhead, as Kubernetes
+//! computes them (kubernetes/kubernetes `staging/src/k8s.io/component-helpers/resource/helpers.go`
+//! `PodRequests`, with sidecar containers as of Kubernetes 1.29), and the validation the API
+//! server applies to container resources (`pkg/apis/core/validation`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use autoscale_sim_cloud::{ExtendedResource, Resources};
+use autoscale_sim_kube::quantity;
+use serde_saphyr::Spanned;
+
+use super::{Ctx, Result};
+use crate::error::ScenarioError;
+use crate::schema::{Container, PodSpecYaml, Scalar};
+
+/// How a resource name is modelled.
+enum ResourceKind {
+    Cpu,
+    Memory,
+    /// Accepted and not counted.
+    Ignored,
+    Extended(ExtendedResource),
+}
+
+/// Classifies a resource name as Kubernetes does: a name with a domain prefix outside
+/// `kubernetes.io` is an extended resource (`IsExtendedResourceName`); other native names than
+/// cpu, memory and ephemeral-storage are not modelled.
+fn kind_of(name: &str) -> Option<ResourceKind> {
+    match name {
+        "cpu" => Some(ResourceKind::Cpu),
+        "memory" => Some(ResourceKind::Memory),
+        "ephemeral-storage" => Some(ResourceKind::Ignored),
+        _ if name.contains('/')
+            && !name.contains("kubernetes.io/")
+            && !name.starts_with("requests.") =>
+        {
+            Some(ResourceKind::Extended(ExtendedResource::from_name(name)))
+        }
+        _ => None,
+    }
+}
+
+/// Parses one quantity of `kind` into `total`.
+fn add_quantity(
+    total: &mut Resources,
+    kind: &ResourceKind,
+    value: &Spanned<Scalar>,
+    ctx: &Ctx<'_>,
+    at: &str,
+) -> Result<()> {
+    let text = &value.value.0;
+    let bad = |reason: String, fix: &str| ctx.error(value, at, Some(text.clone()), reason, fix);
+    let quantity_fix =
+        "write a Kubernetes quantity such as 500m or 1.5 for cpu, 512Mi or 2Gi for memory";
+    match kind {
+        ResourceKind::Cpu => {
+            total.cpu_millis +=
+                quantity::parse_cpu_millis(text).map_err(|e| bad(e.reason.into(), quantity_fix))?
+        }
+        ResourceKind::Memory => {
+            total.memory_bytes +=
+                quantity::parse_value(text).map_err(|e| bad(e.reason.into(), quantity_fix))?
+        }
+        ResourceKind::Ignored => {}
+        ResourceKind::Extended(resource) => {
+            let whole_fix = "write a whole number of devices such as 1";
+            let millis =
+                quantity::parse_cpu_millis(text).map_err(|e| bad(e.reason.into(), whole_fix))?;
+            if millis % 1000 != 0 {
+                return Err(bad(
+                    "an extended resource must be a whole number".into(),
+                    whole_fix,
+                ));
+            }
+            total.extended[*resource as usize] += millis / 1000;
+        }
+    }
+    Ok(())
+}
+
+/// Parses a map of resource quantities (a container's requests or limits, or the pod's
+/// overhead), each name at `{field}.{name}`.
+fn parse_resources(
+    map: &BTreeMap<String, Spanned<Scalar>>,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<BTreeMap<String, Resources>> {
+    let mut parsed = BTreeMap::new();
+    for (name, value) in map {
+        let at = format!("{field}.{name}");
+        let Some(kind) = kind_of(name) else {
+            return Err(ctx.error(
+                value,
+                &at,
+                Some(value.value.0.clone()),
+                format!("resource {name:?} is not modelled"),
+                "request cpu, memory or extended resources such as nvidia.com/gpu",
+            ));
+        };
+        let mut one = Resources::ZERO;
+        add_quantity(&mut one, &kind, value, ctx, &at)?;
+        if !one.is_non_negative() {
+            return Err(ctx.error(
+                value,
+                &at,
+                Some(value.value.0.clone()),
+                "the quantity is negative",
+                "write a quantity of zero or more",
+            ));
+        }
+        parsed.insert(name.clone(), one);
+    }
+    Ok(parsed)
+}
+
+/// A container's requests: each resource's request, or its limit when it has no request (the
+/// API server's defaulting). A request above its limit is rejected, and an extended resource
+/// needs a limit equal to its request, because extended resources cannot be overcommitted.
+fn container_requests(container: &Container, ctx: &Ctx<'_>, field: &str) -> Result<Resources> {
+    let requests = parse_resources(
+        &container.resources.requests,
+        ctx,
+        &format!("{field}.resources.requests"),
+    )?;
+    let limits = parse_resources(
+        &container.resources.limits,
+        ctx,
+        &format!("{field}.resources.limits"),
+    )?;
+    let names: BTreeSet<&String> = requests.keys().chain(limits.keys()).collect();
+    let mut total = Resources::ZERO;
+    for name in names {
+        let extended = matches!(kind_of(name), Some(ResourceKind::Extended(_)));
+        let at = format!("{field}.resources.requests.{name}");
+        let problem = match (requests.get(name), limits.get(name)) {
+            (Some(_), None) if extended => Some((
+                "an extended resource needs a limit",
+                "write the same quantity under resources.limits",
+            )),
+            (Some(request), Some(limit)) if extended && request != limit => Some((
+                "an extended resource's request must equal its limit",
+                "write the same quantity as request and limit",
+            )),
+            (Some(request), Some(limit)) if !request.fits_in(limit) => Some((
+                "the request is above the limit",
+                "write a request no higher than the limit",
+            )),
+            _ => None,
+        };
+        if let Some((message, fix)) = problem {
+            return Err(ScenarioError::at(ctx.file, None, &at, None, message, fix));
+        }
+        total += requests
+            .get(name)
+            .or(limits.get(name))
+            .copied()
+            .unwrap_or_default();
+    }
+    Ok(total)
+}
+
+/// The pod's effective requests: the sum over its containers and sidecars, or the largest init
+/// container's requests (plus the sidecars started before it) where that is more, for each
+/// resource separately, plus the pod overhead; `pods` is 1.
+pub(super) fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resources> {
+    let mut total = Resources::ZERO;
+    for (index, container) in spec.containers.iter().enumerate() {
+        let at = format!("{field}.containers[{index}]");
+        if let Some(policy) = &container.restart_policy {
+            return Err(ctx.error(
+                policy,
+                &format!("{at}.restartPolicy"),
+                Some(policy.value.clone()),
+                "only init containers take a restartPolicy",
+                "remove restartPolicy, or move the container to initContainers as a sidecar",
+            ));
+        }
+        total += container_requests(container, ctx, &at)?;
+    }
+
+    // Init containers run one at a time; a sidecar keeps running after it starts, so it adds
+    // to the containers' sum and to every init container that starts after it.
+    let mut sidecars = Resources::ZERO;
+    let mut init_peak = Resources::ZERO;
+    for (index, container) in spec.init_containers.iter().enumerate() {
+        let at = format!("{field}.initContainers[{index}]");
+        let requests = container_requests(container, ctx, &at)?;
+        let sidecar = match &container.restart_policy {
+            None => false,
+            Some(policy) if policy.value == "Always" => true,
+            Some(policy) => {
+                return Err(ctx.error(
+                    policy,
+                    &format!("{at}.restartPolicy"),
+                    Some(policy.value.clone()),
+                    "an init container's restartPolicy can only be Always",
+                    "write restartPolicy: Always for a sidecar, or leave it out",
+                ));
+            }
+        };
+        let running_with_it = if sidecar {
+            total += requests;
+            sidecars += requests;
+            sidecars
+        } else {
+            requests + sidecars
+        };
+        init_peak = init_peak.max(&running_with_it);
+    }
+    total = total.max(&init_peak);
+
+    let overhead = parse_resources(&spec.overhead, ctx, &format!("{field}.overhead"))?;
+    total += overhead.into_values().sum();
+    total.pods = 1;
+    Ok(total)
+}
