@@ -76,6 +76,9 @@ struct RemovalState<'a> {
     replicas: BTreeMap<u32, u32>,
     /// Whether any pod is expendable, so that utilization must leave some pods out.
     any_expendable: bool,
+    /// What blocked the last candidate found unremovable, for the decision log: the pod, and
+    /// the PodDisruptionBudget where one is at fault.
+    blocker: Option<String>,
 }
 
 /// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
@@ -140,8 +143,11 @@ impl ClusterAutoscaler {
             let since = match self.unneeded.get(&id) {
                 Some(since) => *since,
                 None => {
+                    let value = view.cluster.node(id).map_or(0.0, |n| {
+                        utilization(n, self.config.ignore_daemonsets_utilization)
+                    });
                     let detail = format!(
-                        "deletable once unneeded for longer than {}",
+                        "utilization {value:.2}; deletable once unneeded for longer than {}",
                         self.config.scale_down_unneeded_time
                     );
                     actions.note(Some(id), "unneeded", "ScaleDown", detail);
@@ -212,6 +218,7 @@ impl ClusterAutoscaler {
             pdb_remaining: view.cluster.disruptions_allowed(),
             replicas: BTreeMap::new(),
             any_expendable: false,
+            blocker: None,
         };
         let cutoff = self.config.expendable_pods_priority_cutoff;
         for pod in view.cluster.pods() {
@@ -242,14 +249,20 @@ impl ClusterAutoscaler {
                     // reasons wait for --unremovable-node-recheck-timeout.
                     let (until, detail) = if reason == Unremovable::NotUnderutilized {
                         let threshold = self.config.scale_down_utilization_threshold;
+                        let value = utilization(node, self.config.ignore_daemonsets_utilization);
                         (
                             view.now,
-                            format!("utilization above the threshold {threshold}"),
+                            format!("utilization {value:.2} above the threshold {threshold}"),
                         )
                     } else {
                         let until = view.now + self.config.unremovable_node_recheck_timeout;
                         tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
-                        (until, format!("not checked again until {until}"))
+                        let blocker = state
+                            .blocker
+                            .take()
+                            .map(|b| format!("{b}; "))
+                            .unwrap_or_default();
+                        (until, format!("{blocker}not checked again until {until}"))
                     };
                     let previous = self.unremovable_until.insert(node.id, (until, reason));
                     if previous.is_none_or(|(_, old)| old != reason) {
@@ -326,15 +339,23 @@ impl ClusterAutoscaler {
 
         // Drainability rules, in Cluster Autoscaler's order (`simulator/drainability/rules`).
         let mut pods: Vec<Arc<PodSpec>> = Vec::new();
+        // The pod of each entry of `pods`; `None` for pods moved here by an earlier candidate.
+        let mut pod_ids: Vec<Option<autoscale_sim_kube::PodId>> = Vec::new();
         let mut pdb_use: Vec<usize> = Vec::new();
         for pod in view.cluster.active_pods_on(node.id) {
             if expendable(pod) {
                 continue;
             }
-            self.check_drainable(pod, view, state, &mut pdb_use)?;
+            if let Err((reason, why)) = self.check_drainable(pod, view, state, &mut pdb_use) {
+                state.blocker = Some(format!("{}: {why}", pod.id));
+                return Err(reason);
+            }
             pods.push(pod.spec.clone());
+            pod_ids.push(Some(pod.id));
         }
-        pods.extend(state.moved_onto.get(&node.id).cloned().unwrap_or_default());
+        let moved = state.moved_onto.get(&node.id).cloned().unwrap_or_default();
+        pod_ids.extend(moved.iter().map(|_| None));
+        pods.extend(moved);
 
         // Place every pod on another node, first fit in node order. The placements change
         // `state` in place and are undone if a pod finds no node, which gives the same result
@@ -343,8 +364,8 @@ impl ClusterAutoscaler {
         let mut undo_free: Vec<(usize, Resources)> = Vec::new();
         let mut undo_resume: Vec<(*const PodSpec, Option<usize>)> = Vec::new();
         let mut placements: Vec<(NodeId, Arc<PodSpec>)> = Vec::new();
-        let mut failed = false;
-        for spec in &pods {
+        let mut failed = None;
+        for (position, spec) in pods.iter().enumerate() {
             // For a spec without host ports or inter-pod constraints, nodes that could not take
             // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
             // stay removed), so its search resumes at the last node that took one.
@@ -389,7 +410,7 @@ impl ClusterAutoscaler {
                 undo_resume.push((key, previous));
             }
             let Some(index) = destination else {
-                failed = true;
+                failed = Some(position);
                 break;
             };
             let (id, room) = &mut state.free[index];
@@ -399,7 +420,17 @@ impl ClusterAutoscaler {
             state.tracker.place(spec, Domain::of(target));
             placements.push((*id, spec.clone()));
         }
-        if failed {
+        if let Some(position) = failed {
+            let spec = &pods[position];
+            let who = pod_ids[position].map_or(
+                "a pod moved here from another candidate".to_string(),
+                |id| id.to_string(),
+            );
+            state.blocker = Some(format!(
+                "{who} (cpu {}m, memory {} MiB) fits on no other node",
+                spec.requests.cpu_millis,
+                spec.requests.memory_bytes / (1024 * 1024)
+            ));
             for (index, room) in undo_free.into_iter().rev() {
                 state.free[index].1 = room;
             }
@@ -443,37 +474,67 @@ impl ClusterAutoscaler {
         view: &ClusterView<'_>,
         state: &RemovalState<'_>,
         pdb_use: &mut Vec<usize>,
-    ) -> Result<(), Unremovable> {
+    ) -> Result<(), (Unremovable, String)> {
         let config = &self.config;
         if config.min_replica_count > 0
             && let Owner::Deployment(index) = pod.owner
             && state.replicas.get(&index).copied().unwrap_or(0) < config.min_replica_count
         {
-            return Err(Unremovable::MinReplicasReached);
+            return Err((
+                Unremovable::MinReplicasReached,
+                format!(
+                    "its Deployment has fewer than {} pods",
+                    config.min_replica_count
+                ),
+            ));
         }
         let covering = view.cluster.pdbs_covering(&pod.spec);
         if pod.spec.safe_to_evict != Some(true) {
             if pod.owner == Owner::Bare {
-                return Err(Unremovable::NotReplicated);
+                return Err((
+                    Unremovable::NotReplicated,
+                    "no controller would replace it".into(),
+                ));
             }
             if config.skip_nodes_with_system_pods
                 && pod.spec.namespace() == "kube-system"
                 && covering.is_empty()
                 && view.now.since(pod.created) < config.blocking_system_pod_disruption_timeout
             {
-                return Err(Unremovable::UnmovableKubeSystemPod);
+                return Err((
+                    Unremovable::UnmovableKubeSystemPod,
+                    "a kube-system pod without a PodDisruptionBudget".into(),
+                ));
             }
             if pod.spec.safe_to_evict == Some(false) {
-                return Err(Unremovable::NotSafeToEvict);
+                return Err((
+                    Unremovable::NotSafeToEvict,
+                    "annotated cluster-autoscaler.kubernetes.io/safe-to-evict: \"false\"".into(),
+                ));
             }
             if config.skip_nodes_with_local_storage && pod.spec.local_storage {
-                return Err(Unremovable::LocalStorageRequested);
+                return Err((
+                    Unremovable::LocalStorageRequested,
+                    "uses local storage (emptyDir on disk or hostPath)".into(),
+                ));
             }
         }
         for index in covering {
             let used = pdb_use.iter().filter(|i| **i == index).count() as i64;
             if state.pdb_remaining[index] - used < 1 {
-                return Err(Unremovable::NotEnoughPdb);
+                let pdb = &view.cluster.pdbs()[index];
+                return Err((
+                    Unremovable::NotEnoughPdb,
+                    format!(
+                        "PodDisruptionBudget {}/{} allows no more disruptions",
+                        if pdb.namespace.is_empty() {
+                            "default"
+                        } else {
+                            &pdb.namespace
+                        },
+                        pdb.name
+                    ),
+                ));
             }
             pdb_use.push(index);
         }

@@ -707,7 +707,8 @@ fn unremovable_note_on_reason_change() {
             node: Some(node),
             action: "unremovable".into(),
             reason: "NotReplicated".into(),
-            detail: "not checked again until 0d00:05:00.000".into(),
+            detail: "pod-0: no controller would replace it; not checked again until 0d00:05:00.000"
+                .into(),
         }]
     );
     assert!(notes(&recheck.actions).is_empty());
@@ -717,7 +718,7 @@ fn unremovable_note_on_reason_change() {
             node: Some(node),
             action: "unneeded".into(),
             reason: "ScaleDown".into(),
-            detail: "deletable once unneeded for longer than 10m".into(),
+            detail: "utilization 0.00; deletable once unneeded for longer than 10m".into(),
         }]
     );
 }
@@ -740,7 +741,7 @@ fn not_underutilized_noted_once() {
             node: Some(node),
             action: "unremovable".into(),
             reason: "NotUnderutilized".into(),
-            detail: "utilization above the threshold 0.5".into(),
+            detail: "utilization 0.60 above the threshold 0.5".into(),
         }]
     );
     assert!(notes(&second.actions).is_empty());
