@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodPhase};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodPhase};
 
 use super::scheduling::{Placement, SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{
@@ -136,7 +136,10 @@ impl PodFacts {
             };
             let cost = pod_eviction_cost(pod.spec.priority);
             facts.eviction_cost += cost;
-            if pod.phase != PodPhase::Terminating {
+            // Karpenter's `IsReschedulable`: a terminating pod no longer counts, except a
+            // StatefulSet's, whose replacement needs the same name once it is gone.
+            if pod.phase != PodPhase::Terminating || matches!(pod.owner, Owner::StatefulSet { .. })
+            {
                 facts.active = true;
                 facts.reschedule_cost += cost.max(0.0);
                 if facts.disruptable && (pod.spec.do_not_disrupt || !eviction_allowed(&pod.spec)) {
@@ -623,7 +626,16 @@ impl Karpenter {
         for id in candidates {
             let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
             candidate_price = Price(candidate_price.0 + self.node_price(view, node).0);
-            for pod in view.cluster.active_pods_on(*id) {
+            // Karpenter's reschedulable pods: a terminating StatefulSet pod still needs a place.
+            let reschedulable = node
+                .pods
+                .iter()
+                .filter_map(|pod| view.cluster.pod(*pod))
+                .filter(|pod| {
+                    pod.phase != PodPhase::Terminating
+                        || matches!(pod.owner, Owner::StatefulSet { .. })
+                });
+            for pod in reschedulable {
                 candidate_pods.insert(pod.id);
                 pods.push(SimPod {
                     id: pod.id,

@@ -8,8 +8,9 @@ use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources, SpotMarket, SpotS
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{
     CapacityType, DaemonSet, IntOrPercent, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME,
-    LABEL_INSTANCE_TYPE, LabelSelector, NodeId, NodeState, PodAffinityTerm, PodDisruptionBudget,
-    PodSpec, Taint, TaintEffect, Toleration, TolerationOperator, WeightedPodAffinityTerm,
+    LABEL_INSTANCE_TYPE, LabelSelector, NodeId, NodeState, Owner, PodAffinityTerm,
+    PodDisruptionBudget, PodSpec, Taint, TaintEffect, Toleration, TolerationOperator,
+    WeightedPodAffinityTerm,
 };
 
 use super::disruption::Method;
@@ -1504,11 +1505,23 @@ fn terminating_pods_count_as_empty() {
 }
 
 #[test]
-#[ignore = "needs StatefulSet owner kind"]
 fn terminating_stateful_pod_keeps_node() {
     // emptiness_test.go: a terminating StatefulSet pod is reschedulable, so its node is not
-    // empty. The kube model has no StatefulSet owner kind to build the pod with.
-    unimplemented!("needs an Owner::StatefulSet variant in the kube crate");
+    // empty and stays.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let node = world.add_ready_node("default", &least_expensive_type(), EXISTING_NODE);
+    let owner = Owner::StatefulSet { set: 0, ordinal: 0 };
+    let pod = world.cluster.create_pod(owner, pod_spec(0, 0), world.now);
+    world.cluster.bind(pod, node, world.now);
+    world.cluster.set_running(pod);
+    world.cluster.begin_termination(pod, world.now);
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(25));
+
+    assert!(deletions(untimed(&log)).is_empty());
+    assert_eq!(world.live_nodes("default"), [node]);
 }
 
 #[test]
