@@ -601,6 +601,10 @@ impl ClusterAutoscaler {
             "ScaleUp: node group {best_name} +{new_nodes} for {} unschedulable pods",
             best.pods.len()
         );
+        if self.config.balancing.enabled && similar_of[best.group].is_empty() {
+            // Tells an operator why --balance-similar-node-groups did not split this scale-up.
+            reason.push_str(", no similar node group to balance with");
+        }
         if grown.len() > 1 || grown.first().is_some_and(|(g, _)| *g != best.group) {
             reason.push_str(", balanced over similar node groups as ");
             for (i, (group, delta)) in grown.iter().enumerate() {

@@ -1459,6 +1459,14 @@ fn balance_does_not_rescue_per_zone_groups() {
     let log = report_pending_and_loop(&mut world, &mut policy);
 
     assert_eq!(launched_groups(&log), ["m5-test-zone-1"]);
+    let launch = launches(untimed(&log))[0].clone();
+    assert!(
+        launch
+            .reason
+            .contains(", no similar node group to balance with"),
+        "{}",
+        launch.reason
+    );
 }
 
 // Cap on unneeded nodes: core/scaledown/planner/planner_test.go
