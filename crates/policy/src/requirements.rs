@@ -22,8 +22,29 @@ pub const LABEL_INSTANCE_CPU: &str = "karpenter.k8s.aws/instance-cpu";
 /// Karpenter's instance-memory label (MiB).
 pub const LABEL_INSTANCE_MEMORY: &str = "karpenter.k8s.aws/instance-memory";
 
-/// Labels a node of `instance_type` carries, as Karpenter and EKS set them.
+/// Karpenter's GPU count label, set on GPU instance types only.
+pub const LABEL_INSTANCE_GPU_COUNT: &str = "karpenter.k8s.aws/instance-gpu-count";
+/// Karpenter's GPU manufacturer label (`nvidia`, `amd`), set on GPU instance types only.
+pub const LABEL_INSTANCE_GPU_MANUFACTURER: &str = "karpenter.k8s.aws/instance-gpu-manufacturer";
+
+/// Labels a node of `instance_type` carries, as Karpenter and EKS set them. GPU types also get
+/// the GPU count and manufacturer labels (aws/karpenter-provider-aws
+/// `pkg/providers/instancetype/types.go`); the GPU name and memory labels are not set, as the
+/// catalog does not hold them.
 pub fn instance_type_labels(instance_type: &InstanceType) -> BTreeMap<String, String> {
+    let gpu_labels = (instance_type.gpu_count > 0).then(|| {
+        let manufacturer = match instance_type.gpu_resource() {
+            autoscale_sim_cloud::ExtendedResource::AmdGpu => "amd",
+            _ => "nvidia",
+        };
+        [
+            (
+                LABEL_INSTANCE_GPU_COUNT,
+                instance_type.gpu_count.to_string(),
+            ),
+            (LABEL_INSTANCE_GPU_MANUFACTURER, manufacturer.to_string()),
+        ]
+    });
     [
         (LABEL_INSTANCE_TYPE, instance_type.name.clone()),
         (LABEL_ARCH, instance_type.arch.label().to_string()),
@@ -39,6 +60,7 @@ pub fn instance_type_labels(instance_type: &InstanceType) -> BTreeMap<String, St
         (LABEL_INSTANCE_MEMORY, instance_type.memory_mib.to_string()),
     ]
     .into_iter()
+    .chain(gpu_labels.into_iter().flatten())
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
@@ -55,6 +77,21 @@ mod tests {
             values: values.iter().map(|v| v.to_string()).collect(),
             min_values: None,
         }
+    }
+
+    #[test]
+    fn gpu_types_carry_gpu_labels() {
+        let catalog = Catalog::builtin();
+        let g5 = instance_type_labels(catalog.by_name("g5.12xlarge").unwrap());
+        assert_eq!(g5[LABEL_INSTANCE_GPU_COUNT], "4");
+        assert_eq!(g5[LABEL_INSTANCE_GPU_MANUFACTURER], "nvidia");
+        let g4ad = instance_type_labels(catalog.by_name("g4ad.8xlarge").unwrap());
+        assert_eq!(g4ad[LABEL_INSTANCE_GPU_MANUFACTURER], "amd");
+        let m5 = instance_type_labels(catalog.by_name("m5.large").unwrap());
+        assert!(!m5.contains_key(LABEL_INSTANCE_GPU_COUNT));
+        let gpu_only = req(LABEL_INSTANCE_GPU_COUNT, Operator::Gt, &["0"]);
+        assert!(gpu_only.matches(&g5));
+        assert!(!gpu_only.matches(&m5));
     }
 
     #[test]
