@@ -1,7 +1,7 @@
 //! Turns a parsed scenario file into a [`Scenario`]: checks every value, loads traces and
 //! catalogs, and builds the world's configuration and the policies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,6 +91,50 @@ struct Named<'a> {
 }
 
 /// Warnings for Deployments and Jobs whose pods no node a policy may launch can hold.
+/// Warns about NodePools whose requirements leave fewer distinct values of a key than its
+/// `minValues`: Karpenter launches no node from such a pool. Requirements on keys that instance
+/// types do not carry (zone, capacity type, custom labels) are left out of the check.
+fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let labels: Vec<BTreeMap<String, String>> = config
+        .catalog
+        .types()
+        .iter()
+        .map(instance_type_labels)
+        .collect();
+    for policy in policies {
+        let PolicySpec::Karpenter(karpenter) = policy else {
+            continue;
+        };
+        for pool in &karpenter.node_pools {
+            let known: Vec<&Requirement> = pool
+                .requirements
+                .iter()
+                .filter(|r| labels.iter().any(|l| l.contains_key(&r.key)))
+                .collect();
+            for requirement in &pool.requirements {
+                let Some(min) = requirement.min_values else {
+                    continue;
+                };
+                let values: BTreeSet<&String> = labels
+                    .iter()
+                    .filter(|l| known.iter().all(|r| r.matches(l)))
+                    .filter_map(|l| l.get(&requirement.key))
+                    .collect();
+                if (values.len() as u32) < min {
+                    warnings.push(format!(
+                        "NodePool {}: requirement {} has minValues {min}, but the instance types the NodePool allows have only {} values of it, so it launches no node",
+                        pool.name,
+                        requirement.key,
+                        values.len()
+                    ));
+                }
+            }
+        }
+    }
+    warnings
+}
+
 fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
     let catalog = &config.catalog;
     let mut warnings = Vec::new();
@@ -475,6 +519,9 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
     }
 
     for warning in unplaceable_pods(&config, &policies) {
+        ctx.warn(warning);
+    }
+    for warning in unmet_min_values(&config, &policies) {
         ctx.warn(warning);
     }
     Ok(Scenario {

@@ -407,3 +407,39 @@ fn other_kind_rejected() {
         "{message}"
     );
 }
+
+#[test]
+fn unmet_min_values_warns() {
+    // Two families, both of one category each: three categories can never be met.
+    let pool = "        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {name: general}
+          spec:
+            template:
+              spec:
+                requirements:
+                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [c6a, m6a]}
+                  - {key: karpenter.k8s.aws/instance-category, operator: Exists, minValues: 3}
+";
+    let scenario = load_str(
+        &with_node_pool(pool),
+        Path::new("pools.yaml"),
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        scenario.warnings,
+        [
+            "NodePool general: requirement karpenter.k8s.aws/instance-category has minValues 3, but the instance types the NodePool allows have only 2 values of it, so it launches no node"
+        ]
+    );
+
+    let met = pool.replace("minValues: 3", "minValues: 2");
+    let scenario = load_str(
+        &with_node_pool(&met),
+        Path::new("pools.yaml"),
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(scenario.warnings.is_empty(), "{:?}", scenario.warnings);
+}
