@@ -322,6 +322,10 @@ pub struct WorkloadSpec {
     /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `PodDisruptionBudget` or
     /// `PriorityClass`.
     pub kind: Spanned<String>,
+    /// The manifest's `apiVersion`, such as `scheduling.k8s.io/v1`; accepted and ignored, so
+    /// that pasted objects load.
+    #[serde(default)]
+    pub api_version: Option<String>,
     /// Name and namespace.
     #[serde(default)]
     pub metadata: Metadata,

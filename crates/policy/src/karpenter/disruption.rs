@@ -958,14 +958,21 @@ impl Karpenter {
         if command.replacements.is_empty() {
             for id in &command.candidates {
                 let node = view.cluster.node(*id).expect("validated candidate exists");
+                // Pods in their grace period are counted apart: an empty node may still hold them.
+                let active = view.cluster.active_pods_on(*id).count();
+                let terminating = node.pods.len() - active;
+                let pods = if terminating > 0 {
+                    format!("{active} pods, {terminating} terminating")
+                } else {
+                    format!("{active} pods")
+                };
                 let detail = format!(
-                    "{}: delete node {} ({} {}, ${:.4}/h, {} pods) by {}{}",
+                    "{}: delete node {} ({} {}, ${:.4}/h, {pods}) by {}{}",
                     reason.as_str(),
                     node.name,
                     node.capacity_type.label(),
                     view.catalog.get(node.instance_type).name,
                     self.node_price(view, node).usd_per_hour(),
-                    node.pods.len(),
                     command.method.name(),
                     self.candidate_list(view, &command),
                 );
