@@ -9,11 +9,13 @@
 //! NOTE: required pod affinity is checked against the real cluster only, not against pods placed
 //! earlier in the same simulation; preferred terms and ScheduleAnyway spread are ignored here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use autoscale_sim_kube::plugins::{InterPodState, node_affinity_matches};
-use autoscale_sim_kube::{Cluster, LABEL_HOSTNAME, LABEL_ZONE, Node, PodSpec, WhenUnsatisfiable};
+use autoscale_sim_kube::{
+    Cluster, LABEL_HOSTNAME, LABEL_ZONE, Node, PodId, PodSpec, WhenUnsatisfiable,
+};
 
 /// The domains of a node, real or simulated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +73,8 @@ pub struct TopologyTracker<'a> {
     anti_by_zone: BTreeMap<String, Vec<usize>>,
     real_states: BTreeMap<*const PodSpec, InterPodState>,
     any_anti_affinity: bool,
+    /// Real pods that count nowhere, because the simulation is placing them again.
+    rescheduled: BTreeSet<PodId>,
 }
 
 /// Placed pods in the same domain as `domain` for a topology key, from indexes by hostname and
@@ -118,6 +122,21 @@ impl<'a> TopologyTracker<'a> {
             anti_by_zone: BTreeMap::new(),
             real_states: BTreeMap::new(),
             any_anti_affinity: cluster.has_required_anti_affinity(),
+            rescheduled: BTreeSet::new(),
+        }
+    }
+
+    /// A tracker over `cluster` in which the real pods `rescheduled` count nowhere, as
+    /// Karpenter's topology leaves out the pods its scheduling simulation places
+    /// (kubernetes-sigs/karpenter `pkg/controllers/provisioning/scheduling/topology.go`).
+    pub fn rescheduling(
+        cluster: &'a Cluster,
+        zones: &[String],
+        rescheduled: BTreeSet<PodId>,
+    ) -> Self {
+        TopologyTracker {
+            rescheduled,
+            ..TopologyTracker::new(cluster, zones)
         }
     }
 
@@ -136,7 +155,7 @@ impl<'a> TopologyTracker<'a> {
         let state = self
             .real_states
             .entry(Arc::as_ptr(spec))
-            .or_insert_with(|| InterPodState::compute(spec, cluster));
+            .or_insert_with(|| InterPodState::compute_without(spec, cluster, &self.rescheduled));
         state.filter(node).is_ok() && self.allows_simulated(spec, &Domain::of(node))
     }
 

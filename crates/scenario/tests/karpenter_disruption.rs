@@ -223,3 +223,67 @@ fn unknown_feature_gate_rejected() {
 
     assert!(message.contains("drift"), "{message}");
 }
+
+/// Six StatefulSet pods spread over three zones (maxSkew 1) under a PodDisruptionBudget, on
+/// nodes that expire every hour.
+const SPREAD_AFTER_EXPIRY: &str = r#"
+name: spread-after-expiry
+seed: 9
+duration: 4h
+workloads:
+  - kind: StatefulSet
+    metadata: {name: db}
+    replicas: 6
+    podManagementPolicy: Parallel
+    template:
+      metadata: {labels: {app: db}}
+      spec:
+        terminationGracePeriodSeconds: 60
+        containers: [{resources: {requests: {cpu: "1", memory: 2Gi}}}]
+        topologySpreadConstraints:
+          - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: db}}}
+  - kind: PodDisruptionBudget
+    metadata: {name: db}
+    spec:
+      selector: {matchLabels: {app: db}}
+      minAvailable: 5
+policies:
+  - name: karpenter
+    karpenter:
+      nodePools:
+        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {name: default}
+          spec:
+            template:
+              spec:
+                expireAfter: 1h
+                requirements:
+                  - {key: karpenter.k8s.aws/instance-category, operator: In, values: [m]}
+                  - {key: karpenter.k8s.aws/instance-generation, operator: Gt, values: ["5"]}
+                  - {key: kubernetes.io/arch, operator: In, values: [amd64]}
+            disruption: {consolidationPolicy: WhenEmptyOrUnderutilized, budgets: [{nodes: "100%"}]}
+"#;
+
+#[test]
+fn zone_spread_pods_not_consolidated_into_a_loop() {
+    // The candidates' own pods count nowhere in the consolidation simulation's topology, as in
+    // Karpenter. When they counted at their old node, each node left after an expiry looked
+    // deletable: its pods seemed to fit in the other zones, kube-scheduler's spread refused
+    // them, and a new node came up in the same zone, every few minutes.
+    let output = run(&scenario(SPREAD_AFTER_EXPIRY));
+
+    let underutilized = output
+        .report
+        .disruptions_by_reason
+        .get("Underutilized")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(
+        underutilized, 0,
+        "{:?}",
+        output.report.disruptions_by_reason
+    );
+    assert!(output.report.disruptions_by_reason["Expired"] >= 6);
+    assert_eq!(output.report.pods_pending_at_end, 0);
+}

@@ -656,7 +656,9 @@ impl Karpenter {
         // NOTE: v1.14 keeps only the candidates' pods off nodes inside their consolidateAfter
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
-        let mut tracker = TopologyTracker::new(view.cluster, view.zones);
+        // The candidates' pods are placed again, so they count nowhere in topology.
+        let mut tracker =
+            TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods.clone());
         let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
         excluded.extend(self.destinations_under_consolidate_after(view));
         let placement = if any_host_ports(&pods) {
