@@ -942,8 +942,8 @@ impl World {
         self.ledger.terminating.get(&pod).copied()
     }
 
-    /// Names a pod after its Deployment, as `api-pod-17`, or its StatefulSet, as `db-2`, or
-    /// `pod-17` for any other pod.
+    /// Names a pod after its Deployment or Job, as `api-pod-17`, or its StatefulSet, as `db-2`,
+    /// or `pod-17` for a bare pod.
     fn pod_name(&self, pod: PodId) -> String {
         match self.cluster.pod(pod).map(|p| p.owner) {
             Some(Owner::Deployment(index)) => {
@@ -952,6 +952,7 @@ impl World {
             Some(Owner::StatefulSet { set, ordinal }) => {
                 format!("{}-{ordinal}", self.config.deployments[set as usize].name)
             }
+            Some(Owner::Job(index)) => format!("{}-{pod}", self.config.jobs[index as usize].name),
             _ => pod.to_string(),
         }
     }
