@@ -51,6 +51,8 @@ pub struct Cluster {
     pdbs: Vec<PodDisruptionBudget>,
     next_pod: u64,
     next_node: u64,
+    /// The lowest priority of any pod ever created; `None` before the first pod.
+    lowest_priority: Option<i32>,
     generation: u64,
     /// Pending pods by the node they are nominated to after a preemption.
     nominated: BTreeMap<NodeId, BTreeSet<PodId>>,
@@ -322,6 +324,10 @@ impl Cluster {
         self.generation += 1;
         let id = PodId(self.next_pod);
         self.next_pod += 1;
+        self.lowest_priority = Some(
+            self.lowest_priority
+                .map_or(spec.priority, |p| p.min(spec.priority)),
+        );
         self.queue.insert((Reverse(spec.priority), now, id));
         let pod = Pod {
             id,
@@ -343,6 +349,12 @@ impl Cluster {
     /// Number of pods ever created.
     pub fn pods_created(&self) -> u64 {
         self.next_pod
+    }
+
+    /// Checks whether a pod of priority below `priority` may exist: one was created at some
+    /// point. `false` means no pod can be preempted by, or is expendable below, `priority`.
+    pub fn may_hold_priority_below(&self, priority: i32) -> bool {
+        self.lowest_priority.is_some_and(|lowest| lowest < priority)
     }
 
     /// Returns the pod `id`.

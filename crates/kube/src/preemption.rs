@@ -281,6 +281,12 @@ pub fn preempt(cluster: &mut Cluster, pod_id: PodId, now: SimTime) -> PostFilter
         }
     }
 
+    // With no pod of lower priority anywhere, no node has victims: skip the scan.
+    if !cluster.may_hold_priority_below(spec.priority) {
+        cluster.nominate(pod_id, None);
+        return PostFilterOutcome::NoCandidate;
+    }
+
     // Candidates (findCandidates, DryRunPreemption).
     let potential: Vec<&Node> = cluster
         .nodes()

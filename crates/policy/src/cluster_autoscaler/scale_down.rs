@@ -221,8 +221,9 @@ impl ClusterAutoscaler {
             blocker: None,
         };
         let cutoff = self.config.expendable_pods_priority_cutoff;
-        for pod in view.cluster.pods() {
-            state.any_expendable |= pod.spec.priority < cutoff;
+        state.any_expendable = view.cluster.may_hold_priority_below(cutoff);
+        let pods = (self.config.min_replica_count > 0).then(|| view.cluster.pods());
+        for pod in pods.into_iter().flatten() {
             if self.config.min_replica_count > 0
                 && let Owner::Deployment(index) = pod.owner
                 && pod.phase != PodPhase::Terminating
@@ -247,25 +248,25 @@ impl ClusterAutoscaler {
                 Err(reason) => {
                     // NotUnderutilized is reported but checked again in the next loop; the other
                     // reasons wait for --unremovable-node-recheck-timeout.
-                    let (until, detail) = if reason == Unremovable::NotUnderutilized {
-                        let threshold = self.config.scale_down_utilization_threshold;
-                        let value = utilization(node, self.config.ignore_daemonsets_utilization);
-                        (
-                            view.now,
-                            format!("utilization {value:.2} above the threshold {threshold}"),
-                        )
+                    let blocker = state.blocker.take();
+                    let until = if reason == Unremovable::NotUnderutilized {
+                        view.now
                     } else {
-                        let until = view.now + self.config.unremovable_node_recheck_timeout;
                         tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
-                        let blocker = state
-                            .blocker
-                            .take()
-                            .map(|b| format!("{b}; "))
-                            .unwrap_or_default();
-                        (until, format!("{blocker}not checked again until {until}"))
+                        view.now + self.config.unremovable_node_recheck_timeout
                     };
                     let previous = self.unremovable_until.insert(node.id, (until, reason));
                     if previous.is_none_or(|(_, old)| old != reason) {
+                        // The detail is written only with a note, which is rare.
+                        let detail = if reason == Unremovable::NotUnderutilized {
+                            let threshold = self.config.scale_down_utilization_threshold;
+                            let value =
+                                utilization(node, self.config.ignore_daemonsets_utilization);
+                            format!("utilization {value:.2} above the threshold {threshold}")
+                        } else {
+                            let blocker = blocker.map(|b| format!("{b}; ")).unwrap_or_default();
+                            format!("{blocker}not checked again until {until}")
+                        };
                         actions.note(Some(node.id), "unremovable", reason.as_str(), detail);
                     }
                 }
