@@ -576,9 +576,9 @@ fn check_known_gap(case: Case) {
 
 #[test]
 fn nodepool_zero_cpu_limit() {
-    // Karpenter accepts a zero limit, which operators set to stop a NodePool from launching;
-    // the loader warns and the run goes on, with the pods Pending under Karpenter. A negative
-    // limit is an error.
+    // Karpenter accepts a zero limit, which operators set to stop a NodePool from launching.
+    // So the loader warns and the run goes on with the pods Pending. A negative limit is an
+    // error.
     let temp = TempDir::new("zero-limit");
     let yaml = replace_once(
         SMALL_WEB_YAML,

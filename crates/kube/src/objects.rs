@@ -444,8 +444,8 @@ impl Node {
         self.is_in_service() && self.not_ready_since.is_none()
     }
 
-    /// Whether the node is Ready in its lifecycle and not cordoned, whatever its Ready
-    /// condition says.
+    /// Whether the node is Ready in its lifecycle and not cordoned, regardless of its Ready
+    /// condition.
     pub fn is_in_service(&self) -> bool {
         self.state == NodeState::Ready && !self.cordoned
     }

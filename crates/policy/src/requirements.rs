@@ -27,10 +27,10 @@ pub const LABEL_INSTANCE_GPU_COUNT: &str = "karpenter.k8s.aws/instance-gpu-count
 /// Karpenter's GPU manufacturer label (`nvidia`, `amd`), set on GPU instance types only.
 pub const LABEL_INSTANCE_GPU_MANUFACTURER: &str = "karpenter.k8s.aws/instance-gpu-manufacturer";
 
-/// Labels a node of `instance_type` carries, as Karpenter and EKS set them. GPU types also get
-/// the GPU count and manufacturer labels (aws/karpenter-provider-aws
-/// `pkg/providers/instancetype/types.go`); the GPU name and memory labels are not set, as the
-/// catalog does not hold them.
+/// Returns the labels of a node of `instance_type`, as Karpenter and EKS set them. GPU types
+/// also get the GPU count and manufacturer labels (aws/karpenter-provider-aws
+/// `pkg/providers/instancetype/types.go`). The GPU name and memory labels are missing because
+/// the catalog does not contain them.
 pub fn instance_type_labels(instance_type: &InstanceType) -> BTreeMap<String, String> {
     let gpu_labels = (instance_type.gpu_count > 0).then(|| {
         let manufacturer = match instance_type.gpu_resource() {

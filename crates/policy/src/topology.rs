@@ -126,7 +126,7 @@ impl<'a> TopologyTracker<'a> {
         }
     }
 
-    /// A tracker over `cluster` in which the real pods `rescheduled` count nowhere, as
+    /// Creates a tracker over `cluster` in which the real pods `rescheduled` count nowhere, as
     /// Karpenter's topology leaves out the pods its scheduling simulation places
     /// (kubernetes-sigs/karpenter `pkg/controllers/provisioning/scheduling/topology.go`).
     pub fn rescheduling(

@@ -1824,6 +1824,36 @@ fn build_karpenter(
 }
 
 /// Rejects the `Balanced` consolidation policy outside Karpenter v1.14.
+/// Checks a manifest's `apiVersion` and `kind` against the `expected` values.
+pub(crate) fn check_manifest_type(
+    ctx: &Ctx<'_>,
+    field: &str,
+    api_version: (&Spanned<String>, &str),
+    kind: (&Spanned<String>, &str),
+) -> Result<()> {
+    let (api_version, expected_api) = api_version;
+    if api_version.value != expected_api {
+        return Err(ctx.error(
+            api_version,
+            &format!("{field}.apiVersion"),
+            Some(api_version.value.clone()),
+            format!("unsupported {} API version", kind.1),
+            format!("write apiVersion: {expected_api}"),
+        ));
+    }
+    let (kind, expected_kind) = kind;
+    if kind.value != expected_kind {
+        return Err(ctx.error(
+            kind,
+            &format!("{field}.kind"),
+            Some(kind.value.clone()),
+            format!("the kind is not {expected_kind}"),
+            format!("write kind: {expected_kind}"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_policy_version(
     pool: &NodePool,
     manifest: &NodePoolManifest,
@@ -1857,24 +1887,12 @@ fn build_node_pool(
     zones: &[String],
     field: &str,
 ) -> Result<NodePool> {
-    if manifest.api_version.value != "karpenter.sh/v1" {
-        return Err(ctx.error(
-            &manifest.api_version,
-            &format!("{field}.apiVersion"),
-            Some(manifest.api_version.value.clone()),
-            "unsupported API version",
-            "write apiVersion: karpenter.sh/v1",
-        ));
-    }
-    if manifest.kind.value != "NodePool" {
-        return Err(ctx.error(
-            &manifest.kind,
-            &format!("{field}.kind"),
-            Some(manifest.kind.value.clone()),
-            "not a NodePool",
-            "write kind: NodePool",
-        ));
-    }
+    check_manifest_type(
+        ctx,
+        field,
+        (&manifest.api_version, "karpenter.sh/v1"),
+        (&manifest.kind, "NodePool"),
+    )?;
     let name = manifest
         .metadata
         .name

@@ -1,5 +1,5 @@
-//! Cluster Autoscaler behaviour that users reported (../shared/oracles/cluster-autoscaler.md),
-//! run end to end through the scenario loader, the world and the policy. Each test states what
+//! Cluster Autoscaler behaviour that users reported, run end to end through the scenario
+//! loader, the world and the policy. Each test states what
 //! the real program 1.36 does and asserts it in numbers.
 
 use std::path::{Path, PathBuf};

@@ -93,7 +93,7 @@ pub struct FleetSnapshot {
     pub nodes: BTreeMap<String, u32>,
 }
 
-/// What an observer of a run sees at each of its probe times
+/// The progress of a run at one of its probe times, passed to the observer
 /// ([`crate::Simulation::run_observed`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1016,8 +1016,8 @@ fn read_text(path: &Path, kind: &str) -> Result<String, (String, String)> {
     })
 }
 
-/// Reads the seeds of a `--seeds` option: a count N (the seeds 1 to N) or a comma-separated
-/// list of distinct seeds; returns the problem and its fix otherwise.
+/// Parses a `--seeds` option: a count N (the seeds 1 to N) or a comma-separated list of
+/// distinct seeds. An invalid value returns the problem and its fix.
 pub fn parse_seeds_option(text: &str) -> Result<Vec<u64>, (String, String)> {
     let fix =
         "write a count such as --seeds 10 (the seeds 1 to 10), or a list such as --seeds 1,2,3"

@@ -76,7 +76,7 @@ struct RemovalState<'a> {
     replicas: BTreeMap<u32, u32>,
     /// Whether any pod is expendable, so that utilization must leave some pods out.
     any_expendable: bool,
-    /// What blocked the last candidate found unremovable, for the decision log: the pod, and
+    /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
 }
@@ -423,12 +423,12 @@ impl ClusterAutoscaler {
         }
         if let Some(position) = failed {
             let spec = &pods[position];
-            let who = pod_ids[position].map_or(
+            let blocking_pod = pod_ids[position].map_or(
                 "a pod moved here from another candidate".to_string(),
                 |id| id.to_string(),
             );
             state.blocker = Some(format!(
-                "{who} (cpu {}m, memory {} MiB) fits on no other node",
+                "{blocking_pod} (cpu {}m, memory {} MiB) fits on no other node",
                 spec.requests.cpu_millis,
                 spec.requests.memory_bytes / (1024 * 1024)
             ));

@@ -1750,7 +1750,7 @@ fn launched_groups_of(actions: &[Action]) -> Vec<String> {
 fn unhealthy_cluster_does_nothing() {
     // ClusterStateRegistry.IsClusterHealthy: 4 unready nodes out of 6 is more than both
     // --ok-total-unready-count (3) and --max-total-unready-percentage (45 %), so the loop
-    // neither scales up nor marks nodes unneeded, and says why once.
+    // neither scales up nor marks nodes unneeded, and writes one note with the reason.
     let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[]);
     let mut others = Vec::new();
     for _ in 0..4 {

@@ -1153,7 +1153,7 @@ impl Karpenter {
     }
 }
 
-/// Why candidates cannot be consolidated.
+/// The reason candidates cannot be consolidated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Unconsolidatable {
     /// A candidate left the cluster.
@@ -1175,7 +1175,7 @@ pub(crate) enum Unconsolidatable {
 }
 
 impl Unconsolidatable {
-    /// The text of Karpenter's `Unconsolidatable` event for a single candidate
+    /// Returns the text of Karpenter's `Unconsolidatable` event for a single candidate
     /// (`pkg/controllers/disruption/consolidation.go`), or `None` for a reason without one.
     pub fn event(&self) -> Option<String> {
         match self {

@@ -11,7 +11,7 @@
 //!   leaves to Emptiness. It simulates scheduling without the node and launches however many
 //!   NodeClaims its pods need, with no price check and no validation wait.
 //! * Expiration (`pkg/controllers/nodeclaim/expiration/controller.go`) deletes a NodeClaim
-//!   `expireAfter` after its creation, whatever the budgets and do-not-disrupt say; the
+//!   `expireAfter` after its creation, regardless of budgets and do-not-disrupt; the
 //!   provisioner then finds room for its evicted pods.
 
 use std::collections::BTreeMap;

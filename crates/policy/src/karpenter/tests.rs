@@ -54,7 +54,7 @@ pub(super) fn launched_types(world: &TestWorld, log: &[(SimTime, Action)]) -> Ve
 }
 
 /// Names the cheapest fake type that fits a pod under the EKS allocatable, which leaves the
-/// 1 GiB types no memory. It stands in for Karpenter's least expensive type: no single node
+/// 1 GiB types no memory. It takes the place of Karpenter's least expensive type: no single node
 /// cheaper than two of them can hold their pods, so multi-node consolidation finds nothing.
 fn least_expensive_type() -> String {
     fake_type_name(1, 2)
@@ -754,7 +754,7 @@ fn four_sizes() -> Catalog {
 fn spot_merge_ignores_fifteen_rule() {
     // User report: three spot nodes whose pods fit on one node are merged even though each
     // alone has fewer than 15 cheaper spot types. Each m.4xlarge has 2 CPU allocatable left
-    // for a 1.5 CPU pod, so no pod fits on another node; one m.2xlarge holds all three.
+    // for a 1.5 CPU pod, so no pod fits on another node; one m.2xlarge fits all three.
     let mut world = TestWorld::new(four_sizes(), vec![]);
     let spot_pool = NodePool {
         requirements: vec![capacity_types(&["spot"])],
@@ -845,7 +845,7 @@ fn karpenter_with_updates(node_pools: Vec<NodePool>, updates: Vec<(u64, NodePool
 #[test]
 fn drift_replaces_one_with_three() {
     // "can replace drifted nodes with multiple nodes": a node with 8 CPU allocatable runs
-    // three 2 CPU pods. Its NodePool changes to allow only a 3 vCPU type, which holds one pod
+    // three 2 CPU pods. Its NodePool changes to allow only a 3 vCPU type, which fits one pod
     // each, so drift launches three nodes and deletes the old one when all are Ready.
     let catalog = Catalog::new(vec![
         instance_type("current", 8, 32 * 1024, Price(800_000)),
@@ -892,7 +892,7 @@ fn drift_replaces_one_with_three() {
 fn drift_only_mismatched_nodes() {
     // A requirement change drifts the nodes whose labels break it and leaves the others:
     // the pool moves from any type to [m.large, m.xlarge], so only the m.2xlarge node is
-    // replaced, by an m.xlarge that holds its 3 CPU pod.
+    // replaced, by an m.xlarge that fits its 3 CPU pod.
     let mut world = TestWorld::new(four_sizes(), vec![]);
     let changed = NodePool {
         requirements: vec![instance_types(&["m.large", "m.xlarge"])],

@@ -143,24 +143,12 @@ fn add_node_class(
     field: &str,
     classes: &mut BTreeMap<String, KubeletConfig>,
 ) -> Result<()> {
-    if manifest.api_version.value != "karpenter.k8s.aws/v1" {
-        return Err(ctx.error(
-            &manifest.api_version,
-            &format!("{field}.apiVersion"),
-            Some(manifest.api_version.value.clone()),
-            "unsupported EC2NodeClass API version",
-            "write apiVersion: karpenter.k8s.aws/v1",
-        ));
-    }
-    if manifest.kind.value != "EC2NodeClass" {
-        return Err(ctx.error(
-            &manifest.kind,
-            &format!("{field}.kind"),
-            Some(manifest.kind.value.clone()),
-            "not an EC2NodeClass",
-            "write kind: EC2NodeClass",
-        ));
-    }
+    super::check_manifest_type(
+        ctx,
+        field,
+        (&manifest.api_version, "karpenter.k8s.aws/v1"),
+        (&manifest.kind, "EC2NodeClass"),
+    )?;
     let name = manifest.metadata.name.as_ref().ok_or_else(|| {
         ctx.error(
             &manifest.kind,
