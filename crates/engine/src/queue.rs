@@ -150,19 +150,67 @@ impl<E> EventQueue<E> for KeyedQueue<E> {
 
 /// `BinaryHeap` with lazy cancellation: cancelled or re-armed entries stay in the heap until
 /// they reach the top, where a sequence-number check discards them.
+///
+/// Live events sit in a slab (a vector of slots reused through a free list), so a lookup is an
+/// index, not a hash. An [`EventId`] contains the slot in its low 32 bits and the slot's generation
+/// in its high 32 bits; a slot's generation grows each time it is freed, so the handle of an
+/// event that fired or was cancelled never matches a later event in the same slot.
 #[derive(Debug)]
 pub struct HeapQueue<E> {
-    heap: BinaryHeap<Reverse<(SimTime, u64, EventId)>>,
-    // Live events by id, with the sequence number of their current heap entry.
-    live: IdMap<(u64, E)>,
+    heap: BinaryHeap<HeapEntry>,
+    slots: Vec<Slot<E>>,
+    free: Vec<u32>,
+    live: usize,
     next_seq: u64,
+}
+
+/// One heap entry: earlier time first, then lower sequence number; the slot is not compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HeapEntry {
+    time: SimTime,
+    seq: u64,
+    slot: u32,
+}
+
+impl Ord for HeapEntry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed, since `BinaryHeap` is a max-heap. Sequence numbers are unique, so two
+        // entries never compare equal unless they are the same entry.
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+impl PartialOrd for HeapEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Builds the handle of the event in slot `index` at `generation`.
+fn slot_id(generation: u32, index: u32) -> EventId {
+    EventId(u64::from(generation) << 32 | u64::from(index))
+}
+
+/// Returns the slot index of a handle.
+fn slot_index(id: EventId) -> u32 {
+    (id.0 & u64::from(u32::MAX)) as u32
+}
+
+#[derive(Debug)]
+struct Slot<E> {
+    generation: u32,
+    // Sequence number of the event's current heap entry; meaningless while the slot is free.
+    seq: u64,
+    event: Option<E>,
 }
 
 impl<E> Default for HeapQueue<E> {
     fn default() -> Self {
         HeapQueue {
             heap: BinaryHeap::new(),
-            live: IdMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
             next_seq: 0,
         }
     }
@@ -174,57 +222,132 @@ impl<E> HeapQueue<E> {
         Self::default()
     }
 
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Returns the slot of a live event, or None when the handle is stale.
+    fn live_slot(&mut self, id: EventId) -> Option<&mut Slot<E>> {
+        let slot = self.slots.get_mut(slot_index(id) as usize)?;
+        (slot.event.is_some() && u64::from(slot.generation) == id.0 >> 32).then_some(slot)
+    }
+
+    /// Tells whether a heap entry is the current one of a live event.
+    fn is_fresh(slots: &[Slot<E>], entry: &HeapEntry) -> bool {
+        let slot = &slots[entry.slot as usize];
+        slot.event.is_some() && slot.seq == entry.seq
+    }
+
+    fn release(&mut self, index: u32) -> Option<E> {
+        let slot = &mut self.slots[index as usize];
+        let event = slot.event.take();
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(index);
+        self.live -= 1;
+        event
+    }
+
+    /// Adds an entry. When the top entry is stale (typically the event just popped), the new
+    /// entry takes its place with one sift-down, instead of a pop and a push. Stale entries
+    /// are never returned, so which one is dropped first cannot change the order of events.
+    fn push(&mut self, entry: HeapEntry) {
+        let top_is_stale = self
+            .heap
+            .peek()
+            .is_some_and(|top| !Self::is_fresh(&self.slots, top));
+        if top_is_stale && let Some(mut top) = self.heap.peek_mut() {
+            *top = entry;
+        } else {
+            self.heap.push(entry);
+        }
+    }
+
     fn discard_stale_top(&mut self) {
-        while let Some(Reverse((_, seq, id))) = self.heap.peek() {
-            match self.live.get(id) {
-                Some((live_seq, _)) if live_seq == seq => return,
-                _ => {
-                    self.heap.pop();
-                }
+        while let Some(top) = self.heap.peek() {
+            if Self::is_fresh(&self.slots, top) {
+                return;
             }
+            self.heap.pop();
         }
     }
 }
 
 impl<E> EventQueue<E> for HeapQueue<E> {
     fn schedule(&mut self, time: SimTime, event: E) -> EventId {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let id = EventId(seq);
-        self.heap.push(Reverse((time, seq, id)));
-        self.live.insert(id, (seq, event));
-        id
+        let seq = self.take_seq();
+        let index = match self.free.pop() {
+            Some(index) => {
+                let slot = &mut self.slots[index as usize];
+                slot.seq = seq;
+                slot.event = Some(event);
+                index
+            }
+            None => {
+                let index = u32::try_from(self.slots.len())
+                    .expect("fewer than 2^32 events pending at once");
+                self.slots.push(Slot {
+                    generation: 0,
+                    seq,
+                    event: Some(event),
+                });
+                index
+            }
+        };
+        self.live += 1;
+        self.push(HeapEntry {
+            time,
+            seq,
+            slot: index,
+        });
+        slot_id(self.slots[index as usize].generation, index)
     }
 
     fn cancel(&mut self, id: EventId) -> bool {
-        self.live.remove(&id).is_some()
+        if self.live_slot(id).is_none() {
+            return false;
+        }
+        self.release(slot_index(id));
+        true
     }
 
     fn reschedule(&mut self, id: EventId, time: SimTime) -> bool {
         let seq = self.next_seq;
-        let Some(entry) = self.live.get_mut(&id) else {
+        let Some(slot) = self.live_slot(id) else {
             return false;
         };
+        slot.seq = seq;
         self.next_seq += 1;
-        entry.0 = seq;
-        self.heap.push(Reverse((time, seq, id)));
+        self.push(HeapEntry {
+            time,
+            seq,
+            slot: slot_index(id),
+        });
         true
     }
 
     fn pop(&mut self) -> Option<Fired<E>> {
         self.discard_stale_top();
-        let Reverse((time, _, id)) = self.heap.pop()?;
-        let (_, event) = self.live.remove(&id).expect("a fresh top entry is live");
-        Some(Fired { time, id, event })
+        // The entry stays in the heap, stale once its slot is released; the next schedule or
+        // re-arm usually overwrites it in place (see `push`).
+        let top = *self.heap.peek()?;
+        let generation = self.slots[top.slot as usize].generation;
+        let event = self.release(top.slot).expect("a fresh top entry is live");
+        Some(Fired {
+            time: top.time,
+            id: slot_id(generation, top.slot),
+            event,
+        })
     }
 
     fn peek_time(&mut self) -> Option<SimTime> {
         self.discard_stale_top();
-        self.heap.peek().map(|Reverse((time, _, _))| *time)
+        self.heap.peek().map(|top| top.time)
     }
 
     fn len(&self) -> usize {
-        self.live.len()
+        self.live
     }
 }
 
@@ -279,5 +402,23 @@ mod tests {
         h.pop();
         assert!(!h.reschedule(id, SimTime(2)));
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn heap_queue_stale_handle_reused_slot() {
+        let mut q = HeapQueue::new();
+        let first = q.schedule(SimTime(1), "first");
+        assert!(q.cancel(first));
+        let second = q.schedule(SimTime(2), "second");
+        assert_ne!(first, second);
+        assert!(!q.cancel(first));
+        assert!(!q.reschedule(first, SimTime(0)));
+        let fired = q.pop().expect("second is pending");
+        assert_eq!(
+            (fired.time, fired.id, fired.event),
+            (SimTime(2), second, "second")
+        );
+        assert!(!q.cancel(second));
+        assert_eq!(q.pop(), None);
     }
 }
