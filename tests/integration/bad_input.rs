@@ -538,7 +538,7 @@ fn oversized_pod_unplaced() {
     assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
     for policy in ["cluster-autoscaler", "karpenter"] {
         let warning = format!(
-            "warning: workload api: no node that policy {policy} may launch can hold its pods (requests cpu 500, memory 2Gi); they will stay Pending"
+            "warning: scenario.yaml: workload api: no node that policy {policy} may launch can hold its pods (requests cpu 500, memory 2Gi); they will stay Pending"
         );
         assert!(
             outcome.stderr.contains(&warning),
@@ -574,6 +574,38 @@ fn check_known_gap(case: Case) {
     check_case(&temp, 0, &case);
 }
 
+/// Returns the line and column, counted from 1, of the first occurrence of `needle` in `text`.
+fn line_and_column(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("the needle is in the text");
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..offset].matches('\n').count() + 1;
+    (line, offset - line_start + 1)
+}
+
+#[test]
+fn ca_no_effect_flag_location() {
+    // A flag that changes nothing in the model loads, with a warning that names where it is.
+    let temp = TempDir::new("no-effect-flag");
+    let yaml = replace_once(
+        SMALL_WEB_YAML,
+        r#"flags: ["--scale-down-unneeded-time=10m"]"#,
+        r#"flags: ["--scale-down-unneeded-time=10m", "--scale-down-simulation-timeout=30s"]"#,
+    );
+    temp.write("scenario.yaml", yaml.clone());
+    let outcome = run_in(temp.path(), ["validate", "scenario.yaml"]);
+    assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
+
+    let (line, column) = line_and_column(&yaml, "\"--scale-down-simulation-timeout");
+    let expected = format!(
+        "warning: scenario.yaml:{line}:{column}: field policies[0].clusterAutoscaler.flags[1]: --scale-down-simulation-timeout=30s is accepted and changes nothing here: the model's removal simulation takes no simulated time"
+    );
+    assert!(
+        outcome.stderr.contains(&expected),
+        "stderr lacks {expected:?}:\n{}",
+        outcome.stderr
+    );
+}
+
 #[test]
 fn nodepool_zero_cpu_limit() {
     // Karpenter accepts a zero limit, which operators set to stop a NodePool from launching.
@@ -588,11 +620,14 @@ fn nodepool_zero_cpu_limit() {
     temp.write("scenario.yaml", yaml.clone());
     let outcome = run_in(temp.path(), ["validate", "scenario.yaml"]);
     assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
+    let (line, limit_column) = line_and_column(&yaml, "limits: {cpu: 0}");
+    let column = limit_column + "limits: {cpu: ".len();
+    let expected = format!(
+        "warning: scenario.yaml:{line}:{column}: field policies[1].karpenter.nodePools[0].spec.limits.cpu: NodePool default launches no node with a limit of 0"
+    );
     assert!(
-        outcome
-            .stderr
-            .contains("warning: NodePool default: spec.limits.cpu is 0, so it launches no node"),
-        "{}",
+        outcome.stderr.contains(&expected),
+        "stderr lacks {expected:?}:\n{}",
         outcome.stderr
     );
 

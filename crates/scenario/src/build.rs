@@ -242,8 +242,26 @@ fn location<T>(spanned: &Spanned<T>) -> Option<(u64, u64)> {
 }
 
 impl Ctx<'_> {
+    /// Records a warning about the file as a whole, after the file's path.
     fn warn(&self, message: String) {
-        self.warnings.borrow_mut().push(message);
+        let text = format!("{}: {message}", self.file.display());
+        self.warnings.borrow_mut().push(text);
+    }
+
+    /// Records a warning about one field, after the file's path, line and column and the
+    /// field's path, as errors name them.
+    fn warn_at<T>(&self, at: &Spanned<T>, field: &str, message: String) {
+        let mut text = self.file.display().to_string();
+        if let Some((line, column)) = location(at) {
+            text.push_str(&format!(":{line}:{column}"));
+        }
+        text.push_str(&format!(": field {field}: {message}"));
+        self.warnings.borrow_mut().push(text);
+    }
+
+    /// Records a warning that already names its own file, such as one from a price history.
+    fn forward_warning(&self, warning: String) {
+        self.warnings.borrow_mut().push(warning);
     }
 
     fn error<T>(
@@ -354,7 +372,7 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             let mut warnings = Vec::new();
             config.spot.history = crate::prices::load(&path, start_unix_secs, &mut warnings)?;
             for warning in warnings {
-                ctx.warn(warning);
+                ctx.forward_warning(warning);
             }
         }
     }
@@ -1704,10 +1722,11 @@ fn build_cluster_autoscaler(
             ctx.error(flag, &at, Some(flag.value.clone()), message, fix)
         })?;
         if let Some(why) = no_effect_reason(&flag.value) {
-            ctx.warn(format!(
-                "{at}: {} is accepted and changes nothing here: {why}",
-                flag.value
-            ));
+            ctx.warn_at(
+                flag,
+                &at,
+                format!("{} is accepted and changes nothing here: {why}", flag.value),
+            );
         }
         if let Some(nodes) = nodes {
             let Some(group) = config.node_groups.iter_mut().find(|g| g.name == nodes.name) else {
@@ -2146,10 +2165,11 @@ fn build_node_pool(
             if amount == 0 {
                 // Karpenter accepts a zero limit, which operators use to stop a NodePool from
                 // launching.
-                ctx.warn(format!(
-                    "NodePool {}: spec.limits.{key} is 0, so it launches no node",
-                    pool.name
-                ));
+                ctx.warn_at(
+                    value,
+                    &format!("{field}.spec.limits.{key}"),
+                    format!("NodePool {} launches no node with a limit of 0", pool.name),
+                );
             }
         }
     }

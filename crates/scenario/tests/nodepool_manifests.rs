@@ -430,7 +430,7 @@ fn unmet_min_values_warns() {
     assert_eq!(
         scenario.warnings,
         [
-            "NodePool general: requirement karpenter.k8s.aws/instance-category has minValues 3, but the instance types the NodePool allows have only 2 values of it, so it launches no node"
+            "pools.yaml: NodePool general: requirement karpenter.k8s.aws/instance-category has minValues 3, but the instance types the NodePool allows have only 2 values of it, so it launches no node"
         ]
     );
 

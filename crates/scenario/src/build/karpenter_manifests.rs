@@ -376,7 +376,7 @@ fn read_manifest_file(
         }
     }
     for warning in file_ctx.warnings.take() {
-        ctx.warn(format!("{}: {warning}", path.display()));
+        ctx.forward_warning(warning);
     }
     Ok(())
 }
