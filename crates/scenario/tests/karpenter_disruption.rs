@@ -195,6 +195,23 @@ fn bad_update_time_rejected() {
 }
 
 #[test]
+fn update_after_run_end_warns() {
+    let yaml = DRIFT.replace("        - at: 2h\n", "        - at: 4h\n");
+    assert_ne!(yaml, DRIFT);
+
+    let late = scenario(&yaml);
+    let on_time = scenario(DRIFT);
+
+    assert_eq!(
+        late.warnings,
+        [
+            "karpenter.yaml: field policies[0].karpenter.nodePoolUpdates[0].at: the update of NodePool default at 4h comes at or after the end of the run (4h), so it never applies"
+        ]
+    );
+    assert!(on_time.warnings.is_empty(), "{:?}", on_time.warnings);
+}
+
+#[test]
 fn spot_to_spot_gate_parsed() {
     let on = DRIFT.replace(
         "    karpenter:\n",
