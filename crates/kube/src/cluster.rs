@@ -176,7 +176,13 @@ impl Cluster {
             LABEL_CAPACITY_TYPE.to_string(),
             new.capacity_type.label().to_string(),
         );
-        let daemon_requests = daemon_overhead(&self.daemonsets, &labels, &new.taints);
+        let daemon_estimate = daemon_overhead(&self.daemonsets, &labels, &new.taints);
+        let daemon_requests = self
+            .daemonsets
+            .iter()
+            .filter(|ds| ds.runs_on(&labels, &new.taints))
+            .map(|ds| ds.node_requests)
+            .sum();
         let daemon_host_ports = self
             .daemonsets
             .iter()
@@ -195,6 +201,7 @@ impl Cluster {
             taints: new.taints,
             allocatable: new.allocatable,
             daemon_requests,
+            daemon_estimate,
             daemon_host_ports,
             pod_requests: Resources::ZERO,
             pods: BTreeSet::new(),

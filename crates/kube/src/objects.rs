@@ -400,6 +400,9 @@ pub struct Node {
     pub allocatable: Resources,
     /// Requests of DaemonSet pods that run on the node.
     pub daemon_requests: Resources,
+    /// DaemonSet overhead as an autoscaler estimates it from the DaemonSets' templates. It
+    /// equals `daemon_requests` unless admission changed the daemon pods' requests.
+    pub daemon_estimate: Resources,
     /// Host ports of DaemonSet pods that run on the node.
     pub daemon_host_ports: Vec<u16>,
     /// Requests of bound non-DaemonSet pods.
@@ -456,11 +459,25 @@ impl Node {
 pub struct DaemonSet {
     /// Name.
     pub name: String,
-    /// Pod spec of the daemon pods.
+    /// Pod spec of the DaemonSet's template, from which the autoscalers estimate the overhead
+    /// of a node they have not launched yet.
     pub spec: PodSpec,
+    /// Requests of the daemon pod that runs on each node. They differ from the template's when
+    /// admission fills in requests the template leaves out (a LimitRange's defaults), which
+    /// the autoscalers' estimates miss.
+    pub node_requests: Resources,
 }
 
 impl DaemonSet {
+    /// Builds a DaemonSet whose pods request what its template requests.
+    pub fn new(name: &str, spec: PodSpec) -> Self {
+        DaemonSet {
+            name: name.to_string(),
+            node_requests: spec.requests,
+            spec,
+        }
+    }
+
     /// Checks whether a daemon pod runs on a node with these labels and taints, as the
     /// DaemonSet controller's `NodeShouldRunDaemonPod` decides: the pod template's node
     /// selector and required node affinity match, and its tolerations cover the NoSchedule and
@@ -473,7 +490,8 @@ impl DaemonSet {
     }
 }
 
-/// Summed requests of the DaemonSets that run on a node with these labels and taints.
+/// Summed template requests of the DaemonSets that run on a node with these labels and taints,
+/// as an autoscaler estimates them.
 pub fn daemon_overhead(
     daemonsets: &[DaemonSet],
     labels: &BTreeMap<String, String>,
@@ -535,9 +553,9 @@ mod tests {
 
     #[test]
     fn daemonset_honours_required_node_affinity() {
-        let arm_only = DaemonSet {
-            name: "arm-agent".into(),
-            spec: PodSpec {
+        let arm_only = DaemonSet::new(
+            "arm-agent",
+            PodSpec {
                 requests: Resources::new(50, 0, 1),
                 node_affinity: crate::constraints::NodeAffinity {
                     required: vec![crate::constraints::NodeSelectorTerm {
@@ -552,15 +570,15 @@ mod tests {
                 },
                 ..Default::default()
             },
-        };
-        let with_selector = DaemonSet {
-            name: "zone-a-agent".into(),
-            spec: PodSpec {
+        );
+        let with_selector = DaemonSet::new(
+            "zone-a-agent",
+            PodSpec {
                 requests: Resources::new(30, 0, 1),
                 node_selector: [(LABEL_ZONE.to_string(), "us-east-1a".to_string())].into(),
                 ..Default::default()
             },
-        };
+        );
         let arm_in_a: BTreeMap<String, String> = [
             (LABEL_ARCH.to_string(), "arm64".to_string()),
             (LABEL_ZONE.to_string(), "us-east-1a".to_string()),
@@ -586,9 +604,9 @@ mod tests {
 
     #[test]
     fn tolerate_all_daemonset_runs_on_tainted_node() {
-        let ds = DaemonSet {
-            name: "aws-node".into(),
-            spec: PodSpec {
+        let ds = DaemonSet::new(
+            "aws-node",
+            PodSpec {
                 requests: Resources::new(25, 0, 1),
                 tolerations: vec![Toleration {
                     operator: TolerationOperator::Exists,
@@ -596,14 +614,14 @@ mod tests {
                 }],
                 ..Default::default()
             },
-        };
-        let picky = DaemonSet {
-            name: "picky".into(),
-            spec: PodSpec {
+        );
+        let picky = DaemonSet::new(
+            "picky",
+            PodSpec {
                 requests: Resources::new(100, 0, 1),
                 ..Default::default()
             },
-        };
+        );
         let taints = vec![taint("dedicated", "batch", TaintEffect::NoSchedule)];
 
         assert_eq!(

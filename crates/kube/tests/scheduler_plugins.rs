@@ -539,15 +539,15 @@ mod filters {
     #[test]
     fn node_ports_daemonset_conflict() {
         // A DaemonSet's host port is taken on every node it runs on, and only there.
-        let exporter = DaemonSet {
-            name: "node-exporter".into(),
-            spec: PodSpec {
+        let exporter = DaemonSet::new(
+            "node-exporter",
+            PodSpec {
                 requests: Resources::new(100, 128 << 20, 1),
                 node_selector: label_map(&[("monitoring", "on")]),
                 host_ports: vec![9100],
                 ..Default::default()
             },
-        };
+        );
         let mut cluster = Cluster::new(vec![exporter]);
         let monitored = add_ready(&mut cluster, new_node("a", &[("monitoring", "on")]));
         let unmonitored = add_ready(&mut cluster, new_node("a", &[]));
@@ -583,10 +583,7 @@ mod filters {
 
     #[test]
     fn node_resources_fit_counts_daemonsets() {
-        let agent = DaemonSet {
-            name: "log-agent".into(),
-            spec: requests(500, GIB),
-        };
+        let agent = DaemonSet::new("log-agent", requests(500, GIB));
         let mut cluster = Cluster::new(vec![agent]);
         let mut small = new_node("a", &[]);
         small.allocatable = Resources::new(2000, 4 * GIB, 3);

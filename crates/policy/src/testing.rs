@@ -81,13 +81,13 @@ pub(crate) fn pod_spec(cpu_millis: i64, memory_bytes: i64) -> Arc<PodSpec> {
 
 /// Builds a DaemonSet whose pods request `cpu_millis` and `memory_bytes`.
 pub(crate) fn daemonset(name: &str, cpu_millis: i64, memory_bytes: i64) -> DaemonSet {
-    DaemonSet {
-        name: name.to_string(),
-        spec: PodSpec {
+    DaemonSet::new(
+        name,
+        PodSpec {
             requests: Resources::new(cpu_millis, memory_bytes, 1),
             ..Default::default()
         },
-    }
+    )
 }
 
 /// The actions and timers of one policy call.

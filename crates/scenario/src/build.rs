@@ -35,10 +35,18 @@ use crate::{Overrides, Scenario};
 mod cluster_autoscaler;
 mod ec2;
 mod karpenter_manifests;
+mod limit_ranges;
 mod priority;
 mod resources;
 
+use limit_ranges::LimitRanges;
 use priority::PriorityClasses;
+
+/// The cluster-wide objects that admission applies to every pod when it is created.
+struct Admission {
+    classes: PriorityClasses,
+    limit_ranges: LimitRanges,
+}
 
 /// Instance types a NodePool's requirements allow (zone requirements aside), with the labels a
 /// node of that type in the pool would carry.
@@ -473,9 +481,12 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             trace,
         });
     }
-    let classes = PriorityClasses::collect(&file.workloads, ctx)?;
+    let admission = Admission {
+        classes: PriorityClasses::collect(&file.workloads, ctx)?,
+        limit_ranges: LimitRanges::collect(&file.workloads, ctx)?,
+    };
     for (index, workload) in file.workloads.iter().enumerate() {
-        build_workload(workload, index, ctx, &load_names, &classes, &mut config)?;
+        build_workload(workload, index, ctx, &load_names, &admission, &mut config)?;
     }
     if config.deployments.is_empty() {
         return Err(ScenarioError::at(
@@ -1000,7 +1011,7 @@ fn build_load(
 fn build_pod_spec(
     template: &PodTemplate,
     namespace: Option<&str>,
-    classes: &PriorityClasses,
+    admission: &Admission,
     ctx: &Ctx<'_>,
     field: &str,
 ) -> Result<PodSpec> {
@@ -1045,9 +1056,10 @@ fn build_pod_spec(
         })?,
     };
 
-    let (priority, preemption_policy) = classes.resolve(spec, ctx, field)?;
+    let (priority, preemption_policy) = admission.classes.resolve(spec, ctx, field)?;
+    let limit_ranges = admission.limit_ranges.for_namespace(namespace);
     let mut pod = PodSpec {
-        requests: resources::pod_requests(spec, ctx, field)?,
+        requests: resources::pod_requests(spec, limit_ranges, ctx, field)?,
         labels: template.metadata.labels.clone(),
         namespace: namespace.unwrap_or("").to_string(),
         node_selector: spec.node_selector.clone(),
@@ -1174,12 +1186,12 @@ fn build_workload(
     index: usize,
     ctx: &Ctx<'_>,
     load_names: &[String],
-    classes: &PriorityClasses,
+    admission: &Admission,
     config: &mut SimConfig,
 ) -> Result<()> {
     let field = format!("workloads[{index}]");
-    if workload.kind.value == "PriorityClass" {
-        // Collected before the other workloads by PriorityClasses::collect.
+    if matches!(workload.kind.value.as_str(), "PriorityClass" | "LimitRange") {
+        // Collected before the other workloads into the Admission.
         return Ok(());
     }
     let name = workload
@@ -1214,13 +1226,21 @@ fn build_workload(
     let spec = build_pod_spec(
         template,
         workload.metadata.namespace.as_deref(),
-        classes,
+        admission,
         ctx,
         &format!("{field}.template.spec"),
     )?;
     match workload.kind.value.as_str() {
         "DaemonSet" => {
-            config.daemonsets.push(DaemonSet { name, spec });
+            // The autoscalers read the template, which LimitRange defaults do not change.
+            let mut daemonset = DaemonSet::new(&name, spec.clone());
+            daemonset.spec.requests = resources::pod_requests(
+                &template.spec,
+                &[],
+                ctx,
+                &format!("{field}.template.spec"),
+            )?;
+            config.daemonsets.push(daemonset);
             Ok(())
         }
         "Deployment" | "StatefulSet" => {
@@ -1356,7 +1376,7 @@ fn build_workload(
             &format!("{field}.kind"),
             Some(other.to_string()),
             "unknown workload kind",
-            "write Deployment, StatefulSet, DaemonSet, Job, PodDisruptionBudget or PriorityClass",
+            "write Deployment, StatefulSet, DaemonSet, Job, PodDisruptionBudget, PriorityClass or LimitRange",
         )),
     }
 }
@@ -1376,6 +1396,15 @@ fn build_pdb(
             "write spec: {selector: {matchLabels: {app: web}}, maxUnavailable: 1}",
         ));
     };
+    if !spec.limits.is_empty() {
+        return Err(ctx.error(
+            &workload.kind,
+            &format!("{field}.spec.limits"),
+            None,
+            "a PodDisruptionBudget takes no limits; they belong to a LimitRange",
+            "remove spec.limits, or write kind: LimitRange",
+        ));
+    }
     let parse = |value: &Spanned<Scalar>, key: &str| -> Result<IntOrPercent> {
         let text = value.value.0.trim();
         let parsed = match text.strip_suffix('%') {

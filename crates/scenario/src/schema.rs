@@ -319,8 +319,8 @@ pub struct Metadata {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `PodDisruptionBudget` or
-    /// `PriorityClass`.
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `PodDisruptionBudget`, `PriorityClass`
+    /// or `LimitRange`.
     pub kind: Spanned<String>,
     /// The manifest's `apiVersion`, such as `scheduling.k8s.io/v1`; accepted and ignored, so
     /// that pasted objects load.
@@ -367,10 +367,14 @@ pub struct WorkloadSpec {
     pub description: Option<String>,
 }
 
-/// The `spec` of a PodDisruptionBudget.
+/// The `spec` of a PodDisruptionBudget (`selector`, `minAvailable`, `maxUnavailable`) or of a
+/// LimitRange (`limits`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PdbSpecYaml {
+    /// A LimitRange's items.
+    #[serde(default)]
+    pub limits: Vec<LimitRangeItemYaml>,
     /// Pods covered; empty covers every pod of the namespace.
     #[serde(default)]
     pub selector: autoscale_sim_kube::LabelSelector,
@@ -380,6 +384,30 @@ pub struct PdbSpecYaml {
     /// Pods that may be unavailable: a count or a percentage.
     #[serde(default)]
     pub max_unavailable: Option<Spanned<Scalar>>,
+}
+
+/// One item of a LimitRange's `spec.limits`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitRangeItemYaml {
+    /// `Container`, `Pod` or `PersistentVolumeClaim`.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// Limits given to a container that sets none.
+    #[serde(default)]
+    pub default: BTreeMap<String, Spanned<Scalar>>,
+    /// Requests given to a container that sets none.
+    #[serde(default)]
+    pub default_request: BTreeMap<String, Spanned<Scalar>>,
+    /// Highest limit a container may have.
+    #[serde(default)]
+    pub max: BTreeMap<String, Spanned<Scalar>>,
+    /// Lowest request a container may have.
+    #[serde(default)]
+    pub min: BTreeMap<String, Spanned<Scalar>>,
+    /// Highest ratio of limit to request.
+    #[serde(default)]
+    pub max_limit_request_ratio: BTreeMap<String, Spanned<Scalar>>,
 }
 
 /// Arrivals of a Job stream: a Poisson process whose rate follows a load.

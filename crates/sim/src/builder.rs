@@ -198,10 +198,7 @@ impl SimulationBuilder {
     /// Adds a DaemonSet: one pod of `spec` on every node whose labels and taints it matches,
     /// counted as node overhead.
     pub fn daemonset(mut self, name: &str, spec: PodSpec) -> Self {
-        self.config.daemonsets.push(DaemonSet {
-            name: name.to_string(),
-            spec,
-        });
+        self.config.daemonsets.push(DaemonSet::new(name, spec));
         self
     }
 

@@ -44,9 +44,20 @@ impl<'a> SimNode<'a> {
     /// Creates the simulation's view of `node`. Host ports in use are collected only with
     /// `ports`, because they matter only when a pod to place requests one ([`any_host_ports`]).
     pub fn new(node: &'a Node, cluster: &Cluster, ports: bool) -> Self {
+        // Karpenter counts a node's DaemonSet overhead from the templates until the daemon
+        // pods are bound, and then the larger of the two for each resource
+        // (kubernetes-sigs/karpenter v1.13 `scheduling/existingnode.go`, `NewExistingNode`).
+        // The model binds daemon pods when the node becomes Ready.
+        let free = if node.daemon_estimate == node.daemon_requests {
+            node.free()
+        } else if node.state == NodeState::Ready {
+            node.allocatable - node.pod_requests - node.daemon_estimate.max(&node.daemon_requests)
+        } else {
+            node.allocatable - node.pod_requests - node.daemon_estimate
+        };
         SimNode {
             node,
-            free: node.free(),
+            free,
             initialized: node.state == NodeState::Ready,
             ports: if ports {
                 used_host_ports(node, cluster).into_iter().collect()

@@ -9,6 +9,7 @@ use autoscale_sim_cloud::{ExtendedResource, Resources};
 use autoscale_sim_kube::quantity;
 use serde_saphyr::Spanned;
 
+use super::limit_ranges::{self, ContainerLimits};
 use super::{Ctx, Result};
 use crate::error::ScenarioError;
 use crate::schema::{Container, PodSpecYaml, Scalar};
@@ -80,7 +81,7 @@ fn add_quantity(
 
 /// Parses a map of resource quantities (a container's requests or limits, or the pod's
 /// overhead), each name at `{field}.{name}`.
-fn parse_resources(
+pub(super) fn parse_resources(
     map: &BTreeMap<String, Spanned<Scalar>>,
     ctx: &Ctx<'_>,
     field: &str,
@@ -116,17 +117,39 @@ fn parse_resources(
 /// A container's requests: each resource's request, or its limit when it has no request (the
 /// API server's defaulting). A request above its limit is rejected, and an extended resource
 /// needs a limit equal to its request, because extended resources cannot be overcommitted.
-fn container_requests(container: &Container, ctx: &Ctx<'_>, field: &str) -> Result<Resources> {
-    let requests = parse_resources(
+///
+/// Then `limit_ranges` fill in what is still missing and check the result, as the LimitRanger
+/// admission plugin does after the defaulting.
+fn container_requests(
+    container: &Container,
+    limit_ranges: &[ContainerLimits],
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<Resources> {
+    let mut requests = parse_resources(
         &container.resources.requests,
         ctx,
         &format!("{field}.resources.requests"),
     )?;
-    let limits = parse_resources(
+    let mut limits = parse_resources(
         &container.resources.limits,
         ctx,
         &format!("{field}.resources.limits"),
     )?;
+    for (name, limit) in &limits {
+        requests.entry(name.clone()).or_insert(*limit);
+    }
+    limit_ranges::apply_defaults(limit_ranges, &mut requests, &mut limits);
+    if let Some((message, fix)) = limit_ranges::check_container(limit_ranges, &requests, &limits) {
+        return Err(ScenarioError::at(
+            ctx.file,
+            None,
+            &format!("{field}.resources"),
+            None,
+            message,
+            fix,
+        ));
+    }
     let names: BTreeSet<&String> = requests.keys().chain(limits.keys()).collect();
     let mut total = Resources::ZERO;
     for name in names {
@@ -150,11 +173,7 @@ fn container_requests(container: &Container, ctx: &Ctx<'_>, field: &str) -> Resu
         if let Some((message, fix)) = problem {
             return Err(ScenarioError::at(ctx.file, None, &at, None, message, fix));
         }
-        total += requests
-            .get(name)
-            .or(limits.get(name))
-            .copied()
-            .unwrap_or_default();
+        total += requests.get(name).copied().unwrap_or_default();
     }
     Ok(total)
 }
@@ -162,7 +181,12 @@ fn container_requests(container: &Container, ctx: &Ctx<'_>, field: &str) -> Resu
 /// The pod's effective requests: the sum over its containers and sidecars, or the largest init
 /// container's requests (plus the sidecars started before it) where that is more, for each
 /// resource separately, plus the pod overhead; `pods` is 1.
-pub(super) fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Result<Resources> {
+pub(super) fn pod_requests(
+    spec: &PodSpecYaml,
+    limit_ranges: &[ContainerLimits],
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<Resources> {
     let mut total = Resources::ZERO;
     for (index, container) in spec.containers.iter().enumerate() {
         let at = format!("{field}.containers[{index}]");
@@ -175,7 +199,7 @@ pub(super) fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Re
                 "remove restartPolicy, or move the container to initContainers as a sidecar",
             ));
         }
-        total += container_requests(container, ctx, &at)?;
+        total += container_requests(container, limit_ranges, ctx, &at)?;
     }
 
     // Init containers run one at a time; a sidecar keeps running after it starts, so it adds
@@ -184,7 +208,7 @@ pub(super) fn pod_requests(spec: &PodSpecYaml, ctx: &Ctx<'_>, field: &str) -> Re
     let mut init_peak = Resources::ZERO;
     for (index, container) in spec.init_containers.iter().enumerate() {
         let at = format!("{field}.initContainers[{index}]");
-        let requests = container_requests(container, ctx, &at)?;
+        let requests = container_requests(container, limit_ranges, ctx, &at)?;
         let sidecar = match &container.restart_policy {
             None => false,
             Some(policy) if policy.value == "Always" => true,

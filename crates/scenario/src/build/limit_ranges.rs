@@ -1,0 +1,275 @@
+//! LimitRange workloads and what the LimitRanger admission plugin does with them when a pod is
+//! created (kubernetes/kubernetes `plugin/pkg/admission/limitranger/admission.go`), after the
+//! API server's defaulting of the LimitRange itself (`pkg/apis/core/v1/defaults.go`,
+//! `SetDefaults_LimitRangeItem`).
+//!
+//! A container item's `default` limits and `defaultRequest` requests fill in what a container
+//! leaves out; `min` and `max` reject pods outside them, and `maxLimitRequestRatio` rejects a
+//! limit too far above its request. A DaemonSet's pods get the defaults too, while the
+//! autoscalers estimate a new node's DaemonSet overhead from the template without them, as the
+//! real programs do (kubernetes-sigs/karpenter, user report aws/karpenter-provider-aws #3199).
+
+use std::collections::BTreeMap;
+
+use autoscale_sim_cloud::Resources;
+
+use super::resources::parse_resources;
+use super::{Ctx, Result, location};
+use crate::error::ScenarioError;
+use crate::schema::{LimitRangeItemYaml, WorkloadSpec};
+
+/// One `Container` item of a LimitRange, after the API server's defaulting, with each
+/// resource's quantity parsed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ContainerLimits {
+    /// The LimitRange's name, for messages.
+    pub range: String,
+    pub default_limits: BTreeMap<String, Resources>,
+    pub default_requests: BTreeMap<String, Resources>,
+    pub min: BTreeMap<String, Resources>,
+    pub max: BTreeMap<String, Resources>,
+    /// Highest limit-to-request ratio per resource, in thousandths.
+    pub max_ratio_millis: BTreeMap<String, i64>,
+}
+
+/// The scenario's LimitRanges: the `Container` items of each namespace, in the order of the
+/// LimitRanges' names.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LimitRanges {
+    by_namespace: BTreeMap<String, Vec<ContainerLimits>>,
+}
+
+impl LimitRanges {
+    /// Collects the `LimitRange` entries of `workloads`, wherever they are in the list. Types
+    /// other than `Container` are accepted with a warning, since only containers are checked.
+    pub(crate) fn collect(workloads: &[WorkloadSpec], ctx: &Ctx<'_>) -> Result<Self> {
+        let mut named: BTreeMap<(String, String), Vec<ContainerLimits>> = BTreeMap::new();
+        for (index, workload) in workloads.iter().enumerate() {
+            if workload.kind.value != "LimitRange" {
+                continue;
+            }
+            let field = format!("workloads[{index}]");
+            let Some(name) = workload.metadata.name.as_ref() else {
+                return Err(ScenarioError::at(
+                    ctx.file,
+                    location(&workload.kind),
+                    &format!("{field}.metadata.name"),
+                    None,
+                    "the LimitRange has no name",
+                    "write metadata: {name: defaults}",
+                ));
+            };
+            let Some(spec) = &workload.spec else {
+                return Err(ctx.error(
+                    &workload.kind,
+                    &format!("{field}.spec"),
+                    None,
+                    "a LimitRange needs a spec",
+                    "write spec: {limits: [{type: Container, defaultRequest: {cpu: 100m}}]}",
+                ));
+            };
+            if spec.min_available.is_some()
+                || spec.max_unavailable.is_some()
+                || !spec.selector.match_labels.is_empty()
+                || !spec.selector.match_expressions.is_empty()
+            {
+                return Err(ctx.error(
+                    &workload.kind,
+                    &format!("{field}.spec"),
+                    None,
+                    "a LimitRange takes only spec.limits",
+                    "remove selector, minAvailable and maxUnavailable",
+                ));
+            }
+            let namespace = workload
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".to_string());
+            let mut items = Vec::new();
+            for (item_index, item) in spec.limits.iter().enumerate() {
+                let at = format!("{field}.spec.limits[{item_index}]");
+                match item.kind.value.as_str() {
+                    "Container" => items.push(container_item(item, &name.value, ctx, &at)?),
+                    "Pod" | "PersistentVolumeClaim" => ctx.warn_at(
+                        &item.kind,
+                        &format!("{at}.type"),
+                        format!(
+                            "LimitRange {}: {} items are accepted and not enforced; only Container items are",
+                            name.value, item.kind.value
+                        ),
+                    ),
+                    other => {
+                        return Err(ctx.error(
+                            &item.kind,
+                            &format!("{at}.type"),
+                            Some(other.to_string()),
+                            "unknown LimitRange item type",
+                            "write Container, Pod or PersistentVolumeClaim",
+                        ));
+                    }
+                }
+            }
+            named.insert((namespace, name.value.clone()), items);
+        }
+        let mut by_namespace: BTreeMap<String, Vec<ContainerLimits>> = BTreeMap::new();
+        for ((namespace, _), items) in named {
+            by_namespace.entry(namespace).or_default().extend(items);
+        }
+        Ok(LimitRanges { by_namespace })
+    }
+
+    /// Returns the `Container` items that apply to pods of `namespace` (empty for `default`).
+    pub(crate) fn for_namespace(&self, namespace: Option<&str>) -> &[ContainerLimits] {
+        let namespace = namespace.filter(|n| !n.is_empty()).unwrap_or("default");
+        self.by_namespace
+            .get(namespace)
+            .map_or(&[], |items| items.as_slice())
+    }
+}
+
+/// Parses one `Container` item and applies the API server's defaulting: a missing default
+/// limit takes the max, then a missing default request takes the default limit, then the min.
+fn container_item(
+    item: &LimitRangeItemYaml,
+    range: &str,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<ContainerLimits> {
+    let mut limits = ContainerLimits {
+        range: range.to_string(),
+        default_limits: parse_resources(&item.default, ctx, &format!("{field}.default"))?,
+        default_requests: parse_resources(
+            &item.default_request,
+            ctx,
+            &format!("{field}.defaultRequest"),
+        )?,
+        min: parse_resources(&item.min, ctx, &format!("{field}.min"))?,
+        max: parse_resources(&item.max, ctx, &format!("{field}.max"))?,
+        max_ratio_millis: BTreeMap::new(),
+    };
+    for (name, value) in &item.max_limit_request_ratio {
+        let at = format!("{field}.maxLimitRequestRatio.{name}");
+        let ratio = autoscale_sim_kube::quantity::parse_cpu_millis(&value.value.0)
+            .ok()
+            .filter(|r| *r >= 1000);
+        let Some(ratio) = ratio else {
+            return Err(ctx.error(
+                value,
+                &at,
+                Some(value.value.0.clone()),
+                "invalid ratio",
+                "write a ratio of 1 or more, such as 2 or 1.5",
+            ));
+        };
+        limits.max_ratio_millis.insert(name.clone(), ratio);
+    }
+    for (name, max) in &limits.max {
+        limits.default_limits.entry(name.clone()).or_insert(*max);
+    }
+    for (name, limit) in &limits.default_limits {
+        limits
+            .default_requests
+            .entry(name.clone())
+            .or_insert(*limit);
+    }
+    for (name, min) in &limits.min {
+        limits.default_requests.entry(name.clone()).or_insert(*min);
+    }
+    Ok(limits)
+}
+
+/// Fills in a container's missing limits and requests from each item in turn, as LimitRanger's
+/// `mergeContainerResources` does, so an earlier LimitRange's value is kept.
+pub(super) fn apply_defaults(
+    items: &[ContainerLimits],
+    requests: &mut BTreeMap<String, Resources>,
+    limits: &mut BTreeMap<String, Resources>,
+) {
+    for item in items {
+        for (name, limit) in &item.default_limits {
+            limits.entry(name.clone()).or_insert(*limit);
+        }
+        for (name, request) in &item.default_requests {
+            requests.entry(name.clone()).or_insert(*request);
+        }
+    }
+}
+
+/// Checks a container's final requests and limits against each item's min, max and ratio, and
+/// returns the first violation with its fix, worded after LimitRanger's messages.
+pub(super) fn check_container(
+    items: &[ContainerLimits],
+    requests: &BTreeMap<String, Resources>,
+    limits: &BTreeMap<String, Resources>,
+) -> Option<(String, String)> {
+    // Each map entry holds one resource, so the sum of its fields is that resource's amount.
+    let amount = |r: &Resources| -> i64 {
+        r.cpu_millis + r.memory_bytes + r.extended.iter().map(|count| count * 1000).sum::<i64>()
+    };
+    let amount_of = |map: &BTreeMap<String, Resources>, name: &str| map.get(name).map(amount);
+    for item in items {
+        let range = &item.range;
+        for (name, min) in &item.min {
+            let min = amount(min);
+            match amount_of(requests, name) {
+                None => {
+                    return Some((
+                        format!(
+                            "LimitRange {range} rejects the pods: a container has no {name} request and the minimum is set"
+                        ),
+                        format!("request at least the LimitRange's minimum {name}"),
+                    ));
+                }
+                Some(request) if request < min => {
+                    return Some((
+                        format!(
+                            "LimitRange {range} rejects the pods: a container's {name} request is below the LimitRange's minimum"
+                        ),
+                        format!(
+                            "request at least the LimitRange's minimum {name}, or lower spec.limits[].min"
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for (name, max) in &item.max {
+            let max = amount(max);
+            if amount_of(limits, name).is_some_and(|limit| limit > max) {
+                return Some((
+                    format!(
+                        "LimitRange {range} rejects the pods: a container's {name} limit is above the LimitRange's maximum"
+                    ),
+                    format!(
+                        "set the {name} limit no higher than the LimitRange's maximum, or raise spec.limits[].max"
+                    ),
+                ));
+            }
+        }
+        for (name, ratio_millis) in &item.max_ratio_millis {
+            let (Some(request), Some(limit)) = (amount_of(requests, name), amount_of(limits, name))
+            else {
+                return Some((
+                    format!(
+                        "LimitRange {range} rejects the pods: a container lacks a {name} request or limit, which maxLimitRequestRatio needs"
+                    ),
+                    format!("set both the {name} request and limit"),
+                ));
+            };
+            if request == 0
+                || i128::from(limit) * 1000 > i128::from(request) * i128::from(*ratio_millis)
+            {
+                return Some((
+                    format!(
+                        "LimitRange {range} rejects the pods: a container's {name} limit is more than maxLimitRequestRatio times its request"
+                    ),
+                    format!(
+                        "bring the {name} limit closer to the request, or raise maxLimitRequestRatio"
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
