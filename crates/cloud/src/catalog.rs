@@ -72,8 +72,8 @@ pub struct InstanceType {
     pub on_demand_price: Price,
     /// GPUs (Karpenter label `karpenter.k8s.aws/instance-gpu-count`); see
     /// [`InstanceType::gpu_resource`] for the resource they count as.
-    /// NOTE: the built-in data has no GPU count for p3.2xlarge, p3.8xlarge and p3.16xlarge,
-    /// and no Neuron device count for the inf and trn families, so those types offer none.
+    /// NOTE: the built-in data has no Neuron device count for the inf and trn families, so
+    /// those types offer none.
     pub gpu_count: u32,
 }
 
@@ -146,6 +146,10 @@ impl Catalog {
     /// The built-in us-east-1 catalog: every instance type AWS prices there for which vCPU,
     /// memory and architecture are published (1,352 types, on-demand prices of 2026-07).
     pub fn builtin() -> Self {
+        // NVIDIA V100 GPUs of the P3 types, which the GPU-count source of the generated table
+        // leaves out (AWS, "Amazon EC2 P3 Instances": 1, 4 and 8 GPUs).
+        const P3_GPUS: [(&str, u32); 3] =
+            [("p3.2xlarge", 1), ("p3.8xlarge", 4), ("p3.16xlarge", 8)];
         let types = BUILTIN_US_EAST_1
             .iter()
             .map(
@@ -161,7 +165,10 @@ impl Catalog {
                         arch: Arch::parse(arch).expect("built-in architecture is valid"),
                         max_pods_eni: (pods > 0).then_some(pods),
                         on_demand_price: Price::parse_usd(price).expect("built-in price is valid"),
-                        gpu_count: gpus,
+                        gpu_count: P3_GPUS
+                            .iter()
+                            .find(|(p3, _)| *p3 == name)
+                            .map_or(gpus, |(_, count)| *count),
                     }
                 },
             )
@@ -546,10 +553,13 @@ mod tests {
         assert_eq!(gpus("g4dn.xlarge"), 1);
         assert_eq!(gpus("g5.12xlarge"), 4);
         assert_eq!(gpus("p4d.24xlarge"), 8);
+        assert_eq!(gpus("p3.2xlarge"), 1);
+        assert_eq!(gpus("p3.8xlarge"), 4);
+        assert_eq!(gpus("p3.16xlarge"), 8);
         assert_eq!(gpus("m5.large"), 0);
         assert_eq!(
             catalog.types().iter().filter(|t| t.gpu_count > 0).count(),
-            64
+            67
         );
     }
 
