@@ -16,8 +16,7 @@ use autoscale_sim_policy::requirements::{
 };
 use autoscale_sim_policy::{
     BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
-    DisruptionBudget, KarpenterConfig, KarpenterVersion, NodeGroupConfig, NodePool, NodePoolUpdate,
-    StaticConfig,
+    DisruptionBudget, KarpenterConfig, KarpenterVersion, NodeGroupConfig, NodePool, StaticConfig,
 };
 use autoscale_sim_sim::{
     Deployment, JobStream, Load, PodManagementPolicy, PolicySpec, ReplicaController, Replicas,
@@ -1824,7 +1823,8 @@ fn build_karpenter(
             )
         })?;
     }
-    config.node_pools = karpenter_manifests::build_node_pools(k, ctx, zones, field)?;
+    let (node_pools, node_classes) = karpenter_manifests::build_node_pools(k, ctx, zones, field)?;
+    config.node_pools = node_pools;
     for (index, manifest) in k.node_pools.iter().enumerate() {
         let name = manifest.metadata.name.as_ref().map(|n| n.value.as_str());
         if let Some(pool) = config
@@ -1858,24 +1858,17 @@ fn build_karpenter(
     }
     for (index, update) in k.node_pool_updates.iter().enumerate() {
         let at = format!("{field}.nodePoolUpdates[{index}]");
-        let time = ctx.duration(&update.at, &format!("{at}.at"))?;
         let pool = build_node_pool(&update.node_pool, ctx, zones, &format!("{at}.nodePool"))?;
         check_policy_version(&pool, &update.node_pool, config.version, ctx, &at)?;
-        if !config.node_pools.iter().any(|p| p.name == pool.name) {
-            let names: Vec<&str> = config.node_pools.iter().map(|p| p.name.as_str()).collect();
-            let name = update.node_pool.metadata.name.as_ref();
-            return Err(ctx.error(
-                name.expect("build_node_pool rejects a NodePool without a name"),
-                &format!("{at}.nodePool.metadata.name"),
-                Some(pool.name.clone()),
-                "the update names no NodePool of nodePools",
-                format!("name one of: {}", names.join(", ")),
-            ));
-        }
-        config
-            .node_pool_updates
-            .push(NodePoolUpdate { at: time, pool });
     }
+    config.node_pool_updates = karpenter_manifests::build_updates(
+        k,
+        &config.node_pools,
+        &node_classes,
+        ctx,
+        zones,
+        field,
+    )?;
     Ok(PolicySpec::Karpenter(config))
 }
 

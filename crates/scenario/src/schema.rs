@@ -827,6 +827,9 @@ pub struct KarpenterYaml {
     /// NodePool changes applied during the run.
     #[serde(default)]
     pub node_pool_updates: Vec<NodePoolUpdateYaml>,
+    /// EC2NodeClass changes applied during the run.
+    #[serde(default)]
+    pub node_class_updates: Vec<NodeClassUpdateYaml>,
     /// Karpenter's feature gates (Helm `settings.featureGates`).
     #[serde(default)]
     pub feature_gates: Option<FeatureGatesYaml>,
@@ -849,6 +852,18 @@ pub struct NodePoolUpdateYaml {
     pub at: Spanned<String>,
     /// The new manifest; its `metadata.name` names a NodePool of `nodePools`.
     pub node_pool: NodePoolManifest,
+}
+
+/// An EC2NodeClass manifest applied at a time during the run, replacing the class of its name,
+/// as when an operator changes its AMI selector or kubelet settings.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeClassUpdateYaml {
+    /// Time from t = 0, a duration.
+    pub at: Spanned<String>,
+    /// The new manifest; its `metadata.name` names an EC2NodeClass of `nodeClasses` or of a
+    /// manifest file.
+    pub node_class: EC2NodeClassManifest,
 }
 
 /// A `karpenter.sh/v1` NodePool manifest.

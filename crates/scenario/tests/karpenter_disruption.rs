@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
+use autoscale_sim_engine::SimDuration;
+
 use autoscale_sim_scenario::{Overrides, Scenario, load_str};
-use autoscale_sim_sim::{RunOutput, Simulation};
+use autoscale_sim_sim::{PolicySpec, RunOutput, Simulation};
 
 fn scenario(yaml: &str) -> Scenario {
     load_str(yaml, Path::new("karpenter.yaml"), &Overrides::default())
@@ -98,6 +100,128 @@ fn requirement_update_drifts_nodes() {
         before.len() as u32
     );
     assert_eq!(output.report.pods_pending_at_end, 0);
+}
+
+/// Four pods on an m5 NodePool whose EC2NodeClass gets a new AMI selector and maxPods at 2 h.
+const CLASS_DRIFT: &str = r#"
+name: karpenter-class-drift
+seed: 1
+duration: 4h
+cloud:
+  launchLatency: {distribution: fixed, mean: 40s}
+workloads:
+  - kind: Deployment
+    metadata: {name: api}
+    replicas: 4
+    template:
+      spec:
+        containers: [{name: api, resources: {requests: {cpu: 1500m, memory: 2Gi}}}]
+policies:
+  - name: karpenter
+    karpenter:
+      nodePools:
+        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {name: default}
+          spec:
+            template:
+              spec:
+                nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: base}
+                requirements:
+                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}
+            disruption: {budgets: [{nodes: "100%"}]}
+      nodeClasses:
+        - apiVersion: karpenter.k8s.aws/v1
+          kind: EC2NodeClass
+          metadata: {name: base}
+          spec:
+            amiSelectorTerms: [{alias: al2023@v20260101}]
+            kubelet: {maxPods: 30}
+      nodeClassUpdates:
+        - at: 2h
+          nodeClass:
+            apiVersion: karpenter.k8s.aws/v1
+            kind: EC2NodeClass
+            metadata: {name: base}
+            spec:
+              amiSelectorTerms: [{alias: al2023@v20260201}]
+              kubelet: {maxPods: 40}
+"#;
+
+#[test]
+fn node_class_update_drifts_nodes() {
+    let scenario = scenario(CLASS_DRIFT);
+    let output = run(&scenario);
+
+    let PolicySpec::Karpenter(config) = &scenario.policies[0] else {
+        panic!("expected Karpenter");
+    };
+    assert_eq!(config.node_pool_updates.len(), 1);
+    let update = &config.node_pool_updates[0];
+    assert_eq!(update.at, SimDuration::from_hours(2));
+    assert_eq!(update.pool.kubelet.max_pods, Some(40));
+    assert_eq!(update.pool.node_class_revision, 1);
+
+    let before = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "launch" && d.time_ms < 7_200_000)
+        .count();
+    let drifted = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "delete" && d.reason == "Drifted")
+        .count();
+    assert!(before > 0);
+    assert_eq!(drifted, before);
+    assert_eq!(output.report.pods_pending_at_end, 0);
+}
+
+#[test]
+fn pool_update_keeps_class_settings() {
+    // A NodePool update after the class change takes the class as it is then.
+    let yaml = CLASS_DRIFT.replace(
+        "      nodeClassUpdates:\n",
+        "      nodePoolUpdates:\n        - at: 3h\n          nodePool:\n            apiVersion: karpenter.sh/v1\n            kind: NodePool\n            metadata: {name: default}\n            spec:\n              template:\n                spec:\n                  nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: base}\n                  requirements:\n                    - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5, c5]}\n              disruption: {budgets: [{nodes: \"100%\"}]}\n      nodeClassUpdates:\n",
+    );
+    assert_ne!(yaml, CLASS_DRIFT);
+
+    let scenario = scenario(&yaml);
+
+    let PolicySpec::Karpenter(config) = &scenario.policies[0] else {
+        panic!("expected Karpenter");
+    };
+    let times: Vec<SimDuration> = config.node_pool_updates.iter().map(|u| u.at).collect();
+    assert_eq!(
+        times,
+        [SimDuration::from_hours(2), SimDuration::from_hours(3)]
+    );
+    let later = &config.node_pool_updates[1].pool;
+    assert_eq!(later.kubelet.max_pods, Some(40));
+    assert_eq!(later.node_class_revision, 1);
+    assert_eq!(later.node_class.as_deref(), Some("base"));
+}
+
+#[test]
+fn unknown_class_update_rejected() {
+    let yaml = CLASS_DRIFT.replacen(
+        "metadata: {name: base}\n            spec:",
+        "metadata: {name: other}\n            spec:",
+        1,
+    );
+    assert_ne!(yaml, CLASS_DRIFT);
+
+    let message = error(&yaml);
+
+    assert!(
+        message.contains("policies[0].karpenter.nodeClassUpdates[0].nodeClass.metadata.name"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the update names no EC2NodeClass of nodeClasses or manifests"),
+        "{message}"
+    );
+    assert!(message.contains("name one of: base"), "{message}");
 }
 
 #[test]

@@ -5,7 +5,9 @@
 //!   the hashed template fields differ (`NodePoolDrifted`), or the node's labels no longer
 //!   satisfy the requirements (`RequirementsDrifted`). The hashed fields modelled are labels,
 //!   taints and expireAfter, because requirements are `hash:"ignore"` in
-//!   `pkg/apis/v1/nodeclaim.go`.
+//!   `pkg/apis/v1/nodeclaim.go`. A change of the EC2NodeClass the NodePool names, or of which
+//!   class it names, drifts the nodes too (aws/karpenter-provider-aws v1.13
+//!   `pkg/cloudprovider/drift.go`: the class's static hash, AMIs, subnets and security groups).
 //! * The Drift method (`pkg/controllers/disruption/drift.go`) replaces one drifted node per
 //!   pass, oldest drift first, within the `Drifted` budget. It skips empty nodes, which it
 //!   leaves to Emptiness. It simulates scheduling without the node and launches however many
@@ -16,6 +18,7 @@
 
 use std::collections::BTreeMap;
 
+use autoscale_sim_cloud::KubeletConfig;
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeState, Taint};
 
@@ -29,6 +32,9 @@ pub(super) struct TemplateFields {
     labels: BTreeMap<String, String>,
     taints: Vec<Taint>,
     expire_after: Option<SimDuration>,
+    node_class: Option<String>,
+    node_class_revision: u32,
+    kubelet: KubeletConfig,
 }
 
 impl TemplateFields {
@@ -37,6 +43,9 @@ impl TemplateFields {
             labels: pool.labels.clone(),
             taints: pool.taints.clone(),
             expire_after: pool.expire_after,
+            node_class: pool.node_class.clone(),
+            node_class_revision: pool.node_class_revision,
+            kubelet: pool.kubelet.clone(),
         }
     }
 }

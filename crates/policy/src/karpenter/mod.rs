@@ -160,6 +160,12 @@ pub struct NodePool {
     pub limit_nodes: Option<u32>,
     /// `spec.kubelet` of the EC2NodeClass the pool refers to, which sets node allocatable.
     pub kubelet: KubeletConfig,
+    /// `spec.template.spec.nodeClassRef.name`, when the scenario gives EC2NodeClasses.
+    pub node_class: Option<String>,
+    /// Changes to that EC2NodeClass so far in the run. Karpenter marks a node Drifted when
+    /// its class's hash, or the AMI, subnets or security groups the class resolves to, differ
+    /// from its launch, so each change drifts the pool's nodes.
+    pub node_class_revision: u32,
     /// `spec.template.spec.expireAfter`: a node is deleted this long after its launch,
     /// whatever the budgets; `None` is `Never`. Default 720 h.
     pub expire_after: Option<SimDuration>,
@@ -180,6 +186,8 @@ impl Default for NodePool {
             limits: None,
             limit_nodes: None,
             kubelet: KubeletConfig::default(),
+            node_class: None,
+            node_class_revision: 0,
             expire_after: Some(EXPIRE_AFTER),
         }
     }

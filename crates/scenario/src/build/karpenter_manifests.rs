@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use autoscale_sim_cloud::{EvictionThreshold, KubeletConfig};
+use autoscale_sim_engine::SimDuration;
 use autoscale_sim_kube::quantity;
-use autoscale_sim_policy::NodePool;
+use autoscale_sim_policy::{NodePool, NodePoolUpdate};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -35,14 +36,17 @@ struct KindProbe {
     kind: Option<String>,
 }
 
+/// The EC2NodeClasses of a Karpenter policy: each one's kubelet settings, by name.
+pub(super) type NodeClasses = BTreeMap<String, KubeletConfig>;
+
 /// Builds the NodePools of `k`: the inline ones, then those of each manifest file in order,
-/// each with the kubelet settings of the EC2NodeClass it names.
+/// each with the kubelet settings of the EC2NodeClass it names. Returns the classes too.
 pub(super) fn build_node_pools(
     k: &KarpenterYaml,
     ctx: &Ctx<'_>,
     zones: &[String],
     field: &str,
-) -> Result<Vec<NodePool>> {
+) -> Result<(Vec<NodePool>, NodeClasses)> {
     let mut pools = Vec::new();
     let mut classes: BTreeMap<String, KubeletConfig> = BTreeMap::new();
     for (index, manifest) in k.node_pools.iter().enumerate() {
@@ -91,27 +95,154 @@ pub(super) fn build_node_pools(
                 "give each NodePool its own name",
             ));
         }
-        if let Some(class) = &pending.node_class
-            && !classes.is_empty()
-        {
-            let kubelet = classes.get(class).ok_or_else(|| {
-                ScenarioError::at(
-                    &pending.file,
-                    pending.location,
-                    &format!("{}.spec.template.spec.nodeClassRef.name", pending.field),
-                    Some(class.clone()),
-                    "no EC2NodeClass has this name",
-                    format!(
-                        "name one of the EC2NodeClasses given: {}",
-                        classes.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })?;
-            pending.pool.kubelet = kubelet.clone();
-        }
+        resolve_class(&mut pending, &classes)?;
         built.push(pending.pool);
     }
-    Ok(built)
+    Ok((built, classes))
+}
+
+/// Gives a NodePool the kubelet settings of the EC2NodeClass it names, when the scenario gives
+/// any EC2NodeClass; naming one that does not exist is an error.
+fn resolve_class(pending: &mut PendingPool, classes: &NodeClasses) -> Result<()> {
+    let Some(class) = &pending.node_class else {
+        return Ok(());
+    };
+    if classes.is_empty() {
+        return Ok(());
+    }
+    let kubelet = classes.get(class).ok_or_else(|| {
+        ScenarioError::at(
+            &pending.file,
+            pending.location,
+            &format!("{}.spec.template.spec.nodeClassRef.name", pending.field),
+            Some(class.clone()),
+            "no EC2NodeClass has this name",
+            format!(
+                "name one of the EC2NodeClasses given: {}",
+                classes.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    pending.pool.kubelet = kubelet.clone();
+    pending.pool.node_class = Some(class.clone());
+    Ok(())
+}
+
+/// One change during the run, before the changes are put in time order.
+enum Change {
+    Pool(Box<NodePool>),
+    Class {
+        name: String,
+        kubelet: KubeletConfig,
+    },
+}
+
+/// Builds the NodePool updates of `k` from its `nodePoolUpdates` and `nodeClassUpdates`, in
+/// time order (a class change before a NodePool change at the same time, then in the order
+/// listed). An updated NodePool takes its class's settings as of that time, and a class
+/// change updates every NodePool that names the class, with one more class revision.
+pub(super) fn build_updates(
+    k: &KarpenterYaml,
+    pools: &[NodePool],
+    classes: &NodeClasses,
+    ctx: &Ctx<'_>,
+    zones: &[String],
+    field: &str,
+) -> Result<Vec<NodePoolUpdate>> {
+    let mut changes: Vec<(SimDuration, u8, usize, Change)> = Vec::new();
+    for (index, update) in k.node_class_updates.iter().enumerate() {
+        let at = format!("{field}.nodeClassUpdates[{index}]");
+        let time = ctx.duration(&update.at, &format!("{at}.at"))?;
+        let mut one = NodeClasses::new();
+        add_node_class(
+            &update.node_class,
+            ctx,
+            &format!("{at}.nodeClass"),
+            &mut one,
+        )?;
+        let (name, kubelet) = one
+            .into_iter()
+            .next()
+            .expect("add_node_class adds one class");
+        if !classes.contains_key(&name) {
+            let names: Vec<&str> = classes.keys().map(String::as_str).collect();
+            return Err(ctx.error(
+                update
+                    .node_class
+                    .metadata
+                    .name
+                    .as_ref()
+                    .expect("add_node_class rejects a class without a name"),
+                &format!("{at}.nodeClass.metadata.name"),
+                Some(name.clone()),
+                "the update names no EC2NodeClass of nodeClasses or manifests",
+                if names.is_empty() {
+                    "list the EC2NodeClass under nodeClasses first".to_string()
+                } else {
+                    format!("name one of: {}", names.join(", "))
+                },
+            ));
+        }
+        changes.push((time, 0, index, Change::Class { name, kubelet }));
+    }
+    for (index, update) in k.node_pool_updates.iter().enumerate() {
+        let at = format!("{field}.nodePoolUpdates[{index}]");
+        let time = ctx.duration(&update.at, &format!("{at}.at"))?;
+        let mut pending = pending(&update.node_pool, ctx, zones, format!("{at}.nodePool"))?;
+        resolve_class(&mut pending, classes)?;
+        let pool = pending.pool;
+        if !pools.iter().any(|p| p.name == pool.name) {
+            let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+            let name = update.node_pool.metadata.name.as_ref();
+            return Err(ctx.error(
+                name.expect("build_node_pool rejects a NodePool without a name"),
+                &format!("{at}.nodePool.metadata.name"),
+                Some(pool.name.clone()),
+                "the update names no NodePool of nodePools",
+                format!("name one of: {}", names.join(", ")),
+            ));
+        }
+        changes.push((time, 1, index, Change::Pool(Box::new(pool))));
+    }
+    changes.sort_by_key(|(time, kind, index, _)| (*time, *kind, *index));
+
+    let mut current: BTreeMap<String, NodePool> =
+        pools.iter().map(|p| (p.name.clone(), p.clone())).collect();
+    let mut revisions: BTreeMap<String, (KubeletConfig, u32)> = classes
+        .iter()
+        .map(|(name, kubelet)| (name.clone(), (kubelet.clone(), 0)))
+        .collect();
+    let mut updates = Vec::new();
+    for (at, _, _, change) in changes {
+        match change {
+            Change::Pool(pool) => {
+                let mut pool = *pool;
+                if let Some((kubelet, revision)) =
+                    pool.node_class.as_ref().and_then(|c| revisions.get(c))
+                {
+                    pool.kubelet = kubelet.clone();
+                    pool.node_class_revision = *revision;
+                }
+                current.insert(pool.name.clone(), pool.clone());
+                updates.push(NodePoolUpdate { at, pool });
+            }
+            Change::Class { name, kubelet } => {
+                let revision = revisions.get(&name).map_or(1, |(_, r)| r + 1);
+                revisions.insert(name.clone(), (kubelet.clone(), revision));
+                for pool in current.values_mut() {
+                    if pool.node_class.as_deref() == Some(name.as_str()) {
+                        pool.kubelet = kubelet.clone();
+                        pool.node_class_revision = revision;
+                        updates.push(NodePoolUpdate {
+                            at,
+                            pool: pool.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(updates)
 }
 
 fn pending(
