@@ -102,35 +102,8 @@ fn requirement_update_drifts_nodes() {
     assert_eq!(output.report.pods_pending_at_end, 0);
 }
 
-/// Four pods on an m5 NodePool whose EC2NodeClass gets a new AMI selector and maxPods at 2 h.
-const CLASS_DRIFT: &str = r#"
-name: karpenter-class-drift
-seed: 1
-duration: 4h
-cloud:
-  launchLatency: {distribution: fixed, mean: 40s}
-workloads:
-  - kind: Deployment
-    metadata: {name: api}
-    replicas: 4
-    template:
-      spec:
-        containers: [{name: api, resources: {requests: {cpu: 1500m, memory: 2Gi}}}]
-policies:
-  - name: karpenter
-    karpenter:
-      nodePools:
-        - apiVersion: karpenter.sh/v1
-          kind: NodePool
-          metadata: {name: default}
-          spec:
-            template:
-              spec:
-                nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: base}
-                requirements:
-                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}
-            disruption: {budgets: [{nodes: "100%"}]}
-      nodeClasses:
+/// The EC2NodeClass of [`class_drift`] and its update at 2 h: a new AMI selector and maxPods.
+const NODE_CLASSES: &str = r#"      nodeClasses:
         - apiVersion: karpenter.k8s.aws/v1
           kind: EC2NodeClass
           metadata: {name: base}
@@ -148,9 +121,23 @@ policies:
               kubelet: {maxPods: 40}
 "#;
 
+/// [`DRIFT`] with its NodePool naming an EC2NodeClass, which changes at 2 h, and no NodePool
+/// update.
+fn class_drift() -> String {
+    let start = DRIFT
+        .find("      nodePoolUpdates:")
+        .expect("DRIFT has NodePool updates");
+    let yaml = DRIFT[..start].replace(
+        "              spec:\n                requirements:",
+        "              spec:\n                nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: base}\n                requirements:",
+    );
+    assert_ne!(yaml, DRIFT[..start]);
+    yaml + NODE_CLASSES
+}
+
 #[test]
 fn node_class_update_drifts_nodes() {
-    let scenario = scenario(CLASS_DRIFT);
+    let scenario = scenario(&class_drift());
     let output = run(&scenario);
 
     let PolicySpec::Karpenter(config) = &scenario.policies[0] else {
@@ -180,11 +167,12 @@ fn node_class_update_drifts_nodes() {
 #[test]
 fn pool_update_keeps_class_settings() {
     // A NodePool update after the class change takes the class as it is then.
-    let yaml = CLASS_DRIFT.replace(
+    let base = class_drift();
+    let yaml = base.replace(
         "      nodeClassUpdates:\n",
         "      nodePoolUpdates:\n        - at: 3h\n          nodePool:\n            apiVersion: karpenter.sh/v1\n            kind: NodePool\n            metadata: {name: default}\n            spec:\n              template:\n                spec:\n                  nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: base}\n                  requirements:\n                    - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5, c5]}\n              disruption: {budgets: [{nodes: \"100%\"}]}\n      nodeClassUpdates:\n",
     );
-    assert_ne!(yaml, CLASS_DRIFT);
+    assert_ne!(yaml, base);
 
     let scenario = scenario(&yaml);
 
@@ -204,12 +192,13 @@ fn pool_update_keeps_class_settings() {
 
 #[test]
 fn unknown_class_update_rejected() {
-    let yaml = CLASS_DRIFT.replacen(
+    let base = class_drift();
+    let yaml = base.replacen(
         "metadata: {name: base}\n            spec:",
         "metadata: {name: other}\n            spec:",
         1,
     );
-    assert_ne!(yaml, CLASS_DRIFT);
+    assert_ne!(yaml, base);
 
     let message = error(&yaml);
 
