@@ -355,16 +355,6 @@ fn resolve_pools(
                 })
                 .collect();
             let min_values = min_values_of(&pool.requirements);
-            // AWS provider's exotic-type filter: bare-metal sizes only when nothing else remains.
-            // The provider skips it for a NodeClaim with minValues
-            // (aws/karpenter-provider-aws v1.13 `pkg/providers/instance/instance.go`).
-            if min_values.is_empty()
-                && options
-                    .iter()
-                    .any(|o| !catalog.get(o.instance_type).size.starts_with("metal"))
-            {
-                options.retain(|o| !catalog.get(o.instance_type).size.starts_with("metal"));
-            }
             options.sort_by(|a, b| {
                 (a.price, &catalog.get(a.instance_type).name)
                     .cmp(&(b.price, &catalog.get(b.instance_type).name))

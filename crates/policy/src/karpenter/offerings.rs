@@ -102,6 +102,34 @@ impl Karpenter {
     /// are dropped when both capacity types are allowed; on-demand goes to the lowest price
     /// (`lowest-price`), spot to the price-capacity-optimized model. `only` restricts the
     /// capacity type.
+    /// Returns the instance types that the AWS provider sends to EC2 for a NodeClaim with these
+    /// price-ordered `options`. Bare-metal sizes and types with GPUs are dropped unless nothing
+    /// else remains, and not at all for a NodePool with minValues
+    /// (aws/karpenter-provider-aws v1.13 `pkg/providers/instance/instance.go`,
+    /// `filterExoticInstanceTypes`). Then the 60 cheapest are kept.
+    pub(super) fn launch_types(
+        &self,
+        view: &ClusterView<'_>,
+        pool_index: usize,
+        options: &[usize],
+    ) -> Vec<usize> {
+        let pool = &self.pools.as_ref().expect("pools resolved")[pool_index];
+        // NOTE: the provider also drops Neuron and Gaudi types, which the catalog cannot tell
+        // apart because it has no Neuron or Gaudi counts.
+        let is_exotic = |option: usize| {
+            let instance_type = view.catalog.get(pool.options[option].instance_type);
+            instance_type.size.contains("metal") || instance_type.gpu_count > 0
+        };
+        let filter_exotic =
+            pool.min_values.is_empty() && options.iter().any(|&option| !is_exotic(option));
+        options
+            .iter()
+            .copied()
+            .filter(|&option| !filter_exotic || !is_exotic(option))
+            .take(MAX_INSTANCE_TYPES_AT_LAUNCH)
+            .collect()
+    }
+
     pub(super) fn choose_offering(
         &self,
         view: &ClusterView<'_>,
@@ -125,11 +153,7 @@ impl Karpenter {
                 zones
             }
         };
-        let sent: Vec<usize> = options
-            .iter()
-            .copied()
-            .take(MAX_INSTANCE_TYPES_AT_LAUNCH)
-            .collect();
+        let sent = self.launch_types(view, pool_index, options);
 
         // On-demand: the lowest price among available offerings (`lowest-price`).
         let mut on_demand_list: Vec<(usize, String)> = Vec::new();

@@ -4,7 +4,7 @@ use autoscale_sim_cloud::Resources;
 use autoscale_sim_kube::{NodeState, quantity};
 
 use super::min_values;
-use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
+use super::offerings::capacity_label;
 use super::scheduling::{RemainingLimits, SimNode, SimPod, any_host_ports, solve, sort_nodes};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
@@ -105,9 +105,9 @@ impl Karpenter {
             // no longer meets minValues (`TruncateInstanceTypes`). The AWS provider then sends
             // the 60 cheapest, again only if they meet minValues.
             let truncated = &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)];
-            let sent = &truncated[..truncated.len().min(MAX_INSTANCE_TYPES_AT_LAUNCH)];
+            let sent = self.launch_types(view, claim.pool, truncated);
             if !min_values::satisfied(pool, truncated, claim.zone.as_ref())
-                || !min_values::satisfied(pool, sent, claim.zone.as_ref())
+                || !min_values::satisfied(pool, &sent, claim.zone.as_ref())
             {
                 tracing::debug!(
                     nodepool = %pool.config.name,

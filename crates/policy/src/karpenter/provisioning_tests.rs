@@ -743,3 +743,64 @@ fn daemon_overhead_on_builtin_catalog() {
     let four_vcpu = world.catalog.by_name("c6a.xlarge").unwrap();
     assert!(!needed.fits_in(&four_vcpu.allocatable()));
 }
+
+/// Runs one pending pod of `spec` against a catalog of `gpu1` (one GPU, $0.50/h), `metal1`
+/// (bare metal, $0.60/h) and `plain1` ($0.80/h), all 4 vCPUs and 16 GiB, and returns the types
+/// the launch request offers EC2.
+fn exotic_launch(spec: Arc<PodSpec>, node_pool: NodePool) -> Vec<String> {
+    let mut gpu = instance_type("gpu1", 4, 16_384, Price(500_000));
+    gpu.gpu_count = 1;
+    let mut metal = instance_type("metal1", 4, 16_384, Price(600_000));
+    metal.size = "metal".to_string();
+    let plain = instance_type("plain1", 4, 16_384, Price(800_000));
+    let mut world = TestWorld::new(Catalog::new(vec![gpu, metal, plain]), vec![]);
+    let mut policy = karpenter(vec![node_pool]);
+    world.send(&mut policy, PolicyEvent::Start);
+    world.add_pending_pod(&spec);
+    let pending = world.schedule();
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+    let requests = launches(untimed(&log));
+    assert_eq!(requests.len(), 1);
+    let launched = world.catalog.get(requests[0].instance_type).name.clone();
+    let others = offered_types(&world, requests[0])
+        .into_iter()
+        .filter(|t| *t != launched);
+    std::iter::once(launched.clone()).chain(others).collect()
+}
+
+#[test]
+fn exotic_types_dropped_at_launch() {
+    // The AWS provider launches the cheapest generic type although GPU and metal types are
+    // cheaper, because a generic type fits.
+    let types = exotic_launch(pod_spec(1000, GIB), pool("default"));
+
+    assert_eq!(types, ["plain1"]);
+}
+
+#[test]
+fn exotic_types_kept_when_needed() {
+    // A GPU pod fits only the GPU type, which is then the whole list.
+    let gpu_pod = Arc::new(PodSpec {
+        requests: Resources::new(1000, GIB, 1)
+            .with_extended(autoscale_sim_cloud::ExtendedResource::NvidiaGpu, 1),
+        ..Default::default()
+    });
+    let gpu_types = exotic_launch(gpu_pod, pool("default"));
+
+    // A NodePool with minValues skips the filter, so the cheapest type launches.
+    let with_min_values = NodePool {
+        requirements: vec![Requirement {
+            key: LABEL_INSTANCE_TYPE.to_string(),
+            operator: Operator::Exists,
+            values: vec![],
+            min_values: Some(1),
+        }],
+        ..pool("default")
+    };
+    let min_values_types = exotic_launch(pod_spec(1000, GIB), with_min_values);
+
+    assert_eq!(gpu_types, ["gpu1"]);
+    assert_eq!(min_values_types, ["gpu1", "metal1", "plain1"]);
+}
