@@ -132,10 +132,12 @@ fn pod_items_warn_not_enforced() {
 
 #[test]
 fn violations_rejected() {
-    let below_min = DEFAULTS.replace(
-        "          max: {cpu: \"2\", memory: 4Gi}",
-        "          min: {cpu: 300m}\n          defaultRequest: {cpu: 200m}",
-    );
+    let below_min = DEFAULTS
+        .replace("          max: {cpu: \"2\", memory: 4Gi}", "          min: {cpu: 300m}")
+        .replace(
+            "    metadata: {name: batch-job, namespace: batch}\n    replicas: 1\n    template:\n      spec:\n        containers: [{name: app}]",
+            "    metadata: {name: batch-job, namespace: batch}\n    replicas: 1\n    template:\n      spec:\n        containers: [{name: app, resources: {requests: {cpu: 200m}}}]",
+        );
     let over_max = DEFAULTS.replace(
         "        containers: [{name: app}]\n  - kind: Deployment\n    metadata: {name: elsewhere",
         "        containers: [{name: app, resources: {limits: {cpu: \"3\"}}}]\n  - kind: Deployment\n    metadata: {name: elsewhere",
@@ -144,28 +146,59 @@ fn violations_rejected() {
         "          max: {cpu: \"2\", memory: 4Gi}",
         "          maxLimitRequestRatio: {cpu: \"2\"}\n          default: {cpu: \"1\"}\n          defaultRequest: {cpu: 400m}",
     );
+    let request_over_default = DEFAULTS.replace(
+        "        containers: [{name: app, resources: {limits: {cpu: 500m}}}]",
+        "        containers: [{name: app, resources: {requests: {memory: 2Gi}}}]",
+    );
     assert_ne!(below_min, DEFAULTS);
     assert_ne!(over_max, DEFAULTS);
     assert_ne!(ratio, DEFAULTS);
+    assert_ne!(request_over_default, DEFAULTS);
 
     let cases = [
         (
             below_min,
-            "field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: a container's cpu request is below the LimitRange's minimum",
+            "limits.yaml:44:62: field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: the cpu request 200m is below the minimum 300m",
         ),
         (
             over_max,
-            "field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: a container's cpu limit is above the LimitRange's maximum",
+            "limits.yaml:44:60: field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: the cpu limit 3 is above the maximum 2",
         ),
         (
             ratio,
-            "field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: a container's cpu limit is more than maxLimitRequestRatio times its request",
+            "limits.yaml:23:17: field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: the cpu limit 1 is more than maxLimitRequestRatio 2 times the request 400m",
+        ),
+        (
+            request_over_default,
+            "limits.yaml:38:65: field workloads[4].template.spec.containers[0].resources.requests.memory, value \"2Gi\": the request is above the limit 1Gi that LimitRange b-defaults sets by default",
         ),
     ];
     for (yaml, expected) in cases {
         let message = error(&yaml);
         assert!(message.contains(expected), "{message}");
     }
+}
+
+#[test]
+fn contradictory_item_rejected() {
+    let yaml = DEFAULTS.replace(
+        "          max: {cpu: \"2\", memory: 4Gi}",
+        "          min: {cpu: 300m}\n          defaultRequest: {cpu: 200m}",
+    );
+    assert_ne!(yaml, DEFAULTS);
+
+    let message = error(&yaml);
+
+    assert!(
+        message.contains(
+            "limits.yaml:23:17: field workloads[2].spec.limits[0].min.cpu, value \"300m\": the min cpu is above the defaultRequest 200m"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("keep min ≤ defaultRequest ≤ default ≤ max for cpu"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -24,6 +24,8 @@ use crate::schema::{LimitRangeItemYaml, WorkloadSpec};
 pub(crate) struct ContainerLimits {
     /// The LimitRange's name, for messages.
     pub range: String,
+    /// Line and column of the item's `type`, for errors about what the item sets.
+    pub location: Option<(u64, u64)>,
     pub default_limits: BTreeMap<String, Resources>,
     pub default_requests: BTreeMap<String, Resources>,
     pub min: BTreeMap<String, Resources>,
@@ -138,6 +140,7 @@ fn container_item(
 ) -> Result<ContainerLimits> {
     let mut limits = ContainerLimits {
         range: range.to_string(),
+        location: location(&item.kind),
         default_limits: parse_resources(&item.default, ctx, &format!("{field}.default"))?,
         default_requests: parse_resources(
             &item.default_request,
@@ -176,98 +179,198 @@ fn container_item(
     for (name, min) in &limits.min {
         limits.default_requests.entry(name.clone()).or_insert(*min);
     }
+    check_item(&limits, item, ctx, field)?;
     Ok(limits)
+}
+
+/// Rejects an item whose bounds contradict each other, as the API server's validation of a
+/// LimitRange does: for each resource, min ≤ defaultRequest ≤ default ≤ max, and min ≤ max.
+fn check_item(
+    limits: &ContainerLimits,
+    item: &LimitRangeItemYaml,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<()> {
+    let bounds = [
+        ("min", &limits.min),
+        ("defaultRequest", &limits.default_requests),
+        ("default", &limits.default_limits),
+        ("max", &limits.max),
+    ];
+    for (low_index, (low_name, low)) in bounds.iter().enumerate() {
+        for (high_name, high) in &bounds[low_index + 1..] {
+            for (resource, low_value) in low.iter() {
+                let Some(high_value) = high.get(resource) else {
+                    continue;
+                };
+                if amount(low_value) > amount(high_value) {
+                    return Err(ScenarioError::at(
+                        ctx.file,
+                        location(&item.kind),
+                        &format!("{field}.{low_name}.{resource}"),
+                        Some(format_amount(resource, low_value)),
+                        format!(
+                            "the {low_name} {resource} is above the {high_name} {}",
+                            format_amount(resource, high_value)
+                        ),
+                        format!(
+                            "keep min ≤ defaultRequest ≤ default ≤ max for {resource}, as the API server requires"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Returns the amount of the one resource a parsed quantity holds: each map entry holds one
+/// resource, so the sum of its fields is that resource's amount.
+fn amount(resources: &Resources) -> i64 {
+    resources.cpu_millis
+        + resources.memory_bytes
+        + resources
+            .extended
+            .iter()
+            .map(|count| count * 1000)
+            .sum::<i64>()
+}
+
+/// Formats the amount of resource `name` as Kubernetes writes quantities.
+pub(super) fn format_amount(name: &str, resources: &Resources) -> String {
+    match name {
+        "cpu" => autoscale_sim_kube::quantity::format_cpu_millis(resources.cpu_millis),
+        "memory" => autoscale_sim_kube::quantity::format_bytes(resources.memory_bytes),
+        _ => resources.extended.iter().sum::<i64>().to_string(),
+    }
 }
 
 /// Fills in a container's missing limits and requests from each item in turn, as LimitRanger's
 /// `mergeContainerResources` does, so an earlier LimitRange's value is kept.
-pub(super) fn apply_defaults(
-    items: &[ContainerLimits],
+///
+/// Returns the item that set each defaulted limit or request, by resource name.
+pub(super) fn apply_defaults<'a>(
+    items: &'a [ContainerLimits],
     requests: &mut BTreeMap<String, Resources>,
     limits: &mut BTreeMap<String, Resources>,
-) {
+) -> BTreeMap<String, &'a ContainerLimits> {
+    let mut origins = BTreeMap::new();
     for item in items {
         for (name, limit) in &item.default_limits {
-            limits.entry(name.clone()).or_insert(*limit);
+            if !limits.contains_key(name) {
+                limits.insert(name.clone(), *limit);
+                origins.insert(name.clone(), item);
+            }
         }
         for (name, request) in &item.default_requests {
-            requests.entry(name.clone()).or_insert(*request);
+            if !requests.contains_key(name) {
+                requests.insert(name.clone(), *request);
+                origins.entry(name.clone()).or_insert(item);
+            }
         }
     }
+    origins
+}
+
+/// A container that a LimitRange rejects.
+pub(super) struct Violation<'a> {
+    /// The resource at fault.
+    pub resource: String,
+    /// The item that rejects the container.
+    pub item: &'a ContainerLimits,
+    pub message: String,
+    pub fix: String,
 }
 
 /// Checks a container's final requests and limits against each item's min, max and ratio, and
-/// returns the first violation with its fix, worded after LimitRanger's messages.
-pub(super) fn check_container(
-    items: &[ContainerLimits],
+/// returns the first violation, worded after LimitRanger's messages.
+pub(super) fn check_container<'a>(
+    items: &'a [ContainerLimits],
     requests: &BTreeMap<String, Resources>,
     limits: &BTreeMap<String, Resources>,
-) -> Option<(String, String)> {
-    // Each map entry holds one resource, so the sum of its fields is that resource's amount.
-    let amount = |r: &Resources| -> i64 {
-        r.cpu_millis + r.memory_bytes + r.extended.iter().map(|count| count * 1000).sum::<i64>()
+) -> Option<Violation<'a>> {
+    let violation = |item: &'a ContainerLimits, resource: &str, message: String, fix: String| {
+        Some(Violation {
+            resource: resource.to_string(),
+            item,
+            message: format!("LimitRange {} rejects the pods: {message}", item.range),
+            fix,
+        })
     };
-    let amount_of = |map: &BTreeMap<String, Resources>, name: &str| map.get(name).map(amount);
     for item in items {
-        let range = &item.range;
         for (name, min) in &item.min {
-            let min = amount(min);
-            match amount_of(requests, name) {
+            let min_text = format_amount(name, min);
+            match requests.get(name) {
                 None => {
-                    return Some((
+                    return violation(
+                        item,
+                        name,
                         format!(
-                            "LimitRange {range} rejects the pods: a container has no {name} request and the minimum is set"
+                            "the container has no {name} request, and the minimum is {min_text}"
                         ),
-                        format!("request at least the LimitRange's minimum {name}"),
-                    ));
+                        format!("request at least {min_text} of {name}"),
+                    );
                 }
-                Some(request) if request < min => {
-                    return Some((
+                Some(request) if amount(request) < amount(min) => {
+                    return violation(
+                        item,
+                        name,
                         format!(
-                            "LimitRange {range} rejects the pods: a container's {name} request is below the LimitRange's minimum"
+                            "the {name} request {} is below the minimum {min_text}",
+                            format_amount(name, request)
                         ),
                         format!(
-                            "request at least the LimitRange's minimum {name}, or lower spec.limits[].min"
+                            "request at least {min_text} of {name}, or lower the LimitRange's min"
                         ),
-                    ));
+                    );
                 }
                 _ => {}
             }
         }
         for (name, max) in &item.max {
-            let max = amount(max);
-            if amount_of(limits, name).is_some_and(|limit| limit > max) {
-                return Some((
+            let max_text = format_amount(name, max);
+            if let Some(limit) = limits.get(name).filter(|limit| amount(limit) > amount(max)) {
+                return violation(
+                    item,
+                    name,
                     format!(
-                        "LimitRange {range} rejects the pods: a container's {name} limit is above the LimitRange's maximum"
+                        "the {name} limit {} is above the maximum {max_text}",
+                        format_amount(name, limit)
                     ),
                     format!(
-                        "set the {name} limit no higher than the LimitRange's maximum, or raise spec.limits[].max"
+                        "set a {name} limit of at most {max_text}, or raise the LimitRange's max"
                     ),
-                ));
+                );
             }
         }
         for (name, ratio_millis) in &item.max_ratio_millis {
-            let (Some(request), Some(limit)) = (amount_of(requests, name), amount_of(limits, name))
-            else {
-                return Some((
+            let ratio_text = autoscale_sim_kube::quantity::format_cpu_millis(*ratio_millis);
+            let (Some(request), Some(limit)) = (requests.get(name), limits.get(name)) else {
+                return violation(
+                    item,
+                    name,
                     format!(
-                        "LimitRange {range} rejects the pods: a container lacks a {name} request or limit, which maxLimitRequestRatio needs"
+                        "maxLimitRequestRatio {ratio_text} needs both a {name} request and a {name} limit"
                     ),
                     format!("set both the {name} request and limit"),
-                ));
+                );
             };
+            let (request, limit) = (amount(request), amount(limit));
             if request == 0
                 || i128::from(limit) * 1000 > i128::from(request) * i128::from(*ratio_millis)
             {
-                return Some((
+                return violation(
+                    item,
+                    name,
                     format!(
-                        "LimitRange {range} rejects the pods: a container's {name} limit is more than maxLimitRequestRatio times its request"
+                        "the {name} limit {} is more than maxLimitRequestRatio {ratio_text} times the request {}",
+                        format_amount(name, limits.get(name).expect("checked above")),
+                        format_amount(name, requests.get(name).expect("checked above")),
                     ),
                     format!(
                         "bring the {name} limit closer to the request, or raise maxLimitRequestRatio"
                     ),
-                ));
+                );
             }
         }
     }

@@ -9,8 +9,8 @@ use autoscale_sim_cloud::{ExtendedResource, Resources};
 use autoscale_sim_kube::quantity;
 use serde_saphyr::Spanned;
 
-use super::limit_ranges::{self, ContainerLimits};
-use super::{Ctx, Result};
+use super::limit_ranges::{self, ContainerLimits, format_amount};
+use super::{Ctx, Result, location};
 use crate::error::ScenarioError;
 use crate::schema::{Container, PodSpecYaml, Scalar};
 
@@ -139,15 +139,29 @@ fn container_requests(
     for (name, limit) in &limits {
         requests.entry(name.clone()).or_insert(*limit);
     }
-    limit_ranges::apply_defaults(limit_ranges, &mut requests, &mut limits);
-    if let Some((message, fix)) = limit_ranges::check_container(limit_ranges, &requests, &limits) {
+    let defaulted = limit_ranges::apply_defaults(limit_ranges, &mut requests, &mut limits);
+    // An error points at the container's own request or limit of the resource, or else at the
+    // LimitRange item that set it.
+    let locate = |name: &str, item: Option<&ContainerLimits>| {
+        let own = container
+            .resources
+            .requests
+            .get(name)
+            .or(container.resources.limits.get(name));
+        match (own, item) {
+            (Some(value), _) => location(value),
+            (None, Some(item)) => item.location,
+            (None, None) => None,
+        }
+    };
+    if let Some(violation) = limit_ranges::check_container(limit_ranges, &requests, &limits) {
         return Err(ScenarioError::at(
             ctx.file,
-            None,
+            locate(&violation.resource, Some(violation.item)),
             &format!("{field}.resources"),
             None,
-            message,
-            fix,
+            violation.message,
+            violation.fix,
         ));
     }
     let names: BTreeSet<&String> = requests.keys().chain(limits.keys()).collect();
@@ -164,14 +178,34 @@ fn container_requests(
                 "an extended resource's request must equal its limit",
                 "write the same quantity as request and limit",
             )),
-            (Some(request), Some(limit)) if !request.fits_in(limit) => Some((
-                "the request is above the limit",
-                "write a request no higher than the limit",
-            )),
+            (Some(request), Some(limit)) if !request.fits_in(limit) => {
+                let origin = match defaulted.get(name.as_str()) {
+                    Some(item) => format!(" that LimitRange {} sets by default", item.range),
+                    None => String::new(),
+                };
+                return Err(ScenarioError::at(
+                    ctx.file,
+                    locate(name, defaulted.get(name.as_str()).copied()),
+                    &at,
+                    Some(format_amount(name, request)),
+                    format!(
+                        "the request is above the limit {}{origin}",
+                        format_amount(name, limit)
+                    ),
+                    "write a request no higher than the limit, or a limit of the container's own",
+                ));
+            }
             _ => None,
         };
         if let Some((message, fix)) = problem {
-            return Err(ScenarioError::at(ctx.file, None, &at, None, message, fix));
+            return Err(ScenarioError::at(
+                ctx.file,
+                locate(name, defaulted.get(name.as_str()).copied()),
+                &at,
+                None,
+                message,
+                fix,
+            ));
         }
         total += requests.get(name).copied().unwrap_or_default();
     }
