@@ -8,7 +8,8 @@ use std::fs;
 use serde_json::Value;
 
 use super::support::{
-    SMALL_WEB_YAML, TWO_POLICIES, TempDir, parse_json, policy_names, result_of, run_ok,
+    SMALL_WEB_YAML, TWO_POLICIES, TempDir, parse_json, policy_names, replace_once, result_of,
+    run_in, run_ok,
 };
 
 /// The per-policy fields that the design promises in every `results` entry.
@@ -350,4 +351,26 @@ fn catalog_c5d_4xlarge() {
         .expect("c5d.4xlarge is listed");
     assert_eq!(c5d_4xlarge["vcpu"], 16);
     assert_eq!(c5d_4xlarge["memory_mib"], 32768);
+}
+
+#[test]
+fn validate_counts_workload_kinds() {
+    let temp = TempDir::new("validate-counts");
+    let yaml = replace_once(
+        SMALL_WEB_YAML,
+        "  - kind: DaemonSet\n",
+        "  - kind: LimitRange\n    metadata: {name: defaults}\n    spec: {limits: [{type: Container, defaultRequest: {cpu: 100m}}]}\n  - kind: DaemonSet\n",
+    );
+    temp.write("scenario.yaml", yaml);
+
+    let outcome = run_in(temp.path(), ["validate", "scenario.yaml"]);
+
+    assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
+    assert!(
+        outcome.stdout.contains(
+            "; 1 Deployment, 0 Job streams, 1 DaemonSet, 0 PodDisruptionBudgets, 1 LimitRange; policies cluster-autoscaler, karpenter"
+        ),
+        "{}",
+        outcome.stdout
+    );
 }

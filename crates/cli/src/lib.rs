@@ -271,7 +271,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 )
             };
             outln!(
-                "{}: valid scenario {:?}: {}; {}, {}, {}, {}; policies {}",
+                "{}: valid scenario {:?}: {}; {}, {}, {}, {}, {}; policies {}",
                 scenario.display(),
                 loaded.name,
                 config.duration,
@@ -279,6 +279,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 counted(config.jobs.len(), "Job stream"),
                 counted(config.daemonsets.len(), "DaemonSet"),
                 counted(config.pdbs.len(), "PodDisruptionBudget"),
+                counted(loaded.limit_ranges, "LimitRange"),
                 loaded
                     .policies
                     .iter()

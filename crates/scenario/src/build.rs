@@ -562,6 +562,11 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
     }
     Ok(Scenario {
         warnings: ctx.warnings.take(),
+        limit_ranges: file
+            .workloads
+            .iter()
+            .filter(|w| w.kind.value == "LimitRange")
+            .count(),
         name: file.name,
         description: file.description,
         config,

@@ -56,6 +56,9 @@ pub struct Scenario {
     pub policies: Vec<PolicySpec>,
     /// Fields accepted but not modelled, and setups that leave pods unschedulable.
     pub warnings: Vec<String>,
+    /// Number of LimitRanges, which act when the scenario is loaded and leave no object in the
+    /// configuration.
+    pub limit_ranges: usize,
 }
 
 /// Values given on the command line that take precedence over the file.
