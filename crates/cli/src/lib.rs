@@ -389,7 +389,7 @@ fn execute(
     for report in outputs.iter().map(|o| &o.report) {
         if report.pods_pending_at_end > 0 {
             warnings.push(format!(
-                "under {}, {} pods were still Pending at the end ({} of them for over an hour); check that some instance type the policy may launch can hold them",
+                "under {}, {} pods were still Pending at the end ({} of them for over an hour); check that some instance type the policy may launch can hold them beside its DaemonSet pods, and the decision log for nodes launched and removed in a loop",
                 report.policy, report.pods_pending_at_end, report.pods_pending_over_an_hour_at_end
             ));
         }
