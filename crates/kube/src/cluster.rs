@@ -59,6 +59,10 @@ pub struct Cluster {
     /// Bound pods with required pod anti-affinity, kept up to date by `bind` and `delete_pod` so
     /// that [`Cluster::has_required_anti_affinity`] does not scan the pods.
     bound_with_anti_affinity: usize,
+    /// Terminating pods per node, for the nodes that have any, kept up to date by
+    /// `begin_termination` and `delete_pod` so that [`Cluster::has_active_pods`] does not look
+    /// at the pods.
+    terminating_on: BTreeMap<NodeId, usize>,
 }
 
 impl Cluster {
@@ -132,6 +136,7 @@ impl Cluster {
         if pod.phase != PodPhase::Terminating {
             self.generation += 1;
             pod.phase = PodPhase::Terminating;
+            *self.terminating_on.entry(node_id).or_default() += 1;
             if let Some(node) = self.nodes.get_mut(&node_id) {
                 node.last_pod_event = now;
             }
@@ -156,6 +161,13 @@ impl Cluster {
             .flat_map(|n| n.pods.iter())
             .filter_map(|id| self.pods.get(id))
             .filter(|p| p.phase != PodPhase::Terminating)
+    }
+
+    /// Checks whether `node` has a bound pod that is not terminating, as
+    /// `active_pods_on(node.id).next().is_some()` does, without looking at the pods.
+    pub fn has_active_pods(&self, node: &Node) -> bool {
+        let terminating = self.terminating_on.get(&node.id).copied().unwrap_or(0);
+        node.pods.len() > terminating
     }
 
     /// DaemonSets that run on the cluster's nodes.
@@ -483,6 +495,14 @@ impl Cluster {
                 node.pods.remove(&pod_id);
                 node.pod_requests -= pod.spec.requests;
                 node.last_pod_event = now;
+                if pod.phase == PodPhase::Terminating
+                    && let Some(count) = self.terminating_on.get_mut(&node_id)
+                {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.terminating_on.remove(&node_id);
+                    }
+                }
             }
             None => {
                 self.queue
@@ -541,6 +561,33 @@ mod tests {
             Resources::new(2000, 4000, 110)
         );
         assert_eq!(cluster.node(node).unwrap().last_pod_event, SimTime(20));
+    }
+
+    #[test]
+    fn has_active_pods_counts_terminating() {
+        let mut cluster = Cluster::new(vec![]);
+        let node = cluster.add_node(new_node("ng", 2000, 4000), SimTime(0));
+        cluster.mark_ready(node, SimTime(0));
+        let spec = Arc::new(PodSpec::default());
+        let a = cluster.create_pod(Owner::Deployment(0), spec.clone(), SimTime(1));
+        let b = cluster.create_pod(Owner::Deployment(0), spec, SimTime(1));
+        let active = |cluster: &Cluster| cluster.has_active_pods(cluster.node(node).unwrap());
+        assert!(!active(&cluster));
+
+        cluster.bind(a, node, SimTime(2));
+        cluster.bind(b, node, SimTime(2));
+        cluster.begin_termination(a, SimTime(3));
+        cluster.begin_termination(a, SimTime(4));
+        assert!(active(&cluster));
+
+        cluster.begin_termination(b, SimTime(5));
+        assert!(!active(&cluster));
+
+        cluster.delete_pod(a, SimTime(6));
+        assert!(!active(&cluster));
+        cluster.delete_pod(b, SimTime(6));
+        assert!(!active(&cluster));
+        assert!(cluster.terminating_on.is_empty());
     }
 
     #[test]

@@ -183,7 +183,7 @@ impl ClusterAutoscaler {
             .collect();
         candidates.sort_by_cached_key(|node| {
             (
-                view.cluster.active_pods_on(node.id).next().is_some(),
+                view.cluster.has_active_pods(node),
                 !self.unneeded.contains_key(&node.id),
                 node.id,
             )
