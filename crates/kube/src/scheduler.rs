@@ -218,7 +218,14 @@ impl Scheduler {
             (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity() || defaulted)
                 .then(|| InterPodState::compute_for_scheduling(spec, cluster, replicated));
         let passes = |node: &Node| {
-            let free = node.free() - cluster.nominated_requests(node.id, spec.priority, pod_id);
+            // Nominated pods only take capacity away, so a pod that does not fit the node's own
+            // free capacity fails NodeResourcesFit there whatever the other filters find. This
+            // check saves the nomination lookup and the other filters on full nodes.
+            let free = node.free();
+            if !spec.requests.fits_in(&free) {
+                return false;
+            }
+            let free = free - cluster.nominated_requests(node.id, spec.priority, pod_id);
             filter_node(spec, node, &free, cluster).is_ok()
                 && inter_pod
                     .as_ref()
