@@ -63,6 +63,8 @@ fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resourc
 struct RemovalState<'a> {
     /// Free capacity of each schedulable node, in node id order.
     free: Vec<(NodeId, Resources)>,
+    /// The node of each entry of `free`.
+    targets: Vec<&'a Node>,
     /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
     /// first-fit search for the next pod of that spec may start.
     resume: BTreeMap<*const PodSpec, usize>,
@@ -71,6 +73,12 @@ struct RemovalState<'a> {
     /// Candidates already found removable.
     removed: BTreeSet<NodeId>,
     tracker: TopologyTracker<'a>,
+    /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
+    /// that needs topology checks comes up, so placements wait in `untracked` until then. They
+    /// are recorded in order at that point, which leaves the tracker as if recorded at once.
+    tracking: bool,
+    /// Placements of committed candidates not yet recorded in `tracker`, in order.
+    untracked: Vec<(usize, Arc<PodSpec>)>,
     pdb_remaining: Vec<i64>,
     /// Pods of each Deployment, counted only when `--min-replica-count` is set.
     replicas: BTreeMap<u32, u32>,
@@ -200,20 +208,22 @@ impl ClusterAutoscaler {
         candidates: &[&Node],
         actions: &mut Actions,
     ) -> Vec<NodeId> {
-        let free: Vec<(NodeId, Resources)> = view
+        let targets: Vec<&Node> = view
             .cluster
             .nodes()
             .filter(|n| n.is_schedulable())
-            .map(|n| (n.id, n.free()))
             .collect();
         let mut state = RemovalState {
-            free,
+            free: targets.iter().map(|n| (n.id, n.free())).collect(),
+            targets,
             resume: BTreeMap::new(),
             moved_onto: BTreeMap::new(),
             removed: BTreeSet::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
+            tracking: false,
+            untracked: Vec::new(),
             // Disruptions left per PodDisruptionBudget; moved pods use them up (`RemainingPdbTracker`).
             pdb_remaining: view.cluster.disruptions_allowed(),
             replicas: BTreeMap::new(),
@@ -361,7 +371,14 @@ impl ClusterAutoscaler {
         // Place every pod on another node, first fit in node order. The placements change
         // `state` in place and are undone if a pod finds no node, which gives the same result
         // as working on copies without the cost of copying the cluster per candidate.
+        if !state.tracking && pods.iter().any(|spec| state.tracker.constrained(spec)) {
+            for (index, spec) in std::mem::take(&mut state.untracked) {
+                state.tracker.place(&spec, Domain::of(state.targets[index]));
+            }
+            state.tracking = true;
+        }
         let tracker_mark = state.tracker.mark();
+        let untracked_mark = state.untracked.len();
         let mut undo_free: Vec<(usize, Resources)> = Vec::new();
         let mut undo_resume: Vec<(*const PodSpec, Option<usize>)> = Vec::new();
         let mut placements: Vec<(NodeId, Arc<PodSpec>)> = Vec::new();
@@ -385,7 +402,7 @@ impl ClusterAutoscaler {
                 if *id == node.id || removed.contains(id) || !spec.requests.fits_in(room) {
                     return false;
                 }
-                let target = view.cluster.node(*id).expect("destination exists");
+                let target = state.targets[index];
                 let ports_free = spec.host_ports.iter().all(|port| {
                     let mut moved_ports = moved_onto
                         .get(id)
@@ -417,8 +434,11 @@ impl ClusterAutoscaler {
             let (id, room) = &mut state.free[index];
             undo_free.push((index, *room));
             *room -= spec.requests;
-            let target = view.cluster.node(*id).expect("destination exists");
-            state.tracker.place(spec, Domain::of(target));
+            if state.tracking {
+                state.tracker.place(spec, Domain::of(state.targets[index]));
+            } else {
+                state.untracked.push((index, spec.clone()));
+            }
             placements.push((*id, spec.clone()));
         }
         if let Some(position) = failed {
@@ -442,6 +462,7 @@ impl ClusterAutoscaler {
                 };
             }
             state.tracker.rollback(tracker_mark);
+            state.untracked.truncate(untracked_mark);
             return Err(Unremovable::NoPlaceToMovePods);
         }
 
