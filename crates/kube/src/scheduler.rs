@@ -130,19 +130,21 @@ impl Scheduler {
     /// Unschedulable when no node passes the filters.
     pub fn schedule(&mut self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
         let mut pass = SchedulePass::default();
-        let queue: Vec<(PodId, Arc<PodSpec>)> = cluster
+        // Each pod comes with whether it is already marked Unschedulable. Only binding clears the mark,
+        // so marking such a pod again in this pass would change nothing.
+        let queue: Vec<(PodId, Arc<PodSpec>, bool)> = cluster
             .pending_pods()
-            .map(|p| (p.id, p.spec.clone()))
+            .map(|p| (p.id, p.spec.clone(), p.unschedulable))
             .collect();
         // Specs without inter-pod constraints that found no node and could not preempt since the
         // last preemption of this pass. Binding only shrinks capacity and the queue runs from
         // higher to lower priority, so they cannot fit or preempt until the next preemption.
         let mut failed_specs: BTreeSet<*const PodSpec> = BTreeSet::new();
 
-        for (pod_id, spec) in queue {
+        for (pod_id, spec, marked) in queue {
             let key = Arc::as_ptr(&spec);
             if failed_specs.contains(&key) {
-                self.leave_pending(cluster, pod_id, now, &mut pass);
+                self.leave_pending(cluster, pod_id, marked, now, &mut pass);
                 continue;
             }
             if let Some(node_id) = self.pick_node_for(cluster, pod_id, &spec) {
@@ -168,20 +170,21 @@ impl Scheduler {
                     }
                 }
             }
-            self.leave_pending(cluster, pod_id, now, &mut pass);
+            self.leave_pending(cluster, pod_id, marked, now, &mut pass);
         }
         pass
     }
 
-    /// Marks a pod that found no node Unschedulable.
+    /// Marks a pod that found no node Unschedulable, unless it is `marked` already.
     fn leave_pending(
         &self,
         cluster: &mut Cluster,
         pod_id: PodId,
+        marked: bool,
         now: SimTime,
         pass: &mut SchedulePass,
     ) {
-        if cluster.mark_unschedulable(pod_id, now) {
+        if !marked && cluster.mark_unschedulable(pod_id, now) {
             pass.newly_unschedulable.push(pod_id);
         }
         pass.still_pending += 1;
