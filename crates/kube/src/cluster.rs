@@ -358,6 +358,11 @@ impl Cluster {
         id
     }
 
+    /// Number of existing pods.
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
+    }
+
     /// Number of pods ever created.
     pub fn pods_created(&self) -> u64 {
         self.next_pod
