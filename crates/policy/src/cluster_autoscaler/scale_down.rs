@@ -175,6 +175,9 @@ impl ClusterAutoscaler {
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
     /// in the previous loop, then the rest; by node id within each class.
     fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<&'a Node> {
+        // The nodes and the unremovable map are both in node id order, so one walk along the
+        // map finds each node's entry without a lookup per node.
+        let mut unremovable = self.unremovable_until.iter().peekable();
         let mut candidates: Vec<&Node> = view
             .cluster
             .nodes()
@@ -184,9 +187,11 @@ impl ClusterAutoscaler {
                     .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
             })
             .filter(|node| {
-                self.unremovable_until
-                    .get(&node.id)
-                    .is_none_or(|(until, _)| *until <= view.now)
+                while unremovable.next_if(|(id, _)| **id < node.id).is_some() {}
+                unremovable
+                    .peek()
+                    .filter(|(id, _)| **id == node.id)
+                    .is_none_or(|(_, (until, _))| *until <= view.now)
             })
             .collect();
         candidates.sort_by_cached_key(|node| {
