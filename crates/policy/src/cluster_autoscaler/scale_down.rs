@@ -69,7 +69,7 @@ struct RemovalState<'a> {
     /// first-fit search for the next pod of that spec may start.
     resume: BTreeMap<*const PodSpec, usize>,
     /// Pods moved onto each node by earlier candidates.
-    moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
+    moved_onto: BTreeMap<NodeId, Vec<&'a Arc<PodSpec>>>,
     /// Candidates already found removable.
     removed: BTreeSet<NodeId>,
     tracker: TopologyTracker<'a>,
@@ -78,7 +78,7 @@ struct RemovalState<'a> {
     /// are recorded in order at that point, which leaves the tracker as if recorded at once.
     tracking: bool,
     /// Placements of committed candidates not yet recorded in `tracker`, in order.
-    untracked: Vec<(usize, Arc<PodSpec>)>,
+    untracked: Vec<(usize, &'a Arc<PodSpec>)>,
     pdb_remaining: Vec<i64>,
     /// Pods of each Deployment, counted only when `--min-replica-count` is set.
     replicas: BTreeMap<u32, u32>,
@@ -317,11 +317,11 @@ impl ClusterAutoscaler {
         incremental.min(upper) as usize
     }
 
-    fn try_remove(
+    fn try_remove<'a>(
         &self,
-        view: &ClusterView<'_>,
+        view: &ClusterView<'a>,
         node: &Node,
-        state: &mut RemovalState<'_>,
+        state: &mut RemovalState<'a>,
     ) -> Result<(), Unremovable> {
         // Eligibility, in the order of `unremovableReasonAndNodeUtilization`
         // (`core/scaledown/eligibility/eligibility.go`, Cluster Autoscaler 1.36).
@@ -354,11 +354,12 @@ impl ClusterAutoscaler {
         }
 
         // Drainability rules, in Cluster Autoscaler's order (`simulator/drainability/rules`).
-        let mut pods: Vec<Arc<PodSpec>> = Vec::new();
+        let cluster: &'a autoscale_sim_kube::Cluster = view.cluster;
+        let mut pods: Vec<&'a Arc<PodSpec>> = Vec::new();
         // The pod of each entry of `pods`; `None` for pods moved here by an earlier candidate.
         let mut pod_ids: Vec<Option<autoscale_sim_kube::PodId>> = Vec::new();
         let mut pdb_use: Vec<usize> = Vec::new();
-        for pod in view.cluster.active_pods_on(node.id) {
+        for pod in cluster.active_pods_on(node.id) {
             if expendable(pod) {
                 continue;
             }
@@ -366,10 +367,13 @@ impl ClusterAutoscaler {
                 state.blocker = Some(format!("{}: {why}", pod.id));
                 return Err(reason);
             }
-            pods.push(pod.spec.clone());
+            pods.push(&pod.spec);
             pod_ids.push(Some(pod.id));
         }
-        let moved = state.moved_onto.get(&node.id).cloned().unwrap_or_default();
+        let moved = state
+            .moved_onto
+            .get(&node.id)
+            .map_or(&[][..], Vec::as_slice);
         pod_ids.extend(moved.iter().map(|_| None));
         pods.extend(moved);
 
@@ -378,7 +382,7 @@ impl ClusterAutoscaler {
         // as working on copies without the cost of copying the cluster per candidate.
         if !state.tracking && pods.iter().any(|spec| state.tracker.constrained(spec)) {
             for (index, spec) in std::mem::take(&mut state.untracked) {
-                state.tracker.place(&spec, Domain::of(state.targets[index]));
+                state.tracker.place(spec, Domain::of(state.targets[index]));
             }
             state.tracking = true;
         }
@@ -386,9 +390,9 @@ impl ClusterAutoscaler {
         let untracked_mark = state.untracked.len();
         let mut undo_free: Vec<(usize, Resources)> = Vec::new();
         let mut undo_resume: Vec<(*const PodSpec, Option<usize>)> = Vec::new();
-        let mut placements: Vec<(NodeId, Arc<PodSpec>)> = Vec::new();
+        let mut placements: Vec<(NodeId, &'a Arc<PodSpec>)> = Vec::new();
         let mut failed = None;
-        for (position, spec) in pods.iter().enumerate() {
+        for (position, &spec) in pods.iter().enumerate() {
             // For a spec without host ports or inter-pod constraints, nodes that could not take
             // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
             // stay removed), so its search resumes at the last node that took one.
@@ -404,7 +408,7 @@ impl ClusterAutoscaler {
             let tracker = &mut state.tracker;
             let destination = (start..state.free.len()).find(|&index| {
                 let (id, room) = &state.free[index];
-                if *id == node.id || removed.contains(id) || !spec.requests.fits_in(room) {
+                if !spec.requests.fits_in(room) || *id == node.id || removed.contains(id) {
                     return false;
                 }
                 let target = state.targets[index];
@@ -420,7 +424,7 @@ impl ClusterAutoscaler {
                             .iter()
                             .filter_map(|p| view.cluster.pod(*p))
                             .any(|p| p.spec.host_ports.contains(port))
-                        && !moved_ports.any(|s: &Arc<PodSpec>| s.host_ports.contains(port))
+                        && !moved_ports.any(|s| s.host_ports.contains(port))
                 });
                 ports_free
                     && passes_static_filters(spec, target)
@@ -442,9 +446,9 @@ impl ClusterAutoscaler {
             if state.tracking {
                 state.tracker.place(spec, Domain::of(state.targets[index]));
             } else {
-                state.untracked.push((index, spec.clone()));
+                state.untracked.push((index, spec));
             }
-            placements.push((*id, spec.clone()));
+            placements.push((*id, spec));
         }
         if let Some(position) = failed {
             let spec = &pods[position];
