@@ -130,8 +130,8 @@ impl Scheduler {
     /// Unschedulable when no node passes the filters.
     pub fn schedule(&mut self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
         let mut pass = SchedulePass::default();
-        // Each pod comes with whether it is already marked Unschedulable. Only binding clears the mark,
-        // so marking such a pod again in this pass would change nothing.
+        // Each pod comes with whether it is already marked Unschedulable. Only binding clears
+        // the mark, so marking such a pod again in this pass would change nothing.
         let queue: Vec<(PodId, Arc<PodSpec>, bool)> = cluster
             .pending_pods()
             .map(|p| (p.id, p.spec.clone(), p.unschedulable))
