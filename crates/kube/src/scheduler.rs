@@ -207,8 +207,8 @@ impl Scheduler {
         pod_id: PodId,
         spec: &PodSpec,
     ) -> Option<NodeId> {
-        let nodes: Vec<&Node> = cluster.nodes().collect();
-        if nodes.is_empty() {
+        let node_count = cluster.node_count();
+        if node_count == 0 {
             return None;
         }
         // kube-scheduler's system default spread constraints apply to pods that a ReplicaSet or
@@ -242,13 +242,18 @@ impl Scheduler {
         {
             return Some(nominated.id);
         }
-        let wanted = feasible_nodes_to_find(nodes.len(), self.percentage_of_nodes_to_score);
+        let wanted = feasible_nodes_to_find(node_count, self.percentage_of_nodes_to_score);
 
-        // Filter, from the rotating start, until enough feasible nodes are found.
+        // Filter, from the rotating start, until enough feasible nodes are found. The nodes in
+        // search order are those from the start position on, then those before it.
+        let start = self.next_start % node_count;
+        let in_search_order = cluster
+            .nodes()
+            .skip(start)
+            .chain(cluster.nodes().take(start));
         let mut feasible: Vec<&Node> = Vec::new();
         let mut processed = 0;
-        for offset in 0..nodes.len() {
-            let node = nodes[(self.next_start + offset) % nodes.len()];
+        for node in in_search_order {
             processed += 1;
             if passes(node) {
                 feasible.push(node);
@@ -257,7 +262,7 @@ impl Scheduler {
                 }
             }
         }
-        self.next_start = (self.next_start + processed) % nodes.len();
+        self.next_start = (self.next_start + processed) % node_count;
 
         // Score and pick.
         let spread = inter_pod
