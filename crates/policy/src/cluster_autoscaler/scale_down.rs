@@ -89,6 +89,24 @@ struct RemovalState<'a> {
     blocker: Option<String>,
 }
 
+/// Lists of one candidate's removal simulation, kept from one candidate to the next so that
+/// each simulation reuses their memory. Every list is cleared before use.
+#[derive(Default)]
+struct Scratch<'a> {
+    /// Specs of the pods to move.
+    pods: Vec<&'a Arc<PodSpec>>,
+    /// The pod of each entry of `pods`; `None` for pods moved here by an earlier candidate.
+    pod_ids: Vec<Option<autoscale_sim_kube::PodId>>,
+    /// PodDisruptionBudgets the evictions would use, one entry per eviction.
+    pdb_use: Vec<usize>,
+    /// Free capacity of each destination before a placement, to undo a failed candidate.
+    undo_free: Vec<(usize, Resources)>,
+    /// Resume positions before a search, to undo a failed candidate.
+    undo_resume: Vec<(*const PodSpec, Option<usize>)>,
+    /// Destination of each placed pod.
+    placements: Vec<(NodeId, &'a Arc<PodSpec>)>,
+}
+
 /// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -247,6 +265,7 @@ impl ClusterAutoscaler {
             }
         }
         let mut unneeded = Vec::new();
+        let mut scratch = Scratch::default();
 
         let limit = self.unneeded_nodes_limit(view.now);
         for node in candidates {
@@ -254,7 +273,7 @@ impl ClusterAutoscaler {
             if unneeded.len() >= limit {
                 break;
             }
-            match self.try_remove(view, node, &mut state) {
+            match self.try_remove(view, node, &mut state, &mut scratch) {
                 Ok(()) => {
                     state.removed.insert(node.id);
                     unneeded.push(node.id);
@@ -322,6 +341,7 @@ impl ClusterAutoscaler {
         view: &ClusterView<'a>,
         node: &Node,
         state: &mut RemovalState<'a>,
+        scratch: &mut Scratch<'a>,
     ) -> Result<(), Unremovable> {
         // Eligibility, in the order of `unremovableReasonAndNodeUtilization`
         // (`core/scaledown/eligibility/eligibility.go`, Cluster Autoscaler 1.36).
@@ -355,15 +375,25 @@ impl ClusterAutoscaler {
 
         // Drainability rules, in Cluster Autoscaler's order (`simulator/drainability/rules`).
         let cluster: &'a autoscale_sim_kube::Cluster = view.cluster;
-        let mut pods: Vec<&'a Arc<PodSpec>> = Vec::new();
-        // The pod of each entry of `pods`; `None` for pods moved here by an earlier candidate.
-        let mut pod_ids: Vec<Option<autoscale_sim_kube::PodId>> = Vec::new();
-        let mut pdb_use: Vec<usize> = Vec::new();
+        let Scratch {
+            pods,
+            pod_ids,
+            pdb_use,
+            undo_free,
+            undo_resume,
+            placements,
+        } = scratch;
+        pods.clear();
+        pod_ids.clear();
+        pdb_use.clear();
+        undo_free.clear();
+        undo_resume.clear();
+        placements.clear();
         for pod in cluster.active_pods_on(node.id) {
             if expendable(pod) {
                 continue;
             }
-            if let Err((reason, why)) = self.check_drainable(pod, view, state, &mut pdb_use) {
+            if let Err((reason, why)) = self.check_drainable(pod, view, state, pdb_use) {
                 state.blocker = Some(format!("{}: {why}", pod.id));
                 return Err(reason);
             }
@@ -388,9 +418,6 @@ impl ClusterAutoscaler {
         }
         let tracker_mark = state.tracker.mark();
         let untracked_mark = state.untracked.len();
-        let mut undo_free: Vec<(usize, Resources)> = Vec::new();
-        let mut undo_resume: Vec<(*const PodSpec, Option<usize>)> = Vec::new();
-        let mut placements: Vec<(NodeId, &'a Arc<PodSpec>)> = Vec::new();
         let mut failed = None;
         for (position, &spec) in pods.iter().enumerate() {
             // For a spec without host ports or inter-pod constraints, nodes that could not take
@@ -461,10 +488,10 @@ impl ClusterAutoscaler {
                 spec.requests.cpu_millis,
                 spec.requests.memory_bytes / (1024 * 1024)
             ));
-            for (index, room) in undo_free.into_iter().rev() {
+            for (index, room) in undo_free.drain(..).rev() {
                 state.free[index].1 = room;
             }
-            for (key, previous) in undo_resume.into_iter().rev() {
+            for (key, previous) in undo_resume.drain(..).rev() {
                 match previous {
                     Some(index) => state.resume.insert(key, index),
                     None => state.resume.remove(&key),
@@ -475,10 +502,10 @@ impl ClusterAutoscaler {
             return Err(Unremovable::NoPlaceToMovePods);
         }
 
-        for index in pdb_use {
+        for &index in pdb_use.iter() {
             state.pdb_remaining[index] -= 1;
         }
-        for (id, spec) in placements {
+        for (id, spec) in placements.drain(..) {
             state.moved_onto.entry(id).or_default().push(spec);
         }
         Ok(())
