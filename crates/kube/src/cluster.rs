@@ -7,6 +7,7 @@ use std::sync::Arc;
 use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
 use autoscale_sim_engine::SimTime;
 
+use crate::node_table::NodeTable;
 use crate::objects::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, Node, NodeId,
     NodeState, Owner, Pod, PodDisruptionBudget, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
@@ -44,7 +45,7 @@ pub struct NewNode {
 /// Every collection is ordered by id, so iteration never depends on hashing.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
-    nodes: BTreeMap<NodeId, Node>,
+    nodes: NodeTable,
     pods: BTreeMap<PodId, Pod>,
     queue: BTreeSet<QueueKey>,
     daemonsets: Vec<DaemonSet>,
@@ -137,7 +138,7 @@ impl Cluster {
             self.generation += 1;
             pod.phase = PodPhase::Terminating;
             *self.terminating_on.entry(node_id).or_default() += 1;
-            if let Some(node) = self.nodes.get_mut(&node_id) {
+            if let Some(node) = self.nodes.get_mut(node_id) {
                 node.last_pod_event = now;
             }
         }
@@ -156,7 +157,7 @@ impl Cluster {
     /// Pods bound to `node` that are not terminating, in id order.
     pub fn active_pods_on(&self, node: NodeId) -> impl Iterator<Item = &Pod> + '_ {
         self.nodes
-            .get(&node)
+            .get(node)
             .into_iter()
             .flat_map(|n| n.pods.iter())
             .filter_map(|id| self.pods.get(id))
@@ -218,7 +219,7 @@ impl Cluster {
             annotations: BTreeMap::new(),
             not_ready_since: None,
         };
-        self.nodes.insert(id, node);
+        self.nodes.push(node);
         id
     }
 
@@ -242,7 +243,7 @@ impl Cluster {
     /// Marks a Launching node Ready.
     pub fn mark_ready(&mut self, id: NodeId, now: SimTime) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id)
+        if let Some(node) = self.nodes.get_mut(id)
             && node.state == NodeState::Launching
         {
             node.state = NodeState::Ready;
@@ -255,7 +256,7 @@ impl Cluster {
     /// node that is not Ready takes no new pods.
     pub fn set_node_not_ready(&mut self, id: NodeId, since: Option<SimTime>) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.not_ready_since = since;
         }
     }
@@ -263,7 +264,7 @@ impl Cluster {
     /// Sets an annotation on a node.
     pub fn annotate_node(&mut self, id: NodeId, key: &str, value: &str) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.annotations.insert(key.to_string(), value.to_string());
         }
     }
@@ -271,7 +272,7 @@ impl Cluster {
     /// Cordons a node and marks it Deleting; the scheduler stops using it.
     pub fn mark_deleting(&mut self, id: NodeId) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.state = NodeState::Deleting;
             node.cordoned = true;
         }
@@ -281,7 +282,7 @@ impl Cluster {
     /// and uncordoned, after a deletion gave up.
     pub fn cancel_deletion(&mut self, id: NodeId) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.state = if node.ready_at.is_some() {
                 NodeState::Ready
             } else {
@@ -294,7 +295,7 @@ impl Cluster {
     /// Sets or clears a node's cordon.
     pub fn set_cordoned(&mut self, id: NodeId, cordoned: bool) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.cordoned = cordoned;
         }
     }
@@ -302,7 +303,7 @@ impl Cluster {
     /// Removes a node that has no pods left and returns it.
     pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
         self.generation += 1;
-        let node = self.nodes.remove(&id)?;
+        let node = self.nodes.remove(id)?;
         for pod in self.nominated.remove(&id).unwrap_or_default() {
             if let Some(pod) = self.pods.get_mut(&pod) {
                 pod.nominated_node = None;
@@ -318,12 +319,12 @@ impl Cluster {
 
     /// Returns the node `id`.
     pub fn node(&self, id: NodeId) -> Option<&Node> {
-        self.nodes.get(&id)
+        self.nodes.get(id)
     }
 
     /// Iterates over all nodes in id order (launch order).
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
-        self.nodes.values()
+        self.nodes.as_slice().iter()
     }
 
     /// Number of nodes in every state.
@@ -411,7 +412,7 @@ impl Cluster {
         if !pod.spec.pod_anti_affinity.required.is_empty() {
             self.bound_with_anti_affinity += 1;
         }
-        let node = self.nodes.get_mut(&node_id).expect("bind: node exists");
+        let node = self.nodes.get_mut(node_id).expect("bind: node exists");
         node.pods.insert(pod_id);
         node.pod_requests += pod.spec.requests;
         node.last_pod_event = now;
@@ -427,7 +428,7 @@ impl Cluster {
         }
         if let Some(node) = node
             && pod.node.is_none()
-            && self.nodes.contains_key(&node)
+            && self.nodes.contains(node)
         {
             pod.nominated_node = Some(node);
             self.nominated.entry(node).or_default().insert(pod_id);
@@ -495,7 +496,7 @@ impl Cluster {
                 }
                 let node = self
                     .nodes
-                    .get_mut(&node_id)
+                    .get_mut(node_id)
                     .expect("delete: node of a bound pod exists");
                 node.pods.remove(&pod_id);
                 node.pod_requests -= pod.spec.requests;
@@ -522,7 +523,7 @@ impl Cluster {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn new_node(owner: &str, cpu: i64, mem: i64) -> NewNode {
