@@ -17,6 +17,15 @@ use crate::objects::{
 /// (kube-scheduler's default `PrioritySort` queue order).
 type QueueKey = (Reverse<i32>, SimTime, PodId);
 
+/// The spec and Unschedulable mark of a queued pod, kept in the queue so that a scheduling
+/// pass need not look the pod up.
+#[derive(Clone, Debug)]
+struct QueuedPod {
+    spec: Arc<PodSpec>,
+    /// The pod's `unschedulable` mark.
+    unschedulable: bool,
+}
+
 /// The fields the world supplies to create a node.
 #[derive(Clone, Debug)]
 pub struct NewNode {
@@ -47,7 +56,7 @@ pub struct NewNode {
 pub struct Cluster {
     nodes: NodeTable,
     pods: BTreeMap<PodId, Pod>,
-    queue: BTreeSet<QueueKey>,
+    queue: BTreeMap<QueueKey, QueuedPod>,
     daemonsets: Vec<DaemonSet>,
     pdbs: Vec<PodDisruptionBudget>,
     next_pod: u64,
@@ -341,7 +350,13 @@ impl Cluster {
             self.lowest_priority
                 .map_or(spec.priority, |p| p.min(spec.priority)),
         );
-        self.queue.insert((Reverse(spec.priority), now, id));
+        self.queue.insert(
+            (Reverse(spec.priority), now, id),
+            QueuedPod {
+                spec: spec.clone(),
+                unschedulable: false,
+            },
+        );
         let pod = Pod {
             id,
             owner,
@@ -387,7 +402,15 @@ impl Cluster {
 
     /// Pending pods in scheduling-queue order.
     pub fn pending_pods(&self) -> impl Iterator<Item = &Pod> + '_ {
-        self.queue.iter().map(|(_, _, id)| &self.pods[id])
+        self.queue.keys().map(|(_, _, id)| &self.pods[id])
+    }
+
+    /// Pending pods in scheduling-queue order as [`Cluster::pending_pods`] lists them, each with
+    /// its spec and whether it is marked Unschedulable, without looking up the pods.
+    pub fn pending_queue(&self) -> impl Iterator<Item = (PodId, &Arc<PodSpec>, bool)> + '_ {
+        self.queue
+            .iter()
+            .map(|((_, _, id), queued)| (*id, &queued.spec, queued.unschedulable))
     }
 
     /// Number of Pending pods.
@@ -473,6 +496,13 @@ impl Cluster {
         let newly = !pod.unschedulable;
         pod.unschedulable = true;
         pod.unschedulable_since.get_or_insert(now);
+        if newly
+            && let Some(queued) =
+                self.queue
+                    .get_mut(&(Reverse(pod.spec.priority), pod.created, pod_id))
+        {
+            queued.unschedulable = true;
+        }
         newly
     }
 
@@ -596,18 +626,45 @@ pub(crate) mod tests {
         assert!(cluster.terminating_on.is_empty());
     }
 
+    fn low_and_high_priority_specs() -> (Arc<PodSpec>, Arc<PodSpec>) {
+        let high = PodSpec {
+            priority: 100,
+            ..Default::default()
+        };
+        (Arc::new(PodSpec::default()), Arc::new(high))
+    }
+
     #[test]
     fn queue_orders_by_priority_then_age() {
         let mut cluster = Cluster::new(vec![]);
-        let low = Arc::new(PodSpec::default());
-        let high = Arc::new(PodSpec {
-            priority: 100,
-            ..Default::default()
-        });
+        let (low, high) = low_and_high_priority_specs();
         let first = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
         let urgent = cluster.create_pod(Owner::Bare, high, SimTime(2));
         let second = cluster.create_pod(Owner::Bare, low, SimTime(3));
         let order: Vec<PodId> = cluster.pending_pods().map(|p| p.id).collect();
         assert_eq!(order, vec![urgent, first, second]);
+    }
+
+    #[test]
+    fn pending_queue_mirrors_pods() {
+        let mut cluster = Cluster::new(vec![]);
+        let (low, high) = low_and_high_priority_specs();
+        let first = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
+        let urgent = cluster.create_pod(Owner::Bare, high.clone(), SimTime(2));
+        cluster.mark_unschedulable(first, SimTime(3));
+
+        let queue: Vec<(PodId, *const PodSpec, bool)> = cluster
+            .pending_queue()
+            .map(|(id, spec, marked)| (id, Arc::as_ptr(spec), marked))
+            .collect();
+        assert_eq!(
+            queue,
+            vec![
+                (urgent, Arc::as_ptr(&high), false),
+                (first, Arc::as_ptr(&low), true)
+            ]
+        );
+        let marks: Vec<bool> = cluster.pending_pods().map(|p| p.unschedulable).collect();
+        assert_eq!(marks, vec![false, true]);
     }
 }

@@ -133,8 +133,8 @@ impl Scheduler {
         // Each pod comes with whether it is already marked Unschedulable. Only binding clears
         // the mark, so marking such a pod again in this pass would change nothing.
         let queue: Vec<(PodId, Arc<PodSpec>, bool)> = cluster
-            .pending_pods()
-            .map(|p| (p.id, p.spec.clone(), p.unschedulable))
+            .pending_queue()
+            .map(|(id, spec, marked)| (id, spec.clone(), marked))
             .collect();
         // Specs without inter-pod constraints that found no node and could not preempt since the
         // last preemption of this pass. Binding only shrinks capacity and the queue runs from
