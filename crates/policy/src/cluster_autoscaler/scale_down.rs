@@ -196,7 +196,7 @@ impl ClusterAutoscaler {
         // The nodes and the unremovable map are both in node id order, so one walk along the
         // map finds each node's entry without a lookup per node.
         let mut unremovable = self.unremovable_until.iter().peekable();
-        let mut candidates: Vec<&Node> = view
+        let eligible = view
             .cluster
             .nodes()
             .filter(|node| node.is_in_service() && !self.deleting.contains_key(&node.id))
@@ -210,16 +210,22 @@ impl ClusterAutoscaler {
                     .peek()
                     .filter(|(id, _)| **id == node.id)
                     .is_none_or(|(_, (until, _))| *until <= view.now)
-            })
-            .collect();
-        candidates.sort_by_cached_key(|node| {
-            (
-                view.cluster.has_active_pods(node),
-                !self.unneeded.contains_key(&node.id),
-                node.id,
-            )
-        });
-        candidates
+            });
+
+        // The eligible nodes come in id order, so a stable split by (has pods, was not
+        // unneeded) gives that order without a sort. The class index is 2 for a node with pods
+        // plus 1 for a node that was not unneeded, which orders the four classes as the pair
+        // does. The unneeded map is in id order too and is walked alongside.
+        let mut unneeded = self.unneeded.keys().peekable();
+        let mut classes: [Vec<&Node>; 4] = Default::default();
+        for node in eligible {
+            while unneeded.next_if(|id| **id < node.id).is_some() {}
+            let was_unneeded = unneeded.peek() == Some(&&node.id);
+            let class =
+                2 * usize::from(view.cluster.has_active_pods(node)) + usize::from(!was_unneeded);
+            classes[class].push(node);
+        }
+        classes.concat()
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
