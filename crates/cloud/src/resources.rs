@@ -64,11 +64,13 @@ impl ExtendedResource {
             .unwrap_or(ExtendedResource::Other)
     }
 
+    #[inline]
     fn index(self) -> usize {
         self as usize
     }
 }
 
+#[inline]
 fn no_extended(extended: &[i64; EXTENDED_RESOURCES]) -> bool {
     extended.iter().all(|n| *n == 0)
 }
@@ -118,16 +120,19 @@ impl Resources {
     }
 
     /// Units of extended resource `resource`.
+    #[inline]
     pub fn extended(&self, resource: ExtendedResource) -> i64 {
         self.extended[resource.index()]
     }
 
     /// Checks whether any extended resource is non-zero.
+    #[inline]
     pub fn has_extended(&self) -> bool {
         !no_extended(&self.extended)
     }
 
     /// Whether every quantity of `self` is at most the matching quantity of `capacity`.
+    #[inline]
     pub fn fits_in(&self, capacity: &Resources) -> bool {
         self.cpu_millis <= capacity.cpu_millis
             && self.memory_bytes <= capacity.memory_bytes
@@ -165,6 +170,7 @@ impl Resources {
 
 impl Add for Resources {
     type Output = Resources;
+    #[inline]
     fn add(self, rhs: Resources) -> Resources {
         Resources {
             cpu_millis: self.cpu_millis + rhs.cpu_millis,
@@ -176,6 +182,7 @@ impl Add for Resources {
 }
 
 impl AddAssign for Resources {
+    #[inline]
     fn add_assign(&mut self, rhs: Resources) {
         *self = *self + rhs;
     }
@@ -183,6 +190,7 @@ impl AddAssign for Resources {
 
 impl Sub for Resources {
     type Output = Resources;
+    #[inline]
     fn sub(self, rhs: Resources) -> Resources {
         Resources {
             cpu_millis: self.cpu_millis - rhs.cpu_millis,
@@ -194,6 +202,7 @@ impl Sub for Resources {
 }
 
 impl SubAssign for Resources {
+    #[inline]
     fn sub_assign(&mut self, rhs: Resources) {
         *self = *self - rhs;
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
 use autoscale_sim_engine::SimTime;
 
+use crate::node_table::NodeTable;
 use crate::objects::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, Node, NodeId,
     NodeState, Owner, Pod, PodDisruptionBudget, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
@@ -15,6 +16,15 @@ use crate::objects::{
 /// Scheduling-queue key: higher priority first, then older pods, then lower id
 /// (kube-scheduler's default `PrioritySort` queue order).
 type QueueKey = (Reverse<i32>, SimTime, PodId);
+
+/// The spec and Unschedulable mark of a queued pod, kept in the queue so that a scheduling
+/// pass need not look the pod up.
+#[derive(Clone, Debug)]
+struct QueuedPod {
+    spec: Arc<PodSpec>,
+    /// The pod's `unschedulable` mark.
+    unschedulable: bool,
+}
 
 /// The fields the world supplies to create a node.
 #[derive(Clone, Debug)]
@@ -44,9 +54,9 @@ pub struct NewNode {
 /// Every collection is ordered by id, so iteration never depends on hashing.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
-    nodes: BTreeMap<NodeId, Node>,
+    nodes: NodeTable,
     pods: BTreeMap<PodId, Pod>,
-    queue: BTreeSet<QueueKey>,
+    queue: BTreeMap<QueueKey, QueuedPod>,
     daemonsets: Vec<DaemonSet>,
     pdbs: Vec<PodDisruptionBudget>,
     next_pod: u64,
@@ -59,6 +69,10 @@ pub struct Cluster {
     /// Bound pods with required pod anti-affinity, kept up to date by `bind` and `delete_pod` so
     /// that [`Cluster::has_required_anti_affinity`] does not scan the pods.
     bound_with_anti_affinity: usize,
+    /// Terminating pods per node, for the nodes that have any, kept up to date by
+    /// `begin_termination` and `delete_pod` so that [`Cluster::has_active_pods`] does not look
+    /// at the pods.
+    terminating_on: BTreeMap<NodeId, usize>,
 }
 
 impl Cluster {
@@ -132,7 +146,8 @@ impl Cluster {
         if pod.phase != PodPhase::Terminating {
             self.generation += 1;
             pod.phase = PodPhase::Terminating;
-            if let Some(node) = self.nodes.get_mut(&node_id) {
+            *self.terminating_on.entry(node_id).or_default() += 1;
+            if let Some(node) = self.nodes.get_mut(node_id) {
                 node.last_pod_event = now;
             }
         }
@@ -151,11 +166,18 @@ impl Cluster {
     /// Pods bound to `node` that are not terminating, in id order.
     pub fn active_pods_on(&self, node: NodeId) -> impl Iterator<Item = &Pod> + '_ {
         self.nodes
-            .get(&node)
+            .get(node)
             .into_iter()
             .flat_map(|n| n.pods.iter())
             .filter_map(|id| self.pods.get(id))
             .filter(|p| p.phase != PodPhase::Terminating)
+    }
+
+    /// Checks whether `node` has a bound pod that is not terminating, as
+    /// `active_pods_on(node.id).next().is_some()` does, without looking at the pods.
+    pub fn has_active_pods(&self, node: &Node) -> bool {
+        let terminating = self.terminating_on.get(&node.id).copied().unwrap_or(0);
+        node.pods.len() > terminating
     }
 
     /// DaemonSets that run on the cluster's nodes.
@@ -213,7 +235,7 @@ impl Cluster {
             annotations: BTreeMap::new(),
             not_ready_since: None,
         };
-        self.nodes.insert(id, node);
+        self.nodes.push(node);
         id
     }
 
@@ -237,7 +259,7 @@ impl Cluster {
     /// Marks a Launching node Ready.
     pub fn mark_ready(&mut self, id: NodeId, now: SimTime) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id)
+        if let Some(node) = self.nodes.get_mut(id)
             && node.state == NodeState::Launching
         {
             node.state = NodeState::Ready;
@@ -250,7 +272,7 @@ impl Cluster {
     /// node that is not Ready takes no new pods.
     pub fn set_node_not_ready(&mut self, id: NodeId, since: Option<SimTime>) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.not_ready_since = since;
         }
     }
@@ -258,7 +280,7 @@ impl Cluster {
     /// Sets an annotation on a node.
     pub fn annotate_node(&mut self, id: NodeId, key: &str, value: &str) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.annotations.insert(key.to_string(), value.to_string());
         }
     }
@@ -266,7 +288,7 @@ impl Cluster {
     /// Cordons a node and marks it Deleting; the scheduler stops using it.
     pub fn mark_deleting(&mut self, id: NodeId) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.state = NodeState::Deleting;
             node.cordoned = true;
         }
@@ -276,7 +298,7 @@ impl Cluster {
     /// and uncordoned, after a deletion gave up.
     pub fn cancel_deletion(&mut self, id: NodeId) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.state = if node.ready_at.is_some() {
                 NodeState::Ready
             } else {
@@ -289,7 +311,7 @@ impl Cluster {
     /// Sets or clears a node's cordon.
     pub fn set_cordoned(&mut self, id: NodeId, cordoned: bool) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(&id) {
+        if let Some(node) = self.nodes.get_mut(id) {
             node.cordoned = cordoned;
         }
     }
@@ -297,7 +319,7 @@ impl Cluster {
     /// Removes a node that has no pods left and returns it.
     pub fn remove_node(&mut self, id: NodeId) -> Option<Node> {
         self.generation += 1;
-        let node = self.nodes.remove(&id)?;
+        let node = self.nodes.remove(id)?;
         for pod in self.nominated.remove(&id).unwrap_or_default() {
             if let Some(pod) = self.pods.get_mut(&pod) {
                 pod.nominated_node = None;
@@ -313,12 +335,12 @@ impl Cluster {
 
     /// Returns the node `id`.
     pub fn node(&self, id: NodeId) -> Option<&Node> {
-        self.nodes.get(&id)
+        self.nodes.get(id)
     }
 
     /// Iterates over all nodes in id order (launch order).
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
-        self.nodes.values()
+        self.nodes.as_slice().iter()
     }
 
     /// Number of nodes in every state.
@@ -335,7 +357,13 @@ impl Cluster {
             self.lowest_priority
                 .map_or(spec.priority, |p| p.min(spec.priority)),
         );
-        self.queue.insert((Reverse(spec.priority), now, id));
+        self.queue.insert(
+            (Reverse(spec.priority), now, id),
+            QueuedPod {
+                spec: spec.clone(),
+                unschedulable: false,
+            },
+        );
         let pod = Pod {
             id,
             owner,
@@ -351,6 +379,11 @@ impl Cluster {
         };
         self.pods.insert(id, pod);
         id
+    }
+
+    /// Number of existing pods.
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
     }
 
     /// Number of pods ever created.
@@ -376,7 +409,15 @@ impl Cluster {
 
     /// Pending pods in scheduling-queue order.
     pub fn pending_pods(&self) -> impl Iterator<Item = &Pod> + '_ {
-        self.queue.iter().map(|(_, _, id)| &self.pods[id])
+        self.queue.keys().map(|(_, _, id)| &self.pods[id])
+    }
+
+    /// Pending pods in scheduling-queue order as [`Cluster::pending_pods`] lists them, each with
+    /// its spec and whether it is marked Unschedulable, without looking up the pods.
+    pub fn pending_queue(&self) -> impl Iterator<Item = (PodId, &Arc<PodSpec>, bool)> + '_ {
+        self.queue
+            .iter()
+            .map(|((_, _, id), queued)| (*id, &queued.spec, queued.unschedulable))
     }
 
     /// Number of Pending pods.
@@ -401,7 +442,7 @@ impl Cluster {
         if !pod.spec.pod_anti_affinity.required.is_empty() {
             self.bound_with_anti_affinity += 1;
         }
-        let node = self.nodes.get_mut(&node_id).expect("bind: node exists");
+        let node = self.nodes.get_mut(node_id).expect("bind: node exists");
         node.pods.insert(pod_id);
         node.pod_requests += pod.spec.requests;
         node.last_pod_event = now;
@@ -417,7 +458,7 @@ impl Cluster {
         }
         if let Some(node) = node
             && pod.node.is_none()
-            && self.nodes.contains_key(&node)
+            && self.nodes.contains(node)
         {
             pod.nominated_node = Some(node);
             self.nominated.entry(node).or_default().insert(pod_id);
@@ -462,6 +503,13 @@ impl Cluster {
         let newly = !pod.unschedulable;
         pod.unschedulable = true;
         pod.unschedulable_since.get_or_insert(now);
+        if newly
+            && let Some(queued) =
+                self.queue
+                    .get_mut(&(Reverse(pod.spec.priority), pod.created, pod_id))
+        {
+            queued.unschedulable = true;
+        }
         newly
     }
 
@@ -485,11 +533,19 @@ impl Cluster {
                 }
                 let node = self
                     .nodes
-                    .get_mut(&node_id)
+                    .get_mut(node_id)
                     .expect("delete: node of a bound pod exists");
                 node.pods.remove(&pod_id);
                 node.pod_requests -= pod.spec.requests;
                 node.last_pod_event = now;
+                if pod.phase == PodPhase::Terminating
+                    && let Some(count) = self.terminating_on.get_mut(&node_id)
+                {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.terminating_on.remove(&node_id);
+                    }
+                }
             }
             None => {
                 self.queue
@@ -504,7 +560,7 @@ impl Cluster {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn new_node(owner: &str, cpu: i64, mem: i64) -> NewNode {
@@ -551,17 +607,71 @@ mod tests {
     }
 
     #[test]
-    fn queue_orders_by_priority_then_age() {
+    fn has_active_pods_counts_terminating() {
         let mut cluster = Cluster::new(vec![]);
-        let low = Arc::new(PodSpec::default());
-        let high = Arc::new(PodSpec {
+        let node = cluster.add_node(new_node("ng", 2000, 4000), SimTime(0));
+        cluster.mark_ready(node, SimTime(0));
+        let spec = Arc::new(PodSpec::default());
+        let a = cluster.create_pod(Owner::Deployment(0), spec.clone(), SimTime(1));
+        let b = cluster.create_pod(Owner::Deployment(0), spec, SimTime(1));
+        let active = |cluster: &Cluster| cluster.has_active_pods(cluster.node(node).unwrap());
+        assert!(!active(&cluster));
+
+        cluster.bind(a, node, SimTime(2));
+        cluster.bind(b, node, SimTime(2));
+        cluster.begin_termination(a, SimTime(3));
+        cluster.begin_termination(a, SimTime(4));
+        assert!(active(&cluster));
+
+        cluster.begin_termination(b, SimTime(5));
+        assert!(!active(&cluster));
+
+        cluster.delete_pod(a, SimTime(6));
+        assert!(!active(&cluster));
+        cluster.delete_pod(b, SimTime(6));
+        assert!(!active(&cluster));
+        assert!(cluster.terminating_on.is_empty());
+    }
+
+    fn low_and_high_priority_specs() -> (Arc<PodSpec>, Arc<PodSpec>) {
+        let high = PodSpec {
             priority: 100,
             ..Default::default()
-        });
+        };
+        (Arc::new(PodSpec::default()), Arc::new(high))
+    }
+
+    #[test]
+    fn queue_orders_by_priority_then_age() {
+        let mut cluster = Cluster::new(vec![]);
+        let (low, high) = low_and_high_priority_specs();
         let first = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
         let urgent = cluster.create_pod(Owner::Bare, high, SimTime(2));
         let second = cluster.create_pod(Owner::Bare, low, SimTime(3));
         let order: Vec<PodId> = cluster.pending_pods().map(|p| p.id).collect();
         assert_eq!(order, vec![urgent, first, second]);
+    }
+
+    #[test]
+    fn pending_queue_mirrors_pods() {
+        let mut cluster = Cluster::new(vec![]);
+        let (low, high) = low_and_high_priority_specs();
+        let first = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
+        let urgent = cluster.create_pod(Owner::Bare, high.clone(), SimTime(2));
+        cluster.mark_unschedulable(first, SimTime(3));
+
+        let queue: Vec<(PodId, *const PodSpec, bool)> = cluster
+            .pending_queue()
+            .map(|(id, spec, marked)| (id, Arc::as_ptr(spec), marked))
+            .collect();
+        assert_eq!(
+            queue,
+            vec![
+                (urgent, Arc::as_ptr(&high), false),
+                (first, Arc::as_ptr(&low), true)
+            ]
+        );
+        let marks: Vec<bool> = cluster.pending_pods().map(|p| p.unschedulable).collect();
+        assert_eq!(marks, vec![false, true]);
     }
 }

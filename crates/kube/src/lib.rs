@@ -42,6 +42,7 @@
 
 mod cluster;
 mod constraints;
+mod node_table;
 mod objects;
 pub mod plugins;
 pub mod preemption;

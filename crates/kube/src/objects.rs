@@ -432,23 +432,27 @@ pub struct Node {
 
 impl Node {
     /// Requests of every pod on the node, DaemonSet pods included.
+    #[inline]
     pub fn requested(&self) -> Resources {
         self.daemon_requests + self.pod_requests
     }
 
     /// Allocatable minus all requests.
+    #[inline]
     pub fn free(&self) -> Resources {
         self.allocatable - self.requested()
     }
 
     /// Whether the scheduler may bind new pods here (Ready, its Ready condition true, and not
     /// cordoned).
+    #[inline]
     pub fn is_schedulable(&self) -> bool {
         self.is_in_service() && self.not_ready_since.is_none()
     }
 
     /// Whether the node is Ready in its lifecycle and not cordoned, regardless of its Ready
     /// condition.
+    #[inline]
     pub fn is_in_service(&self) -> bool {
         self.state == NodeState::Ready && !self.cordoned
     }

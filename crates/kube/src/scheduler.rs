@@ -130,19 +130,21 @@ impl Scheduler {
     /// Unschedulable when no node passes the filters.
     pub fn schedule(&mut self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
         let mut pass = SchedulePass::default();
-        let queue: Vec<(PodId, Arc<PodSpec>)> = cluster
-            .pending_pods()
-            .map(|p| (p.id, p.spec.clone()))
+        // Each pod comes with whether it is already marked Unschedulable. Only binding clears
+        // the mark, so marking such a pod again in this pass would change nothing.
+        let queue: Vec<(PodId, Arc<PodSpec>, bool)> = cluster
+            .pending_queue()
+            .map(|(id, spec, marked)| (id, spec.clone(), marked))
             .collect();
         // Specs without inter-pod constraints that found no node and could not preempt since the
         // last preemption of this pass. Binding only shrinks capacity and the queue runs from
         // higher to lower priority, so they cannot fit or preempt until the next preemption.
         let mut failed_specs: BTreeSet<*const PodSpec> = BTreeSet::new();
 
-        for (pod_id, spec) in queue {
+        for (pod_id, spec, marked) in queue {
             let key = Arc::as_ptr(&spec);
             if failed_specs.contains(&key) {
-                self.leave_pending(cluster, pod_id, now, &mut pass);
+                self.leave_pending(cluster, pod_id, marked, now, &mut pass);
                 continue;
             }
             if let Some(node_id) = self.pick_node_for(cluster, pod_id, &spec) {
@@ -168,20 +170,21 @@ impl Scheduler {
                     }
                 }
             }
-            self.leave_pending(cluster, pod_id, now, &mut pass);
+            self.leave_pending(cluster, pod_id, marked, now, &mut pass);
         }
         pass
     }
 
-    /// Marks a pod that found no node Unschedulable.
+    /// Marks a pod that found no node Unschedulable, unless it is `marked` already.
     fn leave_pending(
         &self,
         cluster: &mut Cluster,
         pod_id: PodId,
+        marked: bool,
         now: SimTime,
         pass: &mut SchedulePass,
     ) {
-        if cluster.mark_unschedulable(pod_id, now) {
+        if !marked && cluster.mark_unschedulable(pod_id, now) {
             pass.newly_unschedulable.push(pod_id);
         }
         pass.still_pending += 1;
@@ -204,8 +207,8 @@ impl Scheduler {
         pod_id: PodId,
         spec: &PodSpec,
     ) -> Option<NodeId> {
-        let nodes: Vec<&Node> = cluster.nodes().collect();
-        if nodes.is_empty() {
+        let node_count = cluster.node_count();
+        if node_count == 0 {
             return None;
         }
         // kube-scheduler's system default spread constraints apply to pods that a ReplicaSet or
@@ -218,7 +221,14 @@ impl Scheduler {
             (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity() || defaulted)
                 .then(|| InterPodState::compute_for_scheduling(spec, cluster, replicated));
         let passes = |node: &Node| {
-            let free = node.free() - cluster.nominated_requests(node.id, spec.priority, pod_id);
+            // Nominated pods only take capacity away, so a pod that does not fit the node's own
+            // free capacity fails NodeResourcesFit there whatever the other filters find. This
+            // check saves the nomination lookup and the other filters on full nodes.
+            let free = node.free();
+            if !spec.requests.fits_in(&free) {
+                return false;
+            }
+            let free = free - cluster.nominated_requests(node.id, spec.priority, pod_id);
             filter_node(spec, node, &free, cluster).is_ok()
                 && inter_pod
                     .as_ref()
@@ -232,13 +242,18 @@ impl Scheduler {
         {
             return Some(nominated.id);
         }
-        let wanted = feasible_nodes_to_find(nodes.len(), self.percentage_of_nodes_to_score);
+        let wanted = feasible_nodes_to_find(node_count, self.percentage_of_nodes_to_score);
 
-        // Filter, from the rotating start, until enough feasible nodes are found.
+        // Filter, from the rotating start, until enough feasible nodes are found. The nodes in
+        // search order are those from the start position on, then those before it.
+        let start = self.next_start % node_count;
+        let in_search_order = cluster
+            .nodes()
+            .skip(start)
+            .chain(cluster.nodes().take(start));
         let mut feasible: Vec<&Node> = Vec::new();
         let mut processed = 0;
-        for offset in 0..nodes.len() {
-            let node = nodes[(self.next_start + offset) % nodes.len()];
+        for node in in_search_order {
             processed += 1;
             if passes(node) {
                 feasible.push(node);
@@ -247,7 +262,7 @@ impl Scheduler {
                 }
             }
         }
-        self.next_start = (self.next_start + processed) % nodes.len();
+        self.next_start = (self.next_start + processed) % node_count;
 
         // Score and pick.
         let spread = inter_pod

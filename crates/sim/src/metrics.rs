@@ -233,7 +233,7 @@ impl Metrics {
             time_seconds: now.as_secs(),
             hour_of_day: hour_of_day(now, config.start_unix_secs),
             load: loads.iter().fold(0.0, |total, value| total + value),
-            pods: cluster.pods().count() as u64,
+            pods: cluster.pod_count() as u64,
             pods_pending: cluster.pending_count() as u64,
             nodes: cluster.node_count() as u32,
             ..Default::default()

@@ -63,14 +63,22 @@ fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resourc
 struct RemovalState<'a> {
     /// Free capacity of each schedulable node, in node id order.
     free: Vec<(NodeId, Resources)>,
+    /// The node of each entry of `free`.
+    targets: Vec<&'a Node>,
     /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
     /// first-fit search for the next pod of that spec may start.
     resume: BTreeMap<*const PodSpec, usize>,
     /// Pods moved onto each node by earlier candidates.
-    moved_onto: BTreeMap<NodeId, Vec<Arc<PodSpec>>>,
+    moved_onto: BTreeMap<NodeId, Vec<&'a Arc<PodSpec>>>,
     /// Candidates already found removable.
     removed: BTreeSet<NodeId>,
     tracker: TopologyTracker<'a>,
+    /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
+    /// that needs topology checks comes up, so placements wait in `untracked` until then. They
+    /// are recorded in order at that point, which leaves the tracker as if recorded at once.
+    tracking: bool,
+    /// Placements of committed candidates not yet recorded in `tracker`, in order.
+    untracked: Vec<(usize, &'a Arc<PodSpec>)>,
     pdb_remaining: Vec<i64>,
     /// Pods of each Deployment, counted only when `--min-replica-count` is set.
     replicas: BTreeMap<u32, u32>,
@@ -79,6 +87,24 @@ struct RemovalState<'a> {
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+/// Lists of one candidate's removal simulation, kept from one candidate to the next so that
+/// each simulation reuses their memory. Every list is cleared before use.
+#[derive(Default)]
+struct Scratch<'a> {
+    /// Specs of the pods to move.
+    pods: Vec<&'a Arc<PodSpec>>,
+    /// The pod of each entry of `pods`; `None` for pods moved here by an earlier candidate.
+    pod_ids: Vec<Option<autoscale_sim_kube::PodId>>,
+    /// PodDisruptionBudgets the evictions would use, one entry per eviction.
+    pdb_use: Vec<usize>,
+    /// Free capacity of each destination before a placement, to undo a failed candidate.
+    undo_free: Vec<(usize, Resources)>,
+    /// Resume positions before a search, to undo a failed candidate.
+    undo_resume: Vec<(*const PodSpec, Option<usize>)>,
+    /// Destination of each placed pod.
+    placements: Vec<(NodeId, &'a Arc<PodSpec>)>,
 }
 
 /// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
@@ -167,7 +193,10 @@ impl ClusterAutoscaler {
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
     /// in the previous loop, then the rest; by node id within each class.
     fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<&'a Node> {
-        let mut candidates: Vec<&Node> = view
+        // The nodes and the unremovable map are both in node id order, so one walk along the
+        // map finds each node's entry without a lookup per node.
+        let mut unremovable = self.unremovable_until.iter().peekable();
+        let eligible = view
             .cluster
             .nodes()
             .filter(|node| node.is_in_service() && !self.deleting.contains_key(&node.id))
@@ -176,19 +205,27 @@ impl ClusterAutoscaler {
                     .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
             })
             .filter(|node| {
-                self.unremovable_until
-                    .get(&node.id)
-                    .is_none_or(|(until, _)| *until <= view.now)
-            })
-            .collect();
-        candidates.sort_by_cached_key(|node| {
-            (
-                view.cluster.active_pods_on(node.id).next().is_some(),
-                !self.unneeded.contains_key(&node.id),
-                node.id,
-            )
-        });
-        candidates
+                while unremovable.next_if(|(id, _)| **id < node.id).is_some() {}
+                unremovable
+                    .peek()
+                    .filter(|(id, _)| **id == node.id)
+                    .is_none_or(|(_, (until, _))| *until <= view.now)
+            });
+
+        // The eligible nodes come in id order, so a stable split by (has pods, was not
+        // unneeded) gives that order without a sort. The class index is 2 for a node with pods
+        // plus 1 for a node that was not unneeded, which orders the four classes as the pair
+        // does. The unneeded map is in id order too and is walked alongside.
+        let mut unneeded = self.unneeded.keys().peekable();
+        let mut classes: [Vec<&Node>; 4] = Default::default();
+        for node in eligible {
+            while unneeded.next_if(|id| **id < node.id).is_some() {}
+            let was_unneeded = unneeded.peek() == Some(&&node.id);
+            let class =
+                2 * usize::from(view.cluster.has_active_pods(node)) + usize::from(!was_unneeded);
+            classes[class].push(node);
+        }
+        classes.concat()
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
@@ -200,20 +237,22 @@ impl ClusterAutoscaler {
         candidates: &[&Node],
         actions: &mut Actions,
     ) -> Vec<NodeId> {
-        let free: Vec<(NodeId, Resources)> = view
+        let targets: Vec<&Node> = view
             .cluster
             .nodes()
             .filter(|n| n.is_schedulable())
-            .map(|n| (n.id, n.free()))
             .collect();
         let mut state = RemovalState {
-            free,
+            free: targets.iter().map(|n| (n.id, n.free())).collect(),
+            targets,
             resume: BTreeMap::new(),
             moved_onto: BTreeMap::new(),
             removed: BTreeSet::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
+            tracking: false,
+            untracked: Vec::new(),
             // Disruptions left per PodDisruptionBudget; moved pods use them up (`RemainingPdbTracker`).
             pdb_remaining: view.cluster.disruptions_allowed(),
             replicas: BTreeMap::new(),
@@ -232,6 +271,7 @@ impl ClusterAutoscaler {
             }
         }
         let mut unneeded = Vec::new();
+        let mut scratch = Scratch::default();
 
         let limit = self.unneeded_nodes_limit(view.now);
         for node in candidates {
@@ -239,7 +279,7 @@ impl ClusterAutoscaler {
             if unneeded.len() >= limit {
                 break;
             }
-            match self.try_remove(view, node, &mut state) {
+            match self.try_remove(view, node, &mut state, &mut scratch) {
                 Ok(()) => {
                     state.removed.insert(node.id);
                     unneeded.push(node.id);
@@ -302,11 +342,12 @@ impl ClusterAutoscaler {
         incremental.min(upper) as usize
     }
 
-    fn try_remove(
+    fn try_remove<'a>(
         &self,
-        view: &ClusterView<'_>,
+        view: &ClusterView<'a>,
         node: &Node,
-        state: &mut RemovalState<'_>,
+        state: &mut RemovalState<'a>,
+        scratch: &mut Scratch<'a>,
     ) -> Result<(), Unremovable> {
         // Eligibility, in the order of `unremovableReasonAndNodeUtilization`
         // (`core/scaledown/eligibility/eligibility.go`, Cluster Autoscaler 1.36).
@@ -339,34 +380,52 @@ impl ClusterAutoscaler {
         }
 
         // Drainability rules, in Cluster Autoscaler's order (`simulator/drainability/rules`).
-        let mut pods: Vec<Arc<PodSpec>> = Vec::new();
-        // The pod of each entry of `pods`; `None` for pods moved here by an earlier candidate.
-        let mut pod_ids: Vec<Option<autoscale_sim_kube::PodId>> = Vec::new();
-        let mut pdb_use: Vec<usize> = Vec::new();
-        for pod in view.cluster.active_pods_on(node.id) {
+        let cluster: &'a autoscale_sim_kube::Cluster = view.cluster;
+        let Scratch {
+            pods,
+            pod_ids,
+            pdb_use,
+            undo_free,
+            undo_resume,
+            placements,
+        } = scratch;
+        pods.clear();
+        pod_ids.clear();
+        pdb_use.clear();
+        undo_free.clear();
+        undo_resume.clear();
+        placements.clear();
+        for pod in cluster.active_pods_on(node.id) {
             if expendable(pod) {
                 continue;
             }
-            if let Err((reason, why)) = self.check_drainable(pod, view, state, &mut pdb_use) {
+            if let Err((reason, why)) = self.check_drainable(pod, view, state, pdb_use) {
                 state.blocker = Some(format!("{}: {why}", pod.id));
                 return Err(reason);
             }
-            pods.push(pod.spec.clone());
+            pods.push(&pod.spec);
             pod_ids.push(Some(pod.id));
         }
-        let moved = state.moved_onto.get(&node.id).cloned().unwrap_or_default();
+        let moved = state
+            .moved_onto
+            .get(&node.id)
+            .map_or(&[][..], Vec::as_slice);
         pod_ids.extend(moved.iter().map(|_| None));
         pods.extend(moved);
 
         // Place every pod on another node, first fit in node order. The placements change
         // `state` in place and are undone if a pod finds no node, which gives the same result
         // as working on copies without the cost of copying the cluster per candidate.
+        if !state.tracking && pods.iter().any(|spec| state.tracker.constrained(spec)) {
+            for (index, spec) in std::mem::take(&mut state.untracked) {
+                state.tracker.place(spec, Domain::of(state.targets[index]));
+            }
+            state.tracking = true;
+        }
         let tracker_mark = state.tracker.mark();
-        let mut undo_free: Vec<(usize, Resources)> = Vec::new();
-        let mut undo_resume: Vec<(*const PodSpec, Option<usize>)> = Vec::new();
-        let mut placements: Vec<(NodeId, Arc<PodSpec>)> = Vec::new();
+        let untracked_mark = state.untracked.len();
         let mut failed = None;
-        for (position, spec) in pods.iter().enumerate() {
+        for (position, &spec) in pods.iter().enumerate() {
             // For a spec without host ports or inter-pod constraints, nodes that could not take
             // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
             // stay removed), so its search resumes at the last node that took one.
@@ -382,10 +441,10 @@ impl ClusterAutoscaler {
             let tracker = &mut state.tracker;
             let destination = (start..state.free.len()).find(|&index| {
                 let (id, room) = &state.free[index];
-                if *id == node.id || removed.contains(id) || !spec.requests.fits_in(room) {
+                if !spec.requests.fits_in(room) || *id == node.id || removed.contains(id) {
                     return false;
                 }
-                let target = view.cluster.node(*id).expect("destination exists");
+                let target = state.targets[index];
                 let ports_free = spec.host_ports.iter().all(|port| {
                     let mut moved_ports = moved_onto
                         .get(id)
@@ -398,7 +457,7 @@ impl ClusterAutoscaler {
                             .iter()
                             .filter_map(|p| view.cluster.pod(*p))
                             .any(|p| p.spec.host_ports.contains(port))
-                        && !moved_ports.any(|s: &Arc<PodSpec>| s.host_ports.contains(port))
+                        && !moved_ports.any(|s| s.host_ports.contains(port))
                 });
                 ports_free
                     && passes_static_filters(spec, target)
@@ -417,9 +476,12 @@ impl ClusterAutoscaler {
             let (id, room) = &mut state.free[index];
             undo_free.push((index, *room));
             *room -= spec.requests;
-            let target = view.cluster.node(*id).expect("destination exists");
-            state.tracker.place(spec, Domain::of(target));
-            placements.push((*id, spec.clone()));
+            if state.tracking {
+                state.tracker.place(spec, Domain::of(state.targets[index]));
+            } else {
+                state.untracked.push((index, spec));
+            }
+            placements.push((*id, spec));
         }
         if let Some(position) = failed {
             let spec = &pods[position];
@@ -432,23 +494,24 @@ impl ClusterAutoscaler {
                 spec.requests.cpu_millis,
                 spec.requests.memory_bytes / (1024 * 1024)
             ));
-            for (index, room) in undo_free.into_iter().rev() {
+            for (index, room) in undo_free.drain(..).rev() {
                 state.free[index].1 = room;
             }
-            for (key, previous) in undo_resume.into_iter().rev() {
+            for (key, previous) in undo_resume.drain(..).rev() {
                 match previous {
                     Some(index) => state.resume.insert(key, index),
                     None => state.resume.remove(&key),
                 };
             }
             state.tracker.rollback(tracker_mark);
+            state.untracked.truncate(untracked_mark);
             return Err(Unremovable::NoPlaceToMovePods);
         }
 
-        for index in pdb_use {
+        for &index in pdb_use.iter() {
             state.pdb_remaining[index] -= 1;
         }
-        for (id, spec) in placements {
+        for (id, spec) in placements.drain(..) {
             state.moved_onto.entry(id).or_default().push(spec);
         }
         Ok(())

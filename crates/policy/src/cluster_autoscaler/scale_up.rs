@@ -302,10 +302,10 @@ impl ClusterAutoscaler {
         pending: &[&'a Pod],
     ) -> Vec<&'a Pod> {
         // Ready nodes as they are, and upcoming nodes as copies of their group's template.
-        struct Slot {
+        struct Slot<'n> {
             free: Resources,
             template: Option<usize>,
-            id: autoscale_sim_kube::NodeId,
+            node: &'n autoscale_sim_kube::Node,
             ports: Vec<u16>,
         }
         // Host ports matter only when a pending pod requests one.
@@ -323,7 +323,7 @@ impl ClusterAutoscaler {
                 slots.push(Slot {
                     free: node.free(),
                     template: None,
-                    id: node.id,
+                    node,
                     ports,
                 });
             } else if node.state == NodeState::Launching
@@ -336,13 +336,16 @@ impl ClusterAutoscaler {
                 slots.push(Slot {
                     free: template.free(),
                     template: Some(group),
-                    id: node.id,
+                    node,
                     ports: template.daemon_ports.clone(),
                 });
             }
         }
 
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
+        // When no pending pod needs topology checks, no pod with required anti-affinity is
+        // placed, so the tracker allows every placement and need not record them.
+        let tracking = pending.iter().any(|pod| tracker.constrained(&pod.spec));
         let mut remaining = Vec::new();
         // For a pod spec without inter-pod constraints or host ports, the first slot that can
         // take it never moves backwards within this pass (slots only lose capacity), so the
@@ -371,9 +374,9 @@ impl ClusterAutoscaler {
                 if !fits {
                     return false;
                 }
-                let node = view.cluster.node(slot.id).expect("slot node exists");
+                let node = slot.node;
                 match slot.template {
-                    Some(group) => {
+                    Some(group) if tracking => {
                         let template = &templates[group];
                         let domain = Domain {
                             hostname: node.name.clone(),
@@ -382,6 +385,7 @@ impl ClusterAutoscaler {
                         fits_template_statically(spec, template)
                             && tracker.allows_simulated(spec, &domain)
                     }
+                    Some(group) => fits_template_statically(spec, &templates[group]),
                     None => {
                         passes_static_filters(spec, node) && tracker.allows_existing(spec, node)
                     }
@@ -396,14 +400,16 @@ impl ClusterAutoscaler {
                     let slot = &mut slots[index];
                     slot.free -= spec.requests;
                     slot.ports.extend(spec.host_ports.iter().copied());
-                    let node = view.cluster.node(slot.id).expect("slot node exists");
-                    tracker.place(
-                        spec,
-                        Domain {
-                            hostname: node.name.clone(),
-                            zone: Some(node.zone.clone()),
-                        },
-                    );
+                    if tracking {
+                        let node = slot.node;
+                        tracker.place(
+                            spec,
+                            Domain {
+                                hostname: node.name.clone(),
+                                zone: Some(node.zone.clone()),
+                            },
+                        );
+                    }
                 }
                 None => remaining.push(pod),
             }
