@@ -91,7 +91,8 @@ pub(crate) struct InFlight {
 /// Per-node facts about pods that the disruption methods use. One sweep over the cluster's pods
 /// per pass gathers them, instead of one lookup per node and method.
 pub(super) struct PodFacts {
-    by_node: BTreeMap<NodeId, NodePodFacts>,
+    /// Facts of every node, sorted by node id (the order of `Cluster::nodes`).
+    by_node: Vec<(NodeId, NodePodFacts)>,
 }
 
 #[derive(Clone, Copy)]
@@ -118,20 +119,31 @@ impl PodFacts {
             eviction_cost: zero,
             reschedule_cost: 1.0,
         };
-        let mut by_node: BTreeMap<NodeId, NodePodFacts> =
+        let mut by_node: Vec<(NodeId, NodePodFacts)> =
             view.cluster.nodes().map(|n| (n.id, none)).collect();
         let allowed = view.cluster.disruptions_allowed();
-        let eviction_allowed = |spec: &autoscale_sim_kube::PodSpec| {
-            let covering = view.cluster.pdbs_covering(spec);
-            match covering.as_slice() {
-                [] => true,
-                [index] => allowed[*index] >= 1,
-                _ => false,
-            }
+        // Pods of one spec share its covering budgets, so each spec is matched against the
+        // budgets once per pass.
+        let mut allowed_by_spec: BTreeMap<*const autoscale_sim_kube::PodSpec, bool> =
+            BTreeMap::new();
+        let mut eviction_allowed = |spec: &std::sync::Arc<autoscale_sim_kube::PodSpec>| {
+            *allowed_by_spec
+                .entry(std::sync::Arc::as_ptr(spec))
+                .or_insert_with(|| {
+                    let covering = view.cluster.pdbs_covering(spec);
+                    match covering.as_slice() {
+                        [] => true,
+                        [index] => allowed[*index] >= 1,
+                        _ => false,
+                    }
+                })
         };
         // Pods in id order, so each node's costs are added in the order of its pod set.
         for pod in view.cluster.pods() {
-            let Some(facts) = pod.node.and_then(|id| by_node.get_mut(&id)) else {
+            let Some(facts) = pod.node.and_then(|id| {
+                let index = by_node.binary_search_by_key(&id, |(n, _)| *n).ok()?;
+                Some(&mut by_node[index].1)
+            }) else {
                 continue;
             };
             let cost = pod_eviction_cost(pod.spec.priority);
@@ -151,7 +163,11 @@ impl PodFacts {
     }
 
     fn of(&self, node: &Node) -> NodePodFacts {
-        self.by_node[&node.id]
+        let index = self
+            .by_node
+            .binary_search_by_key(&node.id, |(n, _)| *n)
+            .expect("facts gathered for every node");
+        self.by_node[index].1
     }
 
     /// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
@@ -278,7 +294,9 @@ impl Karpenter {
         let unchanged = self.consolidated.is_some_and(|(generation, until)| {
             generation == view.cluster.generation() && view.now < until
         });
-        if self.pending_command.is_none() {
+        // A short-circuited pass with no drifted node skips the sweep over the pods, because
+        // Drift looks only at drifted nodes and the consolidation methods do not run.
+        if self.pending_command.is_none() && (!unchanged || !self.drifted.is_empty()) {
             let facts = PodFacts::gather(view);
             let mut command = None;
             if !unchanged {

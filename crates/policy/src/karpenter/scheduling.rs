@@ -211,6 +211,10 @@ fn new_node_zone(
 ) -> Option<Option<String>> {
     let selected = spec.node_selector.get(LABEL_ZONE);
     let terms = &spec.node_affinity.required;
+    // A pod that restricts no zone allows them all, so the filter below would keep every zone.
+    if selected.is_none() && terms.is_empty() && !zones.is_empty() {
+        return Some(tracker.zone_for_new_node(spec, zones));
+    }
     let allowed: Vec<String> = zones
         .iter()
         .filter(|z| selected.is_none_or(|s| s == *z))
