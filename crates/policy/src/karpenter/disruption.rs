@@ -8,7 +8,10 @@ use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodPhase};
 
-use super::scheduling::{Placement, SimNode, SimPod, any_host_ports, solve, sort_nodes};
+use super::scheduling::{
+    Placement, SimNode, SimPod, any_host_ports, placement_order, solve, sort_nodes,
+    unschedulable_pods,
+};
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
     token,
@@ -242,18 +245,12 @@ pub(super) struct ConsolidationBase<'v> {
 
 impl<'v> ConsolidationBase<'v> {
     pub(super) fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
+        let mut pending = unschedulable_pods(view.cluster);
+        // Sorted once per pass, so that each simulation only merges the candidates' pods in.
+        pending.sort_by(placement_order);
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
-            pending: view
-                .cluster
-                .pending_pods()
-                .filter(|p| p.unschedulable && !p.is_preempting())
-                .map(|p| SimPod {
-                    id: p.id,
-                    spec: p.spec.clone(),
-                    created: p.created,
-                })
-                .collect(),
+            pending,
             limits: karpenter.remaining_limits(view),
         }
     }
@@ -655,11 +652,7 @@ impl Karpenter {
                 });
             for pod in reschedulable {
                 candidate_pods.insert(pod.id);
-                pods.push(SimPod {
-                    id: pod.id,
-                    spec: pod.spec.clone(),
-                    created: pod.created,
-                });
+                pods.push(SimPod::of(pod));
             }
         }
         let mut fresh = None;
@@ -667,6 +660,7 @@ impl Karpenter {
             Some(base) => base,
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
+        pods.sort_by(placement_order);
         pods.extend(base.pending.iter().cloned());
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the

@@ -15,7 +15,7 @@ use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::used_host_ports;
 use autoscale_sim_kube::{
-    Cluster, LABEL_ZONE, Node, NodeId, NodeState, PodId, PodSpec, passes_static_filters,
+    Cluster, LABEL_ZONE, Node, NodeId, NodeState, Pod, PodId, PodSpec, passes_static_filters,
 };
 
 use super::preferences::{self, Preferences, tolerates_every};
@@ -28,6 +28,26 @@ pub(crate) struct SimPod {
     pub id: PodId,
     pub spec: Arc<PodSpec>,
     pub created: SimTime,
+}
+
+impl SimPod {
+    /// Creates the simulation's copy of a cluster pod.
+    pub fn of(pod: &Pod) -> Self {
+        SimPod {
+            id: pod.id,
+            spec: pod.spec.clone(),
+            created: pod.created,
+        }
+    }
+}
+
+/// Collects the pods kube-scheduler marked Unschedulable, except those waiting for a preemption.
+pub(crate) fn unschedulable_pods(cluster: &Cluster) -> Vec<SimPod> {
+    cluster
+        .pending_pods()
+        .filter(|p| p.unschedulable && !p.is_preempting())
+        .map(SimPod::of)
+        .collect()
 }
 
 /// An existing or in-flight node in the simulation, with its free capacity.
@@ -55,6 +75,15 @@ impl<'a> SimNode<'a> {
             },
         }
     }
+}
+
+/// Compares two pods in the order the simulation places them: first-fit decreasing by CPU, then
+/// memory, ties by creation time, then id. Pod ids are unique, so this is a total order.
+pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
+    (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
+        .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
+        .then(a.created.cmp(&b.created))
+        .then(a.id.cmp(&b.id))
 }
 
 /// Checks whether any of `pods` requests a host port.
@@ -297,12 +326,8 @@ pub(crate) fn solve(
     remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
 ) -> Placement {
-    pods.sort_by(|a, b| {
-        (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
-            .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
-            .then(a.created.cmp(&b.created))
-            .then(a.id.cmp(&b.id))
-    });
+    // A caller may pass runs already in this order, which the stable sort merges in linear time.
+    pods.sort_by(placement_order);
     // Free capacity and ports of `nodes` as they were, restored before returning.
     let mut undo: Vec<(usize, Resources, usize)> = Vec::new();
 
@@ -312,6 +337,17 @@ pub(crate) fn solve(
     // search resumes at the node that took the previous pod of the spec: the same node as a
     // scan from the start, found without rescanning.
     let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
+    // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
+    // up to date as pods join instead of sorted per pod.
+    let mut claim_order: Vec<usize> = Vec::new();
+    // Per open NodeClaim, each quantity's maximum over the room of its options. Requests that
+    // exceed it fit none of the options, so the NodeClaim is passed over without a scan.
+    let mut claim_room: Vec<Resources> = Vec::new();
+    let max_room = |pool: &ResolvedPool, options: &[usize]| {
+        options
+            .iter()
+            .fold(Resources::ZERO, |room, &o| room.max(&pool.options[o].room))
+    };
     // Placements matter to later pods only through inter-pod constraints; when no pod to place
     // has any, recording them would not change any result of the tracker.
     let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
@@ -352,15 +388,14 @@ pub(crate) fn solve(
         }
 
         // 2. NodeClaims opened in this simulation, fewest pods first.
-        let mut order: Vec<usize> = (0..placement.claims.len()).collect();
-        order.sort_by_key(|&i| (placement.claims[i].pods.len(), i));
         // Options are price-ordered, so the larger ones that are likelier to fit come last; the
         // search runs from there.
-        let joined = order.into_iter().find(|&i| {
+        let joined = claim_order.iter().position(|&i| {
             let claim = &placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
-            tolerates_every(&pod.spec.tolerations, &pool.config.taints)
+            requests.fits_in(&claim_room[i])
+                && tolerates_every(&pod.spec.tolerations, &pool.config.taints)
                 && ports_free(&pod.spec, &claim.ports)
                 && claim
                     .options
@@ -370,7 +405,8 @@ pub(crate) fn solve(
                 && keeps_min_values(pool, claim, &pod.spec, &requests)
                 && (!record || tracker.allows_simulated(&pod.spec, &claim.domain()))
         });
-        if let Some(i) = joined {
+        if let Some(position) = joined {
+            let i = claim_order[position];
             let claim = &mut placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
@@ -386,6 +422,7 @@ pub(crate) fn solve(
                 claim
                     .options
                     .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
+                claim_room[i] = max_room(pool, &claim.options);
             }
             claim.requests = requests;
             if claim.zone.is_none() {
@@ -395,6 +432,14 @@ pub(crate) fn solve(
             claim.pods.push(pod.id);
             if record {
                 tracker.place(&pod.spec, claim.domain());
+            }
+            // The NodeClaim has one more pod, so it moves past those that now have fewer pods, or
+            // as many with a lower index.
+            let key = |i: usize| (placement.claims[i].pods.len(), i);
+            let mut at = position;
+            while at + 1 < claim_order.len() && key(claim_order[at + 1]) < key(i) {
+                claim_order.swap(at, at + 1);
+                at += 1;
             }
             return true;
         }
@@ -442,6 +487,12 @@ pub(crate) fn solve(
                 if record {
                     tracker.place(&pod.spec, claim.domain());
                 }
+                // A new NodeClaim has one pod and the highest index.
+                let index = placement.claims.len();
+                let at = claim_order.partition_point(|&i| placement.claims[i].pods.len() <= 1);
+                claim_order.insert(at, index);
+                // Its options are some of the pool's, so the pool's maximum bounds them.
+                claim_room.push(pools[pool].max_room);
                 placement.claims.push(claim);
                 true
             }
@@ -468,18 +519,21 @@ pub(crate) fn solve(
             .applies_to(&original.spec)
             .then(|| (*original.spec).clone());
         let placed = loop {
+            let strict_pod;
             let pod = match &relaxed {
-                None => original.clone(),
+                None => &original,
                 Some(spec) => {
                     let strict = Arc::new(preferences::as_required(spec));
                     relaxed_specs.push(strict.clone());
-                    SimPod {
+                    strict_pod = SimPod {
+                        id: original.id,
                         spec: strict,
-                        ..original.clone()
-                    }
+                        created: original.created,
+                    };
+                    &strict_pod
                 }
             };
-            if try_add(&pod, relaxed.is_none()) {
+            if try_add(pod, relaxed.is_none()) {
                 break true;
             }
             let relaxed_further = relaxed.as_mut().is_some_and(|spec| preferences.relax(spec));
