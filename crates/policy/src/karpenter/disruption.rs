@@ -9,7 +9,7 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodPhase};
 
 use super::scheduling::{
-    Placement, SimNode, SimPod, any_host_ports, placement_order, solve, sort_nodes,
+    FitIndex, Placement, SimNode, SimPod, any_host_ports, placement_order, solve, sort_nodes,
     unschedulable_pods,
 };
 use super::{
@@ -236,11 +236,13 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 }
 
 /// Starting state shared by the consolidation simulations of one pass: the destination nodes in
-/// the simulation's order, the pods already waiting, and the NodePools' remaining limits.
+/// the simulation's order, the pods already waiting, the NodePools' remaining limits, and the
+/// nodes each pod spec fits on.
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     pending: Vec<SimPod>,
     limits: Vec<super::scheduling::RemainingLimits>,
+    fit_index: FitIndex,
 }
 
 impl<'v> ConsolidationBase<'v> {
@@ -252,6 +254,7 @@ impl<'v> ConsolidationBase<'v> {
             nodes: karpenter.destination_nodes(view, ports),
             pending,
             limits: karpenter.remaining_limits(view),
+            fit_index: FitIndex::default(),
         }
     }
 }
@@ -682,6 +685,7 @@ impl Karpenter {
                 pools,
                 &mut limits,
                 &mut tracker,
+                None,
             )
         } else {
             solve(
@@ -691,6 +695,7 @@ impl Karpenter {
                 pools,
                 &mut limits,
                 &mut tracker,
+                Some(&mut base.fit_index),
             )
         };
 

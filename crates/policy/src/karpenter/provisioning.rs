@@ -80,7 +80,15 @@ impl Karpenter {
         sort_nodes(&mut nodes);
         let mut limits = self.remaining_limits(view);
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
-        let placement = solve(pods, &mut nodes, &[], pools, &mut limits, &mut tracker);
+        let placement = solve(
+            pods,
+            &mut nodes,
+            &[],
+            pools,
+            &mut limits,
+            &mut tracker,
+            None,
+        );
 
         // Nominate the existing nodes that received pods; they may not be disrupted meanwhile.
         let until = view.now + self.config.nomination_window();

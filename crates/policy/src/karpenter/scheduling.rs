@@ -167,6 +167,36 @@ impl RemainingLimits {
     }
 }
 
+/// The nodes of a fixed destination list on which a pod of each spec fits before a simulation
+/// places anything. It applies the checks that stay the same within a consolidation pass, which
+/// are requests against free capacity, the static filters and taints. Simulations only take
+/// capacity away and give it back when they end, so a node missing from a spec's list cannot
+/// take a pod of that spec in any simulation on the list. First-fit searches walk these lists
+/// instead of every node.
+///
+/// Specs are keyed by address, which stays theirs while the cluster the pass reads is alive.
+#[derive(Debug, Default)]
+pub(crate) struct FitIndex {
+    by_spec: BTreeMap<*const PodSpec, Vec<usize>>,
+}
+
+impl FitIndex {
+    /// Lists the nodes that can take a pod of `spec`, in the order of `nodes`, unless the spec is
+    /// listed already. `nodes` must be as they were when the first spec was listed.
+    fn add(&mut self, spec: &Arc<PodSpec>, nodes: &[SimNode<'_>]) {
+        self.by_spec.entry(Arc::as_ptr(spec)).or_insert_with(|| {
+            (0..nodes.len())
+                .filter(|&index| {
+                    let n = &nodes[index];
+                    spec.requests.fits_in(&n.free)
+                        && passes_static_filters(spec, n.node)
+                        && tolerates_every(&spec.tolerations, &n.node.taints)
+                })
+                .collect()
+        });
+    }
+}
+
 /// Result of a simulation.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Placement {
@@ -314,6 +344,9 @@ fn keeps_min_values(
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
 /// simulation works on `nodes` in place and leaves them as it found them.
 ///
+/// With `fit_index`, `nodes` must be the list the index was built on, and first-fit searches of
+/// pods without host ports or inter-pod constraints look only at the nodes it lists.
+///
 /// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
 /// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
 /// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
@@ -325,9 +358,19 @@ pub(crate) fn solve(
     pools: &[ResolvedPool],
     remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
+    mut fit_index: Option<&mut FitIndex>,
 ) -> Placement {
     // A caller may pass runs already in this order, which the stable sort merges in linear time.
     pods.sort_by(placement_order);
+    // The index lists each spec against the nodes as they are now, before any placement.
+    if let Some(index) = fit_index.as_deref_mut() {
+        for pod in &pods {
+            if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
+                index.add(&pod.spec, nodes);
+            }
+        }
+    }
+    let fit_index = fit_index.as_deref();
     // Free capacity and ports of `nodes` as they were, restored before returning.
     let mut undo: Vec<(usize, Resources, usize)> = Vec::new();
 
@@ -363,7 +406,7 @@ pub(crate) fn solve(
         } else {
             0
         };
-        let found = (start..nodes.len()).find(|&index| {
+        let mut fits = |index: usize| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
                 && !excluded.contains(&n.node.id)
@@ -371,7 +414,17 @@ pub(crate) fn solve(
                 && tolerates_every(&pod.spec.tolerations, &n.node.taints)
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
-        });
+        };
+        let listed = fit_index
+            .filter(|_| cacheable)
+            .and_then(|index| index.by_spec.get(&key));
+        let found = match listed {
+            Some(list) => {
+                let from = list.partition_point(|&index| index < start);
+                list[from..].iter().copied().find(|&index| fits(index))
+            }
+            None => (start..nodes.len()).find(|&index| fits(index)),
+        };
         if cacheable {
             resume.insert(key, found.unwrap_or(nodes.len()));
         }
