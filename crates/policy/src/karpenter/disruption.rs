@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodPhase};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodId, PodPhase};
 
 use super::scheduling::{
     FitIndex, Placement, SimNode, SimPod, any_host_ports, placement_order, solve, sort_nodes,
@@ -664,7 +664,8 @@ impl Karpenter {
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
         pods.sort_by(placement_order);
-        pods.extend(base.pending.iter().cloned());
+        // Borrowed, so that the pending pods are not copied per simulation.
+        let to_place: Vec<&SimPod> = pods.iter().chain(&base.pending).collect();
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.
@@ -672,14 +673,13 @@ impl Karpenter {
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
         // The candidates' pods are placed again, so they count nowhere in topology.
-        let mut tracker =
-            TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods.clone());
+        let mut tracker = TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods);
         let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
         excluded.extend(self.destinations_under_consolidate_after(view));
-        let placement = if any_host_ports(&pods) {
+        let placement = if any_host_ports(to_place.iter().copied()) {
             let mut nodes = self.destination_nodes(view, true);
             solve(
-                pods,
+                to_place,
                 &mut nodes,
                 &excluded,
                 pools,
@@ -689,7 +689,7 @@ impl Karpenter {
             )
         } else {
             solve(
-                pods,
+                to_place,
                 &mut base.nodes,
                 &excluded,
                 pools,
@@ -700,11 +700,14 @@ impl Karpenter {
         };
 
         // Every candidate pod must land, and not on a node that is still initializing.
-        if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
+        let mut candidate_pods: Vec<PodId> = pods.iter().map(|p| p.id).collect();
+        candidate_pods.sort_unstable();
+        let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
+        if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);
         }
         if placement.on_existing.iter().any(|(pod, node)| {
-            candidate_pods.contains(pod)
+            is_candidate_pod(pod)
                 && view
                     .cluster
                     .node(*node)

@@ -81,7 +81,7 @@ impl Karpenter {
         let mut limits = self.remaining_limits(view);
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
         let placement = solve(
-            pods,
+            pods.iter().collect(),
             &mut nodes,
             &[],
             pools,

@@ -87,8 +87,8 @@ pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
 }
 
 /// Checks whether any of `pods` requests a host port.
-pub(crate) fn any_host_ports(pods: &[SimPod]) -> bool {
-    pods.iter().any(|p| !p.spec.host_ports.is_empty())
+pub(crate) fn any_host_ports<'p>(pods: impl IntoIterator<Item = &'p SimPod>) -> bool {
+    pods.into_iter().any(|p| !p.spec.host_ports.is_empty())
 }
 
 /// Sorts nodes into the order the simulation tries them: initialized first, then by name.
@@ -352,7 +352,7 @@ fn keeps_min_values(
 /// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
 /// limit is used up opens no NodeClaim.
 pub(crate) fn solve(
-    mut pods: Vec<SimPod>,
+    mut pods: Vec<&SimPod>,
     nodes: &mut [SimNode<'_>],
     excluded: &[NodeId],
     pools: &[ResolvedPool],
@@ -361,7 +361,7 @@ pub(crate) fn solve(
     mut fit_index: Option<&mut FitIndex>,
 ) -> Placement {
     // A caller may pass runs already in this order, which the stable sort merges in linear time.
-    pods.sort_by(placement_order);
+    pods.sort_by(|a, b| placement_order(a, b));
     // The index lists each spec against the nodes as they are now, before any placement.
     if let Some(index) = fit_index.as_deref_mut() {
         for pod in &pods {
@@ -559,7 +559,7 @@ pub(crate) fn solve(
     let mut relaxed_specs: Vec<Arc<PodSpec>> = Vec::new();
     // Karpenter's queue: a pod that finds no place goes to the back, and the simulation ends
     // when a pod comes round again with no other pod placed since (`Queue.Pop`).
-    let mut queue: VecDeque<SimPod> = pods.into();
+    let mut queue: VecDeque<&SimPod> = pods.into();
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
     while let Some(original) = queue.pop_front() {
         if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
@@ -574,7 +574,7 @@ pub(crate) fn solve(
         let placed = loop {
             let strict_pod;
             let pod = match &relaxed {
-                None => &original,
+                None => original,
                 Some(spec) => {
                     let strict = Arc::new(preferences::as_required(spec));
                     relaxed_specs.push(strict.clone());
