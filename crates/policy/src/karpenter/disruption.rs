@@ -9,8 +9,8 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodId, PodPhase};
 
 use super::scheduling::{
-    FitIndex, Placement, SimNode, SimPod, any_host_ports, placement_order, solve, sort_nodes,
-    unschedulable_pods,
+    Placement, SimNode, SimPod, SimulationCache, any_host_ports, placement_order, solve,
+    sort_nodes, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -236,13 +236,13 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 }
 
 /// Starting state shared by the consolidation simulations of one pass: the destination nodes in
-/// the simulation's order, the pods already waiting, the NodePools' remaining limits, and the
-/// nodes each pod spec fits on.
+/// the simulation's order, the pods already waiting, the NodePools' remaining limits, and what
+/// the simulations on those nodes can share.
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     pending: Vec<SimPod>,
     limits: Vec<super::scheduling::RemainingLimits>,
-    fit_index: FitIndex,
+    cache: SimulationCache,
 }
 
 impl<'v> ConsolidationBase<'v> {
@@ -254,7 +254,7 @@ impl<'v> ConsolidationBase<'v> {
             nodes: karpenter.destination_nodes(view, ports),
             pending,
             limits: karpenter.remaining_limits(view),
-            fit_index: FitIndex::default(),
+            cache: SimulationCache::default(),
         }
     }
 }
@@ -685,7 +685,7 @@ impl Karpenter {
                 pools,
                 &mut limits,
                 &mut tracker,
-                None,
+                &mut SimulationCache::default(),
             )
         } else {
             solve(
@@ -695,7 +695,7 @@ impl Karpenter {
                 pools,
                 &mut limits,
                 &mut tracker,
-                Some(&mut base.fit_index),
+                &mut base.cache,
             )
         };
 

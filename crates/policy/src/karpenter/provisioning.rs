@@ -6,7 +6,8 @@ use autoscale_sim_kube::{NodeState, quantity};
 use super::min_values;
 use super::offerings::{MAX_INSTANCE_TYPES_AT_LAUNCH, capacity_label};
 use super::scheduling::{
-    RemainingLimits, SimNode, SimPod, any_host_ports, solve, sort_nodes, unschedulable_pods,
+    RemainingLimits, SimNode, SimPod, SimulationCache, any_host_ports, solve, sort_nodes,
+    unschedulable_pods,
 };
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
@@ -87,7 +88,7 @@ impl Karpenter {
             pools,
             &mut limits,
             &mut tracker,
-            None,
+            &mut SimulationCache::default(),
         );
 
         // Nominate the existing nodes that received pods; they may not be disrupted meanwhile.

@@ -167,24 +167,41 @@ impl RemainingLimits {
     }
 }
 
-/// The nodes of a fixed destination list on which a pod of each spec fits before a simulation
-/// places anything. It applies the checks that stay the same within a consolidation pass, which
-/// are requests against free capacity, the static filters and taints. Simulations only take
-/// capacity away and give it back when they end, so a node missing from a spec's list cannot
-/// take a pod of that spec in any simulation on the list. First-fit searches walk these lists
-/// instead of every node.
+/// Results that stay the same across the simulations on one destination list, within one solve
+/// or across the simulations of a consolidation pass, which each start from the same state.
 ///
-/// Specs are keyed by address, which stays theirs while the cluster the pass reads is alive.
+/// Specs are keyed by address, which stays theirs while the cluster the simulations read is
+/// alive. The specs built for relaxed pods are never keyed, because their addresses may be
+/// reused by the next simulation.
 #[derive(Debug, Default)]
-pub(crate) struct FitIndex {
-    by_spec: BTreeMap<*const PodSpec, Vec<usize>>,
+pub(crate) struct SimulationCache {
+    /// Per pod spec, the nodes of the list on which a pod of that spec fits before a simulation
+    /// places anything. It applies the checks that stay the same on the list, which are
+    /// requests against free capacity, the static filters and taints. Simulations only take
+    /// capacity away and give it back when they end, so a node missing from a spec's list
+    /// cannot take a pod of that spec in any simulation on the list. First-fit searches walk
+    /// these lists instead of every node.
+    fits: BTreeMap<*const PodSpec, Vec<usize>>,
+    /// The options of new NodeClaims for lone pods, for the pools without a CPU or memory limit
+    /// (which would make them depend on the NodeClaims already opened).
+    lone_pod_options: Vec<LonePodOptions>,
 }
 
-impl FitIndex {
+/// The options a new NodeClaim of a pool keeps for a lone pod of a spec in a zone.
+#[derive(Debug)]
+struct LonePodOptions {
+    pool: usize,
+    spec: *const PodSpec,
+    zone: Option<String>,
+    /// `None` when no option fits or the options do not meet the pool's minValues.
+    options: Option<Vec<usize>>,
+}
+
+impl SimulationCache {
     /// Lists the nodes that can take a pod of `spec`, in the order of `nodes`, unless the spec is
     /// listed already. `nodes` must be as they were when the first spec was listed.
     fn add(&mut self, spec: &Arc<PodSpec>, nodes: &[SimNode<'_>]) {
-        self.by_spec.entry(Arc::as_ptr(spec)).or_insert_with(|| {
+        self.fits.entry(Arc::as_ptr(spec)).or_insert_with(|| {
             (0..nodes.len())
                 .filter(|&index| {
                     let n = &nodes[index];
@@ -194,6 +211,33 @@ impl FitIndex {
                 })
                 .collect()
         });
+    }
+
+    /// Returns the options of a new NodeClaim of `pool` for a lone pod of `spec` in `zone`,
+    /// computed by `compute` the first time.
+    fn lone_pod_options(
+        &mut self,
+        pool: usize,
+        spec: &Arc<PodSpec>,
+        zone: &Option<String>,
+        compute: impl FnOnce() -> Option<Vec<usize>>,
+    ) -> Option<Vec<usize>> {
+        let key = Arc::as_ptr(spec);
+        let found = self
+            .lone_pod_options
+            .iter()
+            .find(|entry| entry.pool == pool && entry.spec == key && &entry.zone == zone);
+        if let Some(entry) = found {
+            return entry.options.clone();
+        }
+        let options = compute();
+        self.lone_pod_options.push(LonePodOptions {
+            pool,
+            spec: key,
+            zone: zone.clone(),
+            options: options.clone(),
+        });
+        options
     }
 }
 
@@ -344,8 +388,7 @@ fn keeps_min_values(
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
 /// simulation works on `nodes` in place and leaves them as it found them.
 ///
-/// With `fit_index`, `nodes` must be the list the index was built on, and first-fit searches of
-/// pods without host ports or inter-pod constraints look only at the nodes it lists.
+/// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now.
 ///
 /// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
 /// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
@@ -358,19 +401,16 @@ pub(crate) fn solve(
     pools: &[ResolvedPool],
     remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
-    mut fit_index: Option<&mut FitIndex>,
+    cache: &mut SimulationCache,
 ) -> Placement {
     // A caller may pass runs already in this order, which the stable sort merges in linear time.
     pods.sort_by(|a, b| placement_order(a, b));
-    // The index lists each spec against the nodes as they are now, before any placement.
-    if let Some(index) = fit_index.as_deref_mut() {
-        for pod in &pods {
-            if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
-                index.add(&pod.spec, nodes);
-            }
+    // The cache lists each spec against the nodes as they are now, before any placement.
+    for pod in &pods {
+        if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
+            cache.add(&pod.spec, nodes);
         }
     }
-    let fit_index = fit_index.as_deref();
     // Free capacity and ports of `nodes` as they were, restored before returning.
     let mut undo: Vec<(usize, Resources, usize)> = Vec::new();
 
@@ -415,9 +455,7 @@ pub(crate) fn solve(
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
         };
-        let listed = fit_index
-            .filter(|_| cacheable)
-            .and_then(|index| index.by_spec.get(&key));
+        let listed = cache.fits.get(&key).filter(|_| cacheable);
         let found = match listed {
             Some(list) => {
                 let from = list.partition_point(|&index| index < start);
@@ -517,12 +555,20 @@ pub(crate) fn solve(
             }
             let within_limits =
                 |i: &usize| remaining_limits[index].admits(&pool.options[*i].capacity);
-            let options: Vec<usize> = (0..pool.options.len())
-                .filter(within_limits)
-                .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
-                .collect();
-            (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
-                .then_some((index, options, zone))
+            let compute = || {
+                let options: Vec<usize> = (0..pool.options.len())
+                    .filter(within_limits)
+                    .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
+                    .collect();
+                (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
+                    .then_some(options)
+            };
+            let options = if own_spec && remaining_limits[index].resources.is_none() {
+                cache.lone_pod_options(index, &pod.spec, &zone, compute)
+            } else {
+                compute()
+            };
+            options.map(|options| (index, options, zone))
         });
         match opened {
             Some((pool, options, zone)) => {
