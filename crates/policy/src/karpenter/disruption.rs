@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodId, PodPhase};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
 
 use super::scheduling::{
     Placement, SimNode, SimPod, SimulationCache, any_host_ports, placement_order, solve,
@@ -93,9 +93,12 @@ pub(crate) struct InFlight {
 
 /// Per-node facts about pods that the disruption methods use. One sweep over the cluster's pods
 /// per pass gathers them, instead of one lookup per node and method.
-pub(super) struct PodFacts {
+pub(super) struct PodFacts<'v> {
     /// Facts of every node, sorted by node id (the order of `Cluster::nodes`).
     by_node: Vec<(NodeId, NodePodFacts)>,
+    /// Per node, in the same order, the reschedulable pods that a consolidation simulation
+    /// places again, in id order (the order of the node's pod set).
+    reschedulable: Vec<Vec<&'v Pod>>,
 }
 
 #[derive(Clone, Copy)]
@@ -112,8 +115,8 @@ struct NodePodFacts {
     reschedule_cost: f64,
 }
 
-impl PodFacts {
-    pub(super) fn gather(view: &ClusterView<'_>) -> PodFacts {
+impl<'v> PodFacts<'v> {
+    pub(super) fn gather(view: &ClusterView<'v>) -> PodFacts<'v> {
         // The value `Iterator::sum` starts from, so that the sums equal summing each node's pods.
         let zero: f64 = std::iter::empty::<f64>().sum();
         let none = NodePodFacts {
@@ -124,6 +127,11 @@ impl PodFacts {
         };
         let mut by_node: Vec<(NodeId, NodePodFacts)> =
             view.cluster.nodes().map(|n| (n.id, none)).collect();
+        let mut reschedulable: Vec<Vec<&'v Pod>> = view
+            .cluster
+            .nodes()
+            .map(|n| Vec::with_capacity(n.pods.len()))
+            .collect();
         let allowed = view.cluster.disruptions_allowed();
         // Pods of one spec share its covering budgets, so each spec is matched against the
         // budgets once per pass.
@@ -142,19 +150,22 @@ impl PodFacts {
                 })
         };
         // Pods in id order, so each node's costs are added in the order of its pod set.
-        for pod in view.cluster.pods() {
-            let Some(facts) = pod.node.and_then(|id| {
-                let index = by_node.binary_search_by_key(&id, |(n, _)| *n).ok()?;
-                Some(&mut by_node[index].1)
-            }) else {
+        let cluster: &'v autoscale_sim_kube::Cluster = view.cluster;
+        for pod in cluster.pods() {
+            let Some(index) = pod
+                .node
+                .and_then(|id| by_node.binary_search_by_key(&id, |(n, _)| *n).ok())
+            else {
                 continue;
             };
+            let facts = &mut by_node[index].1;
             let cost = pod_eviction_cost(pod.spec.priority);
             facts.eviction_cost += cost;
             // Karpenter's `IsReschedulable`: a terminating pod no longer counts, except a
             // StatefulSet's, whose replacement needs the same name once it is gone.
             if pod.phase != PodPhase::Terminating || matches!(pod.owner, Owner::StatefulSet { .. })
             {
+                reschedulable[index].push(pod);
                 facts.active = true;
                 facts.reschedule_cost += cost.max(0.0);
                 if facts.disruptable && (pod.spec.do_not_disrupt || !eviction_allowed(&pod.spec)) {
@@ -162,15 +173,26 @@ impl PodFacts {
                 }
             }
         }
-        PodFacts { by_node }
+        PodFacts {
+            by_node,
+            reschedulable,
+        }
+    }
+
+    fn index(&self, node: &Node) -> usize {
+        self.by_node
+            .binary_search_by_key(&node.id, |(n, _)| *n)
+            .expect("facts gathered for every node")
     }
 
     fn of(&self, node: &Node) -> NodePodFacts {
-        let index = self
-            .by_node
-            .binary_search_by_key(&node.id, |(n, _)| *n)
-            .expect("facts gathered for every node");
-        self.by_node[index].1
+        self.by_node[self.index(node)].1
+    }
+
+    /// Returns the node's reschedulable pods (Karpenter's `IsReschedulable`: not terminating,
+    /// or a StatefulSet's), in id order.
+    pub(super) fn reschedulable_pods(&self, node: &Node) -> &[&'v Pod] {
+        &self.reschedulable[self.index(node)]
     }
 
     /// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
@@ -501,6 +523,7 @@ impl Karpenter {
                     Method::SingleNode,
                     &[node.id],
                     Some(&mut base),
+                    facts,
                 ) {
                     Ok(command) => {
                         found = Some(command);
@@ -633,6 +656,7 @@ impl Karpenter {
         view: &ClusterView<'v>,
         candidates: &[NodeId],
         base: Option<&mut ConsolidationBase<'v>>,
+        facts: &PodFacts<'_>,
     ) -> Result<Simulation, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
@@ -645,15 +669,7 @@ impl Karpenter {
             let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
             candidate_price = Price(candidate_price.0 + self.node_price(view, node).0);
             // Karpenter's reschedulable pods: a terminating StatefulSet pod still needs a place.
-            let reschedulable = node
-                .pods
-                .iter()
-                .filter_map(|pod| view.cluster.pod(*pod))
-                .filter(|pod| {
-                    pod.phase != PodPhase::Terminating
-                        || matches!(pod.owner, Owner::StatefulSet { .. })
-                });
-            for pod in reschedulable {
+            for pod in facts.reschedulable_pods(node) {
                 candidate_pods.insert(pod.id);
                 pods.push(SimPod::of(pod));
             }
@@ -730,12 +746,13 @@ impl Karpenter {
         method: Method,
         candidates: &[NodeId],
         base: Option<&mut ConsolidationBase<'v>>,
+        facts: &PodFacts<'_>,
     ) -> Result<Command, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let Simulation {
             placement,
             candidate_price,
-        } = self.simulate_removal(view, candidates, base)?;
+        } = self.simulate_removal(view, candidates, base, facts)?;
 
         let claim = match placement.claims.as_slice() {
             [] => {
@@ -951,7 +968,7 @@ impl Karpenter {
             return None;
         }
         let mut fresh = self
-            .compute_consolidation(view, command.method, &command.candidates, None)
+            .compute_consolidation(view, command.method, &command.candidates, None, facts)
             .ok()?;
         if command.method == Method::MultiNode {
             self.filter_out_same_type(view, &mut fresh);
