@@ -6,9 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, PodPhase};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
 
-use super::scheduling::{Placement, SimNode, SimPod, any_host_ports, solve, sort_nodes};
+use super::scheduling::{
+    Placement, SimNode, SimPod, SimulationCache, any_host_ports, placement_order, solve,
+    sort_nodes, unschedulable_pods,
+};
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
     token,
@@ -90,8 +93,12 @@ pub(crate) struct InFlight {
 
 /// Per-node facts about pods that the disruption methods use. One sweep over the cluster's pods
 /// per pass gathers them, instead of one lookup per node and method.
-pub(super) struct PodFacts {
-    by_node: BTreeMap<NodeId, NodePodFacts>,
+pub(super) struct PodFacts<'v> {
+    /// Facts of every node, sorted by node id (the order of `Cluster::nodes`).
+    by_node: Vec<(NodeId, NodePodFacts)>,
+    /// Per node, in the same order, the reschedulable pods that a consolidation simulation
+    /// places again, in id order (the order of the node's pod set).
+    reschedulable: Vec<Vec<&'v Pod>>,
 }
 
 #[derive(Clone, Copy)]
@@ -108,8 +115,8 @@ struct NodePodFacts {
     reschedule_cost: f64,
 }
 
-impl PodFacts {
-    pub(super) fn gather(view: &ClusterView<'_>) -> PodFacts {
+impl<'v> PodFacts<'v> {
+    pub(super) fn gather(view: &ClusterView<'v>) -> PodFacts<'v> {
         // The value `Iterator::sum` starts from, so that the sums equal summing each node's pods.
         let zero: f64 = std::iter::empty::<f64>().sum();
         let none = NodePodFacts {
@@ -118,28 +125,51 @@ impl PodFacts {
             eviction_cost: zero,
             reschedule_cost: 1.0,
         };
-        let mut by_node: BTreeMap<NodeId, NodePodFacts> =
+        let mut by_node: Vec<(NodeId, NodePodFacts)> =
             view.cluster.nodes().map(|n| (n.id, none)).collect();
+        let mut reschedulable: Vec<Vec<&'v Pod>> = view
+            .cluster
+            .nodes()
+            .map(|n| Vec::with_capacity(n.pods.len()))
+            .collect();
         let allowed = view.cluster.disruptions_allowed();
-        let eviction_allowed = |spec: &autoscale_sim_kube::PodSpec| {
-            let covering = view.cluster.pdbs_covering(spec);
-            match covering.as_slice() {
-                [] => true,
-                [index] => allowed[*index] >= 1,
-                _ => false,
+        // Pods of one spec share its covering budgets, so each spec is matched against the
+        // budgets once per pass.
+        let mut allowed_by_spec: BTreeMap<*const autoscale_sim_kube::PodSpec, bool> =
+            BTreeMap::new();
+        let mut eviction_allowed = |spec: &std::sync::Arc<autoscale_sim_kube::PodSpec>| {
+            // Without PodDisruptionBudgets no budget covers a pod.
+            if allowed.is_empty() {
+                return true;
             }
+            *allowed_by_spec
+                .entry(std::sync::Arc::as_ptr(spec))
+                .or_insert_with(|| {
+                    let covering = view.cluster.pdbs_covering(spec);
+                    match covering.as_slice() {
+                        [] => true,
+                        [index] => allowed[*index] >= 1,
+                        _ => false,
+                    }
+                })
         };
         // Pods in id order, so each node's costs are added in the order of its pod set.
-        for pod in view.cluster.pods() {
-            let Some(facts) = pod.node.and_then(|id| by_node.get_mut(&id)) else {
+        let cluster: &'v autoscale_sim_kube::Cluster = view.cluster;
+        for pod in cluster.pods() {
+            let Some(index) = pod
+                .node
+                .and_then(|id| by_node.binary_search_by_key(&id, |(n, _)| *n).ok())
+            else {
                 continue;
             };
+            let facts = &mut by_node[index].1;
             let cost = pod_eviction_cost(pod.spec.priority);
             facts.eviction_cost += cost;
             // Karpenter's `IsReschedulable`: a terminating pod no longer counts, except a
             // StatefulSet's, whose replacement needs the same name once it is gone.
             if pod.phase != PodPhase::Terminating || matches!(pod.owner, Owner::StatefulSet { .. })
             {
+                reschedulable[index].push(pod);
                 facts.active = true;
                 facts.reschedule_cost += cost.max(0.0);
                 if facts.disruptable && (pod.spec.do_not_disrupt || !eviction_allowed(&pod.spec)) {
@@ -147,11 +177,26 @@ impl PodFacts {
                 }
             }
         }
-        PodFacts { by_node }
+        PodFacts {
+            by_node,
+            reschedulable,
+        }
+    }
+
+    fn index(&self, node: &Node) -> usize {
+        self.by_node
+            .binary_search_by_key(&node.id, |(n, _)| *n)
+            .expect("facts gathered for every node")
     }
 
     fn of(&self, node: &Node) -> NodePodFacts {
-        self.by_node[&node.id]
+        self.by_node[self.index(node)].1
+    }
+
+    /// Returns the node's reschedulable pods (Karpenter's `IsReschedulable`: not terminating,
+    /// or a StatefulSet's), in id order.
+    pub(super) fn reschedulable_pods(&self, node: &Node) -> &[&'v Pod] {
+        &self.reschedulable[self.index(node)]
     }
 
     /// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
@@ -217,28 +262,25 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 }
 
 /// Starting state shared by the consolidation simulations of one pass: the destination nodes in
-/// the simulation's order, the pods already waiting, and the NodePools' remaining limits.
+/// the simulation's order, the pods already waiting, the NodePools' remaining limits, and what
+/// the simulations on those nodes can share.
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     pending: Vec<SimPod>,
     limits: Vec<super::scheduling::RemainingLimits>,
+    cache: SimulationCache,
 }
 
 impl<'v> ConsolidationBase<'v> {
     pub(super) fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
+        let mut pending = unschedulable_pods(view.cluster);
+        // Sorted once per pass, so that each simulation only merges the candidates' pods in.
+        pending.sort_by(placement_order);
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
-            pending: view
-                .cluster
-                .pending_pods()
-                .filter(|p| p.unschedulable && !p.is_preempting())
-                .map(|p| SimPod {
-                    id: p.id,
-                    spec: p.spec.clone(),
-                    created: p.created,
-                })
-                .collect(),
+            pending,
             limits: karpenter.remaining_limits(view),
+            cache: SimulationCache::default(),
         }
     }
 }
@@ -278,7 +320,9 @@ impl Karpenter {
         let unchanged = self.consolidated.is_some_and(|(generation, until)| {
             generation == view.cluster.generation() && view.now < until
         });
-        if self.pending_command.is_none() {
+        // A short-circuited pass with no drifted node skips the sweep over the pods, because
+        // Drift looks only at drifted nodes and the consolidation methods do not run.
+        if self.pending_command.is_none() && (!unchanged || !self.drifted.is_empty()) {
             let facts = PodFacts::gather(view);
             let mut command = None;
             if !unchanged {
@@ -483,6 +527,7 @@ impl Karpenter {
                     Method::SingleNode,
                     &[node.id],
                     Some(&mut base),
+                    facts,
                 ) {
                     Ok(command) => {
                         found = Some(command);
@@ -615,6 +660,7 @@ impl Karpenter {
         view: &ClusterView<'v>,
         candidates: &[NodeId],
         base: Option<&mut ConsolidationBase<'v>>,
+        facts: &PodFacts<'_>,
     ) -> Result<Simulation, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
@@ -627,21 +673,9 @@ impl Karpenter {
             let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
             candidate_price = Price(candidate_price.0 + self.node_price(view, node).0);
             // Karpenter's reschedulable pods: a terminating StatefulSet pod still needs a place.
-            let reschedulable = node
-                .pods
-                .iter()
-                .filter_map(|pod| view.cluster.pod(*pod))
-                .filter(|pod| {
-                    pod.phase != PodPhase::Terminating
-                        || matches!(pod.owner, Owner::StatefulSet { .. })
-                });
-            for pod in reschedulable {
+            for pod in facts.reschedulable_pods(node) {
                 candidate_pods.insert(pod.id);
-                pods.push(SimPod {
-                    id: pod.id,
-                    spec: pod.spec.clone(),
-                    created: pod.created,
-                });
+                pods.push(SimPod::of(pod));
             }
         }
         let mut fresh = None;
@@ -649,7 +683,9 @@ impl Karpenter {
             Some(base) => base,
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
-        pods.extend(base.pending.iter().cloned());
+        pods.sort_by(placement_order);
+        // Borrowed, so that the pending pods are not copied per simulation.
+        let to_place: Vec<&SimPod> = pods.iter().chain(&base.pending).collect();
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.
@@ -657,37 +693,41 @@ impl Karpenter {
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
         // The candidates' pods are placed again, so they count nowhere in topology.
-        let mut tracker =
-            TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods.clone());
+        let mut tracker = TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods);
         let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
         excluded.extend(self.destinations_under_consolidate_after(view));
-        let placement = if any_host_ports(&pods) {
+        let placement = if any_host_ports(to_place.iter().copied()) {
             let mut nodes = self.destination_nodes(view, true);
             solve(
-                pods,
+                to_place,
                 &mut nodes,
                 &excluded,
                 pools,
                 &mut limits,
                 &mut tracker,
+                &mut SimulationCache::default(),
             )
         } else {
             solve(
-                pods,
+                to_place,
                 &mut base.nodes,
                 &excluded,
                 pools,
                 &mut limits,
                 &mut tracker,
+                &mut base.cache,
             )
         };
 
         // Every candidate pod must land, and not on a node that is still initializing.
-        if placement.failed.iter().any(|p| candidate_pods.contains(p)) {
+        let mut candidate_pods: Vec<PodId> = pods.iter().map(|p| p.id).collect();
+        candidate_pods.sort_unstable();
+        let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
+        if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);
         }
         if placement.on_existing.iter().any(|(pod, node)| {
-            candidate_pods.contains(pod)
+            is_candidate_pod(pod)
                 && view
                     .cluster
                     .node(*node)
@@ -710,12 +750,13 @@ impl Karpenter {
         method: Method,
         candidates: &[NodeId],
         base: Option<&mut ConsolidationBase<'v>>,
+        facts: &PodFacts<'_>,
     ) -> Result<Command, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let Simulation {
             placement,
             candidate_price,
-        } = self.simulate_removal(view, candidates, base)?;
+        } = self.simulate_removal(view, candidates, base, facts)?;
 
         let claim = match placement.claims.as_slice() {
             [] => {
@@ -931,7 +972,7 @@ impl Karpenter {
             return None;
         }
         let mut fresh = self
-            .compute_consolidation(view, command.method, &command.candidates, None)
+            .compute_consolidation(view, command.method, &command.candidates, None, facts)
             .ok()?;
         if command.method == Method::MultiNode {
             self.filter_out_same_type(view, &mut fresh);

@@ -155,7 +155,7 @@ impl Karpenter {
             if budgets[pool] == 0 {
                 continue;
             }
-            let Ok(simulation) = self.simulate_removal(view, &[node.id], None) else {
+            let Ok(simulation) = self.simulate_removal(view, &[node.id], None, facts) else {
                 continue;
             };
             let replacements = simulation

@@ -282,6 +282,8 @@ pub(crate) struct ResolvedPool {
     /// `minValues` of the pool's requirements: label key and the number of distinct values a
     /// NodeClaim's instance types must keep.
     pub min_values: Vec<(String, u32)>,
+    /// Each quantity's maximum over the room of the options. Requests that exceed it fit none.
+    pub max_room: Resources,
 }
 
 /// Resolves each pool's instance types and zones against the catalog.
@@ -366,6 +368,7 @@ fn resolve_pools(
                 allows_spot,
                 allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
                 min_values,
+                max_room: Resources::ZERO,
             };
             // A NodePool whose instance types cannot meet its own minValues is skipped
             // (`NewScheduler` in kubernetes-sigs/karpenter v1.13 scheduling/scheduler.go).
@@ -373,6 +376,10 @@ fn resolve_pools(
             if min_values::needed(&resolved, &all, None).is_none() {
                 resolved.options.clear();
             }
+            resolved.max_room = resolved
+                .options
+                .iter()
+                .fold(Resources::ZERO, |room, option| room.max(&option.room));
             resolved
         })
         .collect();

@@ -70,7 +70,7 @@ impl Karpenter {
             let mid = (low + high) / 2;
             let prefix = &within_budget[..=mid];
             let valid = self
-                .compute_consolidation(view, Method::MultiNode, prefix, Some(&mut base))
+                .compute_consolidation(view, Method::MultiNode, prefix, Some(&mut base), facts)
                 .ok()
                 .map(|mut command| {
                     self.filter_out_same_type(view, &mut command);

@@ -5,7 +5,10 @@ use autoscale_sim_kube::{NodeState, quantity};
 
 use super::min_values;
 use super::offerings::capacity_label;
-use super::scheduling::{RemainingLimits, SimNode, SimPod, any_host_ports, solve, sort_nodes};
+use super::scheduling::{
+    RemainingLimits, SimNode, SimPod, SimulationCache, any_host_ports, solve, sort_nodes,
+    unschedulable_pods,
+};
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
@@ -48,16 +51,7 @@ impl Karpenter {
 
     /// Schedules every Unschedulable pod and launches the NodeClaims the simulation opens.
     pub(super) fn provision(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
-        let mut pods: Vec<SimPod> = view
-            .cluster
-            .pending_pods()
-            .filter(|p| p.unschedulable && !p.is_preempting())
-            .map(|p| SimPod {
-                id: p.id,
-                spec: p.spec.clone(),
-                created: p.created,
-            })
-            .collect();
+        let mut pods = unschedulable_pods(view.cluster);
         // Pods still running on nodes being deleted, or held by a disruption command, get a
         // place before their node goes (`nodes.Deleting().CurrentlyReschedulablePods` in
         // kubernetes-sigs/karpenter v1.13 provisioner.go).
@@ -66,11 +60,7 @@ impl Karpenter {
             .nodes()
             .filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id));
         for node in leaving {
-            pods.extend(view.cluster.active_pods_on(node.id).map(|p| SimPod {
-                id: p.id,
-                spec: p.spec.clone(),
-                created: p.created,
-            }));
+            pods.extend(view.cluster.active_pods_on(node.id).map(SimPod::of));
         }
         if pods.is_empty() {
             return;
@@ -91,7 +81,15 @@ impl Karpenter {
         sort_nodes(&mut nodes);
         let mut limits = self.remaining_limits(view);
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
-        let placement = solve(pods, &mut nodes, &[], pools, &mut limits, &mut tracker);
+        let placement = solve(
+            pods.iter().collect(),
+            &mut nodes,
+            &[],
+            pools,
+            &mut limits,
+            &mut tracker,
+            &mut SimulationCache::default(),
+        );
 
         // Nominate the existing nodes that received pods; they may not be disrupted meanwhile.
         let until = view.now + self.config.nomination_window();

@@ -15,7 +15,7 @@ use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::used_host_ports;
 use autoscale_sim_kube::{
-    Cluster, LABEL_ZONE, Node, NodeId, NodeState, PodId, PodSpec, passes_static_filters,
+    Cluster, LABEL_ZONE, Node, NodeId, NodeState, Pod, PodId, PodSpec, passes_static_filters,
 };
 
 use super::preferences::{self, Preferences, tolerates_every};
@@ -28,6 +28,26 @@ pub(crate) struct SimPod {
     pub id: PodId,
     pub spec: Arc<PodSpec>,
     pub created: SimTime,
+}
+
+impl SimPod {
+    /// Creates the simulation's copy of a cluster pod.
+    pub fn of(pod: &Pod) -> Self {
+        SimPod {
+            id: pod.id,
+            spec: pod.spec.clone(),
+            created: pod.created,
+        }
+    }
+}
+
+/// Collects the pods kube-scheduler marked Unschedulable, except those waiting for a preemption.
+pub(crate) fn unschedulable_pods(cluster: &Cluster) -> Vec<SimPod> {
+    cluster
+        .pending_pods()
+        .filter(|p| p.unschedulable && !p.is_preempting())
+        .map(SimPod::of)
+        .collect()
 }
 
 /// An existing or in-flight node in the simulation, with its free capacity.
@@ -68,9 +88,18 @@ impl<'a> SimNode<'a> {
     }
 }
 
+/// Compares two pods in the order the simulation places them: first-fit decreasing by CPU, then
+/// memory, ties by creation time, then id. Pod ids are unique, so this is a total order.
+pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
+    (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
+        .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
+        .then(a.created.cmp(&b.created))
+        .then(a.id.cmp(&b.id))
+}
+
 /// Checks whether any of `pods` requests a host port.
-pub(crate) fn any_host_ports(pods: &[SimPod]) -> bool {
-    pods.iter().any(|p| !p.spec.host_ports.is_empty())
+pub(crate) fn any_host_ports<'p>(pods: impl IntoIterator<Item = &'p SimPod>) -> bool {
+    pods.into_iter().any(|p| !p.spec.host_ports.is_empty())
 }
 
 /// Sorts nodes into the order the simulation tries them: initialized first, then by name.
@@ -149,6 +178,80 @@ impl RemainingLimits {
     }
 }
 
+/// Results that stay the same across the simulations on one destination list, within one solve
+/// or across the simulations of a consolidation pass, which each start from the same state.
+///
+/// Specs are keyed by address, which stays theirs while the cluster the simulations read is
+/// alive. The specs built for relaxed pods are never keyed, because their addresses may be
+/// reused by the next simulation.
+#[derive(Debug, Default)]
+pub(crate) struct SimulationCache {
+    /// Per pod spec, the nodes of the list on which a pod of that spec fits before a simulation
+    /// places anything. It applies the checks that stay the same on the list, which are
+    /// requests against free capacity, the static filters and taints. Simulations only take
+    /// capacity away and give it back when they end, so a node missing from a spec's list
+    /// cannot take a pod of that spec in any simulation on the list. First-fit searches walk
+    /// these lists instead of every node.
+    fits: BTreeMap<*const PodSpec, Vec<usize>>,
+    /// The options of new NodeClaims for lone pods, for the pools without a CPU or memory limit
+    /// (which would make them depend on the NodeClaims already opened).
+    lone_pod_options: Vec<LonePodOptions>,
+}
+
+/// The options a new NodeClaim of a pool keeps for a lone pod of a spec in a zone.
+#[derive(Debug)]
+struct LonePodOptions {
+    pool: usize,
+    spec: *const PodSpec,
+    zone: Option<String>,
+    /// `None` when no option fits or the options do not meet the pool's minValues.
+    options: Option<Vec<usize>>,
+}
+
+impl SimulationCache {
+    /// Lists the nodes that can take a pod of `spec`, in the order of `nodes`, unless the spec is
+    /// listed already. `nodes` must be as they were when the first spec was listed.
+    fn add(&mut self, spec: &Arc<PodSpec>, nodes: &[SimNode<'_>]) {
+        self.fits.entry(Arc::as_ptr(spec)).or_insert_with(|| {
+            (0..nodes.len())
+                .filter(|&index| {
+                    let n = &nodes[index];
+                    spec.requests.fits_in(&n.free)
+                        && passes_static_filters(spec, n.node)
+                        && tolerates_every(&spec.tolerations, &n.node.taints)
+                })
+                .collect()
+        });
+    }
+
+    /// Returns the options of a new NodeClaim of `pool` for a lone pod of `spec` in `zone`,
+    /// computed by `compute` the first time.
+    fn lone_pod_options(
+        &mut self,
+        pool: usize,
+        spec: &Arc<PodSpec>,
+        zone: &Option<String>,
+        compute: impl FnOnce() -> Option<Vec<usize>>,
+    ) -> Option<Vec<usize>> {
+        let key = Arc::as_ptr(spec);
+        let found = self
+            .lone_pod_options
+            .iter()
+            .find(|entry| entry.pool == pool && entry.spec == key && &entry.zone == zone);
+        if let Some(entry) = found {
+            return entry.options.clone();
+        }
+        let options = compute();
+        self.lone_pod_options.push(LonePodOptions {
+            pool,
+            spec: key,
+            zone: zone.clone(),
+            options: options.clone(),
+        });
+        options
+    }
+}
+
 /// Result of a simulation.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Placement {
@@ -222,6 +325,10 @@ fn new_node_zone(
 ) -> Option<Option<String>> {
     let selected = spec.node_selector.get(LABEL_ZONE);
     let terms = &spec.node_affinity.required;
+    // A pod that restricts no zone allows them all, so the filter below would keep every zone.
+    if selected.is_none() && terms.is_empty() && !zones.is_empty() {
+        return Some(tracker.zone_for_new_node(spec, zones));
+    }
     let allowed: Vec<String> = zones
         .iter()
         .filter(|z| selected.is_none_or(|s| s == *z))
@@ -292,24 +399,29 @@ fn keeps_min_values(
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
 /// simulation works on `nodes` in place and leaves them as it found them.
 ///
+/// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now.
+///
 /// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
 /// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
 /// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
 /// limit is used up opens no NodeClaim.
 pub(crate) fn solve(
-    mut pods: Vec<SimPod>,
+    mut pods: Vec<&SimPod>,
     nodes: &mut [SimNode<'_>],
     excluded: &[NodeId],
     pools: &[ResolvedPool],
     remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
+    cache: &mut SimulationCache,
 ) -> Placement {
-    pods.sort_by(|a, b| {
-        (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
-            .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
-            .then(a.created.cmp(&b.created))
-            .then(a.id.cmp(&b.id))
-    });
+    // A caller may pass runs already in this order, which the stable sort merges in linear time.
+    pods.sort_by(|a, b| placement_order(a, b));
+    // The cache lists each spec against the nodes as they are now, before any placement.
+    for pod in &pods {
+        if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
+            cache.add(&pod.spec, nodes);
+        }
+    }
     // Free capacity and ports of `nodes` as they were, restored before returning.
     let mut undo: Vec<(usize, Resources, usize)> = Vec::new();
 
@@ -319,6 +431,17 @@ pub(crate) fn solve(
     // search resumes at the node that took the previous pod of the spec: the same node as a
     // scan from the start, found without rescanning.
     let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
+    // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
+    // up to date as pods join instead of sorted per pod.
+    let mut claim_order: Vec<usize> = Vec::new();
+    // Per open NodeClaim, each quantity's maximum over the room of its options. Requests that
+    // exceed it fit none of the options, so the NodeClaim is passed over without a scan.
+    let mut claim_room: Vec<Resources> = Vec::new();
+    let max_room = |pool: &ResolvedPool, options: &[usize]| {
+        options
+            .iter()
+            .fold(Resources::ZERO, |room, &o| room.max(&pool.options[o].room))
+    };
     // Placements matter to later pods only through inter-pod constraints; when no pod to place
     // has any, recording them would not change any result of the tracker.
     let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
@@ -334,7 +457,7 @@ pub(crate) fn solve(
         } else {
             0
         };
-        let found = (start..nodes.len()).find(|&index| {
+        let mut fits = |index: usize| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
                 && !excluded.contains(&n.node.id)
@@ -342,7 +465,15 @@ pub(crate) fn solve(
                 && tolerates_every(&pod.spec.tolerations, &n.node.taints)
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
-        });
+        };
+        let listed = cache.fits.get(&key).filter(|_| cacheable);
+        let found = match listed {
+            Some(list) => {
+                let from = list.partition_point(|&index| index < start);
+                list[from..].iter().copied().find(|&index| fits(index))
+            }
+            None => (start..nodes.len()).find(|&index| fits(index)),
+        };
         if cacheable {
             resume.insert(key, found.unwrap_or(nodes.len()));
         }
@@ -359,15 +490,14 @@ pub(crate) fn solve(
         }
 
         // 2. NodeClaims opened in this simulation, fewest pods first.
-        let mut order: Vec<usize> = (0..placement.claims.len()).collect();
-        order.sort_by_key(|&i| (placement.claims[i].pods.len(), i));
         // Options are price-ordered, so the larger ones that are likelier to fit come last; the
         // search runs from there.
-        let joined = order.into_iter().find(|&i| {
+        let joined = claim_order.iter().position(|&i| {
             let claim = &placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
-            tolerates_every(&pod.spec.tolerations, &pool.config.taints)
+            requests.fits_in(&claim_room[i])
+                && tolerates_every(&pod.spec.tolerations, &pool.config.taints)
                 && ports_free(&pod.spec, &claim.ports)
                 && claim
                     .options
@@ -377,7 +507,8 @@ pub(crate) fn solve(
                 && keeps_min_values(pool, claim, &pod.spec, &requests)
                 && (!record || tracker.allows_simulated(&pod.spec, &claim.domain()))
         });
-        if let Some(i) = joined {
+        if let Some(position) = joined {
+            let i = claim_order[position];
             let claim = &mut placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
@@ -393,6 +524,7 @@ pub(crate) fn solve(
                 claim
                     .options
                     .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
+                claim_room[i] = max_room(pool, &claim.options);
             }
             claim.requests = requests;
             if claim.zone.is_none() {
@@ -402,6 +534,14 @@ pub(crate) fn solve(
             claim.pods.push(pod.id);
             if record {
                 tracker.place(&pod.spec, claim.domain());
+            }
+            // The NodeClaim has one more pod, so it moves past those that now have fewer pods, or
+            // as many with a lower index.
+            let key = |i: usize| (placement.claims[i].pods.len(), i);
+            let mut at = position;
+            while at + 1 < claim_order.len() && key(claim_order[at + 1]) < key(i) {
+                claim_order.swap(at, at + 1);
+                at += 1;
             }
             return true;
         }
@@ -426,12 +566,20 @@ pub(crate) fn solve(
             }
             let within_limits =
                 |i: &usize| remaining_limits[index].admits(&pool.options[*i].capacity);
-            let options: Vec<usize> = (0..pool.options.len())
-                .filter(within_limits)
-                .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
-                .collect();
-            (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
-                .then_some((index, options, zone))
+            let compute = || {
+                let options: Vec<usize> = (0..pool.options.len())
+                    .filter(within_limits)
+                    .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
+                    .collect();
+                (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
+                    .then_some(options)
+            };
+            let options = if own_spec && remaining_limits[index].resources.is_none() {
+                cache.lone_pod_options(index, &pod.spec, &zone, compute)
+            } else {
+                compute()
+            };
+            options.map(|options| (index, options, zone))
         });
         match opened {
             Some((pool, options, zone)) => {
@@ -449,6 +597,12 @@ pub(crate) fn solve(
                 if record {
                     tracker.place(&pod.spec, claim.domain());
                 }
+                // A new NodeClaim has one pod and the highest index.
+                let index = placement.claims.len();
+                let at = claim_order.partition_point(|&i| placement.claims[i].pods.len() <= 1);
+                claim_order.insert(at, index);
+                // Its options are some of the pool's, so the pool's maximum bounds them.
+                claim_room.push(pools[pool].max_room);
                 placement.claims.push(claim);
                 true
             }
@@ -462,7 +616,7 @@ pub(crate) fn solve(
     let mut relaxed_specs: Vec<Arc<PodSpec>> = Vec::new();
     // Karpenter's queue: a pod that finds no place goes to the back, and the simulation ends
     // when a pod comes round again with no other pod placed since (`Queue.Pop`).
-    let mut queue: VecDeque<SimPod> = pods.into();
+    let mut queue: VecDeque<&SimPod> = pods.into();
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
     while let Some(original) = queue.pop_front() {
         if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
@@ -475,18 +629,21 @@ pub(crate) fn solve(
             .applies_to(&original.spec)
             .then(|| (*original.spec).clone());
         let placed = loop {
+            let strict_pod;
             let pod = match &relaxed {
-                None => original.clone(),
+                None => original,
                 Some(spec) => {
                     let strict = Arc::new(preferences::as_required(spec));
                     relaxed_specs.push(strict.clone());
-                    SimPod {
+                    strict_pod = SimPod {
+                        id: original.id,
                         spec: strict,
-                        ..original.clone()
-                    }
+                        created: original.created,
+                    };
+                    &strict_pod
                 }
             };
-            if try_add(&pod, relaxed.is_none()) {
+            if try_add(pod, relaxed.is_none()) {
                 break true;
             }
             let relaxed_further = relaxed.as_mut().is_some_and(|spec| preferences.relax(spec));

@@ -13,7 +13,7 @@ use autoscale_sim_kube::{
     WeightedPodAffinityTerm,
 };
 
-use super::disruption::Method;
+use super::disruption::{Method, PodFacts};
 use super::{
     BudgetNodes, ConsolidationPolicy, Karpenter, KarpenterConfig, KarpenterVersion, NodePool,
     NodePoolUpdate,
@@ -774,8 +774,9 @@ fn spot_merge_ignores_fifteen_rule() {
     // Single-node consolidation alone would refuse each node.
     let single = world.call(|view, _| {
         policy.pools(view);
+        let facts = PodFacts::gather(view);
         let refusal = policy
-            .compute_consolidation(view, Method::SingleNode, &[nodes[0]], None)
+            .compute_consolidation(view, Method::SingleNode, &[nodes[0]], None, &facts)
             .unwrap_err();
         assert_eq!(
             refusal.event().unwrap(),
