@@ -416,8 +416,15 @@ pub(crate) fn solve(
 ) -> Placement {
     // A caller may pass runs already in this order, which the stable sort merges in linear time.
     pods.sort_by(|a, b| placement_order(a, b));
-    // The cache lists each spec against the nodes as they are now, before any placement.
+    // The cache lists each spec against the nodes as they are now, before any placement. Pods
+    // of one spec mostly sit next to each other in this order, and listing a spec again changes
+    // nothing, so a pod with the same spec as the one before it is skipped.
+    let mut previous: Option<&Arc<PodSpec>> = None;
     for pod in &pods {
+        if previous.is_some_and(|spec| Arc::ptr_eq(spec, &pod.spec)) {
+            continue;
+        }
+        previous = Some(&pod.spec);
         if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
             cache.add(&pod.spec, nodes);
         }
