@@ -436,7 +436,8 @@ pub(crate) fn solve(
     // For a spec without host ports or inter-pod constraints, the nodes that could not take one
     // of its pods cannot take a later one either (free capacity only shrinks), so the first-fit
     // search resumes at the node that took the previous pod of the spec: the same node as a
-    // scan from the start, found without rescanning.
+    // scan from the start, found without rescanning. For a spec in `cache`, it stores the
+    // position in the spec's list, which saves a binary search per pod.
     let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
     // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
     // up to date as pods join instead of sorted per pod.
@@ -473,17 +474,23 @@ pub(crate) fn solve(
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
         };
+        // With a listed spec, `start` and the resume point are positions in its list, otherwise
+        // node indexes. The cache gains no spec during a solve, so each key keeps one kind.
         let listed = cache.fits.get(&key).filter(|_| cacheable);
         let found = match listed {
             Some(list) => {
-                let from = list.partition_point(|&index| index < start);
-                list[from..].iter().copied().find(|&index| fits(index))
+                let position = (start..list.len()).find(|&position| fits(list[position]));
+                resume.insert(key, position.unwrap_or(list.len()));
+                position.map(|position| list[position])
             }
-            None => (start..nodes.len()).find(|&index| fits(index)),
+            None => {
+                let found = (start..nodes.len()).find(|&index| fits(index));
+                if cacheable {
+                    resume.insert(key, found.unwrap_or(nodes.len()));
+                }
+                found
+            }
         };
-        if cacheable {
-            resume.insert(key, found.unwrap_or(nodes.len()));
-        }
         if let Some(index) = found {
             let slot = &mut nodes[index];
             undo.push((index, slot.free, slot.ports.len()));
