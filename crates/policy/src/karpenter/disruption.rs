@@ -155,13 +155,22 @@ impl<'v> PodFacts<'v> {
         };
         // Pods in id order, so each node's costs are added in the order of its pod set.
         let cluster: &'v autoscale_sim_kube::Cluster = view.cluster;
+        // Pods created together often share a node, so the previous pod's node is tried before
+        // a binary search. Node ids are unique, so both find the same entry.
+        let mut previous = 0;
         for pod in cluster.pods() {
-            let Some(index) = pod
-                .node
-                .and_then(|id| by_node.binary_search_by_key(&id, |(n, _)| *n).ok())
-            else {
+            let Some(node) = pod.node else {
                 continue;
             };
+            let index = if by_node.get(previous).is_some_and(|(id, _)| *id == node) {
+                previous
+            } else {
+                match by_node.binary_search_by_key(&node, |(n, _)| *n) {
+                    Ok(index) => index,
+                    Err(_) => continue,
+                }
+            };
+            previous = index;
             let facts = &mut by_node[index].1;
             let cost = pod_eviction_cost(pod.spec.priority);
             facts.eviction_cost += cost;
