@@ -9,8 +9,8 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
 
 use super::scheduling::{
-    Placement, SimNode, SimPod, SimulationCache, any_host_ports, placement_order, solve,
-    sort_nodes, unschedulable_pods,
+    Placement, SimNode, SimPod, SimulationCache, any_host_ports, merge_in_placement_order,
+    placement_order, solve, sort_nodes, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -700,7 +700,7 @@ impl Karpenter {
         };
         pods.sort_by(placement_order);
         // Borrowed, so that the pending pods are not copied per simulation.
-        let to_place: Vec<&SimPod> = pods.iter().chain(&base.pending).collect();
+        let to_place = merge_in_placement_order(&pods, &base.pending);
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.

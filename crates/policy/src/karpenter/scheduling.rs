@@ -97,6 +97,23 @@ pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
         .then(a.id.cmp(&b.id))
 }
 
+/// Merges two lists of pods, each sorted by [`placement_order`], into one sorted list.
+pub(crate) fn merge_in_placement_order<'p>(a: &'p [SimPod], b: &'p [SimPod]) -> Vec<&'p SimPod> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if placement_order(x, y).is_le() {
+            a.next()
+        } else {
+            b.next()
+        };
+        merged.extend(next);
+    }
+    merged.extend(a);
+    merged.extend(b);
+    merged
+}
+
 /// Checks whether any of `pods` requests a host port.
 pub(crate) fn any_host_ports<'p>(pods: impl IntoIterator<Item = &'p SimPod>) -> bool {
     pods.into_iter().any(|p| !p.spec.host_ports.is_empty())
@@ -414,8 +431,12 @@ pub(crate) fn solve(
     tracker: &mut TopologyTracker<'_>,
     cache: &mut SimulationCache,
 ) -> Placement {
-    // A caller may pass runs already in this order, which the stable sort merges in linear time.
-    pods.sort_by(|a, b| placement_order(a, b));
+    // A caller may pass the pods already in this order, which a check confirms without the
+    // sort's scratch buffer. Otherwise the stable sort merges runs already in order in linear
+    // time. The order is total, so either way the result is the same.
+    if !pods.is_sorted_by(|a, b| placement_order(a, b).is_le()) {
+        pods.sort_by(|a, b| placement_order(a, b));
+    }
     // The cache lists each spec against the nodes as they are now, before any placement. Pods
     // of one spec mostly sit next to each other in this order, and listing a spec again changes
     // nothing, so a pod with the same spec as the one before it is skipped.
