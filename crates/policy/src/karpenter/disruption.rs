@@ -9,8 +9,8 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
 
 use super::scheduling::{
-    Placement, SimNode, SimPod, SimulationCache, any_host_ports, placement_order, solve,
-    sort_nodes, unschedulable_pods,
+    Placement, SimNode, SimPod, SimulationCache, any_host_ports, merge_in_placement_order,
+    placement_order, solve, sort_nodes, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -155,13 +155,22 @@ impl<'v> PodFacts<'v> {
         };
         // Pods in id order, so each node's costs are added in the order of its pod set.
         let cluster: &'v autoscale_sim_kube::Cluster = view.cluster;
+        // Pods created together often share a node, so the previous pod's node is tried before
+        // a binary search. Node ids are unique, so both find the same entry.
+        let mut previous = 0;
         for pod in cluster.pods() {
-            let Some(index) = pod
-                .node
-                .and_then(|id| by_node.binary_search_by_key(&id, |(n, _)| *n).ok())
-            else {
+            let Some(node) = pod.node else {
                 continue;
             };
+            let index = if by_node.get(previous).is_some_and(|(id, _)| *id == node) {
+                previous
+            } else {
+                match by_node.binary_search_by_key(&node, |(n, _)| *n) {
+                    Ok(index) => index,
+                    Err(_) => continue,
+                }
+            };
+            previous = index;
             let facts = &mut by_node[index].1;
             let cost = pod_eviction_cost(pod.spec.priority);
             facts.eviction_cost += cost;
@@ -267,6 +276,8 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     pending: Vec<SimPod>,
+    /// Some pending pod requests a host port.
+    pending_host_ports: bool,
     limits: Vec<super::scheduling::RemainingLimits>,
     cache: SimulationCache,
 }
@@ -278,6 +289,7 @@ impl<'v> ConsolidationBase<'v> {
         pending.sort_by(placement_order);
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
+            pending_host_ports: any_host_ports(&pending),
             pending,
             limits: karpenter.remaining_limits(view),
             cache: SimulationCache::default(),
@@ -666,18 +678,21 @@ impl Karpenter {
         let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
 
         // Pods to place: the candidates' pods, plus every pod already pending.
-        let mut candidate_pods = BTreeSet::new();
         let mut pods = Vec::new();
         let mut candidate_price = Price(0);
         for id in candidates {
             let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
             candidate_price = Price(candidate_price.0 + self.node_price(view, node).0);
             // Karpenter's reschedulable pods: a terminating StatefulSet pod still needs a place.
-            for pod in facts.reschedulable_pods(node) {
-                candidate_pods.insert(pod.id);
-                pods.push(SimPod::of(pod));
-            }
+            pods.extend(
+                facts
+                    .reschedulable_pods(node)
+                    .iter()
+                    .map(|pod| SimPod::of(pod)),
+            );
         }
+        let mut candidate_pods: Vec<PodId> = pods.iter().map(|p| p.id).collect();
+        candidate_pods.sort_unstable();
         let mut fresh = None;
         let base = match base {
             Some(base) => base,
@@ -685,7 +700,7 @@ impl Karpenter {
         };
         pods.sort_by(placement_order);
         // Borrowed, so that the pending pods are not copied per simulation.
-        let to_place: Vec<&SimPod> = pods.iter().chain(&base.pending).collect();
+        let to_place = merge_in_placement_order(&pods, &base.pending);
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.
@@ -693,10 +708,15 @@ impl Karpenter {
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
         // The candidates' pods are placed again, so they count nowhere in topology.
-        let mut tracker = TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods);
+        let mut tracker = TopologyTracker::rescheduling(
+            view.cluster,
+            view.zones,
+            // Collected from sorted ids, so the set is built in bulk, not one insert at a time.
+            candidate_pods.iter().copied().collect(),
+        );
         let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
         excluded.extend(self.destinations_under_consolidate_after(view));
-        let placement = if any_host_ports(to_place.iter().copied()) {
+        let placement = if base.pending_host_ports || any_host_ports(&pods) {
             let mut nodes = self.destination_nodes(view, true);
             solve(
                 to_place,
@@ -720,8 +740,6 @@ impl Karpenter {
         };
 
         // Every candidate pod must land, and not on a node that is still initializing.
-        let mut candidate_pods: Vec<PodId> = pods.iter().map(|p| p.id).collect();
-        candidate_pods.sort_unstable();
         let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
         if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);

@@ -97,6 +97,23 @@ pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
         .then(a.id.cmp(&b.id))
 }
 
+/// Merges two lists of pods, each sorted by [`placement_order`], into one sorted list.
+pub(crate) fn merge_in_placement_order<'p>(a: &'p [SimPod], b: &'p [SimPod]) -> Vec<&'p SimPod> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if placement_order(x, y).is_le() {
+            a.next()
+        } else {
+            b.next()
+        };
+        merged.extend(next);
+    }
+    merged.extend(a);
+    merged.extend(b);
+    merged
+}
+
 /// Checks whether any of `pods` requests a host port.
 pub(crate) fn any_host_ports<'p>(pods: impl IntoIterator<Item = &'p SimPod>) -> bool {
     pods.into_iter().any(|p| !p.spec.host_ports.is_empty())
@@ -414,10 +431,21 @@ pub(crate) fn solve(
     tracker: &mut TopologyTracker<'_>,
     cache: &mut SimulationCache,
 ) -> Placement {
-    // A caller may pass runs already in this order, which the stable sort merges in linear time.
-    pods.sort_by(|a, b| placement_order(a, b));
-    // The cache lists each spec against the nodes as they are now, before any placement.
+    // A caller may pass the pods already in this order, which a check confirms without the
+    // sort's scratch buffer. Otherwise the stable sort merges runs already in order in linear
+    // time. The order is total, so either way the result is the same.
+    if !pods.is_sorted_by(|a, b| placement_order(a, b).is_le()) {
+        pods.sort_by(|a, b| placement_order(a, b));
+    }
+    // The cache lists each spec against the nodes as they are now, before any placement. Pods
+    // of one spec mostly sit next to each other in this order, and listing a spec again changes
+    // nothing, so a pod with the same spec as the one before it is skipped.
+    let mut previous: Option<&Arc<PodSpec>> = None;
     for pod in &pods {
+        if previous.is_some_and(|spec| Arc::ptr_eq(spec, &pod.spec)) {
+            continue;
+        }
+        previous = Some(&pod.spec);
         if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
             cache.add(&pod.spec, nodes);
         }
@@ -429,7 +457,8 @@ pub(crate) fn solve(
     // For a spec without host ports or inter-pod constraints, the nodes that could not take one
     // of its pods cannot take a later one either (free capacity only shrinks), so the first-fit
     // search resumes at the node that took the previous pod of the spec: the same node as a
-    // scan from the start, found without rescanning.
+    // scan from the start, found without rescanning. For a spec in `cache`, it stores the
+    // position in the spec's list, which saves a binary search per pod.
     let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
     // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
     // up to date as pods join instead of sorted per pod.
@@ -466,17 +495,23 @@ pub(crate) fn solve(
                 && ports_free(&pod.spec, &n.ports)
                 && tracker.allows_existing(&pod.spec, n.node)
         };
+        // With a listed spec, `start` and the resume point are positions in its list, otherwise
+        // node indexes. The cache gains no spec during a solve, so each key keeps one kind.
         let listed = cache.fits.get(&key).filter(|_| cacheable);
         let found = match listed {
             Some(list) => {
-                let from = list.partition_point(|&index| index < start);
-                list[from..].iter().copied().find(|&index| fits(index))
+                let position = (start..list.len()).find(|&position| fits(list[position]));
+                resume.insert(key, position.unwrap_or(list.len()));
+                position.map(|position| list[position])
             }
-            None => (start..nodes.len()).find(|&index| fits(index)),
+            None => {
+                let found = (start..nodes.len()).find(|&index| fits(index));
+                if cacheable {
+                    resume.insert(key, found.unwrap_or(nodes.len()));
+                }
+                found
+            }
         };
-        if cacheable {
-            resume.insert(key, found.unwrap_or(nodes.len()));
-        }
         if let Some(index) = found {
             let slot = &mut nodes[index];
             undo.push((index, slot.free, slot.ports.len()));
