@@ -201,7 +201,7 @@ impl ClusterAutoscaler {
             .nodes()
             .filter(|node| node.is_in_service() && !self.deleting.contains_key(&node.id))
             .filter(|node| {
-                self.group_of(&node.owner)
+                self.group_of(node)
                     .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
             })
             .filter(|node| {
@@ -652,9 +652,7 @@ impl ClusterAutoscaler {
         let mut deleted = false;
         for (id, drain) in removable {
             let node = view.cluster.node(id).expect("removable node exists");
-            let group = self
-                .group_of(&node.owner)
-                .expect("candidates belong to groups");
+            let group = self.group_of(node).expect("candidates belong to groups");
             if sizes[group] <= self.config.node_groups[group].min_size
                 || parallel_budget == 0
                 || (drain && drain_budget == 0)
