@@ -1,7 +1,7 @@
 //! Scale-down: find unneeded nodes by utilization and a greedy removal simulation, then delete
 //! the ones unneeded for longer than the unneeded time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{ExtendedResource, Resources};
@@ -70,8 +70,8 @@ struct RemovalState<'a> {
     resume: BTreeMap<*const PodSpec, usize>,
     /// Pods moved onto each node by earlier candidates.
     moved_onto: BTreeMap<NodeId, Vec<&'a Arc<PodSpec>>>,
-    /// Candidates already found removable.
-    removed: BTreeSet<NodeId>,
+    /// Whether each entry of `free` is a candidate already found removable.
+    removed: Vec<bool>,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
     /// that needs topology checks comes up, so placements wait in `untracked` until then. They
@@ -244,10 +244,10 @@ impl ClusterAutoscaler {
             .collect();
         let mut state = RemovalState {
             free: targets.iter().map(|n| (n.id, n.free())).collect(),
+            removed: vec![false; targets.len()],
             targets,
             resume: BTreeMap::new(),
             moved_onto: BTreeMap::new(),
-            removed: BTreeSet::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
@@ -281,7 +281,11 @@ impl ClusterAutoscaler {
             }
             match self.try_remove(view, node, &mut state, &mut scratch) {
                 Ok(()) => {
-                    state.removed.insert(node.id);
+                    // `targets` is in node id order. A candidate that is not a target is
+                    // never searched as a destination, so it needs no mark.
+                    if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id) {
+                        state.removed[index] = true;
+                    }
                     unneeded.push(node.id);
                     self.unremovable_until.remove(&node.id);
                 }
@@ -441,7 +445,7 @@ impl ClusterAutoscaler {
             let tracker = &mut state.tracker;
             let destination = (start..state.free.len()).find(|&index| {
                 let (id, room) = &state.free[index];
-                if !spec.requests.fits_in(room) || *id == node.id || removed.contains(id) {
+                if !spec.requests.fits_in(room) || *id == node.id || removed[index] {
                     return false;
                 }
                 let target = state.targets[index];
