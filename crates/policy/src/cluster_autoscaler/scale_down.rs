@@ -68,8 +68,8 @@ struct RemovalState<'a> {
     /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
     /// first-fit search for the next pod of that spec may start.
     resume: BTreeMap<*const PodSpec, usize>,
-    /// Pods moved onto each node by earlier candidates.
-    moved_onto: BTreeMap<NodeId, Vec<&'a Arc<PodSpec>>>,
+    /// Pods moved onto each entry of `free` by earlier candidates.
+    moved_onto: Vec<Vec<&'a Arc<PodSpec>>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
     tracker: TopologyTracker<'a>,
@@ -103,8 +103,8 @@ struct Scratch<'a> {
     undo_free: Vec<(usize, Resources)>,
     /// Resume positions before a search, to undo a failed candidate.
     undo_resume: Vec<(*const PodSpec, Option<usize>)>,
-    /// Destination of each placed pod.
-    placements: Vec<(NodeId, &'a Arc<PodSpec>)>,
+    /// Destination of each placed pod, as an index into `free`.
+    placements: Vec<(usize, &'a Arc<PodSpec>)>,
 }
 
 /// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
@@ -245,9 +245,9 @@ impl ClusterAutoscaler {
         let mut state = RemovalState {
             free: targets.iter().map(|n| (n.id, n.free())).collect(),
             removed: vec![false; targets.len()],
+            moved_onto: vec![Vec::new(); targets.len()],
             targets,
             resume: BTreeMap::new(),
-            moved_onto: BTreeMap::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
@@ -410,10 +410,12 @@ impl ClusterAutoscaler {
             pods.push(&pod.spec);
             pod_ids.push(Some(pod.id));
         }
+        // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
+        // is not one has none.
         let moved = state
-            .moved_onto
-            .get(&node.id)
-            .map_or(&[][..], Vec::as_slice);
+            .targets
+            .binary_search_by_key(&node.id, |n| n.id)
+            .map_or(&[][..], |index| state.moved_onto[index].as_slice());
         pod_ids.extend(moved.iter().map(|_| None));
         pods.extend(moved);
 
@@ -450,11 +452,12 @@ impl ClusterAutoscaler {
                 }
                 let target = state.targets[index];
                 let ports_free = spec.host_ports.iter().all(|port| {
-                    let mut moved_ports = moved_onto
-                        .get(id)
-                        .into_iter()
-                        .flatten()
-                        .chain(placements.iter().filter(|(p, _)| p == id).map(|(_, s)| s));
+                    let mut moved_ports = moved_onto[index].iter().chain(
+                        placements
+                            .iter()
+                            .filter(|(p, _)| *p == index)
+                            .map(|(_, s)| s),
+                    );
                     !target.daemon_host_ports.contains(port)
                         && !target
                             .pods
@@ -477,7 +480,7 @@ impl ClusterAutoscaler {
                 failed = Some(position);
                 break;
             };
-            let (id, room) = &mut state.free[index];
+            let room = &mut state.free[index].1;
             undo_free.push((index, *room));
             *room -= spec.requests;
             if state.tracking {
@@ -485,7 +488,7 @@ impl ClusterAutoscaler {
             } else {
                 state.untracked.push((index, spec));
             }
-            placements.push((*id, spec));
+            placements.push((index, spec));
         }
         if let Some(position) = failed {
             let spec = &pods[position];
@@ -515,8 +518,8 @@ impl ClusterAutoscaler {
         for &index in pdb_use.iter() {
             state.pdb_remaining[index] -= 1;
         }
-        for (id, spec) in placements.drain(..) {
-            state.moved_onto.entry(id).or_default().push(spec);
+        for (index, spec) in placements.drain(..) {
+            state.moved_onto[index].push(spec);
         }
         Ok(())
     }
