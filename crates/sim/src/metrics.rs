@@ -46,6 +46,9 @@ pub(crate) struct Metrics {
     disruptions: BTreeMap<String, u32>,
     samples: Vec<Sample>,
     snapshots: Vec<FleetSnapshot>,
+    /// Sums over the Ready nodes of CPU requested, CPU allocatable, memory requested and memory
+    /// allocatable, and the cluster generation they were summed at.
+    ready_sums: Option<(u64, [i128; 4])>,
 }
 
 impl Metrics {
@@ -91,6 +94,7 @@ impl Metrics {
             disruptions: BTreeMap::new(),
             samples: Vec::new(),
             snapshots: Vec::new(),
+            ready_sums: None,
         }
     }
 
@@ -107,19 +111,45 @@ impl Metrics {
                 self.fallback_ms += u128::from(dt);
                 self.fallback_node_ms += fallback_running as u128 * u128::from(dt);
             }
-            for node in cluster.nodes().filter(|n| n.state == NodeState::Ready) {
-                let requested = node.requested();
-                self.cpu_requested_ms += i128::from(requested.cpu_millis) * dt128;
-                self.cpu_allocatable_ms += i128::from(node.allocatable.cpu_millis) * dt128;
-                self.memory_requested_ms += i128::from(requested.memory_bytes) * dt128;
-                self.memory_allocatable_ms += i128::from(node.allocatable.memory_bytes) * dt128;
-            }
+            let [
+                cpu_requested,
+                cpu_allocatable,
+                memory_requested,
+                memory_allocatable,
+            ] = self.ready_sums(cluster);
+            self.cpu_requested_ms += cpu_requested * dt128;
+            self.cpu_allocatable_ms += cpu_allocatable * dt128;
+            self.memory_requested_ms += memory_requested * dt128;
+            self.memory_allocatable_ms += memory_allocatable * dt128;
             if self.last >= SimTime::ZERO + WARM_UP {
                 self.min_nodes = Some(self.min_nodes.map_or(nodes, |m| m.min(nodes)));
             }
         }
         self.peak_nodes = self.peak_nodes.max(nodes);
         self.last = now;
+    }
+
+    /// Sums over the Ready nodes of CPU requested, CPU allocatable, memory requested and memory
+    /// allocatable. Every change to a node bumps the cluster's generation, so sums taken at the
+    /// same generation still hold and the nodes are walked only after a change. Integrating the
+    /// sums times the interval equals adding each node's product: the arithmetic is integer.
+    fn ready_sums(&mut self, cluster: &Cluster) -> [i128; 4] {
+        let generation = cluster.generation();
+        if let Some((at, sums)) = self.ready_sums
+            && at == generation
+        {
+            return sums;
+        }
+        let mut sums = [0i128; 4];
+        for node in cluster.nodes().filter(|n| n.state == NodeState::Ready) {
+            let requested = node.requested();
+            sums[0] += i128::from(requested.cpu_millis);
+            sums[1] += i128::from(node.allocatable.cpu_millis);
+            sums[2] += i128::from(requested.memory_bytes);
+            sums[3] += i128::from(node.allocatable.memory_bytes);
+        }
+        self.ready_sums = Some((generation, sums));
+        sums
     }
 
     pub(crate) fn pod_bound(&mut self, waited: SimDuration) {

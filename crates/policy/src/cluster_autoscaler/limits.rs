@@ -82,7 +82,7 @@ impl ClusterAutoscaler {
                 if (node.state != NodeState::Launching) != registered {
                     continue;
                 }
-                if let Some(group) = self.group_of(&node.owner)
+                if let Some(group) = self.group_of(node)
                     && first[group].is_none()
                 {
                     first[group] = Some(if registered {
@@ -101,7 +101,7 @@ impl ClusterAutoscaler {
 
         let (mut cores, mut memory) = (0, 0);
         for node in view.cluster.nodes() {
-            let resources = match self.group_of(&node.owner) {
+            let resources = match self.group_of(node) {
                 Some(group) => per_group[group],
                 None => NodeResources::of(view.catalog.get(node.instance_type).capacity()),
             };

@@ -79,7 +79,7 @@ use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::{InstanceTypeIndex, SpotMarket};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimRng, SimTime};
-use autoscale_sim_kube::{CapacityType, NodeId, NodeState, Taint};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Taint};
 
 use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
 pub use asg::{MixedInstancesPolicy, OnDemandAllocationStrategy, SpotAllocationStrategy};
@@ -375,7 +375,17 @@ pub struct ClusterAutoscaler {
     backoff: BTreeMap<usize, Backoff>,
     /// Whether the last loop found the cluster unhealthy.
     unhealthy: bool,
+    /// Node group of each node seen so far, indexed by node id: [`GROUP_UNKNOWN`] for a node not
+    /// looked up yet, [`GROUP_NONE`] for a node of no group. A node's owner is set when the
+    /// node is created and never changes, and node ids are never reused, so the first lookup
+    /// by name holds for the node's life and later ones skip the name comparisons.
+    group_by_node: std::cell::RefCell<Vec<u32>>,
 }
+
+/// Entry of `group_by_node` for a node not looked up yet.
+const GROUP_UNKNOWN: u32 = u32::MAX;
+/// Entry of `group_by_node` for a node that belongs to no node group.
+const GROUP_NONE: u32 = u32::MAX - 1;
 
 impl ClusterAutoscaler {
     /// A Cluster Autoscaler with `config`; the random expander draws from the run's
@@ -403,6 +413,7 @@ impl ClusterAutoscaler {
             scale_up_requests: BTreeMap::new(),
             backoff: BTreeMap::new(),
             unhealthy: false,
+            group_by_node: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -431,7 +442,28 @@ impl ClusterAutoscaler {
             .map(|(id, (until, reason))| (*id, *reason, *until))
     }
 
-    fn group_of(&self, owner: &str) -> Option<usize> {
+    /// Finds the node group of `node` from its owner name, looked up once per node.
+    fn group_of(&self, node: &Node) -> Option<usize> {
+        let mut cache = self.group_by_node.borrow_mut();
+        let Ok(index) = usize::try_from(node.id.0) else {
+            return self.group_named(&node.owner);
+        };
+        if index >= cache.len() {
+            cache.resize(index + 1, GROUP_UNKNOWN);
+        }
+        match cache[index] {
+            GROUP_NONE => None,
+            GROUP_UNKNOWN => {
+                let group = self.group_named(&node.owner);
+                cache[index] = group.map_or(GROUP_NONE, |g| g as u32);
+                group
+            }
+            group => Some(group as usize),
+        }
+    }
+
+    /// Finds the node group named `owner`.
+    fn group_named(&self, owner: &str) -> Option<usize> {
         self.config.node_groups.iter().position(|g| g.name == owner)
     }
 
@@ -449,7 +481,7 @@ impl ClusterAutoscaler {
         let mut sizes = vec![0u32; self.config.node_groups.len()];
         for node in view.cluster.nodes() {
             if node.state != NodeState::Deleting
-                && let Some(group) = self.group_of(&node.owner)
+                && let Some(group) = self.group_of(node)
             {
                 sizes[group] += 1;
             }

@@ -1,7 +1,7 @@
 //! Scale-down: find unneeded nodes by utilization and a greedy removal simulation, then delete
 //! the ones unneeded for longer than the unneeded time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{ExtendedResource, Resources};
@@ -68,10 +68,10 @@ struct RemovalState<'a> {
     /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
     /// first-fit search for the next pod of that spec may start.
     resume: BTreeMap<*const PodSpec, usize>,
-    /// Pods moved onto each node by earlier candidates.
-    moved_onto: BTreeMap<NodeId, Vec<&'a Arc<PodSpec>>>,
-    /// Candidates already found removable.
-    removed: BTreeSet<NodeId>,
+    /// Pods moved onto each entry of `free` by earlier candidates.
+    moved_onto: Vec<Vec<&'a Arc<PodSpec>>>,
+    /// Whether each entry of `free` is a candidate already found removable.
+    removed: Vec<bool>,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
     /// that needs topology checks comes up, so placements wait in `untracked` until then. They
@@ -103,8 +103,8 @@ struct Scratch<'a> {
     undo_free: Vec<(usize, Resources)>,
     /// Resume positions before a search, to undo a failed candidate.
     undo_resume: Vec<(*const PodSpec, Option<usize>)>,
-    /// Destination of each placed pod.
-    placements: Vec<(NodeId, &'a Arc<PodSpec>)>,
+    /// Destination of each placed pod, as an index into `free`.
+    placements: Vec<(usize, &'a Arc<PodSpec>)>,
 }
 
 /// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
@@ -201,7 +201,7 @@ impl ClusterAutoscaler {
             .nodes()
             .filter(|node| node.is_in_service() && !self.deleting.contains_key(&node.id))
             .filter(|node| {
-                self.group_of(&node.owner)
+                self.group_of(node)
                     .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
             })
             .filter(|node| {
@@ -244,10 +244,10 @@ impl ClusterAutoscaler {
             .collect();
         let mut state = RemovalState {
             free: targets.iter().map(|n| (n.id, n.free())).collect(),
+            removed: vec![false; targets.len()],
+            moved_onto: vec![Vec::new(); targets.len()],
             targets,
             resume: BTreeMap::new(),
-            moved_onto: BTreeMap::new(),
-            removed: BTreeSet::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
@@ -281,7 +281,11 @@ impl ClusterAutoscaler {
             }
             match self.try_remove(view, node, &mut state, &mut scratch) {
                 Ok(()) => {
-                    state.removed.insert(node.id);
+                    // `targets` is in node id order. A candidate that is not a target is
+                    // never searched as a destination, so it needs no mark.
+                    if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id) {
+                        state.removed[index] = true;
+                    }
                     unneeded.push(node.id);
                     self.unremovable_until.remove(&node.id);
                 }
@@ -406,10 +410,12 @@ impl ClusterAutoscaler {
             pods.push(&pod.spec);
             pod_ids.push(Some(pod.id));
         }
+        // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
+        // is not one has none.
         let moved = state
-            .moved_onto
-            .get(&node.id)
-            .map_or(&[][..], Vec::as_slice);
+            .targets
+            .binary_search_by_key(&node.id, |n| n.id)
+            .map_or(&[][..], |index| state.moved_onto[index].as_slice());
         pod_ids.extend(moved.iter().map(|_| None));
         pods.extend(moved);
 
@@ -441,16 +447,17 @@ impl ClusterAutoscaler {
             let tracker = &mut state.tracker;
             let destination = (start..state.free.len()).find(|&index| {
                 let (id, room) = &state.free[index];
-                if !spec.requests.fits_in(room) || *id == node.id || removed.contains(id) {
+                if !spec.requests.fits_in(room) || *id == node.id || removed[index] {
                     return false;
                 }
                 let target = state.targets[index];
                 let ports_free = spec.host_ports.iter().all(|port| {
-                    let mut moved_ports = moved_onto
-                        .get(id)
-                        .into_iter()
-                        .flatten()
-                        .chain(placements.iter().filter(|(p, _)| p == id).map(|(_, s)| s));
+                    let mut moved_ports = moved_onto[index].iter().chain(
+                        placements
+                            .iter()
+                            .filter(|(p, _)| *p == index)
+                            .map(|(_, s)| s),
+                    );
                     !target.daemon_host_ports.contains(port)
                         && !target
                             .pods
@@ -473,7 +480,7 @@ impl ClusterAutoscaler {
                 failed = Some(position);
                 break;
             };
-            let (id, room) = &mut state.free[index];
+            let room = &mut state.free[index].1;
             undo_free.push((index, *room));
             *room -= spec.requests;
             if state.tracking {
@@ -481,7 +488,7 @@ impl ClusterAutoscaler {
             } else {
                 state.untracked.push((index, spec));
             }
-            placements.push((*id, spec));
+            placements.push((index, spec));
         }
         if let Some(position) = failed {
             let spec = &pods[position];
@@ -511,8 +518,8 @@ impl ClusterAutoscaler {
         for &index in pdb_use.iter() {
             state.pdb_remaining[index] -= 1;
         }
-        for (id, spec) in placements.drain(..) {
-            state.moved_onto.entry(id).or_default().push(spec);
+        for (index, spec) in placements.drain(..) {
+            state.moved_onto[index].push(spec);
         }
         Ok(())
     }
@@ -652,9 +659,7 @@ impl ClusterAutoscaler {
         let mut deleted = false;
         for (id, drain) in removable {
             let node = view.cluster.node(id).expect("removable node exists");
-            let group = self
-                .group_of(&node.owner)
-                .expect("candidates belong to groups");
+            let group = self.group_of(node).expect("candidates belong to groups");
             if sizes[group] <= self.config.node_groups[group].min_size
                 || parallel_budget == 0
                 || (drain && drain_budget == 0)

@@ -327,7 +327,7 @@ impl ClusterAutoscaler {
                     ports,
                 });
             } else if node.state == NodeState::Launching
-                && let Some(group) = self.group_of(&node.owner)
+                && let Some(group) = self.group_of(node)
                 && !self.backed_off(group, view.now)
             {
                 // Since 1.36 a backed-off group's nodes are not upcoming

@@ -106,8 +106,12 @@ pub(crate) fn group_zone(group: &NodeGroupConfig, view: &ClusterView<'_>) -> Str
 impl ClusterAutoscaler {
     /// Caches a template from a good real node for every group that has none yet.
     pub(super) fn refresh_templates(&mut self, view: &ClusterView<'_>) {
+        // The keys are group indices, so a map with one entry per group has them all.
+        if self.cached_templates.len() == self.config.node_groups.len() {
+            return;
+        }
         for node in view.cluster.nodes() {
-            let Some(group) = self.group_of(&node.owner) else {
+            let Some(group) = self.group_of(node) else {
                 continue;
             };
             if self.cached_templates.contains_key(&group) {
