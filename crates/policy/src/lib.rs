@@ -115,6 +115,6 @@ pub use cluster_autoscaler::{
 };
 pub use karpenter::{
     BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DisruptionBudget, EXPIRE_AFTER,
-    Karpenter, KarpenterConfig, KarpenterVersion, NodePool, NodePoolUpdate,
+    Karpenter, KarpenterConfig, KarpenterVersion, NodePool, NodePoolUpdate, PreferencePolicy,
 };
 pub use static_fleet::{StaticConfig, StaticFleet};

@@ -16,7 +16,8 @@ use autoscale_sim_policy::requirements::{
 };
 use autoscale_sim_policy::{
     BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
-    DisruptionBudget, KarpenterConfig, KarpenterVersion, NodeGroupConfig, NodePool, StaticConfig,
+    DisruptionBudget, KarpenterConfig, KarpenterVersion, NodeGroupConfig, NodePool,
+    PreferencePolicy, StaticConfig,
 };
 use autoscale_sim_sim::{
     Deployment, JobStream, Load, PodManagementPolicy, PolicySpec, ReplicaController, Replicas,
@@ -1827,6 +1828,21 @@ fn build_karpenter(
                 "write v1.13 or v1.14",
             )
         })?;
+    }
+    if let Some(policy) = &k.preference_policy {
+        config.preference_policy = match policy.value.as_str() {
+            "Respect" => PreferencePolicy::Respect,
+            "Ignore" => PreferencePolicy::Ignore,
+            other => {
+                return Err(ctx.error(
+                    policy,
+                    &format!("{field}.preferencePolicy"),
+                    Some(other.to_string()),
+                    "unknown preference policy",
+                    "write Respect or Ignore",
+                ));
+            }
+        };
     }
     let (node_pools, node_classes) = karpenter_manifests::build_node_pools(k, ctx, zones, field)?;
     config.node_pools = node_pools;

@@ -830,6 +830,9 @@ pub struct KarpenterYaml {
     /// EC2NodeClass changes applied during the run.
     #[serde(default)]
     pub node_class_updates: Vec<NodeClassUpdateYaml>,
+    /// `Respect` (default) or `Ignore` (Helm `settings.preferencePolicy`).
+    #[serde(default)]
+    pub preference_policy: Option<Spanned<String>>,
     /// Karpenter's feature gates (Helm `settings.featureGates`).
     #[serde(default)]
     pub feature_gates: Option<FeatureGatesYaml>,

@@ -325,6 +325,34 @@ fn update_after_run_end_warns() {
 }
 
 #[test]
+fn preference_policy_parsed() {
+    let ignore = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      preferencePolicy: Ignore\n",
+    );
+    let bad = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      preferencePolicy: Skip\n",
+    );
+    assert_ne!(ignore, DRIFT);
+
+    let PolicySpec::Karpenter(config) = &scenario(&ignore).policies[0] else {
+        panic!("expected Karpenter");
+    };
+    let message = error(&bad);
+
+    assert_eq!(
+        config.preference_policy,
+        autoscale_sim_policy::PreferencePolicy::Ignore
+    );
+    assert!(
+        message.contains("policies[0].karpenter.preferencePolicy, value \"Skip\""),
+        "{message}"
+    );
+    assert!(message.contains("write Respect or Ignore"), "{message}");
+}
+
+#[test]
 fn spot_to_spot_gate_parsed() {
     let on = DRIFT.replace(
         "    karpenter:\n",

@@ -228,6 +228,20 @@ pub struct KarpenterConfig {
     pub version: KarpenterVersion,
     /// NodePool changes during the run, in time order.
     pub node_pool_updates: Vec<NodePoolUpdate>,
+    /// `--preference-policy` (Helm `settings.preferencePolicy`); default `Respect`.
+    pub preference_policy: PreferencePolicy,
+}
+
+/// The scheduling simulation's treatment of a pod's preferences (kubernetes-sigs/karpenter v1.13
+/// `pkg/operator/options/options.go`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PreferencePolicy {
+    /// Preferences count as requirements, and are dropped one at a time when a pod fits
+    /// nowhere.
+    #[default]
+    Respect,
+    /// Preferred affinities and ScheduleAnyway spread constraints are left out from the start.
+    Ignore,
 }
 
 impl Default for KarpenterConfig {
@@ -243,6 +257,7 @@ impl Default for KarpenterConfig {
             start_unix_secs: 0,
             version: KarpenterVersion::V1_13,
             node_pool_updates: Vec::new(),
+            preference_policy: PreferencePolicy::Respect,
         }
     }
 }
@@ -284,6 +299,8 @@ pub(crate) struct ResolvedPool {
     pub min_values: Vec<(String, u32)>,
     /// Each quantity's maximum over the room of the options. Requests that exceed it fit none.
     pub max_room: Resources,
+    /// The policy's `--preference-policy`, which the scheduling simulation reads from its pools.
+    pub preference_policy: PreferencePolicy,
 }
 
 /// Resolves each pool's instance types and zones against the catalog.
@@ -369,6 +386,7 @@ fn resolve_pools(
                 allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
                 min_values,
                 max_room: Resources::ZERO,
+                preference_policy: config.preference_policy,
             };
             // A NodePool whose instance types cannot meet its own minValues is skipped
             // (`NewScheduler` in kubernetes-sigs/karpenter v1.13 scheduling/scheduler.go).

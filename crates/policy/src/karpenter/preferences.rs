@@ -139,6 +139,20 @@ pub(crate) fn as_required(spec: &PodSpec) -> PodSpec {
     strict
 }
 
+/// Returns `spec` without its preferences, as the simulation reads a pod under
+/// `--preference-policy=Ignore`: no preferred node affinity, no preferred pod affinity or
+/// anti-affinity, and no ScheduleAnyway spread constraints.
+pub(crate) fn without_preferences(spec: &PodSpec) -> PodSpec {
+    let mut plain = spec.clone();
+    plain.node_affinity.preferred.clear();
+    plain.pod_affinity.preferred.clear();
+    plain.pod_anti_affinity.preferred.clear();
+    plain
+        .topology_spread
+        .retain(|c| c.when_unsatisfiable != WhenUnsatisfiable::ScheduleAnyway);
+    plain
+}
+
 /// Checks whether `tolerations` tolerate every taint in `taints`, PreferNoSchedule ones
 /// included, as Karpenter's `Taints.Tolerates` does (kube-scheduler ignores PreferNoSchedule
 /// when filtering).

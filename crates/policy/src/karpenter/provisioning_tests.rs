@@ -12,8 +12,8 @@ use autoscale_sim_kube::{
     WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
 
-use super::NodePool;
 use super::tests::{karpenter, launched_types, pool, provision};
+use super::{Karpenter, KarpenterConfig, NodePool, PreferencePolicy};
 use crate::api::PolicyEvent;
 use crate::requirements::{Operator, Requirement};
 use crate::testing::{
@@ -290,6 +290,26 @@ fn satisfiable_preference_honoured() {
 
     assert_eq!(launched_zones(&preferring), ["test-zone-3"]);
     assert_eq!(launched_zones(&plain), ["test-zone-1"]);
+}
+
+#[test]
+fn ignore_policy_drops_preferences() {
+    // Under `--preference-policy=Ignore` the preferred zone plays no part, so the NodeClaim
+    // goes to the first zone as for a pod without the preference.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = Karpenter::new(KarpenterConfig {
+        node_pools: vec![pool("default")],
+        preference_policy: PreferencePolicy::Ignore,
+        ..Default::default()
+    });
+    world.send(&mut policy, PolicyEvent::Start);
+    world.add_pending_pod(&pod_preferring_zone("test-zone-3"));
+    let pending = world.schedule();
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+
+    assert_eq!(launched_zones(&log), ["test-zone-1"]);
 }
 
 #[test]

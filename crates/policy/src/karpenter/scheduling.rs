@@ -646,6 +646,9 @@ pub(crate) fn solve(
     };
 
     let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
+    let ignore_preferences = pools
+        .first()
+        .is_some_and(|p| p.preference_policy == super::PreferencePolicy::Ignore);
     // The specs built for relaxed pods stay alive until the end, so that no later spec reuses
     // an address that the tracker keys a cache by.
     let mut relaxed_specs: Vec<Arc<PodSpec>> = Vec::new();
@@ -660,9 +663,15 @@ pub(crate) fn solve(
         }
         // A pod with preferences is tried with them as requirements, then with one dropped at
         // a time until it fits or none is left (`trySchedule`).
-        let mut relaxed = preferences
-            .applies_to(&original.spec)
-            .then(|| (*original.spec).clone());
+        // Under `--preference-policy=Ignore` the preferences are gone before the first try; a
+        // pod's several required node-affinity terms and PreferNoSchedule taints still relax.
+        let mut relaxed = preferences.applies_to(&original.spec).then(|| {
+            if ignore_preferences {
+                preferences::without_preferences(&original.spec)
+            } else {
+                (*original.spec).clone()
+            }
+        });
         let placed = loop {
             let strict_pod;
             let pod = match &relaxed {
