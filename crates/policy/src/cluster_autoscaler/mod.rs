@@ -476,13 +476,13 @@ impl ClusterAutoscaler {
         self.backoff.get(&group).is_some_and(|b| b.active(now))
     }
 
-    /// Target size of each group: its nodes that are not being deleted, launching ones included.
+    /// Returns the target size of each group: all its nodes, launching and deleting ones
+    /// included. A node being drained stays in the Auto Scaling group's desired capacity until
+    /// it terminates, so a drain that fails cannot leave the group above its maximum.
     fn target_sizes(&self, view: &ClusterView<'_>) -> Vec<u32> {
         let mut sizes = vec![0u32; self.config.node_groups.len()];
         for node in view.cluster.nodes() {
-            if node.state != NodeState::Deleting
-                && let Some(group) = self.group_of(node)
-            {
+            if let Some(group) = self.group_of(node) {
                 sizes[group] += 1;
             }
         }
@@ -624,7 +624,7 @@ impl Autoscaler for ClusterAutoscaler {
     }
 
     /// Checks that no node group is above its maximum size and the cluster is not above
-    /// `--max-nodes-total`, counting launching nodes and not deleting ones.
+    /// `--max-nodes-total`, counting launching and deleting nodes.
     fn check_invariants(&self, view: &ClusterView<'_>) -> Result<(), String> {
         let sizes = self.target_sizes(view);
         for (group, size) in self.config.node_groups.iter().zip(&sizes) {
