@@ -152,9 +152,9 @@ impl<E> EventQueue<E> for KeyedQueue<E> {
 /// they reach the top, where a sequence-number check discards them.
 ///
 /// Live events sit in a slab (a vector of slots reused through a free list), so a lookup is an
-/// index, not a hash. An [`EventId`] contains the slot in its low 32 bits and the slot's generation
-/// in its high 32 bits; a slot's generation grows each time it is freed, so the handle of an
-/// event that fired or was cancelled never matches a later event in the same slot.
+/// index, not a hash. An [`EventId`] contains the slot in its low 32 bits and the slot's
+/// generation in its high 32 bits. A slot's generation grows each time it is freed, so the handle
+/// of an event that fired or was cancelled never matches a later event in the same slot.
 #[derive(Debug)]
 pub struct HeapQueue<E> {
     heap: BinaryHeap<HeapEntry>,

@@ -242,7 +242,7 @@ impl Scheduler {
         {
             return Some(nominated.id);
         }
-        let wanted = feasible_nodes_to_find(node_count, self.percentage_of_nodes_to_score);
+        let nodes_to_find = feasible_nodes_to_find(node_count, self.percentage_of_nodes_to_score);
 
         // Filter, from the rotating start, until enough feasible nodes are found. The nodes in
         // search order are those from the start position on, then those before it.
@@ -257,7 +257,7 @@ impl Scheduler {
             processed += 1;
             if passes(node) {
                 feasible.push(node);
-                if feasible.len() >= wanted {
+                if feasible.len() >= nodes_to_find {
                     break;
                 }
             }
