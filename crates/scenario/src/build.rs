@@ -237,6 +237,8 @@ pub const DEFAULT_START: &str = "2026-01-05T00:00:00Z";
 /// Context for errors: the file and its folder.
 pub(crate) struct Ctx<'a> {
     pub file: &'a Path,
+    /// The file's text, for positions within a block scalar.
+    pub source: &'a str,
     pub dir: PathBuf,
     /// Warnings collected while building.
     pub warnings: std::cell::RefCell<Vec<String>>,
@@ -293,6 +295,28 @@ impl Ctx<'_> {
                 "write a duration such as 500ms, 45s, 10m, 1h30m or 7d",
             )
         })
+    }
+
+    /// Maps `inner`, a line and column (both from 1) within the text of `scalar`, to its
+    /// position in the file. This works for a literal block scalar (`key: |`), the usual way to
+    /// embed YAML in a ConfigMap, because its lines appear in the file unchanged after the
+    /// indentation. Quoted and folded scalars rewrite their lines, so they return `None`.
+    fn position_in_block(&self, scalar: &Spanned<String>, inner: (u64, u64)) -> Option<(u64, u64)> {
+        let (start_line, start_column) = location(scalar)?;
+        let (line, column) = inner;
+        let text_line = scalar
+            .value
+            .lines()
+            .nth(usize::try_from(line.checked_sub(1)?).ok()?)?;
+        let file_line_number = start_line + line - 1;
+        let file_line = self
+            .source
+            .lines()
+            .nth(usize::try_from(file_line_number - 1).ok()?)?;
+        let indent = usize::try_from(start_column - 1).ok()?;
+        let in_file: String = file_line.chars().skip(indent).collect();
+        let indented = file_line.chars().take(indent).all(|c| c == ' ');
+        (indented && in_file == text_line).then_some((file_line_number, start_column + column - 1))
     }
 
     fn path(&self, text: &str) -> PathBuf {

@@ -4,6 +4,8 @@ use autoscale_sim_cloud::GIB;
 use autoscale_sim_engine::{SimDuration, parse_duration};
 use autoscale_sim_policy::cluster_autoscaler::PriorityConfig;
 use autoscale_sim_policy::{ClusterAutoscalerConfig, Expander};
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
 
 /// Flags that change the model, and the ones accepted but not modelled (listed so that a pasted
 /// argument list loads).
@@ -446,29 +448,87 @@ fn parse_nodes(value: &str) -> Result<NodesFlag, (String, String)> {
 /// Name of the priority expander's ConfigMap (`PriorityConfigMapName`, `expander/priority`).
 pub const PRIORITY_CONFIG_MAP: &str = "cluster-autoscaler-priority-expander";
 
+/// A `priorities` text of the priority expander's ConfigMap that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrioritiesError {
+    /// The problem, as a sentence.
+    pub message: String,
+    /// The correction to suggest.
+    pub fix: String,
+    /// Line and column within the text (both from 1) of the offending entry, when known.
+    pub location: Option<(u64, u64)>,
+    /// The offending entry, when known.
+    pub value: Option<String>,
+}
+
 /// Parses the `priorities` key of the priority expander's ConfigMap: YAML that maps integer
-/// priorities to lists of regular expressions over node group names. Returns the problem and
-/// its fix on error.
+/// priorities to lists of regular expressions over node group names.
 ///
 /// Cluster Autoscaler ignores a ConfigMap it cannot parse, with a warning event, and lets
 /// every option through. A scenario is checked before it runs, so the mistake is an error here.
-pub fn parse_priorities(text: &str) -> Result<PriorityConfig, (String, String)> {
+pub fn parse_priorities(text: &str) -> Result<PriorityConfig, PrioritiesError> {
     let fix = "write integer priorities, each with a list of regular expressions, such as \"10: ['.*spot.*']\"";
     if text.trim().is_empty() {
-        return Err(("the priorities are empty".into(), fix.into()));
+        return Err(PrioritiesError {
+            message: "the priorities are empty".into(),
+            fix: fix.into(),
+            location: None,
+            value: None,
+        });
     }
-    let parsed: std::collections::BTreeMap<i64, Vec<String>> = serde_saphyr::from_str(text)
-        .map_err(|e| {
-            (
-                format!("the priorities are not a map of integers to lists of strings: {e}"),
-                fix.to_string(),
-            )
+    let parsed: BTreeMap<i64, Vec<Spanned<String>>> =
+        serde_saphyr::from_str(text).map_err(|e| {
+            // The parser's first line carries its message. The rest is an excerpt with positions
+            // in the embedded text, so it is dropped and the caller reports the file's position.
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or("invalid YAML");
+            let location = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .filter(|(line, _)| *line > 0);
+            PrioritiesError {
+                message: format!(
+                    "the priorities are not a map of integers to lists of strings: {}",
+                    crate::strip_position_prefix(first)
+                ),
+                fix: fix.to_string(),
+                location,
+                // At a key, the value is the key rather than the whole entry.
+                value: location
+                    .and_then(|(line, column)| crate::error::value_at(text, line, column))
+                    .map(|entry| match entry.split_once(':') {
+                        Some((key, _)) => key.trim().to_string(),
+                        None => entry,
+                    }),
+            }
         })?;
-    PriorityConfig::new(&parsed).map_err(|e| {
-        (
-            e.to_string(),
-            "write the expression in Go (RE2) syntax, escaping dots as \\.".into(),
-        )
+    let patterns: BTreeMap<i64, Vec<String>> = parsed
+        .iter()
+        .map(|(priority, list)| (*priority, list.iter().map(|p| p.value.clone()).collect()))
+        .collect();
+    PriorityConfig::new(&patterns).map_err(|e| {
+        let location = parsed
+            .get(&e.priority)
+            .and_then(|list| list.iter().find(|p| p.value == e.pattern))
+            .map(|p| (p.referenced.line(), p.referenced.column()))
+            .filter(|(line, _)| *line > 0);
+        // The regex crate draws the expression with a caret above its reason. The error's value
+        // and location already show the expression, so only the reason is kept.
+        let reason = e
+            .message
+            .lines()
+            .last()
+            .map(|line| line.trim().trim_start_matches("error: ").to_string())
+            .unwrap_or_default();
+        PrioritiesError {
+            message: format!(
+                "priority {}: {:?} is not a valid regular expression: {reason}",
+                e.priority, e.pattern
+            ),
+            fix: "write the expression in Go (RE2) syntax, escaping dots as \\.".into(),
+            location,
+            value: Some(e.pattern),
+        }
     })
 }
 
@@ -684,11 +744,21 @@ mod tests {
         assert!(parse_priorities("").is_err());
         assert!(parse_priorities("high: ['.*']").is_err());
         assert!(parse_priorities("10: '.*'").is_err());
-        assert!(
-            parse_priorities("10: ['(unclosed']")
-                .unwrap_err()
-                .0
-                .contains("not a valid regular expression")
-        );
+        let error = parse_priorities("10: ['(unclosed']").unwrap_err();
+        assert!(error.message.contains("not a valid regular expression"));
+        assert_eq!(error.value.as_deref(), Some("(unclosed"));
+    }
+
+    #[test]
+    fn priorities_errors_locate_entry() {
+        let text = "50:\n  - ^spot-.*\n10:\n  - .*\n  - a(b\n";
+        let error = parse_priorities(text).unwrap_err();
+        assert_eq!(error.location, Some((5, 5)));
+
+        let text = "50:\n  - ^spot-.*\nten: [x]\n";
+        let error = parse_priorities(text).unwrap_err();
+        assert_eq!(error.location, Some((3, 1)));
+        assert_eq!(error.value.as_deref(), Some("ten"));
+        assert!(!error.message.contains("-->"), "{}", error.message);
     }
 }

@@ -140,6 +140,7 @@ pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenar
         .unwrap_or_else(|| PathBuf::from("."));
     let ctx = build::Ctx {
         file: path,
+        source: text,
         dir,
         warnings: Default::default(),
     };
@@ -294,7 +295,7 @@ fn reword_type_names(line: &str) -> String {
 }
 
 /// Drops the parser's own `error: line L column C: ` prefix, since the position is printed first.
-fn strip_position_prefix(message: &str) -> &str {
+pub(crate) fn strip_position_prefix(message: &str) -> &str {
     let Some(rest) = message.strip_prefix("error: line ") else {
         return message;
     };

@@ -254,13 +254,18 @@ pub(super) fn priority_config(
             "add data.priorities with integer priorities, each with a list of regular expressions",
         ));
     };
-    let priorities = parse_priorities(&text.value).map_err(|(message, fix)| {
-        ctx.error(
-            text,
+    let priorities = parse_priorities(&text.value).map_err(|e| {
+        let at = e
+            .location
+            .and_then(|inner| ctx.position_in_block(text, inner))
+            .or_else(|| super::location(text));
+        ScenarioError::at(
+            ctx.file,
+            at,
             &format!("{field}.data.priorities"),
-            None,
-            message,
-            fix,
+            e.value,
+            e.message,
+            e.fix,
         )
     })?;
     if !uses_priority {

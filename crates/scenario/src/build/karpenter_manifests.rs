@@ -476,6 +476,7 @@ fn read_manifest_file(
     })?;
     let file_ctx = Ctx {
         file: &path,
+        source: &text,
         dir: ctx.dir.clone(),
         warnings: Default::default(),
     };
