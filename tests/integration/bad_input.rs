@@ -217,6 +217,25 @@ fn cases() -> Vec<Case> {
             ],
         ),
         small_web_case(
+            "tab indentation",
+            "\n  launchLatency:",
+            "\n\tlaunchLatency:",
+            vec![
+                "scenario.yaml:6:2: field cloud",
+                "tabs disallowed within this context (block indentation)",
+                "fix: indent with spaces, because YAML does not allow tabs in indentation",
+            ],
+        ),
+        small_web_case(
+            "tab starting a line after a plain scalar",
+            "\n    metadata: {name: api}",
+            "\n\t  metadata: {name: api}",
+            vec![
+                "scenario.yaml:12:1: field workloads[0], value \"metadata: {name: api}\": while scanning a plain scalar, found a tab",
+                "fix: indent with spaces, because YAML does not allow tabs in indentation",
+            ],
+        ),
+        small_web_case(
             "negative maxSize",
             "maxSize: 10\n",
             "maxSize: -1\n",

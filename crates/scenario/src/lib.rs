@@ -177,6 +177,31 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         .location()
         .map(|l| (l.line(), l.column()))
         .filter(|(line, _)| *line > 0);
+    // The parser reports a tab that starts a line inside a plain scalar at the scalar, often on
+    // an earlier line. The first tab from there on is the one to fix, and the excerpt, drawn
+    // at the scalar, would point elsewhere, so it is dropped.
+    let tab = location
+        .filter(|_| message.contains("found a tab"))
+        .and_then(|(line, column)| first_tab_from(text, line, column));
+    let (location, snippet) = match tab {
+        Some(at) => (Some(at), Vec::new()),
+        None => (location, snippet),
+    };
+    // The field and value at a tab are those of the line's first entry, read as if the tab
+    // were a space.
+    let text = match tab {
+        Some(_) => std::borrow::Cow::Owned(text.replace('\t', " ")),
+        None => std::borrow::Cow::Borrowed(text),
+    };
+    let text = text.as_ref();
+    let probe = match tab {
+        Some((line, _)) => text
+            .lines()
+            .nth(usize::try_from(line - 1).unwrap_or(usize::MAX))
+            .and_then(|content| content.chars().position(|c| c != ' '))
+            .map(|offset| (line, offset as u64 + 1)),
+        None => location,
+    };
 
     let unknown = message
         .strip_prefix("unknown field `")
@@ -188,10 +213,10 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         })
         .map(str::to_string);
     // The block path leading to the position, with the key the value belongs to at its end.
-    let block_path = location.and_then(|(line, column)| error::path_at(text, line, column));
+    let block_path = probe.and_then(|(line, column)| error::path_at(text, line, column));
     let key = unknown
         .clone()
-        .or_else(|| location.and_then(|(line, column)| error::key_before(text, line, column)));
+        .or_else(|| probe.and_then(|(line, column)| error::key_before(text, line, column)));
     let field = match (block_path, key) {
         (Some(path), Some(key)) if path == key || path.ends_with(&format!(".{key}")) => Some(path),
         (Some(path), Some(key)) => Some(format!("{path}.{key}")),
@@ -200,7 +225,7 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     let value = if unknown.is_some() {
         None
     } else {
-        location.and_then(|(line, column)| error::value_at(text, line, column))
+        probe.and_then(|(line, column)| error::value_at(text, line, column))
     };
     let (message, value) = if message.starts_with("budget breached") {
         // The parser names the limit as a Rust value, such as `Nodes { nodes: 250001 }`.
@@ -253,6 +278,8 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         "write true or false"
     } else if message.starts_with("invalid") {
         "write a value of the type this field takes"
+    } else if message.contains("tabs disallowed") || message.contains("found a tab") {
+        "indent with spaces, because YAML does not allow tabs in indentation"
     } else {
         "fix the YAML at this position"
     };
@@ -295,6 +322,20 @@ fn reword_type_names(line: &str) -> String {
 }
 
 /// Drops the parser's own `error: line L column C: ` prefix, since the position is printed first.
+/// Returns the line and column (both from 1) of the first tab at or after `line`, `column`.
+fn first_tab_from(text: &str, line: u64, column: u64) -> Option<(u64, u64)> {
+    let first_line = usize::try_from(line.checked_sub(1)?).ok()?;
+    let first_column = usize::try_from(column.checked_sub(1)?).ok()?;
+    text.lines()
+        .enumerate()
+        .skip(first_line)
+        .find_map(|(index, content)| {
+            let skip = if index == first_line { first_column } else { 0 };
+            let offset = content.chars().skip(skip).position(|c| c == '\t')?;
+            Some((index as u64 + 1, (skip + offset) as u64 + 1))
+        })
+}
+
 pub(crate) fn strip_position_prefix(message: &str) -> &str {
     let Some(rest) = message.strip_prefix("error: line ") else {
         return message;
