@@ -1265,7 +1265,7 @@ fn build_workload(
             let mut daemonset = DaemonSet::new(&name, spec.clone());
             daemonset.spec.requests = resources::pod_requests(
                 &template.spec,
-                &[],
+                &limit_ranges::NamespaceLimits::default(),
                 ctx,
                 &format!("{field}.template.spec"),
             )?;

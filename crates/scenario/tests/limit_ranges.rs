@@ -61,6 +61,8 @@ workloads:
           max: {cpu: "2", memory: 4Gi}
         - type: Pod
           max: {cpu: "4"}
+        - type: PersistentVolumeClaim
+          max: {storage: 10Gi}
   - kind: Deployment
     metadata: {name: bare}
     replicas: 1
@@ -117,16 +119,114 @@ fn defaults_fill_missing_requests() {
 }
 
 #[test]
-fn pod_items_warn_not_enforced() {
+fn volume_claim_items_warn() {
     let scenario = scenario(DEFAULTS);
 
     assert_eq!(scenario.warnings.len(), 1, "{:?}", scenario.warnings);
     assert!(
         scenario.warnings[0].ends_with(
-            "field workloads[2].spec.limits[1].type: LimitRange ceiling: Pod items are accepted and not enforced; only Container items are"
+            "field workloads[2].spec.limits[2].type: LimitRange ceiling: PersistentVolumeClaim items are accepted and not enforced, because the simulation has no volumes"
         ),
         "{:?}",
         scenario.warnings
+    );
+}
+
+/// A Pod item in `batch` and one Deployment there, whose pod spec replaces `POD_SPEC`.
+const POD_ITEM: &str = r#"
+name: pod-limits
+seed: 1
+duration: 1h
+workloads:
+  - kind: LimitRange
+    metadata: {name: per-pod, namespace: batch}
+    spec:
+      limits:
+        - type: Pod
+          min: {memory: 1Gi}
+          max: {cpu: "4"}
+          maxLimitRequestRatio: {memory: "2"}
+  - kind: Deployment
+    metadata: {name: job, namespace: batch}
+    replicas: 1
+    template:
+      spec:
+        POD_SPEC
+policies:
+  - name: fixed
+    static: {instanceType: m5.2xlarge, count: 1}
+"#;
+
+fn pod_item_scenario(pod_spec: &str) -> String {
+    POD_ITEM.replace("POD_SPEC", pod_spec)
+}
+
+#[test]
+fn pod_items_accept_totals() {
+    // The sidecar runs beside the app and the setup container runs before both, so the cpu
+    // limit total is max(2 + 1, 3) = 3, within the Pod max of 4.
+    let yaml = pod_item_scenario(
+        "containers: [{name: app, resources: {limits: {cpu: \"2\", memory: 1Gi}}}]
+        initContainers:
+          - {name: setup, resources: {limits: {cpu: \"3\", memory: 1Gi}}}
+          - {name: proxy, restartPolicy: Always, resources: {limits: {cpu: \"1\", memory: 1Gi}}}",
+    );
+
+    let scenario = scenario(&yaml);
+
+    assert!(scenario.warnings.is_empty(), "{:?}", scenario.warnings);
+    assert_eq!(
+        deployment_requests(&scenario, "job"),
+        Resources::new(3000, 2 * GIB, 1)
+    );
+}
+
+#[test]
+fn pod_items_reject_totals() {
+    let cases = [
+        (
+            // A sidecar runs beside the containers, so its limit adds to theirs: 2 + 3 > 4.
+            "containers: [{name: app, resources: {limits: {cpu: \"2\", memory: 1Gi}}}]
+        initContainers:
+          - {name: proxy, restartPolicy: Always, resources: {limits: {cpu: \"3\", memory: 1Gi}}}",
+            "limits.yaml:19:60: field workloads[1].template.spec.containers: LimitRange per-pod rejects the pods: the pod's total cpu limit 5 is above the maximum 4",
+        ),
+        (
+            // A Pod max needs a limit, and no container sets one.
+            "containers: [{name: app, resources: {requests: {cpu: \"1\", memory: 1Gi}}}]",
+            "limits.yaml:19:62: field workloads[1].template.spec.containers: LimitRange per-pod rejects the pods: the pod has no cpu limit, and the maximum is 4",
+        ),
+        (
+            "containers: [{name: app, resources: {limits: {cpu: \"1\", memory: 512Mi}}}]",
+            "limits.yaml:19:73: field workloads[1].template.spec.containers: LimitRange per-pod rejects the pods: the pod's total memory request 512Mi is below the minimum 1Gi",
+        ),
+        (
+            "containers:
+          - {name: app, resources: {requests: {memory: 512Mi}, limits: {cpu: \"1\", memory: 2Gi}}}
+          - {name: log, resources: {requests: {memory: 512Mi}, limits: {memory: 512Mi}}}",
+            "limits.yaml:20:56: field workloads[1].template.spec.containers: LimitRange per-pod rejects the pods: the pod's total memory limit 2560Mi is more than maxLimitRequestRatio 2 times the request 1Gi",
+        ),
+    ];
+    for (pod_spec, expected) in cases {
+        let message = error(&pod_item_scenario(pod_spec));
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
+#[test]
+fn pod_item_defaults_rejected() {
+    let yaml = pod_item_scenario("containers: [{name: app}]").replace(
+        "          min: {memory: 1Gi}",
+        "          default: {memory: 1Gi}",
+    );
+
+    let message = error(&yaml);
+
+    assert!(
+        message.contains(
+            "limits.yaml:11:29: field workloads[0].spec.limits[0].default.memory, value \"1Gi\": a Pod item takes no default"
+        ),
+        "{message}"
     );
 }
 
@@ -158,11 +258,11 @@ fn violations_rejected() {
     let cases = [
         (
             below_min,
-            "limits.yaml:44:62: field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: the cpu request 200m is below the minimum 300m",
+            "limits.yaml:46:62: field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: the cpu request 200m is below the minimum 300m",
         ),
         (
             over_max,
-            "limits.yaml:44:60: field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: the cpu limit 3 is above the maximum 2",
+            "limits.yaml:46:60: field workloads[5].template.spec.containers[0].resources: LimitRange ceiling rejects the pods: the cpu limit 3 is above the maximum 2",
         ),
         (
             ratio,
@@ -170,7 +270,7 @@ fn violations_rejected() {
         ),
         (
             request_over_default,
-            "limits.yaml:38:65: field workloads[4].template.spec.containers[0].resources.requests.memory, value \"2Gi\": the request is above the limit 1Gi that LimitRange b-defaults sets by default",
+            "limits.yaml:40:65: field workloads[4].template.spec.containers[0].resources.requests.memory, value \"2Gi\": the request is above the limit 1Gi that LimitRange b-defaults sets by default",
         ),
     ];
     for (yaml, expected) in cases {

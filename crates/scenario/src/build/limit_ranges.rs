@@ -5,7 +5,9 @@
 //!
 //! A container item's `default` limits and `defaultRequest` requests fill in what a container
 //! leaves out; `min` and `max` reject pods outside them, and `maxLimitRequestRatio` rejects a
-//! limit too far above its request. A DaemonSet's pods get the defaults too, while the
+//! limit too far above its request. A Pod item applies `min`, `max` and `maxLimitRequestRatio`
+//! to the pod's total requests and limits. PersistentVolumeClaim items are not enforced,
+//! because the simulation has no volumes. A DaemonSet's pods get the defaults too, while the
 //! autoscalers estimate a new node's DaemonSet overhead from the template without them, as the
 //! real programs do (kubernetes-sigs/karpenter, user report aws/karpenter-provider-aws #3199).
 
@@ -18,8 +20,8 @@ use super::{Ctx, Result, location};
 use crate::error::ScenarioError;
 use crate::schema::{LimitRangeItemYaml, WorkloadSpec};
 
-/// One `Container` item of a LimitRange, after the API server's defaulting, with each
-/// resource's quantity parsed.
+/// One `Container` or `Pod` item of a LimitRange, after the API server's defaulting, with each
+/// resource's quantity parsed. A Pod item has no defaults.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ContainerLimits {
     /// The LimitRange's name, for messages.
@@ -34,18 +36,26 @@ pub(crate) struct ContainerLimits {
     pub max_ratio_millis: BTreeMap<String, i64>,
 }
 
-/// The scenario's LimitRanges: the `Container` items of each namespace, in the order of the
-/// LimitRanges' names.
+/// The items of one namespace's LimitRanges, in the order of the LimitRanges' names.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NamespaceLimits {
+    /// `Container` items.
+    pub containers: Vec<ContainerLimits>,
+    /// `Pod` items.
+    pub pods: Vec<ContainerLimits>,
+}
+
+/// The scenario's LimitRanges, by namespace.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LimitRanges {
-    by_namespace: BTreeMap<String, Vec<ContainerLimits>>,
+    by_namespace: BTreeMap<String, NamespaceLimits>,
 }
 
 impl LimitRanges {
-    /// Collects the `LimitRange` entries of `workloads`, wherever they are in the list. Types
-    /// other than `Container` are accepted with a warning, since only containers are checked.
+    /// Collects the `LimitRange` entries of `workloads`, wherever they are in the list.
+    /// `PersistentVolumeClaim` items are accepted with a warning.
     pub(crate) fn collect(workloads: &[WorkloadSpec], ctx: &Ctx<'_>) -> Result<Self> {
-        let mut named: BTreeMap<(String, String), Vec<ContainerLimits>> = BTreeMap::new();
+        let mut named: BTreeMap<(String, String), NamespaceLimits> = BTreeMap::new();
         for (index, workload) in workloads.iter().enumerate() {
             if workload.kind.value != "LimitRange" {
                 continue;
@@ -88,17 +98,20 @@ impl LimitRanges {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| "default".to_string());
-            let mut items = Vec::new();
+            let mut items = NamespaceLimits::default();
             for (item_index, item) in spec.limits.iter().enumerate() {
                 let at = format!("{field}.spec.limits[{item_index}]");
                 match item.kind.value.as_str() {
-                    "Container" => items.push(container_item(item, &name.value, ctx, &at)?),
-                    "Pod" | "PersistentVolumeClaim" => ctx.warn_at(
+                    "Container" => items
+                        .containers
+                        .push(container_item(item, &name.value, ctx, &at)?),
+                    "Pod" => items.pods.push(pod_item(item, &name.value, ctx, &at)?),
+                    "PersistentVolumeClaim" => ctx.warn_at(
                         &item.kind,
                         &format!("{at}.type"),
                         format!(
-                            "LimitRange {}: {} items are accepted and not enforced; only Container items are",
-                            name.value, item.kind.value
+                            "LimitRange {}: PersistentVolumeClaim items are accepted and not enforced, because the simulation has no volumes",
+                            name.value
                         ),
                     ),
                     other => {
@@ -114,20 +127,85 @@ impl LimitRanges {
             }
             named.insert((namespace, name.value.clone()), items);
         }
-        let mut by_namespace: BTreeMap<String, Vec<ContainerLimits>> = BTreeMap::new();
+        let mut by_namespace: BTreeMap<String, NamespaceLimits> = BTreeMap::new();
         for ((namespace, _), items) in named {
-            by_namespace.entry(namespace).or_default().extend(items);
+            let limits = by_namespace.entry(namespace).or_default();
+            limits.containers.extend(items.containers);
+            limits.pods.extend(items.pods);
         }
         Ok(LimitRanges { by_namespace })
     }
 
-    /// Returns the `Container` items that apply to pods of `namespace` (empty for `default`).
-    pub(crate) fn for_namespace(&self, namespace: Option<&str>) -> &[ContainerLimits] {
+    /// Returns the items that apply to pods of `namespace` (`default` when it is empty).
+    pub(crate) fn for_namespace(&self, namespace: Option<&str>) -> &NamespaceLimits {
+        static NONE: NamespaceLimits = NamespaceLimits {
+            containers: Vec::new(),
+            pods: Vec::new(),
+        };
         let namespace = namespace.filter(|n| !n.is_empty()).unwrap_or("default");
-        self.by_namespace
-            .get(namespace)
-            .map_or(&[], |items| items.as_slice())
+        self.by_namespace.get(namespace).unwrap_or(&NONE)
     }
+}
+
+/// Parses one `Pod` item. The API server rejects `default` and `defaultRequest` on a Pod item
+/// and defaults nothing in it (`ValidateLimitRange`, `SetDefaults_LimitRangeItem`).
+fn pod_item(
+    item: &LimitRangeItemYaml,
+    range: &str,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<ContainerLimits> {
+    let defaults = [
+        ("default", &item.default),
+        ("defaultRequest", &item.default_request),
+    ];
+    for (key, values) in defaults {
+        if let Some((name, value)) = values.iter().next() {
+            return Err(ctx.error(
+                value,
+                &format!("{field}.{key}.{name}"),
+                Some(value.value.0.clone()),
+                format!("a Pod item takes no {key}"),
+                format!("move {key} to a Container item, or remove it"),
+            ));
+        }
+    }
+    let limits = ContainerLimits {
+        range: range.to_string(),
+        location: location(&item.kind),
+        min: parse_resources(&item.min, ctx, &format!("{field}.min"))?,
+        max: parse_resources(&item.max, ctx, &format!("{field}.max"))?,
+        max_ratio_millis: parse_ratios(item, ctx, field)?,
+        ..ContainerLimits::default()
+    };
+    check_item(&limits, item, ctx, field)?;
+    Ok(limits)
+}
+
+/// Parses an item's `maxLimitRequestRatio`, in thousandths.
+fn parse_ratios(
+    item: &LimitRangeItemYaml,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<BTreeMap<String, i64>> {
+    let mut ratios = BTreeMap::new();
+    for (name, value) in &item.max_limit_request_ratio {
+        let at = format!("{field}.maxLimitRequestRatio.{name}");
+        let ratio = autoscale_sim_kube::quantity::parse_cpu_millis(&value.value.0)
+            .ok()
+            .filter(|r| *r >= 1000);
+        let Some(ratio) = ratio else {
+            return Err(ctx.error(
+                value,
+                &at,
+                Some(value.value.0.clone()),
+                "invalid ratio",
+                "write a ratio of 1 or more, such as 2 or 1.5",
+            ));
+        };
+        ratios.insert(name.clone(), ratio);
+    }
+    Ok(ratios)
 }
 
 /// Parses one `Container` item and applies the API server's defaulting: a missing default
@@ -149,24 +227,8 @@ fn container_item(
         )?,
         min: parse_resources(&item.min, ctx, &format!("{field}.min"))?,
         max: parse_resources(&item.max, ctx, &format!("{field}.max"))?,
-        max_ratio_millis: BTreeMap::new(),
+        max_ratio_millis: parse_ratios(item, ctx, field)?,
     };
-    for (name, value) in &item.max_limit_request_ratio {
-        let at = format!("{field}.maxLimitRequestRatio.{name}");
-        let ratio = autoscale_sim_kube::quantity::parse_cpu_millis(&value.value.0)
-            .ok()
-            .filter(|r| *r >= 1000);
-        let Some(ratio) = ratio else {
-            return Err(ctx.error(
-                value,
-                &at,
-                Some(value.value.0.clone()),
-                "invalid ratio",
-                "write a ratio of 1 or more, such as 2 or 1.5",
-            ));
-        };
-        limits.max_ratio_millis.insert(name.clone(), ratio);
-    }
     for (name, max) in &limits.max {
         limits.default_limits.entry(name.clone()).or_insert(*max);
     }
@@ -272,23 +334,37 @@ pub(super) fn apply_defaults<'a>(
     origins
 }
 
-/// A container that a LimitRange rejects.
+/// A container or pod that a LimitRange rejects.
 pub(super) struct Violation<'a> {
     /// The resource at fault.
     pub resource: String,
-    /// The item that rejects the container.
+    /// The item that rejects the container or pod.
     pub item: &'a ContainerLimits,
     pub message: String,
     pub fix: String,
 }
 
-/// Checks a container's final requests and limits against each item's min, max and ratio, and
-/// returns the first violation, worded after LimitRanger's messages.
-pub(super) fn check_container<'a>(
+/// What a check covers: one container, against `Container` items, or the whole pod, against
+/// `Pod` items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Scope {
+    Container,
+    Pod,
+}
+
+/// Checks final requests and limits against each item's min, max and ratio, as LimitRanger's
+/// `minConstraint`, `maxConstraint` and `limitRequestRatioConstraint` do, and returns the first
+/// violation. For [`Scope::Pod`], `requests` and `limits` are the pod's totals.
+pub(super) fn check<'a>(
     items: &'a [ContainerLimits],
     requests: &BTreeMap<String, Resources>,
     limits: &BTreeMap<String, Resources>,
+    scope: Scope,
 ) -> Option<Violation<'a>> {
+    let (subject, whose) = match scope {
+        Scope::Container => ("container", ""),
+        Scope::Pod => ("pod", "pod's total "),
+    };
     let violation = |item: &'a ContainerLimits, resource: &str, message: String, fix: String| {
         Some(Violation {
             resource: resource.to_string(),
@@ -300,45 +376,67 @@ pub(super) fn check_container<'a>(
     for item in items {
         for (name, min) in &item.min {
             let min_text = format_amount(name, min);
-            match requests.get(name) {
-                None => {
-                    return violation(
-                        item,
-                        name,
-                        format!(
-                            "the container has no {name} request, and the minimum is {min_text}"
-                        ),
-                        format!("request at least {min_text} of {name}"),
-                    );
-                }
-                Some(request) if amount(request) < amount(min) => {
-                    return violation(
-                        item,
-                        name,
-                        format!(
-                            "the {name} request {} is below the minimum {min_text}",
-                            format_amount(name, request)
-                        ),
-                        format!(
-                            "request at least {min_text} of {name}, or lower the LimitRange's min"
-                        ),
-                    );
-                }
-                _ => {}
-            }
-        }
-        for (name, max) in &item.max {
-            let max_text = format_amount(name, max);
-            if let Some(limit) = limits.get(name).filter(|limit| amount(limit) > amount(max)) {
+            let Some(request) = requests.get(name) else {
+                return violation(
+                    item,
+                    name,
+                    format!("the {subject} has no {name} request, and the minimum is {min_text}"),
+                    format!("request at least {min_text} of {name}"),
+                );
+            };
+            let below = [("request", Some(request)), ("limit", limits.get(name))]
+                .into_iter()
+                .find_map(|(kind, value)| {
+                    value
+                        .filter(|value| amount(value) < amount(min))
+                        .map(|value| (kind, value))
+                });
+            if let Some((kind, value)) = below {
                 return violation(
                     item,
                     name,
                     format!(
-                        "the {name} limit {} is above the maximum {max_text}",
-                        format_amount(name, limit)
+                        "the {whose}{name} {kind} {} is below the minimum {min_text}",
+                        format_amount(name, value)
+                    ),
+                    match kind {
+                        "request" => format!(
+                            "request at least {min_text} of {name}, or lower the LimitRange's min"
+                        ),
+                        _ => format!(
+                            "set a {name} limit of at least {min_text}, or lower the LimitRange's min"
+                        ),
+                    },
+                );
+            }
+        }
+        for (name, max) in &item.max {
+            let max_text = format_amount(name, max);
+            let Some(limit) = limits.get(name) else {
+                return violation(
+                    item,
+                    name,
+                    format!("the {subject} has no {name} limit, and the maximum is {max_text}"),
+                    format!("set a {name} limit of at most {max_text}"),
+                );
+            };
+            let above = [("limit", Some(limit)), ("request", requests.get(name))]
+                .into_iter()
+                .find_map(|(kind, value)| {
+                    value
+                        .filter(|value| amount(value) > amount(max))
+                        .map(|value| (kind, value))
+                });
+            if let Some((kind, value)) = above {
+                return violation(
+                    item,
+                    name,
+                    format!(
+                        "the {whose}{name} {kind} {} is above the maximum {max_text}",
+                        format_amount(name, value)
                     ),
                     format!(
-                        "set a {name} limit of at most {max_text}, or raise the LimitRange's max"
+                        "set a {name} {kind} of at most {max_text}, or raise the LimitRange's max"
                     ),
                 );
             }
@@ -355,17 +453,18 @@ pub(super) fn check_container<'a>(
                     format!("set both the {name} request and limit"),
                 );
             };
-            let (request, limit) = (amount(request), amount(limit));
-            if request == 0
-                || i128::from(limit) * 1000 > i128::from(request) * i128::from(*ratio_millis)
+            let (request_amount, limit_amount) = (amount(request), amount(limit));
+            if request_amount == 0
+                || i128::from(limit_amount) * 1000
+                    > i128::from(request_amount) * i128::from(*ratio_millis)
             {
                 return violation(
                     item,
                     name,
                     format!(
-                        "the {name} limit {} is more than maxLimitRequestRatio {ratio_text} times the request {}",
-                        format_amount(name, limits.get(name).expect("checked above")),
-                        format_amount(name, requests.get(name).expect("checked above")),
+                        "the {whose}{name} limit {} is more than maxLimitRequestRatio {ratio_text} times the request {}",
+                        format_amount(name, limit),
+                        format_amount(name, request),
                     ),
                     format!(
                         "bring the {name} limit closer to the request, or raise maxLimitRequestRatio"

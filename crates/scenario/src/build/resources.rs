@@ -9,7 +9,7 @@ use autoscale_sim_cloud::{ExtendedResource, Resources};
 use autoscale_sim_kube::quantity;
 use serde_saphyr::Spanned;
 
-use super::limit_ranges::{self, ContainerLimits, format_amount};
+use super::limit_ranges::{self, ContainerLimits, NamespaceLimits, Scope, format_amount};
 use super::{Ctx, Result, location};
 use crate::error::ScenarioError;
 use crate::schema::{Container, PodSpecYaml, Scalar};
@@ -119,13 +119,14 @@ pub(super) fn parse_resources(
 /// needs a limit equal to its request, because extended resources cannot be overcommitted.
 ///
 /// Then `limit_ranges` fill in what is still missing and check the result, as the LimitRanger
-/// admission plugin does after the defaulting.
-fn container_requests(
+/// admission plugin does after the defaulting. Returns the container's final requests and
+/// limits by resource name.
+fn container_resources(
     container: &Container,
     limit_ranges: &[ContainerLimits],
     ctx: &Ctx<'_>,
     field: &str,
-) -> Result<Resources> {
+) -> Result<ContainerResources> {
     let mut requests = parse_resources(
         &container.resources.requests,
         ctx,
@@ -154,7 +155,8 @@ fn container_requests(
             (None, None) => None,
         }
     };
-    if let Some(violation) = limit_ranges::check_container(limit_ranges, &requests, &limits) {
+    if let Some(violation) = limit_ranges::check(limit_ranges, &requests, &limits, Scope::Container)
+    {
         return Err(ScenarioError::at(
             ctx.file,
             locate(&violation.resource, Some(violation.item)),
@@ -165,7 +167,6 @@ fn container_requests(
         ));
     }
     let names: BTreeSet<&String> = requests.keys().chain(limits.keys()).collect();
-    let mut total = Resources::ZERO;
     for name in names {
         let extended = matches!(kind_of(name), Some(ResourceKind::Extended(_)));
         let at = format!("{field}.resources.requests.{name}");
@@ -207,21 +208,84 @@ fn container_requests(
                 fix,
             ));
         }
-        total += requests.get(name).copied().unwrap_or_default();
     }
-    Ok(total)
+    Ok(ContainerResources { requests, limits })
+}
+
+/// A container's final requests and limits, by resource name.
+struct ContainerResources {
+    requests: BTreeMap<String, Resources>,
+    limits: BTreeMap<String, Resources>,
+}
+
+/// Sums resource maps by name.
+fn add_named(total: &mut BTreeMap<String, Resources>, more: &BTreeMap<String, Resources>) {
+    for (name, value) in more {
+        *total.entry(name.clone()).or_default() += *value;
+    }
+}
+
+/// Raises each of `total`'s entries to `other`'s where that is more, adding missing names.
+fn max_named(total: &mut BTreeMap<String, Resources>, other: &BTreeMap<String, Resources>) {
+    for (name, value) in other {
+        let entry = total.entry(name.clone()).or_default();
+        *entry = entry.max(value);
+    }
+}
+
+/// A pod's total requests or limits by resource name (`limits` picks which), without its
+/// overhead: the sum over containers and sidecars, or the largest init container plus the
+/// sidecars started before it where that is more. A name is present when some container sets
+/// it. LimitRanger checks Pod items against these totals, computed as `PodRequests` and
+/// `PodLimits` do (kubernetes/kubernetes `component-helpers/resource/helpers.go`).
+fn pod_totals(
+    containers: &[ContainerResources],
+    init_containers: &[(ContainerResources, bool)],
+    limits: bool,
+) -> BTreeMap<String, Resources> {
+    let pick = |resources: &ContainerResources| {
+        if limits {
+            resources.limits.clone()
+        } else {
+            resources.requests.clone()
+        }
+    };
+    let mut total = BTreeMap::new();
+    for container in containers {
+        add_named(&mut total, &pick(container));
+    }
+    let mut sidecars = BTreeMap::new();
+    let mut init_peak = BTreeMap::new();
+    for (container, sidecar) in init_containers {
+        let own = pick(container);
+        let running_with_it = if *sidecar {
+            add_named(&mut total, &own);
+            add_named(&mut sidecars, &own);
+            sidecars.clone()
+        } else {
+            let mut running = own;
+            add_named(&mut running, &sidecars);
+            running
+        };
+        max_named(&mut init_peak, &running_with_it);
+    }
+    max_named(&mut total, &init_peak);
+    total
 }
 
 /// The pod's effective requests: the sum over its containers and sidecars, or the largest init
 /// container's requests (plus the sidecars started before it) where that is more, for each
 /// resource separately, plus the pod overhead; `pods` is 1.
+///
+/// `limit_ranges` default and check each container, then their Pod items check the pod's
+/// totals without the overhead, as LimitRanger does.
 pub(super) fn pod_requests(
     spec: &PodSpecYaml,
-    limit_ranges: &[ContainerLimits],
+    limit_ranges: &NamespaceLimits,
     ctx: &Ctx<'_>,
     field: &str,
 ) -> Result<Resources> {
-    let mut total = Resources::ZERO;
+    let mut containers = Vec::with_capacity(spec.containers.len());
     for (index, container) in spec.containers.iter().enumerate() {
         let at = format!("{field}.containers[{index}]");
         if let Some(policy) = &container.restart_policy {
@@ -233,16 +297,18 @@ pub(super) fn pod_requests(
                 "remove restartPolicy, or move the container to initContainers as a sidecar",
             ));
         }
-        total += container_requests(container, limit_ranges, ctx, &at)?;
+        containers.push(container_resources(
+            container,
+            &limit_ranges.containers,
+            ctx,
+            &at,
+        )?);
     }
 
-    // Init containers run one at a time; a sidecar keeps running after it starts, so it adds
-    // to the containers' sum and to every init container that starts after it.
-    let mut sidecars = Resources::ZERO;
-    let mut init_peak = Resources::ZERO;
+    let mut init_containers = Vec::with_capacity(spec.init_containers.len());
     for (index, container) in spec.init_containers.iter().enumerate() {
         let at = format!("{field}.initContainers[{index}]");
-        let requests = container_requests(container, limit_ranges, ctx, &at)?;
+        let resources = container_resources(container, &limit_ranges.containers, ctx, &at)?;
         let sidecar = match &container.restart_policy {
             None => false,
             Some(policy) if policy.value == "Always" => true,
@@ -256,17 +322,60 @@ pub(super) fn pod_requests(
                 ));
             }
         };
-        let running_with_it = if sidecar {
-            total += requests;
-            sidecars += requests;
+        init_containers.push((resources, sidecar));
+    }
+
+    if !limit_ranges.pods.is_empty() {
+        let requests = pod_totals(&containers, &init_containers, false);
+        let limits = pod_totals(&containers, &init_containers, true);
+        if let Some(violation) =
+            limit_ranges::check(&limit_ranges.pods, &requests, &limits, Scope::Pod)
+        {
+            // The error points at the first container that sets the resource itself, or else
+            // at the Pod item.
+            let own = spec
+                .containers
+                .iter()
+                .chain(&spec.init_containers)
+                .find_map(|container| {
+                    let resources = &container.resources;
+                    resources
+                        .requests
+                        .get(&violation.resource)
+                        .or(resources.limits.get(&violation.resource))
+                });
+            return Err(ScenarioError::at(
+                ctx.file,
+                own.and_then(location).or(violation.item.location),
+                &format!("{field}.containers"),
+                None,
+                violation.message,
+                violation.fix,
+            ));
+        }
+    }
+
+    // Init containers run one at a time; a sidecar keeps running after it starts, so it adds
+    // to the containers' sum and to every init container that starts after it. Each
+    // container's resources are summed first, as the model counts them, because unknown
+    // extended resources share one slot.
+    let sum = |resources: &ContainerResources| -> Resources {
+        resources.requests.values().copied().sum()
+    };
+    let mut total: Resources = containers.iter().map(sum).sum();
+    let mut sidecars = Resources::ZERO;
+    let mut init_peak = Resources::ZERO;
+    for (container, sidecar) in &init_containers {
+        let running_with_it = if *sidecar {
+            total += sum(container);
+            sidecars += sum(container);
             sidecars
         } else {
-            requests + sidecars
+            sum(container) + sidecars
         };
         init_peak = init_peak.max(&running_with_it);
     }
     total = total.max(&init_peak);
-
     let overhead = parse_resources(&spec.overhead, ctx, &format!("{field}.overhead"))?;
     total += overhead.into_values().sum();
     total.pods = 1;
