@@ -115,6 +115,7 @@ pub use cluster_autoscaler::{
 };
 pub use karpenter::{
     BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DisruptionBudget, EXPIRE_AFTER,
-    Karpenter, KarpenterConfig, KarpenterVersion, NodePool, NodePoolUpdate, PreferencePolicy,
+    Karpenter, KarpenterConfig, KarpenterVersion, MinValuesPolicy, NodePool, NodePoolUpdate,
+    PreferencePolicy,
 };
 pub use static_fleet::{StaticConfig, StaticFleet};

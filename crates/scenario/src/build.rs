@@ -16,8 +16,8 @@ use autoscale_sim_policy::requirements::{
 };
 use autoscale_sim_policy::{
     BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
-    DisruptionBudget, KarpenterConfig, KarpenterVersion, NodeGroupConfig, NodePool,
-    PreferencePolicy, StaticConfig,
+    DisruptionBudget, KarpenterConfig, KarpenterVersion, MinValuesPolicy, NodeGroupConfig,
+    NodePool, PreferencePolicy, StaticConfig,
 };
 use autoscale_sim_sim::{
     Deployment, JobStream, Load, PodManagementPolicy, PolicySpec, ReplicaController, Replicas,
@@ -1864,6 +1864,21 @@ fn build_karpenter(
                     Some(other.to_string()),
                     "unknown preference policy",
                     "write Respect or Ignore",
+                ));
+            }
+        };
+    }
+    if let Some(policy) = &k.min_values_policy {
+        config.min_values_policy = match policy.value.as_str() {
+            "Strict" => MinValuesPolicy::Strict,
+            "BestEffort" => MinValuesPolicy::BestEffort,
+            other => {
+                return Err(ctx.error(
+                    policy,
+                    &format!("{field}.minValuesPolicy"),
+                    Some(other.to_string()),
+                    "unknown minValues policy",
+                    "write Strict or BestEffort",
                 ));
             }
         };

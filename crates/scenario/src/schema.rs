@@ -833,6 +833,9 @@ pub struct KarpenterYaml {
     /// `Respect` (default) or `Ignore` (Helm `settings.preferencePolicy`).
     #[serde(default)]
     pub preference_policy: Option<Spanned<String>>,
+    /// `Strict` (default) or `BestEffort` (Helm `settings.minValuesPolicy`).
+    #[serde(default)]
+    pub min_values_policy: Option<Spanned<String>>,
     /// Karpenter's feature gates (Helm `settings.featureGates`).
     #[serde(default)]
     pub feature_gates: Option<FeatureGatesYaml>,

@@ -353,6 +353,41 @@ fn preference_policy_parsed() {
 }
 
 #[test]
+fn min_values_policy_parsed() {
+    let best_effort = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      minValuesPolicy: BestEffort\n",
+    );
+    let bad = DRIFT.replace(
+        "    karpenter:\n",
+        "    karpenter:\n      minValuesPolicy: Loose\n",
+    );
+    assert_ne!(best_effort, DRIFT);
+
+    let PolicySpec::Karpenter(config) = &scenario(&best_effort).policies[0] else {
+        panic!("expected Karpenter");
+    };
+    let PolicySpec::Karpenter(default) = &scenario(DRIFT).policies[0] else {
+        panic!("expected Karpenter");
+    };
+    let message = error(&bad);
+
+    assert_eq!(
+        config.min_values_policy,
+        autoscale_sim_policy::MinValuesPolicy::BestEffort
+    );
+    assert_eq!(
+        default.min_values_policy,
+        autoscale_sim_policy::MinValuesPolicy::Strict
+    );
+    assert!(
+        message.contains("policies[0].karpenter.minValuesPolicy, value \"Loose\""),
+        "{message}"
+    );
+    assert!(message.contains("write Strict or BestEffort"), "{message}");
+}
+
+#[test]
 fn spot_to_spot_gate_parsed() {
     let on = DRIFT.replace(
         "    karpenter:\n",

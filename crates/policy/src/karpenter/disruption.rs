@@ -14,7 +14,7 @@ use super::scheduling::{
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
-    token,
+    min_values, token,
 };
 use crate::api::{Actions, ClusterView, DisruptionReason, LaunchRequest};
 use crate::topology::TopologyTracker;
@@ -814,17 +814,29 @@ impl Karpenter {
             .copied()
             .filter(|&i| price_of(i).is_some_and(|p| p < candidate_price))
             .collect();
+        // The cheaper types must still meet minValues, the NodeClaim's relaxed ones under
+        // BestEffort, before the empty check (`RemoveInstanceTypeOptionsByPriceAndMinValues`).
+        let relaxed = &claim.relaxed_min_values;
+        let zone = claim.zone.as_ref();
+        if !min_values::satisfied(pool, relaxed, &cheaper, zone) {
+            let keys = min_values::unmet_keys(pool, relaxed, &cheaper, zone);
+            return Err(Unconsolidatable::MinValuesAfterPriceFilter(
+                keys.into_iter().map(str::to_string).collect(),
+            ));
+        }
         if cheaper.is_empty() {
             return Err(Unconsolidatable::NotCheaper);
         }
-        // Single-node spot-to-spot needs 15 cheaper types and keeps only the 15 cheapest;
-        // multi-node spot-to-spot has no such rule (`computeSpotToSpotConsolidation`).
+        // Single-node spot-to-spot needs 15 cheaper types. It keeps the 15 cheapest, or as many
+        // of the cheapest as minValues needs where that is more. Multi-node spot-to-spot has
+        // no such rule (`computeSpotToSpotConsolidation`).
         if all_spot && capacity_type == CapacityType::Spot && candidates.len() == 1 {
             if cheaper.len() < MIN_SPOT_TO_SPOT_TYPES {
                 return Err(Unconsolidatable::TooFewCheaperSpotTypes(cheaper.len()));
             }
             cheaper.sort_by_key(|&i| price_of(i));
-            cheaper.truncate(MIN_SPOT_TO_SPOT_TYPES);
+            let for_min_values = min_values::needed(pool, relaxed, &cheaper, zone).unwrap_or(0);
+            cheaper.truncate(MIN_SPOT_TO_SPOT_TYPES.max(for_min_values));
         }
         let command = Command {
             method,
@@ -1229,6 +1241,9 @@ pub(crate) enum Unconsolidatable {
     SpotToSpotDisabled,
     /// A single spot candidate has this many cheaper spot types, fewer than 15.
     TooFewCheaperSpotTypes(usize),
+    /// The replacement's types that are cheaper than the candidates fall short of `minValues`
+    /// for these keys.
+    MinValuesAfterPriceFilter(Vec<String>),
     /// A `Balanced` NodePool rejects the move: it saves too little for the pods it moves.
     BalancedScoreTooLow,
 }
@@ -1254,6 +1269,10 @@ impl Unconsolidatable {
                 "SpotToSpotConsolidation is disabled, can't replace a spot node with a spot node"
                     .to_string(),
             ),
+            Unconsolidatable::MinValuesAfterPriceFilter(keys) => Some(format!(
+                "Filtering by price: minValues requirement is not met for label(s) {}",
+                keys.join(", ")
+            )),
             Unconsolidatable::TooFewCheaperSpotTypes(got) => Some(format!(
                 "SpotToSpotConsolidation requires {MIN_SPOT_TO_SPOT_TYPES} cheaper instance type options than the current candidate to consolidate, got {got}"
             )),

@@ -230,6 +230,22 @@ pub struct KarpenterConfig {
     pub node_pool_updates: Vec<NodePoolUpdate>,
     /// `--preference-policy` (Helm `settings.preferencePolicy`); default `Respect`.
     pub preference_policy: PreferencePolicy,
+    /// `--min-values-policy` (Helm `settings.minValuesPolicy`); default `Strict`.
+    pub min_values_policy: MinValuesPolicy,
+}
+
+/// The scheduling simulation's treatment of a NodeClaim whose instance types cannot meet a
+/// requirement's `minValues` (kubernetes-sigs/karpenter v1.13 `pkg/operator/options/options.go`,
+/// since v1.6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MinValuesPolicy {
+    /// The NodeClaim takes no pod that would leave it short, and a NodeClaim launched short is
+    /// dropped.
+    #[default]
+    Strict,
+    /// The NodeClaim takes the pod, and the minimum drops to what its instance types still
+    /// offer.
+    BestEffort,
 }
 
 /// The scheduling simulation's treatment of a pod's preferences (kubernetes-sigs/karpenter v1.13
@@ -258,6 +274,7 @@ impl Default for KarpenterConfig {
             version: KarpenterVersion::V1_13,
             node_pool_updates: Vec::new(),
             preference_policy: PreferencePolicy::Respect,
+            min_values_policy: MinValuesPolicy::Strict,
         }
     }
 }
@@ -301,6 +318,8 @@ pub(crate) struct ResolvedPool {
     pub max_room: Resources,
     /// The policy's `--preference-policy`, which the scheduling simulation reads from its pools.
     pub preference_policy: PreferencePolicy,
+    /// The policy's `--min-values-policy`, read from the pools in the same way.
+    pub min_values_policy: MinValuesPolicy,
 }
 
 /// Resolves each pool's instance types and zones against the catalog.
@@ -387,11 +406,15 @@ fn resolve_pools(
                 min_values,
                 max_room: Resources::ZERO,
                 preference_policy: config.preference_policy,
+                min_values_policy: config.min_values_policy,
             };
-            // A NodePool whose instance types cannot meet its own minValues is skipped
-            // (`NewScheduler` in kubernetes-sigs/karpenter v1.13 scheduling/scheduler.go).
+            // A NodePool whose instance types cannot meet its own minValues is skipped under
+            // the Strict policy, and kept under BestEffort (`NewScheduler` in
+            // kubernetes-sigs/karpenter v1.13 scheduling/scheduler.go).
             let all: Vec<usize> = (0..resolved.options.len()).collect();
-            if min_values::needed(&resolved, &all, None).is_none() {
+            if config.min_values_policy == MinValuesPolicy::Strict
+                && min_values::needed(&resolved, &[], &all, None).is_none()
+            {
                 resolved.options.clear();
             }
             resolved.max_room = resolved
@@ -623,3 +646,6 @@ mod tests;
 
 #[cfg(test)]
 mod provisioning_tests;
+
+#[cfg(test)]
+mod min_values_tests;

@@ -3,13 +3,13 @@
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_kube::{NodeState, quantity};
 
-use super::min_values;
 use super::offerings::capacity_label;
 use super::scheduling::{
     RemainingLimits, SimNode, SimPod, SimulationCache, any_host_ports, solve, sort_nodes,
     unschedulable_pods,
 };
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
+use super::{MinValuesPolicy, min_values};
 use crate::api::{Actions, ClusterView, LaunchRequest};
 use crate::topology::TopologyTracker;
 
@@ -101,11 +101,15 @@ impl Karpenter {
             let pool = &pools[claim.pool];
             // Karpenter cuts a NodeClaim to its 600 cheapest types and drops it when the cut list
             // no longer meets minValues (`TruncateInstanceTypes`). The AWS provider then sends
-            // the 60 cheapest, again only if they meet minValues.
+            // the 60 cheapest, again only if they meet minValues. Under BestEffort neither cut
+            // checks minValues (`InstanceTypes.Truncate`).
             let truncated = &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)];
             let sent = self.launch_types(view, claim.pool, truncated);
-            if !min_values::satisfied(pool, truncated, claim.zone.as_ref())
-                || !min_values::satisfied(pool, &sent, claim.zone.as_ref())
+            let strict = pool.min_values_policy == MinValuesPolicy::Strict;
+            let relaxed = &claim.relaxed_min_values;
+            if strict
+                && (!min_values::satisfied(pool, relaxed, truncated, claim.zone.as_ref())
+                    || !min_values::satisfied(pool, relaxed, &sent, claim.zone.as_ref()))
             {
                 tracing::debug!(
                     nodepool = %pool.config.name,
@@ -131,7 +135,7 @@ impl Karpenter {
                         .as_str()
                 })
                 .collect();
-            let reason = format!(
+            let mut reason = format!(
                 "Provisioning: NodeClaim from NodePool {} for {} pods (requests cpu {}, memory {} plus daemon overhead); {} instance types fit; launched {} {} in {} at ${:.4}/h; types sent: {}",
                 pool.config.name,
                 claim.pods.len(),
@@ -145,6 +149,21 @@ impl Karpenter {
                 sent.iter().take(5).copied().collect::<Vec<_>>().join(", ")
                     + if sent.len() > 5 { ", ..." } else { "" },
             );
+            if !relaxed.is_empty() {
+                // The scheduler annotates such a NodeClaim
+                // `karpenter.sh/nodeclaim-min-values-relaxed: "true"`.
+                let minimums: Vec<String> = pool
+                    .min_values
+                    .iter()
+                    .zip(relaxed)
+                    .filter(|((_, min), low)| *low < min)
+                    .map(|((key, min), low)| format!("{key} {min} → {low}"))
+                    .collect();
+                reason.push_str(&format!(
+                    "; minValues relaxed (BestEffort): {}",
+                    minimums.join(", ")
+                ));
+            }
             let mut labels = chosen.labels.clone();
             let (key, value) = capacity_label(offering.capacity_type);
             labels.insert(key, value);

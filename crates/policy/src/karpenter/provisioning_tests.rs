@@ -13,7 +13,7 @@ use autoscale_sim_kube::{
 };
 
 use super::tests::{karpenter, launched_types, pool, provision};
-use super::{Karpenter, KarpenterConfig, NodePool, PreferencePolicy};
+use super::{Karpenter, KarpenterConfig, MinValuesPolicy, NodePool, PreferencePolicy};
 use crate::api::PolicyEvent;
 use crate::requirements::{Operator, Requirement};
 use crate::testing::{
@@ -31,7 +31,7 @@ fn min_values_catalog() -> Catalog {
 }
 
 /// Builds a NodePool restricted to `it1` and `it2`, with `min_values` on the instance-type key.
-fn min_values_pool(min_values: Option<u32>) -> NodePool {
+pub(super) fn min_values_pool(min_values: Option<u32>) -> NodePool {
     NodePool {
         requirements: vec![Requirement {
             key: LABEL_INSTANCE_TYPE.to_string(),
@@ -43,10 +43,11 @@ fn min_values_pool(min_values: Option<u32>) -> NodePool {
     }
 }
 
-/// Runs the minValues case: two pods of 900m / 900 MiB against `node_pool`.
-fn min_values_launches(node_pool: NodePool) -> (TestWorld, Vec<crate::api::LaunchRequest>) {
+/// Runs the minValues case: two pods of 900m / 900 MiB against `policy`.
+pub(super) fn min_values_launches(
+    mut policy: Karpenter,
+) -> (TestWorld, Vec<crate::api::LaunchRequest>) {
     let mut world = TestWorld::new(min_values_catalog(), vec![]);
-    let mut policy = karpenter(vec![node_pool]);
     world.send(&mut policy, PolicyEvent::Start);
     let spec = pod_spec(900, 900 * MIB);
     world.add_pending_pod(&spec);
@@ -60,7 +61,7 @@ fn min_values_launches(node_pool: NodePool) -> (TestWorld, Vec<crate::api::Launc
 }
 
 /// Lists the distinct instance types a launch request lets EC2 choose from.
-fn offered_types(world: &TestWorld, request: &crate::api::LaunchRequest) -> Vec<String> {
+pub(super) fn offered_types(world: &TestWorld, request: &crate::api::LaunchRequest) -> Vec<String> {
     let mut names: Vec<String> = std::iter::once(request.instance_type)
         .chain(request.alternatives.iter().map(|(t, _)| *t))
         .map(|t| world.catalog.get(t).name.clone())
@@ -75,7 +76,7 @@ fn min_values_keeps_two_types() {
     // "should schedule respecting the minValues from instance-type requirements": both pods on
     // one NodeClaim would leave only it2, below minValues 2, so each gets its own NodeClaim
     // that may still launch it1 or it2.
-    let (world, requests) = min_values_launches(min_values_pool(Some(2)));
+    let (world, requests) = min_values_launches(karpenter(vec![min_values_pool(Some(2))]));
 
     assert_eq!(requests.len(), 2);
     assert_eq!(offered_types(&world, &requests[0]), ["it1", "it2"]);
@@ -92,7 +93,7 @@ fn min_values_keeps_two_types() {
 #[test]
 fn without_min_values_one_node() {
     // The same pods without minValues share one NodeClaim narrowed to it2.
-    let (world, requests) = min_values_launches(min_values_pool(None));
+    let (world, requests) = min_values_launches(karpenter(vec![min_values_pool(None)]));
 
     assert_eq!(requests.len(), 1);
     assert_eq!(offered_types(&world, &requests[0]), ["it2"]);
@@ -101,7 +102,7 @@ fn without_min_values_one_node() {
 #[test]
 fn min_values_unmet_by_pool() {
     // A NodePool whose types cannot give 3 distinct instance types launches nothing.
-    let (_, requests) = min_values_launches(min_values_pool(Some(3)));
+    let (_, requests) = min_values_launches(karpenter(vec![min_values_pool(Some(3))]));
 
     assert!(requests.is_empty());
 }
@@ -119,7 +120,7 @@ fn min_values_on_family_key() {
         }],
         ..pool("default")
     };
-    let (_, requests) = min_values_launches(node_pool);
+    let (_, requests) = min_values_launches(karpenter(vec![node_pool]));
 
     assert!(requests.is_empty());
 }
@@ -641,7 +642,10 @@ fn wide_catalog() -> Catalog {
 
 /// Provisions one small pod on the wide catalog with `min_values` on the instance type, and
 /// returns the launches.
-fn wide_launches(min_values: Option<u32>) -> (TestWorld, Vec<crate::api::LaunchRequest>) {
+pub(super) fn wide_launches(
+    min_values: Option<u32>,
+    min_values_policy: MinValuesPolicy,
+) -> (TestWorld, Vec<crate::api::LaunchRequest>) {
     let mut world = TestWorld::new(wide_catalog(), vec![]);
     let node_pool = NodePool {
         requirements: vec![Requirement {
@@ -652,7 +656,11 @@ fn wide_launches(min_values: Option<u32>) -> (TestWorld, Vec<crate::api::LaunchR
         }],
         ..pool("default")
     };
-    let mut policy = karpenter(vec![node_pool]);
+    let mut policy = Karpenter::new(KarpenterConfig {
+        node_pools: vec![node_pool],
+        min_values_policy,
+        ..Default::default()
+    });
     world.send(&mut policy, PolicyEvent::Start);
     let pending = unschedulable_pod(&mut world, &pod_spec(100, 100 * MIB));
     world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
@@ -665,7 +673,7 @@ fn wide_launches(min_values: Option<u32>) -> (TestWorld, Vec<crate::api::LaunchR
 #[test]
 fn launch_sends_60_cheapest() {
     // 700 types fit; the launch offers EC2 the 60 cheapest, t000 to t059.
-    let (world, requests) = wide_launches(None);
+    let (world, requests) = wide_launches(None, MinValuesPolicy::Strict);
 
     assert_eq!(requests.len(), 1);
     let offered = offered_types(&world, &requests[0]);
@@ -678,10 +686,22 @@ fn launch_sends_60_cheapest() {
 fn truncation_respects_min_values() {
     // minValues 60 survives both cuts. minValues 61 survives the cut to 600 but not the 60
     // sent at launch, and 601 not even the first cut, so neither launches.
-    assert_eq!(wide_launches(Some(60)).1.len(), 1);
-    assert!(wide_launches(Some(61)).1.is_empty());
-    assert!(wide_launches(Some(601)).1.is_empty());
-    assert!(wide_launches(Some(700)).1.is_empty());
+    assert_eq!(wide_launches(Some(60), MinValuesPolicy::Strict).1.len(), 1);
+    assert!(
+        wide_launches(Some(61), MinValuesPolicy::Strict)
+            .1
+            .is_empty()
+    );
+    assert!(
+        wide_launches(Some(601), MinValuesPolicy::Strict)
+            .1
+            .is_empty()
+    );
+    assert!(
+        wide_launches(Some(700), MinValuesPolicy::Strict)
+            .1
+            .is_empty()
+    );
 }
 
 #[test]

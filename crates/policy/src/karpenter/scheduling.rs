@@ -19,7 +19,7 @@ use autoscale_sim_kube::{
 };
 
 use super::preferences::{self, Preferences, tolerates_every};
-use super::{ResolvedPool, min_values};
+use super::{MinValuesPolicy, ResolvedPool, min_values};
 use crate::topology::{Domain, TopologyTracker};
 
 /// A pod to place.
@@ -143,6 +143,9 @@ pub(crate) struct SimClaim {
     pub ports: Vec<u16>,
     pub pods: Vec<PodId>,
     pub requests: Resources,
+    /// Its `minValues` minimums, one per key of the pool's, once `--min-values-policy=BestEffort`
+    /// relaxed one; empty while it keeps the pool's.
+    pub relaxed_min_values: Vec<u32>,
 }
 
 impl SimClaim {
@@ -389,16 +392,17 @@ fn option_fits(
 }
 
 /// Checks that a NodeClaim's options that would still fit after it takes a pod with `spec`
-/// (`requests` is the NodeClaim's total with that pod) meet its pool's `minValues`. Karpenter
-/// rejects the pod rather than narrow the NodeClaim below them (`filterInstanceTypesByRequirements`
-/// in kubernetes-sigs/karpenter v1.13 scheduling/nodeclaim.go).
+/// (`requests` is the NodeClaim's total with that pod) meet its pool's `minValues`. Under the
+/// Strict policy Karpenter rejects the pod rather than narrow the NodeClaim below them. Under
+/// BestEffort it takes the pod and relaxes them (`filterInstanceTypesByRequirements` in
+/// kubernetes-sigs/karpenter v1.13 scheduling/nodeclaim.go).
 fn keeps_min_values(
     pool: &ResolvedPool,
     claim: &SimClaim,
     spec: &PodSpec,
     requests: &Resources,
 ) -> bool {
-    if pool.min_values.is_empty() {
+    if pool.min_values.is_empty() || pool.min_values_policy == MinValuesPolicy::BestEffort {
         return true;
     }
     let zone = claim.zone.as_ref();
@@ -408,7 +412,7 @@ fn keeps_min_values(
         .copied()
         .filter(|&o| option_fits(pool, o, spec, requests, zone))
         .collect();
-    min_values::satisfied(pool, &remaining, zone)
+    min_values::satisfied(pool, &claim.relaxed_min_values, &remaining, zone)
 }
 
 /// Runs the simulation for `pods` against `nodes` and the pools.
@@ -560,6 +564,16 @@ pub(crate) fn solve(
                     .options
                     .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
                 claim_room[i] = max_room(pool, &claim.options);
+                if pool.min_values_policy == MinValuesPolicy::BestEffort
+                    && !pool.min_values.is_empty()
+                {
+                    claim.relaxed_min_values = min_values::relax(
+                        pool,
+                        &claim.relaxed_min_values,
+                        &claim.options,
+                        zone.as_ref(),
+                    );
+                }
             }
             claim.requests = requests;
             if claim.zone.is_none() {
@@ -606,8 +620,9 @@ pub(crate) fn solve(
                     .filter(within_limits)
                     .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
                     .collect();
-                (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
-                    .then_some(options)
+                let meets_min_values = pool.min_values_policy == MinValuesPolicy::BestEffort
+                    || min_values::satisfied(pool, &[], &options, zone.as_ref());
+                (!options.is_empty() && meets_min_values).then_some(options)
             };
             let options = if own_spec && remaining_limits[index].resources.is_none() {
                 cache.lone_pod_options(index, &pod.spec, &zone, compute)
@@ -620,6 +635,15 @@ pub(crate) fn solve(
             Some((pool, options, zone)) => {
                 remaining_limits[pool]
                     .subtract_max(options.iter().map(|&i| pools[pool].options[i].capacity));
+                let resolved = &pools[pool];
+                let relaxed_min_values = if resolved.min_values_policy
+                    == MinValuesPolicy::BestEffort
+                    && !resolved.min_values.is_empty()
+                {
+                    min_values::relax(resolved, &[], &options, zone.as_ref())
+                } else {
+                    Vec::new()
+                };
                 let claim = SimClaim {
                     pool,
                     options,
@@ -628,6 +652,7 @@ pub(crate) fn solve(
                     ports: pod.spec.host_ports.clone(),
                     pods: vec![pod.id],
                     requests: pod.spec.requests,
+                    relaxed_min_values,
                 };
                 if record {
                     tracker.place(&pod.spec, claim.domain());

@@ -27,7 +27,7 @@ use crate::testing::{
 
 /// Allocatable the disruption suite gives existing nodes: 32 CPU and 100 pods. Memory plays no
 /// part in those cases, so it is set high enough never to matter.
-const EXISTING_NODE: Resources = Resources::new(32_000, 32 * GIB, 100);
+pub(super) const EXISTING_NODE: Resources = Resources::new(32_000, 32 * GIB, 100);
 
 /// Builds a NodePool with a 100 % disruption budget, as in Karpenter's disruption suite.
 pub(super) fn pool(name: &str) -> NodePool {
@@ -74,7 +74,7 @@ fn add_two_nodes(world: &mut TestWorld) -> (NodeId, NodeId) {
 }
 
 /// Lists the details of the decision-log notes in `log`, in order.
-fn notes(log: &[(SimTime, Action)]) -> Vec<String> {
+pub(super) fn notes(log: &[(SimTime, Action)]) -> Vec<String> {
     untimed(log)
         .filter_map(|action| match action {
             Action::Note { detail, .. } => Some(detail.clone()),
@@ -541,7 +541,7 @@ fn batch_max_closes_window() {
 // "Multi-NodeClaim" and "Budgets" contexts.
 
 /// Builds a requirement that the NodePool's nodes are of these capacity types.
-fn capacity_types(values: &[&str]) -> Requirement {
+pub(super) fn capacity_types(values: &[&str]) -> Requirement {
     Requirement {
         key: LABEL_CAPACITY_TYPE.to_string(),
         operator: Operator::In,
@@ -1365,7 +1365,7 @@ fn spot_to_spot_gate_off() {
 
 /// Builds `count` fake types of 2 vCPU and 4 GiB upwards in memory, named `type-0` ..,
 /// priced $0.1 per vCPU plus $0.1 per GiB on-demand.
-fn numbered_types(count: u64) -> Catalog {
+pub(super) fn numbered_types(count: u64) -> Catalog {
     Catalog::new(
         (0..count)
             .map(|i| {
