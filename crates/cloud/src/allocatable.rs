@@ -6,7 +6,7 @@
 //! `systemReserved` or `evictionHard` overrides.
 
 use crate::catalog::{Arch, InstanceType};
-use crate::resources::{MIB, Resources};
+use crate::resources::{ExtendedResource, MIB, Resources};
 
 /// Kubernetes' default max pods per node, used when no ENI limit is known.
 pub const DEFAULT_MAX_PODS: u32 = 110;
@@ -31,8 +31,8 @@ pub fn node_memory_capacity_mib(instance_type: &InstanceType) -> u64 {
     after_cma - (after_cma * VM_MEMORY_OVERHEAD_PER_MILLE).div_ceil(1000)
 }
 
-/// Node capacity: all vCPUs, memory after the VM overhead, the pod limit, and the GPUs as
-/// their extended resource.
+/// Node capacity: all vCPUs, memory after the VM overhead, the pod limit, and the GPUs and
+/// Neuron devices as their extended resources.
 pub fn node_capacity(instance_type: &InstanceType) -> Resources {
     Resources::new(
         i64::from(instance_type.vcpu) * 1000,
@@ -42,6 +42,14 @@ pub fn node_capacity(instance_type: &InstanceType) -> Resources {
     .with_extended(
         instance_type.gpu_resource(),
         i64::from(instance_type.gpu_count),
+    )
+    .with_extended(
+        ExtendedResource::AwsNeuron,
+        i64::from(instance_type.neuron_devices),
+    )
+    .with_extended(
+        ExtendedResource::AwsNeuronCore,
+        i64::from(instance_type.neuron_cores),
     )
 }
 

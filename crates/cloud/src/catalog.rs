@@ -72,9 +72,11 @@ pub struct InstanceType {
     pub on_demand_price: Price,
     /// GPUs (Karpenter label `karpenter.k8s.aws/instance-gpu-count`); see
     /// [`InstanceType::gpu_resource`] for the resource they count as.
-    /// NOTE: the built-in data has no Neuron device count for the inf and trn families, so
-    /// those types offer none.
     pub gpu_count: u32,
+    /// AWS Inferentia and Trainium chips (`aws.amazon.com/neuron`).
+    pub neuron_devices: u32,
+    /// NeuronCores over all of those chips (`aws.amazon.com/neuroncore`).
+    pub neuron_cores: u32,
 }
 
 impl InstanceType {
@@ -89,12 +91,13 @@ impl InstanceType {
     }
 
     /// Returns the extended resource this type's GPUs are advertised as: `amd.com/gpu` for the
-    /// AMD Radeon Pro V520 of the g4ad family, `nvidia.com/gpu` for every other GPU type.
+    /// AMD Radeon Pro V520 of the g4ad family, `habana.ai/gaudi` for the Habana Gaudi
+    /// accelerators of the dl1 family, and `nvidia.com/gpu` for every other GPU type.
     pub fn gpu_resource(&self) -> ExtendedResource {
-        if self.family == "g4ad" {
-            ExtendedResource::AmdGpu
-        } else {
-            ExtendedResource::NvidiaGpu
+        match self.family.as_str() {
+            "g4ad" => ExtendedResource::AmdGpu,
+            "dl1" => ExtendedResource::HabanaGaudi,
+            _ => ExtendedResource::NvidiaGpu,
         }
     }
 
@@ -146,10 +149,15 @@ impl Catalog {
     /// The built-in us-east-1 catalog: every instance type AWS prices there for which vCPU,
     /// memory and architecture are published (1,352 types, on-demand prices of 2026-07).
     pub fn builtin() -> Self {
-        // NVIDIA V100 GPUs of the P3 types, which the GPU-count source of the generated table
-        // leaves out (AWS, "Amazon EC2 P3 Instances": 1, 4 and 8 GPUs).
-        const P3_GPUS: [(&str, u32); 3] =
-            [("p3.2xlarge", 1), ("p3.8xlarge", 4), ("p3.16xlarge", 8)];
+        // GPUs that the GPU-count source of the generated table leaves out: the NVIDIA V100s of
+        // the P3 types (AWS, "Amazon EC2 P3 Instances": 1, 4 and 8) and the 8 Habana Gaudi
+        // accelerators of dl1.24xlarge (AWS Compute Blog, "Amazon EC2 DL1 instances Deep Dive").
+        const MISSING_GPUS: [(&str, u32); 4] = [
+            ("p3.2xlarge", 1),
+            ("p3.8xlarge", 4),
+            ("p3.16xlarge", 8),
+            ("dl1.24xlarge", 8),
+        ];
         let types = BUILTIN_US_EAST_1
             .iter()
             .map(
@@ -165,10 +173,12 @@ impl Catalog {
                         arch: Arch::parse(arch).expect("built-in architecture is valid"),
                         max_pods_eni: (pods > 0).then_some(pods),
                         on_demand_price: Price::parse_usd(price).expect("built-in price is valid"),
-                        gpu_count: P3_GPUS
+                        gpu_count: MISSING_GPUS
                             .iter()
-                            .find(|(p3, _)| *p3 == name)
+                            .find(|(missing, _)| *missing == name)
                             .map_or(gpus, |(_, count)| *count),
+                        neuron_devices: neuron_of(name).0,
+                        neuron_cores: neuron_of(name).1,
                     }
                 },
             )
@@ -179,7 +189,8 @@ impl Catalog {
     /// Loads a catalog from a CSV file with the header
     /// `instance_type,family,generation,size,vcpu,memory_mib,arch,max_pods_eni,on_demand_usd_per_hour`
     /// (columns in any order; extra columns ignored; `max_pods_eni` may be empty) and an
-    /// optional `gpu_count` column, whose empty cells mean no GPU.
+    /// optional `gpu_count` column, whose empty cells mean no GPU. Inferentia and Trainium types
+    /// get their Neuron devices by name, as in the built-in catalog.
     pub fn from_csv_path(path: &Path) -> Result<Self, CatalogError> {
         let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
             file: path.to_path_buf(),
@@ -343,6 +354,8 @@ impl Catalog {
                     Some(_) => parse_u64(GPU_COLUMN, 0..=MAX_GPUS, true)?.unwrap_or(0) as u32,
                     None => 0,
                 },
+                neuron_devices: neuron_of(name).0,
+                neuron_cores: neuron_of(name).1,
             });
         }
         if types.is_empty() {
@@ -396,6 +409,32 @@ pub const MAX_VCPU: u64 = 1 << 16;
 /// above the largest type of the built-in catalog (32 TiB), and the memory of 8,000 such nodes
 /// in bytes still fits in an `i64`.
 pub const MAX_MEMORY_MIB: u64 = 1 << 30;
+
+/// Returns the Neuron chips and NeuronCores of the built-in catalog's Inferentia and Trainium
+/// types, by name, or zeros for any other type. An Inferentia chip has 4 NeuronCores, and an
+/// Inferentia2 or Trainium chip 2 (AWS Neuron documentation, the Inf1, Inf2 and Trn1/Trn1n
+/// architecture pages).
+fn neuron_of(name: &str) -> (u32, u32) {
+    const NEURON: [(&str, u32, u32); 11] = [
+        ("inf1.xlarge", 1, 4),
+        ("inf1.2xlarge", 1, 4),
+        ("inf1.6xlarge", 4, 4),
+        ("inf1.24xlarge", 16, 4),
+        ("inf2.xlarge", 1, 2),
+        ("inf2.8xlarge", 1, 2),
+        ("inf2.24xlarge", 6, 2),
+        ("inf2.48xlarge", 12, 2),
+        ("trn1.2xlarge", 1, 2),
+        ("trn1.32xlarge", 16, 2),
+        ("trn1n.32xlarge", 16, 2),
+    ];
+    NEURON
+        .iter()
+        .find(|(neuron_type, _, _)| *neuron_type == name)
+        .map_or((0, 0), |(_, chips, cores_per_chip)| {
+            (*chips, chips * cores_per_chip)
+        })
+}
 
 /// Optional column of a catalog CSV file with each type's GPU count.
 pub const GPU_COLUMN: &str = "gpu_count";
@@ -557,9 +596,41 @@ mod tests {
         assert_eq!(gpus("p3.8xlarge"), 4);
         assert_eq!(gpus("p3.16xlarge"), 8);
         assert_eq!(gpus("m5.large"), 0);
+        assert_eq!(gpus("dl1.24xlarge"), 8);
+        assert_eq!(
+            catalog.by_name("dl1.24xlarge").unwrap().gpu_resource(),
+            ExtendedResource::HabanaGaudi
+        );
         assert_eq!(
             catalog.types().iter().filter(|t| t.gpu_count > 0).count(),
-            67
+            68
+        );
+    }
+
+    #[test]
+    fn builtin_neuron_counts() {
+        let catalog = Catalog::builtin();
+        let neuron = |name: &str| {
+            let instance_type = catalog.by_name(name).unwrap();
+            (instance_type.neuron_devices, instance_type.neuron_cores)
+        };
+        assert_eq!(neuron("inf1.6xlarge"), (4, 16));
+        assert_eq!(neuron("inf2.48xlarge"), (12, 24));
+        assert_eq!(neuron("trn1.32xlarge"), (16, 32));
+        assert_eq!(neuron("m5.large"), (0, 0));
+        assert_eq!(
+            catalog
+                .types()
+                .iter()
+                .filter(|t| t.neuron_devices > 0)
+                .count(),
+            11
+        );
+        let capacity = catalog.by_name("inf2.24xlarge").unwrap().capacity();
+        assert_eq!(capacity.extended[ExtendedResource::AwsNeuron as usize], 6);
+        assert_eq!(
+            capacity.extended[ExtendedResource::AwsNeuronCore as usize],
+            12
         );
     }
 

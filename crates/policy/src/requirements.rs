@@ -35,6 +35,7 @@ pub fn instance_type_labels(instance_type: &InstanceType) -> BTreeMap<String, St
     let gpu_labels = (instance_type.gpu_count > 0).then(|| {
         let manufacturer = match instance_type.gpu_resource() {
             autoscale_sim_cloud::ExtendedResource::AmdGpu => "amd",
+            autoscale_sim_cloud::ExtendedResource::HabanaGaudi => "habana",
             _ => "nvidia",
         };
         [

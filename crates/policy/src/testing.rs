@@ -37,6 +37,8 @@ pub(crate) fn instance_type(name: &str, vcpu: u32, memory_mib: u64, price: Price
         max_pods_eni: Some(110),
         on_demand_price: price,
         gpu_count: 0,
+        neuron_devices: 0,
+        neuron_cores: 0,
     }
 }
 

@@ -114,11 +114,13 @@ impl Karpenter {
         options: &[usize],
     ) -> Vec<usize> {
         let pool = &self.pools.as_ref().expect("pools resolved")[pool_index];
-        // NOTE: the provider also drops Neuron and Gaudi types, which the catalog cannot tell
-        // apart because it has no Neuron or Gaudi counts.
+        // Gaudi accelerators count among the GPUs, and Inferentia and Trainium chips as Neuron
+        // devices.
         let is_exotic = |option: usize| {
             let instance_type = view.catalog.get(pool.options[option].instance_type);
-            instance_type.size.contains("metal") || instance_type.gpu_count > 0
+            instance_type.size.contains("metal")
+                || instance_type.gpu_count > 0
+                || instance_type.neuron_devices > 0
         };
         let filter_exotic =
             pool.min_values.is_empty() && options.iter().any(|&option| !is_exotic(option));

@@ -784,16 +784,19 @@ fn daemon_overhead_on_builtin_catalog() {
     assert!(!needed.fits_in(&four_vcpu.allocatable()));
 }
 
-/// Runs one pending pod of `spec` against a catalog of `gpu1` (one GPU, $0.50/h), `metal1`
-/// (bare metal, $0.60/h) and `plain1` ($0.80/h), all 4 vCPUs and 16 GiB, and returns the types
-/// the launch request offers EC2.
+/// Runs one pending pod of `spec` against a catalog of `neuron1` (one Inferentia2 chip,
+/// $0.40/h), `gpu1` (one GPU, $0.50/h), `metal1` (bare metal, $0.60/h) and `plain1`
+/// ($0.80/h), all 4 vCPUs and 16 GiB, and returns the types the launch request offers EC2.
 fn exotic_launch(spec: Arc<PodSpec>, node_pool: NodePool) -> Vec<String> {
+    let mut neuron = instance_type("neuron1", 4, 16_384, Price(400_000));
+    neuron.neuron_devices = 1;
+    neuron.neuron_cores = 2;
     let mut gpu = instance_type("gpu1", 4, 16_384, Price(500_000));
     gpu.gpu_count = 1;
     let mut metal = instance_type("metal1", 4, 16_384, Price(600_000));
     metal.size = "metal".to_string();
     let plain = instance_type("plain1", 4, 16_384, Price(800_000));
-    let mut world = TestWorld::new(Catalog::new(vec![gpu, metal, plain]), vec![]);
+    let mut world = TestWorld::new(Catalog::new(vec![neuron, gpu, metal, plain]), vec![]);
     let mut policy = karpenter(vec![node_pool]);
     world.send(&mut policy, PolicyEvent::Start);
     world.add_pending_pod(&spec);
@@ -812,8 +815,8 @@ fn exotic_launch(spec: Arc<PodSpec>, node_pool: NodePool) -> Vec<String> {
 
 #[test]
 fn exotic_types_dropped_at_launch() {
-    // The AWS provider launches the cheapest generic type although GPU and metal types are
-    // cheaper, because a generic type fits.
+    // The AWS provider launches the cheapest generic type although Neuron, GPU and metal types
+    // are cheaper, because a generic type fits.
     let types = exotic_launch(pod_spec(1000, GIB), pool("default"));
 
     assert_eq!(types, ["plain1"]);
@@ -828,6 +831,12 @@ fn exotic_types_kept_when_needed() {
         ..Default::default()
     });
     let gpu_types = exotic_launch(gpu_pod, pool("default"));
+    let neuron_pod = Arc::new(PodSpec {
+        requests: Resources::new(1000, GIB, 1)
+            .with_extended(autoscale_sim_cloud::ExtendedResource::AwsNeuronCore, 2),
+        ..Default::default()
+    });
+    let neuron_types = exotic_launch(neuron_pod, pool("default"));
 
     // A NodePool with minValues skips the filter, so the cheapest type launches.
     let with_min_values = NodePool {
@@ -842,5 +851,6 @@ fn exotic_types_kept_when_needed() {
     let min_values_types = exotic_launch(pod_spec(1000, GIB), with_min_values);
 
     assert_eq!(gpu_types, ["gpu1"]);
-    assert_eq!(min_values_types, ["gpu1", "metal1", "plain1"]);
+    assert_eq!(neuron_types, ["neuron1"]);
+    assert_eq!(min_values_types, ["neuron1", "gpu1", "metal1", "plain1"]);
 }
