@@ -648,4 +648,4 @@ mod tests;
 mod provisioning_tests;
 
 #[cfg(test)]
-mod min_values_tests;
+mod option_tests;

@@ -1,19 +1,30 @@
-//! `minValues` under both `--min-values-policy` settings, and in consolidation's price filter
-//! (kubernetes-sigs/karpenter v1.13 `scheduling/nodeclaim.go` `filterInstanceTypesByRequirements`,
-//! `disruption/consolidation.go` `RemoveInstanceTypeOptionsByPriceAndMinValues`).
+//! Karpenter's scheduling options: `minValues` under both `--min-values-policy` settings and in
+//! consolidation's price filter (kubernetes-sigs/karpenter v1.13 `scheduling/nodeclaim.go`
+//! `filterInstanceTypesByRequirements`, `disruption/consolidation.go`
+//! `RemoveInstanceTypeOptionsByPriceAndMinValues`), and consolidation under
+//! `--preference-policy=Ignore`.
 
 use autoscale_sim_cloud::{Catalog, Price, SpotMarket, SpotSettings};
 use autoscale_sim_engine::SimTime;
-use autoscale_sim_kube::{LABEL_INSTANCE_TYPE, NodeId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use autoscale_sim_kube::{
+    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LabelSelector, NodeId, PodAffinityTerm,
+    WeightedPodAffinityTerm,
+};
 
 use super::provisioning_tests::{
     min_values_launches, min_values_pool, offered_types, wide_launches,
 };
 use super::tests::{EXISTING_NODE, capacity_types, notes, numbered_types, pool};
-use super::{Karpenter, KarpenterConfig, MinValuesPolicy, NodePool};
+use super::{Karpenter, KarpenterConfig, MinValuesPolicy, NodePool, PreferencePolicy};
 use crate::api::{Action, PolicyEvent};
 use crate::requirements::{Operator, Requirement};
-use crate::testing::{TestWorld, deletions, instance_type, launches, pod_spec, secs, untimed};
+use crate::testing::{
+    TestWorld, deletions, fake_catalog, fake_type_name, instance_type, launches, pod_spec, secs,
+    untimed,
+};
 
 /// Creates a Karpenter policy with `--min-values-policy=BestEffort`.
 fn best_effort(node_pools: Vec<NodePool>) -> Karpenter {
@@ -183,4 +194,55 @@ fn spot_to_spot_keeps_min_values_types() {
         assert_eq!(launched.len(), 1);
         assert!(launched[0].reason.contains(kept), "{}", launched[0].reason);
     }
+}
+
+#[test]
+fn ignored_preferences_let_pods_pile_up() {
+    // User report aws/karpenter-provider-aws#5120: consolidation piled pods with preferred
+    // hostname anti-affinity onto one node. Under the default Respect policy the pods stay
+    // apart (`preferred_anti_affinity_respected`). Under Ignore the scheduling simulation
+    // leaves the preference out, so multi-node consolidation merges the three nodes into one.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = Karpenter::new(KarpenterConfig {
+        node_pools: vec![pool("default")],
+        preference_policy: PreferencePolicy::Ignore,
+        ..Default::default()
+    });
+    let mut spec = (*pod_spec(100, 0)).clone();
+    spec.labels.insert("app".to_string(), "web".to_string());
+    spec.pod_anti_affinity
+        .preferred
+        .push(WeightedPodAffinityTerm {
+            weight: 100,
+            pod_affinity_term: PodAffinityTerm {
+                label_selector: LabelSelector {
+                    match_labels: BTreeMap::from([("app".to_string(), "web".to_string())]),
+                    match_expressions: vec![],
+                },
+                topology_key: LABEL_HOSTNAME.to_string(),
+                namespaces: vec![],
+            },
+        });
+    let spec = Arc::new(spec);
+    for _ in 0..3 {
+        let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+        world.add_bound_pod(node, &spec);
+    }
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(25));
+
+    let launched = launches(untimed(&log));
+    assert_eq!(launched.len(), 1);
+    assert!(
+        launched[0].reason.starts_with(
+            "Underutilized: replacement by multi-node consolidation for default-0 (fake-2cpu-4gi), default-1 (fake-2cpu-4gi), default-2 (fake-2cpu-4gi)"
+        ),
+        "{}",
+        launched[0].reason
+    );
+    assert_eq!(
+        world.catalog.get(launched[0].instance_type).name,
+        fake_type_name(1, 2)
+    );
 }
