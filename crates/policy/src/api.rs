@@ -155,9 +155,8 @@ pub enum Action {
         reason: DisruptionReason,
         /// Details for the decision log.
         detail: String,
-        /// Give up when pods are still not evicted after this long (Cluster Autoscaler's
-        /// `--max-pod-eviction-time`); `None` waits for ever (Karpenter).
-        eviction_timeout: Option<SimDuration>,
+        /// The rules of the node's drain.
+        drain: DrainRules,
     },
     /// Write an entry to the decision log and change nothing else: a decision the policy made
     /// without acting on a node, such as finding a node unremovable.
@@ -173,6 +172,23 @@ pub enum Action {
         /// The policy's own explanation.
         detail: String,
     },
+}
+
+/// The rules by which the world drains a node that a policy deletes. The default evicts every
+/// pod through the Eviction API, retrying those a PodDisruptionBudget refuses, for as long as
+/// it takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DrainRules {
+    /// Give up when pods are still not evicted after this long (Cluster Autoscaler's
+    /// `--max-pod-eviction-time`); `None` waits for ever.
+    pub eviction_timeout: Option<SimDuration>,
+    /// Deadline after the start of the deletion, such as a Karpenter NodePool's
+    /// `terminationGracePeriod`. Each remaining pod is deleted when only its own grace period
+    /// is left before it, whatever blocks its eviction. `None` never forces.
+    pub force_after: Option<SimDuration>,
+    /// Leave the pods annotated `karpenter.sh/do-not-disrupt: "true"` on the node until
+    /// `force_after`, as Karpenter's terminator does not evict them.
+    pub keep_do_not_disrupt: bool,
 }
 
 /// Actions and timers collected during one policy call; the world applies them in order.
@@ -203,11 +219,22 @@ impl Actions {
 
     /// Requests removal of `node`.
     pub fn delete_node(&mut self, node: NodeId, reason: DisruptionReason, detail: String) {
+        self.delete_node_with(node, reason, detail, DrainRules::default());
+    }
+
+    /// Requests removal of `node`, drained by `drain`.
+    pub fn delete_node_with(
+        &mut self,
+        node: NodeId,
+        reason: DisruptionReason,
+        detail: String,
+        drain: DrainRules,
+    ) {
         self.list.push(Action::DeleteNode {
             node,
             reason,
             detail,
-            eviction_timeout: None,
+            drain,
         });
     }
 
@@ -219,12 +246,11 @@ impl Actions {
         detail: String,
         timeout: SimDuration,
     ) {
-        self.list.push(Action::DeleteNode {
-            node,
-            reason,
-            detail,
+        let drain = DrainRules {
             eviction_timeout: Some(timeout),
-        });
+            ..DrainRules::default()
+        };
+        self.delete_node_with(node, reason, detail, drain);
     }
 
     /// Cordons or uncordons `node`.

@@ -108,7 +108,8 @@ mod testing;
 pub mod topology;
 
 pub use api::{
-    Action, Actions, Autoscaler, ClusterView, DisruptionReason, LaunchRequest, PolicyEvent,
+    Action, Actions, Autoscaler, ClusterView, DisruptionReason, DrainRules, LaunchRequest,
+    PolicyEvent,
 };
 pub use cluster_autoscaler::{
     ClusterAutoscaler, ClusterAutoscalerConfig, Expander, NodeGroupConfig,

@@ -2124,16 +2124,26 @@ fn build_node_pool(
         };
     }
 
+    if let Some(grace) = &spec.template.spec.termination_grace_period {
+        let at = format!("{field}.spec.template.spec.terminationGracePeriod");
+        // The NodePool CRD's pattern, `^([0-9]+(s|m|h))+$`, admits hours, minutes and seconds.
+        if !is_seconds_minutes_hours(&grace.value) {
+            return Err(ctx.error(
+                grace,
+                &at,
+                Some(grace.value.clone()),
+                "terminationGracePeriod takes hours, minutes and seconds only",
+                "write a duration such as 48h, 30m or 1h30m",
+            ));
+        }
+        pool.termination_grace_period = Some(ctx.duration(grace, &at)?);
+    }
+
     // Fields accepted but not modelled yet.
     let name = &pool.name;
     if !spec.template.spec.startup_taints.is_empty() {
         ctx.warn(format!(
             "NodePool {name}: startupTaints are accepted but not modelled yet"
-        ));
-    }
-    if spec.template.spec.termination_grace_period.is_some() {
-        ctx.warn(format!(
-            "NodePool {name}: terminationGracePeriod is accepted but not modelled yet"
         ));
     }
 
@@ -2410,4 +2420,18 @@ fn parse_hours_minutes(text: &str) -> Option<i64> {
     } else {
         Some(number(body.strip_suffix('h')?)? * 3600)
     }
+}
+
+/// Checks `text` against the pattern `^([0-9]+(s|m|h))+$` of Karpenter's NodePool duration
+/// fields such as `terminationGracePeriod`.
+fn is_seconds_minutes_hours(text: &str) -> bool {
+    let mut digits = 0;
+    for c in text.chars() {
+        match c {
+            '0'..='9' => digits += 1,
+            's' | 'm' | 'h' if digits > 0 => digits = 0,
+            _ => return false,
+        }
+    }
+    !text.is_empty() && digits == 0
 }

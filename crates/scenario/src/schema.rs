@@ -930,7 +930,8 @@ pub struct NodeClaimSpecYaml {
     /// A duration or `Never`; default `720h`.
     #[serde(default)]
     pub expire_after: Option<Spanned<String>>,
-    /// Accepted with a warning, not modelled.
+    /// How long a node's deletion may wait for evictions before its pods are deleted, such as
+    /// `48h`; absent waits for ever.
     #[serde(default)]
     pub termination_grace_period: Option<Spanned<String>>,
     /// Accepted and ignored.

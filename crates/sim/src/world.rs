@@ -10,7 +10,7 @@ use autoscale_sim_kube::{
     Scheduler,
 };
 use autoscale_sim_policy::{
-    Action, Actions, Autoscaler, ClusterView, DisruptionReason, PolicyEvent,
+    Action, Actions, Autoscaler, ClusterView, DisruptionReason, DrainRules, PolicyEvent,
 };
 use autoscale_sim_workload::Hpa;
 
@@ -58,11 +58,19 @@ const PREEMPTION_REASON: &str = "Preemption";
 /// How often a drain retries evictions that a PodDisruptionBudget refused.
 const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
 
+/// Shortest grace period a forced pod deletion gives, as Karpenter's terminator clamps it so
+/// that the API server does not delete the pod at once.
+const MIN_FORCED_GRACE: SimDuration = SimDuration::from_secs(1);
+
 /// A node's drain in progress.
 #[derive(Clone, Copy, Debug)]
 struct Drain {
     started: SimTime,
     deadline: Option<SimTime>,
+    /// When the remaining pods are deleted whatever blocks their eviction.
+    force_at: Option<SimTime>,
+    /// Whether pods annotated do-not-disrupt wait for `force_at` instead of being evicted.
+    keep_do_not_disrupt: bool,
     reason: DisruptionReason,
 }
 
@@ -147,6 +155,8 @@ pub(crate) struct World {
     job_run_times: BTreeMap<PodId, SimDuration>,
     /// Nodes being drained.
     draining: BTreeMap<NodeId, Drain>,
+    /// Terminating pods whose end a forced deletion brought forward.
+    forced: BTreeSet<PodId>,
     /// The spot market; the policies that need prices keep their own copy of it.
     market: SpotMarket,
     /// Spot nodes that received an interruption notice.
@@ -216,6 +226,7 @@ impl World {
                 .collect(),
             job_run_times: BTreeMap::new(),
             draining: BTreeMap::new(),
+            forced: BTreeSet::new(),
             market: SpotMarket::new(config.spot.clone(), config.seed),
             interrupted: BTreeSet::new(),
             failed_launches: BTreeMap::new(),
@@ -503,8 +514,8 @@ impl World {
                     node,
                     reason,
                     detail,
-                    eviction_timeout,
-                } => self.delete_node(node, reason, detail, eviction_timeout, now),
+                    drain,
+                } => self.delete_node(node, reason, detail, drain, now),
                 Action::Note {
                     node,
                     action,
@@ -557,13 +568,13 @@ impl World {
         }
     }
 
-    /// Starts removing a node: cordons it and drains it (see [`World::drain`]).
+    /// Starts removing a node: cordons it and drains it by `rules` (see [`World::drain`]).
     fn delete_node(
         &mut self,
         id: NodeId,
         reason: DisruptionReason,
         detail: String,
-        eviction_timeout: Option<SimDuration>,
+        rules: DrainRules,
         now: SimTime,
     ) {
         if self
@@ -579,12 +590,14 @@ impl World {
         self.cluster.mark_deleting(id);
         self.metrics.disruption(reason);
         self.log(now, "delete", id, None, reason.as_str(), detail);
-        let deadline = eviction_timeout.map(|t| now + t);
+        let deadline = rules.eviction_timeout.map(|t| now + t);
         self.draining.insert(
             id,
             Drain {
                 started: now,
                 deadline,
+                force_at: rules.force_after.map(|t| now + t),
+                keep_do_not_disrupt: rules.keep_do_not_disrupt,
                 reason,
             },
         );
@@ -594,10 +607,16 @@ impl World {
 
     /// Evicts what the Eviction API allows from a Deleting node, critical pods last; retries the
     /// rest every 5 s; terminates the instance once no pod is left (at least the termination
-    /// delay after the drain started); gives up at the deletion's deadline.
+    /// delay after the drain started); gives up at the deletion's deadline. A drain with a
+    /// forced-deletion time deletes the pods that are still there first (see
+    /// [`World::force_deletions`]).
     fn drain(&mut self, id: NodeId, now: SimTime) {
         let Some(drain) = self.draining.get(&id).copied() else {
             return;
+        };
+        let next_forced = match drain.force_at {
+            Some(force_at) => self.force_deletions(id, force_at, drain.reason, now),
+            None => None,
         };
 
         // Evict, non-critical pods first, as kubelet and the autoscalers order drains.
@@ -609,7 +628,12 @@ impl World {
         active.sort();
         let mut blocked = 0;
         for (_, pod_id) in active {
-            if self.cluster.eviction_allowed(pod_id) {
+            let kept = drain.keep_do_not_disrupt
+                && self
+                    .cluster
+                    .pod(pod_id)
+                    .is_some_and(|pod| pod.spec.do_not_disrupt);
+            if !kept && self.cluster.eviction_allowed(pod_id) {
                 self.evict(pod_id, id, drain.reason, now);
             } else {
                 blocked += 1;
@@ -630,10 +654,101 @@ impl World {
                 self.call_policy(PolicyEvent::NodeDeletionFailed(id));
                 self.queue_schedule();
             } else {
-                self.engine
-                    .schedule_in(EVICTION_RETRY, Event::DrainNode(id));
+                let retry = now + EVICTION_RETRY;
+                let at = next_forced.map_or(retry, |forced| forced.min(retry));
+                self.engine.schedule_at(at, Event::DrainNode(id));
             }
+        } else if let Some(forced) = next_forced {
+            // Only terminating pods are left; one may outlast the forced-deletion time.
+            self.engine.schedule_at(forced, Event::DrainNode(id));
         }
+    }
+
+    /// Deletes the pods of node `id` whose eviction must no longer wait, as Karpenter's
+    /// terminator does for a NodeClaim with a `terminationGracePeriod` (kubernetes-sigs/karpenter
+    /// v1.13 `node/termination/terminator/terminator.go`, `DeleteExpiringPods`). A pod is
+    /// deleted once only its own grace period is left before `force_at`, whatever its
+    /// PodDisruptionBudget or do-not-disrupt annotation, with the time left until `force_at` as
+    /// its grace period (at least 1 s). At `force_at`, pods that are already terminating end
+    /// within 1 s. Returns when the next such deletion is due, if one is.
+    fn force_deletions(
+        &mut self,
+        id: NodeId,
+        force_at: SimTime,
+        reason: DisruptionReason,
+        now: SimTime,
+    ) -> Option<SimTime> {
+        let node = self.cluster.node(id)?;
+        let pods: Vec<(PodId, bool, SimDuration)> = node
+            .pods
+            .iter()
+            .filter_map(|pod_id| self.cluster.pod(*pod_id))
+            .map(|pod| {
+                let grace = SimDuration::from_secs(pod.spec.termination_grace());
+                (pod.id, pod.phase == PodPhase::Terminating, grace)
+            })
+            .collect();
+        let mut next: Option<SimTime> = None;
+        let mut due = |at: SimTime| next = Some(next.map_or(at, |n: SimTime| n.min(at)));
+        for (pod_id, terminating, grace) in pods {
+            if terminating {
+                if now >= force_at {
+                    if self.forced.insert(pod_id) {
+                        self.engine
+                            .schedule_at(now + MIN_FORCED_GRACE, Event::PodTerminated(pod_id));
+                    }
+                } else {
+                    due(force_at);
+                }
+                continue;
+            }
+            let delete_at = force_at - grace;
+            if now < delete_at {
+                due(delete_at);
+                continue;
+            }
+            let left = force_at.since(now).max(MIN_FORCED_GRACE);
+            self.force_delete(pod_id, id, reason, left, now);
+        }
+        next
+    }
+
+    /// Deletes one pod of a draining node without the Eviction API, over `grace`; its
+    /// controller replaces it at once (a bare pod is lost).
+    fn force_delete(
+        &mut self,
+        pod_id: PodId,
+        node: NodeId,
+        reason: DisruptionReason,
+        grace: SimDuration,
+        now: SimTime,
+    ) {
+        let pod = self
+            .cluster
+            .pod(pod_id)
+            .expect("deleted pod exists")
+            .clone();
+        self.log(
+            now,
+            "evict",
+            node,
+            Some(pod_id),
+            reason.as_str(),
+            format!(
+                "deleted at the node's terminationGracePeriod with {grace} of grace, bypassing PodDisruptionBudgets and do-not-disrupt ({})",
+                reason.as_str()
+            ),
+        );
+        let departure = if pod.owner == Owner::Bare {
+            Departure::Lost
+        } else {
+            Departure::Replaced
+        };
+        self.forced.insert(pod_id);
+        self.terminate_pod_within(pod_id, departure, grace, now);
+        self.metrics
+            .pod_evicted(pod.owner == Owner::Bare, reason.as_str());
+        self.replace(&pod, now);
     }
 
     /// Evicts one pod: it terminates over its grace period, and its controller replaces it at
@@ -787,12 +902,30 @@ impl World {
     /// Starts a pod's graceful termination for `departure`; it leaves its node when the grace
     /// period ends. An unbound pod leaves at once.
     fn terminate_pod(&mut self, pod_id: PodId, departure: Departure, now: SimTime) {
+        let Some(grace) = self
+            .cluster
+            .pod(pod_id)
+            .map(|pod| SimDuration::from_secs(pod.spec.termination_grace()))
+        else {
+            return;
+        };
+        self.terminate_pod_within(pod_id, departure, grace, now);
+    }
+
+    /// Starts a pod's termination for `departure` over `grace`, as [`World::terminate_pod`]
+    /// does over the pod's own grace period.
+    fn terminate_pod_within(
+        &mut self,
+        pod_id: PodId,
+        departure: Departure,
+        grace: SimDuration,
+        now: SimTime,
+    ) {
         let Some(pod) = self.cluster.begin_termination(pod_id, now) else {
             return;
         };
         if pod.node.is_some() {
             self.ledger.terminating.insert(pod_id, departure);
-            let grace = SimDuration::from_secs(pod.spec.termination_grace());
             self.engine.schedule_in(grace, Event::PodTerminated(pod_id));
         } else {
             self.ledger.record(departure);
@@ -803,10 +936,12 @@ impl World {
     /// Removes a pod whose grace period ended, and continues its node's drain if there is one.
     fn pod_terminated(&mut self, pod_id: PodId, now: SimTime) {
         let node = self.cluster.pod(pod_id).and_then(|p| p.node);
-        // A pod that left earlier, with its node, has no recorded departure any more.
+        // A pod that left earlier, with its node or at a forced deletion, has no recorded
+        // departure any more.
         let Some(departure) = self.ledger.terminating.get(&pod_id).copied() else {
             return;
         };
+        self.forced.remove(&pod_id);
         let owner = self.cluster.pod(pod_id).map(|p| p.owner);
         self.remove_pod(pod_id, departure, now);
         if let Some(Owner::StatefulSet { set, .. }) = owner {

@@ -401,6 +401,11 @@ impl Karpenter {
         view: &ClusterView<'_>,
         facts: &PodFacts,
     ) -> bool {
+        self.is_disruptable_node(node, view) && facts.of(node).disruptable
+    }
+
+    /// Checks the node-level conditions of [`Karpenter::is_disruptable`], leaving out its pods.
+    pub(super) fn is_disruptable_node(&self, node: &Node, view: &ClusterView<'_>) -> bool {
         self.pool_index(&node.owner).is_some()
             && node.state == NodeState::Ready
             && !node.cordoned
@@ -409,7 +414,6 @@ impl Karpenter {
                 .nominated_until
                 .get(&node.id)
                 .is_none_or(|until| *until <= view.now)
-            && facts.of(node).disruptable
     }
 
     /// Checks whether `node` may be consolidated now: disruptable, and past its NodePool's
@@ -1049,7 +1053,7 @@ impl Karpenter {
                     command.method.name(),
                     self.candidate_list(view, &command),
                 );
-                actions.delete_node(*id, reason, detail);
+                self.delete(actions, node, reason, detail);
                 self.disrupting.insert(*id);
             }
             return;
@@ -1198,7 +1202,7 @@ impl Karpenter {
                     candidate.price.usd_per_hour(),
                     command.method.name(),
                 );
-                actions.delete_node(candidate_id, reason, detail);
+                self.delete(actions, candidate, reason, detail);
             }
         }
     }

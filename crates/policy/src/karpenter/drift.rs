@@ -4,7 +4,7 @@
 //!   (kubernetes-sigs/karpenter v1.13 `pkg/controllers/nodeclaim/disruption/drift.go`). Either
 //!   the hashed template fields differ (`NodePoolDrifted`), or the node's labels no longer
 //!   satisfy the requirements (`RequirementsDrifted`). The hashed fields modelled are labels,
-//!   taints and expireAfter, because requirements are `hash:"ignore"` in
+//!   taints, expireAfter and terminationGracePeriod, because requirements are `hash:"ignore"` in
 //!   `pkg/apis/v1/nodeclaim.go`. A change of the EC2NodeClass the NodePool names, or of which
 //!   class it names, drifts the nodes too (aws/karpenter-provider-aws v1.13
 //!   `pkg/cloudprovider/drift.go`: the class's static hash, AMIs, subnets and security groups).
@@ -24,7 +24,7 @@ use autoscale_sim_kube::{CapacityType, Node, NodeState, Taint};
 
 use super::disruption::{Command, Method, PodFacts, Replacement};
 use super::{BudgetReason, Karpenter, NodePool, TIMER_EXPIRATION, TIMER_POOL_UPDATE, token};
-use crate::api::{Actions, ClusterView, DisruptionReason};
+use crate::api::{Actions, ClusterView, DisruptionReason, DrainRules};
 
 /// The fields of a NodePool's template whose change drifts its NodeClaims statically.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +32,7 @@ pub(super) struct TemplateFields {
     labels: BTreeMap<String, String>,
     taints: Vec<Taint>,
     expire_after: Option<SimDuration>,
+    termination_grace_period: Option<SimDuration>,
     node_class: Option<String>,
     node_class_revision: u32,
     kubelet: KubeletConfig,
@@ -43,6 +44,7 @@ impl TemplateFields {
             labels: pool.labels.clone(),
             taints: pool.taints.clone(),
             expire_after: pool.expire_after,
+            termination_grace_period: pool.termination_grace_period,
             node_class: pool.node_class.clone(),
             node_class_revision: pool.node_class_revision,
             kubelet: pool.kubelet.clone(),
@@ -119,14 +121,7 @@ impl Karpenter {
     /// differ from the pool's, or its labels break one of the pool's requirements on a label
     /// it has.
     fn is_drifted(&self, node: &Node, pool: &NodePool) -> bool {
-        let launched_with = self.template_history.get(&pool.name).and_then(|history| {
-            history
-                .iter()
-                .rev()
-                .find(|(at, _)| *at <= node.launched_at)
-                .or(history.first())
-                .map(|(_, fields)| fields)
-        });
+        let launched_with = self.launched_with(node);
         let static_drift = launched_with.is_some_and(|fields| *fields != TemplateFields::of(pool));
         let requirements_drift = pool
             .requirements
@@ -134,6 +129,52 @@ impl Karpenter {
             .filter(|r| node.labels.contains_key(&r.key))
             .any(|r| !r.matches(&node.labels));
         static_drift || requirements_drift
+    }
+
+    /// Checks whether Drift may pick `node`. Drift is an eventual disruption, so a NodeClaim with
+    /// a `terminationGracePeriod` is a candidate even when PodDisruptionBudgets or the
+    /// do-not-disrupt annotation block its pods' eviction (kubernetes-sigs/karpenter v1.13
+    /// `disruption/types.go` `NewCandidate`).
+    fn may_drift(&self, node: &Node, view: &ClusterView<'_>, facts: &PodFacts) -> bool {
+        let bounded = self
+            .launched_with(node)
+            .is_some_and(|fields| fields.termination_grace_period.is_some());
+        if bounded {
+            self.is_disruptable_node(node, view)
+        } else {
+            self.is_disruptable(node, view, facts)
+        }
+    }
+
+    /// Returns the template fields of `node`'s NodePool as of the node's launch.
+    fn launched_with(&self, node: &Node) -> Option<&TemplateFields> {
+        self.template_history.get(&node.owner).and_then(|history| {
+            history
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= node.launched_at)
+                .or(history.first())
+                .map(|(_, fields)| fields)
+        })
+    }
+
+    /// Requests removal of `node` with the `terminationGracePeriod` that its NodeClaim got
+    /// from its NodePool's template at launch.
+    pub(super) fn delete(
+        &self,
+        actions: &mut Actions,
+        node: &Node,
+        reason: DisruptionReason,
+        detail: String,
+    ) {
+        let drain = DrainRules {
+            eviction_timeout: None,
+            force_after: self
+                .launched_with(node)
+                .and_then(|fields| fields.termination_grace_period),
+            keep_do_not_disrupt: true,
+        };
+        actions.delete_node_with(node.id, reason, detail, drain);
     }
 
     /// The Drift method: the first non-empty drifted node, by drift time, whose pods all
@@ -144,7 +185,7 @@ impl Karpenter {
             .drifted
             .iter()
             .filter_map(|(id, since)| view.cluster.node(*id).map(|n| (n, *since)))
-            .filter(|(n, _)| !facts.is_empty(n) && self.is_disruptable(n, view, facts))
+            .filter(|(n, _)| !facts.is_empty(n) && self.may_drift(n, view, facts))
             .collect();
         drifted.sort_by_key(|(n, since)| (*since, n.id));
 
@@ -218,7 +259,7 @@ impl Karpenter {
                 node.launched_at,
                 expire_after,
             );
-            actions.delete_node(id, DisruptionReason::Expired, detail);
+            self.delete(actions, node, DisruptionReason::Expired, detail);
             self.disrupting.insert(id);
         }
         if let Some(at) = next

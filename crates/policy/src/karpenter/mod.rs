@@ -169,6 +169,11 @@ pub struct NodePool {
     /// `spec.template.spec.expireAfter`: a node is deleted this long after its launch,
     /// whatever the budgets; `None` is `Never`. Default 720 h.
     pub expire_after: Option<SimDuration>,
+    /// `spec.template.spec.terminationGracePeriod`: once a node's deletion has lasted this long,
+    /// its remaining pods are deleted whatever their PodDisruptionBudgets and do-not-disrupt
+    /// annotations, and drift may pick nodes whose pods block eviction. `None` (the default)
+    /// waits for ever.
+    pub termination_grace_period: Option<SimDuration>,
 }
 
 impl Default for NodePool {
@@ -189,6 +194,7 @@ impl Default for NodePool {
             node_class: None,
             node_class_revision: 0,
             expire_after: Some(EXPIRE_AFTER),
+            termination_grace_period: None,
         }
     }
 }

@@ -259,7 +259,7 @@ impl Karpenter {
             n.zone,
             UNAVAILABLE_OFFERINGS_TTL
         );
-        actions.delete_node(node, DisruptionReason::Interrupted, detail);
+        self.delete(actions, n, DisruptionReason::Interrupted, detail);
         self.disrupting.insert(node);
         // Karpenter's provisioner wakes for a node that is being deleted and finds its pods a
         // place before they are evicted.
