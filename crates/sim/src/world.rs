@@ -449,6 +449,7 @@ impl World {
     /// Removes a pod from the cluster for `departure`, and records it in the metrics and the
     /// pod ledger.
     fn remove_pod(&mut self, id: PodId, departure: Departure, now: SimTime) {
+        self.forced.remove(&id);
         if let Some(pod) = self.cluster.delete_pod(id, now) {
             self.ledger.terminating.remove(&id);
             self.ledger.record(departure);
@@ -941,7 +942,6 @@ impl World {
         let Some(departure) = self.ledger.terminating.get(&pod_id).copied() else {
             return;
         };
-        self.forced.remove(&pod_id);
         let owner = self.cluster.pod(pod_id).map(|p| p.owner);
         self.remove_pod(pod_id, departure, now);
         if let Some(Owner::StatefulSet { set, .. }) = owner {
