@@ -564,7 +564,13 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 "give each policy its own name",
             ));
         }
-        let mut policy = build_policy(entry, index, ctx, &catalog, &config.zones)?;
+        let mut policy = build_policy(
+            entry,
+            index,
+            ctx,
+            &catalog,
+            (&config.zones, config.duration),
+        )?;
         if let PolicySpec::Karpenter(karpenter) = &mut policy {
             karpenter.start_unix_secs = start_unix_secs;
             for (update_index, update) in karpenter.node_pool_updates.iter().enumerate() {
@@ -1618,7 +1624,7 @@ fn build_policy(
     index: usize,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
-    zones: &[String],
+    (zones, run_end): (&[String], SimDuration),
 ) -> Result<PolicySpec> {
     let field = format!("policies[{index}]");
     let name = entry.name.value.clone();
@@ -1636,7 +1642,13 @@ fn build_policy(
             &format!("{field}.clusterAutoscaler"),
         ),
         (None, Some(k), None) => {
-            let spec = build_karpenter(k, name, ctx, zones, &format!("{field}.karpenter"))?;
+            let spec = build_karpenter(
+                k,
+                name,
+                ctx,
+                (zones, run_end),
+                &format!("{field}.karpenter"),
+            )?;
             if let PolicySpec::Karpenter(config) = &spec {
                 for (index, pool) in config.node_pools.iter().enumerate() {
                     if pool_instance_types(pool, catalog).next().is_none() {
@@ -1825,7 +1837,7 @@ fn build_karpenter(
     k: &KarpenterYaml,
     name: String,
     ctx: &Ctx<'_>,
-    zones: &[String],
+    (zones, run_end): (&[String], SimDuration),
     field: &str,
 ) -> Result<PolicySpec> {
     let mut config = KarpenterConfig {
@@ -1926,7 +1938,7 @@ fn build_karpenter(
         &config.node_pools,
         &node_classes,
         ctx,
-        zones,
+        (zones, run_end),
         field,
     )?;
     Ok(PolicySpec::Karpenter(config))

@@ -836,9 +836,24 @@ pub struct KarpenterYaml {
     /// `Strict` (default) or `BestEffort` (Helm `settings.minValuesPolicy`).
     #[serde(default)]
     pub min_values_policy: Option<Spanned<String>>,
+    /// Times at which AWS publishes a new EKS-optimized AMI, which drifts the nodes of every
+    /// EC2NodeClass that selects an `@latest` alias.
+    #[serde(default)]
+    pub ami_releases: Option<AmiReleasesYaml>,
     /// Karpenter's feature gates (Helm `settings.featureGates`).
     #[serde(default)]
     pub feature_gates: Option<FeatureGatesYaml>,
+}
+
+/// A schedule of AMI releases: every `every`, from `first` (default: `every`) after the start.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AmiReleasesYaml {
+    /// Time between releases, a duration.
+    pub every: Spanned<String>,
+    /// Time of the first release from t = 0, a duration.
+    #[serde(default)]
+    pub first: Option<Spanned<String>>,
 }
 
 /// Karpenter feature gates that change disruption decisions.
@@ -960,9 +975,8 @@ pub struct EC2NodeClassManifest {
 
 /// Fields of an EC2NodeClass spec (karpenter.k8s.aws/v1) that are accepted but do not change
 /// node allocatable.
-pub const EC2_NODE_CLASS_UNMODELLED: [&str; 15] = [
+pub const EC2_NODE_CLASS_UNMODELLED: [&str; 14] = [
     "amiFamily",
-    "amiSelectorTerms",
     "associatePublicIPAddress",
     "blockDeviceMappings",
     "capacityReservationSelectorTerms",
@@ -997,7 +1011,22 @@ pub struct EC2NodeClassSpecYaml {
     /// Kubelet settings; those that set node allocatable are modelled.
     #[serde(default)]
     pub kubelet: Option<KubeletYaml>,
+    /// AMI selector terms; an `alias` whose version is `latest` follows AMI releases.
+    #[serde(default)]
+    pub ami_selector_terms: Vec<AmiSelectorTermYaml>,
     /// The other fields, by name; see [`EC2_NODE_CLASS_UNMODELLED`].
+    #[serde(flatten)]
+    pub other: BTreeMap<String, IgnoredAny>,
+}
+
+/// One term of an EC2NodeClass's `amiSelectorTerms`. Only `alias` is read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmiSelectorTermYaml {
+    /// `family@version`, such as `al2023@latest` or `al2023@v20240807`.
+    #[serde(default)]
+    pub alias: Option<Spanned<String>>,
+    /// `id`, `name`, `owner`, `tags` and `ssmParameter`, accepted and not read.
     #[serde(flatten)]
     pub other: BTreeMap<String, IgnoredAny>,
 }

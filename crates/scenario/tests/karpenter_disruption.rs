@@ -164,6 +164,77 @@ fn node_class_update_drifts_nodes() {
     assert_eq!(output.report.pods_pending_at_end, 0);
 }
 
+/// [`class_drift`] without its class update, with the class selecting `alias` and AMI
+/// releases every 90 minutes from 1 h, so at 1 h and 2 h 30 m of the 4-hour run.
+fn ami_release_drift(alias: &str) -> String {
+    let base = class_drift();
+    let start = base
+        .find("      nodeClassUpdates:")
+        .expect("class_drift has a class update");
+    let yaml = base[..start].replace("al2023@v20260101", alias);
+    yaml + "      amiReleases: {every: 90m, first: 1h}\n"
+}
+
+#[test]
+fn ami_release_drifts_latest_class() {
+    let scenario = scenario(&ami_release_drift("al2023@latest"));
+    let output = run(&scenario);
+
+    let PolicySpec::Karpenter(config) = &scenario.policies[0] else {
+        panic!("expected Karpenter");
+    };
+    let times: Vec<SimDuration> = config.node_pool_updates.iter().map(|u| u.at).collect();
+    assert_eq!(
+        times,
+        [SimDuration::from_hours(1), SimDuration::from_mins(150)]
+    );
+    assert_eq!(config.node_pool_updates[1].pool.node_class_revision, 2);
+    assert!(scenario.warnings.is_empty(), "{:?}", scenario.warnings);
+    let drift_times: Vec<u64> = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "delete" && d.reason == "Drifted")
+        .map(|d| d.time_ms)
+        .collect();
+    assert!(!drift_times.is_empty());
+    assert!(
+        drift_times
+            .iter()
+            .any(|t| (3_600_000..5_400_000).contains(t))
+    );
+    assert!(drift_times.iter().any(|t| *t >= 9_000_000));
+}
+
+#[test]
+fn ami_release_spares_pinned_class() {
+    let scenario = scenario(&ami_release_drift("al2023@v20260101"));
+    let output = run(&scenario);
+
+    let PolicySpec::Karpenter(config) = &scenario.policies[0] else {
+        panic!("expected Karpenter");
+    };
+    assert!(config.node_pool_updates.is_empty());
+    assert!(output.decisions.iter().all(|d| d.reason != "Drifted"));
+    assert_eq!(
+        scenario.warnings,
+        [
+            "karpenter.yaml: policies[0].karpenter.amiReleases: no EC2NodeClass selects an @latest alias in amiSelectorTerms, so the releases drift no node"
+        ]
+    );
+}
+
+#[test]
+fn bad_ami_alias_rejected() {
+    let message = error(&ami_release_drift("amazonlinux@latest"));
+
+    assert!(
+        message.contains(
+            "field policies[0].karpenter.nodeClasses[0].spec.amiSelectorTerms[0].alias, value \"amazonlinux@latest\": invalid AMI alias"
+        ),
+        "{message}"
+    );
+}
+
 #[test]
 fn pool_update_keeps_class_settings() {
     // A NodePool update after the class change takes the class as it is then.

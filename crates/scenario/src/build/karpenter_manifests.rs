@@ -36,8 +36,28 @@ struct KindProbe {
     kind: Option<String>,
 }
 
-/// The EC2NodeClasses of a Karpenter policy: each one's kubelet settings, by name.
-pub(super) type NodeClasses = BTreeMap<String, KubeletConfig>;
+/// What the model reads of an EC2NodeClass.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct NodeClass {
+    /// Kubelet settings.
+    pub kubelet: KubeletConfig,
+    /// Whether an `amiSelectorTerms` alias has the version `latest`, so that every AMI
+    /// release changes the class's AMIs.
+    pub latest_ami: bool,
+}
+
+/// The EC2NodeClasses of a Karpenter policy, by name.
+pub(super) type NodeClasses = BTreeMap<String, NodeClass>;
+
+/// AMI families that an `amiSelectorTerms` alias may name (karpenter.k8s.aws/v1 EC2NodeClass
+/// validation).
+const AMI_ALIAS_FAMILIES: [&str; 5] = [
+    "al2",
+    "al2023",
+    "bottlerocket",
+    "windows2019",
+    "windows2022",
+];
 
 /// Builds the NodePools of `k`: the inline ones, then those of each manifest file in order,
 /// each with the kubelet settings of the EC2NodeClass it names. Returns the classes too.
@@ -48,7 +68,7 @@ pub(super) fn build_node_pools(
     field: &str,
 ) -> Result<(Vec<NodePool>, NodeClasses)> {
     let mut pools = Vec::new();
-    let mut classes: BTreeMap<String, KubeletConfig> = BTreeMap::new();
+    let mut classes = NodeClasses::new();
     for (index, manifest) in k.node_pools.iter().enumerate() {
         let at = format!("{field}.nodePools[{index}]");
         pools.push(pending(manifest, ctx, zones, at)?);
@@ -110,7 +130,7 @@ fn resolve_class(pending: &mut PendingPool, classes: &NodeClasses) -> Result<()>
     if classes.is_empty() {
         return Ok(());
     }
-    let kubelet = classes.get(class).ok_or_else(|| {
+    let node_class = classes.get(class).ok_or_else(|| {
         ScenarioError::at(
             &pending.file,
             pending.location,
@@ -123,7 +143,7 @@ fn resolve_class(pending: &mut PendingPool, classes: &NodeClasses) -> Result<()>
             ),
         )
     })?;
-    pending.pool.kubelet = kubelet.clone();
+    pending.pool.kubelet = node_class.kubelet.clone();
     pending.pool.node_class = Some(class.clone());
     Ok(())
 }
@@ -133,23 +153,38 @@ enum Change {
     Pool(Box<NodePool>),
     Class {
         name: String,
-        kubelet: KubeletConfig,
+        class: NodeClass,
     },
+    /// A new AMI, which changes the AMIs of every class that selects an `@latest` alias.
+    AmiRelease,
 }
 
-/// Builds the NodePool updates of `k` from its `nodePoolUpdates` and `nodeClassUpdates`, in
-/// time order (a class change before a NodePool change at the same time, then in the order
-/// listed). An updated NodePool takes its class's settings as of that time, and a class
-/// change updates every NodePool that names the class, with one more class revision.
+/// Builds the NodePool updates of `k` from its `nodePoolUpdates`, `nodeClassUpdates` and
+/// `amiReleases` before `run_end`, in time order (at the same time a class change, then an AMI
+/// release, then a NodePool change, each in the order listed). An updated NodePool takes its
+/// class's settings as of that time. A class change, or an AMI release for a class that
+/// follows `@latest`, updates every NodePool that names the class, with one more class
+/// revision.
 pub(super) fn build_updates(
     k: &KarpenterYaml,
     pools: &[NodePool],
     classes: &NodeClasses,
     ctx: &Ctx<'_>,
-    zones: &[String],
+    (zones, run_end): (&[String], SimDuration),
     field: &str,
 ) -> Result<Vec<NodePoolUpdate>> {
     let mut changes: Vec<(SimDuration, u8, usize, Change)> = Vec::new();
+    for (index, time) in ami_release_times(k, ctx, field, run_end)?
+        .into_iter()
+        .enumerate()
+    {
+        changes.push((time, 1, index, Change::AmiRelease));
+    }
+    if k.ami_releases.is_some() && !classes.values().any(|class| class.latest_ami) {
+        ctx.warn(format!(
+            "{field}.amiReleases: no EC2NodeClass selects an @latest alias in amiSelectorTerms, so the releases drift no node"
+        ));
+    }
     for (index, update) in k.node_class_updates.iter().enumerate() {
         let at = format!("{field}.nodeClassUpdates[{index}]");
         let time = ctx.duration(&update.at, &format!("{at}.at"))?;
@@ -160,7 +195,7 @@ pub(super) fn build_updates(
             &format!("{at}.nodeClass"),
             &mut one,
         )?;
-        let (name, kubelet) = one
+        let (name, class) = one
             .into_iter()
             .next()
             .expect("add_node_class adds one class");
@@ -183,7 +218,7 @@ pub(super) fn build_updates(
                 },
             ));
         }
-        changes.push((time, 0, index, Change::Class { name, kubelet }));
+        changes.push((time, 0, index, Change::Class { name, class }));
     }
     for (index, update) in k.node_pool_updates.iter().enumerate() {
         let at = format!("{field}.nodePoolUpdates[{index}]");
@@ -202,47 +237,104 @@ pub(super) fn build_updates(
                 format!("name one of: {}", names.join(", ")),
             ));
         }
-        changes.push((time, 1, index, Change::Pool(Box::new(pool))));
+        changes.push((time, 2, index, Change::Pool(Box::new(pool))));
     }
     changes.sort_by_key(|(time, kind, index, _)| (*time, *kind, *index));
 
     let mut current: BTreeMap<String, NodePool> =
         pools.iter().map(|p| (p.name.clone(), p.clone())).collect();
-    let mut revisions: BTreeMap<String, (KubeletConfig, u32)> = classes
+    let mut revisions: BTreeMap<String, (NodeClass, u32)> = classes
         .iter()
-        .map(|(name, kubelet)| (name.clone(), (kubelet.clone(), 0)))
+        .map(|(name, class)| (name.clone(), (class.clone(), 0)))
         .collect();
     let mut updates = Vec::new();
     for (at, _, _, change) in changes {
         match change {
             Change::Pool(pool) => {
                 let mut pool = *pool;
-                if let Some((kubelet, revision)) =
+                if let Some((class, revision)) =
                     pool.node_class.as_ref().and_then(|c| revisions.get(c))
                 {
-                    pool.kubelet = kubelet.clone();
+                    pool.kubelet = class.kubelet.clone();
                     pool.node_class_revision = *revision;
                 }
                 current.insert(pool.name.clone(), pool.clone());
                 updates.push(NodePoolUpdate { at, pool });
             }
-            Change::Class { name, kubelet } => {
-                let revision = revisions.get(&name).map_or(1, |(_, r)| r + 1);
-                revisions.insert(name.clone(), (kubelet.clone(), revision));
-                for pool in current.values_mut() {
-                    if pool.node_class.as_deref() == Some(name.as_str()) {
-                        pool.kubelet = kubelet.clone();
-                        pool.node_class_revision = revision;
-                        updates.push(NodePoolUpdate {
-                            at,
-                            pool: pool.clone(),
-                        });
-                    }
+            Change::Class { name, class } => {
+                revise_class(&name, class, at, &mut revisions, &mut current, &mut updates);
+            }
+            Change::AmiRelease => {
+                let following: Vec<(String, NodeClass)> = revisions
+                    .iter()
+                    .filter(|(_, (class, _))| class.latest_ami)
+                    .map(|(name, (class, _))| (name.clone(), class.clone()))
+                    .collect();
+                for (name, class) in following {
+                    revise_class(&name, class, at, &mut revisions, &mut current, &mut updates);
                 }
             }
         }
     }
     Ok(updates)
+}
+
+/// Gives class `name` its next revision, as `class`, and updates every NodePool that names it
+/// at `at`.
+fn revise_class(
+    name: &str,
+    class: NodeClass,
+    at: SimDuration,
+    revisions: &mut BTreeMap<String, (NodeClass, u32)>,
+    current: &mut BTreeMap<String, NodePool>,
+    updates: &mut Vec<NodePoolUpdate>,
+) {
+    let revision = revisions.get(name).map_or(1, |(_, r)| r + 1);
+    for pool in current.values_mut() {
+        if pool.node_class.as_deref() == Some(name) {
+            pool.kubelet = class.kubelet.clone();
+            pool.node_class_revision = revision;
+            updates.push(NodePoolUpdate {
+                at,
+                pool: pool.clone(),
+            });
+        }
+    }
+    revisions.insert(name.to_string(), (class, revision));
+}
+
+/// Lists the times of the AMI releases of `k` before `run_end`.
+fn ami_release_times(
+    k: &KarpenterYaml,
+    ctx: &Ctx<'_>,
+    field: &str,
+    run_end: SimDuration,
+) -> Result<Vec<SimDuration>> {
+    let Some(releases) = &k.ami_releases else {
+        return Ok(Vec::new());
+    };
+    let at = format!("{field}.amiReleases");
+    let every = ctx.duration(&releases.every, &format!("{at}.every"))?;
+    if every == SimDuration::ZERO {
+        return Err(ctx.error(
+            &releases.every,
+            &format!("{at}.every"),
+            Some(releases.every.value.clone()),
+            "AMI releases need time between them",
+            "write a positive duration such as 14d",
+        ));
+    }
+    let first = match &releases.first {
+        Some(first) => ctx.duration(first, &format!("{at}.first"))?,
+        None => every,
+    };
+    let mut times = Vec::new();
+    let mut time = first;
+    while time < run_end {
+        times.push(time);
+        time = time + every;
+    }
+    Ok(times)
 }
 
 fn pending(
@@ -272,7 +364,7 @@ fn add_node_class(
     manifest: &EC2NodeClassManifest,
     ctx: &Ctx<'_>,
     field: &str,
-    classes: &mut BTreeMap<String, KubeletConfig>,
+    classes: &mut NodeClasses,
 ) -> Result<()> {
     super::check_manifest_type(
         ctx,
@@ -349,7 +441,33 @@ fn add_node_class(
             unmodelled.join(", ")
         ));
     }
-    classes.insert(name.value.clone(), kubelet);
+    let mut latest_ami = false;
+    for (index, term) in spec.ami_selector_terms.iter().enumerate() {
+        let Some(alias) = &term.alias else {
+            continue;
+        };
+        let (family, version) = alias.value.split_once('@').unwrap_or((&alias.value, ""));
+        if !AMI_ALIAS_FAMILIES.contains(&family) || version.is_empty() {
+            return Err(ctx.error(
+                alias,
+                &format!("{field}.spec.amiSelectorTerms[{index}].alias"),
+                Some(alias.value.clone()),
+                "invalid AMI alias",
+                format!(
+                    "write family@version with a family of {} and a version such as latest or v20240807",
+                    AMI_ALIAS_FAMILIES.join(", ")
+                ),
+            ));
+        }
+        latest_ami |= version == "latest";
+    }
+    classes.insert(
+        name.value.clone(),
+        NodeClass {
+            kubelet,
+            latest_ami,
+        },
+    );
     Ok(())
 }
 
@@ -462,7 +580,7 @@ fn read_manifest_file(
     zones: &[String],
     field: &str,
     pools: &mut Vec<PendingPool>,
-    classes: &mut BTreeMap<String, KubeletConfig>,
+    classes: &mut NodeClasses,
 ) -> Result<()> {
     let path = ctx.path(&path_text.value);
     let text = read_text(&path).map_err(|message| {
