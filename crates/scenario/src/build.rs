@@ -573,14 +573,6 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
         )?;
         if let PolicySpec::Karpenter(karpenter) = &mut policy {
             karpenter.start_unix_secs = start_unix_secs;
-            for (update_index, update) in karpenter.node_pool_updates.iter().enumerate() {
-                if update.at >= config.duration {
-                    ctx.warn(format!(
-                        "field policies[{index}].karpenter.nodePoolUpdates[{update_index}].at: the update of NodePool {} at {} comes at or after the end of the run ({}), so it never applies",
-                        update.pool.name, update.at, config.duration
-                    ));
-                }
-            }
         }
         policies.push(policy);
     }

@@ -389,10 +389,23 @@ fn update_after_run_end_warns() {
     assert_eq!(
         late.warnings,
         [
-            "karpenter.yaml: field policies[0].karpenter.nodePoolUpdates[0].at: the update of NodePool default at 4h comes at or after the end of the run (4h), so it never applies"
+            "karpenter.yaml:28:15: field policies[0].karpenter.nodePoolUpdates[0].at: the update of NodePool default at 4h comes at or after the end of the run (4h), so it never applies"
         ]
     );
     assert!(on_time.warnings.is_empty(), "{:?}", on_time.warnings);
+
+    // A late EC2NodeClass update is named by its own list.
+    let class_yaml = class_drift().replace("        - at: 2h\n", "        - at: 5h\n");
+    assert_ne!(class_yaml, class_drift());
+    let late_class = scenario(&class_yaml);
+    assert_eq!(late_class.warnings.len(), 1, "{:?}", late_class.warnings);
+    assert!(
+        late_class.warnings[0].contains(
+            "field policies[0].karpenter.nodeClassUpdates[0].at: the update of EC2NodeClass base at 5h comes at or after the end of the run (4h)"
+        ),
+        "{:?}",
+        late_class.warnings
+    );
 }
 
 #[test]

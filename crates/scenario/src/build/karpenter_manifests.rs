@@ -188,6 +188,14 @@ pub(super) fn build_updates(
     for (index, update) in k.node_class_updates.iter().enumerate() {
         let at = format!("{field}.nodeClassUpdates[{index}]");
         let time = ctx.duration(&update.at, &format!("{at}.at"))?;
+        let name = update.node_class.metadata.name.as_ref();
+        warn_after_end(
+            ctx,
+            &update.at,
+            &at,
+            ("EC2NodeClass", name),
+            (time, run_end),
+        );
         let mut one = NodeClasses::new();
         add_node_class(
             &update.node_class,
@@ -223,6 +231,8 @@ pub(super) fn build_updates(
     for (index, update) in k.node_pool_updates.iter().enumerate() {
         let at = format!("{field}.nodePoolUpdates[{index}]");
         let time = ctx.duration(&update.at, &format!("{at}.at"))?;
+        let name = update.node_pool.metadata.name.as_ref();
+        warn_after_end(ctx, &update.at, &at, ("NodePool", name), (time, run_end));
         let mut pending = pending(&update.node_pool, ctx, zones, format!("{at}.nodePool"))?;
         resolve_class(&mut pending, classes)?;
         let pool = pending.pool;
@@ -277,6 +287,28 @@ pub(super) fn build_updates(
         }
     }
     Ok(updates)
+}
+
+/// Warns that the update of the `kind` named `name` at `field` comes at `time`, at or after
+/// `run_end`, so it never applies.
+fn warn_after_end(
+    ctx: &Ctx<'_>,
+    at: &Spanned<String>,
+    field: &str,
+    (kind, name): (&str, Option<&Spanned<String>>),
+    (time, run_end): (SimDuration, SimDuration),
+) {
+    if time < run_end {
+        return;
+    }
+    let name = name.map_or("", |n| n.value.as_str());
+    ctx.warn_at(
+        at,
+        &format!("{field}.at"),
+        format!(
+            "the update of {kind} {name} at {time} comes at or after the end of the run ({run_end}), so it never applies"
+        ),
+    );
 }
 
 /// Gives class `name` its next revision, as `class`, and updates every NodePool that names it
