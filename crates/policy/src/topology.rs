@@ -140,6 +140,11 @@ impl<'a> TopologyTracker<'a> {
         }
     }
 
+    /// Checks whether this simulation has placed a pod with required pod anti-affinity.
+    pub fn has_placed_anti_affinity(&self) -> bool {
+        !self.placed_with_anti_affinity.is_empty()
+    }
+
     /// Checks whether a pod with `spec` needs topology checks at all.
     pub fn constrained(&self, spec: &PodSpec) -> bool {
         self.any_anti_affinity || spec.has_inter_pod_constraints()

@@ -9,7 +9,7 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
 
 use super::scheduling::{
-    Placement, SimNode, SimPod, SimulationCache, any_host_ports, merge_in_placement_order,
+    Placement, Removal, SimNode, SimPod, SimulationCache, any_host_ports, merge_in_placement_order,
     placement_order, solve, sort_nodes, unschedulable_pods,
 };
 use super::{
@@ -716,12 +716,16 @@ impl Karpenter {
         );
         let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
         excluded.extend(self.destinations_under_consolidate_after(view));
+        let removal = Removal {
+            excluded: &excluded,
+            moved: &pods,
+        };
         let placement = if base.pending_host_ports || any_host_ports(&pods) {
             let mut nodes = self.destination_nodes(view, true);
             solve(
                 to_place,
                 &mut nodes,
-                &excluded,
+                removal,
                 pools,
                 &mut limits,
                 &mut tracker,
@@ -731,7 +735,7 @@ impl Karpenter {
             solve(
                 to_place,
                 &mut base.nodes,
-                &excluded,
+                removal,
                 pools,
                 &mut limits,
                 &mut tracker,
@@ -740,6 +744,9 @@ impl Karpenter {
         };
 
         // Every candidate pod must land, and not on a node that is still initializing.
+        if placement.moved_pod_on_uninitialized {
+            return Err(Unconsolidatable::UninitializedDestination);
+        }
         let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
         if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);

@@ -6,7 +6,7 @@ use autoscale_sim_kube::{NodeState, quantity};
 use super::min_values;
 use super::offerings::capacity_label;
 use super::scheduling::{
-    RemainingLimits, SimNode, SimPod, SimulationCache, any_host_ports, solve, sort_nodes,
+    RemainingLimits, Removal, SimNode, SimPod, SimulationCache, any_host_ports, solve, sort_nodes,
     unschedulable_pods,
 };
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
@@ -84,7 +84,7 @@ impl Karpenter {
         let placement = solve(
             pods.iter().collect(),
             &mut nodes,
-            &[],
+            Removal::default(),
             pools,
             &mut limits,
             &mut tracker,

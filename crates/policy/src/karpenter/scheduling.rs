@@ -278,6 +278,26 @@ pub(crate) struct Placement {
     pub claims: Vec<SimClaim>,
     /// Pods that found no place.
     pub failed: Vec<PodId>,
+    /// The simulation ended early, when one of [`Removal::moved`] landed on an uninitialized
+    /// node. The other fields then hold only the placements made until then, and `failed` is
+    /// empty, because none of the moved pods could have failed.
+    pub moved_pod_on_uninitialized: bool,
+}
+
+/// The nodes a consolidation simulation takes away and the pods it moves off them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Removal<'r> {
+    /// Nodes that take no pods.
+    pub excluded: &'r [NodeId],
+    /// The pods moved off the removed nodes, sorted by [`placement_order`].
+    pub moved: &'r [SimPod],
+}
+
+/// The place a simulation found for a pod.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Landing {
+    Node { initialized: bool },
+    NodeClaim,
 }
 
 /// Checks the pod's node selector against `labels`, with the zone key checked against the pool's zones and the claim's zone.
@@ -388,6 +408,60 @@ fn option_fits(
         && affinity_fits(spec, &option.labels, &pool.zones, zone)
 }
 
+/// A NodeClaim that a simulation may open in one pool for a lone pod.
+struct NewClaim<'c> {
+    pool_index: usize,
+    pool: &'c ResolvedPool,
+    /// The pool's room under its limits in this simulation.
+    limits: &'c RemainingLimits,
+    /// Placeholder hostname of the NodeClaim, a topology domain of its own.
+    hostname: &'c str,
+}
+
+impl NewClaim<'_> {
+    /// Returns the options and zone of the NodeClaim for a lone pod of `spec`, or `None` when
+    /// the pool cannot hold the pod alone. `own_spec` is false for the specs built for a
+    /// relaxed pod, which must not key `cache`.
+    fn options(
+        &self,
+        spec: &Arc<PodSpec>,
+        own_spec: bool,
+        tracker: &TopologyTracker<'_>,
+        cache: &mut SimulationCache,
+    ) -> Option<(Vec<usize>, Option<String>)> {
+        let pool = self.pool;
+        if !tolerates_every(&spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
+            return None;
+        }
+        let zone = new_node_zone(spec, &pool.zones, tracker)?;
+        let domain = Domain {
+            hostname: self.hostname.to_string(),
+            zone: zone.clone(),
+        };
+        if !tracker.allows_simulated(spec, &domain) {
+            return None;
+        }
+        if self.limits.nodes_exhausted() {
+            return None;
+        }
+        let within_limits = |i: &usize| self.limits.admits(&pool.options[*i].capacity);
+        let compute = || {
+            let options: Vec<usize> = (0..pool.options.len())
+                .filter(within_limits)
+                .filter(|&i| option_fits(pool, i, spec, &spec.requests, zone.as_ref()))
+                .collect();
+            (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
+                .then_some(options)
+        };
+        let options = if own_spec && self.limits.resources.is_none() {
+            cache.lone_pod_options(self.pool_index, spec, &zone, compute)
+        } else {
+            compute()
+        };
+        options.map(|options| (options, zone))
+    }
+}
+
 /// Checks that a NodeClaim's options that would still fit after it takes a pod with `spec`
 /// (`requests` is the NodeClaim's total with that pod) meet its pool's `minValues`. Karpenter
 /// rejects the pod rather than narrow the NodeClaim below them (`filterInstanceTypesByRequirements`
@@ -411,10 +485,57 @@ fn keeps_min_values(
     min_values::satisfied(pool, &remaining, zone)
 }
 
+/// Checks that each pod of `moved` finds a place whenever a simulation tries it, in any state
+/// the simulation reaches, provided it records no placement in `tracker`.
+///
+/// Such a pod has no inter-pod constraints and nothing for Karpenter to relax, so it is tried
+/// with its own spec, and some pool without a CPU or memory limit can open a NodeClaim for it
+/// alone now. That stays true for the whole simulation, for four reasons. The pool's zone
+/// choice for an unconstrained pod reads no counts. The tracker's anti-affinity checks read
+/// only placements, which do not change. A pool's `nodes` limit does not change within a
+/// simulation, and a pool without a CPU or memory limit admits every option. So when the
+/// existing nodes and open NodeClaims cannot take the pod, a new NodeClaim can.
+fn moved_pods_always_land(
+    moved: &[SimPod],
+    pools: &[ResolvedPool],
+    remaining_limits: &[RemainingLimits],
+    tracker: &TopologyTracker<'_>,
+    cache: &mut SimulationCache,
+    preferences: &Preferences,
+) -> bool {
+    if tracker.has_placed_anti_affinity() {
+        return false;
+    }
+    let mut previous: Option<&Arc<PodSpec>> = None;
+    moved.iter().all(|pod| {
+        // Pods of one spec mostly sit next to each other, and the check depends only on the spec.
+        if previous.is_some_and(|spec| Arc::ptr_eq(spec, &pod.spec)) {
+            return true;
+        }
+        previous = Some(&pod.spec);
+        let spec = &pod.spec;
+        !spec.has_inter_pod_constraints()
+            && !preferences.applies_to(spec)
+            && pools.iter().enumerate().any(|(index, pool)| {
+                let new_claim = NewClaim {
+                    pool_index: index,
+                    pool,
+                    limits: &remaining_limits[index],
+                    hostname: "nodeclaim",
+                };
+                remaining_limits[index].resources.is_none()
+                    && new_claim.options(spec, true, tracker, cache).is_some()
+            })
+    })
+}
+
 /// Runs the simulation for `pods` against `nodes` and the pools.
 ///
-/// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
-/// simulation works on `nodes` in place and leaves them as it found them.
+/// `nodes` must be in the order of [`sort_nodes`]; the nodes in `removal.excluded` take no
+/// pods. The simulation works on `nodes` in place and leaves them as it found them.
+///
+/// The simulation ends early, with [`Placement::moved_pod_on_uninitialized`] set, when one of
+/// `removal.moved` lands on an uninitialized node and none of them can fail to find a place.
 ///
 /// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now.
 ///
@@ -425,7 +546,7 @@ fn keeps_min_values(
 pub(crate) fn solve(
     mut pods: Vec<&SimPod>,
     nodes: &mut [SimNode<'_>],
-    excluded: &[NodeId],
+    removal: Removal<'_>,
     pools: &[ResolvedPool],
     remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
@@ -474,9 +595,20 @@ pub(crate) fn solve(
     // Placements matter to later pods only through inter-pod constraints; when no pod to place
     // has any, recording them would not change any result of the tracker.
     let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
-    // Places one pod, or returns false. `own_spec` is false for the specs built for a relaxed
-    // pod, whose addresses must not key the resume cache.
-    let mut try_add = |pod: &SimPod, own_spec: bool| -> bool {
+    let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
+    let stop_on_moved_pod = !removal.moved.is_empty()
+        && !record
+        && moved_pods_always_land(
+            removal.moved,
+            pools,
+            remaining_limits,
+            tracker,
+            cache,
+            &preferences,
+        );
+    // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
+    // built for a relaxed pod, whose addresses must not key the resume cache.
+    let mut try_add = |pod: &SimPod, own_spec: bool| -> Option<Landing> {
         // 1. Existing and in-flight nodes.
         let key = Arc::as_ptr(&pod.spec);
         let cacheable =
@@ -489,7 +621,7 @@ pub(crate) fn solve(
         let mut fits = |index: usize| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
-                && !excluded.contains(&n.node.id)
+                && !removal.excluded.contains(&n.node.id)
                 && passes_static_filters(&pod.spec, n.node)
                 && tolerates_every(&pod.spec.tolerations, &n.node.taints)
                 && ports_free(&pod.spec, &n.ports)
@@ -521,7 +653,9 @@ pub(crate) fn solve(
                 tracker.place(&pod.spec, Domain::of(slot.node));
             }
             placement.on_existing.push((pod.id, slot.node.id));
-            return true;
+            return Some(Landing::Node {
+                initialized: slot.initialized,
+            });
         }
 
         // 2. NodeClaims opened in this simulation, fewest pods first.
@@ -578,43 +712,20 @@ pub(crate) fn solve(
                 claim_order.swap(at, at + 1);
                 at += 1;
             }
-            return true;
+            return Some(Landing::NodeClaim);
         }
 
         // 3. A new NodeClaim from the first pool, in weight order, that can hold the pod alone.
         let hostname = format!("nodeclaim-{}", placement.claims.len());
         let opened = pools.iter().enumerate().find_map(|(index, pool)| {
-            if !tolerates_every(&pod.spec.tolerations, &pool.config.taints) || pool.zones.is_empty()
-            {
-                return None;
-            }
-            let zone = new_node_zone(&pod.spec, &pool.zones, tracker)?;
-            let domain = Domain {
-                hostname: hostname.clone(),
-                zone: zone.clone(),
+            let new_claim = NewClaim {
+                pool_index: index,
+                pool,
+                limits: &remaining_limits[index],
+                hostname: &hostname,
             };
-            if !tracker.allows_simulated(&pod.spec, &domain) {
-                return None;
-            }
-            if remaining_limits[index].nodes_exhausted() {
-                return None;
-            }
-            let within_limits =
-                |i: &usize| remaining_limits[index].admits(&pool.options[*i].capacity);
-            let compute = || {
-                let options: Vec<usize> = (0..pool.options.len())
-                    .filter(within_limits)
-                    .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
-                    .collect();
-                (!options.is_empty() && min_values::satisfied(pool, &options, zone.as_ref()))
-                    .then_some(options)
-            };
-            let options = if own_spec && remaining_limits[index].resources.is_none() {
-                cache.lone_pod_options(index, &pod.spec, &zone, compute)
-            } else {
-                compute()
-            };
-            options.map(|options| (index, options, zone))
+            let (options, zone) = new_claim.options(&pod.spec, own_spec, tracker, cache)?;
+            Some((index, options, zone))
         });
         match opened {
             Some((pool, options, zone)) => {
@@ -639,13 +750,12 @@ pub(crate) fn solve(
                 // Its options are some of the pool's, so the pool's maximum bounds them.
                 claim_room.push(pools[pool].max_room);
                 placement.claims.push(claim);
-                true
+                Some(Landing::NodeClaim)
             }
-            None => false,
+            None => None,
         }
     };
 
-    let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
     let ignore_preferences = pools
         .first()
         .is_some_and(|p| p.preference_policy == super::PreferencePolicy::Ignore);
@@ -656,6 +766,7 @@ pub(crate) fn solve(
     // when a pod comes round again with no other pod placed since (`Queue.Pop`).
     let mut queue: VecDeque<&SimPod> = pods.into();
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
+    let mut stopped = false;
     while let Some(original) = queue.pop_front() {
         if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
             queue.push_front(original);
@@ -687,21 +798,41 @@ pub(crate) fn solve(
                     &strict_pod
                 }
             };
-            if try_add(pod, relaxed.is_none()) {
-                break true;
+            if let Some(landing) = try_add(pod, relaxed.is_none()) {
+                break Some(landing);
             }
             let relaxed_further = relaxed.as_mut().is_some_and(|spec| preferences.relax(spec));
             if !relaxed_further {
-                break false;
+                break None;
             }
         };
-        if !placed {
-            let id = original.id;
-            queue.push_back(original);
-            requeued_at.insert(id, queue.len());
+        match placed {
+            None => {
+                let id = original.id;
+                queue.push_back(original);
+                requeued_at.insert(id, queue.len());
+            }
+            // No moved pod can fail, so once one is on an uninitialized node, the pods still
+            // queued cannot change the caller's verdict.
+            Some(Landing::Node { initialized: false })
+                if stop_on_moved_pod
+                    && removal
+                        .moved
+                        .binary_search_by(|moved| placement_order(moved, original))
+                        .is_ok() =>
+            {
+                stopped = true;
+                break;
+            }
+            Some(_) => {}
         }
     }
-    placement.failed = queue.into_iter().map(|p| p.id).collect();
+    placement.failed = if stopped {
+        Vec::new()
+    } else {
+        queue.into_iter().map(|p| p.id).collect()
+    };
+    placement.moved_pod_on_uninitialized = stopped;
     drop(relaxed_specs);
     for (index, free, ports) in undo.into_iter().rev() {
         nodes[index].free = free;
