@@ -9,7 +9,7 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
 
 use super::scheduling::{
-    Placement, Removal, SimNode, SimPod, SimulationCache, any_host_ports, merge_in_placement_order,
+    Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods, any_host_ports,
     placement_order, solve, sort_nodes, unschedulable_pods,
 };
 use super::{
@@ -275,22 +275,17 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 /// the simulations on those nodes can share.
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
-    pending: Vec<SimPod>,
-    /// Some pending pod requests a host port.
-    pending_host_ports: bool,
+    /// Sorted once per pass, so that each simulation only merges the candidates' pods in.
+    pending: SortedPods,
     limits: Vec<super::scheduling::RemainingLimits>,
     cache: SimulationCache,
 }
 
 impl<'v> ConsolidationBase<'v> {
     pub(super) fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
-        let mut pending = unschedulable_pods(view.cluster);
-        // Sorted once per pass, so that each simulation only merges the candidates' pods in.
-        pending.sort_by(placement_order);
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
-            pending_host_ports: any_host_ports(&pending),
-            pending,
+            pending: SortedPods::new(unschedulable_pods(view.cluster)),
             limits: karpenter.remaining_limits(view),
             cache: SimulationCache::default(),
         }
@@ -699,8 +694,6 @@ impl Karpenter {
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
         pods.sort_by(placement_order);
-        // Borrowed, so that the pending pods are not copied per simulation.
-        let to_place = merge_in_placement_order(&pods, &base.pending);
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.
@@ -720,10 +713,11 @@ impl Karpenter {
             excluded: &excluded,
             moved: &pods,
         };
-        let placement = if base.pending_host_ports || any_host_ports(&pods) {
+        // The pending pods are borrowed, so that they are not copied per simulation.
+        let placement = if base.pending.host_ports() || any_host_ports(&pods) {
             let mut nodes = self.destination_nodes(view, true);
             solve(
-                to_place,
+                &base.pending,
                 &mut nodes,
                 removal,
                 pools,
@@ -733,7 +727,7 @@ impl Karpenter {
             )
         } else {
             solve(
-                to_place,
+                &base.pending,
                 &mut base.nodes,
                 removal,
                 pools,

@@ -97,21 +97,68 @@ pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
         .then(a.id.cmp(&b.id))
 }
 
-/// Merges two lists of pods, each sorted by [`placement_order`], into one sorted list.
-pub(crate) fn merge_in_placement_order<'p>(a: &'p [SimPod], b: &'p [SimPod]) -> Vec<&'p SimPod> {
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
-    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-        let next = if placement_order(x, y).is_le() {
-            a.next()
-        } else {
-            b.next()
-        };
-        merged.extend(next);
+/// Pods sorted by [`placement_order`], with the facts about them that a simulation would
+/// otherwise collect by a pass over all of them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SortedPods {
+    pods: Vec<SimPod>,
+    /// Indexes of the pods whose spec is not the one of the pod before.
+    spec_runs: Vec<usize>,
+    /// Some pod has inter-pod constraints.
+    inter_pod_constraints: bool,
+    /// Some pod requests a host port.
+    host_ports: bool,
+}
+
+impl SortedPods {
+    /// Sorts `pods` by [`placement_order`] and collects their facts.
+    pub fn new(mut pods: Vec<SimPod>) -> Self {
+        pods.sort_by(placement_order);
+        let spec_runs = (0..pods.len())
+            .filter(|&i| i == 0 || !Arc::ptr_eq(&pods[i - 1].spec, &pods[i].spec))
+            .collect();
+        SortedPods {
+            spec_runs,
+            inter_pod_constraints: pods.iter().any(|p| p.spec.has_inter_pod_constraints()),
+            host_ports: any_host_ports(&pods),
+            pods,
+        }
     }
-    merged.extend(a);
-    merged.extend(b);
-    merged
+
+    /// Checks whether some pod requests a host port.
+    pub fn host_ports(&self) -> bool {
+        self.host_ports
+    }
+}
+
+/// Karpenter's scheduling queue over two lists sorted by [`placement_order`]. Pods leave in
+/// the merged order of the lists, and a pod that finds no place goes to the back.
+struct PodQueue<'p> {
+    first: &'p [SimPod],
+    second: &'p [SimPod],
+    back: VecDeque<&'p SimPod>,
+}
+
+impl<'p> PodQueue<'p> {
+    fn len(&self) -> usize {
+        self.first.len() + self.second.len() + self.back.len()
+    }
+
+    fn pop_front(&mut self) -> Option<&'p SimPod> {
+        let list = match (self.first.first(), self.second.first()) {
+            (None, None) => return self.back.pop_front(),
+            (Some(a), Some(b)) if placement_order(a, b).is_gt() => &mut self.second,
+            (Some(_), _) => &mut self.first,
+            (None, Some(_)) => &mut self.second,
+        };
+        let (pod, rest) = list.split_first()?;
+        *list = rest;
+        Some(pod)
+    }
+
+    fn push_back(&mut self, pod: &'p SimPod) {
+        self.back.push_back(pod);
+    }
 }
 
 /// Checks whether any of `pods` requests a host port.
@@ -529,7 +576,7 @@ fn moved_pods_always_land(
     })
 }
 
-/// Runs the simulation for `pods` against `nodes` and the pools.
+/// Runs the simulation for `pods` and `removal.moved` against `nodes` and the pools.
 ///
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `removal.excluded` take no
 /// pods. The simulation works on `nodes` in place and leaves them as it found them.
@@ -544,7 +591,7 @@ fn moved_pods_always_land(
 /// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
 /// limit is used up opens no NodeClaim.
 pub(crate) fn solve(
-    mut pods: Vec<&SimPod>,
+    pods: &SortedPods,
     nodes: &mut [SimNode<'_>],
     removal: Removal<'_>,
     pools: &[ResolvedPool],
@@ -552,17 +599,17 @@ pub(crate) fn solve(
     tracker: &mut TopologyTracker<'_>,
     cache: &mut SimulationCache,
 ) -> Placement {
-    // A caller may pass the pods already in this order, which a check confirms without the
-    // sort's scratch buffer. Otherwise the stable sort merges runs already in order in linear
-    // time. The order is total, so either way the result is the same.
-    if !pods.is_sorted_by(|a, b| placement_order(a, b).is_le()) {
-        pods.sort_by(|a, b| placement_order(a, b));
-    }
-    // The cache lists each spec against the nodes as they are now, before any placement. Pods
-    // of one spec mostly sit next to each other in this order, and listing a spec again changes
-    // nothing, so a pod with the same spec as the one before it is skipped.
+    debug_assert!(
+        removal
+            .moved
+            .is_sorted_by(|a, b| placement_order(a, b).is_le())
+    );
+    // The cache lists each spec against the nodes as they are now, before any placement.
+    // Listing a spec again changes nothing, so only the first pod of each run of one spec in
+    // `pods` is looked at, and a moved pod with the same spec as the one before it is skipped.
+    let run_starts = pods.spec_runs.iter().map(|&i| &pods.pods[i]);
     let mut previous: Option<&Arc<PodSpec>> = None;
-    for pod in &pods {
+    for pod in removal.moved.iter().chain(run_starts) {
         if previous.is_some_and(|spec| Arc::ptr_eq(spec, &pod.spec)) {
             continue;
         }
@@ -594,7 +641,11 @@ pub(crate) fn solve(
     };
     // Placements matter to later pods only through inter-pod constraints; when no pod to place
     // has any, recording them would not change any result of the tracker.
-    let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
+    let record = pods.inter_pod_constraints
+        || removal
+            .moved
+            .iter()
+            .any(|p| p.spec.has_inter_pod_constraints());
     let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
     let stop_on_moved_pod = !removal.moved.is_empty()
         && !record
@@ -764,12 +815,18 @@ pub(crate) fn solve(
     let mut relaxed_specs: Vec<Arc<PodSpec>> = Vec::new();
     // Karpenter's queue: a pod that finds no place goes to the back, and the simulation ends
     // when a pod comes round again with no other pod placed since (`Queue.Pop`).
-    let mut queue: VecDeque<&SimPod> = pods.into();
+    let mut queue = PodQueue {
+        first: removal.moved,
+        second: &pods.pods,
+        back: VecDeque::new(),
+    };
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
     let mut stopped = false;
+    // The pod that came round again with no other pod placed since. It heads the failed pods.
+    let mut first_failed = None;
     while let Some(original) = queue.pop_front() {
         if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
-            queue.push_front(original);
+            first_failed = Some(original);
             break;
         }
         // A pod with preferences is tried with them as requirements, then with one dropped at
@@ -830,7 +887,8 @@ pub(crate) fn solve(
     placement.failed = if stopped {
         Vec::new()
     } else {
-        queue.into_iter().map(|p| p.id).collect()
+        let rest = std::iter::from_fn(|| queue.pop_front());
+        first_failed.into_iter().chain(rest).map(|p| p.id).collect()
     };
     placement.moved_pod_on_uninitialized = stopped;
     drop(relaxed_specs);
