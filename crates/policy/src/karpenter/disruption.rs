@@ -276,7 +276,7 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
     /// Sorted once per pass, so that each simulation only merges the candidates' pods in.
-    pending: SortedPods,
+    pending: SortedPods<'v>,
     limits: Vec<super::scheduling::RemainingLimits>,
     cache: SimulationCache,
 }

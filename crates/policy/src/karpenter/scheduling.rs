@@ -22,27 +22,28 @@ use super::preferences::{self, Preferences, tolerates_every};
 use super::{ResolvedPool, min_values};
 use crate::topology::{Domain, TopologyTracker};
 
-/// A pod to place.
-#[derive(Clone, Debug)]
-pub(crate) struct SimPod {
+/// A pod to place. It borrows the spec, so that building and dropping the pods of each
+/// simulation does no atomic reference counting.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SimPod<'a> {
     pub id: PodId,
-    pub spec: Arc<PodSpec>,
+    pub spec: &'a Arc<PodSpec>,
     pub created: SimTime,
 }
 
-impl SimPod {
-    /// Creates the simulation's copy of a cluster pod.
-    pub fn of(pod: &Pod) -> Self {
+impl<'a> SimPod<'a> {
+    /// Creates the simulation's view of a cluster pod.
+    pub fn of(pod: &'a Pod) -> Self {
         SimPod {
             id: pod.id,
-            spec: pod.spec.clone(),
+            spec: &pod.spec,
             created: pod.created,
         }
     }
 }
 
 /// Collects the pods kube-scheduler marked Unschedulable, except those waiting for a preemption.
-pub(crate) fn unschedulable_pods(cluster: &Cluster) -> Vec<SimPod> {
+pub(crate) fn unschedulable_pods(cluster: &Cluster) -> Vec<SimPod<'_>> {
     cluster
         .pending_pods()
         .filter(|p| p.unschedulable && !p.is_preempting())
@@ -90,7 +91,7 @@ impl<'a> SimNode<'a> {
 
 /// Compares two pods in the order the simulation places them: first-fit decreasing by CPU, then
 /// memory, ties by creation time, then id. Pod ids are unique, so this is a total order.
-pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
+pub(crate) fn placement_order(a: &SimPod<'_>, b: &SimPod<'_>) -> std::cmp::Ordering {
     (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
         .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
         .then(a.created.cmp(&b.created))
@@ -100,8 +101,8 @@ pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
 /// Pods sorted by [`placement_order`], with the facts about them that a simulation would
 /// otherwise collect by a pass over all of them.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct SortedPods {
-    pods: Vec<SimPod>,
+pub(crate) struct SortedPods<'a> {
+    pods: Vec<SimPod<'a>>,
     /// Indexes of the pods whose spec is not the one of the pod before.
     spec_runs: Vec<usize>,
     /// Some pod has inter-pod constraints.
@@ -110,12 +111,12 @@ pub(crate) struct SortedPods {
     host_ports: bool,
 }
 
-impl SortedPods {
+impl<'a> SortedPods<'a> {
     /// Sorts `pods` by [`placement_order`] and collects their facts.
-    pub fn new(mut pods: Vec<SimPod>) -> Self {
+    pub fn new(mut pods: Vec<SimPod<'a>>) -> Self {
         pods.sort_by(placement_order);
         let spec_runs = (0..pods.len())
-            .filter(|&i| i == 0 || !Arc::ptr_eq(&pods[i - 1].spec, &pods[i].spec))
+            .filter(|&i| i == 0 || !Arc::ptr_eq(pods[i - 1].spec, pods[i].spec))
             .collect();
         SortedPods {
             spec_runs,
@@ -133,18 +134,18 @@ impl SortedPods {
 
 /// Karpenter's scheduling queue over two lists sorted by [`placement_order`]. Pods leave in
 /// the merged order of the lists, and a pod that finds no place goes to the back.
-struct PodQueue<'p> {
-    first: &'p [SimPod],
-    second: &'p [SimPod],
-    back: VecDeque<&'p SimPod>,
+struct PodQueue<'p, 'a> {
+    first: &'p [SimPod<'a>],
+    second: &'p [SimPod<'a>],
+    back: VecDeque<&'p SimPod<'a>>,
 }
 
-impl<'p> PodQueue<'p> {
+impl<'p, 'a> PodQueue<'p, 'a> {
     fn len(&self) -> usize {
         self.first.len() + self.second.len() + self.back.len()
     }
 
-    fn pop_front(&mut self) -> Option<&'p SimPod> {
+    fn pop_front(&mut self) -> Option<&'p SimPod<'a>> {
         let list = match (self.first.first(), self.second.first()) {
             (None, None) => return self.back.pop_front(),
             (Some(a), Some(b)) if placement_order(a, b).is_gt() => &mut self.second,
@@ -156,13 +157,13 @@ impl<'p> PodQueue<'p> {
         Some(pod)
     }
 
-    fn push_back(&mut self, pod: &'p SimPod) {
+    fn push_back(&mut self, pod: &'p SimPod<'a>) {
         self.back.push_back(pod);
     }
 }
 
 /// Checks whether any of `pods` requests a host port.
-pub(crate) fn any_host_ports<'p>(pods: impl IntoIterator<Item = &'p SimPod>) -> bool {
+pub(crate) fn any_host_ports<'p, 'a: 'p>(pods: impl IntoIterator<Item = &'p SimPod<'a>>) -> bool {
     pods.into_iter().any(|p| !p.spec.host_ports.is_empty())
 }
 
@@ -337,7 +338,7 @@ pub(crate) struct Removal<'r> {
     /// Nodes that take no pods.
     pub excluded: &'r [NodeId],
     /// The pods moved off the removed nodes, sorted by [`placement_order`].
-    pub moved: &'r [SimPod],
+    pub moved: &'r [SimPod<'r>],
 }
 
 /// The place a simulation found for a pod.
@@ -543,7 +544,7 @@ fn keeps_min_values(
 /// simulation, and a pool without a CPU or memory limit admits every option. So when the
 /// existing nodes and open NodeClaims cannot take the pod, a new NodeClaim can.
 fn moved_pods_always_land(
-    moved: &[SimPod],
+    moved: &[SimPod<'_>],
     pools: &[ResolvedPool],
     remaining_limits: &[RemainingLimits],
     tracker: &TopologyTracker<'_>,
@@ -556,10 +557,10 @@ fn moved_pods_always_land(
     let mut previous: Option<&Arc<PodSpec>> = None;
     moved.iter().all(|pod| {
         // Pods of one spec mostly sit next to each other, and the check depends only on the spec.
-        if previous.is_some_and(|spec| Arc::ptr_eq(spec, &pod.spec)) {
+        if previous.is_some_and(|spec| Arc::ptr_eq(spec, pod.spec)) {
             return true;
         }
-        previous = Some(&pod.spec);
+        previous = Some(pod.spec);
         let spec = &pod.spec;
         !spec.has_inter_pod_constraints()
             && !preferences.applies_to(spec)
@@ -591,7 +592,7 @@ fn moved_pods_always_land(
 /// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
 /// limit is used up opens no NodeClaim.
 pub(crate) fn solve(
-    pods: &SortedPods,
+    pods: &SortedPods<'_>,
     nodes: &mut [SimNode<'_>],
     removal: Removal<'_>,
     pools: &[ResolvedPool],
@@ -610,12 +611,12 @@ pub(crate) fn solve(
     let run_starts = pods.spec_runs.iter().map(|&i| &pods.pods[i]);
     let mut previous: Option<&Arc<PodSpec>> = None;
     for pod in removal.moved.iter().chain(run_starts) {
-        if previous.is_some_and(|spec| Arc::ptr_eq(spec, &pod.spec)) {
+        if previous.is_some_and(|spec| Arc::ptr_eq(spec, pod.spec)) {
             continue;
         }
-        previous = Some(&pod.spec);
-        if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
-            cache.add(&pod.spec, nodes);
+        previous = Some(pod.spec);
+        if pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec) {
+            cache.add(pod.spec, nodes);
         }
     }
     // Free capacity and ports of `nodes` as they were, restored before returning.
@@ -659,11 +660,11 @@ pub(crate) fn solve(
         );
     // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
     // built for a relaxed pod, whose addresses must not key the resume cache.
-    let mut try_add = |pod: &SimPod, own_spec: bool| -> Option<Landing> {
+    let mut try_add = |pod: &SimPod<'_>, own_spec: bool| -> Option<Landing> {
         // 1. Existing and in-flight nodes.
-        let key = Arc::as_ptr(&pod.spec);
+        let key = Arc::as_ptr(pod.spec);
         let cacheable =
-            own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec);
+            own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec);
         let start = if cacheable {
             resume.get(&key).copied().unwrap_or(0)
         } else {
@@ -673,10 +674,10 @@ pub(crate) fn solve(
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
                 && !removal.excluded.contains(&n.node.id)
-                && passes_static_filters(&pod.spec, n.node)
+                && passes_static_filters(pod.spec, n.node)
                 && tolerates_every(&pod.spec.tolerations, &n.node.taints)
-                && ports_free(&pod.spec, &n.ports)
-                && tracker.allows_existing(&pod.spec, n.node)
+                && ports_free(pod.spec, &n.ports)
+                && tracker.allows_existing(pod.spec, n.node)
         };
         // With a listed spec, `start` and the resume point are positions in its list, otherwise
         // node indexes. The cache gains no spec during a solve, so each key keeps one kind.
@@ -701,7 +702,7 @@ pub(crate) fn solve(
             slot.free -= pod.spec.requests;
             slot.ports.extend(pod.spec.host_ports.iter().copied());
             if record {
-                tracker.place(&pod.spec, Domain::of(slot.node));
+                tracker.place(pod.spec, Domain::of(slot.node));
             }
             placement.on_existing.push((pod.id, slot.node.id));
             return Some(Landing::Node {
@@ -718,14 +719,14 @@ pub(crate) fn solve(
             let requests = claim.requests + pod.spec.requests;
             requests.fits_in(&claim_room[i])
                 && tolerates_every(&pod.spec.tolerations, &pool.config.taints)
-                && ports_free(&pod.spec, &claim.ports)
+                && ports_free(pod.spec, &claim.ports)
                 && claim
                     .options
                     .iter()
                     .rev()
-                    .any(|&o| option_fits(pool, o, &pod.spec, &requests, claim.zone.as_ref()))
-                && keeps_min_values(pool, claim, &pod.spec, &requests)
-                && (!record || tracker.allows_simulated(&pod.spec, &claim.domain()))
+                    .any(|&o| option_fits(pool, o, pod.spec, &requests, claim.zone.as_ref()))
+                && keeps_min_values(pool, claim, pod.spec, &requests)
+                && (!record || tracker.allows_simulated(pod.spec, &claim.domain()))
         });
         if let Some(position) = joined {
             let i = claim_order[position];
@@ -743,17 +744,17 @@ pub(crate) fn solve(
             } else {
                 claim
                     .options
-                    .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
+                    .retain(|&o| option_fits(pool, o, pod.spec, &requests, zone.as_ref()));
                 claim_room[i] = max_room(pool, &claim.options);
             }
             claim.requests = requests;
             if claim.zone.is_none() {
-                claim.zone = new_node_zone(&pod.spec, &pool.zones, tracker).flatten();
+                claim.zone = new_node_zone(pod.spec, &pool.zones, tracker).flatten();
             }
             claim.ports.extend(pod.spec.host_ports.iter().copied());
             claim.pods.push(pod.id);
             if record {
-                tracker.place(&pod.spec, claim.domain());
+                tracker.place(pod.spec, claim.domain());
             }
             // The NodeClaim has one more pod, so it moves past those that now have fewer pods, or
             // as many with a lower index.
@@ -775,7 +776,7 @@ pub(crate) fn solve(
                 limits: &remaining_limits[index],
                 hostname: &hostname,
             };
-            let (options, zone) = new_claim.options(&pod.spec, own_spec, tracker, cache)?;
+            let (options, zone) = new_claim.options(pod.spec, own_spec, tracker, cache)?;
             Some((index, options, zone))
         });
         match opened {
@@ -792,7 +793,7 @@ pub(crate) fn solve(
                     requests: pod.spec.requests,
                 };
                 if record {
-                    tracker.place(&pod.spec, claim.domain());
+                    tracker.place(pod.spec, claim.domain());
                 }
                 // A new NodeClaim has one pod and the highest index.
                 let index = placement.claims.len();
@@ -833,23 +834,24 @@ pub(crate) fn solve(
         // a time until it fits or none is left (`trySchedule`).
         // Under `--preference-policy=Ignore` the preferences are gone before the first try; a
         // pod's several required node-affinity terms and PreferNoSchedule taints still relax.
-        let mut relaxed = preferences.applies_to(&original.spec).then(|| {
+        let mut relaxed = preferences.applies_to(original.spec).then(|| {
             if ignore_preferences {
-                preferences::without_preferences(&original.spec)
+                preferences::without_preferences(original.spec)
             } else {
-                (*original.spec).clone()
+                (**original.spec).clone()
             }
         });
         let placed = loop {
+            let strict;
             let strict_pod;
             let pod = match &relaxed {
                 None => original,
                 Some(spec) => {
-                    let strict = Arc::new(preferences::as_required(spec));
+                    strict = Arc::new(preferences::as_required(spec));
                     relaxed_specs.push(strict.clone());
                     strict_pod = SimPod {
                         id: original.id,
-                        spec: strict,
+                        spec: &strict,
                         created: original.created,
                     };
                     &strict_pod
