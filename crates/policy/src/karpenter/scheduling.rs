@@ -133,11 +133,12 @@ impl<'a> SortedPods<'a> {
 }
 
 /// Karpenter's scheduling queue over two lists sorted by [`placement_order`]. Pods leave in
-/// the merged order of the lists, and a pod that finds no place goes to the back.
+/// the merged order of the lists, and a pod that finds no place goes to the back. Each pod
+/// leaves with a flag that is true when it came from the first list.
 struct PodQueue<'p, 'a> {
     first: &'p [SimPod<'a>],
     second: &'p [SimPod<'a>],
-    back: VecDeque<&'p SimPod<'a>>,
+    back: VecDeque<(&'p SimPod<'a>, bool)>,
 }
 
 impl<'p, 'a> PodQueue<'p, 'a> {
@@ -145,20 +146,25 @@ impl<'p, 'a> PodQueue<'p, 'a> {
         self.first.len() + self.second.len() + self.back.len()
     }
 
-    fn pop_front(&mut self) -> Option<&'p SimPod<'a>> {
-        let list = match (self.first.first(), self.second.first()) {
+    fn pop_front(&mut self) -> Option<(&'p SimPod<'a>, bool)> {
+        let from_first = match (self.first.first(), self.second.first()) {
             (None, None) => return self.back.pop_front(),
-            (Some(a), Some(b)) if placement_order(a, b).is_gt() => &mut self.second,
-            (Some(_), _) => &mut self.first,
-            (None, Some(_)) => &mut self.second,
+            (Some(a), Some(b)) => placement_order(a, b).is_le(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        let list = if from_first {
+            &mut self.first
+        } else {
+            &mut self.second
         };
         let (pod, rest) = list.split_first()?;
         *list = rest;
-        Some(pod)
+        Some((pod, from_first))
     }
 
-    fn push_back(&mut self, pod: &'p SimPod<'a>) {
-        self.back.push_back(pod);
+    fn push_back(&mut self, pod: &'p SimPod<'a>, from_first: bool) {
+        self.back.push_back((pod, from_first));
     }
 }
 
@@ -825,7 +831,7 @@ pub(crate) fn solve(
     let mut stopped = false;
     // The pod that came round again with no other pod placed since. It heads the failed pods.
     let mut first_failed = None;
-    while let Some(original) = queue.pop_front() {
+    while let Some((original, moved)) = queue.pop_front() {
         if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
             first_failed = Some(original);
             break;
@@ -868,18 +874,12 @@ pub(crate) fn solve(
         match placed {
             None => {
                 let id = original.id;
-                queue.push_back(original);
+                queue.push_back(original, moved);
                 requeued_at.insert(id, queue.len());
             }
             // No moved pod can fail, so once one is on an uninitialized node, the pods still
             // queued cannot change the caller's verdict.
-            Some(Landing::Node { initialized: false })
-                if stop_on_moved_pod
-                    && removal
-                        .moved
-                        .binary_search_by(|moved| placement_order(moved, original))
-                        .is_ok() =>
-            {
+            Some(Landing::Node { initialized: false }) if stop_on_moved_pod && moved => {
                 stopped = true;
                 break;
             }
@@ -889,7 +889,7 @@ pub(crate) fn solve(
     placement.failed = if stopped {
         Vec::new()
     } else {
-        let rest = std::iter::from_fn(|| queue.pop_front());
+        let rest = std::iter::from_fn(|| queue.pop_front()).map(|(pod, _)| pod);
         first_failed.into_iter().chain(rest).map(|p| p.id).collect()
     };
     placement.moved_pod_on_uninitialized = stopped;
