@@ -701,12 +701,8 @@ impl Karpenter {
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
         // The candidates' pods are placed again, so they count nowhere in topology.
-        let mut tracker = TopologyTracker::rescheduling(
-            view.cluster,
-            view.zones,
-            // Collected from sorted ids, so the set is built in bulk, not one insert at a time.
-            candidate_pods.iter().copied().collect(),
-        );
+        let mut tracker =
+            TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods.clone());
         let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
         excluded.extend(self.destinations_under_consolidate_after(view));
         let removal = Removal {
