@@ -559,23 +559,25 @@ impl Karpenter {
         view: &ClusterView<'_>,
         actions: &mut Actions,
     ) {
+        // Two reasons have the same text only when they are equal, so the check compares
+        // reasons, which saves formatting the text of a reason already noted.
+        let noted = |reasons: &Vec<Unconsolidatable>| reasons.contains(&reason);
+        if self.unconsolidatable.get(&node).is_some_and(noted) {
+            return;
+        }
         let Some(text) = reason.event() else {
             return;
         };
         let Some(n) = view.cluster.node(node) else {
             return;
         };
-        let noted = self.unconsolidatable.entry(node).or_default();
-        if noted.contains(&text) {
-            return;
-        }
         actions.note(
             Some(node),
             "unconsolidatable",
             "Unconsolidatable",
             format!("Unconsolidatable: node {}: {text}", n.name),
         );
-        noted.insert(text);
+        self.unconsolidatable.entry(node).or_default().push(reason);
     }
 
     /// Sorts consolidation and emptiness candidates into the order Karpenter tries them, ties
