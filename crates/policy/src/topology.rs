@@ -74,7 +74,10 @@ pub struct TopologyTracker<'a> {
     real_states: BTreeMap<*const PodSpec, InterPodState>,
     any_anti_affinity: bool,
     /// Real pods that count nowhere, because the simulation is placing them again.
-    rescheduled: BTreeSet<PodId>,
+    rescheduled: Vec<PodId>,
+    /// `rescheduled` as a set, built the first time a pod with inter-pod constraints needs the
+    /// real cluster's state, so a simulation without such pods never builds it.
+    rescheduled_set: Option<BTreeSet<PodId>>,
 }
 
 /// Placed pods in the same domain as `domain` for a topology key, from indexes by hostname and
@@ -122,22 +125,24 @@ impl<'a> TopologyTracker<'a> {
             anti_by_zone: BTreeMap::new(),
             real_states: BTreeMap::new(),
             any_anti_affinity: cluster.has_required_anti_affinity(),
-            rescheduled: BTreeSet::new(),
+            rescheduled: Vec::new(),
+            rescheduled_set: None,
         }
     }
 
     /// Creates a tracker over `cluster` in which the real pods `rescheduled` count nowhere, as
     /// Karpenter's topology leaves out the pods its scheduling simulation places
     /// (kubernetes-sigs/karpenter `pkg/controllers/provisioning/scheduling/topology.go`).
-    pub fn rescheduling(
-        cluster: &'a Cluster,
-        zones: &[String],
-        rescheduled: BTreeSet<PodId>,
-    ) -> Self {
+    pub fn rescheduling(cluster: &'a Cluster, zones: &[String], rescheduled: Vec<PodId>) -> Self {
         TopologyTracker {
             rescheduled,
             ..TopologyTracker::new(cluster, zones)
         }
+    }
+
+    /// Checks whether this simulation has placed a pod with required pod anti-affinity.
+    pub fn has_placed_anti_affinity(&self) -> bool {
+        !self.placed_with_anti_affinity.is_empty()
     }
 
     /// Checks whether a pod with `spec` needs topology checks at all.
@@ -152,10 +157,16 @@ impl<'a> TopologyTracker<'a> {
             return true;
         }
         let cluster = self.cluster;
+        let rescheduled = &self.rescheduled;
+        let rescheduled_set = &mut self.rescheduled_set;
         let state = self
             .real_states
             .entry(Arc::as_ptr(spec))
-            .or_insert_with(|| InterPodState::compute_without(spec, cluster, &self.rescheduled));
+            .or_insert_with(|| {
+                let removed =
+                    rescheduled_set.get_or_insert_with(|| rescheduled.iter().copied().collect());
+                InterPodState::compute_without(spec, cluster, removed)
+            });
         state.filter(node).is_ok() && self.allows_simulated(spec, &Domain::of(node))
     }
 

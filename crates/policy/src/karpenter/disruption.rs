@@ -9,7 +9,7 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
 
 use super::scheduling::{
-    Placement, SimNode, SimPod, SimulationCache, any_host_ports, merge_in_placement_order,
+    Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods, any_host_ports,
     placement_order, solve, sort_nodes, unschedulable_pods,
 };
 use super::{
@@ -275,22 +275,17 @@ fn pod_eviction_cost(priority: i32) -> f64 {
 /// the simulations on those nodes can share.
 pub(super) struct ConsolidationBase<'v> {
     nodes: Vec<SimNode<'v>>,
-    pending: Vec<SimPod>,
-    /// Some pending pod requests a host port.
-    pending_host_ports: bool,
+    /// Sorted once per pass, so that each simulation only merges the candidates' pods in.
+    pending: SortedPods<'v>,
     limits: Vec<super::scheduling::RemainingLimits>,
     cache: SimulationCache,
 }
 
 impl<'v> ConsolidationBase<'v> {
     pub(super) fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
-        let mut pending = unschedulable_pods(view.cluster);
-        // Sorted once per pass, so that each simulation only merges the candidates' pods in.
-        pending.sort_by(placement_order);
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
-            pending_host_ports: any_host_ports(&pending),
-            pending,
+            pending: SortedPods::new(unschedulable_pods(view.cluster)),
             limits: karpenter.remaining_limits(view),
             cache: SimulationCache::default(),
         }
@@ -568,23 +563,25 @@ impl Karpenter {
         view: &ClusterView<'_>,
         actions: &mut Actions,
     ) {
+        // Two reasons have the same text only when they are equal, so the check compares
+        // reasons, which saves formatting the text of a reason already noted.
+        let noted = |reasons: &Vec<Unconsolidatable>| reasons.contains(&reason);
+        if self.unconsolidatable.get(&node).is_some_and(noted) {
+            return;
+        }
         let Some(text) = reason.event() else {
             return;
         };
         let Some(n) = view.cluster.node(node) else {
             return;
         };
-        let noted = self.unconsolidatable.entry(node).or_default();
-        if noted.contains(&text) {
-            return;
-        }
         actions.note(
             Some(node),
             "unconsolidatable",
             "Unconsolidatable",
             format!("Unconsolidatable: node {}: {text}", n.name),
         );
-        noted.insert(text);
+        self.unconsolidatable.entry(node).or_default().push(reason);
     }
 
     /// Sorts consolidation and emptiness candidates into the order Karpenter tries them, ties
@@ -703,8 +700,6 @@ impl Karpenter {
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
         pods.sort_by(placement_order);
-        // Borrowed, so that the pending pods are not copied per simulation.
-        let to_place = merge_in_placement_order(&pods, &base.pending);
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.
@@ -712,20 +707,21 @@ impl Karpenter {
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
         // The candidates' pods are placed again, so they count nowhere in topology.
-        let mut tracker = TopologyTracker::rescheduling(
-            view.cluster,
-            view.zones,
-            // Collected from sorted ids, so the set is built in bulk, not one insert at a time.
-            candidate_pods.iter().copied().collect(),
-        );
+        let mut tracker =
+            TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods.clone());
         let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
         excluded.extend(self.destinations_under_consolidate_after(view));
-        let placement = if base.pending_host_ports || any_host_ports(&pods) {
+        let removal = Removal {
+            excluded: &excluded,
+            moved: &pods,
+        };
+        // The pending pods are borrowed, so that they are not copied per simulation.
+        let placement = if base.pending.host_ports() || any_host_ports(&pods) {
             let mut nodes = self.destination_nodes(view, true);
             solve(
-                to_place,
+                &base.pending,
                 &mut nodes,
-                &excluded,
+                removal,
                 pools,
                 &mut limits,
                 &mut tracker,
@@ -733,9 +729,9 @@ impl Karpenter {
             )
         } else {
             solve(
-                to_place,
+                &base.pending,
                 &mut base.nodes,
-                &excluded,
+                removal,
                 pools,
                 &mut limits,
                 &mut tracker,
@@ -744,6 +740,9 @@ impl Karpenter {
         };
 
         // Every candidate pod must land, and not on a node that is still initializing.
+        if placement.moved_pod_on_uninitialized {
+            return Err(Unconsolidatable::UninitializedDestination);
+        }
         let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
         if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);

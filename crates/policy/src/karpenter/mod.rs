@@ -505,7 +505,7 @@ pub struct Karpenter {
     in_flight: BTreeMap<u64, disruption::InFlight>,
     next_command: u64,
     /// The reasons written to the decision log for each node consolidation keeps.
-    unconsolidatable: BTreeMap<NodeId, BTreeSet<String>>,
+    unconsolidatable: BTreeMap<NodeId, Vec<disruption::Unconsolidatable>>,
     /// Nodes whose NodeClaim is Drifted, and since when.
     drifted: BTreeMap<NodeId, SimTime>,
     /// Per NodePool name, its template's drift-relevant fields from each time on, in time

@@ -5,7 +5,7 @@ use autoscale_sim_kube::{NodeState, quantity};
 
 use super::offerings::capacity_label;
 use super::scheduling::{
-    RemainingLimits, SimNode, SimPod, SimulationCache, any_host_ports, solve, sort_nodes,
+    RemainingLimits, Removal, SimNode, SimPod, SimulationCache, SortedPods, solve, sort_nodes,
     unschedulable_pods,
 };
 use super::{Karpenter, TIMER_BATCH_IDLE, TIMER_BATCH_MAX, token};
@@ -69,7 +69,8 @@ impl Karpenter {
         let pools = self.pools.as_ref().expect("pools resolved");
 
         // Existing and in-flight nodes that are not being removed.
-        let ports = any_host_ports(&pods);
+        let pods = SortedPods::new(pods);
+        let ports = pods.host_ports();
         let mut nodes: Vec<SimNode> = view
             .cluster
             .nodes()
@@ -82,9 +83,9 @@ impl Karpenter {
         let mut limits = self.remaining_limits(view);
         let mut tracker = TopologyTracker::new(view.cluster, view.zones);
         let placement = solve(
-            pods.iter().collect(),
+            &pods,
             &mut nodes,
-            &[],
+            Removal::default(),
             pools,
             &mut limits,
             &mut tracker,

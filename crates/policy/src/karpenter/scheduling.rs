@@ -22,27 +22,28 @@ use super::preferences::{self, Preferences, tolerates_every};
 use super::{MinValuesPolicy, ResolvedPool, min_values};
 use crate::topology::{Domain, TopologyTracker};
 
-/// A pod to place.
-#[derive(Clone, Debug)]
-pub(crate) struct SimPod {
+/// A pod to place. It borrows the spec, so that building and dropping the pods of each
+/// simulation does no atomic reference counting.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SimPod<'a> {
     pub id: PodId,
-    pub spec: Arc<PodSpec>,
+    pub spec: &'a Arc<PodSpec>,
     pub created: SimTime,
 }
 
-impl SimPod {
-    /// Creates the simulation's copy of a cluster pod.
-    pub fn of(pod: &Pod) -> Self {
+impl<'a> SimPod<'a> {
+    /// Creates the simulation's view of a cluster pod.
+    pub fn of(pod: &'a Pod) -> Self {
         SimPod {
             id: pod.id,
-            spec: pod.spec.clone(),
+            spec: &pod.spec,
             created: pod.created,
         }
     }
 }
 
 /// Collects the pods kube-scheduler marked Unschedulable, except those waiting for a preemption.
-pub(crate) fn unschedulable_pods(cluster: &Cluster) -> Vec<SimPod> {
+pub(crate) fn unschedulable_pods(cluster: &Cluster) -> Vec<SimPod<'_>> {
     cluster
         .pending_pods()
         .filter(|p| p.unschedulable && !p.is_preempting())
@@ -90,32 +91,85 @@ impl<'a> SimNode<'a> {
 
 /// Compares two pods in the order the simulation places them: first-fit decreasing by CPU, then
 /// memory, ties by creation time, then id. Pod ids are unique, so this is a total order.
-pub(crate) fn placement_order(a: &SimPod, b: &SimPod) -> std::cmp::Ordering {
+pub(crate) fn placement_order(a: &SimPod<'_>, b: &SimPod<'_>) -> std::cmp::Ordering {
     (b.spec.requests.cpu_millis, b.spec.requests.memory_bytes)
         .cmp(&(a.spec.requests.cpu_millis, a.spec.requests.memory_bytes))
         .then(a.created.cmp(&b.created))
         .then(a.id.cmp(&b.id))
 }
 
-/// Merges two lists of pods, each sorted by [`placement_order`], into one sorted list.
-pub(crate) fn merge_in_placement_order<'p>(a: &'p [SimPod], b: &'p [SimPod]) -> Vec<&'p SimPod> {
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
-    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-        let next = if placement_order(x, y).is_le() {
-            a.next()
-        } else {
-            b.next()
-        };
-        merged.extend(next);
+/// Pods sorted by [`placement_order`], with the facts about them that a simulation would
+/// otherwise collect by a pass over all of them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SortedPods<'a> {
+    pods: Vec<SimPod<'a>>,
+    /// Indexes of the pods whose spec is not the one of the pod before.
+    spec_runs: Vec<usize>,
+    /// Some pod has inter-pod constraints.
+    inter_pod_constraints: bool,
+    /// Some pod requests a host port.
+    host_ports: bool,
+}
+
+impl<'a> SortedPods<'a> {
+    /// Sorts `pods` by [`placement_order`] and collects their facts.
+    pub fn new(mut pods: Vec<SimPod<'a>>) -> Self {
+        pods.sort_by(placement_order);
+        let spec_runs = (0..pods.len())
+            .filter(|&i| i == 0 || !Arc::ptr_eq(pods[i - 1].spec, pods[i].spec))
+            .collect();
+        SortedPods {
+            spec_runs,
+            inter_pod_constraints: pods.iter().any(|p| p.spec.has_inter_pod_constraints()),
+            host_ports: any_host_ports(&pods),
+            pods,
+        }
     }
-    merged.extend(a);
-    merged.extend(b);
-    merged
+
+    /// Checks whether some pod requests a host port.
+    pub fn host_ports(&self) -> bool {
+        self.host_ports
+    }
+}
+
+/// Karpenter's scheduling queue over two lists sorted by [`placement_order`]. Pods leave in
+/// the merged order of the lists, and a pod that finds no place goes to the back. Each pod
+/// leaves with a flag that is true when it came from the first list.
+struct PodQueue<'p, 'a> {
+    first: &'p [SimPod<'a>],
+    second: &'p [SimPod<'a>],
+    back: VecDeque<(&'p SimPod<'a>, bool)>,
+}
+
+impl<'p, 'a> PodQueue<'p, 'a> {
+    fn len(&self) -> usize {
+        self.first.len() + self.second.len() + self.back.len()
+    }
+
+    fn pop_front(&mut self) -> Option<(&'p SimPod<'a>, bool)> {
+        let from_first = match (self.first.first(), self.second.first()) {
+            (None, None) => return self.back.pop_front(),
+            (Some(a), Some(b)) => placement_order(a, b).is_le(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        let list = if from_first {
+            &mut self.first
+        } else {
+            &mut self.second
+        };
+        let (pod, rest) = list.split_first()?;
+        *list = rest;
+        Some((pod, from_first))
+    }
+
+    fn push_back(&mut self, pod: &'p SimPod<'a>, from_first: bool) {
+        self.back.push_back((pod, from_first));
+    }
 }
 
 /// Checks whether any of `pods` requests a host port.
-pub(crate) fn any_host_ports<'p>(pods: impl IntoIterator<Item = &'p SimPod>) -> bool {
+pub(crate) fn any_host_ports<'p, 'a: 'p>(pods: impl IntoIterator<Item = &'p SimPod<'a>>) -> bool {
     pods.into_iter().any(|p| !p.spec.host_ports.is_empty())
 }
 
@@ -281,6 +335,26 @@ pub(crate) struct Placement {
     pub claims: Vec<SimClaim>,
     /// Pods that found no place.
     pub failed: Vec<PodId>,
+    /// The simulation ended early, when one of [`Removal::moved`] landed on an uninitialized
+    /// node. The other fields then hold only the placements made until then, and `failed` is
+    /// empty, because none of the moved pods could have failed.
+    pub moved_pod_on_uninitialized: bool,
+}
+
+/// The nodes a consolidation simulation takes away and the pods it moves off them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Removal<'r> {
+    /// Nodes that take no pods.
+    pub excluded: &'r [NodeId],
+    /// The pods moved off the removed nodes, sorted by [`placement_order`].
+    pub moved: &'r [SimPod<'r>],
+}
+
+/// The place a simulation found for a pod.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Landing {
+    Node { initialized: bool },
+    NodeClaim,
 }
 
 /// Checks the pod's node selector against `labels`, with the zone key checked against the pool's zones and the claim's zone.
@@ -391,6 +465,61 @@ fn option_fits(
         && affinity_fits(spec, &option.labels, &pool.zones, zone)
 }
 
+/// A NodeClaim that a simulation may open in one pool for a lone pod.
+struct NewClaim<'c> {
+    pool_index: usize,
+    pool: &'c ResolvedPool,
+    /// The pool's room under its limits in this simulation.
+    limits: &'c RemainingLimits,
+    /// Placeholder hostname of the NodeClaim, a topology domain of its own.
+    hostname: &'c str,
+}
+
+impl NewClaim<'_> {
+    /// Returns the options and zone of the NodeClaim for a lone pod of `spec`, or `None` when
+    /// the pool cannot hold the pod alone. `own_spec` is false for the specs built for a
+    /// relaxed pod, which must not key `cache`.
+    fn options(
+        &self,
+        spec: &Arc<PodSpec>,
+        own_spec: bool,
+        tracker: &TopologyTracker<'_>,
+        cache: &mut SimulationCache,
+    ) -> Option<(Vec<usize>, Option<String>)> {
+        let pool = self.pool;
+        if !tolerates_every(&spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
+            return None;
+        }
+        let zone = new_node_zone(spec, &pool.zones, tracker)?;
+        let domain = Domain {
+            hostname: self.hostname.to_string(),
+            zone: zone.clone(),
+        };
+        if !tracker.allows_simulated(spec, &domain) {
+            return None;
+        }
+        if self.limits.nodes_exhausted() {
+            return None;
+        }
+        let within_limits = |i: &usize| self.limits.admits(&pool.options[*i].capacity);
+        let compute = || {
+            let options: Vec<usize> = (0..pool.options.len())
+                .filter(within_limits)
+                .filter(|&i| option_fits(pool, i, spec, &spec.requests, zone.as_ref()))
+                .collect();
+            let meets_min_values = pool.min_values_policy == MinValuesPolicy::BestEffort
+                || min_values::satisfied(pool, &[], &options, zone.as_ref());
+            (!options.is_empty() && meets_min_values).then_some(options)
+        };
+        let options = if own_spec && self.limits.resources.is_none() {
+            cache.lone_pod_options(self.pool_index, spec, &zone, compute)
+        } else {
+            compute()
+        };
+        options.map(|options| (options, zone))
+    }
+}
+
 /// Checks that a NodeClaim's options that would still fit after it takes a pod with `spec`
 /// (`requests` is the NodeClaim's total with that pod) meet its pool's `minValues`. Under the
 /// Strict policy Karpenter rejects the pod rather than narrow the NodeClaim below them. Under
@@ -415,10 +544,57 @@ fn keeps_min_values(
     min_values::satisfied(pool, &claim.relaxed_min_values, &remaining, zone)
 }
 
-/// Runs the simulation for `pods` against `nodes` and the pools.
+/// Checks that each pod of `moved` finds a place whenever a simulation tries it, in any state
+/// the simulation reaches, provided it records no placement in `tracker`.
 ///
-/// `nodes` must be in the order of [`sort_nodes`]; the nodes in `excluded` take no pods. The
-/// simulation works on `nodes` in place and leaves them as it found them.
+/// Such a pod has no inter-pod constraints and nothing for Karpenter to relax, so it is tried
+/// with its own spec, and some pool without a CPU or memory limit can open a NodeClaim for it
+/// alone now. That stays true for the whole simulation, for four reasons. The pool's zone
+/// choice for an unconstrained pod reads no counts. The tracker's anti-affinity checks read
+/// only placements, which do not change. A pool's `nodes` limit does not change within a
+/// simulation, and a pool without a CPU or memory limit admits every option. So when the
+/// existing nodes and open NodeClaims cannot take the pod, a new NodeClaim can.
+fn moved_pods_always_land(
+    moved: &[SimPod<'_>],
+    pools: &[ResolvedPool],
+    remaining_limits: &[RemainingLimits],
+    tracker: &TopologyTracker<'_>,
+    cache: &mut SimulationCache,
+    preferences: &Preferences,
+) -> bool {
+    if tracker.has_placed_anti_affinity() {
+        return false;
+    }
+    let mut previous: Option<&Arc<PodSpec>> = None;
+    moved.iter().all(|pod| {
+        // Pods of one spec mostly sit next to each other, and the check depends only on the spec.
+        if previous.is_some_and(|spec| Arc::ptr_eq(spec, pod.spec)) {
+            return true;
+        }
+        previous = Some(pod.spec);
+        let spec = &pod.spec;
+        !spec.has_inter_pod_constraints()
+            && !preferences.applies_to(spec)
+            && pools.iter().enumerate().any(|(index, pool)| {
+                let new_claim = NewClaim {
+                    pool_index: index,
+                    pool,
+                    limits: &remaining_limits[index],
+                    hostname: "nodeclaim",
+                };
+                remaining_limits[index].resources.is_none()
+                    && new_claim.options(spec, true, tracker, cache).is_some()
+            })
+    })
+}
+
+/// Runs the simulation for `pods` and `removal.moved` against `nodes` and the pools.
+///
+/// `nodes` must be in the order of [`sort_nodes`]; the nodes in `removal.excluded` take no
+/// pods. The simulation works on `nodes` in place and leaves them as it found them.
+///
+/// The simulation ends early, with [`Placement::moved_pod_on_uninitialized`] set, when one of
+/// `removal.moved` lands on an uninitialized node and none of them can fail to find a place.
 ///
 /// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now.
 ///
@@ -427,31 +603,31 @@ fn keeps_min_values(
 /// its options off the remainder, as Karpenter does (pessimistically). A pool whose `nodes`
 /// limit is used up opens no NodeClaim.
 pub(crate) fn solve(
-    mut pods: Vec<&SimPod>,
+    pods: &SortedPods<'_>,
     nodes: &mut [SimNode<'_>],
-    excluded: &[NodeId],
+    removal: Removal<'_>,
     pools: &[ResolvedPool],
     remaining_limits: &mut [RemainingLimits],
     tracker: &mut TopologyTracker<'_>,
     cache: &mut SimulationCache,
 ) -> Placement {
-    // A caller may pass the pods already in this order, which a check confirms without the
-    // sort's scratch buffer. Otherwise the stable sort merges runs already in order in linear
-    // time. The order is total, so either way the result is the same.
-    if !pods.is_sorted_by(|a, b| placement_order(a, b).is_le()) {
-        pods.sort_by(|a, b| placement_order(a, b));
-    }
-    // The cache lists each spec against the nodes as they are now, before any placement. Pods
-    // of one spec mostly sit next to each other in this order, and listing a spec again changes
-    // nothing, so a pod with the same spec as the one before it is skipped.
+    debug_assert!(
+        removal
+            .moved
+            .is_sorted_by(|a, b| placement_order(a, b).is_le())
+    );
+    // The cache lists each spec against the nodes as they are now, before any placement.
+    // Listing a spec again changes nothing, so only the first pod of each run of one spec in
+    // `pods` is looked at, and a moved pod with the same spec as the one before it is skipped.
+    let run_starts = pods.spec_runs.iter().map(|&i| &pods.pods[i]);
     let mut previous: Option<&Arc<PodSpec>> = None;
-    for pod in &pods {
-        if previous.is_some_and(|spec| Arc::ptr_eq(spec, &pod.spec)) {
+    for pod in removal.moved.iter().chain(run_starts) {
+        if previous.is_some_and(|spec| Arc::ptr_eq(spec, pod.spec)) {
             continue;
         }
-        previous = Some(&pod.spec);
-        if pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec) {
-            cache.add(&pod.spec, nodes);
+        previous = Some(pod.spec);
+        if pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec) {
+            cache.add(pod.spec, nodes);
         }
     }
     // Free capacity and ports of `nodes` as they were, restored before returning.
@@ -477,14 +653,29 @@ pub(crate) fn solve(
     };
     // Placements matter to later pods only through inter-pod constraints; when no pod to place
     // has any, recording them would not change any result of the tracker.
-    let record = pods.iter().any(|p| p.spec.has_inter_pod_constraints());
-    // Places one pod, or returns false. `own_spec` is false for the specs built for a relaxed
-    // pod, whose addresses must not key the resume cache.
-    let mut try_add = |pod: &SimPod, own_spec: bool| -> bool {
+    let record = pods.inter_pod_constraints
+        || removal
+            .moved
+            .iter()
+            .any(|p| p.spec.has_inter_pod_constraints());
+    let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
+    let stop_on_moved_pod = !removal.moved.is_empty()
+        && !record
+        && moved_pods_always_land(
+            removal.moved,
+            pools,
+            remaining_limits,
+            tracker,
+            cache,
+            &preferences,
+        );
+    // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
+    // built for a relaxed pod, whose addresses must not key the resume cache.
+    let mut try_add = |pod: &SimPod<'_>, own_spec: bool| -> Option<Landing> {
         // 1. Existing and in-flight nodes.
-        let key = Arc::as_ptr(&pod.spec);
+        let key = Arc::as_ptr(pod.spec);
         let cacheable =
-            own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(&pod.spec);
+            own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec);
         let start = if cacheable {
             resume.get(&key).copied().unwrap_or(0)
         } else {
@@ -493,11 +684,11 @@ pub(crate) fn solve(
         let mut fits = |index: usize| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
-                && !excluded.contains(&n.node.id)
-                && passes_static_filters(&pod.spec, n.node)
+                && !removal.excluded.contains(&n.node.id)
+                && passes_static_filters(pod.spec, n.node)
                 && tolerates_every(&pod.spec.tolerations, &n.node.taints)
-                && ports_free(&pod.spec, &n.ports)
-                && tracker.allows_existing(&pod.spec, n.node)
+                && ports_free(pod.spec, &n.ports)
+                && tracker.allows_existing(pod.spec, n.node)
         };
         // With a listed spec, `start` and the resume point are positions in its list, otherwise
         // node indexes. The cache gains no spec during a solve, so each key keeps one kind.
@@ -522,10 +713,12 @@ pub(crate) fn solve(
             slot.free -= pod.spec.requests;
             slot.ports.extend(pod.spec.host_ports.iter().copied());
             if record {
-                tracker.place(&pod.spec, Domain::of(slot.node));
+                tracker.place(pod.spec, Domain::of(slot.node));
             }
             placement.on_existing.push((pod.id, slot.node.id));
-            return true;
+            return Some(Landing::Node {
+                initialized: slot.initialized,
+            });
         }
 
         // 2. NodeClaims opened in this simulation, fewest pods first.
@@ -537,14 +730,14 @@ pub(crate) fn solve(
             let requests = claim.requests + pod.spec.requests;
             requests.fits_in(&claim_room[i])
                 && tolerates_every(&pod.spec.tolerations, &pool.config.taints)
-                && ports_free(&pod.spec, &claim.ports)
+                && ports_free(pod.spec, &claim.ports)
                 && claim
                     .options
                     .iter()
                     .rev()
-                    .any(|&o| option_fits(pool, o, &pod.spec, &requests, claim.zone.as_ref()))
-                && keeps_min_values(pool, claim, &pod.spec, &requests)
-                && (!record || tracker.allows_simulated(&pod.spec, &claim.domain()))
+                    .any(|&o| option_fits(pool, o, pod.spec, &requests, claim.zone.as_ref()))
+                && keeps_min_values(pool, claim, pod.spec, &requests)
+                && (!record || tracker.allows_simulated(pod.spec, &claim.domain()))
         });
         if let Some(position) = joined {
             let i = claim_order[position];
@@ -562,7 +755,7 @@ pub(crate) fn solve(
             } else {
                 claim
                     .options
-                    .retain(|&o| option_fits(pool, o, &pod.spec, &requests, zone.as_ref()));
+                    .retain(|&o| option_fits(pool, o, pod.spec, &requests, zone.as_ref()));
                 claim_room[i] = max_room(pool, &claim.options);
                 if pool.min_values_policy == MinValuesPolicy::BestEffort
                     && !pool.min_values.is_empty()
@@ -577,12 +770,12 @@ pub(crate) fn solve(
             }
             claim.requests = requests;
             if claim.zone.is_none() {
-                claim.zone = new_node_zone(&pod.spec, &pool.zones, tracker).flatten();
+                claim.zone = new_node_zone(pod.spec, &pool.zones, tracker).flatten();
             }
             claim.ports.extend(pod.spec.host_ports.iter().copied());
             claim.pods.push(pod.id);
             if record {
-                tracker.place(&pod.spec, claim.domain());
+                tracker.place(pod.spec, claim.domain());
             }
             // The NodeClaim has one more pod, so it moves past those that now have fewer pods, or
             // as many with a lower index.
@@ -592,44 +785,20 @@ pub(crate) fn solve(
                 claim_order.swap(at, at + 1);
                 at += 1;
             }
-            return true;
+            return Some(Landing::NodeClaim);
         }
 
         // 3. A new NodeClaim from the first pool, in weight order, that can hold the pod alone.
         let hostname = format!("nodeclaim-{}", placement.claims.len());
         let opened = pools.iter().enumerate().find_map(|(index, pool)| {
-            if !tolerates_every(&pod.spec.tolerations, &pool.config.taints) || pool.zones.is_empty()
-            {
-                return None;
-            }
-            let zone = new_node_zone(&pod.spec, &pool.zones, tracker)?;
-            let domain = Domain {
-                hostname: hostname.clone(),
-                zone: zone.clone(),
+            let new_claim = NewClaim {
+                pool_index: index,
+                pool,
+                limits: &remaining_limits[index],
+                hostname: &hostname,
             };
-            if !tracker.allows_simulated(&pod.spec, &domain) {
-                return None;
-            }
-            if remaining_limits[index].nodes_exhausted() {
-                return None;
-            }
-            let within_limits =
-                |i: &usize| remaining_limits[index].admits(&pool.options[*i].capacity);
-            let compute = || {
-                let options: Vec<usize> = (0..pool.options.len())
-                    .filter(within_limits)
-                    .filter(|&i| option_fits(pool, i, &pod.spec, &pod.spec.requests, zone.as_ref()))
-                    .collect();
-                let meets_min_values = pool.min_values_policy == MinValuesPolicy::BestEffort
-                    || min_values::satisfied(pool, &[], &options, zone.as_ref());
-                (!options.is_empty() && meets_min_values).then_some(options)
-            };
-            let options = if own_spec && remaining_limits[index].resources.is_none() {
-                cache.lone_pod_options(index, &pod.spec, &zone, compute)
-            } else {
-                compute()
-            };
-            options.map(|options| (index, options, zone))
+            let (options, zone) = new_claim.options(pod.spec, own_spec, tracker, cache)?;
+            Some((index, options, zone))
         });
         match opened {
             Some((pool, options, zone)) => {
@@ -655,7 +824,7 @@ pub(crate) fn solve(
                     relaxed_min_values,
                 };
                 if record {
-                    tracker.place(&pod.spec, claim.domain());
+                    tracker.place(pod.spec, claim.domain());
                 }
                 // A new NodeClaim has one pod and the highest index.
                 let index = placement.claims.len();
@@ -664,13 +833,12 @@ pub(crate) fn solve(
                 // Its options are some of the pool's, so the pool's maximum bounds them.
                 claim_room.push(pools[pool].max_room);
                 placement.claims.push(claim);
-                true
+                Some(Landing::NodeClaim)
             }
-            None => false,
+            None => None,
         }
     };
 
-    let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
     let ignore_preferences = pools
         .first()
         .is_some_and(|p| p.preference_policy == super::PreferencePolicy::Ignore);
@@ -679,54 +847,77 @@ pub(crate) fn solve(
     let mut relaxed_specs: Vec<Arc<PodSpec>> = Vec::new();
     // Karpenter's queue: a pod that finds no place goes to the back, and the simulation ends
     // when a pod comes round again with no other pod placed since (`Queue.Pop`).
-    let mut queue: VecDeque<&SimPod> = pods.into();
+    let mut queue = PodQueue {
+        first: removal.moved,
+        second: &pods.pods,
+        back: VecDeque::new(),
+    };
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
-    while let Some(original) = queue.pop_front() {
+    let mut stopped = false;
+    // The pod that came round again with no other pod placed since. It heads the failed pods.
+    let mut first_failed = None;
+    while let Some((original, moved)) = queue.pop_front() {
         if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
-            queue.push_front(original);
+            first_failed = Some(original);
             break;
         }
         // A pod with preferences is tried with them as requirements, then with one dropped at
         // a time until it fits or none is left (`trySchedule`).
         // Under `--preference-policy=Ignore` the preferences are gone before the first try; a
         // pod's several required node-affinity terms and PreferNoSchedule taints still relax.
-        let mut relaxed = preferences.applies_to(&original.spec).then(|| {
+        let mut relaxed = preferences.applies_to(original.spec).then(|| {
             if ignore_preferences {
-                preferences::without_preferences(&original.spec)
+                preferences::without_preferences(original.spec)
             } else {
-                (*original.spec).clone()
+                (**original.spec).clone()
             }
         });
         let placed = loop {
+            let strict;
             let strict_pod;
             let pod = match &relaxed {
                 None => original,
                 Some(spec) => {
-                    let strict = Arc::new(preferences::as_required(spec));
+                    strict = Arc::new(preferences::as_required(spec));
                     relaxed_specs.push(strict.clone());
                     strict_pod = SimPod {
                         id: original.id,
-                        spec: strict,
+                        spec: &strict,
                         created: original.created,
                     };
                     &strict_pod
                 }
             };
-            if try_add(pod, relaxed.is_none()) {
-                break true;
+            if let Some(landing) = try_add(pod, relaxed.is_none()) {
+                break Some(landing);
             }
             let relaxed_further = relaxed.as_mut().is_some_and(|spec| preferences.relax(spec));
             if !relaxed_further {
-                break false;
+                break None;
             }
         };
-        if !placed {
-            let id = original.id;
-            queue.push_back(original);
-            requeued_at.insert(id, queue.len());
+        match placed {
+            None => {
+                let id = original.id;
+                queue.push_back(original, moved);
+                requeued_at.insert(id, queue.len());
+            }
+            // No moved pod can fail, so once one is on an uninitialized node, the pods still
+            // queued cannot change the caller's verdict.
+            Some(Landing::Node { initialized: false }) if stop_on_moved_pod && moved => {
+                stopped = true;
+                break;
+            }
+            Some(_) => {}
         }
     }
-    placement.failed = queue.into_iter().map(|p| p.id).collect();
+    placement.failed = if stopped {
+        Vec::new()
+    } else {
+        let rest = std::iter::from_fn(|| queue.pop_front()).map(|(pod, _)| pod);
+        first_failed.into_iter().chain(rest).map(|p| p.id).collect()
+    };
+    placement.moved_pod_on_uninitialized = stopped;
     drop(relaxed_specs);
     for (index, free, ports) in undo.into_iter().rev() {
         nodes[index].free = free;

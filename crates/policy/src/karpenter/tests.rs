@@ -234,6 +234,37 @@ fn uninitialized_destination_blocks() {
 }
 
 #[test]
+fn failed_pod_outranks_uninitialized_destination() {
+    // B's pods are placed in the order 60, 8 and 1 CPU. The pool's CPU limit leaves room for one
+    // 64-CPU NodeClaim, which the 60-CPU pod takes, so the 8-CPU pod fits nowhere. The 1-CPU pod
+    // then goes to A, which is not initialized. The pod that fails decides the reason, so the
+    // simulation may not stop when the 1-CPU pod lands on A, although every pod could open a
+    // NodeClaim when it started.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let cheapest = least_expensive_type();
+    // The two 1-vCPU nodes count against the limit, which leaves 64 CPU.
+    let limited = NodePool {
+        limits: Some(Resources::new(66_000, i64::MAX, i64::MAX)),
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![limited]);
+    world.add_launching_node("default", &cheapest, Resources::new(4000, 32 * GIB, 100));
+    let b = world.add_ready_node("default", &cheapest, Resources::new(100_000, 32 * GIB, 100));
+    world.add_bound_pod(b, &pod_spec(60_000, 0));
+    world.add_bound_pod(b, &pod_spec(8000, 0));
+    world.add_bound_pod(b, &pod_spec(1000, 0));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(120));
+
+    assert_eq!(
+        notes(&log),
+        ["Unconsolidatable: node default-1: Not all pods would schedule"]
+    );
+    assert!(deletions(untimed(&log)).is_empty());
+}
+
+#[test]
 fn consolidate_after_delays_delete() {
     // "should not consolidate pods onto a destination node that is under its consolidateAfter
     // window", the part that applies to v1.13: with consolidateAfter 1m, nothing happens before
