@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{ExtendedResource, Resources};
+use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodPhase, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
@@ -87,6 +88,14 @@ struct RemovalState<'a> {
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+/// A node eligible for the removal simulation.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    node: &'a Node,
+    /// The node's entry in the unremovable map when the loop started.
+    unremovable: Option<(SimTime, Unremovable)>,
 }
 
 /// Lists of one candidate's removal simulation, kept from one candidate to the next so that
@@ -192,7 +201,7 @@ impl ClusterAutoscaler {
 
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
     /// in the previous loop, then the rest; by node id within each class.
-    fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<&'a Node> {
+    fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<Candidate<'a>> {
         // The nodes and the unremovable map are both in node id order, so one walk along the
         // map finds each node's entry without a lookup per node.
         let mut unremovable = self.unremovable_until.iter().peekable();
@@ -204,12 +213,18 @@ impl ClusterAutoscaler {
                 self.group_of(node)
                     .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
             })
-            .filter(|node| {
-                while unremovable.next_if(|(id, _)| **id < node.id).is_some() {}
-                unremovable
+            .filter_map(|node| {
+                while unremovable.next_if(|(id, _)| *id < node.id).is_some() {}
+                let entry = unremovable
                     .peek()
-                    .filter(|(id, _)| **id == node.id)
-                    .is_none_or(|(_, (until, _))| *until <= view.now)
+                    .filter(|(id, _)| *id == node.id)
+                    .map(|(_, entry)| **entry);
+                entry
+                    .is_none_or(|(until, _)| until <= view.now)
+                    .then_some(Candidate {
+                        node,
+                        unremovable: entry,
+                    })
             });
 
         // The eligible nodes come in id order, so a stable split by (has pods, was not
@@ -217,15 +232,25 @@ impl ClusterAutoscaler {
         // plus 1 for a node that was not unneeded, which orders the four classes as the pair
         // does. The unneeded map is in id order too and is walked alongside.
         let mut unneeded = self.unneeded.keys().peekable();
-        let mut classes: [Vec<&Node>; 4] = Default::default();
-        for node in eligible {
-            while unneeded.next_if(|id| **id < node.id).is_some() {}
-            let was_unneeded = unneeded.peek() == Some(&&node.id);
-            let class =
-                2 * usize::from(view.cluster.has_active_pods(node)) + usize::from(!was_unneeded);
-            classes[class].push(node);
+        let mut classified: Vec<(u8, Candidate)> = Vec::with_capacity(view.cluster.node_count());
+        for candidate in eligible {
+            let id = candidate.node.id;
+            while unneeded.next_if(|other| **other < id).is_some() {}
+            let was_unneeded = unneeded.peek() == Some(&&id);
+            let class = 2 * u8::from(view.cluster.has_active_pods(candidate.node))
+                + u8::from(!was_unneeded);
+            classified.push((class, candidate));
         }
-        classes.concat()
+        let mut ordered = Vec::with_capacity(classified.len());
+        for class in 0..4 {
+            ordered.extend(
+                classified
+                    .iter()
+                    .filter(|(c, _)| *c == class)
+                    .map(|(_, candidate)| *candidate),
+            );
+        }
+        ordered
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
@@ -234,14 +259,11 @@ impl ClusterAutoscaler {
     fn simulate_removal(
         &mut self,
         view: &ClusterView<'_>,
-        candidates: &[&Node],
+        candidates: &[Candidate<'_>],
         actions: &mut Actions,
     ) -> Vec<NodeId> {
-        let targets: Vec<&Node> = view
-            .cluster
-            .nodes()
-            .filter(|n| n.is_schedulable())
-            .collect();
+        let mut targets: Vec<&Node> = Vec::with_capacity(view.cluster.node_count());
+        targets.extend(view.cluster.nodes().filter(|n| n.is_schedulable()));
         let mut state = RemovalState {
             free: targets.iter().map(|n| (n.id, n.free())).collect(),
             removed: vec![false; targets.len()],
@@ -272,9 +294,17 @@ impl ClusterAutoscaler {
         }
         let mut unneeded = Vec::new();
         let mut scratch = Scratch::default();
+        // Changes to the unremovable map, applied after the loop. Nothing in the loop reads the
+        // map except a candidate's own entry, which `candidates` read before the loop, and each
+        // node is a candidate once, so deferring the writes changes no result.
+        let mut unremovable_writes = Vec::new();
 
         let limit = self.unneeded_nodes_limit(view.now);
-        for node in candidates {
+        for &Candidate {
+            node,
+            unremovable: previous,
+        } in candidates
+        {
             // Once enough nodes are unneeded, the rest are not simulated in this loop.
             if unneeded.len() >= limit {
                 break;
@@ -287,7 +317,9 @@ impl ClusterAutoscaler {
                         state.removed[index] = true;
                     }
                     unneeded.push(node.id);
-                    self.unremovable_until.remove(&node.id);
+                    if previous.is_some() {
+                        unremovable_writes.push((node.id, None));
+                    }
                 }
                 Err(reason) => {
                     // NotUnderutilized is reported but checked again in the next loop; the other
@@ -299,7 +331,7 @@ impl ClusterAutoscaler {
                         tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
                         view.now + self.config.unremovable_node_recheck_timeout
                     };
-                    let previous = self.unremovable_until.insert(node.id, (until, reason));
+                    unremovable_writes.push((node.id, Some((until, reason))));
                     if previous.is_none_or(|(_, old)| old != reason) {
                         // The detail is written only with a note, which is rare.
                         let detail = if reason == Unremovable::NotUnderutilized {
@@ -316,6 +348,7 @@ impl ClusterAutoscaler {
                 }
             }
         }
+        self.unremovable_until.apply(&mut unremovable_writes);
         unneeded
     }
 
