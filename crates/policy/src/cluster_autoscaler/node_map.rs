@@ -4,9 +4,10 @@ use autoscale_sim_kube::NodeId;
 
 /// Entries sorted by node id.
 ///
-/// Scale-down reads the entries in id order alongside the nodes and writes its changes back in
-/// one merge per loop ([`NodeMap::apply`]), which costs less than a `BTreeMap` search per
-/// candidate. Removing one id is a binary search and shifts the later entries.
+/// Scale-down reads the entries in id order alongside the nodes, which gives each candidate's
+/// position. It replaces an entry at its position ([`NodeMap::set_at`]) and merges the entries
+/// it adds or removes in one pass per loop ([`NodeMap::apply`]), with no search per candidate.
+/// Removing one id is a binary search and shifts the later entries.
 #[derive(Clone, Debug)]
 pub(super) struct NodeMap<V> {
     entries: Vec<(NodeId, V)>,
@@ -47,9 +48,15 @@ impl<V> NodeMap<V> {
         Some(self.entries.remove(index).1)
     }
 
-    /// Returns the entries in id order.
+    /// Returns the entries in id order. The entry returned n-th is at position n until the
+    /// next [`apply`](Self::apply) or [`remove`](Self::remove).
     pub(super) fn iter(&self) -> impl Iterator<Item = (NodeId, &V)> + '_ {
         self.entries.iter().map(|(id, value)| (*id, value))
+    }
+
+    /// Replaces the value of the entry at `position` (see [`iter`](Self::iter)).
+    pub(super) fn set_at(&mut self, position: usize, value: V) {
+        self.entries[position].1 = value;
     }
 
     /// Applies `writes` as if each were an [`insert`](Self::insert) (`Some`) or a
@@ -160,6 +167,21 @@ mod tests {
                 (NodeId(5), 50),
                 (NodeId(9), 90)
             ]
+        );
+    }
+
+    #[test]
+    fn node_map_set_at_position() {
+        let mut map = NodeMap::default();
+        for id in [3, 5, 8] {
+            map.insert(NodeId(id), id);
+        }
+        let position = map.iter().position(|(id, _)| id == NodeId(5)).unwrap();
+        map.set_at(position, 50);
+        let entries: Vec<(NodeId, u64)> = map.iter().map(|(id, v)| (id, *v)).collect();
+        assert_eq!(
+            entries,
+            vec![(NodeId(3), 3), (NodeId(5), 50), (NodeId(8), 8)]
         );
     }
 

@@ -94,8 +94,8 @@ struct RemovalState<'a> {
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     node: &'a Node,
-    /// The node's entry in the unremovable map when the loop started.
-    unremovable: Option<(SimTime, Unremovable)>,
+    /// The node's entry in the unremovable map when the loop started, with its position there.
+    unremovable: Option<(usize, (SimTime, Unremovable))>,
 }
 
 /// Lists of one candidate's removal simulation, kept from one candidate to the next so that
@@ -204,7 +204,7 @@ impl ClusterAutoscaler {
     fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<Candidate<'a>> {
         // The nodes and the unremovable map are both in node id order, so one walk along the
         // map finds each node's entry without a lookup per node.
-        let mut unremovable = self.unremovable_until.iter().peekable();
+        let mut unremovable = self.unremovable_until.iter().enumerate().peekable();
         let eligible = view
             .cluster
             .nodes()
@@ -214,13 +214,13 @@ impl ClusterAutoscaler {
                     .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
             })
             .filter_map(|node| {
-                while unremovable.next_if(|(id, _)| *id < node.id).is_some() {}
+                while unremovable.next_if(|(_, (id, _))| *id < node.id).is_some() {}
                 let entry = unremovable
                     .peek()
-                    .filter(|(id, _)| *id == node.id)
-                    .map(|(_, entry)| **entry);
+                    .filter(|(_, (id, _))| *id == node.id)
+                    .map(|(position, (_, entry))| (*position, **entry));
                 entry
-                    .is_none_or(|(until, _)| until <= view.now)
+                    .is_none_or(|(_, (until, _))| until <= view.now)
                     .then_some(Candidate {
                         node,
                         unremovable: entry,
@@ -294,17 +294,20 @@ impl ClusterAutoscaler {
         }
         let mut unneeded = Vec::new();
         let mut scratch = Scratch::default();
-        // Changes to the unremovable map, applied after the loop. Nothing in the loop reads the
-        // map except a candidate's own entry, which `candidates` read before the loop, and each
-        // node is a candidate once, so deferring the writes changes no result.
+        // Entries added to or removed from the unremovable map, applied after the loop. An
+        // existing entry is replaced at its position at once, and positions stay valid until
+        // the deferred writes are applied. Nothing in the loop reads the map except a
+        // candidate's own entry, which `candidates` read before the loop, and each node is a
+        // candidate once, so deferring the writes changes no result.
         let mut unremovable_writes = Vec::new();
 
         let limit = self.unneeded_nodes_limit(view.now);
         for &Candidate {
             node,
-            unremovable: previous,
+            unremovable: entry,
         } in candidates
         {
+            let previous = entry.map(|(_, previous)| previous);
             // Once enough nodes are unneeded, the rest are not simulated in this loop.
             if unneeded.len() >= limit {
                 break;
@@ -317,7 +320,7 @@ impl ClusterAutoscaler {
                         state.removed[index] = true;
                     }
                     unneeded.push(node.id);
-                    if previous.is_some() {
+                    if entry.is_some() {
                         unremovable_writes.push((node.id, None));
                     }
                 }
@@ -331,7 +334,12 @@ impl ClusterAutoscaler {
                         tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
                         view.now + self.config.unremovable_node_recheck_timeout
                     };
-                    unremovable_writes.push((node.id, Some((until, reason))));
+                    match entry {
+                        Some((position, _)) => {
+                            self.unremovable_until.set_at(position, (until, reason));
+                        }
+                        None => unremovable_writes.push((node.id, Some((until, reason)))),
+                    }
                     if previous.is_none_or(|(_, old)| old != reason) {
                         // The detail is written only with a note, which is rare.
                         let detail = if reason == Unremovable::NotUnderutilized {
