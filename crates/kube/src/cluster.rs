@@ -771,4 +771,21 @@ pub(crate) mod tests {
             }
         }
     }
+
+    #[test]
+    fn next_node_with_room_past_mixed_maximum() {
+        // Node 0 has free CPU only and node 1 free memory only, so their subtree's maximum
+        // seems to fit a pod that neither fits. Node 2 fits it.
+        let mut cluster = Cluster::new(vec![]);
+        let shapes = [(4000, 1000), (1000, 4000), (4000, 4000), (1000, 1000)];
+        for (cpu, memory) in shapes {
+            let id = cluster.add_node(new_node("ng", cpu, memory), SimTime(0));
+            cluster.mark_ready(id, SimTime(0));
+        }
+        let requests = Resources::new(2000, 2000, 1);
+
+        assert_eq!(cluster.next_node_with_room(0, 4, &requests), Some(2));
+        assert_eq!(cluster.next_node_with_room(0, 2, &requests), None);
+        assert_eq!(cluster.next_node_with_room(3, 4, &requests), None);
+    }
 }

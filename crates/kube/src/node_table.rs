@@ -92,12 +92,9 @@ impl NodeTable {
         if from >= to {
             return None;
         }
-        // Dense stretches of nodes with room are common, so the leaf is tried first.
-        if self.rooms.leaf(from).may_hold(requests) {
-            return Some(from);
-        }
         self.rooms
-            .first_in(1, 0, self.rooms.size, from, to, requests)
+            .first_from(from, requests)
+            .filter(|position| *position < to)
     }
 }
 
@@ -186,10 +183,6 @@ struct RoomIndex {
 }
 
 impl RoomIndex {
-    fn leaf(&self, index: usize) -> Room {
-        self.vertices[self.size + index]
-    }
-
     /// Builds the tree for `nodes` from scratch.
     fn rebuild(&mut self, nodes: &[Node]) {
         self.size = nodes.len().next_power_of_two();
@@ -222,27 +215,41 @@ impl RoomIndex {
         }
     }
 
-    /// Returns the first position in `from..to` below `vertex`, which covers `low..high`,
-    /// whose leaf may hold `requests`. A subtree whose maximum cannot hold them is skipped
-    /// whole.
-    fn first_in(
-        &self,
-        vertex: usize,
-        low: usize,
-        high: usize,
-        from: usize,
-        to: usize,
-        requests: &Resources,
-    ) -> Option<usize> {
-        if high <= from || to <= low || !self.vertices[vertex].may_hold(requests) {
-            return None;
+    /// Returns the first position from `from` on whose leaf may hold `requests`.
+    ///
+    /// The search starts at the leaf of `from`. When a subtree cannot hold the requests, it
+    /// climbs while the subtree is a right child and moves on to the next subtree to the
+    /// right, so a run of full nodes costs time logarithmic in its length. A subtree whose
+    /// maximum may hold the requests is descended to its leftmost such leaf. The maximum
+    /// combines different nodes, so a descent can find no such leaf, and the search then goes
+    /// on after that subtree.
+    fn first_from(&self, from: usize, requests: &Resources) -> Option<usize> {
+        let mut vertex = self.size + from;
+        loop {
+            if self.vertices[vertex].may_hold(requests) {
+                while vertex < self.size {
+                    let left = 2 * vertex;
+                    if self.vertices[left].may_hold(requests) {
+                        vertex = left;
+                    } else if self.vertices[left + 1].may_hold(requests) {
+                        vertex = left + 1;
+                    } else {
+                        break;
+                    }
+                }
+                if vertex >= self.size {
+                    return Some(vertex - self.size);
+                }
+            }
+            // Every leaf below `vertex` is searched: move to the next subtree to the right.
+            while vertex & 1 == 1 {
+                if vertex == 1 {
+                    return None;
+                }
+                vertex /= 2;
+            }
+            vertex += 1;
         }
-        if high - low == 1 {
-            return Some(low);
-        }
-        let middle = (low + high) / 2;
-        self.first_in(2 * vertex, low, middle, from, to, requests)
-            .or_else(|| self.first_in(2 * vertex + 1, middle, high, from, to, requests))
     }
 }
 
