@@ -54,6 +54,17 @@ impl<V> NodeMap<V> {
         self.entries.iter().map(|(id, value)| (*id, value))
     }
 
+    /// Number of entries.
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Returns the id and value of the entry at `position` (see [`iter`](Self::iter)).
+    pub(super) fn entry_at(&self, position: usize) -> (NodeId, &V) {
+        let (id, value) = &self.entries[position];
+        (*id, value)
+    }
+
     /// Replaces the value of the entry at `position` (see [`iter`](Self::iter)).
     pub(super) fn set_at(&mut self, position: usize, value: V) {
         self.entries[position].1 = value;
@@ -178,6 +189,8 @@ mod tests {
         }
         let position = map.iter().position(|(id, _)| id == NodeId(5)).unwrap();
         map.set_at(position, 50);
+        assert_eq!(map.len(), 3);
+        assert_eq!(map.entry_at(position), (NodeId(5), &50));
         let entries: Vec<(NodeId, u64)> = map.iter().map(|(id, v)| (id, *v)).collect();
         assert_eq!(
             entries,

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{ExtendedResource, Resources};
-use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodPhase, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
@@ -94,8 +93,8 @@ struct RemovalState<'a> {
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     node: &'a Node,
-    /// The node's entry in the unremovable map when the loop started, with its position there.
-    unremovable: Option<(usize, (SimTime, Unremovable))>,
+    /// Position of the node's entry in the unremovable map, if it has one.
+    unremovable_position: Option<usize>,
 }
 
 /// Lists of one candidate's removal simulation, kept from one candidate to the next so that
@@ -202,44 +201,49 @@ impl ClusterAutoscaler {
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
     /// in the previous loop, then the rest; by node id within each class.
     fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<Candidate<'a>> {
-        // The nodes and the unremovable map are both in node id order, so one walk along the
-        // map finds each node's entry without a lookup per node.
-        let mut unremovable = self.unremovable_until.iter().enumerate().peekable();
-        let eligible = view
-            .cluster
-            .nodes()
-            .filter(|node| node.is_in_service() && !self.deleting.contains_key(&node.id))
-            .filter(|node| {
-                self.group_of(node)
-                    .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
-            })
-            .filter_map(|node| {
-                while unremovable.next_if(|(_, (id, _))| *id < node.id).is_some() {}
-                let entry = unremovable
-                    .peek()
-                    .filter(|(_, (id, _))| *id == node.id)
-                    .map(|(position, (_, entry))| (*position, **entry));
-                entry
-                    .is_none_or(|(_, (until, _))| until <= view.now)
-                    .then_some(Candidate {
-                        node,
-                        unremovable: entry,
-                    })
-            });
-
+        // The nodes, the unremovable map and the unneeded map are all in node id order, so one
+        // walk along both maps finds each node's entries without a lookup per node.
+        //
         // The eligible nodes come in id order, so a stable split by (has pods, was not
         // unneeded) gives that order without a sort. The class index is 2 for a node with pods
         // plus 1 for a node that was not unneeded, which orders the four classes as the pair
-        // does. The unneeded map is in id order too and is walked alongside.
+        // does.
+        let unremovable = &self.unremovable_until;
+        let mut cursor = 0;
         let mut unneeded = self.unneeded.keys().peekable();
         let mut classified: Vec<(u8, Candidate)> = Vec::with_capacity(view.cluster.node_count());
-        for candidate in eligible {
-            let id = candidate.node.id;
-            while unneeded.next_if(|other| **other < id).is_some() {}
-            let was_unneeded = unneeded.peek() == Some(&&id);
-            let class = 2 * u8::from(view.cluster.has_active_pods(candidate.node))
-                + u8::from(!was_unneeded);
-            classified.push((class, candidate));
+        for node in view.cluster.nodes() {
+            if !node.is_in_service() || self.deleting.contains_key(&node.id) {
+                continue;
+            }
+            let group_above_min = self
+                .group_of(node)
+                .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
+            if !group_above_min {
+                continue;
+            }
+            while cursor < unremovable.len() && unremovable.entry_at(cursor).0 < node.id {
+                cursor += 1;
+            }
+            let position = (cursor < unremovable.len()
+                && unremovable.entry_at(cursor).0 == node.id)
+                .then_some(cursor);
+            if let Some(position) = position
+                && unremovable.entry_at(position).1.0 > view.now
+            {
+                continue;
+            }
+
+            while unneeded.next_if(|other| **other < node.id).is_some() {}
+            let was_unneeded = unneeded.peek() == Some(&&node.id);
+            let class = 2 * u8::from(view.cluster.has_active_pods(node)) + u8::from(!was_unneeded);
+            classified.push((
+                class,
+                Candidate {
+                    node,
+                    unremovable_position: position,
+                },
+            ));
         }
         let mut ordered = Vec::with_capacity(classified.len());
         for class in 0..4 {
@@ -297,17 +301,17 @@ impl ClusterAutoscaler {
         // Entries added to or removed from the unremovable map, applied after the loop. An
         // existing entry is replaced at its position at once, and positions stay valid until
         // the deferred writes are applied. Nothing in the loop reads the map except a
-        // candidate's own entry, which `candidates` read before the loop, and each node is a
-        // candidate once, so deferring the writes changes no result.
+        // candidate's own entry, and each node is a candidate once, so deferring the writes
+        // changes no result.
         let mut unremovable_writes = Vec::new();
 
         let limit = self.unneeded_nodes_limit(view.now);
         for &Candidate {
             node,
-            unremovable: entry,
+            unremovable_position: position,
         } in candidates
         {
-            let previous = entry.map(|(_, previous)| previous);
+            let previous = position.map(|position| *self.unremovable_until.entry_at(position).1);
             // Once enough nodes are unneeded, the rest are not simulated in this loop.
             if unneeded.len() >= limit {
                 break;
@@ -320,7 +324,7 @@ impl ClusterAutoscaler {
                         state.removed[index] = true;
                     }
                     unneeded.push(node.id);
-                    if entry.is_some() {
+                    if position.is_some() {
                         unremovable_writes.push((node.id, None));
                     }
                 }
@@ -334,8 +338,8 @@ impl ClusterAutoscaler {
                         tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
                         view.now + self.config.unremovable_node_recheck_timeout
                     };
-                    match entry {
-                        Some((position, _)) => {
+                    match position {
+                        Some(position) => {
                             self.unremovable_until.set_at(position, (until, reason));
                         }
                         None => unremovable_writes.push((node.id, Some((until, reason)))),
