@@ -61,6 +61,12 @@ fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resourc
 
 /// The forked cluster state of one removal simulation.
 struct RemovalState<'a> {
+    /// Whether `free`, `targets`, `moved_onto` and `removed` are built. They are built when
+    /// the first candidate has pods to move, because no destination is searched before, so a
+    /// loop in which no candidate gets that far skips the walk over the nodes.
+    destinations_built: bool,
+    /// Candidates found removable before the destinations were built, to mark in `removed`.
+    removed_before_built: Vec<NodeId>,
     /// Free capacity of each schedulable node, in node id order.
     free: Vec<(NodeId, Resources)>,
     /// The node of each entry of `free`.
@@ -87,6 +93,27 @@ struct RemovalState<'a> {
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+impl<'a> RemovalState<'a> {
+    /// Builds the destination lists from the schedulable nodes, unless they are built.
+    fn build_destinations(&mut self, cluster: &'a autoscale_sim_kube::Cluster) {
+        if self.destinations_built {
+            return;
+        }
+        self.destinations_built = true;
+        self.targets = Vec::with_capacity(cluster.node_count());
+        self.targets
+            .extend(cluster.nodes().filter(|n| n.is_schedulable()));
+        self.free = self.targets.iter().map(|n| (n.id, n.free())).collect();
+        self.removed = vec![false; self.targets.len()];
+        self.moved_onto = vec![Vec::new(); self.targets.len()];
+        for id in std::mem::take(&mut self.removed_before_built) {
+            if let Ok(index) = self.targets.binary_search_by_key(&id, |n| n.id) {
+                self.removed[index] = true;
+            }
+        }
+    }
 }
 
 /// A node eligible for the removal simulation.
@@ -266,13 +293,13 @@ impl ClusterAutoscaler {
         candidates: &[Candidate<'_>],
         actions: &mut Actions,
     ) -> Vec<NodeId> {
-        let mut targets: Vec<&Node> = Vec::with_capacity(view.cluster.node_count());
-        targets.extend(view.cluster.nodes().filter(|n| n.is_schedulable()));
         let mut state = RemovalState {
-            free: targets.iter().map(|n| (n.id, n.free())).collect(),
-            removed: vec![false; targets.len()],
-            moved_onto: vec![Vec::new(); targets.len()],
-            targets,
+            destinations_built: false,
+            removed_before_built: Vec::new(),
+            free: Vec::new(),
+            removed: Vec::new(),
+            moved_onto: Vec::new(),
+            targets: Vec::new(),
             resume: BTreeMap::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
@@ -320,7 +347,10 @@ impl ClusterAutoscaler {
                 Ok(()) => {
                     // `targets` is in node id order. A candidate that is not a target is
                     // never searched as a destination, so it needs no mark.
-                    if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id) {
+                    if !state.destinations_built {
+                        state.removed_before_built.push(node.id);
+                    } else if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id)
+                    {
                         state.removed[index] = true;
                     }
                     unneeded.push(node.id);
@@ -455,8 +485,11 @@ impl ClusterAutoscaler {
             pods.push(&pod.spec);
             pod_ids.push(Some(pod.id));
         }
+        if !pods.is_empty() {
+            state.build_destinations(cluster);
+        }
         // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
-        // is not one has none.
+        // is not one has none, and before the destinations are built no pod has moved.
         let moved = state
             .targets
             .binary_search_by_key(&node.id, |n| n.id)
