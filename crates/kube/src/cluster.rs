@@ -147,7 +147,7 @@ impl Cluster {
             self.generation += 1;
             pod.phase = PodPhase::Terminating;
             *self.terminating_on.entry(node_id).or_default() += 1;
-            if let Some(node) = self.nodes.get_mut(node_id) {
+            if let Some(mut node) = self.nodes.get_mut(node_id) {
                 node.last_pod_event = now;
             }
         }
@@ -259,7 +259,7 @@ impl Cluster {
     /// Marks a Launching node Ready.
     pub fn mark_ready(&mut self, id: NodeId, now: SimTime) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(id)
+        if let Some(mut node) = self.nodes.get_mut(id)
             && node.state == NodeState::Launching
         {
             node.state = NodeState::Ready;
@@ -272,7 +272,7 @@ impl Cluster {
     /// node that is not Ready takes no new pods.
     pub fn set_node_not_ready(&mut self, id: NodeId, since: Option<SimTime>) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(id) {
+        if let Some(mut node) = self.nodes.get_mut(id) {
             node.not_ready_since = since;
         }
     }
@@ -280,7 +280,7 @@ impl Cluster {
     /// Sets an annotation on a node.
     pub fn annotate_node(&mut self, id: NodeId, key: &str, value: &str) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(id) {
+        if let Some(mut node) = self.nodes.get_mut(id) {
             node.annotations.insert(key.to_string(), value.to_string());
         }
     }
@@ -288,7 +288,7 @@ impl Cluster {
     /// Cordons a node and marks it Deleting; the scheduler stops using it.
     pub fn mark_deleting(&mut self, id: NodeId) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(id) {
+        if let Some(mut node) = self.nodes.get_mut(id) {
             node.state = NodeState::Deleting;
             node.cordoned = true;
         }
@@ -298,7 +298,7 @@ impl Cluster {
     /// and uncordoned, after a deletion gave up.
     pub fn cancel_deletion(&mut self, id: NodeId) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(id) {
+        if let Some(mut node) = self.nodes.get_mut(id) {
             node.state = if node.ready_at.is_some() {
                 NodeState::Ready
             } else {
@@ -311,7 +311,7 @@ impl Cluster {
     /// Sets or clears a node's cordon.
     pub fn set_cordoned(&mut self, id: NodeId, cordoned: bool) {
         self.generation += 1;
-        if let Some(node) = self.nodes.get_mut(id) {
+        if let Some(mut node) = self.nodes.get_mut(id) {
             node.cordoned = cordoned;
         }
     }
@@ -341,6 +341,25 @@ impl Cluster {
     /// Iterates over all nodes in id order (launch order).
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes.as_slice().iter()
+    }
+
+    /// Returns the node at `position` in the order of [`Cluster::nodes`].
+    pub fn node_at(&self, position: usize) -> &Node {
+        &self.nodes.as_slice()[position]
+    }
+
+    /// Returns the first position in `from..to`, in the order of [`Cluster::nodes`], whose
+    /// node may hold `requests`. Every node before it in `from..to` is not schedulable or
+    /// lacks the free CPU, memory or pod slots for `requests`, so it fails kube-scheduler's
+    /// filters. The node at the returned position may still fail them. The search skips runs
+    /// of full nodes in logarithmic time.
+    pub fn next_node_with_room(
+        &self,
+        from: usize,
+        to: usize,
+        requests: &Resources,
+    ) -> Option<usize> {
+        self.nodes.next_with_room(from, to, requests)
     }
 
     /// Number of nodes in every state.
@@ -442,7 +461,7 @@ impl Cluster {
         if !pod.spec.pod_anti_affinity.required.is_empty() {
             self.bound_with_anti_affinity += 1;
         }
-        let node = self.nodes.get_mut(node_id).expect("bind: node exists");
+        let mut node = self.nodes.get_mut(node_id).expect("bind: node exists");
         node.pods.insert(pod_id);
         node.pod_requests += pod.spec.requests;
         node.last_pod_event = now;
@@ -531,7 +550,7 @@ impl Cluster {
                 if !pod.spec.pod_anti_affinity.required.is_empty() {
                     self.bound_with_anti_affinity -= 1;
                 }
-                let node = self
+                let mut node = self
                     .nodes
                     .get_mut(node_id)
                     .expect("delete: node of a bound pod exists");
@@ -673,5 +692,100 @@ pub(crate) mod tests {
         );
         let marks: Vec<bool> = cluster.pending_pods().map(|p| p.unschedulable).collect();
         assert_eq!(marks, vec![false, true]);
+    }
+
+    /// Finds, by a scan, the first position in `from..to` whose node is schedulable with the
+    /// CPU, memory and pod slots for `requests`.
+    fn first_with_room_by_scan(
+        cluster: &Cluster,
+        from: usize,
+        to: usize,
+        requests: &Resources,
+    ) -> Option<usize> {
+        (from..to.min(cluster.node_count())).find(|&position| {
+            let node = cluster.node_at(position);
+            let free = node.free();
+            node.is_schedulable()
+                && requests.cpu_millis <= free.cpu_millis
+                && requests.memory_bytes <= free.memory_bytes
+                && requests.pods <= free.pods
+        })
+    }
+
+    #[test]
+    fn next_node_with_room_matches_scan() {
+        let mut cluster = Cluster::new(vec![]);
+        // A fixed linear congruential sequence gives varied sizes and loads without a seed.
+        let mut state: u64 = 12345;
+        let mut next = |bound: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % bound
+        };
+        let mut nodes = Vec::new();
+        for _ in 0..37 {
+            let cpu = 1000 * (1 + next(8) as i64);
+            let memory = 1024 * (1 + next(8) as i64);
+            let id = cluster.add_node(new_node("ng", cpu, memory), SimTime(0));
+            if next(5) > 0 {
+                cluster.mark_ready(id, SimTime(0));
+            }
+            nodes.push(id);
+        }
+        for (index, &id) in nodes.iter().enumerate() {
+            for _ in 0..next(4) {
+                let requests = Resources::new(250 * (1 + next(4) as i64), 256, 1);
+                let spec = Arc::new(PodSpec {
+                    requests,
+                    ..Default::default()
+                });
+                let pod = cluster.create_pod(Owner::Bare, spec, SimTime(1));
+                cluster.bind(pod, id, SimTime(1));
+            }
+            if index % 7 == 3 {
+                cluster.set_cordoned(id, true);
+            }
+        }
+        // Removing nodes moves the later ones down; the index must follow.
+        for id in [nodes[0], nodes[20], nodes[36]] {
+            for pod in cluster.node(id).unwrap().pods.clone() {
+                cluster.delete_pod(pod, SimTime(2));
+            }
+            assert!(cluster.remove_node(id).is_some());
+        }
+
+        let count = cluster.node_count();
+        for cpu in [0, 250, 1000, 3000, 7000, 9000] {
+            for memory in [0, 1024, 5000] {
+                let requests = Resources::new(cpu, memory, 1);
+                for from in 0..=count {
+                    for to in [from, from + 1, count / 2, count, count + 3] {
+                        assert_eq!(
+                            cluster.next_node_with_room(from, to, &requests),
+                            first_with_room_by_scan(&cluster, from, to, &requests),
+                            "cpu {cpu}, memory {memory}, positions {from}..{to}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn next_node_with_room_past_mixed_maximum() {
+        // Node 0 has free CPU only and node 1 free memory only, so their subtree's maximum
+        // seems to fit a pod that neither fits. Node 2 fits it.
+        let mut cluster = Cluster::new(vec![]);
+        let shapes = [(4000, 1000), (1000, 4000), (4000, 4000), (1000, 1000)];
+        for (cpu, memory) in shapes {
+            let id = cluster.add_node(new_node("ng", cpu, memory), SimTime(0));
+            cluster.mark_ready(id, SimTime(0));
+        }
+        let requests = Resources::new(2000, 2000, 1);
+
+        assert_eq!(cluster.next_node_with_room(0, 4, &requests), Some(2));
+        assert_eq!(cluster.next_node_with_room(0, 2, &requests), None);
+        assert_eq!(cluster.next_node_with_room(3, 4, &requests), None);
     }
 }

@@ -1,4 +1,8 @@
-//! The cluster's nodes in id order, stored contiguously.
+//! The cluster's nodes in id order, stored contiguously, with an index of their free room.
+
+use std::ops::{Deref, DerefMut};
+
+use autoscale_sim_cloud::Resources;
 
 use crate::objects::{Node, NodeId};
 
@@ -8,10 +12,15 @@ use crate::objects::{Node, NodeId};
 /// walks one vector instead of the leaves of a `BTreeMap`. A lookup is a binary search over
 /// the ids alone. Ids grow with every node added, so adding is
 /// a push. Removing shifts the later nodes, which costs one copy of the vector per removed node.
+///
+/// The table also keeps a [`RoomIndex`] over the node positions. Every change to a node goes
+/// through [`NodeTable::get_mut`], whose guard updates the node's entry when it is dropped, so
+/// the index always matches the nodes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct NodeTable {
     ids: Vec<NodeId>,
     nodes: Vec<Node>,
+    rooms: RoomIndex,
 }
 
 impl NodeTable {
@@ -25,6 +34,7 @@ impl NodeTable {
         );
         self.ids.push(node.id);
         self.nodes.push(node);
+        self.rooms.pushed(&self.nodes);
     }
 
     fn position(&self, id: NodeId) -> Option<usize> {
@@ -36,9 +46,11 @@ impl NodeTable {
         self.position(id).map(|index| &self.nodes[index])
     }
 
-    /// Returns the node `id` for changing.
-    pub(crate) fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
-        self.position(id).map(|index| &mut self.nodes[index])
+    /// Returns the node `id` for changing. The node's room is indexed again when the returned
+    /// guard is dropped.
+    pub(crate) fn get_mut(&mut self, id: NodeId) -> Option<NodeMut<'_>> {
+        self.position(id)
+            .map(|index| NodeMut { table: self, index })
     }
 
     /// Checks whether node `id` exists.
@@ -50,7 +62,10 @@ impl NodeTable {
     pub(crate) fn remove(&mut self, id: NodeId) -> Option<Node> {
         let index = self.position(id)?;
         self.ids.remove(index);
-        Some(self.nodes.remove(index))
+        let node = self.nodes.remove(index);
+        // The later nodes moved down one position, so the index is built again.
+        self.rooms.rebuild(&self.nodes);
+        Some(node)
     }
 
     /// Returns the nodes in id order.
@@ -61,6 +76,180 @@ impl NodeTable {
     /// Number of nodes.
     pub(crate) fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Returns the first position in `from..to` whose node may hold `requests`. Every node
+    /// at a position in `from..` before the returned one (or in all of `from..to` with `None`)
+    /// is not schedulable or lacks the free CPU, memory or pod slots for `requests`. The node
+    /// at the returned position may still lack room, in an extended resource for example.
+    pub(crate) fn next_with_room(
+        &self,
+        from: usize,
+        to: usize,
+        requests: &Resources,
+    ) -> Option<usize> {
+        let to = to.min(self.nodes.len());
+        if from >= to {
+            return None;
+        }
+        self.rooms
+            .first_from(from, requests)
+            .filter(|position| *position < to)
+    }
+}
+
+/// A node of the table borrowed for changing. Dropping it indexes the node's room again.
+pub(crate) struct NodeMut<'a> {
+    table: &'a mut NodeTable,
+    index: usize,
+}
+
+impl Deref for NodeMut<'_> {
+    type Target = Node;
+
+    fn deref(&self) -> &Node {
+        &self.table.nodes[self.index]
+    }
+}
+
+impl DerefMut for NodeMut<'_> {
+    fn deref_mut(&mut self) -> &mut Node {
+        &mut self.table.nodes[self.index]
+    }
+}
+
+impl Drop for NodeMut<'_> {
+    fn drop(&mut self) {
+        let room = Room::of(&self.table.nodes[self.index]);
+        self.table.rooms.set(self.index, room);
+    }
+}
+
+/// The largest free CPU, memory and pod slots among some schedulable nodes, each taken on
+/// its own, so they may come from different nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Room {
+    cpu_millis: i64,
+    memory_bytes: i64,
+    pods: i64,
+}
+
+impl Room {
+    /// The room of a node that is not schedulable, below every request that is not negative.
+    const NONE: Room = Room {
+        cpu_millis: i64::MIN,
+        memory_bytes: i64::MIN,
+        pods: i64::MIN,
+    };
+
+    fn of(node: &Node) -> Room {
+        if !node.is_schedulable() {
+            return Room::NONE;
+        }
+        let free = node.free();
+        Room {
+            cpu_millis: free.cpu_millis,
+            memory_bytes: free.memory_bytes,
+            pods: free.pods,
+        }
+    }
+
+    fn max(self, other: Room) -> Room {
+        Room {
+            cpu_millis: self.cpu_millis.max(other.cpu_millis),
+            memory_bytes: self.memory_bytes.max(other.memory_bytes),
+            pods: self.pods.max(other.pods),
+        }
+    }
+
+    /// Checks whether a node with this much room could hold `requests`. When this is false
+    /// for the maximum over some nodes, every one of those nodes lacks room in at least one
+    /// of the three resources, so none of them passes kube-scheduler's NodeResourcesFit.
+    fn may_hold(&self, requests: &Resources) -> bool {
+        requests.cpu_millis <= self.cpu_millis
+            && requests.memory_bytes <= self.memory_bytes
+            && requests.pods <= self.pods
+    }
+}
+
+/// A segment tree over node positions: each vertex contains the [`Room::max`] of the nodes
+/// below it. Vertex 1 is the root, vertex `v` has children `2v` and `2v + 1`, and the leaf of
+/// position `i` is vertex `size + i`. Leaves past the last node contain [`Room::NONE`].
+#[derive(Clone, Debug, Default)]
+struct RoomIndex {
+    /// Number of leaves, a power of two, or 0 before the first node.
+    size: usize,
+    vertices: Vec<Room>,
+}
+
+impl RoomIndex {
+    /// Builds the tree for `nodes` from scratch.
+    fn rebuild(&mut self, nodes: &[Node]) {
+        self.size = nodes.len().next_power_of_two();
+        self.vertices.clear();
+        self.vertices.resize(2 * self.size, Room::NONE);
+        for (index, node) in nodes.iter().enumerate() {
+            self.vertices[self.size + index] = Room::of(node);
+        }
+        for vertex in (1..self.size).rev() {
+            self.vertices[vertex] = self.vertices[2 * vertex].max(self.vertices[2 * vertex + 1]);
+        }
+    }
+
+    /// Indexes the last of `nodes`, just pushed.
+    fn pushed(&mut self, nodes: &[Node]) {
+        if nodes.len() > self.size {
+            self.rebuild(nodes);
+        } else {
+            let index = nodes.len() - 1;
+            self.set(index, Room::of(&nodes[index]));
+        }
+    }
+
+    fn set(&mut self, index: usize, room: Room) {
+        let mut vertex = self.size + index;
+        self.vertices[vertex] = room;
+        while vertex > 1 {
+            vertex /= 2;
+            self.vertices[vertex] = self.vertices[2 * vertex].max(self.vertices[2 * vertex + 1]);
+        }
+    }
+
+    /// Returns the first position from `from` on whose leaf may hold `requests`.
+    ///
+    /// The search starts at the leaf of `from`. When a subtree cannot hold the requests, it
+    /// climbs while the subtree is a right child and moves on to the next subtree to the
+    /// right, so a run of full nodes costs time logarithmic in its length. A subtree whose
+    /// maximum may hold the requests is descended to its leftmost such leaf. The maximum
+    /// combines different nodes, so a descent can find no such leaf, and the search then goes
+    /// on after that subtree.
+    fn first_from(&self, from: usize, requests: &Resources) -> Option<usize> {
+        let mut vertex = self.size + from;
+        loop {
+            if self.vertices[vertex].may_hold(requests) {
+                while vertex < self.size {
+                    let left = 2 * vertex;
+                    if self.vertices[left].may_hold(requests) {
+                        vertex = left;
+                    } else if self.vertices[left + 1].may_hold(requests) {
+                        vertex = left + 1;
+                    } else {
+                        break;
+                    }
+                }
+                if vertex >= self.size {
+                    return Some(vertex - self.size);
+                }
+            }
+            // Every leaf below `vertex` is searched: move to the next subtree to the right.
+            while vertex & 1 == 1 {
+                if vertex == 1 {
+                    return None;
+                }
+                vertex /= 2;
+            }
+            vertex += 1;
+        }
     }
 }
 

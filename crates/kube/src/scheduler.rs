@@ -245,21 +245,27 @@ impl Scheduler {
         let nodes_to_find = feasible_nodes_to_find(node_count, self.percentage_of_nodes_to_score);
 
         // Filter, from the rotating start, until enough feasible nodes are found. The nodes in
-        // search order are those from the start position on, then those before it.
+        // search order are those from the start position on, then those before it. The
+        // cluster's room index skips runs of nodes that are not schedulable or lack the CPU,
+        // memory or pod slots for the pod. `passes` rejects each of them with no side effect,
+        // so skipping them finds the same feasible nodes. They still count as processed, as
+        // kube-scheduler counts every node it filtered, which keeps the next start index.
         let start = self.next_start % node_count;
-        let in_search_order = cluster
-            .nodes()
-            .skip(start)
-            .chain(cluster.nodes().take(start));
-        let mut feasible: Vec<&Node> = Vec::new();
-        let mut processed = 0;
-        for node in in_search_order {
-            processed += 1;
-            if passes(node) {
-                feasible.push(node);
-                if feasible.len() >= nodes_to_find {
-                    break;
+        let mut feasible: Vec<&Node> = Vec::with_capacity(nodes_to_find.min(node_count));
+        let mut processed = node_count;
+        'search: for (from, to) in [(start, node_count), (0, start)] {
+            let mut position = from;
+            while let Some(found) = cluster.next_node_with_room(position, to, &spec.requests) {
+                let node = cluster.node_at(found);
+                if passes(node) {
+                    feasible.push(node);
+                    if feasible.len() >= nodes_to_find {
+                        // Nodes from the start up to and including this one were processed.
+                        processed = (found + node_count - start) % node_count + 1;
+                        break 'search;
+                    }
                 }
+                position = found + 1;
             }
         }
         self.next_start = (self.next_start + processed) % node_count;

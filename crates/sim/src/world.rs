@@ -1124,11 +1124,14 @@ pub(crate) fn fleet_by_type(
     cluster: &Cluster,
     catalog: &autoscale_sim_cloud::Catalog,
 ) -> BTreeMap<String, u32> {
-    let mut fleet = BTreeMap::new();
+    // Counting by index first clones each instance type's name once, not once per node.
+    let mut by_index: BTreeMap<autoscale_sim_cloud::InstanceTypeIndex, u32> = BTreeMap::new();
     for node in cluster.nodes() {
-        *fleet
-            .entry(catalog.get(node.instance_type).name.clone())
-            .or_insert(0) += 1;
+        *by_index.entry(node.instance_type).or_insert(0) += 1;
+    }
+    let mut fleet = BTreeMap::new();
+    for (index, count) in by_index {
+        *fleet.entry(catalog.get(index).name.clone()).or_insert(0) += count;
     }
     fleet
 }

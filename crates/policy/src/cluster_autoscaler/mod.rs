@@ -71,6 +71,7 @@ mod asg;
 mod balancing;
 mod expander;
 mod limits;
+mod node_map;
 mod scale_down;
 mod scale_up;
 mod template;
@@ -355,7 +356,7 @@ pub struct ClusterAutoscaler {
     /// Unneeded nodes and since when.
     unneeded: BTreeMap<NodeId, SimTime>,
     /// Nodes found unremovable, until when they are not checked again, and why.
-    unremovable_until: BTreeMap<NodeId, (SimTime, Unremovable)>,
+    unremovable_until: node_map::NodeMap<(SimTime, Unremovable)>,
     /// Nodes this policy is deleting, and whether each needed a drain.
     deleting: BTreeMap<NodeId, bool>,
     last_scale_up: Option<SimTime>,
@@ -401,7 +402,7 @@ impl ClusterAutoscaler {
             market: None,
             cached_templates: BTreeMap::new(),
             unneeded: BTreeMap::new(),
-            unremovable_until: BTreeMap::new(),
+            unremovable_until: node_map::NodeMap::default(),
             deleting: BTreeMap::new(),
             last_scale_up: None,
             last_scale_down_delete: None,
@@ -439,7 +440,7 @@ impl ClusterAutoscaler {
     pub fn unremovable_nodes(&self) -> impl Iterator<Item = (NodeId, Unremovable, SimTime)> + '_ {
         self.unremovable_until
             .iter()
-            .map(|(id, (until, reason))| (*id, *reason, *until))
+            .map(|(id, (until, reason))| (id, *reason, *until))
     }
 
     /// Finds the node group of `node` from its owner name, looked up once per node.
@@ -680,7 +681,7 @@ impl Autoscaler for ClusterAutoscaler {
                 self.upcoming.remove(node);
                 self.deleting.remove(node);
                 self.unneeded.remove(node);
-                self.unremovable_until.remove(node);
+                self.unremovable_until.remove(*node);
             }
         }
     }

@@ -61,6 +61,12 @@ fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resourc
 
 /// The forked cluster state of one removal simulation.
 struct RemovalState<'a> {
+    /// Whether `free`, `targets`, `moved_onto` and `removed` are built. They are built when
+    /// the first candidate has pods to move, because no destination is searched before, so a
+    /// loop in which no candidate gets that far skips the walk over the nodes.
+    destinations_built: bool,
+    /// Candidates found removable before the destinations were built, to mark in `removed`.
+    removed_before_built: Vec<NodeId>,
     /// Free capacity of each schedulable node, in node id order.
     free: Vec<(NodeId, Resources)>,
     /// The node of each entry of `free`.
@@ -87,6 +93,35 @@ struct RemovalState<'a> {
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+impl<'a> RemovalState<'a> {
+    /// Builds the destination lists from the schedulable nodes, unless they are built.
+    fn build_destinations(&mut self, cluster: &'a autoscale_sim_kube::Cluster) {
+        if self.destinations_built {
+            return;
+        }
+        self.destinations_built = true;
+        self.targets = Vec::with_capacity(cluster.node_count());
+        self.targets
+            .extend(cluster.nodes().filter(|n| n.is_schedulable()));
+        self.free = self.targets.iter().map(|n| (n.id, n.free())).collect();
+        self.removed = vec![false; self.targets.len()];
+        self.moved_onto = vec![Vec::new(); self.targets.len()];
+        for id in std::mem::take(&mut self.removed_before_built) {
+            if let Ok(index) = self.targets.binary_search_by_key(&id, |n| n.id) {
+                self.removed[index] = true;
+            }
+        }
+    }
+}
+
+/// A node eligible for the removal simulation.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    node: &'a Node,
+    /// Position of the node's entry in the unremovable map, if it has one.
+    unremovable_position: Option<usize>,
 }
 
 /// Lists of one candidate's removal simulation, kept from one candidate to the next so that
@@ -192,40 +227,61 @@ impl ClusterAutoscaler {
 
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
     /// in the previous loop, then the rest; by node id within each class.
-    fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<&'a Node> {
-        // The nodes and the unremovable map are both in node id order, so one walk along the
-        // map finds each node's entry without a lookup per node.
-        let mut unremovable = self.unremovable_until.iter().peekable();
-        let eligible = view
-            .cluster
-            .nodes()
-            .filter(|node| node.is_in_service() && !self.deleting.contains_key(&node.id))
-            .filter(|node| {
-                self.group_of(node)
-                    .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size)
-            })
-            .filter(|node| {
-                while unremovable.next_if(|(id, _)| **id < node.id).is_some() {}
-                unremovable
-                    .peek()
-                    .filter(|(id, _)| **id == node.id)
-                    .is_none_or(|(_, (until, _))| *until <= view.now)
-            });
-
+    fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<Candidate<'a>> {
+        // The nodes, the unremovable map and the unneeded map are all in node id order, so one
+        // walk along both maps finds each node's entries without a lookup per node.
+        //
         // The eligible nodes come in id order, so a stable split by (has pods, was not
         // unneeded) gives that order without a sort. The class index is 2 for a node with pods
         // plus 1 for a node that was not unneeded, which orders the four classes as the pair
-        // does. The unneeded map is in id order too and is walked alongside.
+        // does.
+        let unremovable = &self.unremovable_until;
+        let mut cursor = 0;
         let mut unneeded = self.unneeded.keys().peekable();
-        let mut classes: [Vec<&Node>; 4] = Default::default();
-        for node in eligible {
-            while unneeded.next_if(|id| **id < node.id).is_some() {}
+        let mut classified: Vec<(u8, Candidate)> = Vec::with_capacity(view.cluster.node_count());
+        for node in view.cluster.nodes() {
+            if !node.is_in_service() || self.deleting.contains_key(&node.id) {
+                continue;
+            }
+            let group_above_min = self
+                .group_of(node)
+                .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
+            if !group_above_min {
+                continue;
+            }
+            while cursor < unremovable.len() && unremovable.entry_at(cursor).0 < node.id {
+                cursor += 1;
+            }
+            let position = (cursor < unremovable.len()
+                && unremovable.entry_at(cursor).0 == node.id)
+                .then_some(cursor);
+            if let Some(position) = position
+                && unremovable.entry_at(position).1.0 > view.now
+            {
+                continue;
+            }
+
+            while unneeded.next_if(|other| **other < node.id).is_some() {}
             let was_unneeded = unneeded.peek() == Some(&&node.id);
-            let class =
-                2 * usize::from(view.cluster.has_active_pods(node)) + usize::from(!was_unneeded);
-            classes[class].push(node);
+            let class = 2 * u8::from(view.cluster.has_active_pods(node)) + u8::from(!was_unneeded);
+            classified.push((
+                class,
+                Candidate {
+                    node,
+                    unremovable_position: position,
+                },
+            ));
         }
-        classes.concat()
+        let mut ordered = Vec::with_capacity(classified.len());
+        for class in 0..4 {
+            ordered.extend(
+                classified
+                    .iter()
+                    .filter(|(c, _)| *c == class)
+                    .map(|(_, candidate)| *candidate),
+            );
+        }
+        ordered
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
@@ -234,19 +290,16 @@ impl ClusterAutoscaler {
     fn simulate_removal(
         &mut self,
         view: &ClusterView<'_>,
-        candidates: &[&Node],
+        candidates: &[Candidate<'_>],
         actions: &mut Actions,
     ) -> Vec<NodeId> {
-        let targets: Vec<&Node> = view
-            .cluster
-            .nodes()
-            .filter(|n| n.is_schedulable())
-            .collect();
         let mut state = RemovalState {
-            free: targets.iter().map(|n| (n.id, n.free())).collect(),
-            removed: vec![false; targets.len()],
-            moved_onto: vec![Vec::new(); targets.len()],
-            targets,
+            destinations_built: false,
+            removed_before_built: Vec::new(),
+            free: Vec::new(),
+            removed: Vec::new(),
+            moved_onto: Vec::new(),
+            targets: Vec::new(),
             resume: BTreeMap::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
@@ -272,9 +325,20 @@ impl ClusterAutoscaler {
         }
         let mut unneeded = Vec::new();
         let mut scratch = Scratch::default();
+        // Entries added to or removed from the unremovable map, applied after the loop. An
+        // existing entry is replaced at its position at once, and positions stay valid until
+        // the deferred writes are applied. Nothing in the loop reads the map except a
+        // candidate's own entry, and each node is a candidate once, so deferring the writes
+        // changes no result.
+        let mut unremovable_writes = Vec::new();
 
         let limit = self.unneeded_nodes_limit(view.now);
-        for node in candidates {
+        for &Candidate {
+            node,
+            unremovable_position: position,
+        } in candidates
+        {
+            let previous = position.map(|position| *self.unremovable_until.entry_at(position).1);
             // Once enough nodes are unneeded, the rest are not simulated in this loop.
             if unneeded.len() >= limit {
                 break;
@@ -283,11 +347,16 @@ impl ClusterAutoscaler {
                 Ok(()) => {
                     // `targets` is in node id order. A candidate that is not a target is
                     // never searched as a destination, so it needs no mark.
-                    if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id) {
+                    if !state.destinations_built {
+                        state.removed_before_built.push(node.id);
+                    } else if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id)
+                    {
                         state.removed[index] = true;
                     }
                     unneeded.push(node.id);
-                    self.unremovable_until.remove(&node.id);
+                    if position.is_some() {
+                        unremovable_writes.push((node.id, None));
+                    }
                 }
                 Err(reason) => {
                     // NotUnderutilized is reported but checked again in the next loop; the other
@@ -299,7 +368,12 @@ impl ClusterAutoscaler {
                         tracing::debug!(time = %view.now, node = %node.name, reason = reason.as_str(), "unremovable");
                         view.now + self.config.unremovable_node_recheck_timeout
                     };
-                    let previous = self.unremovable_until.insert(node.id, (until, reason));
+                    match position {
+                        Some(position) => {
+                            self.unremovable_until.set_at(position, (until, reason));
+                        }
+                        None => unremovable_writes.push((node.id, Some((until, reason)))),
+                    }
                     if previous.is_none_or(|(_, old)| old != reason) {
                         // The detail is written only with a note, which is rare.
                         let detail = if reason == Unremovable::NotUnderutilized {
@@ -316,6 +390,7 @@ impl ClusterAutoscaler {
                 }
             }
         }
+        self.unremovable_until.apply(&mut unremovable_writes);
         unneeded
     }
 
@@ -410,8 +485,11 @@ impl ClusterAutoscaler {
             pods.push(&pod.spec);
             pod_ids.push(Some(pod.id));
         }
+        if !pods.is_empty() {
+            state.build_destinations(cluster);
+        }
         // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
-        // is not one has none.
+        // is not one has none, and before the destinations are built no pod has moved.
         let moved = state
             .targets
             .binary_search_by_key(&node.id, |n| n.id)

@@ -310,7 +310,7 @@ impl ClusterAutoscaler {
         }
         // Host ports matter only when a pending pod requests one.
         let any_host_ports = pending.iter().any(|p| !p.spec.host_ports.is_empty());
-        let mut slots: Vec<Slot> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::with_capacity(view.cluster.node_count());
         for node in view.cluster.nodes() {
             if node.is_schedulable() {
                 let ports = if any_host_ports {

@@ -96,12 +96,17 @@ pub(super) fn pods_to_delete(
             doubled_up: pod.node.map_or(0, |n| per_node[&n]),
         })
         .collect();
+    // `compare` ends on the pod id, a total order, so moving the first `count` to the front
+    // and sorting only them gives the same pods in the same order as sorting every pod.
+    if count == 0 {
+        return Vec::new();
+    }
+    if count < candidates.len() {
+        candidates.select_nth_unstable_by(count - 1, |a, b| compare(a, b, now));
+        candidates.truncate(count);
+    }
     candidates.sort_by(|a, b| compare(a, b, now));
-    candidates
-        .into_iter()
-        .take(count)
-        .map(|c| c.pod.id)
-        .collect()
+    candidates.into_iter().map(|c| c.pod.id).collect()
 }
 
 #[cfg(test)]
@@ -175,6 +180,15 @@ mod tests {
             order,
             vec![unbound, starting, cheap, crowded_new, crowded_old, costly]
         );
+
+        // Asking for fewer pods gives the first ones of the same order.
+        for count in 0..all.len() {
+            assert_eq!(
+                pods_to_delete(&cluster, all.into_iter(), count, now),
+                order[..count],
+                "count {count}"
+            );
+        }
     }
 
     #[test]
