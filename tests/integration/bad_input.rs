@@ -236,6 +236,30 @@ fn cases() -> Vec<Case> {
             ],
         ),
         small_web_case(
+            "do-not-disrupt not a boolean",
+            "    startupLatency: 10s\n    template:\n",
+            "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"yes\"}}\n",
+            vec![
+                "scenario.yaml:16:61: field workloads[0].template.metadata.annotations.karpenter.sh/do-not-disrupt, value \"yes\": expected \"true\" or \"false\"",
+            ],
+        ),
+        small_web_case(
+            "do-not-disrupt duration",
+            "    startupLatency: 10s\n    template:\n",
+            "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"5m\"}}\n",
+            vec![
+                "value \"5m\": a duration for this annotation is not modelled",
+            ],
+        ),
+        small_web_case(
+            "pod-deletion-cost not a number",
+            "    startupLatency: 10s\n    template:\n",
+            "    startupLatency: 10s\n    template:\n      metadata: {annotations: {controller.kubernetes.io/pod-deletion-cost: abc}}\n",
+            vec![
+                "scenario.yaml:16:76: field workloads[0].template.metadata.annotations.controller.kubernetes.io/pod-deletion-cost, value \"abc\": expected a whole number",
+            ],
+        ),
+        small_web_case(
             "negative maxSize",
             "maxSize: 10\n",
             "maxSize: -1\n",

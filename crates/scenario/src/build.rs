@@ -1054,29 +1054,42 @@ fn build_pod_spec(
         ));
     }
     let annotations = &template.metadata.annotations;
+    // `field` is the template's `spec`; the annotations sit beside it, under `metadata`.
+    let template_field = field.strip_suffix(".spec").unwrap_or(field);
+    let annotation_field = |key: &str| format!("{template_field}.metadata.annotations.{key}");
     let annotation_bool = |key: &str| -> Result<Option<bool>> {
-        match annotations.get(key).map(String::as_str) {
-            None => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
-            Some(other) => Err(ScenarioError::at(
-                ctx.file,
-                None,
-                &format!("{field}.metadata.annotations.{key}"),
+        let Some(value) = annotations.get(key) else {
+            return Ok(None);
+        };
+        match value.value.as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            // NOTE: Karpenter v1.13 also takes a duration for do-not-disrupt, protecting
+            // the pod for that long after it starts; the model reads only true and false.
+            other if parse_duration(other).is_ok() => Err(ctx.error(
+                value,
+                &annotation_field(key),
+                Some(other.to_string()),
+                "a duration for this annotation is not modelled",
+                "write the annotation as \"true\" or \"false\"",
+            )),
+            other => Err(ctx.error(
+                value,
+                &annotation_field(key),
                 Some(other.to_string()),
                 "expected \"true\" or \"false\"",
                 "write the annotation as \"true\" or \"false\"",
             )),
         }
     };
-    let deletion_cost = match annotations.get("controller.kubernetes.io/pod-deletion-cost") {
+    let deletion_cost_key = "controller.kubernetes.io/pod-deletion-cost";
+    let deletion_cost = match annotations.get(deletion_cost_key) {
         None => 0,
-        Some(text) => text.parse::<i32>().map_err(|_| {
-            ScenarioError::at(
-                ctx.file,
-                None,
-                &format!("{field}.metadata.annotations.controller.kubernetes.io/pod-deletion-cost"),
-                Some(text.clone()),
+        Some(text) => text.value.parse::<i32>().map_err(|_| {
+            ctx.error(
+                text,
+                &annotation_field(deletion_cost_key),
+                Some(text.value.clone()),
                 "expected a whole number",
                 "write a number such as \"100\"",
             )

@@ -312,7 +312,7 @@ pub struct Metadata {
     pub labels: BTreeMap<String, String>,
     /// Annotations.
     #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, Spanned<String>>,
 }
 
 /// One entry of `workloads`, whose `kind` decides which other fields apply.
