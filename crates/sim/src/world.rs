@@ -274,6 +274,8 @@ impl World {
                 .count();
             self.metrics.advance(now, &self.cluster, fallback_running);
             if event == Event::End {
+                // A snapshot at the end of the run comes after the last sample.
+                self.snapshot_fleet(now);
                 break;
             }
             self.handle(now, event);

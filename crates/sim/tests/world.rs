@@ -56,6 +56,31 @@ fn static_fleet_bills_each_second() {
 }
 
 #[test]
+fn snapshot_at_end_is_taken() {
+    // The last sample comes a sample interval before the end, so a snapshot at the end itself
+    // is taken when the run ends.
+    let catalog = Arc::new(Catalog::builtin());
+    let mut config = SimConfig::new("end", 1, SimDuration::from_hours(1), catalog.clone());
+    config
+        .deployments
+        .push(deployment("web", 500, GIB, Replicas::Fixed(3)));
+    config.snapshots.push(autoscale_sim_sim::Snapshot {
+        label: "end".into(),
+        at: autoscale_sim_engine::SimTime::ZERO + SimDuration::from_hours(1),
+    });
+
+    let report = Simulation::new(config)
+        .unwrap()
+        .run(&static_fleet(&catalog, "m5.large", 2))
+        .report;
+
+    assert_eq!(report.snapshots.len(), 1);
+    assert_eq!(report.snapshots[0].label, "end");
+    assert_eq!(report.snapshots[0].time_seconds, 3600);
+    assert_eq!(report.snapshots[0].nodes["m5.large"], 2);
+}
+
+#[test]
 fn pods_wait_for_the_first_node() {
     let catalog = Arc::new(Catalog::builtin());
     let mut config = SimConfig::new("pending", 1, SimDuration::from_mins(10), catalog.clone());
