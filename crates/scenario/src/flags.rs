@@ -448,6 +448,16 @@ fn parse_nodes(value: &str) -> Result<NodesFlag, (String, String)> {
 /// Name of the priority expander's ConfigMap (`PriorityConfigMapName`, `expander/priority`).
 pub const PRIORITY_CONFIG_MAP: &str = "cluster-autoscaler-priority-expander";
 
+/// Returns the text of `line` (from 1) of `text` from `column` (from 1) on, trimmed.
+fn entry_at(text: &str, line: u64, column: u64) -> Option<String> {
+    let content = text
+        .lines()
+        .nth(usize::try_from(line.checked_sub(1)?).ok()?)?;
+    let skip = usize::try_from(column.checked_sub(1)?).ok()?;
+    let entry: String = content.chars().skip(skip).collect();
+    Some(entry.trim().to_string())
+}
+
 /// A `priorities` text of the priority expander's ConfigMap that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PrioritiesError {
@@ -482,24 +492,44 @@ pub fn parse_priorities(text: &str) -> Result<PriorityConfig, PrioritiesError> {
             // in the embedded text, so it is dropped and the caller reports the file's position.
             let rendered = e.to_string();
             let first = rendered.lines().next().unwrap_or("invalid YAML");
+            let reason = crate::strip_position_prefix(first);
             let location = e
                 .location()
                 .map(|l| (l.line(), l.column()))
                 .filter(|(line, _)| *line > 0);
+            // At a key, the value is the key rather than the whole entry.
+            let value = location
+                .and_then(|(line, column)| entry_at(text, line, column))
+                .map(|entry| match entry.split_once(':') {
+                    Some((key, _)) => key.trim().to_string(),
+                    None => entry,
+                })
+                .filter(|value| !value.is_empty());
+            let (message, fix) = if let Some(key) = reason.strip_prefix("duplicate mapping key: ") {
+                let key = key.split(',').next().unwrap_or(key).trim();
+                (
+                    format!("the priority {key} appears twice"),
+                    "list all of its expressions under one key".to_string(),
+                )
+            } else if reason.contains("tab") {
+                (
+                    format!("the priorities are not valid YAML: {reason}"),
+                    "indent with spaces, because YAML does not allow tabs in indentation"
+                        .to_string(),
+                )
+            } else {
+                (
+                    format!(
+                        "the priorities are not a map of integers to lists of strings: {reason}"
+                    ),
+                    fix.to_string(),
+                )
+            };
             PrioritiesError {
-                message: format!(
-                    "the priorities are not a map of integers to lists of strings: {}",
-                    crate::strip_position_prefix(first)
-                ),
-                fix: fix.to_string(),
+                message,
+                fix,
                 location,
-                // At a key, the value is the key rather than the whole entry.
-                value: location
-                    .and_then(|(line, column)| crate::error::value_at(text, line, column))
-                    .map(|entry| match entry.split_once(':') {
-                        Some((key, _)) => key.trim().to_string(),
-                        None => entry,
-                    }),
+                value,
             }
         })?;
     let patterns: BTreeMap<i64, Vec<String>> = parsed
@@ -760,5 +790,12 @@ mod tests {
         assert_eq!(error.location, Some((3, 1)));
         assert_eq!(error.value.as_deref(), Some("ten"));
         assert!(!error.message.contains("-->"), "{}", error.message);
+
+        let error = parse_priorities("50:\n  - ^spot-.*\nhigh:\n  - .*\n").unwrap_err();
+        assert_eq!(error.value.as_deref(), Some("high"));
+
+        let error = parse_priorities("50:\n  - a\n50:\n  - b\n").unwrap_err();
+        assert_eq!(error.message, "the priority 50 appears twice");
+        assert_eq!(error.fix, "list all of its expressions under one key");
     }
 }
