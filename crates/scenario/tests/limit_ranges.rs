@@ -204,7 +204,7 @@ fn pod_items_reject_totals() {
             "containers:
           - {name: app, resources: {requests: {memory: 512Mi}, limits: {cpu: \"1\", memory: 2Gi}}}
           - {name: log, resources: {requests: {memory: 512Mi}, limits: {memory: 512Mi}}}",
-            "limits.yaml:20:56: field workloads[1].template.spec.containers: LimitRange per-pod rejects the pods: the pod's total memory limit 2560Mi is more than maxLimitRequestRatio 2 times the request 1Gi",
+            "limits.yaml:20:91: field workloads[1].template.spec.containers: LimitRange per-pod rejects the pods: the pod's total memory limit 2560Mi is more than maxLimitRequestRatio 2 times the request 1Gi",
         ),
     ];
     for (pod_spec, expected) in cases {

@@ -340,6 +340,8 @@ pub(super) struct Violation<'a> {
     pub resource: String,
     /// The item that rejects the container or pod.
     pub item: &'a ContainerLimits,
+    /// Whether the limit is at fault rather than the request.
+    pub on_limit: bool,
     pub message: String,
     pub fix: String,
 }
@@ -365,10 +367,14 @@ pub(super) fn check<'a>(
         Scope::Container => ("container", ""),
         Scope::Pod => ("pod", "pod's total "),
     };
-    let violation = |item: &'a ContainerLimits, resource: &str, message: String, fix: String| {
+    let violation = |item: &'a ContainerLimits,
+                     (resource, on_limit): (&str, bool),
+                     message: String,
+                     fix: String| {
         Some(Violation {
             resource: resource.to_string(),
             item,
+            on_limit,
             message: format!("LimitRange {} rejects the pods: {message}", item.range),
             fix,
         })
@@ -379,7 +385,7 @@ pub(super) fn check<'a>(
             let Some(request) = requests.get(name) else {
                 return violation(
                     item,
-                    name,
+                    (name, false),
                     format!("the {subject} has no {name} request, and the minimum is {min_text}"),
                     format!("request at least {min_text} of {name}"),
                 );
@@ -394,7 +400,7 @@ pub(super) fn check<'a>(
             if let Some((kind, value)) = below {
                 return violation(
                     item,
-                    name,
+                    (name, kind == "limit"),
                     format!(
                         "the {whose}{name} {kind} {} is below the minimum {min_text}",
                         format_amount(name, value)
@@ -415,7 +421,7 @@ pub(super) fn check<'a>(
             let Some(limit) = limits.get(name) else {
                 return violation(
                     item,
-                    name,
+                    (name, true),
                     format!("the {subject} has no {name} limit, and the maximum is {max_text}"),
                     format!("set a {name} limit of at most {max_text}"),
                 );
@@ -430,7 +436,7 @@ pub(super) fn check<'a>(
             if let Some((kind, value)) = above {
                 return violation(
                     item,
-                    name,
+                    (name, kind == "limit"),
                     format!(
                         "the {whose}{name} {kind} {} is above the maximum {max_text}",
                         format_amount(name, value)
@@ -446,7 +452,7 @@ pub(super) fn check<'a>(
             let (Some(request), Some(limit)) = (requests.get(name), limits.get(name)) else {
                 return violation(
                     item,
-                    name,
+                    (name, true),
                     format!(
                         "maxLimitRequestRatio {ratio_text} needs both a {name} request and a {name} limit"
                     ),
@@ -460,7 +466,7 @@ pub(super) fn check<'a>(
             {
                 return violation(
                     item,
-                    name,
+                    (name, true),
                     format!(
                         "the {whose}{name} limit {} is more than maxLimitRequestRatio {ratio_text} times the request {}",
                         format_amount(name, limit),

@@ -143,12 +143,8 @@ fn container_resources(
     let defaulted = limit_ranges::apply_defaults(limit_ranges, &mut requests, &mut limits);
     // An error points at the container's own request or limit of the resource, or else at the
     // LimitRange item that set it.
-    let locate = |name: &str, item: Option<&ContainerLimits>| {
-        let own = container
-            .resources
-            .requests
-            .get(name)
-            .or(container.resources.limits.get(name));
+    let locate = |name: &str, item: Option<&ContainerLimits>, on_limit: bool| {
+        let own = own_value(&container.resources, name, on_limit);
         match (own, item) {
             (Some(value), _) => location(value),
             (None, Some(item)) => item.location,
@@ -159,7 +155,11 @@ fn container_resources(
     {
         return Err(ScenarioError::at(
             ctx.file,
-            locate(&violation.resource, Some(violation.item)),
+            locate(
+                &violation.resource,
+                Some(violation.item),
+                violation.on_limit,
+            ),
             &format!("{field}.resources"),
             None,
             violation.message,
@@ -186,7 +186,7 @@ fn container_resources(
                 };
                 return Err(ScenarioError::at(
                     ctx.file,
-                    locate(name, defaulted.get(name.as_str()).copied()),
+                    locate(name, defaulted.get(name.as_str()).copied(), false),
                     &at,
                     Some(format_amount(name, request)),
                     format!(
@@ -201,7 +201,7 @@ fn container_resources(
         if let Some((message, fix)) = problem {
             return Err(ScenarioError::at(
                 ctx.file,
-                locate(name, defaulted.get(name.as_str()).copied()),
+                locate(name, defaulted.get(name.as_str()).copied(), false),
                 &at,
                 None,
                 message,
@@ -210,6 +210,21 @@ fn container_resources(
         }
     }
     Ok(ContainerResources { requests, limits })
+}
+
+/// Returns a container's own request of resource `name`, or its limit when it has no
+/// request; the other way round when `on_limit` is set.
+fn own_value<'a>(
+    resources: &'a crate::schema::ContainerResources,
+    name: &str,
+    on_limit: bool,
+) -> Option<&'a Spanned<Scalar>> {
+    let (first, second) = if on_limit {
+        (&resources.limits, &resources.requests)
+    } else {
+        (&resources.requests, &resources.limits)
+    };
+    first.get(name).or(second.get(name))
 }
 
 /// A container's final requests and limits, by resource name.
@@ -338,11 +353,11 @@ pub(super) fn pod_requests(
                 .iter()
                 .chain(&spec.init_containers)
                 .find_map(|container| {
-                    let resources = &container.resources;
-                    resources
-                        .requests
-                        .get(&violation.resource)
-                        .or(resources.limits.get(&violation.resource))
+                    own_value(
+                        &container.resources,
+                        &violation.resource,
+                        violation.on_limit,
+                    )
                 });
             return Err(ScenarioError::at(
                 ctx.file,
