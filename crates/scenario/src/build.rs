@@ -80,16 +80,27 @@ fn pool_instance_types<'a>(
 /// Checks whether a pod of `spec` fits a new node of `instance_type` with these labels and taints.
 fn fits_new_node(
     spec: &PodSpec,
-    instance_type: &autoscale_sim_cloud::InstanceType,
+    allocatable: Resources,
     labels: &BTreeMap<String, String>,
     taints: &[autoscale_sim_kube::Taint],
     daemonsets: &[DaemonSet],
 ) -> bool {
-    let room = instance_type.allocatable()
-        - autoscale_sim_kube::daemon_overhead(daemonsets, labels, taints);
+    let room = allocatable - autoscale_sim_kube::daemon_overhead(daemonsets, labels, taints);
     autoscale_sim_kube::tolerates_all(&spec.tolerations, taints)
         && autoscale_sim_kube::plugins::node_affinity_matches(spec, labels)
         && spec.requests.fits_in(&room)
+}
+
+/// Returns the allocatable of a node of `instance_type` as Cluster Autoscaler's AWS node group
+/// template has it for scale-up: every GPU counts as `nvidia.com/gpu`, and no other device is
+/// advertised, so pods that request Neuron, AMD or Gaudi devices never trigger a scale-up.
+fn template_allocatable(instance_type: &autoscale_sim_cloud::InstanceType) -> Resources {
+    let mut allocatable = instance_type.allocatable();
+    allocatable.extended = Default::default();
+    allocatable.with_extended(
+        ExtendedResource::NvidiaGpu,
+        i64::from(instance_type.gpu_count),
+    )
 }
 
 /// A workload's name and pod spec.
@@ -170,7 +181,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                             labels.insert(LABEL_ZONE.to_string(), zone.clone());
                             fits_new_node(
                                 deployment.spec,
-                                instance_type,
+                                template_allocatable(instance_type),
                                 &labels,
                                 &group.taints,
                                 &config.daemonsets,
@@ -185,7 +196,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                         spec.node_selector.remove(LABEL_ZONE);
                         fits_new_node(
                             &spec,
-                            instance_type,
+                            instance_type.allocatable(),
                             &labels,
                             &pool.taints,
                             &config.daemonsets,
@@ -197,7 +208,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                     let labels = instance_type_labels(instance_type);
                     fits_new_node(
                         deployment.spec,
-                        instance_type,
+                        instance_type.allocatable(),
                         &labels,
                         &[],
                         &config.daemonsets,
@@ -211,8 +222,18 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                     .filter(|r| requests.extended(*r) > 0)
                     .map(|r| format!(", {} {}", r.name(), requests.extended(r)))
                     .collect();
+                let other_devices = ExtendedResource::ALL
+                    .into_iter()
+                    .any(|r| r != ExtendedResource::NvidiaGpu && requests.extended(r) > 0);
+                let template_note = if matches!(policy, PolicySpec::ClusterAutoscaler(_))
+                    && other_devices
+                {
+                    ", because Cluster Autoscaler's node group templates advertise GPUs only, as nvidia.com/gpu"
+                } else {
+                    ""
+                };
                 warnings.push(format!(
-                    "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}{devices}); they will stay Pending",
+                    "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}{devices}){template_note}; they will stay Pending",
                     deployment.name,
                     policy.name(),
                     quantity::format_cpu_millis(requests.cpu_millis),

@@ -254,3 +254,35 @@ fn amd_gpu_pod_launches_g4ad() {
         ("karpenter".to_string(), vec!["g4ad.xlarge".to_string()], 0)
     );
 }
+
+#[test]
+fn neuron_pod_launches_inferentia() {
+    let policies = GPU_POLICIES
+        .replace("g4dn.xlarge", "inf2.xlarge")
+        .replace("values: [c, m, r, g, p]", "values: [c, m, r, inf]");
+    let text = scenario(
+        1,
+        "containers: [{resources: {requests: {cpu: 2, memory: 8Gi}, limits: {aws.amazon.com/neuron: 1}}}]",
+        &policies,
+    );
+
+    let warnings = load(&text).warnings;
+    let launched = launched_types(&text);
+
+    // Karpenter launches the cheapest type with a Neuron chip and room for 8 GiB,
+    // inf1.2xlarge (inf1.xlarge has 8 GiB in all). Cluster
+    // Autoscaler's templates advertise no Neuron device, so the pod stays Pending under it, and
+    // the scenario says why when it loads.
+    assert_eq!(launched[0], ("cluster-autoscaler".to_string(), vec![], 1));
+    assert_eq!(
+        launched[1],
+        ("karpenter".to_string(), vec!["inf1.2xlarge".to_string()], 0)
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].ends_with(
+            "workload trainer: no node that policy cluster-autoscaler may launch can hold its pods (requests cpu 2, memory 8Gi, aws.amazon.com/neuron 1), because Cluster Autoscaler's node group templates advertise GPUs only, as nvidia.com/gpu; they will stay Pending"
+        ),
+        "{warnings:?}"
+    );
+}
