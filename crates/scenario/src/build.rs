@@ -103,6 +103,33 @@ fn template_allocatable(instance_type: &autoscale_sim_cloud::InstanceType) -> Re
     )
 }
 
+/// Returns the first `minValues` of `pool` that the instance types with `labels` fall short of:
+/// the pool, the key, the minimum and the number of values they have. Keys that instance types
+/// do not carry (zone, capacity type, custom labels) are left out, as in [`unmet_min_values`].
+fn short_min_values(
+    pool: &NodePool,
+    labels: &[BTreeMap<String, String>],
+) -> Option<(String, String, u32, usize)> {
+    pool.requirements.iter().find_map(|requirement| {
+        let min = requirement.min_values?;
+        if requirement.key == LABEL_ZONE || requirement.key == LABEL_CAPACITY_TYPE {
+            return None;
+        }
+        let values: BTreeSet<&String> = labels
+            .iter()
+            .filter_map(|l| l.get(&requirement.key))
+            .collect();
+        (!values.is_empty() && (values.len() as u32) < min).then(|| {
+            (
+                pool.name.clone(),
+                requirement.key.clone(),
+                min,
+                values.len(),
+            )
+        })
+    })
+}
+
 /// A workload's name and pod spec.
 struct Named<'a> {
     name: &'a String,
@@ -165,6 +192,8 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
     for (name, spec) in workloads {
         let deployment = Named { name, spec };
         for policy in policies {
+            // A NodePool whose types can hold the pod but not meet its minValues, under Strict.
+            let mut short_pool: Option<(String, String, u32, usize)> = None;
             let fits = match policy {
                 PolicySpec::ClusterAutoscaler(ca) => ca.node_groups.iter().any(|group| {
                     let others = group
@@ -189,19 +218,43 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                         })
                 }),
                 PolicySpec::Karpenter(k) => k.node_pools.iter().any(|pool| {
-                    pool_instance_types(pool, catalog).any(|(instance_type, mut labels)| {
-                        labels.insert(LABEL_ZONE.to_string(), config.zones[0].clone());
-                        let mut spec = (**deployment.spec).clone();
-                        // Any of the pool's zones will do for this check.
-                        spec.node_selector.remove(LABEL_ZONE);
-                        fits_new_node(
-                            &spec,
-                            instance_type.allocatable(),
-                            &labels,
-                            &pool.taints,
-                            &config.daemonsets,
-                        )
-                    })
+                    let fitting: Vec<BTreeMap<String, String>> = pool_instance_types(pool, catalog)
+                        .filter_map(|(instance_type, mut labels)| {
+                            labels.insert(LABEL_ZONE.to_string(), config.zones[0].clone());
+                            let mut spec = (**deployment.spec).clone();
+                            // Any of the pool's zones will do for this check.
+                            spec.node_selector.remove(LABEL_ZONE);
+                            fits_new_node(
+                                &spec,
+                                instance_type.allocatable(),
+                                &labels,
+                                &pool.taints,
+                                &config.daemonsets,
+                            )
+                            .then_some(labels)
+                        })
+                        .collect();
+                    if fitting.is_empty() {
+                        return false;
+                    }
+                    if k.min_values_policy == MinValuesPolicy::BestEffort {
+                        return true;
+                    }
+                    // A NodePool whose types all together fall short gets its own warning
+                    // (`unmet_min_values`), so only a shortfall of the pod's types counts here.
+                    let all: Vec<BTreeMap<String, String>> = pool_instance_types(pool, catalog)
+                        .map(|(_, labels)| labels)
+                        .collect();
+                    if short_min_values(pool, &all).is_some() {
+                        return true;
+                    }
+                    match short_min_values(pool, &fitting) {
+                        Some(short) => {
+                            short_pool.get_or_insert(short);
+                            false
+                        }
+                        None => true,
+                    }
                 }),
                 PolicySpec::Static(s) => {
                     let instance_type = catalog.get(s.instance_type);
@@ -232,6 +285,15 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                 } else {
                     ""
                 };
+                if let Some((pool, key, min, count)) = short_pool {
+                    let values = if count == 1 { "value" } else { "values" };
+                    warnings.push(format!(
+                        "workload {}: under policy {}, the instance types of NodePool {pool} that can hold its pods have {count} {values} of {key}, fewer than its minValues {min}, so they will stay Pending; minValuesPolicy: BestEffort would relax the minimum",
+                        deployment.name,
+                        policy.name(),
+                    ));
+                    continue;
+                }
                 warnings.push(format!(
                     "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}{devices}){template_note}; they will stay Pending",
                     deployment.name,

@@ -471,6 +471,58 @@ fn min_values_policy_parsed() {
     assert!(message.contains("write Strict or BestEffort"), "{message}");
 }
 
+/// One Deployment whose pods must run on r5, and a NodePool over m5, c5 and r5 that wants 3
+/// instance families, under `policy_fields`.
+fn pinned_pods(policy_fields: &str) -> String {
+    format!(
+        r#"
+name: minvalues
+seed: 1
+duration: 1h
+workloads:
+  - kind: Deployment
+    metadata: {{name: mem}}
+    replicas: 2
+    template:
+      spec:
+        nodeSelector: {{karpenter.k8s.aws/instance-family: r5}}
+        containers: [{{name: m, resources: {{requests: {{cpu: "1", memory: 4Gi}}}}}}]
+policies:
+  - name: karpenter
+    karpenter:{policy_fields}
+      nodePools:
+        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {{name: default}}
+          spec:
+            template:
+              spec:
+                requirements:
+                  - {{key: karpenter.k8s.aws/instance-family, operator: In, values: [m5, c5, r5], minValues: 3}}
+"#
+    )
+}
+
+#[test]
+fn pinned_pods_below_min_values_warn() {
+    let strict = scenario(&pinned_pods(""));
+    let best_effort = scenario(&pinned_pods("\n      minValuesPolicy: BestEffort"));
+
+    assert_eq!(
+        strict.warnings,
+        [
+            "karpenter.yaml: workload mem: under policy karpenter, the instance types of NodePool default that can hold its pods have 1 value of karpenter.k8s.aws/instance-family, fewer than its minValues 3, so they will stay Pending; minValuesPolicy: BestEffort would relax the minimum"
+        ]
+    );
+    assert!(
+        best_effort.warnings.is_empty(),
+        "{:?}",
+        best_effort.warnings
+    );
+    assert_eq!(run(&strict).report.pods_pending_at_end, 2);
+    assert_eq!(run(&best_effort).report.pods_pending_at_end, 0);
+}
+
 #[test]
 fn spot_to_spot_gate_parsed() {
     let on = DRIFT.replace(
