@@ -130,6 +130,24 @@ fn grace_period_forces_blocked_drain() {
         let terminations = of_first_node(&output, "terminate");
         assert_eq!(terminations.len(), 1);
         assert_eq!(terminations[0].time_ms, 7_240_000 + 600_000);
+        // The decision log says once that the drain waits, and until when.
+        let blocked = of_first_node(&output, "drain-blocked");
+        assert_eq!(blocked.len(), 1);
+        assert_eq!(blocked[0].time_ms, 7_240_000);
+        assert!(
+            blocked[0]
+                .detail
+                .starts_with("4 pods wait: a PodDisruptionBudget allows no eviction now, or they are annotated do-not-disrupt"),
+            "{}",
+            blocked[0].detail
+        );
+        assert!(
+            blocked[0]
+                .detail
+                .ends_with("; they are deleted by 0d02:10:40.000"),
+            "{}",
+            blocked[0].detail
+        );
     }
 }
 

@@ -71,6 +71,8 @@ struct Drain {
     force_at: Option<SimTime>,
     /// Whether pods annotated do-not-disrupt wait for `force_at` instead of being evicted.
     keep_do_not_disrupt: bool,
+    /// Whether the decision log already says that the drain is blocked.
+    blocked_logged: bool,
     reason: DisruptionReason,
 }
 
@@ -601,6 +603,7 @@ impl World {
                 deadline,
                 force_at: rules.force_after.map(|t| now + t),
                 keep_do_not_disrupt: rules.keep_do_not_disrupt,
+                blocked_logged: false,
                 reason,
             },
         );
@@ -657,6 +660,9 @@ impl World {
                 self.call_policy(PolicyEvent::NodeDeletionFailed(id));
                 self.queue_schedule();
             } else {
+                if !drain.blocked_logged {
+                    self.log_blocked_drain(id, blocked, drain, now);
+                }
                 let retry = now + EVICTION_RETRY;
                 let at = next_forced.map_or(retry, |forced| forced.min(retry));
                 self.engine.schedule_at(at, Event::DrainNode(id));
@@ -665,6 +671,37 @@ impl World {
             // Only terminating pods are left; one may outlast the forced-deletion time.
             self.engine.schedule_at(forced, Event::DrainNode(id));
         }
+    }
+
+    /// Writes once per drain that some of node `id`'s pods cannot be evicted now, with what
+    /// ends the wait.
+    fn log_blocked_drain(&mut self, id: NodeId, blocked: usize, drain: Drain, now: SimTime) {
+        if let Some(entry) = self.draining.get_mut(&id) {
+            entry.blocked_logged = true;
+        }
+        let causes = if drain.keep_do_not_disrupt {
+            "a PodDisruptionBudget allows no eviction now, or they are annotated do-not-disrupt"
+        } else {
+            "a PodDisruptionBudget allows no eviction now"
+        };
+        let waiting = if blocked == 1 {
+            "1 pod waits".to_string()
+        } else {
+            format!("{blocked} pods wait")
+        };
+        let end = match (drain.deadline, drain.force_at) {
+            (Some(deadline), _) => format!("; the deletion is abandoned at {deadline}"),
+            (None, Some(force_at)) => format!("; they are deleted by {force_at}"),
+            (None, None) => "; the drain waits for as long as it takes".to_string(),
+        };
+        self.log(
+            now,
+            "drain-blocked",
+            id,
+            None,
+            "EvictionBlocked",
+            format!("{waiting}: {causes}; retried every 5 s{end}"),
+        );
     }
 
     /// Deletes the pods of node `id` whose eviction must no longer wait, as Karpenter's
