@@ -71,7 +71,7 @@ struct Drain {
     force_at: Option<SimTime>,
     /// Whether pods annotated do-not-disrupt wait for `force_at` instead of being evicted.
     keep_do_not_disrupt: bool,
-    /// Whether the decision log already says that the drain is blocked.
+    /// Whether the decision log already has the drain's `drain-blocked` entry.
     blocked_logged: bool,
     reason: DisruptionReason,
 }
@@ -634,12 +634,12 @@ impl World {
         active.sort();
         let mut blocked = 0;
         for (_, pod_id) in active {
-            let kept = drain.keep_do_not_disrupt
+            let annotated_kept = drain.keep_do_not_disrupt
                 && self
                     .cluster
                     .pod(pod_id)
                     .is_some_and(|pod| pod.spec.do_not_disrupt);
-            if !kept && self.cluster.eviction_allowed(pod_id) {
+            if !annotated_kept && self.cluster.eviction_allowed(pod_id) {
                 self.evict(pod_id, id, drain.reason, now);
             } else {
                 blocked += 1;
