@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use autoscale_sim_cloud::{Arch, Catalog, InstanceType, MIB};
+use autoscale_sim_cloud::{Arch, Catalog, ExtendedResource, InstanceType, MIB};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
@@ -212,13 +212,19 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
         );
         return Ok(());
     }
-    // Name and allocatable columns are as wide as their longest entry.
+    // The name column is as wide as its longest entry. The allocatable column comes last, with
+    // the devices (GPUs, Neuron chips and cores) after the CPU and memory.
     let allocatable: Vec<String> = types
         .iter()
         .map(|t| {
             let resources = t.allocatable();
+            let devices: String = ExtendedResource::ALL
+                .into_iter()
+                .filter(|r| resources.extended(*r) > 0)
+                .map(|r| format!(" {} {}", resources.extended(r), r.name()))
+                .collect();
             format!(
-                "{}m/{}Mi",
+                "{}m/{}Mi{devices}",
                 resources.cpu_millis,
                 resources.memory_bytes / MIB
             )
@@ -230,14 +236,8 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
         .chain(["instance type".len()])
         .max()
         .unwrap_or(0);
-    let allocatable_width = allocatable
-        .iter()
-        .map(String::len)
-        .chain(["allocatable".len()])
-        .max()
-        .unwrap_or(0);
     outln!(
-        "{:<name_width$} {:>5} {:>8} {:>6} {:>5} {:>10} {:>10} {:>10} {:>allocatable_width$}",
+        "{:<name_width$} {:>5} {:>8} {:>6} {:>5} {:>10} {:>10} {:>10} {}",
         "instance type",
         "vCPU",
         "mem GiB",
@@ -251,7 +251,7 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
     for (t, allocatable) in types.into_iter().zip(&allocatable) {
         let entry = Entry::new(t);
         outln!(
-            "{:<name_width$} {:>5} {:>8} {:>6} {:>5} {:>10.6} {:>10} {:>10} {:>allocatable_width$}",
+            "{:<name_width$} {:>5} {:>8} {:>6} {:>5} {:>10.6} {:>10} {:>10} {}",
             t.name,
             t.vcpu,
             gib(t.memory_mib),
