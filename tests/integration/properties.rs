@@ -106,7 +106,9 @@ enum ReplicaChoice {
     Hpa { target: f64, min: u32, max: u32 },
 }
 
-fn deployment() -> impl Strategy<Value = (ReplicaChoice, (i64, i64), LatencyModel)> {
+/// Generates a Deployment: its replicas, requests, startup latency, and whether its pods are
+/// annotated `karpenter.sh/do-not-disrupt: "true"` (one in five).
+fn deployment() -> impl Strategy<Value = (ReplicaChoice, (i64, i64), LatencyModel, bool)> {
     let replicas = prop_oneof![
         (0u32..=10).prop_map(ReplicaChoice::Fixed),
         (5.0f64..=50.0, 0u32..=2, 1u32..=10).prop_map(|(target, min, extra)| ReplicaChoice::Hpa {
@@ -115,7 +117,7 @@ fn deployment() -> impl Strategy<Value = (ReplicaChoice, (i64, i64), LatencyMode
             max: min + extra,
         }),
     ];
-    (replicas, requests(), latency())
+    (replicas, requests(), latency(), prop::bool::weighted(0.2))
 }
 
 /// Generates a Job stream: arrivals per hour per unit of load (the loads reach 100), requests
@@ -165,9 +167,19 @@ fn node_pool() -> impl Strategy<Value = NodePool> {
         prop::option::of(4i64..=64),
         -10i32..=10,
         prop::sample::subsequence(vec!["spot", "on-demand"], 0..=2),
+        prop::option::of(prop::sample::select(vec![60u64, 600, 3_600])),
     )
         .prop_map(
-            |(categories, when_empty, consolidate_after, budget, cpu_limit, weight, capacity)| {
+            |(
+                categories,
+                when_empty,
+                consolidate_after,
+                budget,
+                cpu_limit,
+                weight,
+                capacity,
+                termination_grace,
+            )| {
                 let mut requirements = vec![];
                 if !categories.is_empty() {
                     requirements.push(Requirement {
@@ -199,6 +211,7 @@ fn node_pool() -> impl Strategy<Value = NodePool> {
                     budgets: vec![budget],
                     limits: cpu_limit
                         .map(|cores| Resources::new(cores * 1_000, cores * 8 * GIB, 10_000)),
+                    termination_grace_period: termination_grace.map(SimDuration::from_secs),
                     ..NodePool::default()
                 }
             },
@@ -308,7 +321,7 @@ fn build_world(
     spot: SpotSettings,
     loads: Vec<Trace>,
     deployments: Vec<(
-        (ReplicaChoice, (i64, i64), LatencyModel),
+        (ReplicaChoice, (i64, i64), LatencyModel, bool),
         prop::sample::Index,
     )>,
     jobs: Vec<((f64, (i64, i64), LatencyModel), prop::sample::Index)>,
@@ -340,7 +353,9 @@ fn build_world(
         .collect();
 
     // Workloads: Deployments follow a load or keep a count, and Jobs arrive with a load.
-    for (index, ((choice, (cpu, memory), startup), load)) in deployments.into_iter().enumerate() {
+    for (index, ((choice, (cpu, memory), startup, do_not_disrupt), load)) in
+        deployments.into_iter().enumerate()
+    {
         let name = format!("web-{index}");
         let replicas = match choice {
             ReplicaChoice::Fixed(count) => Replicas::Fixed(count),
@@ -349,9 +364,11 @@ fn build_world(
                 spec: HpaSpec::new(target, min, max),
             },
         };
+        let mut spec = (*pod_spec(&name, cpu, memory)).clone();
+        spec.do_not_disrupt = do_not_disrupt;
         config.deployments.push(Deployment {
             controller: Default::default(),
-            spec: pod_spec(&name, cpu, memory),
+            spec: Arc::new(spec),
             name,
             replicas,
             startup_latency: startup,
