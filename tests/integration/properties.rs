@@ -21,8 +21,8 @@ use autoscale_sim::kube::{
 };
 use autoscale_sim::policy::requirements::{Operator, Requirement};
 use autoscale_sim::policy::{
-    BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, NodeGroupConfig,
-    NodePool, StaticConfig,
+    BudgetNodes, ClusterAutoscalerConfig, ConsolidationPolicy, KarpenterConfig, MinValuesPolicy,
+    NodeGroupConfig, NodePool, StaticConfig,
 };
 use autoscale_sim::sim::{Deployment, JobStream, Load, Replicas};
 use autoscale_sim::workload::{HpaSpec, Trace};
@@ -167,7 +167,10 @@ fn node_pool() -> impl Strategy<Value = NodePool> {
         prop::option::of(4i64..=64),
         -10i32..=10,
         prop::sample::subsequence(vec!["spot", "on-demand"], 0..=2),
-        prop::option::of(prop::sample::select(vec![60u64, 600, 3_600])),
+        (
+            prop::option::of(prop::sample::select(vec![60u64, 600, 3_600])),
+            prop::option::of(1u32..=3),
+        ),
     )
         .prop_map(
             |(
@@ -178,7 +181,7 @@ fn node_pool() -> impl Strategy<Value = NodePool> {
                 cpu_limit,
                 weight,
                 capacity,
-                termination_grace,
+                (termination_grace, min_values),
             )| {
                 let mut requirements = vec![];
                 if !categories.is_empty() {
@@ -186,7 +189,8 @@ fn node_pool() -> impl Strategy<Value = NodePool> {
                         key: "karpenter.k8s.aws/instance-category".into(),
                         operator: Operator::In,
                         values: categories.iter().map(|c| c.to_string()).collect(),
-                        min_values: None,
+                        // minValues may not exceed the number of values.
+                        min_values: min_values.map(|min| min.min(categories.len() as u32)),
                     });
                 }
                 // No capacity-type requirement means on-demand only, as in Karpenter.
@@ -283,7 +287,7 @@ fn world() -> impl Strategy<Value = World> {
         prop::collection::vec((budget(), any::<prop::sample::Index>()), 0..=2),
         prop::collection::vec(node_group(), 1..=3),
         prop::collection::vec(node_pool(), 1..=2),
-        (0..INSTANCE_TYPES.len(), 0u32..=3),
+        (0..INSTANCE_TYPES.len(), 0u32..=3, any::<bool>()),
     )
         .prop_map(
             |(
@@ -294,7 +298,7 @@ fn world() -> impl Strategy<Value = World> {
                 budgets,
                 groups,
                 pools,
-                (static_type, static_count),
+                (static_type, static_count, best_effort),
             )| {
                 build_world(
                     seed,
@@ -307,7 +311,7 @@ fn world() -> impl Strategy<Value = World> {
                     budgets,
                     groups,
                     pools,
-                    (static_type, static_count),
+                    (static_type, static_count, best_effort),
                 )
             },
         )
@@ -331,7 +335,7 @@ fn build_world(
     )>,
     groups: Vec<GroupChoice>,
     pools: Vec<NodePool>,
-    (static_type, static_count): (usize, u32),
+    (static_type, static_count, best_effort): (usize, u32, bool),
 ) -> World {
     let catalog = small_catalog();
     let mut config = SimConfig::new(
@@ -428,6 +432,11 @@ fn build_world(
         }),
         PolicySpec::Karpenter(KarpenterConfig {
             node_pools: pools,
+            min_values_policy: if best_effort {
+                MinValuesPolicy::BestEffort
+            } else {
+                MinValuesPolicy::Strict
+            },
             ..Default::default()
         }),
         PolicySpec::Static(StaticConfig {
