@@ -194,8 +194,10 @@ pub const SCALE_DOWN_DISABLED_ANNOTATION: &str =
 impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
     pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
-        let sizes = self.target_sizes(view);
-        let candidates = self.candidates(view, &sizes);
+        // One lookup of each node's group serves both the target sizes and the candidates.
+        let groups = self.groups_of_nodes(view);
+        let sizes = self.sizes_of(&groups);
+        let candidates = self.candidates(view, &sizes, &groups);
         let found = self.simulate_removal(view, &candidates, actions);
 
         // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
@@ -226,8 +228,14 @@ impl ClusterAutoscaler {
     }
 
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
-    /// in the previous loop, then the rest; by node id within each class.
-    fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<Candidate<'a>> {
+    /// in the previous loop, then the rest; by node id within each class. `groups` contains the
+    /// node group of each node in the order of `Cluster::nodes`.
+    fn candidates<'a>(
+        &self,
+        view: &ClusterView<'a>,
+        sizes: &[u32],
+        groups: &[Option<usize>],
+    ) -> Vec<Candidate<'a>> {
         // The nodes, the unremovable map and the unneeded map are all in node id order, so one
         // walk along both maps finds each node's entries without a lookup per node.
         //
@@ -239,13 +247,12 @@ impl ClusterAutoscaler {
         let mut cursor = 0;
         let mut unneeded = self.unneeded.keys().peekable();
         let mut classified: Vec<(u8, Candidate)> = Vec::with_capacity(view.cluster.node_count());
-        for node in view.cluster.nodes() {
+        for (node, group) in view.cluster.nodes().zip(groups) {
             if !node.is_in_service() || self.deleting.contains_key(&node.id) {
                 continue;
             }
-            let group_above_min = self
-                .group_of(node)
-                .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
+            let group_above_min =
+                group.is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
             if !group_above_min {
                 continue;
             }
