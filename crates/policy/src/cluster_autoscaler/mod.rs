@@ -452,14 +452,16 @@ impl ClusterAutoscaler {
     /// [`ClusterAutoscaler::group_of`] does, borrowing the cache once for the whole walk.
     fn groups_of_nodes(&self, view: &ClusterView<'_>) -> Vec<Option<usize>> {
         let mut cache = self.group_by_node.borrow_mut();
-        view.cluster
-            .nodes()
-            .map(|node| self.cached_group_of(&mut cache, node))
-            .collect()
+        let mut groups = Vec::with_capacity(view.cluster.node_count());
+        for node in view.cluster.nodes() {
+            groups.push(self.cached_group_of(&mut cache, node));
+        }
+        groups
     }
 
     /// Finds the node group of `node` in `cache`, the contents of `group_by_node`, and fills
     /// the entry on the first lookup.
+    #[inline]
     fn cached_group_of(&self, cache: &mut Vec<u32>, node: &Node) -> Option<usize> {
         let Ok(index) = usize::try_from(node.id.0) else {
             return self.group_named(&node.owner);
