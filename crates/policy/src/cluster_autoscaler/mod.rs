@@ -445,7 +445,24 @@ impl ClusterAutoscaler {
 
     /// Finds the node group of `node` from its owner name, looked up once per node.
     fn group_of(&self, node: &Node) -> Option<usize> {
+        self.cached_group_of(&mut self.group_by_node.borrow_mut(), node)
+    }
+
+    /// Finds the node group of every node, in the order of `Cluster::nodes`, as
+    /// [`ClusterAutoscaler::group_of`] does, borrowing the cache once for the whole walk.
+    fn groups_of_nodes(&self, view: &ClusterView<'_>) -> Vec<Option<usize>> {
         let mut cache = self.group_by_node.borrow_mut();
+        let mut groups = Vec::with_capacity(view.cluster.node_count());
+        for node in view.cluster.nodes() {
+            groups.push(self.cached_group_of(&mut cache, node));
+        }
+        groups
+    }
+
+    /// Finds the node group of `node` in `cache`, the contents of `group_by_node`, and fills
+    /// the entry on the first lookup.
+    #[inline]
+    fn cached_group_of(&self, cache: &mut Vec<u32>, node: &Node) -> Option<usize> {
         let Ok(index) = usize::try_from(node.id.0) else {
             return self.group_named(&node.owner);
         };
@@ -481,11 +498,15 @@ impl ClusterAutoscaler {
     /// included. A node being drained stays in the Auto Scaling group's desired capacity until
     /// it terminates, so a drain that fails cannot leave the group above its maximum.
     fn target_sizes(&self, view: &ClusterView<'_>) -> Vec<u32> {
+        self.sizes_of(&self.groups_of_nodes(view))
+    }
+
+    /// Counts the nodes of each group in `groups`, the output of
+    /// [`ClusterAutoscaler::groups_of_nodes`].
+    fn sizes_of(&self, groups: &[Option<usize>]) -> Vec<u32> {
         let mut sizes = vec![0u32; self.config.node_groups.len()];
-        for node in view.cluster.nodes() {
-            if let Some(group) = self.group_of(node) {
-                sizes[group] += 1;
-            }
+        for group in groups.iter().flatten() {
+            sizes[*group] += 1;
         }
         sizes
     }

@@ -134,8 +134,6 @@ struct Scratch<'a> {
     pod_ids: Vec<Option<autoscale_sim_kube::PodId>>,
     /// PodDisruptionBudgets the evictions would use, one entry per eviction.
     pdb_use: Vec<usize>,
-    /// Free capacity of each destination before a placement, to undo a failed candidate.
-    undo_free: Vec<(usize, Resources)>,
     /// Resume positions before a search, to undo a failed candidate.
     undo_resume: Vec<(*const PodSpec, Option<usize>)>,
     /// Destination of each placed pod, as an index into `free`.
@@ -194,8 +192,10 @@ pub const SCALE_DOWN_DISABLED_ANNOTATION: &str =
 impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
     pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
-        let sizes = self.target_sizes(view);
-        let candidates = self.candidates(view, &sizes);
+        // One lookup of each node's group serves both the target sizes and the candidates.
+        let groups = self.groups_of_nodes(view);
+        let sizes = self.sizes_of(&groups);
+        let candidates = self.candidates(view, &sizes, &groups);
         let found = self.simulate_removal(view, &candidates, actions);
 
         // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
@@ -226,26 +226,33 @@ impl ClusterAutoscaler {
     }
 
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
-    /// in the previous loop, then the rest; by node id within each class.
-    fn candidates<'a>(&self, view: &ClusterView<'a>, sizes: &[u32]) -> Vec<Candidate<'a>> {
+    /// in the previous loop, then the rest; by node id within each class. `groups` contains the
+    /// node group of each node in the order of `Cluster::nodes`.
+    fn candidates<'a>(
+        &self,
+        view: &ClusterView<'a>,
+        sizes: &[u32],
+        groups: &[Option<usize>],
+    ) -> Vec<Candidate<'a>> {
         // The nodes, the unremovable map and the unneeded map are all in node id order, so one
         // walk along both maps finds each node's entries without a lookup per node.
         //
         // The eligible nodes come in id order, so a stable split by (has pods, was not
-        // unneeded) gives that order without a sort. The class index is 2 for a node with pods
-        // plus 1 for a node that was not unneeded, which orders the four classes as the pair
-        // does.
+        // unneeded) gives that order. The class index is 2 for a node with pods plus 1 for a
+        // node that was not unneeded, which orders the four classes as the pair does. Most
+        // nodes fall in the last class, so they go straight to `rest` and only the others
+        // need the stable sort.
         let unremovable = &self.unremovable_until;
         let mut cursor = 0;
         let mut unneeded = self.unneeded.keys().peekable();
-        let mut classified: Vec<(u8, Candidate)> = Vec::with_capacity(view.cluster.node_count());
-        for node in view.cluster.nodes() {
+        let mut classified: Vec<(u8, Candidate)> = Vec::new();
+        let mut rest: Vec<Candidate> = Vec::with_capacity(view.cluster.node_count());
+        for (node, group) in view.cluster.nodes().zip(groups) {
             if !node.is_in_service() || self.deleting.contains_key(&node.id) {
                 continue;
             }
-            let group_above_min = self
-                .group_of(node)
-                .is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
+            let group_above_min =
+                group.is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
             if !group_above_min {
                 continue;
             }
@@ -264,23 +271,20 @@ impl ClusterAutoscaler {
             while unneeded.next_if(|other| **other < node.id).is_some() {}
             let was_unneeded = unneeded.peek() == Some(&&node.id);
             let class = 2 * u8::from(view.cluster.has_active_pods(node)) + u8::from(!was_unneeded);
-            classified.push((
-                class,
-                Candidate {
-                    node,
-                    unremovable_position: position,
-                },
-            ));
+            let candidate = Candidate {
+                node,
+                unremovable_position: position,
+            };
+            if class == 3 {
+                rest.push(candidate);
+            } else {
+                classified.push((class, candidate));
+            }
         }
-        let mut ordered = Vec::with_capacity(classified.len());
-        for class in 0..4 {
-            ordered.extend(
-                classified
-                    .iter()
-                    .filter(|(c, _)| *c == class)
-                    .map(|(_, candidate)| *candidate),
-            );
-        }
+        classified.sort_by_key(|(class, _)| *class);
+        let mut ordered = Vec::with_capacity(classified.len() + rest.len());
+        ordered.extend(classified.iter().map(|(_, candidate)| *candidate));
+        ordered.extend(rest);
         ordered
     }
 
@@ -464,14 +468,12 @@ impl ClusterAutoscaler {
             pods,
             pod_ids,
             pdb_use,
-            undo_free,
             undo_resume,
             placements,
         } = scratch;
         pods.clear();
         pod_ids.clear();
         pdb_use.clear();
-        undo_free.clear();
         undo_resume.clear();
         placements.clear();
         for pod in cluster.active_pods_on(node.id) {
@@ -558,9 +560,7 @@ impl ClusterAutoscaler {
                 failed = Some(position);
                 break;
             };
-            let room = &mut state.free[index].1;
-            undo_free.push((index, *room));
-            *room -= spec.requests;
+            state.free[index].1 -= spec.requests;
             if state.tracking {
                 state.tracker.place(spec, Domain::of(state.targets[index]));
             } else {
@@ -579,8 +579,9 @@ impl ClusterAutoscaler {
                 spec.requests.cpu_millis,
                 spec.requests.memory_bytes / (1024 * 1024)
             ));
-            for (index, room) in undo_free.drain(..).rev() {
-                state.free[index].1 = room;
+            // Integer subtraction is undone exactly by adding the requests back.
+            for (index, spec) in placements.drain(..).rev() {
+                state.free[index].1 += spec.requests;
             }
             for (key, previous) in undo_resume.drain(..).rev() {
                 match previous {
