@@ -646,10 +646,16 @@ pub(crate) fn solve(
             cache.add(pod.spec, nodes);
         }
     }
+    // A pod that lands is not tried again, so each pod adds at most one entry to the two lists
+    // below. Sizing them for every pod up front saves their growth by copying.
+    let max_placements = removal.moved.len() + pods.pods.len();
     // Free capacity and ports of `nodes` as they were, restored before returning.
-    let mut undo: Vec<(usize, Resources, usize)> = Vec::new();
+    let mut undo: Vec<(usize, Resources, usize)> = Vec::with_capacity(max_placements);
 
-    let mut placement = Placement::default();
+    let mut placement = Placement {
+        on_existing: Vec::with_capacity(max_placements),
+        ..Placement::default()
+    };
     // For a spec without host ports or inter-pod constraints, the nodes that could not take one
     // of its pods cannot take a later one either (free capacity only shrinks), so the first-fit
     // search resumes at the node that took the previous pod of the spec: the same node as a
