@@ -61,7 +61,9 @@ pub struct TrackerMark {
 #[derive(Clone)]
 pub struct TopologyTracker<'a> {
     cluster: &'a Cluster,
-    zones: Vec<String>,
+    /// Zones a new node may go to, borrowed because a consolidation pass builds a tracker per
+    /// simulation.
+    zones: &'a [String],
     placed: Vec<(Domain, Arc<PodSpec>)>,
     /// Indexes into `placed` of the pods with required pod anti-affinity.
     placed_with_anti_affinity: Vec<usize>,
@@ -113,10 +115,10 @@ fn selects(
 
 impl<'a> TopologyTracker<'a> {
     /// A tracker over `cluster`, whose new nodes may go to `zones`.
-    pub fn new(cluster: &'a Cluster, zones: &[String]) -> Self {
+    pub fn new(cluster: &'a Cluster, zones: &'a [String]) -> Self {
         TopologyTracker {
             cluster,
-            zones: zones.to_vec(),
+            zones,
             placed: Vec::new(),
             placed_with_anti_affinity: Vec::new(),
             by_hostname: BTreeMap::new(),
@@ -133,7 +135,11 @@ impl<'a> TopologyTracker<'a> {
     /// Creates a tracker over `cluster` in which the real pods `rescheduled` count nowhere, as
     /// Karpenter's topology leaves out the pods its scheduling simulation places
     /// (kubernetes-sigs/karpenter `pkg/controllers/provisioning/scheduling/topology.go`).
-    pub fn rescheduling(cluster: &'a Cluster, zones: &[String], rescheduled: Vec<PodId>) -> Self {
+    pub fn rescheduling(
+        cluster: &'a Cluster,
+        zones: &'a [String],
+        rescheduled: Vec<PodId>,
+    ) -> Self {
         TopologyTracker {
             rescheduled,
             ..TopologyTracker::new(cluster, zones)
@@ -236,7 +242,7 @@ impl<'a> TopologyTracker<'a> {
     ) -> BTreeMap<String, i64> {
         let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         if constraint.topology_key == LABEL_ZONE {
-            for zone in &self.zones {
+            for zone in self.zones {
                 counts.insert(zone.clone(), 0);
             }
         }

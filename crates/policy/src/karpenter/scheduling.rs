@@ -8,6 +8,7 @@
 //! A NodeClaim keeps every instance type whose allocatable fits its pods plus that type's
 //! DaemonSet overhead, so adding pods only narrows the set.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -299,30 +300,33 @@ impl SimulationCache {
     }
 
     /// Returns the options of a new NodeClaim of `pool` for a lone pod of `spec` in `zone`,
-    /// computed by `compute` the first time.
+    /// computed by `compute` the first time. The options are borrowed from the cache, so that a
+    /// caller that only checks for them copies nothing.
     fn lone_pod_options(
         &mut self,
         pool: usize,
         spec: &Arc<PodSpec>,
         zone: &Option<String>,
         compute: impl FnOnce() -> Option<Vec<usize>>,
-    ) -> Option<Vec<usize>> {
+    ) -> Option<&[usize]> {
         let key = Arc::as_ptr(spec);
         let found = self
             .lone_pod_options
             .iter()
-            .find(|entry| entry.pool == pool && entry.spec == key && &entry.zone == zone);
-        if let Some(entry) = found {
-            return entry.options.clone();
-        }
-        let options = compute();
-        self.lone_pod_options.push(LonePodOptions {
-            pool,
-            spec: key,
-            zone: zone.clone(),
-            options: options.clone(),
-        });
-        options
+            .position(|entry| entry.pool == pool && entry.spec == key && &entry.zone == zone);
+        let index = match found {
+            Some(index) => index,
+            None => {
+                self.lone_pod_options.push(LonePodOptions {
+                    pool,
+                    spec: key,
+                    zone: zone.clone(),
+                    options: compute(),
+                });
+                self.lone_pod_options.len() - 1
+            }
+        };
+        self.lone_pod_options[index].options.as_deref()
     }
 }
 
@@ -478,26 +482,36 @@ struct NewClaim<'c> {
 impl NewClaim<'_> {
     /// Returns the options and zone of the NodeClaim for a lone pod of `spec`, or `None` when
     /// the pool cannot hold the pod alone. `own_spec` is false for the specs built for a
-    /// relaxed pod, which must not key `cache`.
-    fn options(
+    /// relaxed pod, which must not key `cache`. Options that `cache` stores are borrowed.
+    fn options<'s>(
         &self,
         spec: &Arc<PodSpec>,
         own_spec: bool,
         tracker: &TopologyTracker<'_>,
-        cache: &mut SimulationCache,
-    ) -> Option<(Vec<usize>, Option<String>)> {
+        cache: &'s mut SimulationCache,
+    ) -> Option<(Cow<'s, [usize]>, Option<String>)> {
         let pool = self.pool;
         if !tolerates_every(&spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
             return None;
         }
         let zone = new_node_zone(spec, &pool.zones, tracker)?;
-        let domain = Domain {
-            hostname: self.hostname.to_string(),
-            zone: zone.clone(),
-        };
-        if !tracker.allows_simulated(spec, &domain) {
-            return None;
+
+        // A pod without required anti-affinity or spread constraints passes `allows_simulated`
+        // in every domain while no placed pod has required anti-affinity. So the domain and its
+        // hostname string are built only when the check can fail.
+        let topology_may_reject = !spec.pod_anti_affinity.required.is_empty()
+            || !spec.topology_spread.is_empty()
+            || tracker.has_placed_anti_affinity();
+        if topology_may_reject {
+            let domain = Domain {
+                hostname: self.hostname.to_string(),
+                zone: zone.clone(),
+            };
+            if !tracker.allows_simulated(spec, &domain) {
+                return None;
+            }
         }
+
         if self.limits.nodes_exhausted() {
             return None;
         }
@@ -512,9 +526,11 @@ impl NewClaim<'_> {
             (!options.is_empty() && meets_min_values).then_some(options)
         };
         let options = if own_spec && self.limits.resources.is_none() {
-            cache.lone_pod_options(self.pool_index, spec, &zone, compute)
+            cache
+                .lone_pod_options(self.pool_index, spec, &zone, compute)
+                .map(Cow::Borrowed)
         } else {
-            compute()
+            compute().map(Cow::Owned)
         };
         options.map(|options| (options, zone))
     }
@@ -630,10 +646,16 @@ pub(crate) fn solve(
             cache.add(pod.spec, nodes);
         }
     }
+    // A pod that lands is not tried again, so each pod adds at most one entry to the two lists
+    // below. Sizing them for every pod up front saves their growth by copying.
+    let max_placements = removal.moved.len() + pods.pods.len();
     // Free capacity and ports of `nodes` as they were, restored before returning.
-    let mut undo: Vec<(usize, Resources, usize)> = Vec::new();
+    let mut undo: Vec<(usize, Resources, usize)> = Vec::with_capacity(max_placements);
 
-    let mut placement = Placement::default();
+    let mut placement = Placement {
+        on_existing: Vec::with_capacity(max_placements),
+        ..Placement::default()
+    };
     // For a spec without host ports or inter-pod constraints, the nodes that could not take one
     // of its pods cannot take a later one either (free capacity only shrinks), so the first-fit
     // search resumes at the node that took the previous pod of the spec: the same node as a
@@ -798,7 +820,7 @@ pub(crate) fn solve(
                 hostname: &hostname,
             };
             let (options, zone) = new_claim.options(pod.spec, own_spec, tracker, cache)?;
-            Some((index, options, zone))
+            Some((index, options.into_owned(), zone))
         });
         match opened {
             Some((pool, options, zone)) => {
