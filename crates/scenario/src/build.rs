@@ -92,7 +92,7 @@ fn fits_new_node(
 }
 
 /// Returns the allocatable of a node of `instance_type` as Cluster Autoscaler's AWS node group
-/// template has it for scale-up: every GPU counts as `nvidia.com/gpu`, and no other device is
+/// template has it for scale-up. Every GPU counts as `nvidia.com/gpu` and no other device is
 /// advertised, so pods that request Neuron, AMD or Gaudi devices never trigger a scale-up.
 fn template_allocatable(instance_type: &autoscale_sim_cloud::InstanceType) -> Resources {
     let mut allocatable = instance_type.allocatable();
@@ -218,12 +218,12 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                         })
                 }),
                 PolicySpec::Karpenter(k) => k.node_pools.iter().any(|pool| {
-                    let fitting: Vec<BTreeMap<String, String>> = pool_instance_types(pool, catalog)
-                        .filter_map(|(instance_type, mut labels)| {
+                    // Any of the pool's zones will do for this check.
+                    let mut spec = (**deployment.spec).clone();
+                    spec.node_selector.remove(LABEL_ZONE);
+                    let mut fitting = pool_instance_types(pool, catalog).filter_map(
+                        |(instance_type, mut labels)| {
                             labels.insert(LABEL_ZONE.to_string(), config.zones[0].clone());
-                            let mut spec = (**deployment.spec).clone();
-                            // Any of the pool's zones will do for this check.
-                            spec.node_selector.remove(LABEL_ZONE);
                             fits_new_node(
                                 &spec,
                                 instance_type.allocatable(),
@@ -232,13 +232,16 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                                 &config.daemonsets,
                             )
                             .then_some(labels)
-                        })
-                        .collect();
+                        },
+                    );
+                    let strict_min_values = k.min_values_policy == MinValuesPolicy::Strict
+                        && pool.requirements.iter().any(|r| r.min_values.is_some());
+                    if !strict_min_values {
+                        return fitting.next().is_some();
+                    }
+                    let fitting: Vec<BTreeMap<String, String>> = fitting.collect();
                     if fitting.is_empty() {
                         return false;
-                    }
-                    if k.min_values_policy == MinValuesPolicy::BestEffort {
-                        return true;
                     }
                     // A NodePool whose types all together fall short gets its own warning
                     // (`unmet_min_values`), so only a shortfall of the pod's types counts here.

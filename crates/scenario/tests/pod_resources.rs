@@ -272,7 +272,7 @@ fn neuron_pod_launches_inferentia() {
     // Karpenter launches the cheapest type with a Neuron chip and room for 8 GiB,
     // inf1.2xlarge (inf1.xlarge has 8 GiB in all). Cluster
     // Autoscaler's templates advertise no Neuron device, so the pod stays Pending under it, and
-    // the scenario says why when it loads.
+    // loading the scenario warns why.
     assert_eq!(launched[0], ("cluster-autoscaler".to_string(), vec![], 1));
     assert_eq!(
         launched[1],

@@ -130,7 +130,7 @@ fn grace_period_forces_blocked_drain() {
         let terminations = of_first_node(&output, "terminate");
         assert_eq!(terminations.len(), 1);
         assert_eq!(terminations[0].time_ms, 7_240_000 + 600_000);
-        // The decision log says once that the drain waits, and until when.
+        // The decision log records once that the drain waits, and until when.
         let blocked = of_first_node(&output, "drain-blocked");
         assert_eq!(blocked.len(), 1);
         assert_eq!(blocked[0].time_ms, 7_240_000);

@@ -6,18 +6,14 @@
 
 use autoscale_sim_cloud::{Catalog, Price, SpotMarket, SpotSettings};
 use autoscale_sim_engine::SimTime;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use autoscale_sim_kube::{
-    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LabelSelector, NodeId, PodAffinityTerm,
-    WeightedPodAffinityTerm,
-};
+use autoscale_sim_kube::{LABEL_INSTANCE_TYPE, NodeId};
 
 use super::provisioning_tests::{
     min_values_launches, min_values_pool, offered_types, wide_launches,
 };
-use super::tests::{EXISTING_NODE, capacity_types, notes, numbered_types, pool};
+use super::tests::{
+    EXISTING_NODE, add_nodes_preferring_apart, capacity_types, notes, numbered_types, pool,
+};
 use super::{Karpenter, KarpenterConfig, MinValuesPolicy, NodePool, PreferencePolicy};
 use crate::api::{Action, PolicyEvent};
 use crate::requirements::{Operator, Requirement};
@@ -208,26 +204,7 @@ fn ignored_preferences_let_pods_pile_up() {
         preference_policy: PreferencePolicy::Ignore,
         ..Default::default()
     });
-    let mut spec = (*pod_spec(100, 0)).clone();
-    spec.labels.insert("app".to_string(), "web".to_string());
-    spec.pod_anti_affinity
-        .preferred
-        .push(WeightedPodAffinityTerm {
-            weight: 100,
-            pod_affinity_term: PodAffinityTerm {
-                label_selector: LabelSelector {
-                    match_labels: BTreeMap::from([("app".to_string(), "web".to_string())]),
-                    match_expressions: vec![],
-                },
-                topology_key: LABEL_HOSTNAME.to_string(),
-                namespaces: vec![],
-            },
-        });
-    let spec = Arc::new(spec);
-    for _ in 0..3 {
-        let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
-        world.add_bound_pod(node, &spec);
-    }
+    add_nodes_preferring_apart(&mut world);
     world.send(&mut policy, PolicyEvent::Start);
 
     let log = world.advance_to(&mut policy, secs(25));

@@ -1579,15 +1579,9 @@ fn consolidate_after_gates_empty_node() {
     assert_eq!(deletion_times(&log), [secs(675)]);
 }
 
-#[test]
-fn preferred_anti_affinity_respected() {
-    // User report aws/karpenter-provider-aws#5120 saw consolidation pile pods with preferred
-    // anti-affinity onto one node. Under v1.13's default preference policy (Respect) the
-    // scheduling simulation treats preferences as required until a pod fits nowhere, and a new
-    // NodeClaim always fits, so preferences are never relaxed there: consolidation keeps the
-    // pods apart, the case the disruption docs warn about. Three nodes each run one such pod.
-    let mut world = TestWorld::new(fake_catalog(), vec![]);
-    let mut policy = karpenter(vec![pool("default")]);
+/// Adds three Ready nodes of 2 vCPU and 4 GiB, each running one 100m pod labelled `app: web`
+/// with preferred hostname anti-affinity against the others. Returns the nodes.
+pub(super) fn add_nodes_preferring_apart(world: &mut TestWorld) -> Vec<NodeId> {
     let mut spec = (*pod_spec(100, 0)).clone();
     spec.labels.insert("app".to_string(), "web".to_string());
     spec.pod_anti_affinity
@@ -1604,13 +1598,25 @@ fn preferred_anti_affinity_respected() {
             },
         });
     let spec = Arc::new(spec);
-    let nodes: Vec<NodeId> = (0..3)
+    (0..3)
         .map(|_| {
             let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
             world.add_bound_pod(node, &spec);
             node
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn preferred_anti_affinity_respected() {
+    // User report aws/karpenter-provider-aws#5120 saw consolidation pile pods with preferred
+    // anti-affinity onto one node. Under v1.13's default preference policy (Respect) the
+    // scheduling simulation treats preferences as required until a pod fits nowhere, and a new
+    // NodeClaim always fits, so preferences are never relaxed there: consolidation keeps the
+    // pods apart, the case the disruption docs warn about. Three nodes each run one such pod.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let nodes = add_nodes_preferring_apart(&mut world);
     world.send(&mut policy, PolicyEvent::Start);
 
     let log = world.advance_to(&mut policy, secs(25));
