@@ -149,6 +149,7 @@ impl Cluster {
             *self.terminating_on.entry(node_id).or_default() += 1;
             if let Some(mut node) = self.nodes.get_mut(node_id) {
                 node.last_pod_event = now;
+                node.pod_changes += 1;
             }
         }
         Some(pod.clone())
@@ -158,6 +159,13 @@ impl Cluster {
     /// [`Cluster::begin_termination`] does, and marks it preempted.
     pub fn begin_preemption(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
         if let Some(pod) = self.pods.get_mut(&pod_id) {
+            // `begin_termination` counts the change unless the pod is already terminating.
+            if !pod.preempted
+                && pod.phase == PodPhase::Terminating
+                && let Some(mut node) = pod.node.and_then(|id| self.nodes.get_mut(id))
+            {
+                node.pod_changes += 1;
+            }
             pod.preempted = true;
         }
         self.begin_termination(pod_id, now)
@@ -227,6 +235,7 @@ impl Cluster {
             daemon_host_ports,
             pod_requests: Resources::ZERO,
             pods: BTreeSet::new(),
+            pod_changes: 0,
             state: NodeState::Launching,
             cordoned: false,
             launched_at: now,
@@ -465,6 +474,7 @@ impl Cluster {
         node.pods.insert(pod_id);
         node.pod_requests += pod.spec.requests;
         node.last_pod_event = now;
+        node.pod_changes += 1;
     }
 
     /// Sets a Pending pod's `nominatedNodeName`, or clears it with `None`.
@@ -538,6 +548,9 @@ impl Cluster {
             && pod.phase == PodPhase::Starting
         {
             pod.phase = PodPhase::Running;
+            if let Some(mut node) = pod.node.and_then(|id| self.nodes.get_mut(id)) {
+                node.pod_changes += 1;
+            }
         }
     }
 
@@ -557,6 +570,7 @@ impl Cluster {
                 node.pods.remove(&pod_id);
                 node.pod_requests -= pod.spec.requests;
                 node.last_pod_event = now;
+                node.pod_changes += 1;
                 if pod.phase == PodPhase::Terminating
                     && let Some(count) = self.terminating_on.get_mut(&node_id)
                 {
@@ -623,6 +637,35 @@ pub(crate) mod tests {
             Resources::new(2000, 4000, 110)
         );
         assert_eq!(cluster.node(node).unwrap().last_pod_event, SimTime(20));
+    }
+
+    #[test]
+    fn pod_changes_counts_each_change_to_a_nodes_pods() {
+        let mut cluster = Cluster::new(vec![]);
+        let node = cluster.add_node(new_node("ng", 2000, 4000), SimTime(0));
+        let changes = |cluster: &Cluster| cluster.node(node).unwrap().pod_changes;
+        cluster.mark_ready(node, SimTime(1));
+        let spec = Arc::new(PodSpec::default());
+        let a = cluster.create_pod(Owner::Deployment(0), spec.clone(), SimTime(1));
+        let b = cluster.create_pod(Owner::Deployment(0), spec, SimTime(1));
+        assert_eq!(
+            changes(&cluster),
+            0,
+            "node and pending pods are not bound pods"
+        );
+        cluster.bind(a, node, SimTime(2));
+        cluster.bind(b, node, SimTime(2));
+        assert_eq!(changes(&cluster), 2);
+        cluster.set_running(a);
+        cluster.set_running(a);
+        assert_eq!(changes(&cluster), 3, "only the first start counts");
+        cluster.begin_termination(a, SimTime(3));
+        cluster.begin_preemption(a, SimTime(3));
+        assert_eq!(changes(&cluster), 5, "termination, then the preempted mark");
+        cluster.begin_termination(a, SimTime(3));
+        assert_eq!(changes(&cluster), 5, "a second termination changes nothing");
+        cluster.delete_pod(a, SimTime(4));
+        assert_eq!(changes(&cluster), 6);
     }
 
     #[test]
