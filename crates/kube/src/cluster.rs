@@ -640,7 +640,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn pod_changes_counts_each_change_to_a_nodes_pods() {
+    fn pod_changes_counts_node_pod_events() {
         let mut cluster = Cluster::new(vec![]);
         let node = cluster.add_node(new_node("ng", 2000, 4000), SimTime(0));
         let changes = |cluster: &Cluster| cluster.node(node).unwrap().pod_changes;

@@ -409,11 +409,9 @@ pub struct Node {
     pub pod_requests: Resources,
     /// Bound non-DaemonSet pods.
     pub pods: BTreeSet<PodId>,
-    /// Count of changes to the node's non-DaemonSet pods: a bind, a removal, and a bound pod
-    /// that starts running, is preempted or begins terminating. A policy that keeps facts
-    /// about a node's pods from one loop to the next can compare it to know whether they are
-    /// still current. Node ids are never reused, so the node id and this count together name
-    /// one state of the node's pods.
+    /// Number of changes to the node's non-DaemonSet pods: binds, removals, and bound pods that
+    /// start running, are preempted or begin terminating. Node ids are not reused, so a policy
+    /// can cache per-node facts under the id and this number.
     pub pod_changes: u64,
     /// Lifecycle state.
     pub state: NodeState,
