@@ -410,6 +410,49 @@ fn cases() -> Vec<Case> {
                 "fix: write a duration of at most 400d",
             ],
         ),
+        small_web_case(
+            "replicas beyond u32",
+            "maxReplicas: 30}",
+            "maxReplicas: 100000000000}",
+            vec![
+                "scenario.yaml:13:73: field workloads[0].hpa.maxReplicas, value \"100000000000\": the number is larger than 4294967295, the most this field takes",
+                "fix: write a smaller number",
+            ],
+        ),
+        small_web_case(
+            "seed beyond u64",
+            "seed: 7\n",
+            "seed: 18446744073709551616\n",
+            vec![
+                "scenario.yaml:2:7: field seed, value \"18446744073709551616\": the number is larger than 18446744073709551615",
+            ],
+        ),
+        small_web_case(
+            "list as name",
+            "name: small-web\n",
+            "name: [1, 2]\n",
+            vec![
+                "scenario.yaml:1:7: field name, value \"[1, 2]\"",
+                "fix: write one value here, not a list or a mapping",
+            ],
+        ),
+        small_web_case(
+            "too many samples",
+            "duration: 6h\n",
+            "duration: 6h\nsampleInterval: 10ms\n",
+            vec![
+                "scenario.yaml:5:17: field sampleInterval, value \"10ms\": a run of 6h would take 2160001 samples, more than the 1000000 a run keeps in memory",
+                "fix: write a sampleInterval of at least 1s, or a shorter duration",
+            ],
+        ),
+        small_web_case(
+            "two Deployments of one name",
+            "  - kind: DaemonSet\n    metadata: {name: kube-proxy}",
+            "  - kind: Deployment\n    metadata: {name: api}\n    replicas: 1\n    template: {spec: {containers: [{name: a}]}}\n  - kind: DaemonSet\n    metadata: {name: kube-proxy}",
+            vec![
+                "scenario.yaml:22:22: field workloads[1].metadata.name, value \"api\": another Deployment or StatefulSet has this name",
+            ],
+        ),
         Case {
             name: "out name too long",
             files: vec![("scenario.yaml", SMALL_WEB_YAML.as_bytes().to_vec())],

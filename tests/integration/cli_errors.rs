@@ -241,6 +241,13 @@ fn argument_cases() -> Vec<ArgumentCase> {
             expected: vec!["invalid value 'abc' for '--seed"],
         },
         ArgumentCase {
+            name: "negative seed",
+            args: vec!["compare", "{scenario}", "--seed", "-1"],
+            expected: vec![
+                "invalid value '-1' for '--seed <N>': the seed must be a whole number from 0 to 18446744073709551615",
+            ],
+        },
+        ArgumentCase {
             name: "unknown format",
             args: vec!["compare", "{scenario}", "--format", "xml"],
             expected: vec!["invalid value 'xml' for '--format <FORMAT>'"],

@@ -374,3 +374,41 @@ fn validate_counts_workload_kinds() {
         outcome.stdout
     );
 }
+
+#[test]
+fn reused_out_drops_stale_plots() {
+    let run = SmallWebRun::new("reused-out");
+    let out = run.temp.join("out");
+    fs::write(out.join("notes.txt"), "mine").unwrap();
+    let karpenter_only = replace_once(
+        SMALL_WEB_YAML,
+        "  - name: cluster-autoscaler\n",
+        "  - name: cluster-autoscaler-off\n",
+    );
+    let scenario = run.temp.write("renamed.yaml", karpenter_only);
+
+    let outcome = run_in(
+        run.temp.path(),
+        [
+            OsString::from("compare"),
+            scenario.into(),
+            "--out".into(),
+            out.clone().into(),
+            "--quiet".into(),
+        ],
+    );
+
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains("removed 2 per-policy plots from an earlier run in",),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!out.join("nodes-cluster-autoscaler.svg").exists());
+    assert!(!out.join("allocation-cluster-autoscaler.svg").exists());
+    assert!(out.join("nodes-cluster-autoscaler-off.svg").exists());
+    assert!(out.join("nodes-karpenter.svg").exists());
+    assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+}

@@ -148,6 +148,22 @@ fn thread_count_changes_no_byte() {
         serde_json::from_str(&fs::read_to_string(dir.join("four/timing.json")).unwrap()).unwrap();
     assert_eq!(timing["threads"], 4);
     assert_eq!(timing["runs"].as_array().unwrap().len(), 8);
+
+    // No more threads start than there are runs, and an absurd count is rejected.
+    let many = sweep(dir.path(), &["--threads", "64", "--out", "many"]);
+    assert_eq!(many.code, Some(0), "{}", many.stderr);
+    assert_same_files(&dir.join("one"), &dir.join("many"));
+    let timing: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("many/timing.json")).unwrap()).unwrap();
+    assert_eq!(timing["threads"], 8);
+    let absurd = sweep(dir.path(), &["--threads", "1025", "--out", "absurd"]);
+    assert_eq!(absurd.code, INPUT_ERROR, "{}", absurd.stderr);
+    assert!(
+        absurd.stderr.contains("1025 is not in 1..=1024"),
+        "{}",
+        absurd.stderr
+    );
+    assert!(!dir.join("absurd").exists());
 }
 
 #[test]
@@ -269,7 +285,10 @@ fn merge_names_missing_points() {
         "{}",
         outcome.stderr
     );
-    assert!(!dir.join("merged/results.csv").exists());
+    assert!(
+        !dir.join("merged").exists(),
+        "a failed merge creates no folder"
+    );
 }
 
 #[test]

@@ -104,13 +104,14 @@ struct RunOptions {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Folder to write summary.json, timeseries.csv, decisions.jsonl, timing.json, the SVG
-    /// plots and report.html into. It is created if missing, and files of the same names are
-    /// replaced [default: write no files]
+    /// plots and report.html into. It is created if missing, files of the same names are
+    /// replaced, and the plots of policies that are not in this run are removed [default:
+    /// write no files]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Seed of every random stream, a whole number from 0 to 18446744073709551615, in place of
     /// the scenario's `seed` [default: the scenario's]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_seed)]
     seed: Option<u64>,
     /// Trace file for a load, in place of the scenario's: NAME=PATH, with PATH relative to the
     /// current folder (repeatable) [default: the scenario's trace files]
@@ -464,6 +465,15 @@ fn write_out(
         files.insert(plot.file_name.as_str(), plot.svg.clone());
     }
     write_all_or_nothing(dir, &files).map_err(Failure::input)?;
+    let removed = remove_stale_plots(dir, &files);
+    if !removed.is_empty() {
+        eprintln!(
+            "note: removed {} from an earlier run in {}: {}",
+            counted(removed.len(), "per-policy plot"),
+            dir.display(),
+            removed.join(", ")
+        );
+    }
 
     if !options.quiet {
         eprintln!(
@@ -500,6 +510,38 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
     std::fs::write(&probe, b"").map_err(unwritable)?;
     let _ = std::fs::remove_file(probe);
     Ok(())
+}
+
+/// Removes the per-policy plots (`nodes-NAME.svg`, `allocation-NAME.svg`) in `dir` that this
+/// run did not write, so that a reused folder shows no policy of an earlier run. Returns their
+/// names, sorted; a file that cannot be removed is left in place.
+fn remove_stale_plots(dir: &Path, written: &BTreeMap<&str, String>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| {
+            (name.starts_with("nodes-") || name.starts_with("allocation-"))
+                && name.ends_with(".svg")
+                && !written.contains_key(name.as_str())
+        })
+        .filter(|name| std::fs::remove_file(dir.join(name)).is_ok())
+        .collect();
+    removed.sort();
+    removed
+}
+
+/// Parses `--seed`, with a message that gives the accepted range.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "the seed must be a whole number from 0 to {}; write one such as 42",
+            u64::MAX
+        )
+    })
 }
 
 /// `count` and `noun`, with an "s" unless the count is 1.

@@ -21,8 +21,9 @@ pub(crate) struct SweepArgs {
     /// Sweep YAML file: a base scenario, the fields to vary and the seeds. See
     /// scenarios/sweep-consolidation.yaml and docs/scale-out.md.
     file: PathBuf,
-    /// Worker threads that run points in parallel [default: one per core]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Worker threads that run points in parallel, from 1 to 1024; no more threads start than
+    /// there are runs [default: one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: Option<u32>,
     /// Run only the points whose index is I modulo N (I from 0 to N - 1), and write into the
     /// shard-I-of-N folder inside --out. Without it, the shard comes from JOB_COMPLETION_INDEX
@@ -86,18 +87,25 @@ fn failure(error: SweepError) -> Failure {
 /// Runs `sweep`.
 pub(crate) fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0) as usize)
+    run_sweep(args, started)
+}
+
+/// Starts the worker pool: `requested` threads, or one per core, but no more than `runs`.
+fn worker_pool(requested: Option<u32>, runs: usize) -> Result<rayon::ThreadPool, Failure> {
+    let threads = match requested {
+        Some(count) => count as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.min(runs).max(1))
         .build()
         .map_err(|e| Failure {
             message: format!("cannot start the worker threads: {e}"),
             code: 1,
-        })?;
-    let threads = pool.current_num_threads();
-    pool.install(|| run_sweep(args, threads, started))
+        })
 }
 
-fn run_sweep(args: &SweepArgs, threads: usize, started: Instant) -> Result<(), Failure> {
+fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
     // The shard: from --shard, else from an array-job engine's variables.
     let shard = match &args.shard {
         Some(text) => {
@@ -136,6 +144,8 @@ fn run_sweep(args: &SweepArgs, threads: usize, started: Instant) -> Result<(), F
     let out = output_folder(args, &sweep, shard.as_ref().map(|(s, _)| *s));
     check_writable(&out)?;
     let runs: usize = selected.iter().map(|p| p.policies.len()).sum();
+    let pool = worker_pool(args.threads, runs)?;
+    let threads = pool.current_num_threads();
     if !args.quiet {
         let of_shard = match &shard {
             Some((shard, source)) => format!(" (shard {shard}, from {source})"),
@@ -164,8 +174,10 @@ fn run_sweep(args: &SweepArgs, threads: usize, started: Instant) -> Result<(), F
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    let result = sweep.run_and_render(&selected, shard.as_ref().map(|(s, _)| *s), threads, &|| {
-        bar.inc(1)
+    let result = pool.install(|| {
+        sweep.run_and_render(&selected, shard.as_ref().map(|(s, _)| *s), threads, &|| {
+            bar.inc(1)
+        })
     });
     bar.finish_and_clear();
     let run = result.map_err(failure)?;
@@ -295,8 +307,9 @@ fn list_points(sweep: &Sweep, points: &[&autoscale_sim_sweep::Point]) -> Result<
 /// Runs `merge`.
 pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    check_writable(&args.out)?;
+    // Merge first, so that a failed merge creates no output folder.
     let merged = autoscale_sim_sweep::merge(&args.folders).map_err(failure)?;
+    check_writable(&args.out)?;
 
     let mut files: BTreeMap<&str, String> = merged
         .outputs

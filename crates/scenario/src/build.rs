@@ -310,12 +310,7 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
     warnings
 }
 
-/// Longest run accepted: a year and a month, enough for a year of daily cycles plus warm-up.
-pub const MAX_DURATION: SimDuration = SimDuration::from_days(400);
-
-/// Most pods of one Deployment, and most nodes of a static fleet, accepted: well beyond the
-/// 5,000-node and 150,000-pod limits Kubernetes documents for one cluster.
-pub const MAX_REPLICAS: u32 = 200_000;
+pub use autoscale_sim_sim::{MAX_DURATION, MAX_REPLICAS};
 
 /// Default wall clock of t = 0: Monday 2026-01-05 00:00 UTC.
 pub const DEFAULT_START: &str = "2026-01-05T00:00:00Z";
@@ -528,6 +523,22 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 "write a positive duration such as 1m",
             ));
         }
+        let samples = autoscale_sim_sim::sample_count(duration, config.sample_interval);
+        if samples > autoscale_sim_sim::MAX_SAMPLES {
+            return Err(ctx.error(
+                interval,
+                "sampleInterval",
+                Some(interval.value.clone()),
+                format!(
+                    "a run of {duration} would take {samples} samples, more than the {} a run keeps in memory",
+                    autoscale_sim_sim::MAX_SAMPLES
+                ),
+                format!(
+                    "write a sampleInterval of at least {}, or a shorter duration",
+                    autoscale_sim_sim::shortest_sample_interval(duration)
+                ),
+            ));
+        }
     }
     if let Some(strategy) = &file.scheduler.scoring_strategy {
         config.scoring = match strategy.value.as_str() {
@@ -595,8 +606,22 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
         classes: PriorityClasses::collect(&file.workloads, ctx)?,
         limit_ranges: LimitRanges::collect(&file.workloads, ctx)?,
     };
+    let mut replicated_names = BTreeSet::new();
     for (index, workload) in file.workloads.iter().enumerate() {
         build_workload(workload, index, ctx, &load_names, &admission, &mut config)?;
+        // Reports and pod names identify a Deployment or StatefulSet by its name alone.
+        if let ("Deployment" | "StatefulSet", Some(name)) =
+            (workload.kind.value.as_str(), &workload.metadata.name)
+            && !replicated_names.insert(name.value.as_str())
+        {
+            return Err(ctx.error(
+                name,
+                &format!("workloads[{index}].metadata.name"),
+                Some(name.value.clone()),
+                "another Deployment or StatefulSet has this name, so their pods and report rows could not be told apart",
+                "give each Deployment and StatefulSet its own name, in any namespace",
+            ));
+        }
     }
     if config.deployments.is_empty() {
         return Err(ScenarioError::at(
@@ -1056,6 +1081,10 @@ fn build_load(
                     "write a factor such as 0.05",
                 ));
             }
+            let named_at = match location(&trace.file) {
+                Some((line, column)) => format!("{}:{line}:{column}", ctx.file.display()),
+                None => ctx.file.display().to_string(),
+            };
             let mut loaded = Trace::from_csv_path(&path, scale).map_err(|e| ScenarioError {
                 file: e.file.clone(),
                 line: (e.line > 0).then_some(e.line),
@@ -1063,7 +1092,9 @@ fn build_load(
                 field: e.field.clone(),
                 value: e.value.clone(),
                 message: e.message.clone(),
-                fix: Some("fix the trace file: a header timestamp_seconds,value, then evenly spaced rows with finite values zero or more".into()),
+                fix: Some(format!(
+                    "fix this trace file, which {field}.trace.file names at {named_at}: it needs a header timestamp_seconds,value, then evenly spaced rows with finite values zero or more"
+                )),
                 snippet: None,
             })?;
             if let Some(end) = &trace.end {
@@ -1664,14 +1695,20 @@ fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<HpaSpec> {
             ),
         };
         let position = position.or(location(&hpa.target_per_replica));
-        ScenarioError::at(
-            ctx.file,
-            position,
-            &field,
-            value,
-            message,
-            "fix the HPA settings",
-        )
+        let fix = match name {
+            "maxReplicas" => "write a maxReplicas of 1 or more",
+            "syncPeriod" => "write a positive duration, such as 15s (the HPA controller's default)",
+            "tolerance" => {
+                "write a fraction zero or more, such as 0.1 (the HPA controller's default)"
+            }
+            "scaleUp" | "scaleDown" => {
+                "correct the value the message names in the scaling behavior"
+            }
+            _ => {
+                "write targetPerReplica as a positive number of load units per replica, such as 50"
+            }
+        };
+        ScenarioError::at(ctx.file, position, &field, value, message, fix)
     })?;
     Ok(spec)
 }

@@ -115,6 +115,9 @@ pub(crate) fn value_at(text: &str, line: u64, column: u64) -> Option<String> {
         .chars()
         .skip(column.checked_sub(1)? as usize)
         .collect();
+    if rest.starts_with(['[', '{']) {
+        return flow_collection(&rest);
+    }
     let in_flow = source
         .chars()
         .take(column as usize)
@@ -128,6 +131,25 @@ pub(crate) fn value_at(text: &str, line: u64, column: u64) -> Option<String> {
     let value = rest[..end].split(" #").next()?.trim();
     (!value.is_empty() && !value.ends_with(':'))
         .then(|| value.trim_matches(|c| c == '"' || c == '\'').to_string())
+}
+
+/// Returns the flow collection (`[...]` or `{...}`) that `text` starts with, up to its closing
+/// bracket, or the whole line when the collection goes on to another line.
+fn flow_collection(text: &str) -> Option<String> {
+    let mut depth = 0usize;
+    for (index, c) in text.char_indices() {
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(text[..=index].to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(text.trim_end().to_string())
 }
 
 /// One step of a path in a YAML document: a mapping key or a sequence index.

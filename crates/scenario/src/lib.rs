@@ -227,7 +227,14 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     } else {
         probe.and_then(|(line, column)| error::value_at(text, line, column))
     };
-    let (message, value) = if message.starts_with("budget breached") {
+    let too_large = integer_limit(strip_position_prefix(first))
+        .filter(|_| value.as_deref().is_some_and(is_whole_number));
+    let (message, value) = if let Some(limit) = too_large {
+        (
+            format!("the number is larger than {limit}, the most this field takes"),
+            value,
+        )
+    } else if message.starts_with("budget breached") {
         // The parser names the limit as a Rust value, such as `Nodes { nodes: 250001 }`.
         let limit = message
             .split(|c: char| !c.is_ascii_alphanumeric())
@@ -256,9 +263,10 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     };
     // The excerpt's caret line repeats the parser's own wording; it gets the reworded message.
     let raw = strip_position_prefix(first).to_string();
+    let described = describe_type_error(&raw);
     let snippet: Vec<String> = snippet
         .into_iter()
-        .map(|line| line.replace(&raw, &message))
+        .map(|line| line.replace(&raw, &message).replace(&described, &message))
         .collect();
     let fix = if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
@@ -268,6 +276,8 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         "remove the field or correct its spelling; the message lists the fields accepted here"
     } else if message.starts_with("missing field") {
         "add the missing field"
+    } else if message.ends_with("the most this field takes") {
+        "write a smaller number"
     } else if message == "invalid value: expected a whole number zero or more" {
         "write a whole number, 0 or more, without sign or decimals (for example 3)"
     } else if message == "invalid value: expected a whole number" {
@@ -278,6 +288,8 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         "write true or false"
     } else if message.starts_with("invalid") {
         "write a value of the type this field takes"
+    } else if message.starts_with("expected string scalar") {
+        "write one value here, not a list or a mapping (quote it if it contains [ ] { } or ,)"
     } else if message.contains("tabs disallowed") || message.contains("found a tab") {
         "indent with spaces, because YAML does not allow tabs in indentation"
     } else {
@@ -293,6 +305,22 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         fix: Some(fix.to_string()),
         snippet: (!snippet.is_empty()).then(|| snippet.join("\n")),
     }
+}
+
+/// Returns the largest value of the integer type a parser message names (`invalid u32`).
+fn integer_limit(message: &str) -> Option<String> {
+    match message {
+        "invalid u32" => Some(u32::MAX.to_string()),
+        "invalid u64" => Some(u64::MAX.to_string()),
+        "invalid i32" => Some(i32::MAX.to_string()),
+        "invalid i64" => Some(i64::MAX.to_string()),
+        _ => None,
+    }
+}
+
+/// Checks whether `text` is a whole number without sign or decimals, such as `100000000000`.
+fn is_whole_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Rewords the parser's type names (`invalid u32`) as what the field expects.

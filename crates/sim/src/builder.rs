@@ -229,7 +229,8 @@ impl SimulationBuilder {
     ///
     /// Fails when the duration is zero, two loads share a name, a Deployment names a load that
     /// does not exist, a diurnal load's settings are invalid, or [`Simulation::new`] rejects the
-    /// configuration.
+    /// configuration (it applies a scenario file's limits: duration, samples, snapshots,
+    /// replicas and unique workload names).
     pub fn build(self) -> Result<Simulation, SimError> {
         let SimulationBuilder {
             mut config,
@@ -316,6 +317,49 @@ mod tests {
         assert_eq!(config.start_unix_secs, DEFAULT_START_UNIX_SECS);
         assert_eq!(config.zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
         assert_eq!(config.launch_latency, LaunchLatency::default());
+    }
+
+    #[test]
+    fn build_applies_scenario_limits() {
+        let web = |duration: SimDuration| {
+            Simulation::builder("limits")
+                .duration(duration)
+                .deployment("web", pod(500), 1)
+        };
+        let late_snapshot = |config: &mut SimConfig| {
+            config.snapshots.push(Snapshot {
+                label: "late".into(),
+                at: SimTime::ZERO + SimDuration::from_hours(5),
+            })
+        };
+        let cases = [
+            (
+                web(SimDuration::from_days(401)),
+                "duration: 401d is not a run length from 1 ms to 400d; set one in that range",
+            ),
+            (
+                web(SimDuration::from_days(30))
+                    .configure(|config| config.sample_interval = SimDuration::from_secs(1)),
+                "sample_interval: 1s over 30d takes more than 1000000 samples; set an interval of at least 3s",
+            ),
+            (
+                web(SimDuration::from_hours(1)).configure(late_snapshot),
+                "snapshot late: 5h is after the end of the run (1h)",
+            ),
+            (
+                web(SimDuration::from_hours(1)).deployment("web", pod(250), 2),
+                "deployment web: another Deployment or StatefulSet has this name; give each its own name",
+            ),
+        ];
+
+        for (builder, expected) in cases {
+            match builder.build() {
+                Err(SimError::InvalidConfig { what, message }) => {
+                    assert_eq!(format!("{what}: {message}"), expected);
+                }
+                Ok(_) => panic!("built, expected {expected:?}"),
+            }
+        }
     }
 
     #[test]

@@ -86,6 +86,8 @@ mod world;
 
 use std::sync::Arc;
 
+use autoscale_sim_engine::{SimDuration, SimTime};
+
 pub use builder::{DEFAULT_START_UNIX_SECS, SimulationBuilder};
 pub use config::{
     DEFAULT_POD_STARTUP, DEFAULT_TERMINATION_DELAY, Deployment, JobStream, Load,
@@ -110,6 +112,104 @@ pub enum SimError {
     },
 }
 
+/// Maximum run length: a year and a month, enough for a year of daily cycles plus warm-up.
+pub const MAX_DURATION: SimDuration = SimDuration::from_days(400);
+
+/// Maximum pods of one Deployment and nodes of a static fleet: well beyond the 5,000-node and
+/// 150,000-pod limits Kubernetes documents for one cluster.
+pub const MAX_REPLICAS: u32 = 200_000;
+
+/// Maximum time-series samples of one run. A run keeps them in memory at about 100 bytes each
+/// (measured), so this bounds them near 100 MB per policy.
+pub const MAX_SAMPLES: u64 = 1_000_000;
+
+/// Number of time-series samples a run of `duration` takes every `interval`: one at 0 and one
+/// at each multiple of `interval` up to the end.
+pub fn sample_count(duration: SimDuration, interval: SimDuration) -> u64 {
+    match interval.as_millis() {
+        0 => u64::MAX,
+        step => duration.as_millis() / step + 1,
+    }
+}
+
+/// Shortest sample interval, in whole seconds, that keeps a run of `duration` within
+/// [`MAX_SAMPLES`].
+pub fn shortest_sample_interval(duration: SimDuration) -> SimDuration {
+    let seconds = duration.as_millis().div_ceil(1000 * (MAX_SAMPLES - 1));
+    SimDuration::from_secs(seconds.max(1))
+}
+
+/// Checks the limits a scenario file enforces too, for worlds set up in code: the duration,
+/// the sample count, the snapshots, the replica counts and unique workload names.
+fn check_limits(config: &SimConfig) -> Result<(), (String, String)> {
+    if config.duration == SimDuration::ZERO || config.duration > MAX_DURATION {
+        return Err((
+            "duration".into(),
+            format!(
+                "{} is not a run length from 1 ms to {MAX_DURATION}; set one in that range",
+                config.duration
+            ),
+        ));
+    }
+    let samples = sample_count(config.duration, config.sample_interval);
+    if samples > MAX_SAMPLES {
+        return Err((
+            "sample_interval".into(),
+            format!(
+                "{} over {} takes more than {MAX_SAMPLES} samples; set an interval of at least {}",
+                config.sample_interval,
+                config.duration,
+                shortest_sample_interval(config.duration)
+            ),
+        ));
+    }
+    if let Some(snapshot) = config
+        .snapshots
+        .iter()
+        .find(|s| s.at > SimTime::ZERO + config.duration)
+    {
+        return Err((
+            format!("snapshot {}", snapshot.label),
+            format!(
+                "{} is after the end of the run ({})",
+                snapshot.at.since(SimTime::ZERO),
+                config.duration
+            ),
+        ));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for deployment in &config.deployments {
+        if !names.insert(deployment.name.as_str()) {
+            return Err((
+                format!("deployment {}", deployment.name),
+                "another Deployment or StatefulSet has this name; give each its own name".into(),
+            ));
+        }
+        let most = match &deployment.replicas {
+            Replicas::Fixed(count) => *count,
+            Replicas::Hpa { spec, .. } => spec.max_replicas,
+        };
+        if most > MAX_REPLICAS {
+            return Err((
+                format!("deployment {}", deployment.name),
+                format!(
+                    "{most} replicas is more than the {MAX_REPLICAS} accepted; set at most {MAX_REPLICAS}"
+                ),
+            ));
+        }
+    }
+    let mut job_names = std::collections::BTreeSet::new();
+    for job in &config.jobs {
+        if !job_names.insert(job.name.as_str()) {
+            return Err((
+                format!("job {}", job.name),
+                "another Job stream has this name; give each stream its own name".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A configured world that can be run under any number of policies.
 #[derive(Clone, Debug)]
 pub struct Simulation {
@@ -123,6 +223,9 @@ impl Simulation {
             |what: String, message: String| Err(SimError::InvalidConfig { what, message });
         if config.zones.is_empty() {
             return invalid("zones".into(), "at least one zone is needed".into());
+        }
+        if let Err((what, message)) = check_limits(&config) {
+            return invalid(what, message);
         }
         for job in &config.jobs {
             if job.load >= config.loads.len() {
