@@ -436,6 +436,14 @@ fn cases() -> Vec<Case> {
                 "fix: write one value here, not a list or a mapping",
             ],
         ),
+        scenario_case(
+            "workloads without a value",
+            "name: empty\nduration: 2h\nworkloads:\npolicies: []\n",
+            vec![
+                "scenario.yaml:3:10: field workloads: expected sequence start",
+                "fix: write a list here",
+            ],
+        ),
         small_web_case(
             "too many samples",
             "duration: 6h\n",

@@ -95,10 +95,14 @@ impl std::error::Error for ScenarioError {}
 /// column, in block style (`    maxSize: 3`) or flow style (`{min: 1, maxSize: x}`).
 pub(crate) fn key_before(text: &str, line: u64, column: u64) -> Option<String> {
     let source = text.lines().nth(line.checked_sub(1)? as usize)?;
-    let before: String = source
-        .chars()
-        .take(column.checked_sub(1)? as usize)
-        .collect();
+    // The parser points at the colon itself when a key has no value (`workloads:` at the end).
+    let column = column.checked_sub(1)? as usize;
+    let take = if source.chars().nth(column) == Some(':') {
+        column + 1
+    } else {
+        column
+    };
+    let before: String = source.chars().take(take).collect();
     let colon = before.trim_end().strip_suffix(':')?;
     let start = colon.rfind(['{', ',', ' ', '-']).map_or(0, |i| i + 1);
     let key = colon[start..]
@@ -165,10 +169,11 @@ pub(crate) fn path_at(text: &str, line: u64, column: u64) -> Option<String> {
     let mut stack: Vec<(usize, Step)> = Vec::new();
     for (number, source) in text.lines().enumerate().take(line as usize) {
         let source = if number + 1 == line as usize {
+            // A position at a key's colon (`workloads:` without a value) keeps the key.
             let end = source
                 .char_indices()
                 .nth(column.saturating_sub(1) as usize)
-                .map_or(source.len(), |(i, _)| i);
+                .map_or(source.len(), |(i, c)| if c == ':' { i + 1 } else { i });
             &source[..end]
         } else {
             source

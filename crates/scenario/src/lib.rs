@@ -288,6 +288,10 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         "write true or false"
     } else if message.starts_with("invalid") {
         "write a value of the type this field takes"
+    } else if message.starts_with("expected sequence start") {
+        "write a list here: one entry per line starting with \"- \", indented under the key"
+    } else if message.starts_with("expected mapping start") {
+        "write a mapping here: key: value lines, indented under the key"
     } else if message.starts_with("expected string scalar") {
         "write one value here, not a list or a mapping (quote it if it contains [ ] { } or ,)"
     } else if message.contains("tabs disallowed") || message.contains("found a tab") {
