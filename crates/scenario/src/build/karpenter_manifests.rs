@@ -174,10 +174,15 @@ pub(super) fn build_updates(
     field: &str,
 ) -> Result<Vec<NodePoolUpdate>> {
     let mut changes: Vec<(SimDuration, u8, usize, Change)> = Vec::new();
-    for (index, time) in ami_release_times(k, ctx, field, run_end)?
-        .into_iter()
-        .enumerate()
-    {
+    let (seen, released) = ami_release_times(k, ctx, field, run_end)?;
+    if released > 0 && seen.is_empty() {
+        ctx.warn(format!(
+            "{field}.amiReleases: Karpenter resolves @latest aliases at the start and then every {}, so it sees none of the {released} releases before the end of the run ({run_end}); run for longer than {} to see one",
+            SSM_CACHE_TTL + NODE_CLASS_REQUEUE,
+            SSM_CACHE_TTL + NODE_CLASS_REQUEUE,
+        ));
+    }
+    for (index, time) in seen.into_iter().enumerate() {
         changes.push((time, 1, index, Change::AmiRelease));
     }
     if k.ami_releases.is_some() && !classes.values().any(|class| class.latest_ami) {
@@ -335,15 +340,39 @@ fn revise_class(
     revisions.insert(name.to_string(), (class, revision));
 }
 
-/// Lists the times of the AMI releases of `k` before `run_end`.
+/// How long Karpenter keeps the AMI id it resolved for an EKS-optimized alias:
+/// aws/karpenter-provider-aws v1.14 `pkg/cache/cache.go`, `SSMCacheTTL`, which
+/// `ssm.Parameter.GetCacheDuration` applies to every parameter but custom ones.
+const SSM_CACHE_TTL: SimDuration = SimDuration::from_hours(24);
+
+/// How often the EC2NodeClass status controller resolves the class's AMIs: its subnet
+/// reconciler requeues after 1 minute (v1.14 `pkg/controllers/nodeclass/subnet.go`), and the
+/// controller requeues at the shortest of its reconcilers' delays.
+const NODE_CLASS_REQUEUE: SimDuration = SimDuration::from_mins(1);
+
+/// Returns when Karpenter sees an AMI released at `release`: at its first resolution of the
+/// alias from then on. It resolves the alias at t = 0, and again at the first status
+/// reconcile after the cached id expires, so every 24 h 1 min.
+///
+/// NOTE: this assumes Karpenter started, with an empty cache, when the run started; a real
+/// controller's phase is unknown, and reconcile times drift by the time each reconcile takes.
+fn ami_seen_at(release: SimDuration) -> SimDuration {
+    let period = SSM_CACHE_TTL + NODE_CLASS_REQUEUE;
+    let refreshes = release.as_millis().div_ceil(period.as_millis());
+    SimDuration::from_millis(refreshes * period.as_millis())
+}
+
+/// Lists the times at which Karpenter sees the AMI releases of `k` before `run_end` (one entry
+/// per alias resolution that finds one or more new releases), and counts the releases before
+/// `run_end`.
 fn ami_release_times(
     k: &KarpenterYaml,
     ctx: &Ctx<'_>,
     field: &str,
     run_end: SimDuration,
-) -> Result<Vec<SimDuration>> {
+) -> Result<(Vec<SimDuration>, usize)> {
     let Some(releases) = &k.ami_releases else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     };
     let at = format!("{field}.amiReleases");
     let every = ctx.duration(&releases.every, &format!("{at}.every"))?;
@@ -360,13 +389,19 @@ fn ami_release_times(
         Some(first) => ctx.duration(first, &format!("{at}.first"))?,
         None => every,
     };
-    let mut times = Vec::new();
-    let mut time = first;
-    while time < run_end {
-        times.push(time);
-        time = time + every;
+    let mut times: Vec<SimDuration> = Vec::new();
+    let mut released = 0;
+    let mut release = first;
+    while release < run_end {
+        released += 1;
+        let seen = ami_seen_at(release);
+        // A release at t = 0 is the AMI that the first resolution finds, so no change.
+        if seen > SimDuration::ZERO && seen < run_end && times.last() != Some(&seen) {
+            times.push(seen);
+        }
+        release = release + every;
     }
-    Ok(times)
+    Ok((times, released))
 }
 
 fn pending(
