@@ -51,6 +51,7 @@ mod drift;
 mod min_values;
 mod multinode;
 mod offerings;
+mod pod_facts;
 mod preferences;
 mod provisioning;
 mod scheduling;
@@ -523,6 +524,8 @@ pub struct Karpenter {
     /// Cluster generation at the last disruption pass that found nothing to do, and the time
     /// until which that result is valid.
     consolidated: Option<(u64, SimTime)>,
+    /// Each node's pod facts, kept across disruption passes.
+    pod_cache: pod_facts::PodCache,
 }
 
 impl Karpenter {
@@ -547,6 +550,7 @@ impl Karpenter {
             expiration_timer: None,
             disrupting: BTreeSet::new(),
             consolidated: None,
+            pod_cache: pod_facts::PodCache::default(),
             market: None,
             unavailable: BTreeMap::new(),
         }
