@@ -10,6 +10,7 @@ use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodId};
 
 pub(super) use super::pod_facts::PodFacts;
 use super::pod_facts::pod_eviction_cost;
+use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
     Placement, Removal, SimNode, SimulationCache, SortedPods, any_host_ports, placement_order,
@@ -130,6 +131,21 @@ pub(super) struct ConsolidationBase<'v> {
 }
 
 impl<'v> ConsolidationBase<'v> {
+    /// Returns the destination nodes, in the simulation's order.
+    pub(super) fn nodes(&self) -> &[SimNode<'v>] {
+        &self.nodes
+    }
+
+    /// Returns the pods already pending, in placement order.
+    pub(super) fn pending(&self) -> &SortedPods<'v> {
+        &self.pending
+    }
+
+    /// Returns each pool's room under its limits.
+    pub(super) fn limits(&self) -> &[super::scheduling::RemainingLimits] {
+        &self.limits
+    }
+
     pub(super) fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
@@ -195,7 +211,10 @@ impl Karpenter {
             if !unchanged {
                 command = command.or_else(|| self.multi_node_consolidation(view, &facts));
                 if command.is_none() {
-                    let (found, reasons) = self.single_node_consolidation(view, &facts);
+                    let mut verdicts = std::mem::take(&mut self.single_node_verdicts);
+                    let (found, reasons) =
+                        self.single_node_consolidation(view, &facts, &mut verdicts);
+                    self.single_node_verdicts = verdicts;
                     for (node, reason) in reasons {
                         self.note_unconsolidatable(node, reason, view, actions);
                     }
@@ -348,10 +367,14 @@ impl Karpenter {
     /// the first that can be deleted or replaced by a cheaper node wins. Returns it with the
     /// reasons the candidates tried before it cannot be consolidated, in the order tried, for
     /// the decision log (Karpenter's `Unconsolidatable` event).
+    ///
+    /// A candidate whose verdict `verdicts` stored under the same inputs gets that verdict
+    /// without a simulation.
     fn single_node_consolidation(
         &self,
         view: &ClusterView<'_>,
         facts: &PodFacts,
+        verdicts: &mut SingleNodeVerdicts,
     ) -> (Option<Command>, Vec<(NodeId, Unconsolidatable)>) {
         let budgets = self.available_budgets(view, BudgetReason::Underutilized);
         let pools = self.pools.as_ref().expect("pools resolved");
@@ -376,6 +399,7 @@ impl Karpenter {
 
         // Round-robin across pools.
         let mut base = ConsolidationBase::new(self, view, false);
+        verdicts.start_pass(self.shared_inputs(view, &base));
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         let mut found = None;
         let mut reasons = Vec::new();
@@ -385,6 +409,11 @@ impl Karpenter {
                     continue;
                 };
                 if budgets[pool] == 0 {
+                    continue;
+                }
+                let reusable = verdicts.active() && self.verdict_reusable(node, facts);
+                if reusable && let Some(reason) = verdicts.get(node) {
+                    reasons.push((node.id, reason.clone()));
                     continue;
                 }
                 match self.compute_consolidation(
@@ -398,7 +427,12 @@ impl Karpenter {
                         found = Some(command);
                         break 'search;
                     }
-                    Err(reason) => reasons.push((node.id, reason)),
+                    Err(reason) => {
+                        if reusable {
+                            verdicts.insert(node, &reason);
+                        }
+                        reasons.push((node.id, reason));
+                    }
                 }
             }
         }
@@ -500,7 +534,10 @@ impl Karpenter {
     /// Nodes that may not receive a consolidation candidate's pods because they are still
     /// inside their NodePool's consolidateAfter window: none in v1.13; in v1.14 the
     /// `IsConsolidationSimulation` check of the scheduler's existing nodes.
-    fn destinations_under_consolidate_after(&self, view: &ClusterView<'_>) -> Vec<NodeId> {
+    pub(super) fn destinations_under_consolidate_after(
+        &self,
+        view: &ClusterView<'_>,
+    ) -> Vec<NodeId> {
         if self.config.version == KarpenterVersion::V1_13 {
             return Vec::new();
         }

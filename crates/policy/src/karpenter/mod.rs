@@ -55,6 +55,7 @@ mod pod_facts;
 mod preferences;
 mod provisioning;
 mod scheduling;
+mod verdicts;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -526,6 +527,8 @@ pub struct Karpenter {
     consolidated: Option<(u64, SimTime)>,
     /// Each node's pod facts, kept across disruption passes.
     pod_cache: pod_facts::PodCache,
+    /// Single-node consolidation verdicts kept across disruption passes.
+    single_node_verdicts: verdicts::SingleNodeVerdicts,
 }
 
 impl Karpenter {
@@ -551,6 +554,7 @@ impl Karpenter {
             disrupting: BTreeSet::new(),
             consolidated: None,
             pod_cache: pod_facts::PodCache::default(),
+            single_node_verdicts: verdicts::SingleNodeVerdicts::default(),
             market: None,
             unavailable: BTreeMap::new(),
         }

@@ -131,6 +131,16 @@ impl<'a> SortedPods<'a> {
     pub fn host_ports(&self) -> bool {
         self.host_ports
     }
+
+    /// Checks whether some pod has inter-pod constraints.
+    pub fn inter_pod_constraints(&self) -> bool {
+        self.inter_pod_constraints
+    }
+
+    /// Iterates over the pods' ids, in placement order.
+    pub fn ids(&self) -> impl Iterator<Item = PodId> + '_ {
+        self.pods.iter().map(|pod| pod.id)
+    }
 }
 
 /// Karpenter's scheduling queue over two lists sorted by [`placement_order`]. Pods leave in
