@@ -209,11 +209,14 @@ impl Karpenter {
                 return;
             }
             if !unchanged {
-                command = command.or_else(|| self.multi_node_consolidation(view, &facts));
+                // Both consolidation methods simulate on the same starting state, built once.
+                let mut base = None;
+                command =
+                    command.or_else(|| self.multi_node_consolidation(view, &facts, &mut base));
                 if command.is_none() {
                     let mut verdicts = std::mem::take(&mut self.single_node_verdicts);
                     let (found, reasons) =
-                        self.single_node_consolidation(view, &facts, &mut verdicts);
+                        self.single_node_consolidation(view, &facts, &mut verdicts, &mut base);
                     self.single_node_verdicts = verdicts;
                     for (node, reason) in reasons {
                         self.note_unconsolidatable(node, reason, view, actions);
@@ -370,11 +373,12 @@ impl Karpenter {
     ///
     /// A candidate whose verdict `verdicts` stored under the same inputs gets that verdict
     /// without a simulation.
-    fn single_node_consolidation(
+    fn single_node_consolidation<'v>(
         &self,
-        view: &ClusterView<'_>,
+        view: &ClusterView<'v>,
         facts: &PodFacts,
         verdicts: &mut SingleNodeVerdicts,
+        base: &mut Option<ConsolidationBase<'v>>,
     ) -> (Option<Command>, Vec<(NodeId, Unconsolidatable)>) {
         let budgets = self.available_budgets(view, BudgetReason::Underutilized);
         let pools = self.pools.as_ref().expect("pools resolved");
@@ -398,8 +402,8 @@ impl Karpenter {
         }
 
         // Round-robin across pools.
-        let mut base = ConsolidationBase::new(self, view, false);
-        verdicts.start_pass(self.shared_inputs(view, &base));
+        let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
+        verdicts.start_pass(self.shared_inputs(view, base));
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         let mut found = None;
         let mut reasons = Vec::new();
@@ -420,7 +424,7 @@ impl Karpenter {
                     view,
                     Method::SingleNode,
                     &[node.id],
-                    Some(&mut base),
+                    Some(base),
                     facts,
                 ) {
                     Ok(command) => {
