@@ -197,8 +197,13 @@ impl Karpenter {
             self.pod_cache.refresh(view.cluster);
             let facts = PodFacts::gather(view, &self.pod_cache);
             let mut command = None;
+            let candidates = if unchanged {
+                Vec::new()
+            } else {
+                self.sorted_candidates(view, &facts)
+            };
             if !unchanged {
-                command = self.emptiness(view, &facts);
+                command = self.emptiness(view, &facts, &candidates);
             }
             if command.is_none()
                 && let Some(drift) = self.drift(view, &facts)
@@ -211,12 +216,18 @@ impl Karpenter {
             if !unchanged {
                 // Both consolidation methods simulate on the same starting state, built once.
                 let mut base = None;
-                command =
-                    command.or_else(|| self.multi_node_consolidation(view, &facts, &mut base));
+                command = command.or_else(|| {
+                    self.multi_node_consolidation(view, &facts, &candidates, &mut base)
+                });
                 if command.is_none() {
                     let mut verdicts = std::mem::take(&mut self.single_node_verdicts);
-                    let (found, reasons) =
-                        self.single_node_consolidation(view, &facts, &mut verdicts, &mut base);
+                    let (found, reasons) = self.single_node_consolidation(
+                        view,
+                        &facts,
+                        &candidates,
+                        &mut verdicts,
+                        &mut base,
+                    );
                     self.single_node_verdicts = verdicts;
                     for (node, reason) in reasons {
                         self.note_unconsolidatable(node, reason, view, actions);
@@ -335,15 +346,30 @@ impl Karpenter {
             .collect()
     }
 
-    /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
-    fn emptiness(&self, view: &ClusterView<'_>, facts: &PodFacts) -> Option<Command> {
-        let mut budgets = self.available_budgets(view, BudgetReason::Empty);
-        let mut empty: Vec<&Node> = view
+    /// Lists the candidates of every pool ([`Karpenter::is_candidate`]) in the order Karpenter
+    /// tries them ([`Karpenter::sort_candidates`]). Ties in that order break by node id, so the
+    /// candidates of one method, taken from this list in order, are in the order that sorting
+    /// them alone would give.
+    fn sorted_candidates<'v>(&self, view: &ClusterView<'v>, facts: &PodFacts) -> Vec<&'v Node> {
+        let mut candidates: Vec<&Node> = view
             .cluster
             .nodes()
-            .filter(|n| facts.is_empty(n) && self.is_candidate(n, view, facts))
+            .filter(|n| self.is_candidate(n, view, facts))
             .collect();
-        self.sort_candidates(&mut empty, view, facts);
+        self.sort_candidates(&mut candidates, view, facts);
+        candidates
+    }
+
+    /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
+    /// `sorted` lists the pass's candidates in order ([`Karpenter::sorted_candidates`]).
+    fn emptiness(
+        &self,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+        sorted: &[&Node],
+    ) -> Option<Command> {
+        let mut budgets = self.available_budgets(view, BudgetReason::Empty);
+        let empty = sorted.iter().filter(|n| facts.is_empty(n));
 
         let mut candidates = Vec::new();
         let mut price = Price(0);
@@ -377,28 +403,26 @@ impl Karpenter {
         &self,
         view: &ClusterView<'v>,
         facts: &PodFacts,
+        sorted: &[&Node],
         verdicts: &mut SingleNodeVerdicts,
         base: &mut Option<ConsolidationBase<'v>>,
     ) -> (Option<Command>, Vec<(NodeId, Unconsolidatable)>) {
         let budgets = self.available_budgets(view, BudgetReason::Underutilized);
         let pools = self.pools.as_ref().expect("pools resolved");
+        // Each pool's candidates keep the order of `sorted`.
         let mut per_pool: Vec<Vec<&Node>> = vec![Vec::new(); pools.len()];
-        for node in view.cluster.nodes() {
-            let Some(pool) = self.pool_index(&node.owner) else {
-                continue;
-            };
+        for &node in sorted {
+            let pool = self
+                .pool_index(&node.owner)
+                .expect("candidates belong to pools");
             if !facts.is_empty(node)
                 && pools[pool]
                     .config
                     .consolidation_policy
                     .consolidates_underutilized()
-                && self.is_candidate(node, view, facts)
             {
                 per_pool[pool].push(node);
             }
-        }
-        for nodes in &mut per_pool {
-            self.sort_candidates(nodes, view, facts);
         }
 
         // Round-robin across pools.
