@@ -2,15 +2,19 @@
 //! decision shared with multi-node consolidation, validation and the execution of commands
 //! (`pkg/controllers/disruption/`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
-use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Owner, Pod, PodId, PodPhase};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodId};
+
+pub(super) use super::pod_facts::PodFacts;
+use super::pod_facts::pod_eviction_cost;
+use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
-    Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods, any_host_ports,
-    placement_order, solve, sort_nodes, unschedulable_pods,
+    Placement, Removal, SimNode, SimulationCache, SortedPods, any_host_ports, placement_order,
+    solve, sort_nodes, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -91,156 +95,6 @@ pub(crate) struct InFlight {
     pub waiting: BTreeSet<NodeId>,
 }
 
-/// Per-node facts about pods that the disruption methods use. One sweep over the cluster's pods
-/// per pass gathers them, instead of one lookup per node and method.
-pub(super) struct PodFacts<'v> {
-    /// Facts of every node, sorted by node id (the order of `Cluster::nodes`).
-    by_node: Vec<(NodeId, NodePodFacts)>,
-    /// Per node, in the same order, the reschedulable pods that a consolidation simulation
-    /// places again, in id order (the order of the node's pod set).
-    reschedulable: Vec<Vec<&'v Pod>>,
-}
-
-#[derive(Clone, Copy)]
-struct NodePodFacts {
-    /// Some pod on the node is not terminating.
-    active: bool,
-    /// No active pod carries `karpenter.sh/do-not-disrupt` or is protected by a
-    /// PodDisruptionBudget that refuses its eviction (`ValidatePodsDisruptable`).
-    disruptable: bool,
-    /// Sum of the eviction costs of all pods bound to the node, terminating ones included.
-    eviction_cost: f64,
-    /// 1 plus the positive eviction costs of the node's active pods (v1.14
-    /// `RescheduleDisruptionCost`).
-    reschedule_cost: f64,
-}
-
-impl<'v> PodFacts<'v> {
-    pub(super) fn gather(view: &ClusterView<'v>) -> PodFacts<'v> {
-        // The value `Iterator::sum` starts from, so that the sums equal summing each node's pods.
-        let zero: f64 = std::iter::empty::<f64>().sum();
-        let none = NodePodFacts {
-            active: false,
-            disruptable: true,
-            eviction_cost: zero,
-            reschedule_cost: 1.0,
-        };
-        let mut by_node: Vec<(NodeId, NodePodFacts)> =
-            view.cluster.nodes().map(|n| (n.id, none)).collect();
-        let mut reschedulable: Vec<Vec<&'v Pod>> = view
-            .cluster
-            .nodes()
-            .map(|n| Vec::with_capacity(n.pods.len()))
-            .collect();
-        let allowed = view.cluster.disruptions_allowed();
-        // Pods of one spec share its covering budgets, so each spec is matched against the
-        // budgets once per pass.
-        let mut allowed_by_spec: BTreeMap<*const autoscale_sim_kube::PodSpec, bool> =
-            BTreeMap::new();
-        let mut eviction_allowed = |spec: &std::sync::Arc<autoscale_sim_kube::PodSpec>| {
-            // Without PodDisruptionBudgets no budget covers a pod.
-            if allowed.is_empty() {
-                return true;
-            }
-            *allowed_by_spec
-                .entry(std::sync::Arc::as_ptr(spec))
-                .or_insert_with(|| {
-                    let covering = view.cluster.pdbs_covering(spec);
-                    match covering.as_slice() {
-                        [] => true,
-                        [index] => allowed[*index] >= 1,
-                        _ => false,
-                    }
-                })
-        };
-        // Pods in id order, so each node's costs are added in the order of its pod set.
-        let cluster: &'v autoscale_sim_kube::Cluster = view.cluster;
-        // Pods created together often share a node, so the previous pod's node is tried before
-        // a binary search. Node ids are unique, so both find the same entry.
-        let mut previous = 0;
-        for pod in cluster.pods() {
-            let Some(node) = pod.node else {
-                continue;
-            };
-            let index = if by_node.get(previous).is_some_and(|(id, _)| *id == node) {
-                previous
-            } else {
-                match by_node.binary_search_by_key(&node, |(n, _)| *n) {
-                    Ok(index) => index,
-                    Err(_) => continue,
-                }
-            };
-            previous = index;
-            let facts = &mut by_node[index].1;
-            let cost = pod_eviction_cost(pod.spec.priority);
-            facts.eviction_cost += cost;
-            // Karpenter's `IsReschedulable`: a terminating pod no longer counts, except a
-            // StatefulSet's, whose replacement needs the same name once it is gone.
-            if pod.phase != PodPhase::Terminating || matches!(pod.owner, Owner::StatefulSet { .. })
-            {
-                reschedulable[index].push(pod);
-                facts.active = true;
-                facts.reschedule_cost += cost.max(0.0);
-                if facts.disruptable && (pod.spec.do_not_disrupt || !eviction_allowed(&pod.spec)) {
-                    facts.disruptable = false;
-                }
-            }
-        }
-        PodFacts {
-            by_node,
-            reschedulable,
-        }
-    }
-
-    fn index(&self, node: &Node) -> usize {
-        self.by_node
-            .binary_search_by_key(&node.id, |(n, _)| *n)
-            .expect("facts gathered for every node")
-    }
-
-    fn of(&self, node: &Node) -> NodePodFacts {
-        self.by_node[self.index(node)].1
-    }
-
-    /// Returns the node's reschedulable pods (Karpenter's `IsReschedulable`: not terminating,
-    /// or a StatefulSet's), in id order.
-    pub(super) fn reschedulable_pods(&self, node: &Node) -> &[&'v Pod] {
-        &self.reschedulable[self.index(node)]
-    }
-
-    /// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet
-    /// pods are node overhead here and never count).
-    pub(super) fn is_empty(&self, node: &Node) -> bool {
-        !self.of(node).active
-    }
-
-    /// v1.14 `RescheduleDisruptionCost` of a node.
-    pub(super) fn reschedule_cost(&self, node: &Node) -> f64 {
-        self.of(node).reschedule_cost
-    }
-
-    /// Disruption cost of a node: the pods' eviction costs times the share of the node's
-    /// lifetime left before `expire_after`, the whole of it for `Never`
-    /// (`pkg/utils/disruption/disruption.go`). Lower costs are disrupted first.
-    fn disruption_cost(
-        &self,
-        node: &Node,
-        view: &ClusterView<'_>,
-        expire_after: Option<SimDuration>,
-    ) -> f64 {
-        let lifetime_remaining = match expire_after {
-            Some(expire_after) if expire_after > SimDuration::ZERO => {
-                let age = view.now.since(node.launched_at).as_millis() as f64;
-                let total = expire_after.as_millis() as f64;
-                ((total - age) / total).clamp(0.0, 1.0)
-            }
-            Some(_) => 0.0,
-            None => 1.0,
-        };
-        self.of(node).eviction_cost * lifetime_remaining
-    }
-}
-
 /// Names a command's candidates with their instance types, as "name (type)".
 fn candidate_names(view: &ClusterView<'_>, command: &Command) -> Vec<String> {
     command
@@ -265,11 +119,6 @@ fn reschedule_cost(view: &ClusterView<'_>, node: &Node) -> f64 {
         .sum::<f64>()
 }
 
-/// Returns a pod's eviction cost: 1 + priority / 2^25, clamped to [-10, 10].
-fn pod_eviction_cost(priority: i32) -> f64 {
-    (1.0 + f64::from(priority) / 2f64.powi(25)).clamp(-10.0, 10.0)
-}
-
 /// Starting state shared by the consolidation simulations of one pass: the destination nodes in
 /// the simulation's order, the pods already waiting, the NodePools' remaining limits, and what
 /// the simulations on those nodes can share.
@@ -282,6 +131,21 @@ pub(super) struct ConsolidationBase<'v> {
 }
 
 impl<'v> ConsolidationBase<'v> {
+    /// Returns the destination nodes, in the simulation's order.
+    pub(super) fn nodes(&self) -> &[SimNode<'v>] {
+        &self.nodes
+    }
+
+    /// Returns the pods already pending, in placement order.
+    pub(super) fn pending(&self) -> &SortedPods<'v> {
+        &self.pending
+    }
+
+    /// Returns each pool's room under its limits.
+    pub(super) fn limits(&self) -> &[super::scheduling::RemainingLimits] {
+        &self.limits
+    }
+
     pub(super) fn new(karpenter: &Karpenter, view: &ClusterView<'v>, ports: bool) -> Self {
         ConsolidationBase {
             nodes: karpenter.destination_nodes(view, ports),
@@ -330,10 +194,16 @@ impl Karpenter {
         // A short-circuited pass with no drifted node skips the sweep over the pods, because
         // Drift looks only at drifted nodes and the consolidation methods do not run.
         if self.pending_command.is_none() && (!unchanged || !self.drifted.is_empty()) {
-            let facts = PodFacts::gather(view);
+            self.pod_cache.refresh(view.cluster);
+            let facts = PodFacts::gather(view, &self.pod_cache);
             let mut command = None;
+            let candidates = if unchanged {
+                Vec::new()
+            } else {
+                self.sorted_candidates(view, &facts)
+            };
             if !unchanged {
-                command = self.emptiness(view, &facts);
+                command = self.emptiness(view, &facts, &candidates);
             }
             if command.is_none()
                 && let Some(drift) = self.drift(view, &facts)
@@ -344,9 +214,26 @@ impl Karpenter {
                 return;
             }
             if !unchanged {
-                command = command
-                    .or_else(|| self.multi_node_consolidation(view, &facts))
-                    .or_else(|| self.single_node_consolidation(view, &facts, actions));
+                // Both consolidation methods simulate on the same starting state, built once.
+                let mut base = None;
+                command = command.or_else(|| {
+                    self.multi_node_consolidation(view, &facts, &candidates, &mut base)
+                });
+                if command.is_none() {
+                    let mut verdicts = std::mem::take(&mut self.single_node_verdicts);
+                    let (found, reasons) = self.single_node_consolidation(
+                        view,
+                        &facts,
+                        &candidates,
+                        &mut verdicts,
+                        &mut base,
+                    );
+                    self.single_node_verdicts = verdicts;
+                    for (node, reason) in reasons {
+                        self.note_unconsolidatable(node, reason, view, actions);
+                    }
+                    command = found;
+                }
             }
             if let Some(command) = command {
                 self.consolidated = None;
@@ -396,7 +283,7 @@ impl Karpenter {
         view: &ClusterView<'_>,
         facts: &PodFacts,
     ) -> bool {
-        self.is_disruptable_node(node, view) && facts.of(node).disruptable
+        self.is_disruptable_node(node, view) && facts.is_disruptable(node)
     }
 
     /// Checks the node-level conditions of [`Karpenter::is_disruptable`], leaving out its pods.
@@ -459,15 +346,30 @@ impl Karpenter {
             .collect()
     }
 
-    /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
-    fn emptiness(&self, view: &ClusterView<'_>, facts: &PodFacts) -> Option<Command> {
-        let mut budgets = self.available_budgets(view, BudgetReason::Empty);
-        let mut empty: Vec<&Node> = view
+    /// Lists the candidates of every pool ([`Karpenter::is_candidate`]) in the order Karpenter
+    /// tries them ([`Karpenter::sort_candidates`]). Ties in that order break by node id, so the
+    /// candidates of one method, taken from this list in order, are in the order that sorting
+    /// them alone would give.
+    fn sorted_candidates<'v>(&self, view: &ClusterView<'v>, facts: &PodFacts) -> Vec<&'v Node> {
+        let mut candidates: Vec<&Node> = view
             .cluster
             .nodes()
-            .filter(|n| facts.is_empty(n) && self.is_candidate(n, view, facts))
+            .filter(|n| self.is_candidate(n, view, facts))
             .collect();
-        self.sort_candidates(&mut empty, view, facts);
+        self.sort_candidates(&mut candidates, view, facts);
+        candidates
+    }
+
+    /// Emptiness: every empty candidate, cheapest to disrupt first, within each pool's budget.
+    /// `sorted` lists the pass's candidates in order ([`Karpenter::sorted_candidates`]).
+    fn emptiness(
+        &self,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+        sorted: &[&Node],
+    ) -> Option<Command> {
+        let mut budgets = self.available_budgets(view, BudgetReason::Empty);
+        let empty = sorted.iter().filter(|n| facts.is_empty(n));
 
         let mut candidates = Vec::new();
         let mut price = Price(0);
@@ -491,37 +393,41 @@ impl Karpenter {
     }
 
     /// Single-node consolidation: candidates in disruption order, interleaved across pools;
-    /// the first that can be deleted or replaced by a cheaper node wins. The reasons a candidate
-    /// cannot be consolidated go to the decision log (Karpenter's `Unconsolidatable` event).
-    fn single_node_consolidation(
-        &mut self,
-        view: &ClusterView<'_>,
+    /// the first that can be deleted or replaced by a cheaper node wins. Returns it with the
+    /// reasons the candidates tried before it cannot be consolidated, in the order tried, for
+    /// the decision log (Karpenter's `Unconsolidatable` event).
+    ///
+    /// A candidate whose verdict `verdicts` stored under the same inputs gets that verdict
+    /// without a simulation.
+    fn single_node_consolidation<'v>(
+        &self,
+        view: &ClusterView<'v>,
         facts: &PodFacts,
-        actions: &mut Actions,
-    ) -> Option<Command> {
+        sorted: &[&Node],
+        verdicts: &mut SingleNodeVerdicts,
+        base: &mut Option<ConsolidationBase<'v>>,
+    ) -> (Option<Command>, Vec<(NodeId, Unconsolidatable)>) {
         let budgets = self.available_budgets(view, BudgetReason::Underutilized);
         let pools = self.pools.as_ref().expect("pools resolved");
+        // Each pool's candidates keep the order of `sorted`.
         let mut per_pool: Vec<Vec<&Node>> = vec![Vec::new(); pools.len()];
-        for node in view.cluster.nodes() {
-            let Some(pool) = self.pool_index(&node.owner) else {
-                continue;
-            };
+        for &node in sorted {
+            let pool = self
+                .pool_index(&node.owner)
+                .expect("candidates belong to pools");
             if !facts.is_empty(node)
                 && pools[pool]
                     .config
                     .consolidation_policy
                     .consolidates_underutilized()
-                && self.is_candidate(node, view, facts)
             {
                 per_pool[pool].push(node);
             }
         }
-        for nodes in &mut per_pool {
-            self.sort_candidates(nodes, view, facts);
-        }
 
         // Round-robin across pools.
-        let mut base = ConsolidationBase::new(self, view, false);
+        let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
+        verdicts.start_pass(self.shared_inputs(view, base));
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         let mut found = None;
         let mut reasons = Vec::new();
@@ -533,25 +439,32 @@ impl Karpenter {
                 if budgets[pool] == 0 {
                     continue;
                 }
+                let reusable = verdicts.active() && self.verdict_reusable(node, facts);
+                if reusable && let Some(reason) = verdicts.get(node) {
+                    reasons.push((node.id, reason.clone()));
+                    continue;
+                }
                 match self.compute_consolidation(
                     view,
                     Method::SingleNode,
                     &[node.id],
-                    Some(&mut base),
+                    Some(base),
                     facts,
                 ) {
                     Ok(command) => {
                         found = Some(command);
                         break 'search;
                     }
-                    Err(reason) => reasons.push((node.id, reason)),
+                    Err(reason) => {
+                        if reusable {
+                            verdicts.insert(node, &reason);
+                        }
+                        reasons.push((node.id, reason));
+                    }
                 }
             }
         }
-        for (node, reason) in reasons {
-            self.note_unconsolidatable(node, reason, view, actions);
-        }
-        found
+        (found, reasons)
     }
 
     /// Writes a candidate's reason for staying to the decision log, the first time the node
@@ -649,7 +562,10 @@ impl Karpenter {
     /// Nodes that may not receive a consolidation candidate's pods because they are still
     /// inside their NodePool's consolidateAfter window: none in v1.13; in v1.14 the
     /// `IsConsolidationSimulation` check of the scheduler's existing nodes.
-    fn destinations_under_consolidate_after(&self, view: &ClusterView<'_>) -> Vec<NodeId> {
+    pub(super) fn destinations_under_consolidate_after(
+        &self,
+        view: &ClusterView<'_>,
+    ) -> Vec<NodeId> {
         if self.config.version == KarpenterVersion::V1_13 {
             return Vec::new();
         }
@@ -680,26 +596,27 @@ impl Karpenter {
 
         // Pods to place: the candidates' pods, plus every pod already pending.
         let mut pods = Vec::new();
+        let mut candidate_pods: Vec<PodId> = Vec::new();
         let mut candidate_price = Price(0);
         for id in candidates {
             let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
             candidate_price = Price(candidate_price.0 + self.node_price(view, node).0);
             // Karpenter's reschedulable pods: a terminating StatefulSet pod still needs a place.
-            pods.extend(
-                facts
-                    .reschedulable_pods(node)
-                    .iter()
-                    .map(|pod| SimPod::of(pod)),
-            );
+            pods.extend(facts.reschedulable_pods(node).iter().map(|p| p.sim_pod()));
+            candidate_pods.extend_from_slice(facts.reschedulable_pod_ids(node));
         }
-        let mut candidate_pods: Vec<PodId> = pods.iter().map(|p| p.id).collect();
-        candidate_pods.sort_unstable();
+        // Each node's pods come sorted, so the pods of a single candidate need no sort.
+        if candidates.len() > 1 {
+            candidate_pods.sort_unstable();
+        }
         let mut fresh = None;
         let base = match base {
             Some(base) => base,
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
-        pods.sort_by(placement_order);
+        if candidates.len() > 1 {
+            pods.sort_by(placement_order);
+        }
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
         // shared list leaves out.
@@ -944,7 +861,8 @@ impl Karpenter {
         let Some(command) = self.pending_command.take() else {
             return;
         };
-        let facts = PodFacts::gather(view);
+        self.pod_cache.refresh(view.cluster);
+        let facts = PodFacts::gather(view, &self.pod_cache);
         let validated = match command.method {
             Method::Emptiness => {
                 // Emptiness keeps the candidates that are still empty and eligible, within budget.

@@ -92,6 +92,7 @@ impl Karpenter {
         }
         self.pools = None;
         self.pools(view);
+        self.single_node_verdicts.clear();
         // A command computed against the old pools is dropped; the next pass recomputes it.
         if self.pending_command.take().is_some() {
             self.arm_disruption(view.now, actions);

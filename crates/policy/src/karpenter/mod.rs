@@ -51,9 +51,11 @@ mod drift;
 mod min_values;
 mod multinode;
 mod offerings;
+mod pod_facts;
 mod preferences;
 mod provisioning;
 mod scheduling;
+mod verdicts;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -523,6 +525,10 @@ pub struct Karpenter {
     /// Cluster generation at the last disruption pass that found nothing to do, and the time
     /// until which that result is valid.
     consolidated: Option<(u64, SimTime)>,
+    /// Each node's pod facts, kept across disruption passes.
+    pod_cache: pod_facts::PodCache,
+    /// Single-node consolidation verdicts kept across disruption passes.
+    single_node_verdicts: verdicts::SingleNodeVerdicts,
 }
 
 impl Karpenter {
@@ -547,6 +553,8 @@ impl Karpenter {
             expiration_timer: None,
             disrupting: BTreeSet::new(),
             consolidated: None,
+            pod_cache: pod_facts::PodCache::default(),
+            single_node_verdicts: verdicts::SingleNodeVerdicts::default(),
             market: None,
             unavailable: BTreeMap::new(),
         }

@@ -19,26 +19,26 @@ impl Karpenter {
     /// Multi-node consolidation: sorts the candidates, keeps each while its NodePool's budget
     /// lasts, then binary-searches the longest prefix of at least two nodes whose command is a
     /// delete, or a replace that still has options after [`Karpenter::filter_out_same_type`].
-    pub(super) fn multi_node_consolidation(
+    ///
+    /// `sorted` lists the pass's candidates in order ([`Karpenter::sorted_candidates`]), and
+    /// `base` is the pass's starting state for simulations, built here if it is `None`.
+    pub(super) fn multi_node_consolidation<'v>(
         &self,
-        view: &ClusterView<'_>,
+        view: &ClusterView<'v>,
         facts: &PodFacts,
+        sorted: &[&Node],
+        base: &mut Option<ConsolidationBase<'v>>,
     ) -> Option<Command> {
         // Candidates of every NodePool that consolidates underutilized nodes, in order.
         let pools = self.pools.as_ref().expect("pools resolved");
-        let mut candidates: Vec<&Node> = view
-            .cluster
-            .nodes()
-            .filter(|n| {
-                self.pool_index(&n.owner).is_some_and(|p| {
-                    pools[p]
-                        .config
-                        .consolidation_policy
-                        .consolidates_underutilized()
-                }) && self.is_candidate(n, view, facts)
+        let candidates = sorted.iter().filter(|n| {
+            self.pool_index(&n.owner).is_some_and(|p| {
+                pools[p]
+                    .config
+                    .consolidation_policy
+                    .consolidates_underutilized()
             })
-            .collect();
-        self.sort_candidates(&mut candidates, view, facts);
+        });
 
         // Drop, in order, the candidates whose NodePool's budget is used up.
         let mut budgets = self.available_budgets(view, BudgetReason::Underutilized);
@@ -64,13 +64,13 @@ impl Karpenter {
         } else {
             MAX_MULTI_NODE_CANDIDATES
         };
-        let mut base = ConsolidationBase::new(self, view, false);
+        let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
         let mut best = None;
         while low <= high {
             let mid = (low + high) / 2;
             let prefix = &within_budget[..=mid];
             let valid = self
-                .compute_consolidation(view, Method::MultiNode, prefix, Some(&mut base), facts)
+                .compute_consolidation(view, Method::MultiNode, prefix, Some(base), facts)
                 .ok()
                 .map(|mut command| {
                     self.filter_out_same_type(view, &mut command);

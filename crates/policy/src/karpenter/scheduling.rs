@@ -131,6 +131,16 @@ impl<'a> SortedPods<'a> {
     pub fn host_ports(&self) -> bool {
         self.host_ports
     }
+
+    /// Checks whether some pod has inter-pod constraints.
+    pub fn inter_pod_constraints(&self) -> bool {
+        self.inter_pod_constraints
+    }
+
+    /// Iterates over the pods' ids, in placement order.
+    pub fn ids(&self) -> impl Iterator<Item = PodId> + '_ {
+        self.pods.iter().map(|pod| pod.id)
+    }
 }
 
 /// Karpenter's scheduling queue over two lists sorted by [`placement_order`]. Pods leave in
@@ -341,7 +351,8 @@ pub(crate) struct Placement {
     pub failed: Vec<PodId>,
     /// The simulation ended early, when one of [`Removal::moved`] landed on an uninitialized
     /// node. The other fields then hold only the placements made until then, and `failed` is
-    /// empty, because none of the moved pods could have failed.
+    /// empty, because none of the moved pods could have failed. The NodeClaims' options are
+    /// then not settled, so some may be too small for their pods.
     pub moved_pod_on_uninitialized: bool,
 }
 
@@ -698,11 +709,8 @@ pub(crate) fn solve(
         let key = Arc::as_ptr(pod.spec);
         let cacheable =
             own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec);
-        let start = if cacheable {
-            resume.get(&key).copied().unwrap_or(0)
-        } else {
-            0
-        };
+        let resume_at = cacheable.then(|| resume.entry(key).or_insert(0));
+        let start = resume_at.as_deref().copied().unwrap_or(0);
         let mut fits = |index: usize| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
@@ -717,14 +725,24 @@ pub(crate) fn solve(
         let listed = cache.fits.get(&key).filter(|_| cacheable);
         let found = match listed {
             Some(list) => {
-                let position = (start..list.len()).find(|&position| fits(list[position]));
-                resume.insert(key, position.unwrap_or(list.len()));
+                // The list holds only nodes that pass the static filters and taints for the
+                // spec. A listed spec requests no host port and has no inter-pod constraints, so
+                // the port and topology checks pass too. Only free capacity and the excluded
+                // nodes are left to check.
+                let fits_listed = |index: usize| {
+                    let n = &nodes[index];
+                    pod.spec.requests.fits_in(&n.free) && !removal.excluded.contains(&n.node.id)
+                };
+                let position = (start..list.len()).find(|&position| fits_listed(list[position]));
+                if let Some(at) = resume_at {
+                    *at = position.unwrap_or(list.len());
+                }
                 position.map(|position| list[position])
             }
             None => {
                 let found = (start..nodes.len()).find(|&index| fits(index));
-                if cacheable {
-                    resume.insert(key, found.unwrap_or(nodes.len()));
+                if let Some(at) = resume_at {
+                    *at = found.unwrap_or(nodes.len());
                 }
                 found
             }
@@ -945,12 +963,16 @@ pub(crate) fn solve(
         nodes[index].free = free;
         nodes[index].ports.truncate(ports);
     }
-    for claim in &mut placement.claims {
-        let pool = &pools[claim.pool];
-        let requests = claim.requests;
-        claim
-            .options
-            .retain(|&o| requests.fits_in(&pool.options[o].room));
+    // The caller rejects a stopped simulation without reading its NodeClaims, so their options
+    // are settled only when the simulation ran to the end.
+    if !stopped {
+        for claim in &mut placement.claims {
+            let pool = &pools[claim.pool];
+            let requests = claim.requests;
+            claim
+                .options
+                .retain(|&o| requests.fits_in(&pool.options[o].room));
+        }
     }
     placement
 }

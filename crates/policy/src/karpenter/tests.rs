@@ -14,6 +14,7 @@ use autoscale_sim_kube::{
 };
 
 use super::disruption::{Method, PodFacts};
+use super::pod_facts::PodCache;
 use super::{
     BudgetNodes, ConsolidationPolicy, Karpenter, KarpenterConfig, KarpenterVersion, NodePool,
     NodePoolUpdate,
@@ -805,7 +806,9 @@ fn spot_merge_ignores_fifteen_rule() {
     // Single-node consolidation alone would refuse each node.
     let single = world.call(|view, _| {
         policy.pools(view);
-        let facts = PodFacts::gather(view);
+        let mut cache = PodCache::default();
+        cache.refresh(view.cluster);
+        let facts = PodFacts::gather(view, &cache);
         let refusal = policy
             .compute_consolidation(view, Method::SingleNode, &[nodes[0]], None, &facts)
             .unwrap_err();
