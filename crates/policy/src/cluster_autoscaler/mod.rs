@@ -72,6 +72,7 @@ mod balancing;
 mod expander;
 mod limits;
 mod node_map;
+mod node_pods;
 mod scale_down;
 mod scale_up;
 mod template;
@@ -357,6 +358,8 @@ pub struct ClusterAutoscaler {
     unneeded: BTreeMap<NodeId, SimTime>,
     /// Nodes found unremovable, until when they are not checked again, and why.
     unremovable_until: node_map::NodeMap<(SimTime, Unremovable)>,
+    /// Pods of the nodes that scale-down looked at, kept while each node's pods do not change.
+    node_pods: node_pods::NodePodsCache,
     /// Nodes this policy is deleting, and whether each needed a drain.
     deleting: BTreeMap<NodeId, bool>,
     last_scale_up: Option<SimTime>,
@@ -403,6 +406,7 @@ impl ClusterAutoscaler {
             cached_templates: BTreeMap::new(),
             unneeded: BTreeMap::new(),
             unremovable_until: node_map::NodeMap::default(),
+            node_pods: node_pods::NodePodsCache::default(),
             deleting: BTreeMap::new(),
             last_scale_up: None,
             last_scale_down_delete: None,
@@ -703,6 +707,7 @@ impl Autoscaler for ClusterAutoscaler {
                 self.deleting.remove(node);
                 self.unneeded.remove(node);
                 self.unremovable_until.remove(*node);
+                self.node_pods.remove(*node);
             }
         }
     }

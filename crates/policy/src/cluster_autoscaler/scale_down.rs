@@ -8,6 +8,7 @@ use autoscale_sim_cloud::{ExtendedResource, Resources};
 use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodPhase, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
+use super::node_pods::NodePods;
 use crate::api::{Actions, ClusterView, DisruptionReason};
 use crate::topology::{Domain, TopologyTracker};
 
@@ -88,8 +89,6 @@ struct RemovalState<'a> {
     pdb_remaining: Vec<i64>,
     /// Pods of each Deployment, counted only when `--min-replica-count` is set.
     replicas: BTreeMap<u32, u32>,
-    /// Whether any pod is expendable, so that utilization must leave some pods out.
-    any_expendable: bool,
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
@@ -297,6 +296,36 @@ impl ClusterAutoscaler {
         candidates: &[Candidate<'_>],
         actions: &mut Actions,
     ) -> Vec<NodeId> {
+        // The checks of the node itself read nothing that the simulation changes, so they run
+        // for every candidate first. This refreshes the cached pods of each candidate that
+        // passes them before the simulation borrows those pods. A candidate after the point
+        // where enough nodes are unneeded is checked without need, which changes no result.
+        let mut node_pods = std::mem::take(&mut self.node_pods);
+        node_pods.retain_nodes_of(view.cluster);
+        let cutoff = self.config.expendable_pods_priority_cutoff;
+        let any_expendable = view.cluster.may_hold_priority_below(cutoff);
+        let node_checks: Vec<Result<(), Unremovable>> = candidates
+            .iter()
+            .map(|candidate| {
+                let node = candidate.node;
+                // Expendable pods are not in Cluster Autoscaler's snapshot: they count for
+                // nothing and need no place.
+                let excluded = if any_expendable {
+                    node_pods
+                        .refresh(view.cluster, node, cutoff)
+                        .expendable_requests
+                } else {
+                    Resources::ZERO
+                };
+                let check = self.check_node(node, excluded);
+                if check.is_ok() {
+                    node_pods.refresh(view.cluster, node, cutoff);
+                }
+                check
+            })
+            .collect();
+        let node_pods_ref = &node_pods;
+
         let mut state = RemovalState {
             destinations_built: false,
             removed_before_built: Vec::new(),
@@ -313,11 +342,8 @@ impl ClusterAutoscaler {
             // Disruptions left per PodDisruptionBudget; moved pods use them up (`RemainingPdbTracker`).
             pdb_remaining: view.cluster.disruptions_allowed(),
             replicas: BTreeMap::new(),
-            any_expendable: false,
             blocker: None,
         };
-        let cutoff = self.config.expendable_pods_priority_cutoff;
-        state.any_expendable = view.cluster.may_hold_priority_below(cutoff);
         let pods = (self.config.min_replica_count > 0).then(|| view.cluster.pods());
         for pod in pods.into_iter().flatten() {
             if self.config.min_replica_count > 0
@@ -337,17 +363,26 @@ impl ClusterAutoscaler {
         let mut unremovable_writes = Vec::new();
 
         let limit = self.unneeded_nodes_limit(view.now);
-        for &Candidate {
-            node,
-            unremovable_position: position,
-        } in candidates
+        for (
+            &Candidate {
+                node,
+                unremovable_position: position,
+            },
+            node_check,
+        ) in candidates.iter().zip(node_checks)
         {
             let previous = position.map(|position| *self.unremovable_until.entry_at(position).1);
             // Once enough nodes are unneeded, the rest are not simulated in this loop.
             if unneeded.len() >= limit {
                 break;
             }
-            match self.try_remove(view, node, &mut state, &mut scratch) {
+            let result = node_check.and_then(|()| {
+                let pods_of_node = node_pods_ref
+                    .get(node)
+                    .expect("the pods of a candidate that passed the node checks are cached");
+                self.try_remove(view, node, pods_of_node, &mut state, &mut scratch)
+            });
+            match result {
                 Ok(()) => {
                     // `targets` is in node id order. A candidate that is not a target is
                     // never searched as a destination, so it needs no mark.
@@ -395,6 +430,9 @@ impl ClusterAutoscaler {
             }
         }
         self.unremovable_until.apply(&mut unremovable_writes);
+        drop(state);
+        drop(scratch);
+        self.node_pods = node_pods;
         unneeded
     }
 
@@ -425,15 +463,11 @@ impl ClusterAutoscaler {
         incremental.min(upper) as usize
     }
 
-    fn try_remove<'a>(
-        &self,
-        view: &ClusterView<'a>,
-        node: &Node,
-        state: &mut RemovalState<'a>,
-        scratch: &mut Scratch<'a>,
-    ) -> Result<(), Unremovable> {
-        // Eligibility, in the order of `unremovableReasonAndNodeUtilization`
-        // (`core/scaledown/eligibility/eligibility.go`, Cluster Autoscaler 1.36).
+    /// Checks the node itself, before its pods, in the order of
+    /// `unremovableReasonAndNodeUtilization` (`core/scaledown/eligibility/eligibility.go`,
+    /// Cluster Autoscaler 1.36): the scale-down-disabled annotation, the Ready condition, and the
+    /// utilization without the requests `excluded` of expendable pods.
+    fn check_node(&self, node: &Node, excluded: Resources) -> Result<(), Unremovable> {
         if node
             .annotations
             .get(SCALE_DOWN_DISABLED_ANNOTATION)
@@ -444,24 +478,25 @@ impl ClusterAutoscaler {
         if node.not_ready_since.is_some() && !self.config.scale_down_unready_enabled {
             return Err(Unremovable::ScaleDownUnreadyDisabled);
         }
-        // Expendable pods are not in Cluster Autoscaler's snapshot: they count for nothing and
-        // need no place.
-        let cutoff = self.config.expendable_pods_priority_cutoff;
-        let expendable = |pod: &Pod| pod.spec.priority < cutoff;
-        let excluded = if state.any_expendable {
-            view.cluster
-                .active_pods_on(node.id)
-                .filter(|pod| expendable(pod))
-                .fold(Resources::ZERO, |sum, pod| sum + pod.spec.requests)
-        } else {
-            Resources::ZERO
-        };
         if utilization_excluding(node, self.config.ignore_daemonsets_utilization, excluded)
             > self.config.scale_down_utilization_threshold
         {
             return Err(Unremovable::NotUnderutilized);
         }
+        Ok(())
+    }
 
+    /// Simulates the removal of `node`, which passed [`check_node`](Self::check_node), with
+    /// `pods_of_node` its cached pods: applies the drainability rules to its pods and places
+    /// them and the pods moved onto it by earlier candidates on the other nodes.
+    fn try_remove<'a>(
+        &self,
+        view: &ClusterView<'a>,
+        node: &Node,
+        pods_of_node: &'a NodePods,
+        state: &mut RemovalState<'a>,
+        scratch: &mut Scratch<'a>,
+    ) -> Result<(), Unremovable> {
         // Drainability rules, in Cluster Autoscaler's order (`simulator/drainability/rules`).
         let cluster: &'a autoscale_sim_kube::Cluster = view.cluster;
         let Scratch {
@@ -476,16 +511,30 @@ impl ClusterAutoscaler {
         pdb_use.clear();
         undo_resume.clear();
         placements.clear();
-        for pod in cluster.active_pods_on(node.id) {
-            if expendable(pod) {
-                continue;
+        if pods_of_node.all_pass_pod_rules
+            && self.config.min_replica_count == 0
+            && cluster.pdbs().is_empty()
+        {
+            // With no PodDisruptionBudget and no `--min-replica-count`, the rules read nothing
+            // but the pod, and every cached pod passes them, so the loop below would take
+            // exactly the cached pods, in the same order.
+            for (id, spec) in &pods_of_node.movable {
+                pods.push(spec);
+                pod_ids.push(Some(*id));
             }
-            if let Err((reason, why)) = self.check_drainable(pod, view, state, pdb_use) {
-                state.blocker = Some(format!("{}: {why}", pod.id));
-                return Err(reason);
+        } else {
+            let cutoff = self.config.expendable_pods_priority_cutoff;
+            for pod in cluster.active_pods_on(node.id) {
+                if pod.spec.priority < cutoff {
+                    continue;
+                }
+                if let Err((reason, why)) = self.check_drainable(pod, view, state, pdb_use) {
+                    state.blocker = Some(format!("{}: {why}", pod.id));
+                    return Err(reason);
+                }
+                pods.push(&pod.spec);
+                pod_ids.push(Some(pod.id));
             }
-            pods.push(&pod.spec);
-            pod_ids.push(Some(pod.id));
         }
         if !pods.is_empty() {
             state.build_destinations(cluster);
