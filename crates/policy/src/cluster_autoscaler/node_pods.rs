@@ -1,17 +1,21 @@
-//! Scale-down's cache of the pods on each node, kept from one loop to the next.
+//! Scale-down's cache of what it derives from each node's pods, kept from one loop to the next.
 //!
-//! Every loop looks at the pods of each underutilized candidate. Most nodes' pods do not change
-//! between two loops, so the pods to move and the facts the drainability rules read from the
-//! pods alone are kept per node and rebuilt only when the node's `Node::pod_changes` count has
-//! moved.
+//! Every loop checks the utilization of every candidate and looks at the pods of each
+//! underutilized one. Most nodes' pods do not change between two loops. So the cache keeps, per
+//! node, the utilization check, whether the node has pods, the pods to move and the facts the
+//! drainability rules read from the pods alone. It rebuilds them only when the node's
+//! `Node::pod_changes` count has moved.
 //!
-//! The cache is exact. An entry is a function of the node's bound non-DaemonSet pods, their
-//! phases and their specs and owners. The cluster counts every bind, removal, start, preemption
-//! mark and termination of those pods in `pod_changes`, and a pod's spec and owner never change.
+//! The cache is exact. The pods' part of an entry is a function of the node's bound
+//! non-DaemonSet pods, their phases and their specs and owners. The cluster counts every bind,
+//! removal, start, preemption mark and termination of those pods in `pod_changes`, and a pod's
+//! spec and owner never change. The utilization also reads the node's allocatable resources
+//! and DaemonSet requests, which the cluster sets when it adds the node and never changes.
 //! Node ids are never reused, so the id and the count name one state of a node's pods, and an
-//! entry built at that count stays valid until the count moves. What depends on anything else (the
-//! time, the PodDisruptionBudgets' allowances, other nodes, the node's own state and
-//! annotations) is not cached but computed in each loop.
+//! entry built at that count stays valid until the count moves. What depends on anything else
+//! (the time, the PodDisruptionBudgets' allowances, other nodes, the node's own state and
+//! annotations) is not cached but computed in each loop. Debug builds check each cached
+//! utilization against a fresh one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,13 +53,110 @@ fn passes_pod_rules(pod: &Pod) -> bool {
             && !spec.local_storage)
 }
 
-/// Cached [`NodePods`] by node id.
+/// Cached utilization check of one node, at one `Node::pod_changes` count.
+#[derive(Clone, Copy, Debug)]
+struct NodeUsage {
+    /// `Node::pod_changes` of the node when the entry was built, or [`NO_USAGE`].
+    pod_changes: u64,
+    /// Whether the utilization left out the requests of expendable pods.
+    without_expendable: bool,
+    /// Whether the node has a bound pod that is not terminating.
+    has_active_pods: bool,
+    /// Whether the utilization is above the scale-down threshold.
+    above_threshold: bool,
+}
+
+/// `NodeUsage::pod_changes` of an entry not built yet. No node reaches this count.
+const NO_USAGE: u64 = u64::MAX;
+
+/// The facts of [`NodeUsage`] for one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Usage {
+    /// Whether the node has a bound pod that is not terminating.
+    pub(super) has_active_pods: bool,
+    /// Whether the utilization is above the scale-down threshold.
+    pub(super) above_threshold: bool,
+}
+
+/// Cached [`NodePods`] and utilization checks by node id.
 #[derive(Debug, Default)]
 pub(super) struct NodePodsCache {
     entries: BTreeMap<NodeId, NodePods>,
+    /// Utilization checks, indexed by node id. A node id is an index because ids are small
+    /// counters, which saves a search per candidate in every loop. The vector grows to the
+    /// largest id seen and keeps a few bytes per node of the run.
+    usage: Vec<NodeUsage>,
 }
 
 impl NodePodsCache {
+    /// Returns whether `node` has pods and whether its utilization is above the threshold.
+    /// With `any_expendable`, the utilization leaves out the requests of pods with a priority
+    /// below `expendable_cutoff`. `above_threshold` checks a utilization given the requests
+    /// to leave out, and runs only when the node's pods changed since the last call.
+    #[inline]
+    pub(super) fn usage(
+        &mut self,
+        cluster: &Cluster,
+        node: &Node,
+        any_expendable: bool,
+        expendable_cutoff: i32,
+        above_threshold: impl Fn(Resources) -> bool,
+    ) -> Usage {
+        let index = usize::try_from(node.id.0).expect("node ids fit in usize");
+        if let Some(cached) = self.usage.get(index)
+            && cached.pod_changes == node.pod_changes
+            && cached.without_expendable == any_expendable
+        {
+            let usage = Usage {
+                has_active_pods: cached.has_active_pods,
+                above_threshold: cached.above_threshold,
+            };
+            debug_assert_eq!(
+                usage,
+                Usage {
+                    has_active_pods: cluster.has_active_pods(node),
+                    above_threshold: above_threshold(expendable_requests(
+                        cluster,
+                        node,
+                        any_expendable,
+                        expendable_cutoff
+                    )),
+                },
+                "cached usage of node {} is stale",
+                node.name
+            );
+            return usage;
+        }
+        if index >= self.usage.len() {
+            self.usage.resize(
+                index + 1,
+                NodeUsage {
+                    pod_changes: NO_USAGE,
+                    without_expendable: false,
+                    has_active_pods: false,
+                    above_threshold: false,
+                },
+            );
+        }
+        let excluded = if any_expendable {
+            self.refresh(cluster, node, expendable_cutoff)
+                .expendable_requests
+        } else {
+            Resources::ZERO
+        };
+        let usage = Usage {
+            has_active_pods: cluster.has_active_pods(node),
+            above_threshold: above_threshold(excluded),
+        };
+        self.usage[index] = NodeUsage {
+            pod_changes: node.pod_changes,
+            without_expendable: any_expendable,
+            has_active_pods: usage.has_active_pods,
+            above_threshold: usage.above_threshold,
+        };
+        usage
+    }
+
     /// Returns the entry of `node`, first rebuilding it if the node's pods changed since it
     /// was built. Pods with a priority below `expendable_cutoff` are expendable.
     pub(super) fn refresh(
@@ -95,12 +196,18 @@ impl NodePodsCache {
             .filter(|entry| entry.pod_changes == node.pod_changes)
     }
 
-    /// Drops the entry of a node that is gone.
+    /// Drops the entries of a node that is gone.
     pub(super) fn remove(&mut self, id: NodeId) {
         self.entries.remove(&id);
+        if let Some(usage) = usize::try_from(id.0)
+            .ok()
+            .and_then(|index| self.usage.get_mut(index))
+        {
+            usage.pod_changes = NO_USAGE;
+        }
     }
 
-    /// Keeps the cache no larger than `cluster`: when it contains more entries than the cluster has
+    /// Keeps the cache of pods no larger than `cluster`: when it contains more entries than the cluster has
     /// nodes, drops the entries of the nodes that are gone, which catches nodes removed without
     /// a [`remove`](Self::remove).
     pub(super) fn retain_nodes_of(&mut self, cluster: &Cluster) {
@@ -108,4 +215,21 @@ impl NodePodsCache {
             self.entries.retain(|id, _| cluster.node(*id).is_some());
         }
     }
+}
+
+/// Sums the requests of the expendable pods on `node` that are bound and not terminating, or
+/// returns zero without `any_expendable`, as a reference for the debug check of the cache.
+fn expendable_requests(
+    cluster: &Cluster,
+    node: &Node,
+    any_expendable: bool,
+    expendable_cutoff: i32,
+) -> Resources {
+    if !any_expendable {
+        return Resources::ZERO;
+    }
+    cluster
+        .active_pods_on(node.id)
+        .filter(|pod| pod.spec.priority < expendable_cutoff)
+        .fold(Resources::ZERO, |sum, pod| sum + pod.spec.requests)
 }

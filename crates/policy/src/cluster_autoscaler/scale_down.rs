@@ -8,7 +8,7 @@ use autoscale_sim_cloud::{ExtendedResource, Resources};
 use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodPhase, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
-use super::node_pods::NodePods;
+use super::node_pods::{NodePods, NodePodsCache};
 use crate::api::{Actions, ClusterView, DisruptionReason};
 use crate::topology::{Domain, TopologyTracker};
 
@@ -115,12 +115,31 @@ impl<'a> RemovalState<'a> {
     }
 }
 
+/// The nodes eligible for the removal simulation, in two lists so that the larger one is not
+/// copied to put them in order.
+struct Candidates<'a> {
+    /// Empty nodes and nodes unneeded in the previous loop, with their class, in order.
+    classified: Vec<(u8, Candidate<'a>)>,
+    /// Nodes with pods that were not unneeded, the last class, by node id.
+    rest: Vec<Candidate<'a>>,
+}
+
+impl<'a> Candidates<'a> {
+    /// Iterates over the candidates in the order of the simulation.
+    fn in_order(&self) -> impl Iterator<Item = &Candidate<'a>> + '_ {
+        let classified = self.classified.iter().map(|(_, candidate)| candidate);
+        classified.chain(&self.rest)
+    }
+}
+
 /// A node eligible for the removal simulation.
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     node: &'a Node,
     /// Position of the node's entry in the unremovable map, if it has one.
     unremovable_position: Option<usize>,
+    /// Result of the checks of the node itself ([`ClusterAutoscaler::check_node`]).
+    node_check: Result<(), Unremovable>,
 }
 
 /// Lists of one candidate's removal simulation, kept from one candidate to the next so that
@@ -194,8 +213,11 @@ impl ClusterAutoscaler {
         // One lookup of each node's group serves both the target sizes and the candidates.
         let groups = self.groups_of_nodes(view);
         let sizes = self.sizes_of(&groups);
-        let candidates = self.candidates(view, &sizes, &groups);
-        let found = self.simulate_removal(view, &candidates, actions);
+        let mut node_pods = std::mem::take(&mut self.node_pods);
+        node_pods.retain_nodes_of(view.cluster);
+        let candidates = self.candidates(view, &sizes, &groups, &mut node_pods);
+        let found = self.simulate_removal(view, candidates.in_order(), &node_pods, actions);
+        self.node_pods = node_pods;
 
         // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
         let mut unneeded = BTreeMap::new();
@@ -227,12 +249,18 @@ impl ClusterAutoscaler {
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
     /// in the previous loop, then the rest; by node id within each class. `groups` contains the
     /// node group of each node in the order of `Cluster::nodes`.
+    ///
+    /// Each candidate also gets the checks of the node itself, which read nothing that the
+    /// simulation changes. The pods of each candidate that passes them are refreshed in
+    /// `node_pods` before the simulation borrows them. A candidate after the point where enough
+    /// nodes are unneeded is checked without need, which changes no result.
     fn candidates<'a>(
         &self,
         view: &ClusterView<'a>,
         sizes: &[u32],
         groups: &[Option<usize>],
-    ) -> Vec<Candidate<'a>> {
+        node_pods: &mut NodePodsCache,
+    ) -> Candidates<'a> {
         // The nodes, the unremovable map and the unneeded map are all in node id order, so one
         // walk along both maps finds each node's entries without a lookup per node.
         //
@@ -242,12 +270,19 @@ impl ClusterAutoscaler {
         // nodes fall in the last class, so they go straight to `rest` and only the others
         // need the stable sort.
         let unremovable = &self.unremovable_until;
+        let cutoff = self.config.expendable_pods_priority_cutoff;
+        let any_expendable = view.cluster.may_hold_priority_below(cutoff);
+        let ignore_daemonsets = self.config.ignore_daemonsets_utilization;
+        let threshold = self.config.scale_down_utilization_threshold;
         let mut cursor = 0;
         let mut unneeded = self.unneeded.keys().peekable();
+        // The nodes being deleted are in node id order too.
+        let mut deleting = self.deleting.keys().peekable();
         let mut classified: Vec<(u8, Candidate)> = Vec::new();
         let mut rest: Vec<Candidate> = Vec::with_capacity(view.cluster.node_count());
         for (node, group) in view.cluster.nodes().zip(groups) {
-            if !node.is_in_service() || self.deleting.contains_key(&node.id) {
+            while deleting.next_if(|other| **other < node.id).is_some() {}
+            if !node.is_in_service() || deleting.peek() == Some(&&node.id) {
                 continue;
             }
             let group_above_min =
@@ -269,10 +304,20 @@ impl ClusterAutoscaler {
 
             while unneeded.next_if(|other| **other < node.id).is_some() {}
             let was_unneeded = unneeded.peek() == Some(&&node.id);
-            let class = 2 * u8::from(view.cluster.has_active_pods(node)) + u8::from(!was_unneeded);
+            // Expendable pods are not in Cluster Autoscaler's snapshot: they count for nothing
+            // and need no place.
+            let usage = node_pods.usage(view.cluster, node, any_expendable, cutoff, |excluded| {
+                utilization_excluding(node, ignore_daemonsets, excluded) > threshold
+            });
+            let class = 2 * u8::from(usage.has_active_pods) + u8::from(!was_unneeded);
+            let node_check = self.check_node(node, usage.above_threshold);
+            if node_check.is_ok() {
+                node_pods.refresh(view.cluster, node, cutoff);
+            }
             let candidate = Candidate {
                 node,
                 unremovable_position: position,
+                node_check,
             };
             if class == 3 {
                 rest.push(candidate);
@@ -281,51 +326,20 @@ impl ClusterAutoscaler {
             }
         }
         classified.sort_by_key(|(class, _)| *class);
-        let mut ordered = Vec::with_capacity(classified.len() + rest.len());
-        ordered.extend(classified.iter().map(|(_, candidate)| *candidate));
-        ordered.extend(rest);
-        ordered
+        Candidates { classified, rest }
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
     /// pods are placed on the other nodes, and a success is committed before the next candidate.
     /// A node found unremovable for another reason than before gets an `unremovable` note.
-    fn simulate_removal(
+    /// `node_pods` contains the pods of every candidate that passed the checks of the node.
+    fn simulate_removal<'c>(
         &mut self,
         view: &ClusterView<'_>,
-        candidates: &[Candidate<'_>],
+        candidates: impl Iterator<Item = &'c Candidate<'c>>,
+        node_pods: &NodePodsCache,
         actions: &mut Actions,
     ) -> Vec<NodeId> {
-        // The checks of the node itself read nothing that the simulation changes, so they run
-        // for every candidate first. This refreshes the cached pods of each candidate that
-        // passes them before the simulation borrows those pods. A candidate after the point
-        // where enough nodes are unneeded is checked without need, which changes no result.
-        let mut node_pods = std::mem::take(&mut self.node_pods);
-        node_pods.retain_nodes_of(view.cluster);
-        let cutoff = self.config.expendable_pods_priority_cutoff;
-        let any_expendable = view.cluster.may_hold_priority_below(cutoff);
-        let node_checks: Vec<Result<(), Unremovable>> = candidates
-            .iter()
-            .map(|candidate| {
-                let node = candidate.node;
-                // Expendable pods are not in Cluster Autoscaler's snapshot: they count for
-                // nothing and need no place.
-                let excluded = if any_expendable {
-                    node_pods
-                        .refresh(view.cluster, node, cutoff)
-                        .expendable_requests
-                } else {
-                    Resources::ZERO
-                };
-                let check = self.check_node(node, excluded);
-                if check.is_ok() {
-                    node_pods.refresh(view.cluster, node, cutoff);
-                }
-                check
-            })
-            .collect();
-        let node_pods_ref = &node_pods;
-
         let mut state = RemovalState {
             destinations_built: false,
             removed_before_built: Vec::new(),
@@ -363,13 +377,11 @@ impl ClusterAutoscaler {
         let mut unremovable_writes = Vec::new();
 
         let limit = self.unneeded_nodes_limit(view.now);
-        for (
-            &Candidate {
-                node,
-                unremovable_position: position,
-            },
+        for &Candidate {
+            node,
+            unremovable_position: position,
             node_check,
-        ) in candidates.iter().zip(node_checks)
+        } in candidates
         {
             let previous = position.map(|position| *self.unremovable_until.entry_at(position).1);
             // Once enough nodes are unneeded, the rest are not simulated in this loop.
@@ -377,7 +389,7 @@ impl ClusterAutoscaler {
                 break;
             }
             let result = node_check.and_then(|()| {
-                let pods_of_node = node_pods_ref
+                let pods_of_node = node_pods
                     .get(node)
                     .expect("the pods of a candidate that passed the node checks are cached");
                 self.try_remove(view, node, pods_of_node, &mut state, &mut scratch)
@@ -430,9 +442,6 @@ impl ClusterAutoscaler {
             }
         }
         self.unremovable_until.apply(&mut unremovable_writes);
-        drop(state);
-        drop(scratch);
-        self.node_pods = node_pods;
         unneeded
     }
 
@@ -465,9 +474,9 @@ impl ClusterAutoscaler {
 
     /// Checks the node itself, before its pods, in the order of
     /// `unremovableReasonAndNodeUtilization` (`core/scaledown/eligibility/eligibility.go`,
-    /// Cluster Autoscaler 1.36): the scale-down-disabled annotation, the Ready condition, and the
-    /// utilization without the requests `excluded` of expendable pods.
-    fn check_node(&self, node: &Node, excluded: Resources) -> Result<(), Unremovable> {
+    /// Cluster Autoscaler 1.36): the scale-down-disabled annotation, the Ready condition, and
+    /// the utilization, `above_threshold` telling whether it is above the threshold.
+    fn check_node(&self, node: &Node, above_threshold: bool) -> Result<(), Unremovable> {
         if node
             .annotations
             .get(SCALE_DOWN_DISABLED_ANNOTATION)
@@ -478,9 +487,7 @@ impl ClusterAutoscaler {
         if node.not_ready_since.is_some() && !self.config.scale_down_unready_enabled {
             return Err(Unremovable::ScaleDownUnreadyDisabled);
         }
-        if utilization_excluding(node, self.config.ignore_daemonsets_utilization, excluded)
-            > self.config.scale_down_utilization_threshold
-        {
+        if above_threshold {
             return Err(Unremovable::NotUnderutilized);
         }
         Ok(())
