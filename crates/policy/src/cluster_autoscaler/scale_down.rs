@@ -62,7 +62,7 @@ fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resourc
 
 /// The forked cluster state of one removal simulation.
 struct RemovalState<'a> {
-    /// Whether `free`, `targets`, `moved_onto` and `removed` are built. They are built when
+    /// Whether `free`, `targets`, `moved_span` and `removed` are built. They are built when
     /// the first candidate has pods to move, because no destination is searched before, so a
     /// loop in which no candidate gets that far skips the walk over the nodes.
     destinations_built: bool,
@@ -75,17 +75,21 @@ struct RemovalState<'a> {
     /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
     /// first-fit search for the next pod of that spec may start.
     resume: BTreeMap<*const PodSpec, usize>,
-    /// Pods moved onto each entry of `free` by earlier candidates.
-    moved_onto: Vec<Vec<&'a Arc<PodSpec>>>,
+    /// Placements of the committed candidates, in order: the destination, as an index into
+    /// `free`, and the moved pod's spec. One list instead of one per destination saves growing
+    /// hundreds of small vectors in every loop.
+    committed: Vec<(usize, &'a Arc<PodSpec>)>,
+    /// Per entry of `free`, the range of `committed` that contains every pod moved onto it by
+    /// earlier candidates, with placements onto other nodes in between; empty for none.
+    moved_span: Vec<std::ops::Range<usize>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
-    /// that needs topology checks comes up, so placements wait in `untracked` until then. They
-    /// are recorded in order at that point, which leaves the tracker as if recorded at once.
+    /// that needs topology checks comes up, so placements are not recorded until then. At that
+    /// point `committed` contains all of them, and they are recorded in order, which leaves the
+    /// tracker as if recorded at once.
     tracking: bool,
-    /// Placements of committed candidates not yet recorded in `tracker`, in order.
-    untracked: Vec<(usize, &'a Arc<PodSpec>)>,
     pdb_remaining: Vec<i64>,
     /// Pods of each Deployment, counted only when `--min-replica-count` is set.
     replicas: BTreeMap<u32, u32>,
@@ -106,7 +110,7 @@ impl<'a> RemovalState<'a> {
             .extend(cluster.nodes().filter(|n| n.is_schedulable()));
         self.free = self.targets.iter().map(|n| (n.id, n.free())).collect();
         self.removed = vec![false; self.targets.len()];
-        self.moved_onto = vec![Vec::new(); self.targets.len()];
+        self.moved_span = vec![0..0; self.targets.len()];
         for id in std::mem::take(&mut self.removed_before_built) {
             if let Ok(index) = self.targets.binary_search_by_key(&id, |n| n.id) {
                 self.removed[index] = true;
@@ -345,14 +349,14 @@ impl ClusterAutoscaler {
             removed_before_built: Vec::new(),
             free: Vec::new(),
             removed: Vec::new(),
-            moved_onto: Vec::new(),
+            committed: Vec::new(),
+            moved_span: Vec::new(),
             targets: Vec::new(),
             resume: BTreeMap::new(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
             tracking: false,
-            untracked: Vec::new(),
             // Disruptions left per PodDisruptionBudget; moved pods use them up (`RemainingPdbTracker`).
             pdb_remaining: view.cluster.disruptions_allowed(),
             replicas: BTreeMap::new(),
@@ -548,24 +552,23 @@ impl ClusterAutoscaler {
         }
         // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
         // is not one has none, and before the destinations are built no pod has moved.
-        let moved = state
-            .targets
-            .binary_search_by_key(&node.id, |n| n.id)
-            .map_or(&[][..], |index| state.moved_onto[index].as_slice());
-        pod_ids.extend(moved.iter().map(|_| None));
-        pods.extend(moved);
+        if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id) {
+            let span = state.moved_span[index].clone();
+            let moved = state.committed[span].iter().filter(|(to, _)| *to == index);
+            pods.extend(moved.map(|&(_, spec)| spec));
+        }
+        pod_ids.resize(pods.len(), None);
 
         // Place every pod on another node, first fit in node order. The placements change
         // `state` in place and are undone if a pod finds no node, which gives the same result
         // as working on copies without the cost of copying the cluster per candidate.
         if !state.tracking && pods.iter().any(|spec| state.tracker.constrained(spec)) {
-            for (index, spec) in std::mem::take(&mut state.untracked) {
+            for &(index, spec) in &state.committed {
                 state.tracker.place(spec, Domain::of(state.targets[index]));
             }
             state.tracking = true;
         }
         let tracker_mark = state.tracker.mark();
-        let untracked_mark = state.untracked.len();
         let mut failed = None;
         for (position, &spec) in pods.iter().enumerate() {
             // For a spec without host ports or inter-pod constraints, nodes that could not take
@@ -578,7 +581,8 @@ impl ClusterAutoscaler {
             } else {
                 0
             };
-            let moved_onto = &state.moved_onto;
+            let committed = &state.committed;
+            let moved_span = &state.moved_span;
             let removed = &state.removed;
             let tracker = &mut state.tracker;
             let destination = (start..state.free.len()).find(|&index| {
@@ -588,12 +592,11 @@ impl ClusterAutoscaler {
                 }
                 let target = state.targets[index];
                 let ports_free = spec.host_ports.iter().all(|port| {
-                    let mut moved_ports = moved_onto[index].iter().chain(
-                        placements
-                            .iter()
-                            .filter(|(p, _)| *p == index)
-                            .map(|(_, s)| s),
-                    );
+                    let mut moved_ports = committed[moved_span[index].clone()]
+                        .iter()
+                        .chain(placements.iter())
+                        .filter(|(p, _)| *p == index)
+                        .map(|(_, s)| s);
                     !target.daemon_host_ports.contains(port)
                         && !target
                             .pods
@@ -619,8 +622,6 @@ impl ClusterAutoscaler {
             state.free[index].1 -= spec.requests;
             if state.tracking {
                 state.tracker.place(spec, Domain::of(state.targets[index]));
-            } else {
-                state.untracked.push((index, spec));
             }
             placements.push((index, spec));
         }
@@ -646,7 +647,6 @@ impl ClusterAutoscaler {
                 };
             }
             state.tracker.rollback(tracker_mark);
-            state.untracked.truncate(untracked_mark);
             return Err(Unremovable::NoPlaceToMovePods);
         }
 
@@ -654,7 +654,14 @@ impl ClusterAutoscaler {
             state.pdb_remaining[index] -= 1;
         }
         for (index, spec) in placements.drain(..) {
-            state.moved_onto[index].push(spec);
+            let position = state.committed.len();
+            let span = &mut state.moved_span[index];
+            if span.start == span.end {
+                *span = position..position + 1;
+            } else {
+                span.end = position + 1;
+            }
+            state.committed.push((index, spec));
         }
         Ok(())
     }
