@@ -74,7 +74,7 @@ struct RemovalState<'a> {
     targets: Vec<&'a Node>,
     /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
     /// first-fit search for the next pod of that spec may start.
-    resume: BTreeMap<*const PodSpec, usize>,
+    resume: ResumePositions,
     /// Placements of the committed candidates, in order: the destination, as an index into
     /// `free`, and the moved pod's spec. One list instead of one per destination saves growing
     /// hundreds of small vectors in every loop.
@@ -96,6 +96,38 @@ struct RemovalState<'a> {
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+/// Positions by pod spec, as a vector sorted by the spec's address. A loop meets few specs,
+/// about one per workload, so a binary search in a vector costs less than a map lookup.
+#[derive(Default)]
+struct ResumePositions {
+    entries: Vec<(*const PodSpec, usize)>,
+}
+
+impl ResumePositions {
+    /// Returns the position of `spec`, if it has one.
+    fn get(&self, spec: *const PodSpec) -> Option<usize> {
+        let index = self.entries.binary_search_by_key(&spec, |(key, _)| *key);
+        index.ok().map(|index| self.entries[index].1)
+    }
+
+    /// Sets the position of `spec` and returns the previous one.
+    fn insert(&mut self, spec: *const PodSpec, position: usize) -> Option<usize> {
+        match self.entries.binary_search_by_key(&spec, |(key, _)| *key) {
+            Ok(index) => Some(std::mem::replace(&mut self.entries[index].1, position)),
+            Err(index) => {
+                self.entries.insert(index, (spec, position));
+                None
+            }
+        }
+    }
+
+    /// Removes the position of `spec`.
+    fn remove(&mut self, spec: *const PodSpec) -> Option<usize> {
+        let index = self.entries.binary_search_by_key(&spec, |(key, _)| *key);
+        index.ok().map(|index| self.entries.remove(index).1)
+    }
 }
 
 impl<'a> RemovalState<'a> {
@@ -282,6 +314,9 @@ impl ClusterAutoscaler {
         let mut unneeded = self.unneeded.keys().peekable();
         // The nodes being deleted are in node id order too.
         let mut deleting = self.deleting.keys().peekable();
+        let above_min: Vec<bool> = (self.config.node_groups.iter().zip(sizes))
+            .map(|(group, size)| *size > group.min_size)
+            .collect();
         let mut classified: Vec<(u8, Candidate)> = Vec::new();
         let mut rest: Vec<Candidate> = Vec::with_capacity(view.cluster.node_count());
         for (node, group) in view.cluster.nodes().zip(groups) {
@@ -289,9 +324,7 @@ impl ClusterAutoscaler {
             if !node.is_in_service() || deleting.peek() == Some(&&node.id) {
                 continue;
             }
-            let group_above_min =
-                group.is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
-            if !group_above_min {
+            if !group.is_some_and(|g| above_min[g]) {
                 continue;
             }
             while cursor < unremovable.len() && unremovable.entry_at(cursor).0 < node.id {
@@ -352,7 +385,7 @@ impl ClusterAutoscaler {
             committed: Vec::new(),
             moved_span: Vec::new(),
             targets: Vec::new(),
-            resume: BTreeMap::new(),
+            resume: ResumePositions::default(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
@@ -577,7 +610,7 @@ impl ClusterAutoscaler {
             let key = Arc::as_ptr(spec);
             let cacheable = spec.host_ports.is_empty() && !state.tracker.constrained(spec);
             let start = if cacheable {
-                state.resume.get(&key).copied().unwrap_or(0)
+                state.resume.get(key).unwrap_or(0)
             } else {
                 0
             };
@@ -643,7 +676,7 @@ impl ClusterAutoscaler {
             for (key, previous) in undo_resume.drain(..).rev() {
                 match previous {
                     Some(index) => state.resume.insert(key, index),
-                    None => state.resume.remove(&key),
+                    None => state.resume.remove(key),
                 };
             }
             state.tracker.rollback(tracker_mark);
