@@ -453,14 +453,21 @@ impl ClusterAutoscaler {
     }
 
     /// Finds the node group of every node, in the order of `Cluster::nodes`, as
-    /// [`ClusterAutoscaler::group_of`] does, borrowing the cache once for the whole walk.
-    fn groups_of_nodes(&self, view: &ClusterView<'_>) -> Vec<Option<usize>> {
+    /// [`ClusterAutoscaler::group_of`] does, borrowing the cache once for the whole walk, and
+    /// counts the nodes of each group in the same walk (see
+    /// [`ClusterAutoscaler::target_sizes`]).
+    fn groups_and_sizes(&self, view: &ClusterView<'_>) -> (Vec<Option<usize>>, Vec<u32>) {
         let mut cache = self.group_by_node.borrow_mut();
         let mut groups = Vec::with_capacity(view.cluster.node_count());
+        let mut sizes = vec![0u32; self.config.node_groups.len()];
         for node in view.cluster.nodes() {
-            groups.push(self.cached_group_of(&mut cache, node));
+            let group = self.cached_group_of(&mut cache, node);
+            if let Some(group) = group {
+                sizes[group] += 1;
+            }
+            groups.push(group);
         }
-        groups
+        (groups, sizes)
     }
 
     /// Finds the node group of `node` in `cache`, the contents of `group_by_node`, and fills
@@ -502,17 +509,7 @@ impl ClusterAutoscaler {
     /// included. A node being drained stays in the Auto Scaling group's desired capacity until
     /// it terminates, so a drain that fails cannot leave the group above its maximum.
     fn target_sizes(&self, view: &ClusterView<'_>) -> Vec<u32> {
-        self.sizes_of(&self.groups_of_nodes(view))
-    }
-
-    /// Counts the nodes of each group in `groups`, the output of
-    /// [`ClusterAutoscaler::groups_of_nodes`].
-    fn sizes_of(&self, groups: &[Option<usize>]) -> Vec<u32> {
-        let mut sizes = vec![0u32; self.config.node_groups.len()];
-        for group in groups.iter().flatten() {
-            sizes[*group] += 1;
-        }
-        sizes
+        self.groups_and_sizes(view).1
     }
 
     /// Records that `group` grew by `delta` nodes (`RegisterScaleUp`): the scale-up request

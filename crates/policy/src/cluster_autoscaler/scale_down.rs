@@ -247,8 +247,7 @@ impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
     pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
         // One lookup of each node's group serves both the target sizes and the candidates.
-        let groups = self.groups_of_nodes(view);
-        let sizes = self.sizes_of(&groups);
+        let (groups, sizes) = self.groups_and_sizes(view);
         let mut node_pods = std::mem::take(&mut self.node_pods);
         node_pods.retain_nodes_of(view.cluster);
         let candidates = self.candidates(view, &sizes, &groups, &mut node_pods);
@@ -608,7 +607,9 @@ impl ClusterAutoscaler {
             // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
             // stay removed), so its search resumes at the last node that took one.
             let key = Arc::as_ptr(spec);
-            let cacheable = spec.host_ports.is_empty() && !state.tracker.constrained(spec);
+            // The search places nothing, so the spec stays constrained or not throughout it.
+            let constrained = state.tracker.constrained(spec);
+            let cacheable = spec.host_ports.is_empty() && !constrained;
             let start = if cacheable {
                 state.resume.get(key).unwrap_or(0)
             } else {
@@ -638,9 +639,10 @@ impl ClusterAutoscaler {
                             .any(|p| p.spec.host_ports.contains(port))
                         && !moved_ports.any(|s| s.host_ports.contains(port))
                 });
+                // `allows_existing` allows every node for an unconstrained spec.
                 ports_free
                     && passes_static_filters(spec, target)
-                    && tracker.allows_existing(spec, target)
+                    && (!constrained || tracker.allows_existing(spec, target))
             });
             if cacheable {
                 let previous = state
