@@ -84,6 +84,10 @@ struct RemovalState<'a> {
     moved_span: Vec<std::ops::Range<usize>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
+    /// Per pod spec, the outcome of kube-scheduler's static filters on each entry of `free`.
+    /// A pod's spec and a node's labels and taints do not change during a loop, so each pair
+    /// is filtered once.
+    static_filters: Vec<(*const PodSpec, Vec<StaticFilters>)>,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
     /// that needs topology checks comes up, so placements are not recorded until then. At that
@@ -96,6 +100,14 @@ struct RemovalState<'a> {
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+/// Outcome of kube-scheduler's static filters for one pod spec on one node.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StaticFilters {
+    NotChecked,
+    Pass,
+    Fail,
 }
 
 /// Positions by pod spec, as a vector sorted by the spec's address. A loop meets few specs,
@@ -381,6 +393,7 @@ impl ClusterAutoscaler {
             removed_before_built: Vec::new(),
             free: Vec::new(),
             removed: Vec::new(),
+            static_filters: Vec::new(),
             committed: Vec::new(),
             moved_span: Vec::new(),
             targets: Vec::new(),
@@ -615,6 +628,16 @@ impl ClusterAutoscaler {
             } else {
                 0
             };
+            // A loop meets about one spec per workload, so a linear search finds its outcomes.
+            let slot = match state.static_filters.iter().position(|(k, _)| *k == key) {
+                Some(slot) => slot,
+                None => {
+                    let outcomes = vec![StaticFilters::NotChecked; state.free.len()];
+                    state.static_filters.push((key, outcomes));
+                    state.static_filters.len() - 1
+                }
+            };
+            let static_filters = &mut state.static_filters[slot].1;
             let committed = &state.committed;
             let moved_span = &state.moved_span;
             let removed = &state.removed;
@@ -639,10 +662,24 @@ impl ClusterAutoscaler {
                             .any(|p| p.spec.host_ports.contains(port))
                         && !moved_ports.any(|s| s.host_ports.contains(port))
                 });
+                if !ports_free {
+                    return false;
+                }
+                let passes = match static_filters[index] {
+                    StaticFilters::Pass => true,
+                    StaticFilters::Fail => false,
+                    StaticFilters::NotChecked => {
+                        let passes = passes_static_filters(spec, target);
+                        static_filters[index] = if passes {
+                            StaticFilters::Pass
+                        } else {
+                            StaticFilters::Fail
+                        };
+                        passes
+                    }
+                };
                 // `allows_existing` allows every node for an unconstrained spec.
-                ports_free
-                    && passes_static_filters(spec, target)
-                    && (!constrained || tracker.allows_existing(spec, target))
+                passes && (!constrained || tracker.allows_existing(spec, target))
             });
             if cacheable {
                 let previous = state
