@@ -207,9 +207,9 @@ impl NodePodsCache {
         }
     }
 
-    /// Keeps the cache of pods no larger than `cluster`: when it contains more entries than the cluster has
-    /// nodes, drops the entries of the nodes that are gone, which catches nodes removed without
-    /// a [`remove`](Self::remove).
+    /// Keeps the cache of pods no larger than `cluster`. When it contains more entries than the
+    /// cluster has nodes, it drops the entries of the nodes that are gone, which catches nodes
+    /// removed without a [`remove`](Self::remove).
     pub(super) fn retain_nodes_of(&mut self, cluster: &Cluster) {
         if self.entries.len() > cluster.node_count() {
             self.entries.retain(|id, _| cluster.node(*id).is_some());
