@@ -72,6 +72,7 @@ mod balancing;
 mod expander;
 mod limits;
 mod node_map;
+mod node_pods;
 mod scale_down;
 mod scale_up;
 mod template;
@@ -357,6 +358,8 @@ pub struct ClusterAutoscaler {
     unneeded: BTreeMap<NodeId, SimTime>,
     /// Nodes found unremovable, until when they are not checked again, and why.
     unremovable_until: node_map::NodeMap<(SimTime, Unremovable)>,
+    /// Pods of the nodes that scale-down looked at, kept while each node's pods do not change.
+    node_pods: node_pods::NodePodsCache,
     /// Nodes this policy is deleting, and whether each needed a drain.
     deleting: BTreeMap<NodeId, bool>,
     last_scale_up: Option<SimTime>,
@@ -403,6 +406,7 @@ impl ClusterAutoscaler {
             cached_templates: BTreeMap::new(),
             unneeded: BTreeMap::new(),
             unremovable_until: node_map::NodeMap::default(),
+            node_pods: node_pods::NodePodsCache::default(),
             deleting: BTreeMap::new(),
             last_scale_up: None,
             last_scale_down_delete: None,
@@ -449,14 +453,21 @@ impl ClusterAutoscaler {
     }
 
     /// Finds the node group of every node, in the order of `Cluster::nodes`, as
-    /// [`ClusterAutoscaler::group_of`] does, borrowing the cache once for the whole walk.
-    fn groups_of_nodes(&self, view: &ClusterView<'_>) -> Vec<Option<usize>> {
+    /// [`ClusterAutoscaler::group_of`] does, borrowing the cache once for the whole walk, and
+    /// counts the nodes of each group in the same walk (see
+    /// [`ClusterAutoscaler::target_sizes`]).
+    fn groups_and_sizes(&self, view: &ClusterView<'_>) -> (Vec<Option<usize>>, Vec<u32>) {
         let mut cache = self.group_by_node.borrow_mut();
         let mut groups = Vec::with_capacity(view.cluster.node_count());
+        let mut sizes = vec![0u32; self.config.node_groups.len()];
         for node in view.cluster.nodes() {
-            groups.push(self.cached_group_of(&mut cache, node));
+            let group = self.cached_group_of(&mut cache, node);
+            if let Some(group) = group {
+                sizes[group] += 1;
+            }
+            groups.push(group);
         }
-        groups
+        (groups, sizes)
     }
 
     /// Finds the node group of `node` in `cache`, the contents of `group_by_node`, and fills
@@ -498,17 +509,7 @@ impl ClusterAutoscaler {
     /// included. A node being drained stays in the Auto Scaling group's desired capacity until
     /// it terminates, so a drain that fails cannot leave the group above its maximum.
     fn target_sizes(&self, view: &ClusterView<'_>) -> Vec<u32> {
-        self.sizes_of(&self.groups_of_nodes(view))
-    }
-
-    /// Counts the nodes of each group in `groups`, the output of
-    /// [`ClusterAutoscaler::groups_of_nodes`].
-    fn sizes_of(&self, groups: &[Option<usize>]) -> Vec<u32> {
-        let mut sizes = vec![0u32; self.config.node_groups.len()];
-        for group in groups.iter().flatten() {
-            sizes[*group] += 1;
-        }
-        sizes
+        self.groups_and_sizes(view).1
     }
 
     /// Records that `group` grew by `delta` nodes (`RegisterScaleUp`): the scale-up request
@@ -703,6 +704,7 @@ impl Autoscaler for ClusterAutoscaler {
                 self.deleting.remove(node);
                 self.unneeded.remove(node);
                 self.unremovable_until.remove(*node);
+                self.node_pods.remove(*node);
             }
         }
     }

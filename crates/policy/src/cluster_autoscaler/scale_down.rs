@@ -8,6 +8,7 @@ use autoscale_sim_cloud::{ExtendedResource, Resources};
 use autoscale_sim_kube::{Node, NodeId, Owner, Pod, PodPhase, PodSpec, passes_static_filters};
 
 use super::ClusterAutoscaler;
+use super::node_pods::{NodePods, NodePodsCache};
 use crate::api::{Actions, ClusterView, DisruptionReason};
 use crate::topology::{Domain, TopologyTracker};
 
@@ -61,7 +62,7 @@ fn utilization_excluding(node: &Node, ignore_daemonsets: bool, excluded: Resourc
 
 /// The forked cluster state of one removal simulation.
 struct RemovalState<'a> {
-    /// Whether `free`, `targets`, `moved_onto` and `removed` are built. They are built when
+    /// Whether `free`, `targets`, `moved_span` and `removed` are built. They are built when
     /// the first candidate has pods to move, because no destination is searched before, so a
     /// loop in which no candidate gets that far skips the walk over the nodes.
     destinations_built: bool,
@@ -73,26 +74,72 @@ struct RemovalState<'a> {
     targets: Vec<&'a Node>,
     /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
     /// first-fit search for the next pod of that spec may start.
-    resume: BTreeMap<*const PodSpec, usize>,
-    /// Pods moved onto each entry of `free` by earlier candidates.
-    moved_onto: Vec<Vec<&'a Arc<PodSpec>>>,
+    resume: ResumePositions,
+    /// Placements of the committed candidates, in order: the destination, as an index into
+    /// `free`, and the moved pod's spec. One list instead of one per destination saves growing
+    /// hundreds of small vectors in every loop.
+    committed: Vec<(usize, &'a Arc<PodSpec>)>,
+    /// Per entry of `free`, the range of `committed` that contains every pod moved onto it by
+    /// earlier candidates, with placements onto other nodes in between; empty for none.
+    moved_span: Vec<std::ops::Range<usize>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
+    /// Per pod spec, the outcome of kube-scheduler's static filters on each entry of `free`.
+    /// A pod's spec and a node's labels and taints do not change during a loop, so each pair
+    /// is filtered once.
+    static_filters: Vec<(*const PodSpec, Vec<StaticFilters>)>,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
-    /// that needs topology checks comes up, so placements wait in `untracked` until then. They
-    /// are recorded in order at that point, which leaves the tracker as if recorded at once.
+    /// that needs topology checks comes up, so placements are not recorded until then. At that
+    /// point `committed` contains all of them, and they are recorded in order, which leaves the
+    /// tracker as if recorded at once.
     tracking: bool,
-    /// Placements of committed candidates not yet recorded in `tracker`, in order.
-    untracked: Vec<(usize, &'a Arc<PodSpec>)>,
     pdb_remaining: Vec<i64>,
     /// Pods of each Deployment, counted only when `--min-replica-count` is set.
     replicas: BTreeMap<u32, u32>,
-    /// Whether any pod is expendable, so that utilization must leave some pods out.
-    any_expendable: bool,
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+/// Outcome of kube-scheduler's static filters for one pod spec on one node.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StaticFilters {
+    NotChecked,
+    Pass,
+    Fail,
+}
+
+/// Positions by pod spec, as a vector sorted by the spec's address. A loop meets few specs,
+/// about one per workload, so a binary search in a vector costs less than a map lookup.
+#[derive(Default)]
+struct ResumePositions {
+    entries: Vec<(*const PodSpec, usize)>,
+}
+
+impl ResumePositions {
+    /// Returns the position of `spec`, if it has one.
+    fn get(&self, spec: *const PodSpec) -> Option<usize> {
+        let index = self.entries.binary_search_by_key(&spec, |(key, _)| *key);
+        index.ok().map(|index| self.entries[index].1)
+    }
+
+    /// Sets the position of `spec` and returns the previous one.
+    fn insert(&mut self, spec: *const PodSpec, position: usize) -> Option<usize> {
+        match self.entries.binary_search_by_key(&spec, |(key, _)| *key) {
+            Ok(index) => Some(std::mem::replace(&mut self.entries[index].1, position)),
+            Err(index) => {
+                self.entries.insert(index, (spec, position));
+                None
+            }
+        }
+    }
+
+    /// Removes the position of `spec`.
+    fn remove(&mut self, spec: *const PodSpec) -> Option<usize> {
+        let index = self.entries.binary_search_by_key(&spec, |(key, _)| *key);
+        index.ok().map(|index| self.entries.remove(index).1)
+    }
 }
 
 impl<'a> RemovalState<'a> {
@@ -107,12 +154,29 @@ impl<'a> RemovalState<'a> {
             .extend(cluster.nodes().filter(|n| n.is_schedulable()));
         self.free = self.targets.iter().map(|n| (n.id, n.free())).collect();
         self.removed = vec![false; self.targets.len()];
-        self.moved_onto = vec![Vec::new(); self.targets.len()];
+        self.moved_span = vec![0..0; self.targets.len()];
         for id in std::mem::take(&mut self.removed_before_built) {
             if let Ok(index) = self.targets.binary_search_by_key(&id, |n| n.id) {
                 self.removed[index] = true;
             }
         }
+    }
+}
+
+/// The nodes eligible for the removal simulation, in two lists so that the larger one is not
+/// copied to put them in order.
+struct Candidates<'a> {
+    /// Empty nodes and nodes unneeded in the previous loop, with their class, in order.
+    classified: Vec<(u8, Candidate<'a>)>,
+    /// Nodes with pods that were not unneeded, the last class, by node id.
+    rest: Vec<Candidate<'a>>,
+}
+
+impl<'a> Candidates<'a> {
+    /// Iterates over the candidates in the order of the simulation.
+    fn in_order(&self) -> impl Iterator<Item = &Candidate<'a>> + '_ {
+        let classified = self.classified.iter().map(|(_, candidate)| candidate);
+        classified.chain(&self.rest)
     }
 }
 
@@ -122,6 +186,8 @@ struct Candidate<'a> {
     node: &'a Node,
     /// Position of the node's entry in the unremovable map, if it has one.
     unremovable_position: Option<usize>,
+    /// Result of the checks of the node itself ([`ClusterAutoscaler::check_node`]).
+    node_check: Result<(), Unremovable>,
 }
 
 /// Lists of one candidate's removal simulation, kept from one candidate to the next so that
@@ -193,10 +259,12 @@ impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
     pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
         // One lookup of each node's group serves both the target sizes and the candidates.
-        let groups = self.groups_of_nodes(view);
-        let sizes = self.sizes_of(&groups);
-        let candidates = self.candidates(view, &sizes, &groups);
-        let found = self.simulate_removal(view, &candidates, actions);
+        let (groups, sizes) = self.groups_and_sizes(view);
+        let mut node_pods = std::mem::take(&mut self.node_pods);
+        node_pods.retain_nodes_of(view.cluster);
+        let candidates = self.candidates(view, &sizes, &groups, &mut node_pods);
+        let found = self.simulate_removal(view, candidates.in_order(), &node_pods, actions);
+        self.node_pods = node_pods;
 
         // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
         let mut unneeded = BTreeMap::new();
@@ -228,12 +296,18 @@ impl ClusterAutoscaler {
     /// Nodes eligible for the simulation, in CA's order: empty nodes first, then nodes unneeded
     /// in the previous loop, then the rest; by node id within each class. `groups` contains the
     /// node group of each node in the order of `Cluster::nodes`.
+    ///
+    /// Each candidate also gets the checks of the node itself, which read nothing that the
+    /// simulation changes. The pods of each candidate that passes them are refreshed in
+    /// `node_pods` before the simulation borrows them. A candidate after the point where enough
+    /// nodes are unneeded is checked without need, which changes no result.
     fn candidates<'a>(
         &self,
         view: &ClusterView<'a>,
         sizes: &[u32],
         groups: &[Option<usize>],
-    ) -> Vec<Candidate<'a>> {
+        node_pods: &mut NodePodsCache,
+    ) -> Candidates<'a> {
         // The nodes, the unremovable map and the unneeded map are all in node id order, so one
         // walk along both maps finds each node's entries without a lookup per node.
         //
@@ -243,17 +317,25 @@ impl ClusterAutoscaler {
         // nodes fall in the last class, so they go straight to `rest` and only the others
         // need the stable sort.
         let unremovable = &self.unremovable_until;
+        let cutoff = self.config.expendable_pods_priority_cutoff;
+        let any_expendable = view.cluster.may_hold_priority_below(cutoff);
+        let ignore_daemonsets = self.config.ignore_daemonsets_utilization;
+        let threshold = self.config.scale_down_utilization_threshold;
         let mut cursor = 0;
         let mut unneeded = self.unneeded.keys().peekable();
+        // The nodes being deleted are in node id order too.
+        let mut deleting = self.deleting.keys().peekable();
+        let above_min: Vec<bool> = (self.config.node_groups.iter().zip(sizes))
+            .map(|(group, size)| *size > group.min_size)
+            .collect();
         let mut classified: Vec<(u8, Candidate)> = Vec::new();
         let mut rest: Vec<Candidate> = Vec::with_capacity(view.cluster.node_count());
         for (node, group) in view.cluster.nodes().zip(groups) {
-            if !node.is_in_service() || self.deleting.contains_key(&node.id) {
+            while deleting.next_if(|other| **other < node.id).is_some() {}
+            if !node.is_in_service() || deleting.peek() == Some(&&node.id) {
                 continue;
             }
-            let group_above_min =
-                group.is_some_and(|g| sizes[g] > self.config.node_groups[g].min_size);
-            if !group_above_min {
+            if !group.is_some_and(|g| above_min[g]) {
                 continue;
             }
             while cursor < unremovable.len() && unremovable.entry_at(cursor).0 < node.id {
@@ -270,10 +352,20 @@ impl ClusterAutoscaler {
 
             while unneeded.next_if(|other| **other < node.id).is_some() {}
             let was_unneeded = unneeded.peek() == Some(&&node.id);
-            let class = 2 * u8::from(view.cluster.has_active_pods(node)) + u8::from(!was_unneeded);
+            // Expendable pods are not in Cluster Autoscaler's snapshot: they count for nothing
+            // and need no place.
+            let usage = node_pods.usage(view.cluster, node, any_expendable, cutoff, |excluded| {
+                utilization_excluding(node, ignore_daemonsets, excluded) > threshold
+            });
+            let class = 2 * u8::from(usage.has_active_pods) + u8::from(!was_unneeded);
+            let node_check = self.check_node(node, usage.above_threshold);
+            if node_check.is_ok() {
+                node_pods.refresh(view.cluster, node, cutoff);
+            }
             let candidate = Candidate {
                 node,
                 unremovable_position: position,
+                node_check,
             };
             if class == 3 {
                 rest.push(candidate);
@@ -282,19 +374,18 @@ impl ClusterAutoscaler {
             }
         }
         classified.sort_by_key(|(class, _)| *class);
-        let mut ordered = Vec::with_capacity(classified.len() + rest.len());
-        ordered.extend(classified.iter().map(|(_, candidate)| *candidate));
-        ordered.extend(rest);
-        ordered
+        Candidates { classified, rest }
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
     /// pods are placed on the other nodes, and a success is committed before the next candidate.
     /// A node found unremovable for another reason than before gets an `unremovable` note.
-    fn simulate_removal(
+    /// `node_pods` contains the pods of every candidate that passed the checks of the node.
+    fn simulate_removal<'c>(
         &mut self,
         view: &ClusterView<'_>,
-        candidates: &[Candidate<'_>],
+        candidates: impl Iterator<Item = &'c Candidate<'c>>,
+        node_pods: &NodePodsCache,
         actions: &mut Actions,
     ) -> Vec<NodeId> {
         let mut state = RemovalState {
@@ -302,22 +393,20 @@ impl ClusterAutoscaler {
             removed_before_built: Vec::new(),
             free: Vec::new(),
             removed: Vec::new(),
-            moved_onto: Vec::new(),
+            static_filters: Vec::new(),
+            committed: Vec::new(),
+            moved_span: Vec::new(),
             targets: Vec::new(),
-            resume: BTreeMap::new(),
+            resume: ResumePositions::default(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
             tracking: false,
-            untracked: Vec::new(),
             // Disruptions left per PodDisruptionBudget; moved pods use them up (`RemainingPdbTracker`).
             pdb_remaining: view.cluster.disruptions_allowed(),
             replicas: BTreeMap::new(),
-            any_expendable: false,
             blocker: None,
         };
-        let cutoff = self.config.expendable_pods_priority_cutoff;
-        state.any_expendable = view.cluster.may_hold_priority_below(cutoff);
         let pods = (self.config.min_replica_count > 0).then(|| view.cluster.pods());
         for pod in pods.into_iter().flatten() {
             if self.config.min_replica_count > 0
@@ -340,6 +429,7 @@ impl ClusterAutoscaler {
         for &Candidate {
             node,
             unremovable_position: position,
+            node_check,
         } in candidates
         {
             let previous = position.map(|position| *self.unremovable_until.entry_at(position).1);
@@ -347,7 +437,13 @@ impl ClusterAutoscaler {
             if unneeded.len() >= limit {
                 break;
             }
-            match self.try_remove(view, node, &mut state, &mut scratch) {
+            let result = node_check.and_then(|()| {
+                let pods_of_node = node_pods
+                    .get(node)
+                    .expect("the pods of a candidate that passed the node checks are cached");
+                self.try_remove(view, node, pods_of_node, &mut state, &mut scratch)
+            });
+            match result {
                 Ok(()) => {
                     // `targets` is in node id order. A candidate that is not a target is
                     // never searched as a destination, so it needs no mark.
@@ -425,15 +521,11 @@ impl ClusterAutoscaler {
         incremental.min(upper) as usize
     }
 
-    fn try_remove<'a>(
-        &self,
-        view: &ClusterView<'a>,
-        node: &Node,
-        state: &mut RemovalState<'a>,
-        scratch: &mut Scratch<'a>,
-    ) -> Result<(), Unremovable> {
-        // Eligibility, in the order of `unremovableReasonAndNodeUtilization`
-        // (`core/scaledown/eligibility/eligibility.go`, Cluster Autoscaler 1.36).
+    /// Checks the node itself, before its pods, in the order of
+    /// `unremovableReasonAndNodeUtilization` (`core/scaledown/eligibility/eligibility.go`,
+    /// Cluster Autoscaler 1.36): the scale-down-disabled annotation, the Ready condition, and
+    /// the utilization, `above_threshold` telling whether it is above the threshold.
+    fn check_node(&self, node: &Node, above_threshold: bool) -> Result<(), Unremovable> {
         if node
             .annotations
             .get(SCALE_DOWN_DISABLED_ANNOTATION)
@@ -444,24 +536,23 @@ impl ClusterAutoscaler {
         if node.not_ready_since.is_some() && !self.config.scale_down_unready_enabled {
             return Err(Unremovable::ScaleDownUnreadyDisabled);
         }
-        // Expendable pods are not in Cluster Autoscaler's snapshot: they count for nothing and
-        // need no place.
-        let cutoff = self.config.expendable_pods_priority_cutoff;
-        let expendable = |pod: &Pod| pod.spec.priority < cutoff;
-        let excluded = if state.any_expendable {
-            view.cluster
-                .active_pods_on(node.id)
-                .filter(|pod| expendable(pod))
-                .fold(Resources::ZERO, |sum, pod| sum + pod.spec.requests)
-        } else {
-            Resources::ZERO
-        };
-        if utilization_excluding(node, self.config.ignore_daemonsets_utilization, excluded)
-            > self.config.scale_down_utilization_threshold
-        {
+        if above_threshold {
             return Err(Unremovable::NotUnderutilized);
         }
+        Ok(())
+    }
 
+    /// Simulates the removal of `node`, which passed [`check_node`](Self::check_node), with
+    /// `pods_of_node` its cached pods: applies the drainability rules to its pods and places
+    /// them and the pods moved onto it by earlier candidates on the other nodes.
+    fn try_remove<'a>(
+        &self,
+        view: &ClusterView<'a>,
+        node: &Node,
+        pods_of_node: &'a NodePods,
+        state: &mut RemovalState<'a>,
+        scratch: &mut Scratch<'a>,
+    ) -> Result<(), Unremovable> {
         // Drainability rules, in Cluster Autoscaler's order (`simulator/drainability/rules`).
         let cluster: &'a autoscale_sim_kube::Cluster = view.cluster;
         let Scratch {
@@ -476,53 +567,79 @@ impl ClusterAutoscaler {
         pdb_use.clear();
         undo_resume.clear();
         placements.clear();
-        for pod in cluster.active_pods_on(node.id) {
-            if expendable(pod) {
-                continue;
+        if pods_of_node.all_pass_pod_rules
+            && self.config.min_replica_count == 0
+            && cluster.pdbs().is_empty()
+        {
+            // With no PodDisruptionBudget and no `--min-replica-count`, the rules read nothing
+            // but the pod, and every cached pod passes them, so the loop below would take
+            // exactly the cached pods, in the same order.
+            for (id, spec) in &pods_of_node.movable {
+                pods.push(spec);
+                pod_ids.push(Some(*id));
             }
-            if let Err((reason, why)) = self.check_drainable(pod, view, state, pdb_use) {
-                state.blocker = Some(format!("{}: {why}", pod.id));
-                return Err(reason);
+        } else {
+            let cutoff = self.config.expendable_pods_priority_cutoff;
+            for pod in cluster.active_pods_on(node.id) {
+                if pod.spec.priority < cutoff {
+                    continue;
+                }
+                if let Err((reason, why)) = self.check_drainable(pod, view, state, pdb_use) {
+                    state.blocker = Some(format!("{}: {why}", pod.id));
+                    return Err(reason);
+                }
+                pods.push(&pod.spec);
+                pod_ids.push(Some(pod.id));
             }
-            pods.push(&pod.spec);
-            pod_ids.push(Some(pod.id));
         }
         if !pods.is_empty() {
             state.build_destinations(cluster);
         }
         // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
         // is not one has none, and before the destinations are built no pod has moved.
-        let moved = state
-            .targets
-            .binary_search_by_key(&node.id, |n| n.id)
-            .map_or(&[][..], |index| state.moved_onto[index].as_slice());
-        pod_ids.extend(moved.iter().map(|_| None));
-        pods.extend(moved);
+        if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id) {
+            let span = state.moved_span[index].clone();
+            let moved = state.committed[span].iter().filter(|(to, _)| *to == index);
+            pods.extend(moved.map(|&(_, spec)| spec));
+        }
+        pod_ids.resize(pods.len(), None);
 
         // Place every pod on another node, first fit in node order. The placements change
         // `state` in place and are undone if a pod finds no node, which gives the same result
         // as working on copies without the cost of copying the cluster per candidate.
         if !state.tracking && pods.iter().any(|spec| state.tracker.constrained(spec)) {
-            for (index, spec) in std::mem::take(&mut state.untracked) {
+            for &(index, spec) in &state.committed {
                 state.tracker.place(spec, Domain::of(state.targets[index]));
             }
             state.tracking = true;
         }
         let tracker_mark = state.tracker.mark();
-        let untracked_mark = state.untracked.len();
         let mut failed = None;
         for (position, &spec) in pods.iter().enumerate() {
             // For a spec without host ports or inter-pod constraints, nodes that could not take
             // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
             // stay removed), so its search resumes at the last node that took one.
             let key = Arc::as_ptr(spec);
-            let cacheable = spec.host_ports.is_empty() && !state.tracker.constrained(spec);
+            // The search places nothing, so the spec stays constrained or not throughout it.
+            let constrained = state.tracker.constrained(spec);
+            let cacheable = spec.host_ports.is_empty() && !constrained;
             let start = if cacheable {
-                state.resume.get(&key).copied().unwrap_or(0)
+                state.resume.get(key).unwrap_or(0)
             } else {
                 0
             };
-            let moved_onto = &state.moved_onto;
+            // A loop meets about one spec per workload, so a linear search finds its outcomes.
+            let slot = match state.static_filters.iter().position(|(k, _)| *k == key) {
+                Some(slot) => slot,
+                None => {
+                    let outcomes = vec![StaticFilters::NotChecked; state.free.len()];
+                    state.static_filters.push((key, outcomes));
+                    state.static_filters.len() - 1
+                }
+            };
+            let static_filters = &mut state.static_filters[slot].1;
+            let committed = &state.committed;
+            let moved_span = &state.moved_span;
             let removed = &state.removed;
             let tracker = &mut state.tracker;
             let destination = (start..state.free.len()).find(|&index| {
@@ -532,12 +649,11 @@ impl ClusterAutoscaler {
                 }
                 let target = state.targets[index];
                 let ports_free = spec.host_ports.iter().all(|port| {
-                    let mut moved_ports = moved_onto[index].iter().chain(
-                        placements
-                            .iter()
-                            .filter(|(p, _)| *p == index)
-                            .map(|(_, s)| s),
-                    );
+                    let mut moved_ports = committed[moved_span[index].clone()]
+                        .iter()
+                        .chain(placements.iter())
+                        .filter(|(p, _)| *p == index)
+                        .map(|(_, s)| s);
                     !target.daemon_host_ports.contains(port)
                         && !target
                             .pods
@@ -546,9 +662,24 @@ impl ClusterAutoscaler {
                             .any(|p| p.spec.host_ports.contains(port))
                         && !moved_ports.any(|s| s.host_ports.contains(port))
                 });
-                ports_free
-                    && passes_static_filters(spec, target)
-                    && tracker.allows_existing(spec, target)
+                if !ports_free {
+                    return false;
+                }
+                let passes = match static_filters[index] {
+                    StaticFilters::Pass => true,
+                    StaticFilters::Fail => false,
+                    StaticFilters::NotChecked => {
+                        let passes = passes_static_filters(spec, target);
+                        static_filters[index] = if passes {
+                            StaticFilters::Pass
+                        } else {
+                            StaticFilters::Fail
+                        };
+                        passes
+                    }
+                };
+                // `allows_existing` allows every node for an unconstrained spec.
+                passes && (!constrained || tracker.allows_existing(spec, target))
             });
             if cacheable {
                 let previous = state
@@ -563,8 +694,6 @@ impl ClusterAutoscaler {
             state.free[index].1 -= spec.requests;
             if state.tracking {
                 state.tracker.place(spec, Domain::of(state.targets[index]));
-            } else {
-                state.untracked.push((index, spec));
             }
             placements.push((index, spec));
         }
@@ -586,11 +715,10 @@ impl ClusterAutoscaler {
             for (key, previous) in undo_resume.drain(..).rev() {
                 match previous {
                     Some(index) => state.resume.insert(key, index),
-                    None => state.resume.remove(&key),
+                    None => state.resume.remove(key),
                 };
             }
             state.tracker.rollback(tracker_mark);
-            state.untracked.truncate(untracked_mark);
             return Err(Unremovable::NoPlaceToMovePods);
         }
 
@@ -598,7 +726,14 @@ impl ClusterAutoscaler {
             state.pdb_remaining[index] -= 1;
         }
         for (index, spec) in placements.drain(..) {
-            state.moved_onto[index].push(spec);
+            let position = state.committed.len();
+            let span = &mut state.moved_span[index];
+            if span.start == span.end {
+                *span = position..position + 1;
+            } else {
+                span.end = position + 1;
+            }
+            state.committed.push((index, spec));
         }
         Ok(())
     }

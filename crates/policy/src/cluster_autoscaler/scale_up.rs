@@ -439,6 +439,10 @@ impl ClusterAutoscaler {
         pending: &[&Pod],
         actions: &mut Actions,
     ) -> ScaleUpStatus {
+        // Without pending pods nothing remains, so the walk over the nodes is skipped.
+        if pending.is_empty() {
+            return ScaleUpStatus::default();
+        }
         let remaining = self.filter_out_schedulable(view, templates, pending);
         if remaining.is_empty() {
             return ScaleUpStatus::default();

@@ -760,16 +760,39 @@ fn removal_config(node_groups: Vec<NodeGroupConfig>) -> ClusterAutoscalerConfig 
     }
 }
 
+/// Creates a world and a policy for the removal tests with the node groups "ng1" of
+/// `ng1_vcpus`-vCPU nodes, minimum size 0, and "ng2" of `ng2_vcpus`-vCPU nodes, minimum size 1,
+/// so that a single ng2 node is no candidate.
+fn two_group_removal_setup(ng1_vcpus: u32, ng2_vcpus: u32) -> (TestWorld, ClusterAutoscaler) {
+    let world = TestWorld::new(fake_catalog(), vec![]);
+    let groups = vec![
+        group(&world.catalog, "ng1", &fake_type_name(ng1_vcpus, 1), 0, 10),
+        group(&world.catalog, "ng2", &fake_type_name(ng2_vcpus, 1), 1, 10),
+    ];
+    (world, autoscaler_with(removal_config(groups)))
+}
+
+/// Creates the world of [`two_group_removal_setup`] for `vcpus`, the vCPUs of ng1's and ng2's
+/// types, with the nodes n1 and n2 of ng1 and n3 of ng2, of the allocatable CPU `cpu_millis`
+/// in that order, and returns n1 and n2.
+fn three_node_removal_setup(
+    vcpus: (u32, u32),
+    cpu_millis: [i64; 3],
+) -> (TestWorld, ClusterAutoscaler, NodeId, NodeId) {
+    let (mut world, policy) = two_group_removal_setup(vcpus.0, vcpus.1);
+    let ng1_type = fake_type_name(vcpus.0, 1);
+    let n1 = world.add_ready_node("ng1", &ng1_type, allocatable(cpu_millis[0], GIB));
+    let n2 = world.add_ready_node("ng1", &ng1_type, allocatable(cpu_millis[1], GIB));
+    let ng2_type = fake_type_name(vcpus.1, 1);
+    world.add_ready_node("ng2", &ng2_type, allocatable(cpu_millis[2], GIB));
+    (world, policy, n1, n2)
+}
+
 #[test]
 fn removal_only_n1_eligible() {
     // n1 (1000m) runs 2 x 500m and n2 (1000m) is empty and not a candidate, so n1 is
     // unneeded.
-    let mut world = TestWorld::new(fake_catalog(), vec![]);
-    let groups = vec![
-        group(&world.catalog, "ng1", &fake_type_name(1, 1), 0, 10),
-        group(&world.catalog, "ng2", &fake_type_name(1, 1), 1, 10),
-    ];
-    let mut policy = autoscaler_with(removal_config(groups));
+    let (mut world, mut policy) = two_group_removal_setup(1, 1);
     let n1 = world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(1000, GIB));
     world.add_ready_node("ng2", &fake_type_name(1, 1), allocatable(1000, GIB));
     let spec = pod_spec(500, 1);
@@ -804,6 +827,55 @@ fn removal_commits_moved_pods() {
 }
 
 #[test]
+fn removal_moves_moved_pods_again() {
+    // n1's pods are committed onto n2, the first node with room. n2 is simulated next and
+    // moves its own pod and n1's onto n3, which is at its group's minimum size and so no
+    // candidate. Both n1 and n2 are unneeded.
+    let (mut world, mut policy, n1, n2) = three_node_removal_setup((1, 4), [1000, 1000, 4000]);
+    let spec = pod_spec(250, 1);
+    world.add_bound_pod(n1, &spec);
+    world.add_bound_pod(n1, &spec);
+    world.add_bound_pod(n2, &pod_spec(0, 1));
+
+    scale_down_once(&mut world, &mut policy);
+
+    assert_eq!(unneeded(&policy), [n1, n2]);
+    assert!(unremovable(&policy).is_empty());
+}
+
+#[test]
+fn removal_sees_changed_pods() {
+    // n1 is underutilized in the first pass, and its pod fits on n2, which is above the 0.5
+    // threshold. Two more pods take n1 above it before the second pass, which must not reuse
+    // the first pass's cached state.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let groups = vec![group(&world.catalog, "ng1", &fake_type_name(1, 1), 0, 10)];
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: groups,
+        ..Default::default()
+    });
+    let n1 = world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(1000, GIB));
+    let n2 = world.add_ready_node("ng1", &fake_type_name(1, 1), allocatable(1000, GIB));
+    let spec = pod_spec(250, 1);
+    world.add_bound_pod(n1, &spec);
+    world.add_bound_pod(n2, &pod_spec(750, 1));
+
+    scale_down_once(&mut world, &mut policy);
+    assert_eq!(unneeded(&policy), [n1]);
+
+    world.add_bound_pod(n1, &spec);
+    world.add_bound_pod(n1, &spec);
+    scale_down_once(&mut world, &mut policy);
+
+    assert!(unneeded(&policy).is_empty());
+    let not_underutilized = Unremovable::NotUnderutilized.as_str();
+    assert_eq!(
+        unremovable_reasons(&policy),
+        [(n1, not_underutilized), (n2, not_underutilized)]
+    );
+}
+
+#[test]
 fn removal_simulates_empty_first() {
     // In the original case n2 is empty. Cluster Autoscaler's candidate order puts the empty n2
     // first, so n2 is unneeded and n1's pods have nowhere to go.
@@ -826,15 +898,7 @@ fn removal_simulates_empty_first() {
 fn removal_nothing_fits() {
     // n1 (2000m) runs 2 x 1000m, n2 (1000m) runs 1000m, and n3 (500m) is empty and not a
     // candidate. Neither n1's nor n2's pods fit elsewhere.
-    let mut world = TestWorld::new(fake_catalog(), vec![]);
-    let groups = vec![
-        group(&world.catalog, "ng1", &fake_type_name(2, 1), 0, 10),
-        group(&world.catalog, "ng2", &fake_type_name(1, 1), 1, 10),
-    ];
-    let mut policy = autoscaler_with(removal_config(groups));
-    let n1 = world.add_ready_node("ng1", &fake_type_name(2, 1), allocatable(2000, GIB));
-    let n2 = world.add_ready_node("ng1", &fake_type_name(2, 1), allocatable(1000, GIB));
-    world.add_ready_node("ng2", &fake_type_name(1, 1), allocatable(500, GIB));
+    let (mut world, mut policy, n1, n2) = three_node_removal_setup((2, 1), [2000, 1000, 500]);
     let spec = pod_spec(1000, 1);
     world.add_bound_pod(n1, &spec);
     world.add_bound_pod(n1, &spec);

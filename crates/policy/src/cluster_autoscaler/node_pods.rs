@@ -1,0 +1,235 @@
+//! Scale-down's cache of what it derives from each node's pods, kept from one loop to the next.
+//!
+//! Every loop checks the utilization of every candidate and looks at the pods of each
+//! underutilized one. Most nodes' pods do not change between two loops. So the cache keeps, per
+//! node, the utilization check, whether the node has pods, the pods to move and the facts the
+//! drainability rules read from the pods alone. It rebuilds them only when the node's
+//! `Node::pod_changes` count has moved.
+//!
+//! The cache is exact. The pods' part of an entry is a function of the node's bound
+//! non-DaemonSet pods, their phases and their specs and owners. The cluster counts every bind,
+//! removal, start, preemption mark and termination of those pods in `pod_changes`, and a pod's
+//! spec and owner never change. The utilization also reads the node's allocatable resources
+//! and DaemonSet requests, which the cluster sets when it adds the node and never changes.
+//! Node ids are never reused, so the id and the count name one state of a node's pods, and an
+//! entry built at that count stays valid until the count moves. What depends on anything else
+//! (the time, the PodDisruptionBudgets' allowances, other nodes, the node's own state and
+//! annotations) is not cached but computed in each loop. Debug builds check each cached
+//! utilization against a fresh one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use autoscale_sim_cloud::Resources;
+use autoscale_sim_kube::{Cluster, Node, NodeId, Owner, Pod, PodId, PodSpec};
+
+/// The pods of one node as scale-down reads them, at one `Node::pod_changes` count.
+#[derive(Debug)]
+pub(super) struct NodePods {
+    /// `Node::pod_changes` of the node when the entry was built.
+    pod_changes: u64,
+    /// Pods that a removal would move: bound, not terminating and not expendable, in the order
+    /// of `Cluster::active_pods_on`, with their specs.
+    pub(super) movable: Vec<(PodId, Arc<PodSpec>)>,
+    /// Sum of the requests of the expendable pods that are bound and not terminating.
+    pub(super) expendable_requests: Resources,
+    /// Whether every movable pod passes the drainability rules that read only the pod, for
+    /// any time and any flags (see [`passes_pod_rules`]).
+    pub(super) all_pass_pod_rules: bool,
+}
+
+/// Checks whether `pod` passes the drainability rules that read only the pod, for any time
+/// and any flags. A pod annotated safe-to-evict `"true"` skips them. Any other pod passes when
+/// it has a controller, is not in kube-system, is not annotated safe-to-evict `"false"` and
+/// uses no local storage.
+/// A pod that fails this check may still pass the rules, for example a kube-system pod older
+/// than `--blocking-system-pod-distruption-timeout`. Scale-down then applies the full rules.
+fn passes_pod_rules(pod: &Pod) -> bool {
+    let spec = &pod.spec;
+    spec.safe_to_evict == Some(true)
+        || (pod.owner != Owner::Bare
+            && spec.namespace() != "kube-system"
+            && spec.safe_to_evict != Some(false)
+            && !spec.local_storage)
+}
+
+/// Cached utilization check of one node, at one `Node::pod_changes` count.
+#[derive(Clone, Copy, Debug)]
+struct NodeUsage {
+    /// `Node::pod_changes` of the node when the entry was built, or [`NO_USAGE`].
+    pod_changes: u64,
+    /// Whether the utilization left out the requests of expendable pods.
+    without_expendable: bool,
+    /// Whether the node has a bound pod that is not terminating.
+    has_active_pods: bool,
+    /// Whether the utilization is above the scale-down threshold.
+    above_threshold: bool,
+}
+
+/// `NodeUsage::pod_changes` of an entry not built yet. No node reaches this count.
+const NO_USAGE: u64 = u64::MAX;
+
+/// The facts of [`NodeUsage`] for one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Usage {
+    /// Whether the node has a bound pod that is not terminating.
+    pub(super) has_active_pods: bool,
+    /// Whether the utilization is above the scale-down threshold.
+    pub(super) above_threshold: bool,
+}
+
+/// Cached [`NodePods`] and utilization checks by node id.
+#[derive(Debug, Default)]
+pub(super) struct NodePodsCache {
+    entries: BTreeMap<NodeId, NodePods>,
+    /// Utilization checks, indexed by node id. A node id is an index because ids are small
+    /// counters, which saves a search per candidate in every loop. The vector grows to the
+    /// largest id seen and keeps a few bytes per node of the run.
+    usage: Vec<NodeUsage>,
+}
+
+impl NodePodsCache {
+    /// Returns whether `node` has pods and whether its utilization is above the threshold.
+    /// With `any_expendable`, the utilization leaves out the requests of pods with a priority
+    /// below `expendable_cutoff`. `above_threshold` checks a utilization given the requests
+    /// to leave out, and runs only when the node's pods changed since the last call.
+    #[inline]
+    pub(super) fn usage(
+        &mut self,
+        cluster: &Cluster,
+        node: &Node,
+        any_expendable: bool,
+        expendable_cutoff: i32,
+        above_threshold: impl Fn(Resources) -> bool,
+    ) -> Usage {
+        let index = usize::try_from(node.id.0).expect("node ids fit in usize");
+        if let Some(cached) = self.usage.get(index)
+            && cached.pod_changes == node.pod_changes
+            && cached.without_expendable == any_expendable
+        {
+            let usage = Usage {
+                has_active_pods: cached.has_active_pods,
+                above_threshold: cached.above_threshold,
+            };
+            debug_assert_eq!(
+                usage,
+                Usage {
+                    has_active_pods: cluster.has_active_pods(node),
+                    above_threshold: above_threshold(expendable_requests(
+                        cluster,
+                        node,
+                        any_expendable,
+                        expendable_cutoff
+                    )),
+                },
+                "cached usage of node {} is stale",
+                node.name
+            );
+            return usage;
+        }
+        if index >= self.usage.len() {
+            self.usage.resize(
+                index + 1,
+                NodeUsage {
+                    pod_changes: NO_USAGE,
+                    without_expendable: false,
+                    has_active_pods: false,
+                    above_threshold: false,
+                },
+            );
+        }
+        let excluded = if any_expendable {
+            self.refresh(cluster, node, expendable_cutoff)
+                .expendable_requests
+        } else {
+            Resources::ZERO
+        };
+        let usage = Usage {
+            has_active_pods: cluster.has_active_pods(node),
+            above_threshold: above_threshold(excluded),
+        };
+        self.usage[index] = NodeUsage {
+            pod_changes: node.pod_changes,
+            without_expendable: any_expendable,
+            has_active_pods: usage.has_active_pods,
+            above_threshold: usage.above_threshold,
+        };
+        usage
+    }
+
+    /// Returns the entry of `node`, first rebuilding it if the node's pods changed since it
+    /// was built. Pods with a priority below `expendable_cutoff` are expendable.
+    pub(super) fn refresh(
+        &mut self,
+        cluster: &Cluster,
+        node: &Node,
+        expendable_cutoff: i32,
+    ) -> &NodePods {
+        let entry = self.entries.entry(node.id).or_insert_with(|| NodePods {
+            // No node reaches this count, so a new entry is always rebuilt.
+            pod_changes: u64::MAX,
+            movable: Vec::new(),
+            expendable_requests: Resources::ZERO,
+            all_pass_pod_rules: true,
+        });
+        if entry.pod_changes != node.pod_changes {
+            entry.pod_changes = node.pod_changes;
+            entry.movable.clear();
+            entry.expendable_requests = Resources::ZERO;
+            entry.all_pass_pod_rules = true;
+            for pod in cluster.active_pods_on(node.id) {
+                if pod.spec.priority < expendable_cutoff {
+                    entry.expendable_requests += pod.spec.requests;
+                    continue;
+                }
+                entry.all_pass_pod_rules &= passes_pod_rules(pod);
+                entry.movable.push((pod.id, Arc::clone(&pod.spec)));
+            }
+        }
+        entry
+    }
+
+    /// Returns the entry of `node` if it is up to date with the node's pods.
+    pub(super) fn get(&self, node: &Node) -> Option<&NodePods> {
+        self.entries
+            .get(&node.id)
+            .filter(|entry| entry.pod_changes == node.pod_changes)
+    }
+
+    /// Drops the entries of a node that is gone.
+    pub(super) fn remove(&mut self, id: NodeId) {
+        self.entries.remove(&id);
+        if let Some(usage) = usize::try_from(id.0)
+            .ok()
+            .and_then(|index| self.usage.get_mut(index))
+        {
+            usage.pod_changes = NO_USAGE;
+        }
+    }
+
+    /// Keeps the cache of pods no larger than `cluster`. When it contains more entries than the
+    /// cluster has nodes, it drops the entries of the nodes that are gone, which catches nodes
+    /// removed without a [`remove`](Self::remove).
+    pub(super) fn retain_nodes_of(&mut self, cluster: &Cluster) {
+        if self.entries.len() > cluster.node_count() {
+            self.entries.retain(|id, _| cluster.node(*id).is_some());
+        }
+    }
+}
+
+/// Sums the requests of the expendable pods on `node` that are bound and not terminating, or
+/// returns zero without `any_expendable`, as a reference for the debug check of the cache.
+fn expendable_requests(
+    cluster: &Cluster,
+    node: &Node,
+    any_expendable: bool,
+    expendable_cutoff: i32,
+) -> Resources {
+    if !any_expendable {
+        return Resources::ZERO;
+    }
+    cluster
+        .active_pods_on(node.id)
+        .filter(|pod| pod.spec.priority < expendable_cutoff)
+        .fold(Resources::ZERO, |sum, pod| sum + pod.spec.requests)
+}
