@@ -9,8 +9,10 @@
 //!   class it names, drifts the nodes too (aws/karpenter-provider-aws v1.13
 //!   `pkg/cloudprovider/drift.go`: the class's static hash, AMIs, subnets and security groups).
 //! * The Drift method (`pkg/controllers/disruption/drift.go`) replaces one drifted node per
-//!   pass, oldest drift first, within the `Drifted` budget. It skips empty nodes, which it
-//!   leaves to Emptiness. It simulates scheduling without the node and launches however many
+//!   pass within the `Drifted` budget: empty nodes first, then the others, each group oldest
+//!   drift first. Emptiness runs before it and takes the empty nodes that may be consolidated,
+//!   so Drift's empty nodes are those Emptiness may not take (consolidateAfter `Never` or not
+//!   yet elapsed). It simulates scheduling without the node and launches however many
 //!   NodeClaims its pods need, with no price check and no validation wait.
 //! * Expiration (`pkg/controllers/nodeclaim/expiration/controller.go`) deletes a NodeClaim
 //!   `expireAfter` after its creation, regardless of budgets and do-not-disrupt; the
@@ -178,21 +180,23 @@ impl Karpenter {
         actions.delete_node_with(node.id, reason, detail, drain);
     }
 
-    /// The Drift method: the first non-empty drifted node, by drift time, whose pods all
-    /// schedule, within its pool's budget. It is deleted when they fit on other nodes, and
+    /// The Drift method: the first drifted node whose pods all schedule, within its pool's
+    /// budget, taking empty nodes before the others and each group by drift time (v1.13
+    /// `drift.go` `ComputeCommands`). It is deleted when its pods fit on other nodes, and
     /// replaced by as many NodeClaims as they need otherwise.
     pub(super) fn drift(&self, view: &ClusterView<'_>, facts: &PodFacts) -> Option<Command> {
-        let mut drifted: Vec<(&Node, SimTime)> = self
+        let mut drifted: Vec<(bool, SimTime, &Node)> = self
             .drifted
             .iter()
             .filter_map(|(id, since)| view.cluster.node(*id).map(|n| (n, *since)))
-            .filter(|(n, _)| !facts.is_empty(n) && self.may_drift(n, view, facts))
+            .filter(|(n, _)| self.may_drift(n, view, facts))
+            .map(|(n, since)| (!facts.is_empty(n), since, n))
             .collect();
-        drifted.sort_by_key(|(n, since)| (*since, n.id));
+        drifted.sort_by_key(|(occupied, since, n)| (*occupied, *since, n.id));
 
         let budgets = self.available_budgets(view, BudgetReason::Drifted);
         let pools = self.pools.as_ref().expect("pools resolved");
-        for (node, _) in drifted {
+        for (_, _, node) in drifted {
             let pool = self.pool_index(&node.owner)?;
             if budgets[pool] == 0 {
                 continue;

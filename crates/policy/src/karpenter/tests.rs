@@ -958,9 +958,8 @@ fn drift_only_mismatched_nodes() {
 #[test]
 fn label_change_drifts_statically() {
     // A change of the template's labels (a hashed field) drifts every node launched before
-    // it. The node with a pod is replaced by a node with the new label, because the other
-    // node is too small for its pod. That empty node is left to Emptiness, which
-    // consolidateAfter Never turns off.
+    // it. Drift deletes the empty node first, although consolidateAfter Never turns Emptiness
+    // off, and then replaces the node with a pod by a node with the new label.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let never = NodePool {
         consolidate_after: None,
@@ -987,6 +986,10 @@ fn label_change_drifts_statically() {
     assert_eq!(launched[0].labels["team"], "web");
     assert_eq!(launched_types(&world, &log), [fake_type_name(2, 4)]);
     assert_eq!(
+        deletions(untimed(&log)),
+        [(empty, DisruptionReason::Drifted)]
+    );
+    assert_eq!(
         policy.drifted.keys().copied().collect::<Vec<_>>(),
         [busy, empty]
     );
@@ -996,7 +999,7 @@ fn label_change_drifts_statically() {
         deletions(&ready.actions),
         [(busy, DisruptionReason::Drifted)]
     );
-    assert_eq!(world.live_nodes("default"), [empty, new_node]);
+    assert_eq!(world.live_nodes("default"), [new_node]);
 }
 
 #[test]
