@@ -46,4 +46,7 @@ pub use latency::LatencyModel;
 pub use launch::{LaunchLatency, LaunchPhases, LaunchStreams, LaunchTimes};
 pub use money::{Cost, Price};
 pub use resources::{EXTENDED_RESOURCES, ExtendedResource, GIB, MIB, Resources};
-pub use spot::{CapacityWindow, InterruptionBand, ShortageProcess, SpotMarket, SpotSettings};
+pub use spot::{
+    CapacityWindow, InterruptionBand, MAX_INTERRUPTIONS_PER_MONTH, ShortageProcess, SpotMarket,
+    SpotSettings,
+};

@@ -153,6 +153,54 @@ pub struct SpotSettings {
     pub history: BTreeMap<(String, String), Vec<(SimTime, Price)>>,
 }
 
+/// Most interruptions per instance and 30 days accepted: one every 4.3 minutes, far beyond the
+/// Spot Instance Advisor's highest band (over 20 % a month) and enough for any stress test.
+pub const MAX_INTERRUPTIONS_PER_MONTH: f64 = 10_000.0;
+
+impl SpotSettings {
+    /// Checks the settings that a scenario file checks too, and returns a message naming the
+    /// first invalid one: discounts and volatility from 0 up to but not including 1, a
+    /// positive price change interval, interruption rates from 0 to
+    /// [`MAX_INTERRUPTIONS_PER_MONTH`], and positive mean intervals of shortage processes.
+    pub fn validate(&self) -> Result<(), String> {
+        let share = |name: String, value: f64| {
+            if (0.0..1.0).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} {value} is invalid; expected a share from 0 up to but not including 1"
+                ))
+            }
+        };
+        for (category, discount) in &self.discount_by_category {
+            share(format!("discount of category {category}"), *discount)?;
+        }
+        share("default_discount".into(), self.default_discount)?;
+        share("volatility".into(), self.volatility)?;
+        if self.change_interval == SimDuration::ZERO {
+            return Err("change_interval is 0s; expected a positive duration such as 6h".into());
+        }
+        for (family, rate) in &self.interruptions_per_month_by_family {
+            if !(0.0..=MAX_INTERRUPTIONS_PER_MONTH).contains(rate) {
+                return Err(format!(
+                    "interruptions per month of family {family} {rate} is invalid; expected a number from 0 to {MAX_INTERRUPTIONS_PER_MONTH}"
+                ));
+            }
+        }
+        if let Some(process) = self
+            .shortage_processes
+            .iter()
+            .find(|p| p.mean_interval == SimDuration::ZERO)
+        {
+            return Err(format!(
+                "a shortage process of {} has a mean interval of 0s; expected a positive duration",
+                process.instance_type.as_deref().unwrap_or("every type")
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SpotSettings {
     fn default() -> Self {
         SpotSettings {

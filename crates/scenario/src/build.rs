@@ -808,12 +808,13 @@ fn build_spot(
         settings.default_band = band(value, "cloud.spot.defaultInterruptionBand")?;
     }
     for (family, value) in &spot.interruptions_per_month {
-        if !value.value.is_finite() || value.value < 0.0 {
+        let most = autoscale_sim_cloud::MAX_INTERRUPTIONS_PER_MONTH;
+        if !value.value.is_finite() || value.value < 0.0 || value.value > most {
             return Err(ctx.error(
                 value,
                 &format!("cloud.spot.interruptionsPerMonth.{family}"),
                 Some(value.value.to_string()),
-                "expected a finite number zero or more",
+                format!("expected a finite number from 0 to {most}"),
                 "write the expected interruptions per instance and 30 days, such as 2",
             ));
         }

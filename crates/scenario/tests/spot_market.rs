@@ -260,3 +260,20 @@ fn random_shortages_follow_pool_spells() {
         "no launch met a shortage, so the check proves nothing"
     );
 }
+
+#[test]
+fn interruption_rate_has_a_ceiling() {
+    let yaml = TWO_POOLS.replace(
+        "    interruptionsPerMonth: {m5: 30}\n",
+        "    interruptionsPerMonth: {m5: 1e9}\n",
+    );
+
+    let Err(error) = load_str(&yaml, Path::new("two-pools.yaml"), &Overrides::default()) else {
+        panic!("a rate of 1e9 is accepted");
+    };
+
+    assert_eq!(
+        error.to_string().lines().next().unwrap(),
+        "two-pools.yaml:8:33: field cloud.spot.interruptionsPerMonth.m5, value \"1000000000\": expected a finite number from 0 to 10000"
+    );
+}

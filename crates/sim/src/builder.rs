@@ -347,6 +347,20 @@ mod tests {
                 "snapshot late: 5h is after the end of the run (1h)",
             ),
             (
+                web(SimDuration::from_hours(1))
+                    .configure(|config| config.spot.default_discount = f64::NAN),
+                "spot: default_discount NaN is invalid; expected a share from 0 up to but not including 1",
+            ),
+            (
+                web(SimDuration::from_hours(1)).configure(|config| {
+                    config
+                        .spot
+                        .interruptions_per_month_by_family
+                        .insert("m5".into(), 1e9);
+                }),
+                "spot: interruptions per month of family m5 1000000000 is invalid; expected a number from 0 to 10000",
+            ),
+            (
                 web(SimDuration::from_hours(1)).deployment("web", pod(250), 2),
                 "deployment web: another Deployment or StatefulSet has this name; give each its own name",
             ),

@@ -198,6 +198,10 @@ fn check_limits(config: &SimConfig) -> Result<(), (String, String)> {
             ));
         }
     }
+    config
+        .spot
+        .validate()
+        .map_err(|message| ("spot".to_string(), message))?;
     let mut job_names = std::collections::BTreeSet::new();
     for job in &config.jobs {
         if !job_names.insert(job.name.as_str()) {
