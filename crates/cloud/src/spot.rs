@@ -153,15 +153,14 @@ pub struct SpotSettings {
     pub history: BTreeMap<(String, String), Vec<(SimTime, Price)>>,
 }
 
-/// Most interruptions per instance and 30 days accepted: one every 4.3 minutes, far beyond the
-/// Spot Instance Advisor's highest band (over 20 % a month) and enough for any stress test.
+/// Maximum interruptions per instance and 30 days: one every 4.3 minutes, far beyond the Spot
+/// Instance Advisor's highest band (over 20 % a month).
 pub const MAX_INTERRUPTIONS_PER_MONTH: f64 = 10_000.0;
 
 impl SpotSettings {
     /// Checks the settings that a scenario file checks too, and returns a message naming the
-    /// first invalid one: discounts and volatility from 0 up to but not including 1, a
-    /// positive price change interval, interruption rates from 0 to
-    /// [`MAX_INTERRUPTIONS_PER_MONTH`], and positive mean intervals of shortage processes.
+    /// first invalid one. Discounts and volatility are shares below 1, interruption rates at
+    /// most [`MAX_INTERRUPTIONS_PER_MONTH`], and intervals positive.
     pub fn validate(&self) -> Result<(), String> {
         let share = |name: String, value: f64| {
             if (0.0..1.0).contains(&value) {
