@@ -384,6 +384,8 @@ pub struct ClusterAutoscaler {
     /// node is created and never changes, and node ids are never reused, so the first lookup
     /// by name holds for the node's life and later ones skip the name comparisons.
     group_by_node: std::cell::RefCell<Vec<u32>>,
+    /// Largest lengths of scale-down's per-loop lists so far.
+    list_capacities: scale_down::ListCapacities,
 }
 
 /// Entry of `group_by_node` for a node not looked up yet.
@@ -419,6 +421,7 @@ impl ClusterAutoscaler {
             backoff: BTreeMap::new(),
             unhealthy: false,
             group_by_node: std::cell::RefCell::new(Vec::new()),
+            list_capacities: scale_down::ListCapacities::default(),
         }
     }
 
