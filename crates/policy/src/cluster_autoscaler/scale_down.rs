@@ -266,11 +266,13 @@ pub const SCALE_DOWN_DISABLED_ANNOTATION: &str =
 impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
     pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
-        // One lookup of each node's group serves both the target sizes and the candidates.
-        let (groups, sizes) = self.groups_and_sizes(view);
         let mut node_pods = std::mem::take(&mut self.node_pods);
         node_pods.retain_nodes_of(view.cluster);
-        let candidates = self.candidates(view, &sizes, &groups, &mut node_pods);
+        // One list of each node's group serves both the target sizes and the candidates.
+        let groups = self.groups_of_nodes(view);
+        let sizes = groups.sizes.clone();
+        let candidates = self.candidates(view, &sizes, &groups.groups, &mut node_pods);
+        drop(groups);
         let classified = &mut self.list_capacities.classified;
         *classified = (*classified).max(candidates.classified.len());
         let found = self.simulate_removal(view, candidates.in_order(), &node_pods, actions);
