@@ -516,6 +516,11 @@ impl Cluster {
             .filter_map(|id| self.pods.get(id))
     }
 
+    /// Checks whether any Pending pod is nominated to a node.
+    pub fn has_nominations(&self) -> bool {
+        !self.nominated.is_empty()
+    }
+
     /// Requests that pods nominated to `node` reserve against a pod of `priority`: those of
     /// every nominated pod of equal or higher priority other than `except`, as kube-scheduler
     /// adds nominated pods to a node before it runs the filters.

@@ -554,16 +554,28 @@ pub fn system_default_spread(spec: &PodSpec) -> Vec<TopologySpreadConstraint> {
 
 /// Combines raw scores into final scores with the default profile's normalizations and weights.
 pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
-    let range = |f: &dyn Fn(&RawScores) -> i64| {
-        let values = raw.iter().map(f);
-        (values.clone().min().unwrap_or(0), values.max().unwrap_or(0))
+    // The ranges of the raw scores, in one pass. Each range is that of the nodes' values, or
+    // (0, 0) for no nodes, or for PodTopologySpread no scored node.
+    let Some(first) = raw.first() else {
+        return Vec::new();
     };
-    let (_, max_taints) = range(&|r| r.untolerated_soft_taints);
-    let (_, max_affinity) = range(&|r| r.node_affinity);
-    let spread_scores = raw.iter().filter_map(|r| r.spread);
-    let min_spread = spread_scores.clone().min().unwrap_or(0);
-    let max_spread = spread_scores.max().unwrap_or(0);
-    let (min_inter, max_inter) = range(&|r| r.inter_pod);
+    let mut max_taints = first.untolerated_soft_taints;
+    let mut max_affinity = first.node_affinity;
+    let mut spread_range: Option<(i64, i64)> = None;
+    let (mut min_inter, mut max_inter) = (first.inter_pod, first.inter_pod);
+    for r in raw {
+        max_taints = max_taints.max(r.untolerated_soft_taints);
+        max_affinity = max_affinity.max(r.node_affinity);
+        if let Some(spread) = r.spread {
+            spread_range = Some(match spread_range {
+                None => (spread, spread),
+                Some((min, max)) => (min.min(spread), max.max(spread)),
+            });
+        }
+        min_inter = min_inter.min(r.inter_pod);
+        max_inter = max_inter.max(r.inter_pod);
+    }
+    let (min_spread, max_spread) = spread_range.unwrap_or((0, 0));
     raw.iter()
         .map(|r| {
             // TaintToleration: fewer untolerated PreferNoSchedule taints is better.

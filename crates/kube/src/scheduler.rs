@@ -220,15 +220,20 @@ impl Scheduler {
         let inter_pod =
             (spec.has_inter_pod_constraints() || cluster.has_required_anti_affinity() || defaulted)
                 .then(|| InterPodState::compute_for_scheduling(spec, cluster, replicated));
+        // Without nominations, every node's nominated requests are zero, so the lookup per node
+        // is skipped.
+        let any_nominated = cluster.has_nominations();
         let passes = |node: &Node| {
             // Nominated pods only take capacity away, so a pod that does not fit the node's own
             // free capacity fails NodeResourcesFit there whatever the other filters find. This
             // check saves the nomination lookup and the other filters on full nodes.
-            let free = node.free();
+            let mut free = node.free();
             if !spec.requests.fits_in(&free) {
                 return false;
             }
-            let free = free - cluster.nominated_requests(node.id, spec.priority, pod_id);
+            if any_nominated {
+                free -= cluster.nominated_requests(node.id, spec.priority, pod_id);
+            }
             filter_node(spec, node, &free, cluster).is_ok()
                 && inter_pod
                     .as_ref()

@@ -384,6 +384,29 @@ pub struct ClusterAutoscaler {
     /// node is created and never changes, and node ids are never reused, so the first lookup
     /// by name holds for the node's life and later ones skip the name comparisons.
     group_by_node: std::cell::RefCell<Vec<u32>>,
+    /// Node group of every node and node count of every group, kept while the set of nodes
+    /// stays the same.
+    groups_of_nodes: std::cell::RefCell<GroupsOfNodes>,
+    /// Largest lengths of scale-down's per-loop lists so far.
+    list_capacities: scale_down::ListCapacities,
+}
+
+/// The node group of every node of one set of nodes, and the node count of every group.
+///
+/// The cluster gives each new node its next node id, which then grows, and never adds a node
+/// again once removed. Adding nodes thus changes the next node id and removing them alone
+/// lowers the node count, so two walks over one cluster that see the same node count and next
+/// node id see the same nodes in the same order. A node's group never changes, so the lists
+/// stay exact for as long as both numbers do.
+#[derive(Debug, Default)]
+struct GroupsOfNodes {
+    /// `Cluster::node_count` and `Cluster::next_node_id` when the lists were built; `None`
+    /// before the first build.
+    node_set: Option<(usize, NodeId)>,
+    /// Node group of each node, in the order of `Cluster::nodes`.
+    groups: Vec<Option<usize>>,
+    /// Number of nodes of each group, launching and deleting ones included.
+    sizes: Vec<u32>,
 }
 
 /// Entry of `group_by_node` for a node not looked up yet.
@@ -419,6 +442,8 @@ impl ClusterAutoscaler {
             backoff: BTreeMap::new(),
             unhealthy: false,
             group_by_node: std::cell::RefCell::new(Vec::new()),
+            groups_of_nodes: std::cell::RefCell::new(GroupsOfNodes::default()),
+            list_capacities: scale_down::ListCapacities::default(),
         }
     }
 
@@ -452,10 +477,35 @@ impl ClusterAutoscaler {
         self.cached_group_of(&mut self.group_by_node.borrow_mut(), node)
     }
 
+    /// Returns the node group of every node, in the order of `Cluster::nodes`, as
+    /// [`ClusterAutoscaler::group_of`] finds it, and the node count of every group (see
+    /// [`ClusterAutoscaler::target_sizes`]). The lists are rebuilt only when the set of nodes
+    /// changed since the last call (see [`GroupsOfNodes`]).
+    fn groups_of_nodes(&self, view: &ClusterView<'_>) -> std::cell::Ref<'_, GroupsOfNodes> {
+        let cluster = view.cluster;
+        {
+            let mut snapshot = self.groups_of_nodes.borrow_mut();
+            let node_set = Some((cluster.node_count(), cluster.next_node_id()));
+            if snapshot.node_set != node_set {
+                let (groups, sizes) = self.groups_and_sizes(view);
+                *snapshot = GroupsOfNodes {
+                    node_set,
+                    groups,
+                    sizes,
+                };
+            }
+            debug_assert_eq!(
+                (snapshot.groups.clone(), snapshot.sizes.clone()),
+                self.groups_and_sizes(view),
+                "the node groups of the nodes are stale"
+            );
+        }
+        self.groups_of_nodes.borrow()
+    }
+
     /// Finds the node group of every node, in the order of `Cluster::nodes`, as
     /// [`ClusterAutoscaler::group_of`] does, borrowing the cache once for the whole walk, and
-    /// counts the nodes of each group in the same walk (see
-    /// [`ClusterAutoscaler::target_sizes`]).
+    /// counts the nodes of each group in the same walk.
     fn groups_and_sizes(&self, view: &ClusterView<'_>) -> (Vec<Option<usize>>, Vec<u32>) {
         let mut cache = self.group_by_node.borrow_mut();
         let mut groups = Vec::with_capacity(view.cluster.node_count());
@@ -509,7 +559,7 @@ impl ClusterAutoscaler {
     /// included. A node being drained stays in the Auto Scaling group's desired capacity until
     /// it terminates, so a drain that fails cannot leave the group above its maximum.
     fn target_sizes(&self, view: &ClusterView<'_>) -> Vec<u32> {
-        self.groups_and_sizes(view).1
+        self.groups_of_nodes(view).sizes.clone()
     }
 
     /// Records that `group` grew by `delta` nodes (`RegisterScaleUp`): the scale-up request

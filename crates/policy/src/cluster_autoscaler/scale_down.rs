@@ -72,9 +72,6 @@ struct RemovalState<'a> {
     free: Vec<(NodeId, Resources)>,
     /// The node of each entry of `free`.
     targets: Vec<&'a Node>,
-    /// Per pod spec without host ports or inter-pod constraints, the index in `free` where the
-    /// first-fit search for the next pod of that spec may start.
-    resume: ResumePositions,
     /// Placements of the committed candidates, in order: the destination, as an index into
     /// `free`, and the moved pod's spec. One list instead of one per destination saves growing
     /// hundreds of small vectors in every loop.
@@ -84,10 +81,8 @@ struct RemovalState<'a> {
     moved_span: Vec<std::ops::Range<usize>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
-    /// Per pod spec, the outcome of kube-scheduler's static filters on each entry of `free`.
-    /// A pod's spec and a node's labels and taints do not change during a loop, so each pair
-    /// is filtered once.
-    static_filters: Vec<(*const PodSpec, Vec<StaticFilters>)>,
+    /// What the first-fit search keeps per pod spec met in this loop, in the order first met.
+    specs: Vec<SpecSearch>,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
     /// that needs topology checks comes up, so placements are not recorded until then. At that
@@ -110,36 +105,18 @@ enum StaticFilters {
     Fail,
 }
 
-/// Positions by pod spec, as a vector sorted by the spec's address. A loop meets few specs,
-/// about one per workload, so a binary search in a vector costs less than a map lookup.
-#[derive(Default)]
-struct ResumePositions {
-    entries: Vec<(*const PodSpec, usize)>,
-}
-
-impl ResumePositions {
-    /// Returns the position of `spec`, if it has one.
-    fn get(&self, spec: *const PodSpec) -> Option<usize> {
-        let index = self.entries.binary_search_by_key(&spec, |(key, _)| *key);
-        index.ok().map(|index| self.entries[index].1)
-    }
-
-    /// Sets the position of `spec` and returns the previous one.
-    fn insert(&mut self, spec: *const PodSpec, position: usize) -> Option<usize> {
-        match self.entries.binary_search_by_key(&spec, |(key, _)| *key) {
-            Ok(index) => Some(std::mem::replace(&mut self.entries[index].1, position)),
-            Err(index) => {
-                self.entries.insert(index, (spec, position));
-                None
-            }
-        }
-    }
-
-    /// Removes the position of `spec`.
-    fn remove(&mut self, spec: *const PodSpec) -> Option<usize> {
-        let index = self.entries.binary_search_by_key(&spec, |(key, _)| *key);
-        index.ok().map(|index| self.entries.remove(index).1)
-    }
+/// The first-fit search's state for one pod spec, found by the spec's address. A loop meets
+/// few specs, about one per workload, so a linear search finds the entry, and the resume
+/// position and the filter outcomes then need no lookup of their own.
+struct SpecSearch {
+    spec: *const PodSpec,
+    /// For a spec without host ports or inter-pod constraints, the index in `free` where the
+    /// search for the next pod of the spec may start; `None` before the first search.
+    resume: Option<usize>,
+    /// The outcome of kube-scheduler's static filters on each entry of `free`. A pod's spec
+    /// and a node's labels and taints do not change during a loop, so each pair is filtered
+    /// once.
+    static_filters: Vec<StaticFilters>,
 }
 
 impl<'a> RemovalState<'a> {
@@ -190,6 +167,36 @@ struct Candidate<'a> {
     node_check: Result<(), Unremovable>,
 }
 
+/// Largest lengths that scale-down's per-loop lists reached in earlier loops. Each loop
+/// allocates its lists at these capacities, which saves growing them step by step in every
+/// loop. The lists borrow the loop's cluster view, so they cannot be kept between loops.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ListCapacities {
+    /// `Candidates::classified`.
+    classified: usize,
+    /// `RemovalState::committed`.
+    committed: usize,
+    /// The unneeded nodes found in a loop.
+    found: usize,
+    /// The deferred writes to the unremovable map.
+    unremovable_writes: usize,
+    /// The lists of [`Scratch`], whose lengths are bounded by the pods of one candidate.
+    scratch: usize,
+}
+
+impl ListCapacities {
+    /// Returns the larger of the two values of each capacity.
+    fn max(self, other: ListCapacities) -> ListCapacities {
+        ListCapacities {
+            classified: self.classified.max(other.classified),
+            committed: self.committed.max(other.committed),
+            found: self.found.max(other.found),
+            unremovable_writes: self.unremovable_writes.max(other.unremovable_writes),
+            scratch: self.scratch.max(other.scratch),
+        }
+    }
+}
+
 /// Lists of one candidate's removal simulation, kept from one candidate to the next so that
 /// each simulation reuses their memory. Every list is cleared before use.
 #[derive(Default)]
@@ -200,8 +207,9 @@ struct Scratch<'a> {
     pod_ids: Vec<Option<autoscale_sim_kube::PodId>>,
     /// PodDisruptionBudgets the evictions would use, one entry per eviction.
     pdb_use: Vec<usize>,
-    /// Resume positions before a search, to undo a failed candidate.
-    undo_resume: Vec<(*const PodSpec, Option<usize>)>,
+    /// Resume positions before a search, by index in `RemovalState::specs`, to undo a failed
+    /// candidate.
+    undo_resume: Vec<(usize, Option<usize>)>,
     /// Destination of each placed pod, as an index into `free`.
     placements: Vec<(usize, &'a Arc<PodSpec>)>,
 }
@@ -258,11 +266,15 @@ pub const SCALE_DOWN_DISABLED_ANNOTATION: &str =
 impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
     pub(super) fn scale_down(&mut self, view: &ClusterView<'_>, actions: &mut Actions) -> bool {
-        // One lookup of each node's group serves both the target sizes and the candidates.
-        let (groups, sizes) = self.groups_and_sizes(view);
         let mut node_pods = std::mem::take(&mut self.node_pods);
         node_pods.retain_nodes_of(view.cluster);
-        let candidates = self.candidates(view, &sizes, &groups, &mut node_pods);
+        // One list of each node's group serves both the target sizes and the candidates.
+        let groups = self.groups_of_nodes(view);
+        let sizes = groups.sizes.clone();
+        let candidates = self.candidates(view, &sizes, &groups.groups, &mut node_pods);
+        drop(groups);
+        let classified = &mut self.list_capacities.classified;
+        *classified = (*classified).max(candidates.classified.len());
         let found = self.simulate_removal(view, candidates.in_order(), &node_pods, actions);
         self.node_pods = node_pods;
 
@@ -328,7 +340,8 @@ impl ClusterAutoscaler {
         let above_min: Vec<bool> = (self.config.node_groups.iter().zip(sizes))
             .map(|(group, size)| *size > group.min_size)
             .collect();
-        let mut classified: Vec<(u8, Candidate)> = Vec::new();
+        let mut classified: Vec<(u8, Candidate)> =
+            Vec::with_capacity(self.list_capacities.classified);
         let mut rest: Vec<Candidate> = Vec::with_capacity(view.cluster.node_count());
         for (node, group) in view.cluster.nodes().zip(groups) {
             while deleting.next_if(|other| **other < node.id).is_some() {}
@@ -393,11 +406,10 @@ impl ClusterAutoscaler {
             removed_before_built: Vec::new(),
             free: Vec::new(),
             removed: Vec::new(),
-            static_filters: Vec::new(),
-            committed: Vec::new(),
+            specs: Vec::new(),
+            committed: Vec::with_capacity(self.list_capacities.committed),
             moved_span: Vec::new(),
             targets: Vec::new(),
-            resume: ResumePositions::default(),
             // The removed nodes' pods still count where they are, like the tainted copy Cluster
             // Autoscaler leaves in its snapshot so that topology domains keep their pods.
             tracker: TopologyTracker::new(view.cluster, view.zones),
@@ -416,14 +428,21 @@ impl ClusterAutoscaler {
                 *state.replicas.entry(index).or_default() += 1;
             }
         }
-        let mut unneeded = Vec::new();
-        let mut scratch = Scratch::default();
+        let capacities = self.list_capacities;
+        let mut unneeded = Vec::with_capacity(capacities.found);
+        let mut scratch = Scratch {
+            pods: Vec::with_capacity(capacities.scratch),
+            pod_ids: Vec::with_capacity(capacities.scratch),
+            pdb_use: Vec::new(),
+            undo_resume: Vec::with_capacity(capacities.scratch),
+            placements: Vec::with_capacity(capacities.scratch),
+        };
         // Entries added to or removed from the unremovable map, applied after the loop. An
         // existing entry is replaced at its position at once, and positions stay valid until
         // the deferred writes are applied. Nothing in the loop reads the map except a
         // candidate's own entry, and each node is a candidate once, so deferring the writes
         // changes no result.
-        let mut unremovable_writes = Vec::new();
+        let mut unremovable_writes = Vec::with_capacity(capacities.unremovable_writes);
 
         let limit = self.unneeded_nodes_limit(view.now);
         for &Candidate {
@@ -490,6 +509,14 @@ impl ClusterAutoscaler {
                 }
             }
         }
+        let reached = ListCapacities {
+            classified: capacities.classified,
+            committed: state.committed.len(),
+            found: unneeded.len(),
+            unremovable_writes: unremovable_writes.len(),
+            scratch: scratch.pods.capacity(),
+        };
+        self.list_capacities = capacities.max(reached);
         self.unremovable_until.apply(&mut unremovable_writes);
         unneeded
     }
@@ -623,21 +650,23 @@ impl ClusterAutoscaler {
             // The search places nothing, so the spec stays constrained or not throughout it.
             let constrained = state.tracker.constrained(spec);
             let cacheable = spec.host_ports.is_empty() && !constrained;
+            let slot = match state.specs.iter().position(|search| search.spec == key) {
+                Some(slot) => slot,
+                None => {
+                    state.specs.push(SpecSearch {
+                        spec: key,
+                        resume: None,
+                        static_filters: vec![StaticFilters::NotChecked; state.free.len()],
+                    });
+                    state.specs.len() - 1
+                }
+            };
             let start = if cacheable {
-                state.resume.get(key).unwrap_or(0)
+                state.specs[slot].resume.unwrap_or(0)
             } else {
                 0
             };
-            // A loop meets about one spec per workload, so a linear search finds its outcomes.
-            let slot = match state.static_filters.iter().position(|(k, _)| *k == key) {
-                Some(slot) => slot,
-                None => {
-                    let outcomes = vec![StaticFilters::NotChecked; state.free.len()];
-                    state.static_filters.push((key, outcomes));
-                    state.static_filters.len() - 1
-                }
-            };
-            let static_filters = &mut state.static_filters[slot].1;
+            let static_filters = &mut state.specs[slot].static_filters;
             let committed = &state.committed;
             let moved_span = &state.moved_span;
             let removed = &state.removed;
@@ -682,10 +711,9 @@ impl ClusterAutoscaler {
                 passes && (!constrained || tracker.allows_existing(spec, target))
             });
             if cacheable {
-                let previous = state
-                    .resume
-                    .insert(key, destination.unwrap_or(state.free.len()));
-                undo_resume.push((key, previous));
+                let resume = &mut state.specs[slot].resume;
+                let previous = resume.replace(destination.unwrap_or(state.free.len()));
+                undo_resume.push((slot, previous));
             }
             let Some(index) = destination else {
                 failed = Some(position);
@@ -712,11 +740,8 @@ impl ClusterAutoscaler {
             for (index, spec) in placements.drain(..).rev() {
                 state.free[index].1 += spec.requests;
             }
-            for (key, previous) in undo_resume.drain(..).rev() {
-                match previous {
-                    Some(index) => state.resume.insert(key, index),
-                    None => state.resume.remove(key),
-                };
+            for (slot, previous) in undo_resume.drain(..).rev() {
+                state.specs[slot].resume = previous;
             }
             state.tracker.rollback(tracker_mark);
             return Err(Unremovable::NoPlaceToMovePods);
