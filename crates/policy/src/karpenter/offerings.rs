@@ -144,15 +144,32 @@ impl Karpenter {
         let zones: Vec<String> = match zone {
             Some(z) => vec![z.clone()],
             None => {
-                let mut zones = pool.zones.clone();
-                // Least-used zones first, so equal prices spread the pool over the zones.
-                zones.sort_by_key(|z| {
-                    view.cluster
-                        .nodes()
-                        .filter(|n| n.owner == pool.config.name && &n.zone == z)
-                        .count()
-                });
-                zones
+                // Least-used zones first, so equal prices spread the pool over the zones. The
+                // pool's nodes are counted per zone in one sweep over the cluster, and the
+                // stable sort keeps the pool's zone order among zones with equal counts.
+                let mut nodes_per_zone = vec![0usize; pool.zones.len()];
+                for node in view.cluster.nodes() {
+                    if node.owner == pool.config.name
+                        && let Some(index) = pool.zones.iter().position(|z| *z == node.zone)
+                    {
+                        nodes_per_zone[index] += 1;
+                    }
+                }
+                // A zone listed twice takes the count of its first entry, as the sweep counted
+                // its nodes there.
+                let mut zones_by_use: Vec<(usize, &String)> = pool
+                    .zones
+                    .iter()
+                    .map(|zone| {
+                        let first = pool.zones.iter().position(|z| z == zone);
+                        (first.map_or(0, |index| nodes_per_zone[index]), zone)
+                    })
+                    .collect();
+                zones_by_use.sort_by_key(|&(count, _)| count);
+                zones_by_use
+                    .into_iter()
+                    .map(|(_, zone)| zone.clone())
+                    .collect()
             }
         };
         let sent = self.launch_types(view, pool_index, options);
