@@ -56,9 +56,12 @@ impl Karpenter {
         capacity_type: CapacityType,
         now: SimTime,
     ) -> bool {
-        self.unavailable
-            .get(&(instance_type, zone.to_string(), capacity_type))
-            .is_none_or(|until| *until <= now)
+        // With no offering marked, the lookup key is not built, which saves copying the zone.
+        self.unavailable.is_empty()
+            || self
+                .unavailable
+                .get(&(instance_type, zone.to_string(), capacity_type))
+                .is_none_or(|until| *until <= now)
     }
 
     /// Current spot price of an offering, from the policy's copy of the market.
@@ -175,7 +178,7 @@ impl Karpenter {
         let sent = self.launch_types(view, pool_index, options);
 
         // On-demand: the lowest price among available offerings (`lowest-price`).
-        let mut on_demand_list: Vec<(usize, String)> = Vec::new();
+        let mut on_demand_list: Vec<(usize, &String)> = Vec::new();
         if pool.allows_on_demand && only != Some(CapacityType::Spot) {
             for &option in &sent {
                 let instance_type = pool.options[option].instance_type;
@@ -183,19 +186,19 @@ impl Karpenter {
                     .iter()
                     .filter(|z| self.available(instance_type, z, CapacityType::OnDemand, view.now))
                 {
-                    on_demand_list.push((option, zone.clone()));
+                    on_demand_list.push((option, zone));
                 }
             }
         }
         let on_demand = on_demand_list.first().map(|(option, zone)| Offering {
             option: *option,
-            zone: zone.clone(),
+            zone: (*zone).clone(),
             capacity_type: CapacityType::OnDemand,
             price: pool.options[*option].price,
             alternatives: on_demand_list
                 .iter()
                 .skip(1)
-                .map(|(o, z)| (pool.options[*o].instance_type, z.clone()))
+                .map(|(o, z)| (pool.options[*o].instance_type, (*z).clone()))
                 .collect(),
         });
 
