@@ -56,9 +56,12 @@ impl Karpenter {
         capacity_type: CapacityType,
         now: SimTime,
     ) -> bool {
-        self.unavailable
-            .get(&(instance_type, zone.to_string(), capacity_type))
-            .is_none_or(|until| *until <= now)
+        // With no offering marked, the lookup key is not built, which saves copying the zone.
+        self.unavailable.is_empty()
+            || self
+                .unavailable
+                .get(&(instance_type, zone.to_string(), capacity_type))
+                .is_none_or(|until| *until <= now)
     }
 
     /// Current spot price of an offering, from the policy's copy of the market.
@@ -144,21 +147,38 @@ impl Karpenter {
         let zones: Vec<String> = match zone {
             Some(z) => vec![z.clone()],
             None => {
-                let mut zones = pool.zones.clone();
-                // Least-used zones first, so equal prices spread the pool over the zones.
-                zones.sort_by_key(|z| {
-                    view.cluster
-                        .nodes()
-                        .filter(|n| n.owner == pool.config.name && &n.zone == z)
-                        .count()
-                });
-                zones
+                // Least-used zones first, so equal prices spread the pool over the zones. The
+                // pool's nodes are counted per zone in one sweep over the cluster, and the
+                // stable sort keeps the pool's zone order among zones with equal counts.
+                let mut nodes_per_zone = vec![0usize; pool.zones.len()];
+                for node in view.cluster.nodes() {
+                    if node.owner == pool.config.name
+                        && let Some(index) = pool.zones.iter().position(|z| *z == node.zone)
+                    {
+                        nodes_per_zone[index] += 1;
+                    }
+                }
+                // A zone listed twice takes the count of its first entry, as the sweep counted
+                // its nodes there.
+                let mut zones_by_use: Vec<(usize, &String)> = pool
+                    .zones
+                    .iter()
+                    .map(|zone| {
+                        let first = pool.zones.iter().position(|z| z == zone);
+                        (first.map_or(0, |index| nodes_per_zone[index]), zone)
+                    })
+                    .collect();
+                zones_by_use.sort_by_key(|&(count, _)| count);
+                zones_by_use
+                    .into_iter()
+                    .map(|(_, zone)| zone.clone())
+                    .collect()
             }
         };
         let sent = self.launch_types(view, pool_index, options);
 
         // On-demand: the lowest price among available offerings (`lowest-price`).
-        let mut on_demand_list: Vec<(usize, String)> = Vec::new();
+        let mut on_demand_list: Vec<(usize, &String)> = Vec::new();
         if pool.allows_on_demand && only != Some(CapacityType::Spot) {
             for &option in &sent {
                 let instance_type = pool.options[option].instance_type;
@@ -166,19 +186,19 @@ impl Karpenter {
                     .iter()
                     .filter(|z| self.available(instance_type, z, CapacityType::OnDemand, view.now))
                 {
-                    on_demand_list.push((option, zone.clone()));
+                    on_demand_list.push((option, zone));
                 }
             }
         }
         let on_demand = on_demand_list.first().map(|(option, zone)| Offering {
             option: *option,
-            zone: zone.clone(),
+            zone: (*zone).clone(),
             capacity_type: CapacityType::OnDemand,
             price: pool.options[*option].price,
             alternatives: on_demand_list
                 .iter()
                 .skip(1)
-                .map(|(o, z)| (pool.options[*o].instance_type, z.clone()))
+                .map(|(o, z)| (pool.options[*o].instance_type, (*z).clone()))
                 .collect(),
         });
 

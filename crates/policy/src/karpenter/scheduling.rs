@@ -672,7 +672,9 @@ pub(crate) fn solve(
     // search resumes at the node that took the previous pod of the spec: the same node as a
     // scan from the start, found without rescanning. For a spec in `cache`, it stores the
     // position in the spec's list, which saves a binary search per pod.
-    let mut resume: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
+    // A simulation places pods of a few specs, so a list searched from the front finds a spec
+    // faster than a map. Its order never matters, because it is only looked up.
+    let mut resume: Vec<(*const PodSpec, usize)> = Vec::new();
     // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
     // up to date as pods join instead of sorted per pod.
     let mut claim_order: Vec<usize> = Vec::new();
@@ -709,7 +711,16 @@ pub(crate) fn solve(
         let key = Arc::as_ptr(pod.spec);
         let cacheable =
             own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec);
-        let resume_at = cacheable.then(|| resume.entry(key).or_insert(0));
+        let resume_at = cacheable.then(|| {
+            let slot = match resume.iter().position(|&(spec, _)| spec == key) {
+                Some(slot) => slot,
+                None => {
+                    resume.push((key, 0));
+                    resume.len() - 1
+                }
+            };
+            &mut resume[slot].1
+        });
         let start = resume_at.as_deref().copied().unwrap_or(0);
         let mut fits = |index: usize| {
             let n = &nodes[index];
