@@ -445,6 +445,41 @@ fn cases() -> Vec<Case> {
             ],
         ),
         small_web_case(
+            "lower-case Never",
+            "consolidateAfter: 30s}",
+            "consolidateAfter: never}",
+            vec![
+                "scenario.yaml:48:91: field policies[1].karpenter.nodePools[0].spec.disruption.consolidateAfter, value \"never\": Never is written with a capital N",
+                "fix: write a duration such as 30s, 10m or 1h, or Never",
+            ],
+        ),
+        small_web_case(
+            "negative terminationGracePeriod",
+            "                requirements:\n                  - {key: karpenter.k8s.aws/instance-category",
+            "                terminationGracePeriod: -5m\n                requirements:\n                  - {key: karpenter.k8s.aws/instance-category",
+            vec![
+                "field policies[1].karpenter.nodePools[0].spec.template.spec.terminationGracePeriod, value \"-5m\": the duration is negative",
+            ],
+        ),
+        small_web_case(
+            "zone listed twice",
+            "  launchLatency:",
+            "  zones: [us-east-1a, us-east-1a]\n  launchLatency:",
+            vec![
+                "scenario.yaml: field cloud.zones, value \"us-east-1a\": the zone is listed twice",
+                "fix: list each zone once",
+            ],
+        ),
+        small_web_case(
+            "budget over 100%",
+            "consolidateAfter: 30s}",
+            "consolidateAfter: 30s, budgets: [{nodes: \"150%\"}]}",
+            vec![
+                "field policies[1].karpenter.nodePools[0].spec.disruption.budgets[0].nodes, value \"150%\": the percentage is above 100%",
+                "fix: write a percentage of at most 100%",
+            ],
+        ),
+        small_web_case(
             "too many samples",
             "duration: 6h\n",
             "duration: 6h\nsampleInterval: 10ms\n",
@@ -676,27 +711,49 @@ fn line_and_column(text: &str, needle: &str) -> (usize, usize) {
     (line, offset - line_start + 1)
 }
 
-#[test]
-fn ca_no_effect_flag_location() {
-    // A flag that changes nothing in the model loads, with a warning that names where it is.
-    let temp = TempDir::new("no-effect-flag");
+/// Validates [`SMALL_WEB_YAML`] with its Cluster Autoscaler flags replaced by `flags`, expects
+/// success, and checks for a warning at the flag that starts with `flag`, ending in `message`.
+fn check_flag_warning(label: &str, flags: &str, flag: &str, message: &str) {
+    let temp = TempDir::new(label);
     let yaml = replace_once(
         SMALL_WEB_YAML,
         r#"flags: ["--scale-down-unneeded-time=10m"]"#,
-        r#"flags: ["--scale-down-unneeded-time=10m", "--scale-down-simulation-timeout=30s"]"#,
+        flags,
     );
     temp.write("scenario.yaml", yaml.clone());
     let outcome = run_in(temp.path(), ["validate", "scenario.yaml"]);
     assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
 
-    let (line, column) = line_and_column(&yaml, "\"--scale-down-simulation-timeout");
+    let (line, column) = line_and_column(&yaml, &format!("\"{flag}"));
     let expected = format!(
-        "warning: scenario.yaml:{line}:{column}: field policies[0].clusterAutoscaler.flags[1]: --scale-down-simulation-timeout=30s is accepted and changes nothing here: the model's removal simulation takes no simulated time"
+        "warning: scenario.yaml:{line}:{column}: field policies[0].clusterAutoscaler.flags[1]: {message}"
     );
     assert!(
         outcome.stderr.contains(&expected),
         "stderr lacks {expected:?}:\n{}",
         outcome.stderr
+    );
+}
+
+#[test]
+fn ca_no_effect_flag_location() {
+    // A flag that changes nothing in the model loads, with a warning that names where it is.
+    check_flag_warning(
+        "no-effect-flag",
+        r#"flags: ["--scale-down-unneeded-time=10m", "--scale-down-simulation-timeout=30s"]"#,
+        "--scale-down-simulation-timeout",
+        "--scale-down-simulation-timeout=30s is accepted and changes nothing here: the model's removal simulation takes no simulated time",
+    );
+}
+
+#[test]
+fn ca_repeated_flag_warns() {
+    // A flag given twice loads with the last value, and a warning names both places.
+    check_flag_warning(
+        "repeated-flag",
+        r#"flags: ["--scale-down-unneeded-time=10m", "--scale-down-unneeded-time=20m"]"#,
+        "--scale-down-unneeded-time=20m",
+        "--scale-down-unneeded-time is also given at policies[0].clusterAutoscaler.flags[0]; the last value applies, as on the real command line",
     );
 }
 

@@ -366,6 +366,33 @@ impl Ctx<'_> {
         ScenarioError::at(self.file, location(at), field, value.into(), message, fix)
     }
 
+    /// Parses a duration that may also be `Never` (Karpenter's `consolidateAfter` and
+    /// `expireAfter`), which gives `None`.
+    fn duration_or_never(
+        &self,
+        text: &Spanned<String>,
+        field: &str,
+    ) -> Result<Option<SimDuration>> {
+        if text.value == "Never" {
+            return Ok(None);
+        }
+        let message = if text.value.eq_ignore_ascii_case("never") {
+            "Never is written with a capital N".to_string()
+        } else {
+            match parse_duration(&text.value) {
+                Ok(duration) => return Ok(Some(duration)),
+                Err(e) => e.reason.to_string(),
+            }
+        };
+        Err(self.error(
+            text,
+            field,
+            Some(text.value.clone()),
+            message,
+            "write a duration such as 30s, 10m or 1h, or Never",
+        ))
+    }
+
     fn duration(&self, text: &Spanned<String>, field: &str) -> Result<SimDuration> {
         parse_duration(&text.value).map_err(|e| {
             self.error(
@@ -459,6 +486,17 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 None,
                 "the zone list is empty",
                 "list at least one zone, such as [us-east-1a]",
+            ));
+        }
+        let mut unique = BTreeSet::new();
+        if let Some(twice) = zones.iter().find(|zone| !unique.insert(zone.as_str())) {
+            return Err(ScenarioError::at(
+                ctx.file,
+                None,
+                "cloud.zones",
+                Some(twice.clone()),
+                "the zone is listed twice",
+                "list each zone once",
             ));
         }
         config.zones = zones.clone();
@@ -808,13 +846,13 @@ fn build_spot(
         settings.default_band = band(value, "cloud.spot.defaultInterruptionBand")?;
     }
     for (family, value) in &spot.interruptions_per_month {
-        let most = autoscale_sim_cloud::MAX_INTERRUPTIONS_PER_MONTH;
-        if !value.value.is_finite() || value.value < 0.0 || value.value > most {
+        let ceiling = autoscale_sim_cloud::MAX_INTERRUPTIONS_PER_MONTH;
+        if !value.value.is_finite() || value.value < 0.0 || value.value > ceiling {
             return Err(ctx.error(
                 value,
                 &format!("cloud.spot.interruptionsPerMonth.{family}"),
                 Some(value.value.to_string()),
-                format!("expected a finite number from 0 to {most}"),
+                format!("expected a finite number from 0 to {ceiling}"),
                 "write the expected interruptions per instance and 30 days, such as 2",
             ));
         }
@@ -1923,11 +1961,26 @@ fn build_cluster_autoscaler(
             mixed_instances,
         });
     }
+    // Flags that take a list, one value per occurrence, as the real command line does.
+    const REPEATABLE: [&str; 3] = ["--nodes", "--balancing-ignore-label", "--balancing-label"];
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (index, flag) in ca.flags.iter().enumerate() {
         let at = format!("{field}.flags[{index}]");
         let nodes = apply_flag(&flag.value, &mut config).map_err(|(message, fix)| {
             ctx.error(flag, &at, Some(flag.value.clone()), message, fix)
         })?;
+        let name = flag.value.split('=').next().unwrap_or_default();
+        if let Some(earlier) = seen.insert(name, index)
+            && !REPEATABLE.contains(&name)
+        {
+            ctx.warn_at(
+                flag,
+                &at,
+                format!(
+                    "{name} is also given at {field}.flags[{earlier}]; the last value applies, as on the real command line"
+                ),
+            );
+        }
         if let Some(why) = no_effect_reason(&flag.value) {
             ctx.warn_at(
                 flag,
@@ -2255,18 +2308,23 @@ fn build_node_pool(
     }
 
     if let Some(expire_after) = &spec.template.spec.expire_after {
-        pool.expire_after = if expire_after.value == "Never" {
-            None
-        } else {
-            Some(ctx.duration(
-                expire_after,
-                &format!("{field}.spec.template.spec.expireAfter"),
-            )?)
-        };
+        pool.expire_after = ctx.duration_or_never(
+            expire_after,
+            &format!("{field}.spec.template.spec.expireAfter"),
+        )?;
     }
 
     if let Some(grace) = &spec.template.spec.termination_grace_period {
         let at = format!("{field}.spec.template.spec.terminationGracePeriod");
+        if grace.value.trim_start().starts_with('-') {
+            return Err(ctx.error(
+                grace,
+                &at,
+                Some(grace.value.clone()),
+                "the duration is negative",
+                "write a positive duration such as 48h, 30m or 1h30m",
+            ));
+        }
         // The NodePool CRD's pattern, `^([0-9]+(s|m|h))+$`, admits hours, minutes and seconds.
         if !is_seconds_minutes_hours(&grace.value) {
             return Err(ctx.error(
@@ -2307,11 +2365,8 @@ fn build_node_pool(
             };
         }
         if let Some(after) = &disruption.consolidate_after {
-            pool.consolidate_after = if after.value == "Never" {
-                None
-            } else {
-                Some(ctx.duration(after, &format!("{field}.spec.disruption.consolidateAfter"))?)
-            };
+            pool.consolidate_after =
+                ctx.duration_or_never(after, &format!("{field}.spec.disruption.consolidateAfter"))?;
         }
         if let Some(budgets) = &disruption.budgets {
             pool.budgets = Vec::new();
@@ -2463,13 +2518,28 @@ fn parse_budget_nodes(nodes: &Spanned<Scalar>, ctx: &Ctx<'_>, at: &str) -> Resul
             .map(BudgetNodes::Percent),
         None => text.parse::<u32>().ok().map(BudgetNodes::Count),
     };
+    let over_100 = text
+        .strip_suffix('%')
+        .and_then(|p| p.parse::<u64>().ok())
+        .is_some_and(|p| p > 100);
     parsed.ok_or_else(|| {
+        let (message, fix) = if over_100 {
+            (
+                "the percentage is above 100%",
+                "write a percentage of at most 100%",
+            )
+        } else {
+            (
+                "not a node count or a percentage",
+                "write a whole number such as 2, or a percentage such as 10%",
+            )
+        };
         ctx.error(
             nodes,
             &format!("{at}.nodes"),
             Some(text.to_string()),
-            "not a node count or a percentage",
-            "write a whole number such as 2, or a percentage such as 10%",
+            message,
+            fix,
         )
     })
 }
