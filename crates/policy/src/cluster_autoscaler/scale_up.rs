@@ -564,6 +564,7 @@ impl ClusterAutoscaler {
         let (pick, weighed) = self.choose(view, templates, &options);
         let best = options.swap_remove(pick);
         let mut new_nodes = i64::from(best.node_count);
+        let mut caps = Vec::new();
         if max_total > 0 && new_nodes + current_nodes > max_total {
             new_nodes = max_total - current_nodes;
             if new_nodes < 1 {
@@ -572,8 +573,13 @@ impl ClusterAutoscaler {
                     ..ScaleUpStatus::default()
                 };
             }
+            caps.push(format!("--max-nodes-total={max_total}"));
         }
-        let new_nodes = quota.allowed(best.group, new_nodes as u32);
+        let before_quota = new_nodes as u32;
+        let new_nodes = quota.allowed(best.group, before_quota);
+        if new_nodes < before_quota {
+            caps.push("the cluster's core or memory limit (--cores-total, --memory-total)".into());
+        }
 
         // Split over similar groups that still have quota for a node (`balanceScaleUps`), then
         // cap each group's part by what quota is left (`capScaleUpsByQuota`).
@@ -611,6 +617,15 @@ impl ClusterAutoscaler {
             "ScaleUp: node group {best_name} +{new_nodes} for {} unschedulable pods",
             best.pods.len()
         );
+        if !caps.is_empty() {
+            // Names the limit that cut the chosen option, which the option list does not show.
+            let _ = write!(
+                reason,
+                ", capped from +{} by {}",
+                best.node_count,
+                caps.join(" and ")
+            );
+        }
         if self.config.balancing.enabled && similar_of[best.group].is_empty() {
             // Tells an operator why --balance-similar-node-groups did not split this scale-up.
             reason.push_str(", no similar node group to balance with");

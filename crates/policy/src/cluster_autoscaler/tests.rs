@@ -292,6 +292,41 @@ fn max_nodes_total_caps_option() {
     assert_eq!(launched_groups(&log), ["ng2"]);
 }
 
+#[test]
+fn core_limit_cap_in_reason() {
+    // Three pods that each need a 4-core node, under --cores-total=0:10 with 4 cores running:
+    // the +3 option is cut to +1, and the launch reason names the limit.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let ng = group(&world.catalog, "ng", &fake_type_name(4, 8), 1, 10);
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![ng],
+        resource_limits: ResourceLimits {
+            cores: (0, 10),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let n1 = world.add_ready_node("ng", &fake_type_name(4, 8), allocatable(4000, 8 * GIB));
+    world.add_bound_pod(n1, &pod_spec(3000, 0));
+    world.now = secs(120);
+    let spec = pod_spec(3000, 100 * MIB);
+    for _ in 0..3 {
+        world.add_pending_pod(&spec);
+    }
+
+    let log = report_pending_and_loop(&mut world, &mut policy);
+
+    let launched = launches(untimed(&log));
+    assert_eq!(launched.len(), 1);
+    assert!(
+        launched[0].reason.starts_with(
+            "ScaleUp: node group ng +1 for 3 unschedulable pods, capped from +3 by the cluster's core or memory limit (--cores-total, --memory-total);"
+        ),
+        "{}",
+        launched[0].reason
+    );
+}
+
 /// Sets up one ng1 node (1000m / 1000 B) running a 600m / 100 B pod, and a pending pod of the
 /// same size, two minutes in (core/static_autoscaler_test.go and the in-memory integration test).
 fn one_full_node_and_one_pending(
