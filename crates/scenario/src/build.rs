@@ -2033,6 +2033,18 @@ fn build_karpenter(
     if let Some(d) = &k.batch_max_duration {
         config.batch_max_duration = ctx.duration(d, &format!("{field}.batchMaxDuration"))?;
     }
+    if let Some(idle) = &k.batch_idle_duration
+        && config.batch_idle_duration > config.batch_max_duration
+    {
+        ctx.warn_at(
+            idle,
+            &format!("{field}.batchIdleDuration"),
+            format!(
+                "{} is longer than batchMaxDuration ({}), which ends every batch first, so it changes nothing",
+                config.batch_idle_duration, config.batch_max_duration
+            ),
+        );
+    }
     if let Some(gates) = &k.feature_gates {
         config.spot_to_spot_consolidation = gates.spot_to_spot_consolidation;
     }
@@ -2312,6 +2324,13 @@ fn build_node_pool(
             expire_after,
             &format!("{field}.spec.template.spec.expireAfter"),
         )?;
+        if pool.expire_after == Some(SimDuration::ZERO) {
+            ctx.warn_at(
+                expire_after,
+                &format!("{field}.spec.template.spec.expireAfter"),
+                "every node expires as soon as it launches, so its pods never run; write a longer duration or Never".to_string(),
+            );
+        }
     }
 
     if let Some(grace) = &spec.template.spec.termination_grace_period {

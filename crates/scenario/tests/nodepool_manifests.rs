@@ -443,3 +443,32 @@ fn unmet_min_values_warns() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(scenario.warnings.is_empty(), "{:?}", scenario.warnings);
 }
+
+#[test]
+fn pointless_durations_warn() {
+    let pool = "        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {name: general}
+          spec:
+            template:
+              spec:
+                expireAfter: 0s
+                requirements:
+                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}
+";
+    let yaml = with_node_pool(pool).replace(
+        "    karpenter:\n",
+        "    karpenter:\n      batchIdleDuration: 1m\n      batchMaxDuration: 10s\n",
+    );
+
+    let scenario = load_str(&yaml, Path::new("pools.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(
+        scenario.warnings,
+        [
+            "pools.yaml:17:26: field policies[0].karpenter.batchIdleDuration: 1m is longer than batchMaxDuration (10s), which ends every batch first, so it changes nothing",
+            "pools.yaml:26:30: field policies[0].karpenter.nodePools[0].spec.template.spec.expireAfter: every node expires as soon as it launches, so its pods never run; write a longer duration or Never",
+        ]
+    );
+}
