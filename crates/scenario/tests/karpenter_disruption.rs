@@ -631,3 +631,24 @@ fn zone_spread_pods_not_consolidated_into_a_loop() {
     assert!(output.report.disruptions_by_reason["Expired"] >= 6);
     assert_eq!(output.report.pods_pending_at_end, 0);
 }
+
+#[test]
+fn same_time_pool_updates_warn() {
+    // A second update of the NodePool at 2 h, back to m5, replaces the first.
+    let start = DRIFT
+        .find("        - at: 2h")
+        .expect("DRIFT has an update at 2h");
+    let second = DRIFT[start..].replace("values: [c5]", "values: [m5]");
+    let yaml = format!("{DRIFT}{second}");
+
+    let scenario = scenario(&yaml);
+
+    assert_eq!(
+        scenario.warnings,
+        [
+            "karpenter.yaml:39:15: field policies[0].karpenter.nodePoolUpdates[1].at: policies[0].karpenter.nodePoolUpdates[0] also updates NodePool default at 2h; this later entry replaces it"
+        ]
+    );
+    let output = run(&scenario);
+    assert!(output.decisions.iter().all(|d| d.reason != "Drifted"));
+}

@@ -233,11 +233,25 @@ pub(super) fn build_updates(
         }
         changes.push((time, 0, index, Change::Class { name, class }));
     }
+    // The first update of each (NodePool, time), to warn about a second one at that time.
+    let mut updated_at: BTreeMap<(String, SimDuration), usize> = BTreeMap::new();
     for (index, update) in k.node_pool_updates.iter().enumerate() {
         let at = format!("{field}.nodePoolUpdates[{index}]");
         let time = ctx.duration(&update.at, &format!("{at}.at"))?;
         let name = update.node_pool.metadata.name.as_ref();
         warn_after_end(ctx, &update.at, &at, ("NodePool", name), (time, run_end));
+        if let Some(pool_name) = name
+            && let Some(earlier) = updated_at.insert((pool_name.value.clone(), time), index)
+        {
+            ctx.warn_at(
+                &update.at,
+                &format!("{at}.at"),
+                format!(
+                    "{field}.nodePoolUpdates[{earlier}] also updates NodePool {} at {time}; this later entry replaces it",
+                    pool_name.value
+                ),
+            );
+        }
         let mut pending = pending(&update.node_pool, ctx, zones, format!("{at}.nodePool"))?;
         resolve_class(&mut pending, classes)?;
         let pool = pending.pool;
