@@ -186,7 +186,7 @@ fn ami_release_drifts_latest_class() {
         panic!("expected Karpenter");
     };
     // Karpenter resolves the alias again one reconcile minute after its 24-hour cache expires.
-    // It sees the releases from 1 h to 23 h 30 m at 24 h 1 min, and the next ones at 48 h 2 min.
+    // It finds the releases from 1 h to 23 h 30 m at 24 h 1 min, and the next ones at 48 h 2 min.
     let times: Vec<SimDuration> = config.node_pool_updates.iter().map(|u| u.at).collect();
     assert_eq!(
         times,

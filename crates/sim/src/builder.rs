@@ -361,6 +361,12 @@ mod tests {
                 "spot: interruptions per month of family m5 1000000000 is invalid; expected a number from 0 to 10000",
             ),
             (
+                web(SimDuration::from_hours(1)).configure(|config| {
+                    config.zones = vec!["us-east-1a".into(), "us-east-1a".into()];
+                }),
+                "zones: us-east-1a is listed twice; list each zone once",
+            ),
+            (
                 web(SimDuration::from_hours(1)).deployment("web", pod(250), 2),
                 "deployment web: another Deployment or StatefulSet has this name; give each its own name",
             ),

@@ -151,6 +151,17 @@ fn check_limits(config: &SimConfig) -> Result<(), (String, String)> {
             ),
         ));
     }
+    let mut zones = std::collections::BTreeSet::new();
+    if let Some(twice) = config
+        .zones
+        .iter()
+        .find(|zone| !zones.insert(zone.as_str()))
+    {
+        return Err((
+            "zones".into(),
+            format!("{twice} is listed twice; list each zone once"),
+        ));
+    }
     let samples = sample_count(config.duration, config.sample_interval);
     if samples > MAX_SAMPLES {
         return Err((
@@ -185,15 +196,15 @@ fn check_limits(config: &SimConfig) -> Result<(), (String, String)> {
                 "another Deployment or StatefulSet has this name; give each its own name".into(),
             ));
         }
-        let most = match &deployment.replicas {
+        let max = match &deployment.replicas {
             Replicas::Fixed(count) => *count,
             Replicas::Hpa { spec, .. } => spec.max_replicas,
         };
-        if most > MAX_REPLICAS {
+        if max > MAX_REPLICAS {
             return Err((
                 format!("deployment {}", deployment.name),
                 format!(
-                    "{most} replicas is more than the {MAX_REPLICAS} accepted; set at most {MAX_REPLICAS}"
+                    "{max} replicas is more than the {MAX_REPLICAS} accepted; set at most {MAX_REPLICAS}"
                 ),
             ));
         }

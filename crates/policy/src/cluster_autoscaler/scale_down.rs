@@ -77,11 +77,12 @@ struct RemovalState<'a> {
     /// hundreds of small vectors in every loop.
     committed: Vec<(usize, &'a Arc<PodSpec>)>,
     /// Per entry of `free`, the range of `committed` that contains every pod moved onto it by
-    /// earlier candidates, with placements onto other nodes in between; empty for none.
+    /// earlier candidates. Placements onto other nodes may lie in between, and the range is
+    /// empty when no pod moved onto it.
     moved_span: Vec<std::ops::Range<usize>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
-    /// What the first-fit search keeps per pod spec met in this loop, in the order first met.
+    /// Search state of the first-fit search per pod spec met in this loop, in the order first met.
     specs: Vec<SpecSearch>,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
@@ -110,8 +111,8 @@ enum StaticFilters {
 /// position and the filter outcomes then need no lookup of their own.
 struct SpecSearch {
     spec: *const PodSpec,
-    /// For a spec without host ports or inter-pod constraints, the index in `free` where the
-    /// search for the next pod of the spec may start; `None` before the first search.
+    /// Index in `free` where the search for the next pod of the spec may start, for a spec
+    /// without host ports or inter-pod constraints. It is `None` before the first search.
     resume: Option<usize>,
     /// The outcome of kube-scheduler's static filters on each entry of `free`. A pod's spec
     /// and a node's labels and taints do not change during a loop, so each pair is filtered

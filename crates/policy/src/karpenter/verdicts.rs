@@ -148,7 +148,7 @@ mod tests {
         }
     }
 
-    /// A world with one Ready 4-CPU node and no pods.
+    /// Builds a world with one Ready 4-CPU node and no pods.
     fn world_with_node() -> (TestWorld, NodeId) {
         let mut world = TestWorld::new(fake_catalog(), vec![]);
         let allocatable = Resources::new(4000, 16 << 30, 110);
