@@ -840,3 +840,14 @@ fn scan_interval_zero() {
     case.run = Run::ValidateOnly;
     check_known_gap(case);
 }
+
+#[test]
+fn ca_zero_scale_down_parallelism_warns() {
+    // The real program accepts 0, which turns scale-down off; the loader says so.
+    check_flag_warning(
+        "zero-parallelism",
+        r#"flags: ["--scale-down-unneeded-time=10m", "--max-scale-down-parallelism=0"]"#,
+        "--max-scale-down-parallelism=0",
+        "--max-scale-down-parallelism=0 turns scale-down off: no node is ever found unneeded or deleted, as in the real program; write a positive number to allow scale-down",
+    );
+}

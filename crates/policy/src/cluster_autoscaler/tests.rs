@@ -513,6 +513,23 @@ fn eligibility_empty_node() {
 }
 
 #[test]
+fn zero_parallelism_finds_no_unneeded_node() {
+    // With --max-scale-down-parallelism=0 the planner's limit of unneeded nodes is 0
+    // (Cluster Autoscaler 1.36 `Planner.unneededNodesLimit`), so even an empty node stays.
+    let config = ClusterAutoscalerConfig {
+        max_scale_down_parallelism: 0,
+        ..Default::default()
+    };
+    let (mut world, mut policy, node) = eligibility_setup(config, None, &[]);
+
+    let (value, is_unneeded) = utilization_and_unneeded(&mut world, &mut policy, node);
+
+    assert_eq!(value, 0.0);
+    assert!(!is_unneeded);
+    assert!(unneeded(&policy).is_empty());
+}
+
+#[test]
 fn eligibility_600m_pod_not_underutilized() {
     let (mut world, mut policy, node) = eligibility_setup(Default::default(), None, &[600]);
 
