@@ -269,8 +269,12 @@ impl Metrics {
             ..Default::default()
         };
         let mut rate = 0u64;
+        // Both the nodes and `running_since` are in node id order, so one walk along both
+        // finds each node's entry without a lookup.
+        let mut running = running_since.keys().peekable();
         for node in cluster.nodes() {
-            if running_since.contains_key(&node.id) {
+            while running.next_if(|id| **id < node.id).is_some() {}
+            if running.next_if_eq(&&node.id).is_some() {
                 rate += node.price.0;
             }
             match node.state {

@@ -438,7 +438,7 @@ impl World {
         } else if desired < current {
             let doomed = replicaset::pods_to_delete(
                 &self.cluster,
-                self.deployments[index].pods.iter().copied(),
+                &self.deployments[index].pods,
                 (current - desired) as usize,
                 now,
             );
