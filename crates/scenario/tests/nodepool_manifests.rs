@@ -472,3 +472,25 @@ fn pointless_durations_warn() {
         ]
     );
 }
+
+#[test]
+fn observed_run_keeps_kubelet_settings() {
+    // Observing a run changes nothing in it, so nodes of a NodePool whose EC2NodeClass sets
+    // maxPods: 20 get that allocatable in both ways of running.
+    let folder = Folder::new("observed", MANIFEST_FILE);
+    let scenario = folder.load().unwrap_or_else(|e| panic!("{e}"));
+    let simulation = autoscale_sim_sim::Simulation::new(scenario.config.clone()).unwrap();
+    let policy = &scenario.policies[0];
+
+    let plain = simulation.run(policy);
+    let mut calls = 0;
+    let observed = simulation.run_observed(
+        policy,
+        autoscale_sim_engine::SimDuration::from_hours(1),
+        &mut |_| calls += 1,
+    );
+
+    assert!(calls > 0);
+    assert!(plain.report.nodes_launched > 0);
+    assert_eq!(observed, plain);
+}

@@ -282,10 +282,16 @@ impl Simulation {
     /// Runs one built-in policy, with the registration timeout it uses
     /// ([`PolicySpec::registration_timeout`]).
     pub fn run(&self, policy: &PolicySpec) -> RunOutput {
+        self.world(policy).run()
+    }
+
+    /// Builds the world of a run of one built-in policy, with the registration timeout the
+    /// policy uses and the kubelet settings of its nodes.
+    fn world(&self, policy: &PolicySpec) -> world::World {
         let timeout = policy.registration_timeout(&self.config);
         let mut world = world::World::new(self.config.clone(), policy.build(&self.config), timeout);
         world.set_node_kubelet(policy.node_kubelet());
-        world.run()
+        world
     }
 
     /// Runs one built-in policy as [`Simulation::run`] does, and calls `observer` every `every`
@@ -297,9 +303,7 @@ impl Simulation {
         every: autoscale_sim_engine::SimDuration,
         observer: &mut dyn FnMut(&Progress),
     ) -> RunOutput {
-        let timeout = policy.registration_timeout(&self.config);
-        world::World::new(self.config.clone(), policy.build(&self.config), timeout)
-            .run_observed(Some((every, observer)))
+        self.world(policy).run_observed(Some((every, observer)))
     }
 
     /// Runs any policy, such as one of your own, with [`SimConfig::registration_timeout`].
