@@ -116,3 +116,24 @@ fn run_matches_compare_entry() {
         "karpenter alone differs from karpenter under compare"
     );
 }
+
+#[test]
+fn decision_log_off_same_results() {
+    // A run without its decision log gives the same summary, time series and pending times.
+    let temp = TempDir::new("no-decision-log");
+    let path = temp.write("small-web.yaml", SMALL_WEB_YAML);
+    let scenario =
+        autoscale_sim::scenario::load(&path, &Default::default()).expect("the scenario loads");
+    let simulation = autoscale_sim::Simulation::new(scenario.config.clone()).unwrap();
+    let without = simulation.clone().keep_decision_log(false);
+
+    for policy in &scenario.policies {
+        let mut full = simulation.run(policy);
+        let lean = without.run(policy);
+
+        assert!(!full.decisions.is_empty(), "{}", policy.name());
+        assert!(lean.decisions.is_empty(), "{}", policy.name());
+        full.decisions.clear();
+        assert_eq!(lean, full, "{}", policy.name());
+    }
+}

@@ -344,7 +344,10 @@ fn execute(
 ) -> Result<(), Failure> {
     let mut config = scenario.config.clone();
     config.check_invariants |= options.check_invariants;
-    let simulation = Simulation::new(config).map_err(Failure::input)?;
+    // Only the files of --out contain the decision log, so without it the runs keep none.
+    let simulation = Simulation::new(config)
+        .map_err(Failure::input)?
+        .keep_decision_log(options.out.is_some());
     if let Some(dir) = &options.out {
         check_writable(dir)?;
     }

@@ -229,6 +229,8 @@ fn check_limits(config: &SimConfig) -> Result<(), (String, String)> {
 #[derive(Clone, Debug)]
 pub struct Simulation {
     config: Arc<SimConfig>,
+    /// Whether runs keep their decision log ([`Simulation::keep_decision_log`]).
+    decision_log: bool,
 }
 
 impl Simulation {
@@ -271,7 +273,17 @@ impl Simulation {
         }
         Ok(Simulation {
             config: Arc::new(config),
+            decision_log: true,
         })
+    }
+
+    /// Sets whether runs keep their decision log (on by default). Without it,
+    /// [`RunOutput::decisions`] is empty, and a run saves the memory the log takes, which grows
+    /// with its length: about 190 MB for a month of a 1,000-node cluster. Nothing else in the
+    /// run or its output changes.
+    pub fn keep_decision_log(mut self, keep: bool) -> Self {
+        self.decision_log = keep;
+        self
     }
 
     /// The configuration.
@@ -291,6 +303,7 @@ impl Simulation {
         let timeout = policy.registration_timeout(&self.config);
         let mut world = world::World::new(self.config.clone(), policy.build(&self.config), timeout);
         world.set_node_kubelet(policy.node_kubelet());
+        world.set_decision_log(self.decision_log);
         world
     }
 
@@ -309,6 +322,8 @@ impl Simulation {
     /// Runs any policy, such as one of your own, with [`SimConfig::registration_timeout`].
     pub fn run_with(&self, policy: Box<dyn Autoscaler + Send>) -> RunOutput {
         let timeout = self.config.registration_timeout;
-        world::World::new(self.config.clone(), policy, timeout).run()
+        let mut world = world::World::new(self.config.clone(), policy, timeout);
+        world.set_decision_log(self.decision_log);
+        world.run()
     }
 }

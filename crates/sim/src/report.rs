@@ -196,7 +196,7 @@ pub struct RunOutput {
     pub report: RunReport,
     /// Time series.
     pub samples: Vec<Sample>,
-    /// Decision log.
+    /// Decision log; empty when the run keeps none ([`crate::Simulation::keep_decision_log`]).
     pub decisions: Vec<Decision>,
     /// Every bound pod's pending time (creation to binding), in milliseconds, sorted ascending:
     /// the values the `pod_pending_*` percentiles of [`RunReport`] are taken from. The

@@ -173,6 +173,8 @@ pub(crate) struct World {
     fallback_nodes: BTreeSet<NodeId>,
     metrics: Metrics,
     decisions: Vec<Decision>,
+    /// Whether `decisions` is kept.
+    decision_log: bool,
     ledger: PodLedger,
 }
 
@@ -180,6 +182,18 @@ impl World {
     /// Sets the kubelet settings of each owner's nodes ([`crate::PolicySpec::node_kubelet`]).
     pub(crate) fn set_node_kubelet(&mut self, node_kubelet: BTreeMap<String, KubeletConfig>) {
         self.node_kubelet = node_kubelet;
+    }
+
+    /// Sets whether the run keeps its decision log.
+    pub(crate) fn set_decision_log(&mut self, keep: bool) {
+        self.decision_log = keep;
+    }
+
+    /// Adds `decision` to the decision log, if the run keeps one.
+    fn record(&mut self, decision: Decision) {
+        if self.decision_log {
+            self.decisions.push(decision);
+        }
     }
 
     pub(crate) fn new(
@@ -237,6 +251,7 @@ impl World {
             metrics: Metrics::new(&policy_name),
             policy_name,
             decisions: Vec::new(),
+            decision_log: true,
             ledger: PodLedger::default(),
             config,
         }
@@ -545,7 +560,7 @@ impl World {
     ) {
         match node {
             Some(node) => self.log(now, action, node, None, reason, detail),
-            None => self.decisions.push(Decision {
+            None => self.record(Decision {
                 time_ms: now.as_millis(),
                 time: now.to_string(),
                 policy: self.policy_name.clone(),
@@ -1011,7 +1026,7 @@ impl World {
             ),
             None => "terminated before it was running, not billed".into(),
         };
-        self.decisions.push(Decision {
+        self.record(Decision {
             time_ms: now.as_millis(),
             time: now.to_string(),
             policy: self.policy_name.clone(),
@@ -1143,7 +1158,10 @@ impl World {
         let Some(n) = self.cluster.node(node) else {
             return;
         };
-        self.decisions.push(Decision {
+        if !self.decision_log {
+            return;
+        }
+        self.record(Decision {
             time_ms: now.as_millis(),
             time: now.to_string(),
             policy: self.policy_name.clone(),

@@ -110,8 +110,9 @@ impl Sweep {
             .scenario_of(point)
             .map_err(|e| e.to_string())
             .and_then(|scenario| {
+                // A sweep writes no decision log, so its runs keep none.
                 Simulation::new(scenario.config.clone())
-                    .map(|simulation| (scenario, simulation))
+                    .map(|simulation| (scenario, simulation.keep_decision_log(false)))
                     .map_err(|e| e.to_string())
             });
         let (scenario, simulation) = match built {
