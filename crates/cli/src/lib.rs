@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use autoscale_sim_report::{
-    HtmlReport, Summary, all_plots, comparison_table, decisions_jsonl, report_html, summary_json,
-    timeseries_csv, write_all_or_nothing,
+    HtmlReport, StagedFiles, Summary, all_plots, comparison_table, report_html, summary_json,
+    timeseries_csv, write_decisions_jsonl,
 };
 use autoscale_sim_scenario::{Overrides, Scenario};
 use autoscale_sim_sim::{PolicySpec, RunOutput, Simulation};
@@ -434,6 +434,18 @@ fn write_out(
         message: format!("{e}; this is a bug in autoscale-sim, please report it with the scenario"),
         code: 1,
     })?;
+    let mut names = vec![
+        "summary.json",
+        "timeseries.csv",
+        "decisions.jsonl",
+        "report.html",
+        "timing.json",
+    ];
+    names.extend(plots.iter().map(|plot| plot.file_name.as_str()));
+
+    // Each file is staged as soon as it is made and then dropped, so that a long run's
+    // outputs are not all in memory at once.
+    let mut staged = StagedFiles::begin(dir, names.iter().copied()).map_err(Failure::input)?;
     let html = report_html(&HtmlReport {
         scenario: &scenario.name,
         description: scenario.description.as_deref(),
@@ -443,32 +455,40 @@ fn write_out(
         warnings,
     });
     let report_seconds = report_started.elapsed().as_secs_f64();
-
+    staged
+        .stage("report.html", html.as_bytes())
+        .map_err(Failure::input)?;
+    drop(html);
+    staged
+        .stage_with("decisions.jsonl", |out| write_decisions_jsonl(outputs, out))
+        .map_err(Failure::input)?;
+    staged
+        .stage("timeseries.csv", timeseries_csv(outputs).as_bytes())
+        .map_err(Failure::input)?;
+    staged
+        .stage("summary.json", summary_text.as_bytes())
+        .map_err(Failure::input)?;
     let timing: BTreeMap<&str, f64> = outputs
         .iter()
         .zip(wall_seconds)
         .map(|(o, s)| (o.report.policy.as_str(), *s))
         .collect();
-    let mut files = BTreeMap::from([
-        ("summary.json", summary_text),
-        ("timeseries.csv", timeseries_csv(outputs)),
-        ("decisions.jsonl", decisions_jsonl(outputs)),
-        ("report.html", html),
-        (
-            "timing.json",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "wall_seconds": timing,
-                "report_wall_seconds": report_seconds,
-            }))
-            .expect("timing serialises")
-                + "\n",
-        ),
-    ]);
+    let timing_text = serde_json::to_string_pretty(&serde_json::json!({
+        "wall_seconds": timing,
+        "report_wall_seconds": report_seconds,
+    }))
+    .expect("timing serialises")
+        + "\n";
+    staged
+        .stage("timing.json", timing_text.as_bytes())
+        .map_err(Failure::input)?;
     for plot in &plots {
-        files.insert(plot.file_name.as_str(), plot.svg.clone());
+        staged
+            .stage(&plot.file_name, plot.svg.as_bytes())
+            .map_err(Failure::input)?;
     }
-    write_all_or_nothing(dir, &files).map_err(Failure::input)?;
-    let removed = remove_stale_plots(dir, &files);
+    staged.commit().map_err(Failure::input)?;
+    let removed = remove_stale_plots(dir, &names);
     if !removed.is_empty() {
         eprintln!(
             "note: removed {} from an earlier run in {}: {}",
@@ -518,7 +538,7 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
 /// Removes the per-policy plots (`nodes-NAME.svg`, `allocation-NAME.svg`) in `dir` that this
 /// run did not write, so that a reused folder shows no policy of an earlier run. Returns their
 /// names, sorted; a file that cannot be removed is left in place.
-fn remove_stale_plots(dir: &Path, written: &BTreeMap<&str, String>) -> Vec<String> {
+fn remove_stale_plots(dir: &Path, written: &[&str]) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -529,7 +549,7 @@ fn remove_stale_plots(dir: &Path, written: &BTreeMap<&str, String>) -> Vec<Strin
         .filter(|name| {
             (name.starts_with("nodes-") || name.starts_with("allocation-"))
                 && name.ends_with(".svg")
-                && !written.contains_key(name.as_str())
+                && !written.contains(&name.as_str())
         })
         .filter(|name| std::fs::remove_file(dir.join(name)).is_ok())
         .collect();

@@ -63,14 +63,21 @@ pub fn timeseries_csv(outputs: &[RunOutput]) -> String {
 
 /// Decision logs of all runs as JSON lines.
 pub fn decisions_jsonl(outputs: &[RunOutput]) -> String {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
+    write_decisions_jsonl(outputs, &mut bytes).expect("writing to memory does not fail");
+    String::from_utf8(bytes).expect("JSON is UTF-8")
+}
+
+/// Writes the decision logs of all runs as JSON lines to `out`, as [`decisions_jsonl`] returns
+/// them, without holding the text in memory.
+pub fn write_decisions_jsonl(outputs: &[RunOutput], out: &mut dyn Write) -> std::io::Result<()> {
     for output in outputs {
         for decision in &output.decisions {
-            text.push_str(&serde_json::to_string(decision).expect("decisions serialise"));
-            text.push('\n');
+            serde_json::to_writer(&mut *out, decision)?;
+            out.write_all(b"\n")?;
         }
     }
-    text
+    Ok(())
 }
 
 /// A failure to write the output folder.
@@ -91,19 +98,42 @@ pub struct WriteError {
 /// NOTE: a rename can still fail after others succeeded, on an I/O error between the checks and
 /// the renames. The earlier files then stay replaced, and the remaining temporary files are removed.
 pub fn write_all_or_nothing(dir: &Path, files: &BTreeMap<&str, String>) -> Result<(), WriteError> {
-    fn fail(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
-        move |source| WriteError {
-            path: path.to_path_buf(),
-            source,
-        }
+    let mut staged = StagedFiles::begin(dir, files.keys().copied())?;
+    for (name, contents) in files {
+        staged.stage(name, contents.as_bytes())?;
     }
-    fs::create_dir_all(dir).map_err(fail(dir))?;
+    staged.commit()
+}
 
-    // Check the targets first, so that a folder in the way stops the write before it starts.
-    for name in files.keys() {
-        let target = dir.join(name);
-        if let Ok(metadata) = fs::symlink_metadata(&target) {
-            if !metadata.is_file() {
+/// Files written into a folder all or nothing, one at a time: each goes to a temporary name
+/// when it is staged, so that its contents need not stay in memory, and [`StagedFiles::commit`]
+/// renames them all into place. Dropped without a commit, it removes the temporary files.
+///
+/// NOTE: a rename can still fail after others succeeded, on an I/O error between the checks and
+/// the renames. The earlier files then stay replaced, and the remaining temporary files are removed.
+#[derive(Debug)]
+pub struct StagedFiles {
+    dir: PathBuf,
+    /// Temporary path and target of each staged file, in the order staged.
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl StagedFiles {
+    /// Creates `dir` if missing and checks the targets of `names`. A target that exists but is
+    /// not a regular file fails here, before anything is written.
+    pub fn begin<'n>(
+        dir: &Path,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Result<Self, WriteError> {
+        fs::create_dir_all(dir).map_err(|source| WriteError {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        for name in names {
+            let target = dir.join(name);
+            if let Ok(metadata) = fs::symlink_metadata(&target)
+                && !metadata.is_file()
+            {
                 return Err(WriteError {
                     path: target,
                     source: std::io::Error::new(
@@ -113,37 +143,71 @@ pub fn write_all_or_nothing(dir: &Path, files: &BTreeMap<&str, String>) -> Resul
                 });
             }
         }
+        Ok(StagedFiles {
+            dir: dir.to_path_buf(),
+            staged: Vec::new(),
+        })
     }
 
-    // Stage every file under a temporary name.
-    let mut staged = Vec::new();
-    for (name, contents) in files {
-        let temporary = dir.join(format!(".{name}.partial"));
-        let result = fs::File::create(&temporary)
-            .and_then(|mut f| f.write_all(contents.as_bytes()).and_then(|_| f.sync_all()));
+    /// Writes `contents` under a temporary name, to become `name` at the commit.
+    pub fn stage(&mut self, name: &str, contents: &[u8]) -> Result<(), WriteError> {
+        self.stage_with(name, |out| out.write_all(contents))
+    }
+
+    /// Writes a file under a temporary name through `write`, buffered, to become `name` at
+    /// the commit. On a failure every file staged so far is removed.
+    pub fn stage_with(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), WriteError> {
+        let temporary = self.dir.join(format!(".{name}.partial"));
+        let result = fs::File::create(&temporary).and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            write(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        });
         if let Err(source) = result {
-            for (path, _) in &staged {
-                let _ = fs::remove_file(path);
-            }
+            self.remove_staged();
             let _ = fs::remove_file(&temporary);
             return Err(WriteError {
                 path: temporary,
                 source,
             });
         }
-        staged.push((temporary, dir.join(name)));
+        self.staged.push((temporary, self.dir.join(name)));
+        Ok(())
     }
 
-    // Move them into place.
-    for (index, (temporary, target)) in staged.iter().enumerate() {
-        if let Err(source) = fs::rename(temporary, target) {
-            for (rest, _) in &staged[index..] {
-                let _ = fs::remove_file(rest);
+    /// Moves every staged file into place.
+    pub fn commit(mut self) -> Result<(), WriteError> {
+        let staged = std::mem::take(&mut self.staged);
+        for (index, (temporary, target)) in staged.iter().enumerate() {
+            if let Err(source) = fs::rename(temporary, target) {
+                for (rest, _) in &staged[index..] {
+                    let _ = fs::remove_file(rest);
+                }
+                return Err(WriteError {
+                    path: target.clone(),
+                    source,
+                });
             }
-            return Err(fail(target)(source));
+        }
+        Ok(())
+    }
+
+    /// Removes the temporary files staged so far.
+    fn remove_staged(&mut self) {
+        for (path, _) in self.staged.drain(..) {
+            let _ = fs::remove_file(path);
         }
     }
-    Ok(())
+}
+
+impl Drop for StagedFiles {
+    fn drop(&mut self) {
+        self.remove_staged();
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +247,55 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["b.txt"], "nothing was written");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Lists the names in `dir`, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn failed_stage_removes_staged_files() {
+        let dir = std::env::temp_dir().join(format!(
+            "autoscale-sim-report-stage-test-{}",
+            std::process::id()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        let mut staged = StagedFiles::begin(&dir, ["a.txt", "b.txt"]).unwrap();
+        staged.stage("a.txt", b"one").unwrap();
+        assert_eq!(names_in(&dir), [".a.txt.partial"]);
+
+        let error = staged
+            .stage_with("b.txt", |out| {
+                out.write_all(b"half")?;
+                Err(std::io::Error::other("disk full"))
+            })
+            .unwrap_err();
+
+        assert_eq!(error.path, dir.join(".b.txt.partial"));
+        assert!(names_in(&dir).is_empty(), "{:?}", names_in(&dir));
+        drop(staged);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn dropped_stage_writes_nothing() {
+        let dir = std::env::temp_dir().join(format!(
+            "autoscale-sim-report-drop-test-{}",
+            std::process::id()
+        ));
+        let mut staged = StagedFiles::begin(&dir, ["a.txt"]).unwrap();
+        staged.stage("a.txt", b"one").unwrap();
+
+        drop(staged);
+
+        assert!(names_in(&dir).is_empty(), "{:?}", names_in(&dir));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

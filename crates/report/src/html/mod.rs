@@ -72,11 +72,15 @@ pub fn report_html(report: &HtmlReport<'_>) -> String {
          </main>\n",
         env!("CARGO_PKG_VERSION")
     );
+    // The data is most of a long run's page, so the page grows once to take it.
+    let data = decision_data(report.outputs);
+    page.reserve(data.len() + SCRIPT.len() + 128);
+    page.push_str("<script id=\"decision-data\" type=\"application/json\">");
+    page.push_str(&data);
+    drop(data);
     let _ = write!(
         page,
-        "<script id=\"decision-data\" type=\"application/json\">{}</script>\n\
-         <script>\n{SCRIPT}</script>\n</body>\n</html>\n",
-        decision_data(report.outputs)
+        "</script>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
     );
     page
 }
@@ -325,34 +329,62 @@ fn decisions_section(page: &mut String, outputs: &[RunOutput]) {
     );
 }
 
-/// Serialises the decision log for the script: policy names and colours, then one array per
-/// decision, with `<` escaped so that no text can close the `<script>` element.
+/// Serialises the decision log for the script: policy colours and names, then one array per
+/// decision, with `<` escaped so that no text can close the `<script>` element. The rows are
+/// written straight from the decisions, with no JSON tree of them in memory.
 fn decision_data(outputs: &[RunOutput]) -> String {
-    let rows: Vec<serde_json::Value> = outputs
-        .iter()
-        .enumerate()
-        .flat_map(|(index, output)| {
-            output.decisions.iter().map(move |d| {
-                serde_json::json!([
-                    d.time,
-                    index,
-                    d.action,
-                    d.node,
-                    d.instance_type,
-                    d.zone,
-                    d.pod.as_deref().unwrap_or(""),
-                    d.reason,
-                    d.detail
-                ])
-            })
-        })
-        .collect();
-    let data = serde_json::json!({
-        "policies": outputs.iter().map(|o| o.report.policy.as_str()).collect::<Vec<_>>(),
-        "colours": (0..outputs.len()).map(policy_colour_hex).collect::<Vec<_>>(),
-        "rows": rows,
-    });
-    data.to_string().replace('<', "\\u003c")
+    /// One decision as the script reads it.
+    struct Row<'a>(usize, &'a autoscale_sim_sim::Decision);
+
+    impl serde::Serialize for Row<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let Row(index, d) = *self;
+            (
+                &d.time,
+                index,
+                &d.action,
+                &d.node,
+                &d.instance_type,
+                &d.zone,
+                d.pod.as_deref().unwrap_or(""),
+                &d.reason,
+                &d.detail,
+            )
+                .serialize(serializer)
+        }
+    }
+
+    /// The rows of every run, in run order.
+    struct Rows<'a>(&'a [RunOutput]);
+
+    impl serde::Serialize for Rows<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(
+                self.0.iter().enumerate().flat_map(|(index, output)| {
+                    output.decisions.iter().map(move |d| Row(index, d))
+                }),
+            )
+        }
+    }
+
+    /// The whole document, its keys in alphabetical order, as earlier versions wrote them.
+    #[derive(serde::Serialize)]
+    struct Data<'a> {
+        colours: Vec<String>,
+        policies: Vec<&'a str>,
+        rows: Rows<'a>,
+    }
+
+    let data = Data {
+        colours: (0..outputs.len()).map(policy_colour_hex).collect(),
+        policies: outputs.iter().map(|o| o.report.policy.as_str()).collect(),
+        rows: Rows(outputs),
+    };
+    let mut text = serde_json::to_string(&data).expect("decisions serialise");
+    if text.contains('<') {
+        text = text.replace('<', "\\u003c");
+    }
+    text
 }
 
 /// Prepares an SVG document for inlining: an SVG element inside HTML needs no namespace
