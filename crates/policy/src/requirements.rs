@@ -27,6 +27,54 @@ pub const LABEL_INSTANCE_GPU_COUNT: &str = "karpenter.k8s.aws/instance-gpu-count
 /// Karpenter's GPU manufacturer label (`nvidia`, `amd`), set on GPU instance types only.
 pub const LABEL_INSTANCE_GPU_MANUFACTURER: &str = "karpenter.k8s.aws/instance-gpu-manufacturer";
 
+/// Karpenter's well-known labels that nodes here do not carry, because the built-in catalog has
+/// no data for them (kubernetes-sigs/karpenter and aws/karpenter-provider-aws v1.14.1,
+/// `pkg/apis/v1/labels.go`, `WellKnownLabels`). Real instance types carry many of them, so a
+/// NodePool requirement on one cannot be evaluated here.
+pub const UNMODELLED_WELL_KNOWN_LABELS: [&str; 22] = [
+    "topology.kubernetes.io/region",
+    "node.kubernetes.io/windows-build",
+    "karpenter.k8s.aws/capacity-reservation-id",
+    "karpenter.k8s.aws/capacity-reservation-type",
+    "karpenter.k8s.aws/capacity-reservation-interruptible",
+    "karpenter.k8s.aws/instance-hypervisor",
+    "karpenter.k8s.aws/instance-encryption-in-transit-supported",
+    "karpenter.k8s.aws/instance-capability-flex",
+    "karpenter.k8s.aws/instance-local-nvme",
+    "karpenter.k8s.aws/instance-cpu-manufacturer",
+    "karpenter.k8s.aws/instance-cpu-sustained-clock-speed-mhz",
+    "karpenter.k8s.aws/instance-ebs-bandwidth",
+    "karpenter.k8s.aws/instance-network-bandwidth",
+    "karpenter.k8s.aws/instance-gpu-name",
+    "karpenter.k8s.aws/instance-gpu-memory",
+    "karpenter.k8s.aws/instance-accelerator-name",
+    "karpenter.k8s.aws/instance-accelerator-manufacturer",
+    "karpenter.k8s.aws/instance-accelerator-count",
+    "topology.k8s.aws/zone-id",
+    "karpenter.k8s.aws/instance-tenancy",
+    "karpenter.k8s.aws/placement-group-id",
+    "karpenter.k8s.aws/placement-group-partition",
+];
+
+/// Labels that every node Karpenter launches here carries, from its instance type, NodePool,
+/// zone and capacity type (the GPU labels on GPU types only).
+pub const MODELLED_NODE_LABELS: [&str; 14] = [
+    LABEL_NODEPOOL,
+    autoscale_sim_kube::LABEL_ZONE,
+    LABEL_INSTANCE_TYPE,
+    LABEL_ARCH,
+    LABEL_OS,
+    autoscale_sim_kube::LABEL_CAPACITY_TYPE,
+    LABEL_INSTANCE_CATEGORY,
+    LABEL_INSTANCE_FAMILY,
+    LABEL_INSTANCE_GENERATION,
+    LABEL_INSTANCE_SIZE,
+    LABEL_INSTANCE_CPU,
+    LABEL_INSTANCE_MEMORY,
+    LABEL_INSTANCE_GPU_COUNT,
+    LABEL_INSTANCE_GPU_MANUFACTURER,
+];
+
 /// Returns the labels of a node of `instance_type`, as Karpenter and EKS set them. GPU types
 /// also get the GPU count and manufacturer labels (aws/karpenter-provider-aws
 /// `pkg/providers/instancetype/types.go`). The GPU name and memory labels are missing because

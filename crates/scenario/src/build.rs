@@ -12,7 +12,8 @@ use autoscale_sim_kube::{
 };
 use autoscale_sim_kube::{IntOrPercent, LABEL_ZONE, PodDisruptionBudget};
 use autoscale_sim_policy::requirements::{
-    LABEL_NODEPOOL, Operator, Requirement, instance_type_labels,
+    LABEL_NODEPOOL, MODELLED_NODE_LABELS, Operator, Requirement, UNMODELLED_WELL_KNOWN_LABELS,
+    instance_type_labels,
 };
 use autoscale_sim_policy::{
     BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
@@ -1374,7 +1375,44 @@ fn build_pod_spec(
         }
         pod.topology_spread.push(constraint.value.clone());
     }
+    warn_unmodelled_selector(&pod, ctx, field);
     Ok(pod)
+}
+
+/// Warns when the pods can only run on nodes with a label that nodes here never carry: a node
+/// selector on a Karpenter label without values in the catalog, or required node affinity
+/// whose every term needs one. Real Karpenter would launch instance types that carry it.
+fn warn_unmodelled_selector(pod: &PodSpec, ctx: &Ctx<'_>, field: &str) {
+    let unmodelled = |key: &str| UNMODELLED_WELL_KNOWN_LABELS.contains(&key);
+    let by_selector = pod.node_selector.keys().find(|key| unmodelled(key));
+    // In, Exists, Gt and Lt need the label; NotIn and DoesNotExist hold without it.
+    fn needs(
+        term: &autoscale_sim_kube::NodeSelectorTerm,
+        unmodelled: impl Fn(&str) -> bool,
+    ) -> Option<&String> {
+        term.match_expressions
+            .iter()
+            .find(|r| {
+                unmodelled(&r.key)
+                    && !matches!(r.operator, Operator::NotIn | Operator::DoesNotExist)
+            })
+            .map(|r| &r.key)
+    }
+    let required = &pod.node_affinity.required;
+    let by_affinity = if required.is_empty() {
+        None
+    } else {
+        required
+            .iter()
+            .map(|term| needs(term, unmodelled))
+            .collect::<Option<Vec<_>>>()
+    };
+    let key = by_selector.or_else(|| by_affinity.and_then(|keys| keys.first().copied()));
+    if let Some(key) = key {
+        ctx.warn(format!(
+            "field {field}: the pods need nodes labelled {key}, which Karpenter sets but the built-in catalog has no values for, so no node here carries it and the pods stay Pending"
+        ));
+    }
 }
 
 fn build_workload(
@@ -2279,6 +2317,32 @@ fn build_node_pool(
             Some(min) => Some(validate_min_values(min, operator, &req.values, ctx, &at)?),
             None => None,
         };
+        let key = req.key.value.as_str();
+        if UNMODELLED_WELL_KNOWN_LABELS.contains(&key) {
+            return Err(ctx.error(
+                &req.key,
+                &format!("{at}.key"),
+                Some(key.to_string()),
+                "Karpenter labels nodes with this key, but the built-in catalog has no values for it, so a requirement on it is not modelled",
+                "remove the requirement, and choose instance types by karpenter.k8s.aws/instance-category, -family, -generation, -size, -cpu or -memory instead (see `autoscale-sim catalog`)",
+            ));
+        }
+        // Karpenter labels a node with a custom key from the values that the NodePool and the
+        // pods allow together (v1.14 `NodeClaimTemplate.resolveCustomLabelsFromRequirements`).
+        // Here node labels come from the instance type and the template's labels only, so such
+        // a requirement needs a template label.
+        if !MODELLED_NODE_LABELS.contains(&key)
+            && !pool.labels.contains_key(key)
+            && operator != Operator::DoesNotExist
+        {
+            return Err(ctx.error(
+                &req.key,
+                &format!("{at}.key"),
+                Some(key.to_string()),
+                "a requirement on a label that is neither an instance-type label nor set under spec.template.metadata.labels is not modelled: Karpenter would take the node's value from the pods that need it",
+                format!("set the label's value under spec.template.metadata.labels (such as {key}: example), or remove the requirement"),
+            ));
+        }
         let requirement = Requirement {
             key: req.key.value.clone(),
             operator,

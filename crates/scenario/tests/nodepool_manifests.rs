@@ -494,3 +494,66 @@ fn observed_run_keeps_kubelet_settings() {
     assert!(plain.report.nodes_launched > 0);
     assert_eq!(observed, plain);
 }
+
+/// Returns the error for a NodePool whose only requirement is `requirement`, on line 25.
+fn requirement_error(requirement: &str) -> String {
+    error_for(
+        "              consolidateAfter: 1m",
+        &format!("                  - {requirement}"),
+    )
+}
+
+#[test]
+fn unmodelled_label_requirement_names_key() {
+    // The catalog has no local-NVMe sizes, so even DoesNotExist cannot be evaluated.
+    let message =
+        requirement_error("{key: karpenter.k8s.aws/instance-local-nvme, operator: DoesNotExist}");
+
+    assert!(
+        message.starts_with("pools.yaml:25:27: field policies[0].karpenter.nodePools[0].spec.template.spec.requirements[0].key, value \"karpenter.k8s.aws/instance-local-nvme\": Karpenter labels nodes with this key, but the built-in catalog has no values for it, so a requirement on it is not modelled\n  fix: remove the requirement, and choose instance types by"),
+        "{message}"
+    );
+}
+
+#[test]
+fn custom_label_requirement_needs_template_label() {
+    let message = requirement_error("{key: example.com/team, operator: Exists}");
+
+    assert!(
+        message.starts_with("pools.yaml:25:27: field policies[0].karpenter.nodePools[0].spec.template.spec.requirements[0].key, value \"example.com/team\": a requirement on a label that is neither an instance-type label nor set under spec.template.metadata.labels is not modelled: Karpenter would take the node's value from the pods that need it\n  fix: set the label's value under spec.template.metadata.labels (such as example.com/team: example), or remove the requirement"),
+        "{message}"
+    );
+}
+
+#[test]
+fn custom_label_does_not_exist_loads() {
+    // Nodes here carry no custom label, so DoesNotExist holds for every instance type.
+    let pool = load_pool(&pool_with(
+        "              consolidateAfter: 1m",
+        "                  - {key: example.com/team, operator: DoesNotExist}",
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(pool.requirements[0].key, "example.com/team");
+}
+
+#[test]
+fn unmodelled_node_selector_warns() {
+    let yaml = with_node_pool(&pool_with("              consolidateAfter: 1m", CATEGORY)).replace(
+        "      spec:\n        containers:",
+        "      spec:\n        nodeSelector: {karpenter.k8s.aws/instance-cpu-manufacturer: amd}\n        containers:",
+    );
+    let scenario =
+        autoscale_sim_scenario::load_str(&yaml, Path::new("pools.yaml"), &Overrides::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+
+    // The reason comes first, then the check that finds no node for the pods.
+    assert_eq!(
+        scenario.warnings[0],
+        "pools.yaml: field workloads[0].template.spec: the pods need nodes labelled karpenter.k8s.aws/instance-cpu-manufacturer, which Karpenter sets but the built-in catalog has no values for, so no node here carries it and the pods stay Pending"
+    );
+    assert_eq!(
+        scenario.warnings[1],
+        "pools.yaml: workload web: no node that policy karpenter may launch can hold its pods (requests cpu 500m, memory 1Gi); they will stay Pending"
+    );
+}
