@@ -171,7 +171,7 @@ pub struct Decision {
     pub policy: String,
     /// `launch`, `launch-failed`, `ready`, `cordon`, `uncordon`, `delete`, `evict`,
     /// `interruption-notice`, `rebalance-recommendation` or `terminate`, or a policy's note
-    /// (Cluster Autoscaler's `unneeded`, `unremovable` and `backoff`, Karpenter's
+    /// (Cluster Autoscaler's `unneeded`, `unremovable`, `backoff` and `scale-up-limited`, Karpenter's
     /// `unconsolidatable`).
     pub action: String,
     /// Node name; empty for a note about no node.

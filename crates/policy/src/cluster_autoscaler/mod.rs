@@ -389,6 +389,9 @@ pub struct ClusterAutoscaler {
     groups_of_nodes: std::cell::RefCell<GroupsOfNodes>,
     /// Largest lengths of scale-down's per-loop lists so far.
     list_capacities: scale_down::ListCapacities,
+    /// Whether the last scale-up found `--max-nodes-total` reached, so that the note is
+    /// written once when the limit starts to hold pods back.
+    max_total_reached: bool,
 }
 
 /// The node group of every node of one set of nodes, and the node count of every group.
@@ -444,6 +447,7 @@ impl ClusterAutoscaler {
             group_by_node: std::cell::RefCell::new(Vec::new()),
             groups_of_nodes: std::cell::RefCell::new(GroupsOfNodes::default()),
             list_capacities: scale_down::ListCapacities::default(),
+            max_total_reached: false,
         }
     }
 

@@ -441,10 +441,12 @@ impl ClusterAutoscaler {
     ) -> ScaleUpStatus {
         // Without pending pods nothing remains, so the walk over the nodes is skipped.
         if pending.is_empty() {
+            self.max_total_reached = false;
             return ScaleUpStatus::default();
         }
         let remaining = self.filter_out_schedulable(view, templates, pending);
         if remaining.is_empty() {
+            self.max_total_reached = false;
             return ScaleUpStatus::default();
         }
         // `--max-nodes-total` stops scale-up once the Ready nodes reach it
@@ -455,7 +457,26 @@ impl ClusterAutoscaler {
             .nodes()
             .filter(|n| n.state != NodeState::Launching)
             .count() as i64;
-        if max_total > 0 && ready >= max_total {
+        let reached = max_total > 0 && ready >= max_total;
+        if reached && !self.max_total_reached {
+            let plural = |count: i64, noun: &str| match count {
+                1 => format!("1 {noun}"),
+                _ => format!("{count} {noun}s"),
+            };
+            let detail = format!(
+                "no scale-up for {} with {} Ready, at --max-nodes-total={max_total}",
+                plural(remaining.len() as i64, "unschedulable pod"),
+                plural(ready, "node"),
+            );
+            actions.note(
+                None,
+                "scale-up-limited",
+                "ScaleUpLimitedByMaxNodesTotal",
+                detail,
+            );
+        }
+        self.max_total_reached = reached;
+        if reached {
             return ScaleUpStatus {
                 remain_unschedulable: remaining.iter().map(|p| p.id).collect(),
                 ..ScaleUpStatus::default()

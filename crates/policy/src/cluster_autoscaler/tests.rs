@@ -365,6 +365,40 @@ fn max_nodes_total_blocks_scale_up() {
 }
 
 #[test]
+fn max_nodes_total_noted_once() {
+    // Two loops held back by the limit write one note; the limit's status is
+    // ScaleUpLimitedByMaxNodesTotal (core/static_autoscaler.go).
+    let (mut world, mut policy, ..) = one_full_node_and_one_pending(ClusterAutoscalerConfig {
+        max_nodes_total: 1,
+        ..Default::default()
+    });
+
+    let capped = report_pending_and_loop(&mut world, &mut policy);
+    let capped_actions: Vec<Action> = untimed(&capped).cloned().collect();
+
+    let noted: Vec<(&str, &str, &str)> = notes(&capped_actions)
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Note {
+                action,
+                reason,
+                detail,
+                ..
+            } => Some((action.as_str(), reason.as_str(), detail.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        noted,
+        [(
+            "scale-up-limited",
+            "ScaleUpLimitedByMaxNodesTotal",
+            "no scale-up for 1 unschedulable pod with 1 node Ready, at --max-nodes-total=1"
+        )]
+    );
+}
+
+#[test]
 fn full_lifecycle_up_and_down() {
     // test/integration/inmemory/staticautoscaler_test.go TestStaticAutoscaler_FullLifecycle,
     // with unneeded time 1m and no scale-down delays.
