@@ -851,3 +851,14 @@ fn ca_zero_scale_down_parallelism_warns() {
         "--max-scale-down-parallelism=0 turns scale-down off: no node is ever found unneeded or deleted, as in the real program; write a positive number to allow scale-down",
     );
 }
+
+#[test]
+fn ca_nodes_flag_replacing_sizes_warns() {
+    // --nodes sets the group's bounds, as on the real command line, and says what it replaced.
+    check_flag_warning(
+        "nodes-flag",
+        r#"flags: ["--scale-down-unneeded-time=10m", "--nodes=1:4:general"]"#,
+        "--nodes=1:4:general",
+        "--nodes=1:4:general replaces minSize 1 and maxSize 10 of node group general, as the real program takes a group's bounds from --nodes",
+    );
+}

@@ -2045,6 +2045,16 @@ fn build_cluster_autoscaler(
                     "write --nodes=MIN:MAX:NAME with 0 ≤ MIN ≤ MAX and MAX ≥ 1",
                 ));
             }
+            if (group.min_size, group.max_size) != (nodes.min, nodes.max) {
+                ctx.warn_at(
+                    flag,
+                    &at,
+                    format!(
+                        "{} replaces minSize {} and maxSize {} of node group {}, as the real program takes a group's bounds from --nodes",
+                        flag.value, group.min_size, group.max_size, group.name
+                    ),
+                );
+            }
             group.min_size = nodes.min;
             group.max_size = nodes.max;
         }
