@@ -862,3 +862,37 @@ fn ca_nodes_flag_replacing_sizes_warns() {
         "--nodes=1:4:general replaces minSize 1 and maxSize 10 of node group general, as the real program takes a group's bounds from --nodes",
     );
 }
+
+#[test]
+fn unused_load_and_pdb_warn() {
+    // A load no HPA reads and a budget over no workload's pods load, each with a warning.
+    let temp = TempDir::new("unused");
+    let yaml = replace_once(
+        &replace_once(
+            SMALL_WEB_YAML,
+            "\nloads:\n",
+            "\nloads:\n  spare:\n    diurnal: {base: 1, peak: 2}\n",
+        ),
+        "  - kind: DaemonSet\n",
+        "  - kind: PodDisruptionBudget\n    metadata: {name: db}\n    spec: {minAvailable: 1, selector: {matchLabels: {app: db}}}\n  - kind: DaemonSet\n",
+    );
+    temp.write("scenario.yaml", yaml);
+
+    let outcome = run_in(temp.path(), ["validate", "scenario.yaml"]);
+
+    assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(
+            "warning: scenario.yaml: field loads.spare: no HPA or Job stream reads this load, so it changes nothing"
+        ),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains(
+            "warning: scenario.yaml: PodDisruptionBudget db: its selector matches the pods of no Deployment, StatefulSet or Job in its namespace, so it limits nothing"
+        ),
+        "{}",
+        outcome.stderr
+    );
+}

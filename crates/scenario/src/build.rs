@@ -662,6 +662,7 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
             ));
         }
     }
+    warn_unused(&config, &load_names, ctx);
     if config.deployments.is_empty() {
         return Err(ScenarioError::at(
             ctx.file,
@@ -1377,6 +1378,33 @@ fn build_pod_spec(
     }
     warn_unmodelled_selector(&pod, ctx, field);
     Ok(pod)
+}
+
+/// Warns about a load that no HPA or Job stream reads and a PodDisruptionBudget that covers no
+/// pod of any workload: both load and change nothing, which is likely a mistake.
+fn warn_unused(config: &SimConfig, load_names: &[String], ctx: &Ctx<'_>) {
+    for (index, name) in load_names.iter().enumerate() {
+        let by_hpa = config
+            .deployments
+            .iter()
+            .any(|d| matches!(d.replicas, Replicas::Hpa { load, .. } if load == index));
+        let by_job = config.jobs.iter().any(|job| job.load == index);
+        if !by_hpa && !by_job {
+            ctx.warn(format!(
+                "field loads.{name}: no HPA or Job stream reads this load, so it changes nothing"
+            ));
+        }
+    }
+    for pdb in &config.pdbs {
+        let covered = config.deployments.iter().any(|d| pdb.covers(&d.spec))
+            || config.jobs.iter().any(|job| pdb.covers(&job.spec));
+        if !covered {
+            ctx.warn(format!(
+                "PodDisruptionBudget {}: its selector matches the pods of no Deployment, StatefulSet or Job in its namespace, so it limits nothing",
+                pdb.name
+            ));
+        }
+    }
 }
 
 /// Warns when the pods can only run on nodes with a label that nodes here never carry: a node
