@@ -352,6 +352,11 @@ impl Cluster {
         self.nodes.as_slice().iter()
     }
 
+    /// Returns the position of node `id` in the order of [`Cluster::nodes`].
+    pub(crate) fn node_position(&self, id: NodeId) -> Option<usize> {
+        self.nodes.position(id)
+    }
+
     /// Returns the node at `position` in the order of [`Cluster::nodes`].
     pub fn node_at(&self, position: usize) -> &Node {
         &self.nodes.as_slice()[position]
