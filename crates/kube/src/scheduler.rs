@@ -18,7 +18,7 @@
 //! (`pkg/scheduler/internal/queue`). This stand-in retries every Pending pod at every pass, and
 //! the world runs a pass after each change.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
@@ -163,26 +163,46 @@ impl Scheduler {
     /// Unschedulable when no node passes the filters.
     pub fn schedule(&mut self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
         let mut pass = SchedulePass::default();
-        // Each pod comes with whether it is already marked Unschedulable. Only binding clears
-        // the mark, so marking such a pod again in this pass would change nothing.
-        let queue: Vec<(PodId, Arc<PodSpec>, bool)> = cluster
+        // Each pod comes with the index of its spec in `specs` and whether it is already marked
+        // Unschedulable. Only binding clears the mark, so marking such a pod again in this pass
+        // would change nothing. The pods of one workload share one spec, so listing each spec
+        // once saves a reference count update per pod and lets `failed` be indexed.
+        let mut specs: Vec<Arc<PodSpec>> = Vec::new();
+        let mut spec_indexes: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
+        let mut last_spec: Option<(*const PodSpec, usize)> = None;
+        let queue: Vec<(PodId, usize, bool)> = cluster
             .pending_queue()
-            .map(|(id, spec, marked)| (id, spec.clone(), marked))
+            .map(|(id, spec, marked)| {
+                let key = Arc::as_ptr(spec);
+                let index = match last_spec {
+                    Some((last, index)) if last == key => index,
+                    _ => {
+                        let index = *spec_indexes.entry(key).or_insert_with(|| {
+                            specs.push(Arc::clone(spec));
+                            specs.len() - 1
+                        });
+                        last_spec = Some((key, index));
+                        index
+                    }
+                };
+                (id, index, marked)
+            })
             .collect();
-        // Specs without inter-pod constraints that found no node and could not preempt since the
-        // last preemption of this pass. Binding only shrinks capacity and the queue runs from
-        // higher to lower priority, so they cannot fit or preempt until the next preemption.
-        let mut failed_specs: BTreeSet<*const PodSpec> = BTreeSet::new();
+        // Per spec, whether it has no inter-pod constraints, found no node and could not
+        // preempt since the last preemption of this pass. Binding only shrinks capacity and the
+        // queue runs from higher to lower priority, so such a spec cannot fit or preempt until
+        // the next preemption.
+        let mut failed = vec![false; specs.len()];
         let mut buffers = SearchBuffers::default();
 
-        for (pod_id, spec, marked) in queue {
-            let key = Arc::as_ptr(&spec);
-            if failed_specs.contains(&key) {
+        for (pod_id, spec_index, marked) in queue {
+            if failed[spec_index] {
                 self.leave_pending(cluster, pod_id, marked, now, &mut pass);
                 continue;
             }
+            let spec = &specs[spec_index];
             if let Some(node_id) =
-                self.pick_node_with(cluster, pod_id, &spec, Some(&spec), &mut buffers)
+                self.pick_node_with(cluster, pod_id, spec, Some(spec), &mut buffers)
             {
                 cluster.bind(pod_id, node_id, now);
                 self.rescore_bound_node(cluster, node_id, &mut buffers);
@@ -195,7 +215,7 @@ impl Scheduler {
                     // Terminating victims no longer count for inter-pod constraints, and
                     // cleared nominations release their reservations, so a failed spec may fit
                     // now.
-                    failed_specs.clear();
+                    failed.fill(false);
                     pass.preemptions.push(preemption);
                 }
                 PostFilterOutcome::NotEligible
@@ -204,7 +224,7 @@ impl Scheduler {
                         .is_some_and(|p| p.nominated_node.is_some()) => {}
                 PostFilterOutcome::NotEligible | PostFilterOutcome::NoCandidate => {
                     if !spec.has_inter_pod_constraints() {
-                        failed_specs.insert(key);
+                        failed[spec_index] = true;
                     }
                 }
             }
