@@ -12,6 +12,7 @@ use crate::objects::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, Node, NodeId,
     NodeState, Owner, Pod, PodDisruptionBudget, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
 };
+use crate::pod_table::PodTable;
 
 /// Scheduling-queue key: higher priority first, then older pods, then lower id
 /// (kube-scheduler's default `PrioritySort` queue order).
@@ -55,7 +56,7 @@ pub struct NewNode {
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
     nodes: NodeTable,
-    pods: BTreeMap<PodId, Pod>,
+    pods: PodTable,
     queue: BTreeMap<QueueKey, QueuedPod>,
     daemonsets: Vec<DaemonSet>,
     pdbs: Vec<PodDisruptionBudget>,
@@ -125,7 +126,7 @@ impl Cluster {
     /// Checks whether the Eviction API would evict `pod` now: no covering budget is at zero and
     /// at most one budget covers it (the API rejects pods covered by several).
     pub fn eviction_allowed(&self, pod: PodId) -> bool {
-        let Some(pod) = self.pods.get(&pod) else {
+        let Some(pod) = self.pods.get(pod) else {
             return false;
         };
         let covering = self.pdbs_covering(&pod.spec);
@@ -139,7 +140,7 @@ impl Cluster {
     /// Starts a pod's termination: it stays on its node, holding its requests, until
     /// [`Cluster::delete_pod`] removes it when its grace period ends. A Pending pod is deleted at once.
     pub fn begin_termination(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
-        let pod = self.pods.get_mut(&pod_id)?;
+        let pod = self.pods.get_mut(pod_id)?;
         let Some(node_id) = pod.node else {
             return self.delete_pod(pod_id, now);
         };
@@ -158,7 +159,7 @@ impl Cluster {
     /// Starts the termination of a pod that kube-scheduler preempted, as
     /// [`Cluster::begin_termination`] does, and marks it preempted.
     pub fn begin_preemption(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
-        if let Some(pod) = self.pods.get_mut(&pod_id) {
+        if let Some(pod) = self.pods.get_mut(pod_id) {
             // `begin_termination` counts the change unless the pod is already terminating.
             if !pod.preempted
                 && pod.phase == PodPhase::Terminating
@@ -177,7 +178,7 @@ impl Cluster {
             .get(node)
             .into_iter()
             .flat_map(|n| n.pods.iter())
-            .filter_map(|id| self.pods.get(id))
+            .filter_map(|id| self.pods.get(*id))
             .filter(|p| p.phase != PodPhase::Terminating)
     }
 
@@ -330,7 +331,7 @@ impl Cluster {
         self.generation += 1;
         let node = self.nodes.remove(id)?;
         for pod in self.nominated.remove(&id).unwrap_or_default() {
-            if let Some(pod) = self.pods.get_mut(&pod) {
+            if let Some(pod) = self.pods.get_mut(pod) {
                 pod.nominated_node = None;
             }
         }
@@ -350,6 +351,11 @@ impl Cluster {
     /// Iterates over all nodes in id order (launch order).
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes.as_slice().iter()
+    }
+
+    /// Returns the position of node `id` in the order of [`Cluster::nodes`].
+    pub(crate) fn node_position(&self, id: NodeId) -> Option<usize> {
+        self.nodes.position(id)
     }
 
     /// Returns the node at `position` in the order of [`Cluster::nodes`].
@@ -405,7 +411,7 @@ impl Cluster {
             nominated_node: None,
             preempted: false,
         };
-        self.pods.insert(id, pod);
+        self.pods.insert(pod);
         id
     }
 
@@ -427,7 +433,7 @@ impl Cluster {
 
     /// Returns the pod `id`.
     pub fn pod(&self, id: PodId) -> Option<&Pod> {
-        self.pods.get(&id)
+        self.pods.get(id)
     }
 
     /// Iterates over all existing pods in id order.
@@ -437,7 +443,9 @@ impl Cluster {
 
     /// Pending pods in scheduling-queue order.
     pub fn pending_pods(&self) -> impl Iterator<Item = &Pod> + '_ {
-        self.queue.keys().map(|(_, _, id)| &self.pods[id])
+        self.queue
+            .keys()
+            .map(|(_, _, id)| self.pods.get(*id).expect("queued pods exist"))
     }
 
     /// Pending pods in scheduling-queue order as [`Cluster::pending_pods`] lists them, each with
@@ -456,7 +464,7 @@ impl Cluster {
     /// Binds a Pending pod to a node; the pod enters Starting.
     pub fn bind(&mut self, pod_id: PodId, node_id: NodeId, now: SimTime) {
         self.generation += 1;
-        let pod = self.pods.get_mut(&pod_id).expect("bind: pod exists");
+        let pod = self.pods.get_mut(pod_id).expect("bind: pod exists");
         debug_assert_eq!(pod.phase, PodPhase::Pending);
         self.queue
             .remove(&(Reverse(pod.spec.priority), pod.created, pod_id));
@@ -479,7 +487,7 @@ impl Cluster {
 
     /// Sets a Pending pod's `nominatedNodeName`, or clears it with `None`.
     pub fn nominate(&mut self, pod_id: PodId, node: Option<NodeId>) {
-        let Some(pod) = self.pods.get_mut(&pod_id) else {
+        let Some(pod) = self.pods.get_mut(pod_id) else {
             return;
         };
         if let Some(old) = pod.nominated_node.take() {
@@ -513,7 +521,7 @@ impl Cluster {
             .get(&node)
             .into_iter()
             .flat_map(|pods| pods.iter())
-            .filter_map(|id| self.pods.get(id))
+            .filter_map(|id| self.pods.get(*id))
     }
 
     /// Checks whether any Pending pod is nominated to a node.
@@ -533,7 +541,7 @@ impl Cluster {
 
     /// Marks a Pending pod Unschedulable, keeping the time of the first mark.
     pub fn mark_unschedulable(&mut self, pod_id: PodId, now: SimTime) -> bool {
-        let pod = self.pods.get_mut(&pod_id).expect("mark: pod exists");
+        let pod = self.pods.get_mut(pod_id).expect("mark: pod exists");
         let newly = !pod.unschedulable;
         pod.unschedulable = true;
         pod.unschedulable_since.get_or_insert(now);
@@ -549,7 +557,7 @@ impl Cluster {
 
     /// Moves a Starting pod to Running.
     pub fn set_running(&mut self, pod_id: PodId) {
-        if let Some(pod) = self.pods.get_mut(&pod_id)
+        if let Some(pod) = self.pods.get_mut(pod_id)
             && pod.phase == PodPhase::Starting
         {
             pod.phase = PodPhase::Running;
@@ -562,7 +570,7 @@ impl Cluster {
     /// Deletes a pod in any phase and returns it.
     pub fn delete_pod(&mut self, pod_id: PodId, now: SimTime) -> Option<Pod> {
         self.generation += 1;
-        let pod = self.pods.remove(&pod_id)?;
+        let pod = self.pods.remove(pod_id)?;
         match pod.node {
             Some(node_id) => {
                 if !pod.spec.pod_anti_affinity.required.is_empty() {

@@ -45,6 +45,7 @@ mod constraints;
 mod node_table;
 mod objects;
 pub mod plugins;
+mod pod_table;
 pub mod preemption;
 pub mod quantity;
 mod scheduler;

@@ -37,7 +37,7 @@ impl NodeTable {
         self.rooms.pushed(&self.nodes);
     }
 
-    fn position(&self, id: NodeId) -> Option<usize> {
+    pub(crate) fn position(&self, id: NodeId) -> Option<usize> {
         self.ids.binary_search(&id).ok()
     }
 

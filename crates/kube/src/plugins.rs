@@ -553,12 +553,12 @@ pub fn system_default_spread(spec: &PodSpec) -> Vec<TopologySpreadConstraint> {
 }
 
 /// Combines raw scores into final scores with the default profile's normalizations and weights.
-pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
+/// Returns the index of the highest score, or of the first of equal highest ones, and `None`
+/// for no nodes.
+pub(crate) fn best_scored(raw: &[RawScores]) -> Option<usize> {
     // The ranges of the raw scores, in one pass. Each range is that of the nodes' values, or
-    // (0, 0) for no nodes, or for PodTopologySpread no scored node.
-    let Some(first) = raw.first() else {
-        return Vec::new();
-    };
+    // for PodTopologySpread (0, 0) when no node is scored.
+    let first = raw.first()?;
     let mut max_taints = first.untolerated_soft_taints;
     let mut max_affinity = first.node_affinity;
     let mut spread_range: Option<(i64, i64)> = None;
@@ -576,30 +576,38 @@ pub(crate) fn combine(raw: &[RawScores]) -> Vec<i64> {
         max_inter = max_inter.max(r.inter_pod);
     }
     let (min_spread, max_spread) = spread_range.unwrap_or((0, 0));
-    raw.iter()
-        .map(|r| {
-            // TaintToleration: fewer untolerated PreferNoSchedule taints is better.
-            let taint = if max_taints == 0 {
-                100
-            } else {
-                100 - r.untolerated_soft_taints * 100 / max_taints
-            };
-            // NodeAffinity: preferred weights over the best node.
-            let affinity = if max_affinity == 0 {
-                0
-            } else {
-                r.node_affinity * 100 / max_affinity
-            };
-            let spread = normalize_spread(r.spread, min_spread, max_spread);
-            // InterPodAffinity: min-max normalized signed weights.
-            let inter = if max_inter == min_inter {
-                0
-            } else {
-                (r.inter_pod - min_inter) * 100 / (max_inter - min_inter)
-            };
-            r.fit + r.balanced + 3 * taint + 2 * affinity + 2 * spread + 2 * inter
-        })
-        .collect()
+    let total = |r: &RawScores| {
+        // TaintToleration: fewer untolerated PreferNoSchedule taints is better.
+        let taint = if max_taints == 0 {
+            100
+        } else {
+            100 - r.untolerated_soft_taints * 100 / max_taints
+        };
+        // NodeAffinity: preferred weights over the best node.
+        let affinity = if max_affinity == 0 {
+            0
+        } else {
+            r.node_affinity * 100 / max_affinity
+        };
+        let spread = normalize_spread(r.spread, min_spread, max_spread);
+        // InterPodAffinity: min-max normalized signed weights.
+        let inter = if max_inter == min_inter {
+            0
+        } else {
+            (r.inter_pod - min_inter) * 100 / (max_inter - min_inter)
+        };
+        r.fit + r.balanced + 3 * taint + 2 * affinity + 2 * spread + 2 * inter
+    };
+
+    // Only a strictly higher total replaces the best so far, so ties go to the first node.
+    let mut best = (0, total(first));
+    for (index, r) in raw.iter().enumerate().skip(1) {
+        let score = total(r);
+        if score > best.1 {
+            best = (index, score);
+        }
+    }
+    Some(best.0)
 }
 
 impl FilterFailure {

@@ -18,7 +18,7 @@
 //! (`pkg/scheduler/internal/queue`). This stand-in retries every Pending pod at every pass, and
 //! the world runs a pass after each change.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::Cluster;
 use crate::objects::{Node, NodeId, Owner, PodId, PodSpec, tolerates_all};
 use crate::plugins::{
-    InterPodState, RawScores, combine, filter_node, node_affinity_matches, raw_scores,
+    InterPodState, RawScores, best_scored, filter_node, node_affinity_matches, raw_scores,
 };
 use crate::preemption::{PostFilterOutcome, Preemption, preempt};
 
@@ -106,6 +106,39 @@ pub fn feasible_nodes_to_find(nodes: usize, percentage: u32) -> usize {
     (nodes * percentage / 100).max(MIN_FEASIBLE_NODES)
 }
 
+/// Lists that the node search and scoring fill for one pod. A scheduling pass keeps them from
+/// one pod to the next, so that each pod reuses their memory and a run of pods of one spec can
+/// reuse one search (see [`Reusable`]).
+#[derive(Default)]
+struct SearchBuffers {
+    /// Positions in [`Cluster::nodes`] order of the feasible nodes, in search order.
+    feasible: Vec<usize>,
+    /// Raw scores of the feasible nodes, in the order of `feasible`.
+    raw: Vec<RawScores>,
+    /// The search whose results `feasible` and `raw` contain, when the next pod of its spec
+    /// may reuse them.
+    reusable: Option<Reusable>,
+}
+
+/// A search over every node for a spec without inter-pod scoring state, while no pod was
+/// nominated, which the next pod of the same spec may reuse.
+///
+/// Such a search processed every node, so it leaves the start index where it was, and the
+/// next pod's search would start at the same node and visit the same nodes in the same order.
+/// Its filters and scores read only the spec and the node, so they give the same results
+/// on every node that did not change. Within a pass, only a bind or a preemption changes
+/// nodes. [`Scheduler::rescore_bound_node`] updates the entry of the node a pod was bound to,
+/// and a preemption drops the whole search. A node that failed the filters still fails them
+/// after a bind, because a bind only takes capacity and host ports away.
+struct Reusable {
+    /// The spec searched for.
+    spec: Arc<PodSpec>,
+    /// Start index of the search.
+    start: usize,
+    /// Number of nodes at the time of the search.
+    node_count: usize,
+}
+
 /// The scheduler stand-in.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Scheduler {
@@ -130,34 +163,59 @@ impl Scheduler {
     /// Unschedulable when no node passes the filters.
     pub fn schedule(&mut self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
         let mut pass = SchedulePass::default();
-        // Each pod comes with whether it is already marked Unschedulable. Only binding clears
-        // the mark, so marking such a pod again in this pass would change nothing.
-        let queue: Vec<(PodId, Arc<PodSpec>, bool)> = cluster
+        // Each pod comes with the index of its spec in `specs` and whether it is already marked
+        // Unschedulable. Only binding clears the mark, so marking such a pod again in this pass
+        // would change nothing. The pods of one workload share one spec, so listing each spec
+        // once saves a reference count update per pod and lets `failed` be indexed.
+        let mut specs: Vec<Arc<PodSpec>> = Vec::new();
+        let mut spec_indexes: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
+        let mut last_spec: Option<(*const PodSpec, usize)> = None;
+        let queue: Vec<(PodId, usize, bool)> = cluster
             .pending_queue()
-            .map(|(id, spec, marked)| (id, spec.clone(), marked))
+            .map(|(id, spec, marked)| {
+                let key = Arc::as_ptr(spec);
+                let index = match last_spec {
+                    Some((last, index)) if last == key => index,
+                    _ => {
+                        let index = *spec_indexes.entry(key).or_insert_with(|| {
+                            specs.push(Arc::clone(spec));
+                            specs.len() - 1
+                        });
+                        last_spec = Some((key, index));
+                        index
+                    }
+                };
+                (id, index, marked)
+            })
             .collect();
-        // Specs without inter-pod constraints that found no node and could not preempt since the
-        // last preemption of this pass. Binding only shrinks capacity and the queue runs from
-        // higher to lower priority, so they cannot fit or preempt until the next preemption.
-        let mut failed_specs: BTreeSet<*const PodSpec> = BTreeSet::new();
+        // Per spec, whether it has no inter-pod constraints, found no node and could not
+        // preempt since the last preemption of this pass. Binding only shrinks capacity and the
+        // queue runs from higher to lower priority, so such a spec cannot fit or preempt until
+        // the next preemption.
+        let mut failed = vec![false; specs.len()];
+        let mut buffers = SearchBuffers::default();
 
-        for (pod_id, spec, marked) in queue {
-            let key = Arc::as_ptr(&spec);
-            if failed_specs.contains(&key) {
+        for (pod_id, spec_index, marked) in queue {
+            if failed[spec_index] {
                 self.leave_pending(cluster, pod_id, marked, now, &mut pass);
                 continue;
             }
-            if let Some(node_id) = self.pick_node_for(cluster, pod_id, &spec) {
+            let spec = &specs[spec_index];
+            if let Some(node_id) =
+                self.pick_node_with(cluster, pod_id, spec, Some(spec), &mut buffers)
+            {
                 cluster.bind(pod_id, node_id, now);
+                self.rescore_bound_node(cluster, node_id, &mut buffers);
                 pass.bound.push((pod_id, node_id));
                 continue;
             }
+            buffers.reusable = None;
             match preempt(cluster, pod_id, now) {
                 PostFilterOutcome::Preempted(preemption) => {
                     // Terminating victims no longer count for inter-pod constraints, and
                     // cleared nominations release their reservations, so a failed spec may fit
                     // now.
-                    failed_specs.clear();
+                    failed.fill(false);
                     pass.preemptions.push(preemption);
                 }
                 PostFilterOutcome::NotEligible
@@ -166,7 +224,7 @@ impl Scheduler {
                         .is_some_and(|p| p.nominated_node.is_some()) => {}
                 PostFilterOutcome::NotEligible | PostFilterOutcome::NoCandidate => {
                     if !spec.has_inter_pod_constraints() {
-                        failed_specs.insert(key);
+                        failed[spec_index] = true;
                     }
                 }
             }
@@ -206,6 +264,20 @@ impl Scheduler {
         cluster: &Cluster,
         pod_id: PodId,
         spec: &PodSpec,
+    ) -> Option<NodeId> {
+        self.pick_node_with(cluster, pod_id, spec, None, &mut SearchBuffers::default())
+    }
+
+    /// Picks the node for Pending pod `pod_id` as [`Scheduler::pick_node_for`] does, filling
+    /// `buffers` in place of lists of its own. When `shared` is the `Arc` of `spec`, the search
+    /// may reuse the last one in `buffers`, or stay there for the next pod.
+    fn pick_node_with(
+        &mut self,
+        cluster: &Cluster,
+        pod_id: PodId,
+        spec: &PodSpec,
+        shared: Option<&Arc<PodSpec>>,
+        buffers: &mut SearchBuffers,
     ) -> Option<NodeId> {
         let node_count = cluster.node_count();
         if node_count == 0 {
@@ -256,14 +328,28 @@ impl Scheduler {
         // so skipping them finds the same feasible nodes. They still count as processed, as
         // kube-scheduler counts every node it filtered, which keeps the next start index.
         let start = self.next_start % node_count;
-        let mut feasible: Vec<&Node> = Vec::with_capacity(nodes_to_find.min(node_count));
+        let reuse = inter_pod.is_none()
+            && !any_nominated
+            && buffers.reusable.as_ref().is_some_and(|search| {
+                std::ptr::eq(Arc::as_ptr(&search.spec), spec)
+                    && search.start == start
+                    && search.node_count == node_count
+            });
+        if reuse {
+            // The reused search processed every node, as a new one would.
+            self.next_start = (self.next_start + node_count) % node_count;
+            let best = best_scored(&buffers.raw)?;
+            return Some(cluster.node_at(buffers.feasible[best]).id);
+        }
+        buffers.reusable = None;
+        let SearchBuffers { feasible, raw, .. } = buffers;
+        feasible.clear();
         let mut processed = node_count;
         'search: for (from, to) in [(start, node_count), (0, start)] {
             let mut position = from;
             while let Some(found) = cluster.next_node_with_room(position, to, &spec.requests) {
-                let node = cluster.node_at(found);
-                if passes(node) {
-                    feasible.push(node);
+                if passes(cluster.node_at(found)) {
+                    feasible.push(found);
                     if feasible.len() >= nodes_to_find {
                         // Nodes from the start up to and including this one were processed.
                         processed = (found + node_count - start) % node_count + 1;
@@ -276,31 +362,74 @@ impl Scheduler {
         self.next_start = (self.next_start + processed) % node_count;
 
         // Score and pick.
-        let spread = inter_pod
-            .as_ref()
-            .map(|state| state.spread_scores(&feasible));
-        let raw: Vec<RawScores> = feasible
-            .iter()
-            .enumerate()
-            .map(|(index, node)| {
-                let fit = score(
-                    self.strategy,
-                    &node.allocatable,
-                    &(node.requested() + spec.requests),
-                );
-                RawScores {
-                    spread: spread.as_ref().and_then(|scores| scores[index]),
-                    ..raw_scores(spec, node, inter_pod.as_ref(), fit)
-                }
-            })
-            .collect();
-        let totals = combine(&raw);
-        let best = totals
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))?
-            .0;
-        Some(feasible[best].id)
+        let spread = inter_pod.as_ref().map(|state| {
+            let nodes: Vec<&Node> = feasible.iter().map(|&p| cluster.node_at(p)).collect();
+            state.spread_scores(&nodes)
+        });
+        raw.clear();
+        raw.extend(feasible.iter().enumerate().map(|(index, &position)| {
+            let spread = spread.as_ref().and_then(|scores| scores[index]);
+            self.raw_scores_on(spec, cluster.node_at(position), inter_pod.as_ref(), spread)
+        }));
+        if let Some(spec) = shared
+            && processed == node_count
+            && inter_pod.is_none()
+            && !any_nominated
+        {
+            buffers.reusable = Some(Reusable {
+                spec: Arc::clone(spec),
+                start,
+                node_count,
+            });
+        }
+        let best = best_scored(&buffers.raw)?;
+        Some(cluster.node_at(buffers.feasible[best]).id)
+    }
+
+    /// Raw scores of `spec` on feasible node `node`, with `spread` its PodTopologySpread score.
+    fn raw_scores_on(
+        &self,
+        spec: &PodSpec,
+        node: &Node,
+        inter_pod: Option<&InterPodState>,
+        spread: Option<i64>,
+    ) -> RawScores {
+        let fit = score(
+            self.strategy,
+            &node.allocatable,
+            &(node.requested() + spec.requests),
+        );
+        RawScores {
+            spread,
+            ..raw_scores(spec, node, inter_pod, fit)
+        }
+    }
+
+    /// Updates the reusable search in `buffers` after a pod was bound to `node_id`: filters and
+    /// scores the node again if it was feasible. With a nomination in the cluster, the search
+    /// is dropped, because the filters would read nominated requests.
+    fn rescore_bound_node(&self, cluster: &Cluster, node_id: NodeId, buffers: &mut SearchBuffers) {
+        let Some(search) = &buffers.reusable else {
+            return;
+        };
+        let position = cluster.node_position(node_id);
+        if cluster.has_nominations() || position.is_none() {
+            buffers.reusable = None;
+            return;
+        }
+        let Some(index) = buffers.feasible.iter().position(|p| Some(*p) == position) else {
+            // The node failed the filters before the bind, and still fails them.
+            return;
+        };
+        let node = cluster.node_at(buffers.feasible[index]);
+        let spec = search.spec.as_ref();
+        let free = node.free();
+        if spec.requests.fits_in(&free) && filter_node(spec, node, &free, cluster).is_ok() {
+            buffers.raw[index] = self.raw_scores_on(spec, node, None, None);
+        } else {
+            buffers.feasible.remove(index);
+            buffers.raw.remove(index);
+        }
     }
 }
 

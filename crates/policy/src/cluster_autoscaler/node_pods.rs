@@ -17,7 +17,6 @@
 //! annotations) is not cached but computed in each loop. Debug builds check each cached
 //! utilization against a fresh one.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
@@ -81,7 +80,11 @@ pub(super) struct Usage {
 /// Cached [`NodePods`] and utilization checks by node id.
 #[derive(Debug, Default)]
 pub(super) struct NodePodsCache {
-    entries: BTreeMap<NodeId, NodePods>,
+    /// Entries of pods, indexed by node id like `usage`. An absent entry takes the eight bytes
+    /// of a null pointer.
+    entries: Vec<Option<Box<NodePods>>>,
+    /// Number of present entries in `entries`.
+    entry_count: usize,
     /// Utilization checks, indexed by node id. A node id is an index because ids are small
     /// counters, which saves a search per candidate in every loop. The vector grows to the
     /// largest id seen and keeps a few bytes per node of the run.
@@ -102,7 +105,7 @@ impl NodePodsCache {
         expendable_cutoff: i32,
         above_threshold: impl Fn(Resources) -> bool,
     ) -> Usage {
-        let index = usize::try_from(node.id.0).expect("node ids fit in usize");
+        let index = node_index(node.id);
         if let Some(cached) = self.usage.get(index)
             && cached.pod_changes == node.pod_changes
             && cached.without_expendable == any_expendable
@@ -165,12 +168,22 @@ impl NodePodsCache {
         node: &Node,
         expendable_cutoff: i32,
     ) -> &NodePods {
-        let entry = self.entries.entry(node.id).or_insert_with(|| NodePods {
-            // No node reaches this count, so a new entry is always rebuilt.
-            pod_changes: u64::MAX,
-            movable: Vec::new(),
-            expendable_requests: Resources::ZERO,
-            all_pass_pod_rules: true,
+        let index = node_index(node.id);
+        if index >= self.entries.len() {
+            self.entries.resize_with(index + 1, || None);
+        }
+        let slot = &mut self.entries[index];
+        if slot.is_none() {
+            self.entry_count += 1;
+        }
+        let entry = slot.get_or_insert_with(|| {
+            Box::new(NodePods {
+                // No node reaches this count, so a new entry is always rebuilt.
+                pod_changes: u64::MAX,
+                movable: Vec::new(),
+                expendable_requests: Resources::ZERO,
+                all_pass_pod_rules: true,
+            })
         });
         if entry.pod_changes != node.pod_changes {
             entry.pod_changes = node.pod_changes;
@@ -192,13 +205,18 @@ impl NodePodsCache {
     /// Returns the entry of `node` if it is up to date with the node's pods.
     pub(super) fn get(&self, node: &Node) -> Option<&NodePods> {
         self.entries
-            .get(&node.id)
+            .get(node_index(node.id))?
+            .as_deref()
             .filter(|entry| entry.pod_changes == node.pod_changes)
     }
 
     /// Drops the entries of a node that is gone.
     pub(super) fn remove(&mut self, id: NodeId) {
-        self.entries.remove(&id);
+        if let Some(slot) = self.entries.get_mut(node_index(id))
+            && slot.take().is_some()
+        {
+            self.entry_count -= 1;
+        }
         if let Some(usage) = usize::try_from(id.0)
             .ok()
             .and_then(|index| self.usage.get_mut(index))
@@ -211,10 +229,20 @@ impl NodePodsCache {
     /// cluster has nodes, it drops the entries of the nodes that are gone, which catches nodes
     /// removed without a [`remove`](Self::remove).
     pub(super) fn retain_nodes_of(&mut self, cluster: &Cluster) {
-        if self.entries.len() > cluster.node_count() {
-            self.entries.retain(|id, _| cluster.node(*id).is_some());
+        if self.entry_count > cluster.node_count() {
+            for (index, slot) in self.entries.iter_mut().enumerate() {
+                if slot.is_some() && cluster.node(NodeId(index as u64)).is_none() {
+                    *slot = None;
+                    self.entry_count -= 1;
+                }
+            }
         }
     }
+}
+
+/// Index of node `id` in the vectors of [`NodePodsCache`]. Node ids are small counters.
+fn node_index(id: NodeId) -> usize {
+    usize::try_from(id.0).expect("node ids fit in usize")
 }
 
 /// Sums the requests of the expendable pods on `node` that are bound and not terminating, or

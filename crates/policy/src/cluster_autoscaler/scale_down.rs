@@ -121,6 +121,14 @@ struct SpecSearch {
 }
 
 impl<'a> RemovalState<'a> {
+    /// Returns the index in `free` and `targets` of node `id`, if it is a destination. The
+    /// search reads the ids in `free`, which lie next to each other, rather than the nodes.
+    fn target_index(&self, id: NodeId) -> Option<usize> {
+        self.free
+            .binary_search_by_key(&id, |(target, _)| *target)
+            .ok()
+    }
+
     /// Builds the destination lists from the schedulable nodes, unless they are built.
     fn build_destinations(&mut self, cluster: &'a autoscale_sim_kube::Cluster) {
         if self.destinations_built {
@@ -134,7 +142,7 @@ impl<'a> RemovalState<'a> {
         self.removed = vec![false; self.targets.len()];
         self.moved_span = vec![0..0; self.targets.len()];
         for id in std::mem::take(&mut self.removed_before_built) {
-            if let Ok(index) = self.targets.binary_search_by_key(&id, |n| n.id) {
+            if let Some(index) = self.target_index(id) {
                 self.removed[index] = true;
             }
         }
@@ -148,6 +156,24 @@ struct Candidates<'a> {
     classified: Vec<(u8, Candidate<'a>)>,
     /// Nodes with pods that were not unneeded, the last class, by node id.
     rest: Vec<Candidate<'a>>,
+    /// Nodes left out of both lists because they are above the utilization threshold again,
+    /// in node id order (see [`RepeatedFailure`]).
+    repeated: Vec<RepeatedFailure>,
+}
+
+/// A node whose checks fail with NotUnderutilized again, the reason that its unremovable entry
+/// already contains. Simulating it would only set the entry's time to the loop's time, because
+/// the check fails before any destination is searched, and an unchanged reason writes no note.
+/// So the node is left out of the simulation, and its entry is set afterwards if the
+/// simulation would have reached it.
+#[derive(Clone, Copy)]
+struct RepeatedFailure {
+    /// The node's class in the candidate order.
+    class: u8,
+    /// The node.
+    id: NodeId,
+    /// Position of the node's entry in the unremovable map.
+    unremovable_position: usize,
 }
 
 impl<'a> Candidates<'a> {
@@ -162,6 +188,8 @@ impl<'a> Candidates<'a> {
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     node: &'a Node,
+    /// The node's class: candidates are in order of class, then node id.
+    class: u8,
     /// Position of the node's entry in the unremovable map, if it has one.
     unremovable_position: Option<usize>,
     /// Result of the checks of the node itself ([`ClusterAutoscaler::check_node`]).
@@ -276,7 +304,13 @@ impl ClusterAutoscaler {
         drop(groups);
         let classified = &mut self.list_capacities.classified;
         *classified = (*classified).max(candidates.classified.len());
-        let found = self.simulate_removal(view, candidates.in_order(), &node_pods, actions);
+        let found = self.simulate_removal(
+            view,
+            candidates.in_order(),
+            &candidates.repeated,
+            &node_pods,
+            actions,
+        );
         self.node_pods = node_pods;
 
         // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
@@ -344,6 +378,7 @@ impl ClusterAutoscaler {
         let mut classified: Vec<(u8, Candidate)> =
             Vec::with_capacity(self.list_capacities.classified);
         let mut rest: Vec<Candidate> = Vec::with_capacity(view.cluster.node_count());
+        let mut repeated = Vec::new();
         for (node, group) in view.cluster.nodes().zip(groups) {
             while deleting.next_if(|other| **other < node.id).is_some() {}
             if !node.is_in_service() || deleting.peek() == Some(&&node.id) {
@@ -373,11 +408,23 @@ impl ClusterAutoscaler {
             });
             let class = 2 * u8::from(usage.has_active_pods) + u8::from(!was_unneeded);
             let node_check = self.check_node(node, usage.above_threshold);
+            if node_check == Err(Unremovable::NotUnderutilized)
+                && let Some(position) = position
+                && unremovable.entry_at(position).1.1 == Unremovable::NotUnderutilized
+            {
+                repeated.push(RepeatedFailure {
+                    class,
+                    id: node.id,
+                    unremovable_position: position,
+                });
+                continue;
+            }
             if node_check.is_ok() {
                 node_pods.refresh(view.cluster, node, cutoff);
             }
             let candidate = Candidate {
                 node,
+                class,
                 unremovable_position: position,
                 node_check,
             };
@@ -388,17 +435,23 @@ impl ClusterAutoscaler {
             }
         }
         classified.sort_by_key(|(class, _)| *class);
-        Candidates { classified, rest }
+        Candidates {
+            classified,
+            rest,
+            repeated,
+        }
     }
 
     /// The greedy, cumulative removal simulation (`core/scaledown/planner`): each candidate's
     /// pods are placed on the other nodes, and a success is committed before the next candidate.
     /// A node found unremovable for another reason than before gets an `unremovable` note.
     /// `node_pods` contains the pods of every candidate that passed the checks of the node.
+    /// The entries of the `repeated` failures are set as their simulation would set them.
     fn simulate_removal<'c>(
         &mut self,
         view: &ClusterView<'_>,
         candidates: impl Iterator<Item = &'c Candidate<'c>>,
+        repeated: &[RepeatedFailure],
         node_pods: &NodePodsCache,
         actions: &mut Actions,
     ) -> Vec<NodeId> {
@@ -446,8 +499,12 @@ impl ClusterAutoscaler {
         let mut unremovable_writes = Vec::with_capacity(capacities.unremovable_writes);
 
         let limit = self.unneeded_nodes_limit(view.now);
+        // The class and id of the candidate that made `limit` nodes unneeded. The loop simulates
+        // no candidate after it.
+        let mut limit_reached_at: Option<(u8, NodeId)> = None;
         for &Candidate {
             node,
+            class,
             unremovable_position: position,
             node_check,
         } in candidates
@@ -469,11 +526,13 @@ impl ClusterAutoscaler {
                     // never searched as a destination, so it needs no mark.
                     if !state.destinations_built {
                         state.removed_before_built.push(node.id);
-                    } else if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id)
-                    {
+                    } else if let Some(index) = state.target_index(node.id) {
                         state.removed[index] = true;
                     }
                     unneeded.push(node.id);
+                    if unneeded.len() == limit {
+                        limit_reached_at = Some((class, node.id));
+                    }
                     if position.is_some() {
                         unremovable_writes.push((node.id, None));
                     }
@@ -510,6 +569,20 @@ impl ClusterAutoscaler {
                 }
             }
         }
+        // Candidates are in order of class, then node id, and the loop reaches every candidate
+        // before the one that made `limit` nodes unneeded, or every candidate if none did.
+        // With a limit of 0, it reaches none.
+        for failure in repeated {
+            let reached =
+                limit > 0 && limit_reached_at.is_none_or(|last| (failure.class, failure.id) < last);
+            if reached {
+                self.unremovable_until.set_at(
+                    failure.unremovable_position,
+                    (view.now, Unremovable::NotUnderutilized),
+                );
+            }
+        }
+
         let reached = ListCapacities {
             classified: capacities.classified,
             committed: state.committed.len(),
@@ -625,7 +698,7 @@ impl ClusterAutoscaler {
         }
         // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
         // is not one has none, and before the destinations are built no pod has moved.
-        if let Ok(index) = state.targets.binary_search_by_key(&node.id, |n| n.id) {
+        if let Some(index) = state.target_index(node.id) {
             let span = state.moved_span[index].clone();
             let moved = state.committed[span].iter().filter(|(to, _)| *to == index);
             pods.extend(moved.map(|&(_, spec)| spec));
