@@ -183,23 +183,7 @@ pub(super) fn pods_to_delete(
     if count == 0 {
         return Vec::new();
     }
-    // A lookup in the cluster's pod map costs about as much as stepping past a dozen pods in
-    // id order (measured with callgrind). So when the workload has more than an eighth of the
-    // cluster's pods, one walk along both lists finds them for less. Both give id order.
-    let pods: Vec<&Pod> = if ids.len().saturating_mul(8) >= cluster.pod_count() {
-        let mut workload = ids.iter().peekable();
-        let last = ids.last().copied();
-        cluster
-            .pods()
-            .take_while(|pod| Some(pod.id) <= last)
-            .filter(|pod| {
-                while workload.next_if(|id| **id < pod.id).is_some() {}
-                workload.next_if_eq(&&pod.id).is_some()
-            })
-            .collect()
-    } else {
-        ids.iter().filter_map(|id| cluster.pod(*id)).collect()
-    };
+    let pods: Vec<&Pod> = ids.iter().filter_map(|id| cluster.pod(*id)).collect();
     // The pods of the workload on each node: node ids in order, counted by their runs.
     let mut nodes: Vec<NodeId> = pods.iter().filter_map(|p| p.node).collect();
     nodes.sort_unstable();
@@ -387,9 +371,9 @@ mod tests {
     }
 
     #[test]
-    fn few_pods_of_many_found_by_lookup() {
-        // Two pods of 20 are fewer than an eighth, so they are looked up one by one. The other
-        // pods are not candidates, though one is younger and unbound.
+    fn pods_outside_workload_ignored() {
+        // Only the workload's two pods are candidates, though the others are younger and
+        // unbound.
         let mut cluster = Cluster::new(vec![]);
         let node = add_node(&mut cluster);
         let older = pod(&mut cluster, 0, 100, Some(node));
