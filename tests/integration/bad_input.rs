@@ -505,6 +505,40 @@ fn cases() -> Vec<Case> {
                 "choose a folder you can write to",
             ],
         },
+        small_web_case(
+            "unclosed flow mapping after a number",
+            "maxReplicas: 30}",
+            "maxReplicas: 30",
+            vec![
+                "scenario.yaml:13:73: field workloads[0].hpa.maxReplicas, value \"30\": the number continues on the next line, so it is read as text; a { or [ not closed on this line is a likely cause",
+                "fix: close the { or [ on this line, or end the value at the end of the line",
+            ],
+        ),
+        scenario_case(
+            "two YAML documents",
+            format!("{SMALL_WEB_YAML}---\n{SMALL_WEB_YAML}"),
+            vec![
+                "scenario.yaml:52:1: the file contains more than one YAML document (a --- line starts another one)",
+                "fix: keep one scenario per file: remove the --- line and the document after it, or move that document to a file of its own",
+            ],
+        ),
+        small_web_case(
+            "unclosed quote on line 1",
+            "name: small-web\n",
+            "name: \"small-web\n",
+            vec![
+                "scenario.yaml:30:16: field policies[0].clusterAutoscaler.flags, value \"--scale-down-unneeded-time=10m\": invalid trailing content after double-quoted scalar; the quote at line 1, column 7 is not closed on its line, which is a likely cause",
+                "fix: close the quote at line 1, column 7",
+            ],
+        ),
+        small_web_case(
+            "list for a number",
+            "targetPerReplica: 50",
+            "targetPerReplica: [50]",
+            vec![
+                "scenario.yaml:13:40: field workloads[0].hpa.targetPerReplica, value \"[50]\": expected a single value, such as a number or a name, but found a list",
+            ],
+        ),
     ]
 }
 

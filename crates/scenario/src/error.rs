@@ -239,6 +239,50 @@ pub(crate) fn path_at(text: &str, line: u64, column: u64) -> Option<String> {
     (!path.is_empty()).then_some(path)
 }
 
+/// Returns the line and column (both from 1) of the first quote before `line` that opens a
+/// quoted scalar and is not closed on its own line. YAML allows such a scalar to continue on
+/// the next lines, but in a scenario it is almost always a missing closing quote.
+pub(crate) fn unclosed_quote_before(text: &str, line: u64) -> Option<(u64, u64)> {
+    let lines = usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX);
+    text.lines()
+        .take(lines)
+        .enumerate()
+        .find_map(|(index, content)| {
+            let column = unclosed_quote_in(content)?;
+            Some((index as u64 + 1, column as u64 + 1))
+        })
+}
+
+/// Returns the character offset of a quote in `line` that opens a scalar and is not closed.
+fn unclosed_quote_in(line: &str) -> Option<usize> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut open: Option<(char, usize)> = None;
+    let mut index = 0;
+    while index < chars.len() {
+        let c = chars[index];
+        match open {
+            // Inside double quotes a backslash escapes the next character.
+            Some(('"', _)) if c == '\\' => index += 1,
+            Some(('"', _)) if c == '"' => open = None,
+            // Inside single quotes, '' is an escaped quote.
+            Some(('\'', _)) if c == '\'' && chars.get(index + 1) == Some(&'\'') => index += 1,
+            Some(('\'', _)) if c == '\'' => open = None,
+            Some(_) => {}
+            None if c == '#' && (index == 0 || chars[index - 1] == ' ') => return None,
+            None if c == '"' || c == '\'' => {
+                // A quote opens a scalar only where a value starts.
+                let before = chars[..index].iter().rev().find(|c| **c != ' ');
+                if matches!(before, None | Some(':' | '-' | '[' | '{' | ',' | '?')) {
+                    open = Some((c, index));
+                }
+            }
+            None => {}
+        }
+        index += 1;
+    }
+    open.map(|(_, at)| at)
+}
+
 #[cfg(test)]
 mod path_tests {
     use super::path_at;
