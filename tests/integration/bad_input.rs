@@ -539,6 +539,14 @@ fn cases() -> Vec<Case> {
                 "scenario.yaml:13:40: field workloads[0].hpa.targetPerReplica, value \"[50]\": expected a single value, such as a number or a name, but found a list",
             ],
         ),
+        small_web_case(
+            "duplicate key in nested flow mapping",
+            "resources:\n              requests: {cpu: 1500m, memory: 2Gi}",
+            "resources: {requests: {cpu: 1500m, memory: 2Gi, cpu: 1}}",
+            vec![
+                "scenario.yaml:19:61: field workloads[0].template.spec.containers[0].resources.requests.cpu: the key cpu appears twice in the same mapping",
+            ],
+        ),
     ]
 }
 

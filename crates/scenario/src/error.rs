@@ -156,6 +156,65 @@ fn flow_collection(text: &str) -> Option<String> {
     Some(text.trim_end().to_string())
 }
 
+/// Returns the path steps that the flow collections open on `line` before `column` (1-based)
+/// add to the block path of [`path_at`], such as `.requests` at `cpu` in
+/// `resources: {requests: {cpu: 1}}`. The outermost collection belongs to the line's block key,
+/// which the block path already ends with. Collections opened on earlier lines are not followed.
+pub(crate) fn flow_path_at(text: &str, line: u64, column: u64) -> String {
+    /// An open flow collection: the last key seen in a mapping, or the item index in a list.
+    enum Open {
+        Mapping(String),
+        List(usize),
+    }
+    let Some(source) = text.lines().nth(line.saturating_sub(1) as usize) else {
+        return String::new();
+    };
+    let mut open: Vec<Open> = Vec::new();
+    let mut steps: Vec<String> = Vec::new();
+    let mut token = String::new();
+    let mut quote: Option<char> = None;
+    for c in source.chars().take(column.saturating_sub(1) as usize) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => token.push(c),
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => {
+                match open.last() {
+                    Some(Open::Mapping(key)) => steps.push(format!(".{key}")),
+                    Some(Open::List(index)) => steps.push(format!("[{index}]")),
+                    None => {}
+                }
+                open.push(if c == '{' {
+                    Open::Mapping(String::new())
+                } else {
+                    Open::List(0)
+                });
+                token.clear();
+            }
+            (None, '}' | ']') => {
+                if open.pop().is_some() && !open.is_empty() {
+                    steps.pop();
+                }
+                token.clear();
+            }
+            (None, ',') => {
+                if let Some(Open::List(index)) = open.last_mut() {
+                    *index += 1;
+                }
+                token.clear();
+            }
+            (None, ':') => {
+                if let Some(Open::Mapping(key)) = open.last_mut() {
+                    *key = token.trim().to_string();
+                }
+                token.clear();
+            }
+            (None, c) => token.push(c),
+        }
+    }
+    steps.concat()
+}
+
 /// One step of a path in a YAML document: a mapping key or a sequence index.
 enum Step {
     Key(String),

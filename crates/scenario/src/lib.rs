@@ -213,7 +213,10 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         })
         .map(str::to_string);
     // The block path leading to the position, with the key the value belongs to at its end.
-    let block_path = probe.and_then(|(line, column)| error::path_at(text, line, column));
+    let block_path = probe.and_then(|(line, column)| {
+        let path = error::path_at(text, line, column)?;
+        Some(path + &error::flow_path_at(text, line, column))
+    });
     let key = unknown
         .clone()
         .or_else(|| probe.and_then(|(line, column)| error::key_before(text, line, column)));
