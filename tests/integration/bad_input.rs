@@ -547,6 +547,14 @@ fn cases() -> Vec<Case> {
                 "scenario.yaml:19:61: field workloads[0].template.spec.containers[0].resources.requests.cpu: the key cpu appears twice in the same mapping",
             ],
         ),
+        scenario_case(
+            "only comments",
+            "# a scenario to write\n\n  # later\n",
+            vec![
+                "scenario.yaml: the file has no content apart from comments",
+                "fix: write a scenario; see scenarios/diurnal-web.yaml for a complete example",
+            ],
+        ),
     ]
 }
 

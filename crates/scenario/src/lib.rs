@@ -124,6 +124,17 @@ pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenar
             "write a scenario; see scenarios/diurnal-web.yaml for a complete example",
         ));
     }
+    let only_comments = text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#')
+    });
+    if only_comments {
+        return Err(ScenarioError::file(
+            path,
+            "the file has no content apart from comments",
+            "write a scenario; see scenarios/diurnal-web.yaml for a complete example",
+        ));
+    }
     if text.contains('\0') {
         return Err(ScenarioError::file(
             path,
