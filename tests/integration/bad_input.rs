@@ -77,6 +77,21 @@ fn trace_case(
     case
 }
 
+/// Builds a row whose scenario loads a good `traces/web.csv`, which `validate` replaces with
+/// `--trace` and `option`. The folder also contains `file`, as (relative path, contents).
+fn trace_given_with_option(
+    name: &'static str,
+    file: (&'static str, &'static str),
+    option: &'static str,
+    expected: Vec<&'static str>,
+) -> Case {
+    let good = "timestamp_seconds,value\n0,100\n60,200\n";
+    let mut case = trace_case(name, "trace: {file: traces/web.csv}", good, expected);
+    case.files.push((file.0, file.1.as_bytes().to_vec()));
+    case.run = Run::Args(vec!["validate", "scenario.yaml", "--trace", option]);
+    case
+}
+
 /// Returns [`SMALL_WEB_YAML`] with a Job workload whose arrival rate is `rate`, on line 29
 /// column 43.
 fn small_web_with_job(rate: &str) -> String {
@@ -554,6 +569,12 @@ fn cases() -> Vec<Case> {
                 "scenario.yaml: the file has no content apart from comments",
                 "fix: write a scenario; see scenarios/diurnal-web.yaml for a complete example",
             ],
+        ),
+        trace_given_with_option(
+            "bad trace given with --trace",
+            ("gap.csv", "timestamp_seconds,value\n0,1\n60,1\n180,1\n"),
+            "web=gap.csv",
+            vec!["fix: fix this trace file, which --trace web=PATH names: it needs a header"],
         ),
     ]
 }

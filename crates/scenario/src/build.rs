@@ -1120,9 +1120,13 @@ fn build_load(
                     "write a factor such as 0.05",
                 ));
             }
-            let named_at = match location(&trace.file) {
-                Some((line, column)) => format!("{}:{line}:{column}", ctx.file.display()),
-                None => ctx.file.display().to_string(),
+            let named_by = match location(&trace.file) {
+                _ if from_cli => format!("--trace {name}=PATH names"),
+                Some((line, column)) => format!(
+                    "{field}.trace.file names at {}:{line}:{column}",
+                    ctx.file.display()
+                ),
+                None => format!("{field}.trace.file names in {}", ctx.file.display()),
             };
             let mut loaded = Trace::from_csv_path(&path, scale).map_err(|e| ScenarioError {
                 file: e.file.clone(),
@@ -1132,7 +1136,7 @@ fn build_load(
                 value: e.value.clone(),
                 message: e.message.clone(),
                 fix: Some(format!(
-                    "fix this trace file, which {field}.trace.file names at {named_at}: it needs a header timestamp_seconds,value, then evenly spaced rows with finite values zero or more"
+                    "fix this trace file, which {named_by}: it needs a header timestamp_seconds,value, then evenly spaced rows with finite values zero or more"
                 )),
                 snippet: None,
             })?;
