@@ -576,6 +576,15 @@ fn cases() -> Vec<Case> {
             "web=gap.csv",
             vec!["fix: fix this trace file, which --trace web=PATH names: it needs a header"],
         ),
+        small_web_case(
+            "minAvailable above 100%",
+            "policies:\n",
+            "  - kind: PodDisruptionBudget\n    metadata: {name: api}\n    spec: {selector: {matchLabels: {app: api}}, minAvailable: 150%}\npolicies:\n",
+            vec![
+                "scenario.yaml:29:63: field workloads[2].spec.minAvailable, value \"150%\": the percentage is out of range: it must be from 0% to 100%",
+                "fix: write a whole number such as 1, or a percentage from 0% to 100% such as 50%",
+            ],
+        ),
     ]
 }
 

@@ -1620,12 +1620,20 @@ fn build_pdb(
                 .map(IntOrPercent::Int),
         };
         parsed.ok_or_else(|| {
+            let message = if text
+                .strip_suffix('%')
+                .is_some_and(|p| p.parse::<i64>().is_ok())
+            {
+                "the percentage is out of range: it must be from 0% to 100%"
+            } else {
+                "not a pod count or a percentage"
+            };
             ctx.error(
                 value,
                 &format!("{field}.spec.{key}"),
                 Some(text.to_string()),
-                "not a pod count or a percentage",
-                "write a whole number such as 1, or a percentage such as 50%",
+                message,
+                "write a whole number such as 1, or a percentage from 0% to 100% such as 50%",
             )
         })
     };
