@@ -585,6 +585,24 @@ fn cases() -> Vec<Case> {
                 "fix: write a whole number such as 1, or a percentage from 0% to 100% such as 50%",
             ],
         ),
+        trace_case(
+            "trace file is a folder",
+            "trace: {file: traces}",
+            "timestamp_seconds,value\n0,100\n60,200\n",
+            vec![
+                "scenario.yaml:9:19: field loads.web.trace.file, value \"traces\": ./traces is a folder, not a trace file",
+                "fix: give the path of the trace's CSV file",
+            ],
+        ),
+        trace_given_with_option(
+            "--trace names a folder",
+            ("folder/web.csv", "timestamp_seconds,value\n0,100\n60,200\n"),
+            "web=folder",
+            vec![
+                "scenario.yaml: folder is a folder, not a trace file (given with --trace web=PATH)",
+                "fix: give the path of the trace's CSV file",
+            ],
+        ),
     ]
 }
 

@@ -1079,6 +1079,20 @@ fn build_load(
                 Some(path) => (path.clone(), true),
                 None => (ctx.path(&trace.file.value), false),
             };
+            // A path from --trace is not in the file, so its errors name the file as a whole.
+            let path_error = |message: String, fix: String| {
+                if from_cli {
+                    ScenarioError::file(ctx.file, message, fix)
+                } else {
+                    ctx.error(
+                        &trace.file,
+                        &format!("{field}.trace.file"),
+                        Some(trace.file.value.clone()),
+                        message,
+                        fix,
+                    )
+                }
+            };
             if !path.exists() {
                 let (message, fix) = if from_cli {
                     (
@@ -1097,17 +1111,18 @@ fn build_load(
                         ),
                     )
                 };
-                return Err(if from_cli {
-                    ScenarioError::file(ctx.file, message, fix)
+                return Err(path_error(message, fix));
+            }
+            if path.is_dir() {
+                let origin = if from_cli {
+                    format!(" (given with --trace {name}=PATH)")
                 } else {
-                    ctx.error(
-                        &trace.file,
-                        &format!("{field}.trace.file"),
-                        Some(trace.file.value.clone()),
-                        message,
-                        fix,
-                    )
-                });
+                    String::new()
+                };
+                return Err(path_error(
+                    format!("{} is a folder, not a trace file{origin}", path.display()),
+                    "give the path of the trace's CSV file".to_string(),
+                ));
             }
             let scale = trace.value_scale.as_ref().map_or(1.0, |s| s.value);
             if !scale.is_finite() || scale < 0.0 {
