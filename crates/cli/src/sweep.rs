@@ -10,7 +10,7 @@ use autoscale_sim_sweep::{Shard, Sweep, SweepError, parse_seeds_option, value_te
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{Failure, check_writable, emit, emit_error_line};
+use crate::{Failure, check_writable, counted, emit, emit_error_line};
 
 /// Progress line: bar, runs done, elapsed time and estimated time left.
 const PROGRESS_TEMPLATE: &str = "{bar:40} {pos}/{len} runs  {elapsed} elapsed  ETA {eta}";
@@ -152,10 +152,12 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
             None => String::new(),
         };
         errln!(
-            "{}: {} of {} points{of_shard}, {runs} runs on {threads} threads",
+            "{}: {} of {} points{of_shard}, {} on {}",
             sweep.name,
             selected.len(),
-            sweep.points.len()
+            sweep.points.len(),
+            counted(runs, "run"),
+            counted(threads, "thread")
         );
     }
 
@@ -201,8 +203,10 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
     );
     if !args.quiet {
         errln!(
-            "{runs} runs in {:.1} s wall time on {threads} threads",
-            started.elapsed().as_secs_f64()
+            "{} in {:.1} s wall time on {}",
+            counted(runs, "run"),
+            started.elapsed().as_secs_f64(),
+            counted(threads, "thread")
         );
     }
     report_pending(&run.outputs.files["results.jsonl"])?;
