@@ -133,7 +133,8 @@ enum Format {
     /// A human-readable table.
     Table,
     /// JSON. For compare and run, the summary.json document with one RunReport per policy in
-    /// `results`. For catalog, an array of instance types with their unit prices.
+    /// `results`. For catalog, an array of instance types with their allocatable resources
+    /// and unit prices.
     Json,
 }
 

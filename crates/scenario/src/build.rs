@@ -1793,7 +1793,7 @@ fn instance_type(
             .iter()
             .filter(|t| t.family == family)
             .collect();
-        sizes.sort_by_key(|t| (t.vcpu, t.memory_mib, t.name.clone()));
+        sizes.sort_by_key(|t| t.size_order_key());
         let similar: Vec<&str> = sizes.iter().map(|t| t.name.as_str()).collect();
         let hint = if similar.is_empty() {
             "run `autoscale-sim catalog` to list the instance types".to_string()
