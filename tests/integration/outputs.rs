@@ -423,7 +423,7 @@ fn validate_counts_workload_kinds() {
     assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
     assert!(
         outcome.stdout.contains(
-            "; 1 Deployment, 0 Job streams, 1 DaemonSet, 0 PodDisruptionBudgets, 1 LimitRange; policies cluster-autoscaler, karpenter"
+            "; 1 Deployment, 0 StatefulSets, 0 Job streams, 1 DaemonSet, 0 PodDisruptionBudgets, 1 LimitRange; policies cluster-autoscaler, karpenter"
         ),
         "{}",
         outcome.stdout

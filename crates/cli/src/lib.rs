@@ -289,21 +289,14 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .iter()
                 .filter(|d| d.controller != autoscale_sim_sim::ReplicaController::ReplicaSet)
                 .count();
-            let replicated = if statefulsets == 0 {
-                counted(config.deployments.len(), "Deployment")
-            } else {
-                format!(
-                    "{}, {}",
-                    counted(config.deployments.len() - statefulsets, "Deployment"),
-                    counted(statefulsets, "StatefulSet")
-                )
-            };
+            // Every kind is counted, zero included.
             outln!(
-                "{}: valid scenario {:?}: {}; {}, {}, {}, {}, {}; policies {}",
+                "{}: valid scenario {:?}: {}; {}, {}, {}, {}, {}, {}; policies {}",
                 scenario.display(),
                 loaded.name,
                 config.duration,
-                replicated,
+                counted(config.deployments.len() - statefulsets, "Deployment"),
+                counted(statefulsets, "StatefulSet"),
                 counted(config.jobs.len(), "Job stream"),
                 counted(config.daemonsets.len(), "DaemonSet"),
                 counted(config.pdbs.len(), "PodDisruptionBudget"),
