@@ -795,6 +795,42 @@ fn oversized_pod_unplaced() {
     assert_eq!(karpenter["nodes_launched"], 0);
 }
 
+#[test]
+fn other_policy_warning_left_out() {
+    // Pods of 6 CPUs: no m5.xlarge of Cluster Autoscaler's node group can hold one, but
+    // Karpenter's larger c and m types can.
+    let temp = TempDir::new("other-policy-warning");
+    temp.write(
+        "scenario.yaml",
+        replace_once(SMALL_WEB_YAML, "cpu: 1500m", "cpu: 6"),
+    );
+    let warning = "warning: scenario.yaml: workload api: no node that policy cluster-autoscaler may launch can hold its pods";
+
+    let validated = run_in(temp.path(), ["validate", "scenario.yaml"]);
+    let karpenter_only = run_in(
+        temp.path(),
+        ["run", "scenario.yaml", "--policy", "karpenter", "--quiet"],
+    );
+
+    assert_eq!(validated.code, Some(0), "stderr:\n{}", validated.stderr);
+    assert!(
+        validated.stderr.contains(warning),
+        "validate stderr lacks {warning:?}:\n{}",
+        validated.stderr
+    );
+    assert_eq!(
+        karpenter_only.code,
+        Some(0),
+        "stderr:\n{}",
+        karpenter_only.stderr
+    );
+    assert!(
+        !karpenter_only.stderr.contains("cluster-autoscaler"),
+        "run --policy karpenter warns about cluster-autoscaler:\n{}",
+        karpenter_only.stderr
+    );
+}
+
 /// Checks one row on its own, outside the table.
 fn check_known_gap(case: Case) {
     let temp = TempDir::new("bad-input-gap");

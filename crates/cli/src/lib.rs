@@ -420,7 +420,21 @@ fn execute(
             ));
         }
     }
-    warnings.extend(scenario.warnings.iter().cloned());
+    // A warning about one policy is printed only when that policy runs.
+    let concerns_a_run = |index: &usize| {
+        scenario
+            .warning_policies
+            .get(index)
+            .is_none_or(|name| policies.iter().any(|p| p.name() == name))
+    };
+    warnings.extend(
+        scenario
+            .warnings
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| concerns_a_run(index))
+            .map(|(_, warning)| warning.clone()),
+    );
     for warning in &warnings {
         errln!("warning: {warning}");
     }

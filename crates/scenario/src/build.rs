@@ -140,7 +140,7 @@ struct Named<'a> {
 /// Warns about NodePools whose requirements leave fewer distinct values of a key than its
 /// `minValues`: Karpenter launches no node from such a pool. Requirements on keys that instance
 /// types do not carry (zone, capacity type, custom labels) are left out of the check.
-fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
+fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<(String, String)> {
     let mut warnings = Vec::new();
     let labels: Vec<BTreeMap<String, String>> = config
         .catalog
@@ -168,12 +168,13 @@ fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                     .filter_map(|l| l.get(&requirement.key))
                     .collect();
                 if (values.len() as u32) < min {
-                    warnings.push(format!(
+                    let warning = format!(
                         "NodePool {}: requirement {} has minValues {min}, but the instance types the NodePool allows have only {} values of it, so it launches no node",
                         pool.name,
                         requirement.key,
                         values.len()
-                    ));
+                    );
+                    warnings.push((policy.name().to_string(), warning));
                 }
             }
         }
@@ -181,7 +182,9 @@ fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
     warnings
 }
 
-fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
+/// Returns warnings for Deployments and Jobs whose pods no node a policy may launch can hold,
+/// each with the name of that policy.
+fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<(String, String)> {
     let catalog = &config.catalog;
     let mut warnings = Vec::new();
     let workloads = config
@@ -290,20 +293,22 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                 };
                 if let Some((pool, key, min, count)) = short_pool {
                     let values = if count == 1 { "value" } else { "values" };
-                    warnings.push(format!(
+                    let warning = format!(
                         "workload {}: under policy {}, the instance types of NodePool {pool} that can hold its pods have {count} {values} of {key}, fewer than its minValues {min}, so they will stay Pending; minValuesPolicy: BestEffort would relax the minimum",
                         deployment.name,
                         policy.name(),
-                    ));
+                    );
+                    warnings.push((policy.name().to_string(), warning));
                     continue;
                 }
-                warnings.push(format!(
+                let warning = format!(
                     "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}{devices}){template_note}; they will stay Pending",
                     deployment.name,
                     policy.name(),
                     quantity::format_cpu_millis(requests.cpu_millis),
                     quantity::format_bytes(requests.memory_bytes),
-                ));
+                );
+                warnings.push((policy.name().to_string(), warning));
             }
         }
     }
@@ -726,14 +731,17 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
         policies.push(policy);
     }
 
-    for warning in unplaceable_pods(&config, &policies) {
+    let mut warning_policies = BTreeMap::new();
+    let policy_warnings = unplaceable_pods(&config, &policies)
+        .into_iter()
+        .chain(unmet_min_values(&config, &policies));
+    for (policy, warning) in policy_warnings {
         ctx.warn(warning);
-    }
-    for warning in unmet_min_values(&config, &policies) {
-        ctx.warn(warning);
+        warning_policies.insert(ctx.warnings.borrow().len() - 1, policy);
     }
     Ok(Scenario {
         warnings: ctx.warnings.take(),
+        warning_policies,
         limit_ranges: file
             .workloads
             .iter()

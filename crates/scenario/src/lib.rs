@@ -56,6 +56,9 @@ pub struct Scenario {
     pub policies: Vec<PolicySpec>,
     /// Fields accepted but not modelled, and setups that leave pods unschedulable.
     pub warnings: Vec<String>,
+    /// The policy that a warning concerns, by its index in `warnings`, for the warnings about
+    /// one policy only. A program that runs some of the policies can leave out the others'.
+    pub warning_policies: BTreeMap<usize, String>,
     /// Number of LimitRanges, which act when the scenario is loaded and leave no object in the
     /// configuration.
     pub limit_ranges: usize,
