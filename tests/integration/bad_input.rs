@@ -77,6 +77,21 @@ fn trace_case(
     case
 }
 
+/// Builds a row whose scenario loads a good `traces/web.csv`, which `validate` replaces with
+/// `--trace` and `option`. The folder also contains `file`, as (relative path, contents).
+fn trace_given_with_option(
+    name: &'static str,
+    file: (&'static str, &'static str),
+    option: &'static str,
+    expected: Vec<&'static str>,
+) -> Case {
+    let good = "timestamp_seconds,value\n0,100\n60,200\n";
+    let mut case = trace_case(name, "trace: {file: traces/web.csv}", good, expected);
+    case.files.push((file.0, file.1.as_bytes().to_vec()));
+    case.run = Run::Args(vec!["validate", "scenario.yaml", "--trace", option]);
+    case
+}
+
 /// Returns [`SMALL_WEB_YAML`] with a Job workload whose arrival rate is `rate`, on line 29
 /// column 43.
 fn small_web_with_job(rate: &str) -> String {
@@ -505,6 +520,89 @@ fn cases() -> Vec<Case> {
                 "choose a folder you can write to",
             ],
         },
+        small_web_case(
+            "unclosed flow mapping after a number",
+            "maxReplicas: 30}",
+            "maxReplicas: 30",
+            vec![
+                "scenario.yaml:13:73: field workloads[0].hpa.maxReplicas, value \"30\": the number continues on the next line, so it is read as text; a { or [ not closed on this line is a likely cause",
+                "fix: close the { or [ on this line, or end the value at the end of the line",
+            ],
+        ),
+        scenario_case(
+            "two YAML documents",
+            format!("{SMALL_WEB_YAML}---\n{SMALL_WEB_YAML}"),
+            vec![
+                "scenario.yaml:52:1: the file contains more than one YAML document (a --- line starts another one)",
+                "fix: keep one scenario per file: remove the --- line and the document after it, or move that document to a file of its own",
+            ],
+        ),
+        small_web_case(
+            "unclosed quote on line 1",
+            "name: small-web\n",
+            "name: \"small-web\n",
+            vec![
+                "scenario.yaml:30:16: field policies[0].clusterAutoscaler.flags, value \"--scale-down-unneeded-time=10m\": invalid trailing content after double-quoted scalar; the quote at line 1, column 7 is not closed on its line, which is a likely cause",
+                "fix: close the quote at line 1, column 7",
+            ],
+        ),
+        small_web_case(
+            "list for a number",
+            "targetPerReplica: 50",
+            "targetPerReplica: [50]",
+            vec![
+                "scenario.yaml:13:40: field workloads[0].hpa.targetPerReplica, value \"[50]\": expected a single value, such as a number or a name, but found a list",
+            ],
+        ),
+        small_web_case(
+            "duplicate key in nested flow mapping",
+            "resources:\n              requests: {cpu: 1500m, memory: 2Gi}",
+            "resources: {requests: {cpu: 1500m, memory: 2Gi, cpu: 1}}",
+            vec![
+                "scenario.yaml:19:61: field workloads[0].template.spec.containers[0].resources.requests.cpu: the key cpu appears twice in the same mapping",
+            ],
+        ),
+        scenario_case(
+            "only comments",
+            "# a scenario to write\n\n  # later\n",
+            vec![
+                "scenario.yaml: the file has no content apart from comments",
+                "fix: write a scenario; see scenarios/diurnal-web.yaml for a complete example",
+            ],
+        ),
+        trace_given_with_option(
+            "bad trace given with --trace",
+            ("gap.csv", "timestamp_seconds,value\n0,1\n60,1\n180,1\n"),
+            "web=gap.csv",
+            vec!["fix: fix this trace file, which --trace web=PATH names: it needs a header"],
+        ),
+        small_web_case(
+            "minAvailable above 100%",
+            "policies:\n",
+            "  - kind: PodDisruptionBudget\n    metadata: {name: api}\n    spec: {selector: {matchLabels: {app: api}}, minAvailable: 150%}\npolicies:\n",
+            vec![
+                "scenario.yaml:29:63: field workloads[2].spec.minAvailable, value \"150%\": the percentage is out of range: it must be from 0% to 100%",
+                "fix: write a whole number such as 1, or a percentage from 0% to 100% such as 50%",
+            ],
+        ),
+        trace_case(
+            "trace file is a folder",
+            "trace: {file: traces}",
+            "timestamp_seconds,value\n0,100\n60,200\n",
+            vec![
+                "scenario.yaml:9:19: field loads.web.trace.file, value \"traces\": ./traces is a folder, not a trace file",
+                "fix: give the path of the trace's CSV file",
+            ],
+        ),
+        trace_given_with_option(
+            "--trace names a folder",
+            ("folder/web.csv", "timestamp_seconds,value\n0,100\n60,200\n"),
+            "web=folder",
+            vec![
+                "scenario.yaml: folder is a folder, not a trace file (given with --trace web=PATH)",
+                "fix: give the path of the trace's CSV file",
+            ],
+        ),
     ]
 }
 
@@ -695,6 +793,42 @@ fn oversized_pod_unplaced() {
     assert_eq!(karpenter["pods_pending_at_end"], 3);
     assert_eq!(karpenter["pods_pending_over_an_hour_at_end"], 3);
     assert_eq!(karpenter["nodes_launched"], 0);
+}
+
+#[test]
+fn other_policy_warning_left_out() {
+    // Pods of 6 CPUs: no m5.xlarge of Cluster Autoscaler's node group can hold one, but
+    // Karpenter's larger c and m types can.
+    let temp = TempDir::new("other-policy-warning");
+    temp.write(
+        "scenario.yaml",
+        replace_once(SMALL_WEB_YAML, "cpu: 1500m", "cpu: 6"),
+    );
+    let warning = "warning: scenario.yaml: workload api: no node that policy cluster-autoscaler may launch can hold its pods";
+
+    let validated = run_in(temp.path(), ["validate", "scenario.yaml"]);
+    let karpenter_only = run_in(
+        temp.path(),
+        ["run", "scenario.yaml", "--policy", "karpenter", "--quiet"],
+    );
+
+    assert_eq!(validated.code, Some(0), "stderr:\n{}", validated.stderr);
+    assert!(
+        validated.stderr.contains(warning),
+        "validate stderr lacks {warning:?}:\n{}",
+        validated.stderr
+    );
+    assert_eq!(
+        karpenter_only.code,
+        Some(0),
+        "stderr:\n{}",
+        karpenter_only.stderr
+    );
+    assert!(
+        !karpenter_only.stderr.contains("cluster-autoscaler"),
+        "run --policy karpenter warns about cluster-autoscaler:\n{}",
+        karpenter_only.stderr
+    );
 }
 
 /// Checks one row on its own, outside the table.

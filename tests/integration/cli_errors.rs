@@ -490,3 +490,27 @@ fn absurd_duration_rejected() {
         outcome.stderr
     );
 }
+
+#[test]
+fn closed_stderr_exits_two() {
+    let temp = TempDir::new("closed-stderr");
+    let scenario = temp.write(
+        "scenario.yaml",
+        replace_once(SMALL_WEB_YAML, "seed: 7\n", "seed: many\n"),
+    );
+    // A pipe whose reading end is already closed: `true` exits without reading its stdin.
+    let mut reader = std::process::Command::new("true")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("`true` starts");
+    let closed_pipe = reader.stdin.take().expect("stdin is piped");
+    reader.wait().expect("`true` exits");
+
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_autoscale-sim"))
+        .args([OsString::from("validate"), scenario.into()])
+        .stderr(closed_pipe)
+        .status()
+        .expect("the autoscale-sim binary starts");
+
+    assert_eq!(status.code(), INPUT_ERROR);
+}

@@ -354,6 +354,61 @@ fn catalog_c5d_4xlarge() {
 }
 
 #[test]
+fn catalog_sorted_by_size() {
+    let temp = TempDir::new("catalog-order");
+
+    let stdout = run_ok(temp.path(), ["catalog", "--family", "m5"]);
+
+    let names: Vec<&str> = stdout
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        names[..4],
+        ["m5.large", "m5.xlarge", "m5.2xlarge", "m5.4xlarge"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn catalog_json_allocatable_and_prices() {
+    let temp = TempDir::new("catalog-json");
+
+    let stdout = run_ok(
+        temp.path(),
+        ["catalog", "--family", "m5", "--format", "json"],
+    );
+
+    let types = parse_json(&stdout, "catalog --format json output");
+    let m5_large = types
+        .as_array()
+        .expect("the catalog is a JSON array")
+        .iter()
+        .find(|t| t["name"] == "m5.large")
+        .expect("m5.large is listed");
+    assert_eq!(m5_large["allocatable"]["cpu_millicores"], 1930);
+    assert_eq!(m5_large["allocatable"]["memory_mib"], 6903);
+    assert_eq!(m5_large["allocatable"]["pods"], 29);
+    assert_eq!(m5_large["usd_per_vcpu_hour"].to_string(), "0.048");
+    assert_eq!(m5_large["usd_per_gib_hour"].to_string(), "0.012");
+}
+
+#[test]
+fn catalog_min_memory_quantity() {
+    let temp = TempDir::new("catalog-memory");
+
+    let quantity = run_ok(temp.path(), ["catalog", "--min-memory", "16Gi"]);
+    let gib = run_ok(temp.path(), ["catalog", "--min-memory", "16"]);
+    let mebibytes = run_ok(temp.path(), ["catalog", "--min-memory", "16384Mi"]);
+
+    assert_eq!(quantity, gib);
+    assert_eq!(mebibytes, gib);
+    assert!(!gib.contains("m5.large "), "{gib}");
+    assert!(gib.contains("m5.xlarge "), "{gib}");
+}
+
+#[test]
 fn validate_counts_workload_kinds() {
     let temp = TempDir::new("validate-counts");
     let yaml = replace_once(
@@ -368,7 +423,7 @@ fn validate_counts_workload_kinds() {
     assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
     assert!(
         outcome.stdout.contains(
-            "; 1 Deployment, 0 Job streams, 1 DaemonSet, 0 PodDisruptionBudgets, 1 LimitRange; policies cluster-autoscaler, karpenter"
+            "; 1 Deployment, 0 StatefulSets, 0 Job streams, 1 DaemonSet, 0 PodDisruptionBudgets, 1 LimitRange; policies cluster-autoscaler, karpenter"
         ),
         "{}",
         outcome.stdout

@@ -125,6 +125,29 @@ fn point_indexes(dir: &Path) -> Vec<u64> {
 }
 
 #[test]
+fn one_thread_in_singular() {
+    let (dir, _) = setup("sweep-one-thread", &sweep_yaml("2"));
+
+    // Without --quiet, so that the counts of runs and threads are printed.
+    let outcome = run_in(
+        dir.path(),
+        ["sweep", "sweep.yaml", "--threads", "1", "--out", "one"],
+    );
+
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(", 8 runs on 1 thread\n"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains(" wall time on 1 thread\n"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
 fn thread_count_changes_no_byte() {
     let (dir, _) = setup("sweep-threads", &sweep_yaml("2"));
 

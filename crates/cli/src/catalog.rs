@@ -26,9 +26,9 @@ pub(crate) struct Filters {
     /// Only types with at most this many vCPUs [default: no maximum]
     #[arg(long, value_name = "VCPUS", allow_negative_numbers = true, value_parser = whole_vcpus)]
     max_vcpu: Option<u32>,
-    /// Only types with at least this much memory, in GiB; fractions such as 0.5 are allowed
-    /// [default: no minimum]
-    #[arg(long, value_name = "GIB", allow_negative_numbers = true, value_parser = non_negative)]
+    /// Only types with at least this much memory, in GiB (16 or 0.5) or as a Kubernetes
+    /// quantity (16Gi, 512Mi) [default: no minimum]
+    #[arg(long, value_name = "MEMORY", allow_negative_numbers = true, value_parser = memory_gib)]
     min_memory: Option<f64>,
     /// Only types whose Linux on-demand price is at most this, in US dollars per hour
     /// [default: no maximum]
@@ -72,6 +72,19 @@ fn non_negative(text: &str) -> Result<f64, String> {
         Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
         Ok(_) => Err("expected a finite number of zero or more".into()),
         Err(_) => Err("expected a number such as 4 or 0.5".into()),
+    }
+}
+
+/// Parses `--min-memory` into GiB: a plain number is GiB, and a number with a unit is a
+/// Kubernetes quantity (`16Gi`, `512Mi`, `16G`), parsed as in a pod's memory request.
+fn memory_gib(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    if text.ends_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return non_negative(text);
+    }
+    match autoscale_sim_kube::quantity::parse_value(text) {
+        Ok(bytes) if bytes >= 0 => Ok(bytes as f64 / (MIB as f64 * MIB_PER_GIB)),
+        _ => Err("expected a number of GiB such as 16, or a quantity such as 16Gi or 512Mi".into()),
     }
 }
 
@@ -126,27 +139,53 @@ impl Filters {
     }
 }
 
-/// One catalog entry as `--format json` prints it: the instance type and its unit prices.
+/// One catalog entry as `--format json` prints it: the instance type, its allocatable
+/// resources and its unit prices.
 #[derive(Serialize)]
 struct Entry<'a> {
     #[serde(flatten)]
     instance_type: &'a InstanceType,
-    /// On-demand price per vCPU, in dollars per vCPU-hour.
+    /// Node allocatable by the EKS and Karpenter formulas, as the table's last column shows it.
+    allocatable: Allocatable,
+    /// On-demand price per vCPU, in dollars per vCPU-hour, rounded to 6 decimals.
     usd_per_vcpu_hour: Option<f64>,
-    /// On-demand price per GiB of memory, in dollars per GiB-hour.
+    /// On-demand price per GiB of memory, in dollars per GiB-hour, rounded to 6 decimals.
     usd_per_gib_hour: Option<f64>,
+}
+
+/// Allocatable resources of a node of one instance type.
+#[derive(Serialize)]
+struct Allocatable {
+    /// CPU in millicores.
+    cpu_millicores: i64,
+    /// Memory in MiB, rounded down.
+    memory_mib: i64,
+    /// Pods.
+    pods: i64,
 }
 
 impl<'a> Entry<'a> {
     fn new(t: &'a InstanceType) -> Entry<'a> {
         let price = t.on_demand_price.usd_per_hour();
         let gib = t.memory_mib as f64 / MIB_PER_GIB;
+        let resources = t.allocatable();
         Entry {
             instance_type: t,
-            usd_per_vcpu_hour: (t.vcpu > 0).then(|| price / f64::from(t.vcpu)),
-            usd_per_gib_hour: (gib > 0.0).then(|| price / gib),
+            allocatable: Allocatable {
+                cpu_millicores: resources.cpu_millis,
+                memory_mib: resources.memory_bytes / MIB,
+                pods: resources.pods,
+            },
+            usd_per_vcpu_hour: (t.vcpu > 0).then(|| round_micro(price / f64::from(t.vcpu))),
+            usd_per_gib_hour: (gib > 0.0).then(|| round_micro(price / gib)),
         }
     }
+}
+
+/// Rounds dollars to 6 decimals (micro-dollars, the unit of the catalog's prices), so that
+/// JSON shows 0.048 and not 0.047999999999999994.
+fn round_micro(usd: f64) -> f64 {
+    (usd * 1e6).round() / 1e6
 }
 
 /// Describes the ranges of vCPUs, memory and price in `types`, for the error message of
@@ -191,11 +230,13 @@ pub(crate) fn print_catalog(filters: &Filters, format: Format) -> Result<(), Fai
             )));
         }
     }
-    let types: Vec<&InstanceType> = catalog
+    // By family, then by size within it, as the message of an unknown instance type lists them.
+    let mut types: Vec<&InstanceType> = catalog
         .types()
         .iter()
         .filter(|t| filters.matches(t))
         .collect();
+    types.sort_by(|a, b| (&a.family, a.size_order_key()).cmp(&(&b.family, b.size_order_key())));
     if types.is_empty() {
         return Err(Failure::input(format!(
             "no instance type matches {}; {}",

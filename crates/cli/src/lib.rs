@@ -133,7 +133,8 @@ enum Format {
     /// A human-readable table.
     Table,
     /// JSON. For compare and run, the summary.json document with one RunReport per policy in
-    /// `results`. For catalog, an array of instance types with their unit prices.
+    /// `results`. For catalog, an array of instance types with their allocatable resources
+    /// and unit prices.
     Json,
 }
 
@@ -151,30 +152,49 @@ impl Failure {
             code: 2,
         }
     }
+
+    /// Returns the failure of a closed stdout or stderr, which ends the program quietly with
+    /// exit code 0.
+    fn closed_pipe() -> Failure {
+        Failure {
+            message: String::new(),
+            code: 0,
+        }
+    }
 }
 
 /// Writes to stdout; a closed pipe (as with `| head`) ends the program quietly.
 fn emit(args: std::fmt::Arguments<'_>, newline: bool) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let result = stdout.write_fmt(args).and_then(|()| {
-        if newline {
-            stdout.write_all(b"\n")
-        } else {
-            Ok(())
-        }
-    });
-    match result {
+    match write_args(&mut std::io::stdout().lock(), args, newline) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure {
-            message: String::new(),
-            code: 0,
-        }),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::closed_pipe()),
         Err(e) => Err(Failure {
             message: format!("cannot write to standard output: {e}"),
             code: 1,
         }),
     }
+}
+
+/// Writes a line to stderr. A closed pipe (as with `2>&1 | head`) ends the program quietly, as on
+/// stdout. Other write errors are ignored, because there is nowhere left to report them.
+fn emit_error_line(args: std::fmt::Arguments<'_>) -> Result<(), Failure> {
+    match write_args(&mut std::io::stderr().lock(), args, true) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::closed_pipe()),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `args` to `stream`, then a newline if `newline` is set.
+fn write_args(
+    stream: &mut dyn std::io::Write,
+    args: std::fmt::Arguments<'_>,
+    newline: bool,
+) -> std::io::Result<()> {
+    stream.write_fmt(args)?;
+    if newline {
+        stream.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Prints to stdout like `print!`, returning early on a closed pipe.
@@ -185,6 +205,12 @@ macro_rules! out {
 /// Prints a line to stdout like `println!`, returning early on a closed pipe.
 macro_rules! outln {
     ($($arg:tt)*) => { emit(format_args!($($arg)*), true)? };
+}
+
+/// Prints a line to stderr like `eprintln!`, returning early on a closed pipe instead of
+/// panicking.
+macro_rules! errln {
+    ($($arg:tt)*) => { emit_error_line(format_args!($($arg)*))? };
 }
 
 mod catalog;
@@ -204,7 +230,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) if failure.message.is_empty() => ExitCode::from(failure.code),
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            // The exit code still reports the failure when stderr is a closed pipe.
+            let _ = emit_error_line(format_args!("error: {}", failure.message));
             ExitCode::from(failure.code)
         }
     }
@@ -254,7 +281,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 autoscale_sim_scenario::load(&scenario, &overrides).map_err(Failure::input)?;
             Simulation::new(loaded.config.clone()).map_err(Failure::input)?;
             for warning in &loaded.warnings {
-                eprintln!("warning: {warning}");
+                errln!("warning: {warning}");
             }
             let config = &loaded.config;
             let statefulsets = config
@@ -262,21 +289,14 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .iter()
                 .filter(|d| d.controller != autoscale_sim_sim::ReplicaController::ReplicaSet)
                 .count();
-            let replicated = if statefulsets == 0 {
-                counted(config.deployments.len(), "Deployment")
-            } else {
-                format!(
-                    "{}, {}",
-                    counted(config.deployments.len() - statefulsets, "Deployment"),
-                    counted(statefulsets, "StatefulSet")
-                )
-            };
+            // Every kind is counted, zero included.
             outln!(
-                "{}: valid scenario {:?}: {}; {}, {}, {}, {}, {}; policies {}",
+                "{}: valid scenario {:?}: {}; {}, {}, {}, {}, {}, {}; policies {}",
                 scenario.display(),
                 loaded.name,
                 config.duration,
-                replicated,
+                counted(config.deployments.len() - statefulsets, "Deployment"),
+                counted(statefulsets, "StatefulSet"),
                 counted(config.jobs.len(), "Job stream"),
                 counted(config.daemonsets.len(), "DaemonSet"),
                 counted(config.pdbs.len(), "PodDisruptionBudget"),
@@ -383,9 +403,11 @@ fn execute(
     // Wall-clock times go to stderr, so that stdout is the same for the same scenario and seed.
     if !options.quiet {
         for (output, seconds) in outputs.iter().zip(&wall_seconds) {
-            eprintln!(
+            errln!(
                 "{} ran {} events in {:.2} s wall time",
-                output.report.policy, output.report.events_processed, seconds
+                output.report.policy,
+                output.report.events_processed,
+                seconds
             );
         }
     }
@@ -398,9 +420,23 @@ fn execute(
             ));
         }
     }
-    warnings.extend(scenario.warnings.iter().cloned());
+    // A warning about one policy is printed only when that policy runs.
+    let concerns_a_run = |index: &usize| {
+        scenario
+            .warning_policies
+            .get(index)
+            .is_none_or(|name| policies.iter().any(|p| p.name() == name))
+    };
+    warnings.extend(
+        scenario
+            .warnings
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| concerns_a_run(index))
+            .map(|(_, warning)| warning.clone()),
+    );
     for warning in &warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
 
     if let Some(dir) = &options.out {
@@ -490,7 +526,7 @@ fn write_out(
     staged.commit().map_err(Failure::input)?;
     let removed = remove_stale_plots(dir, &names);
     if !removed.is_empty() {
-        eprintln!(
+        errln!(
             "note: removed {} from an earlier run in {}: {}",
             counted(removed.len(), "per-policy plot"),
             dir.display(),
@@ -499,7 +535,7 @@ fn write_out(
     }
 
     if !options.quiet {
-        eprintln!(
+        errln!(
             "drew {} plots and report.html in {report_seconds:.2} s wall time",
             plots.len()
         );

@@ -10,7 +10,7 @@ use autoscale_sim_sweep::{Shard, Sweep, SweepError, parse_seeds_option, value_te
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{Failure, check_writable, emit};
+use crate::{Failure, check_writable, counted, emit, emit_error_line};
 
 /// Progress line: bar, runs done, elapsed time and estimated time left.
 const PROGRESS_TEMPLATE: &str = "{bar:40} {pos}/{len} runs  {elapsed} elapsed  ETA {eta}";
@@ -135,7 +135,7 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
         .select(shard.as_ref().map(|(s, _)| *s), &args.points)
         .map_err(failure)?;
     for warning in &sweep.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     if args.list {
         return list_points(&sweep, &selected);
@@ -151,11 +151,13 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
             Some((shard, source)) => format!(" (shard {shard}, from {source})"),
             None => String::new(),
         };
-        eprintln!(
-            "{}: {} of {} points{of_shard}, {runs} runs on {threads} threads",
+        errln!(
+            "{}: {} of {} points{of_shard}, {} on {}",
             sweep.name,
             selected.len(),
-            sweep.points.len()
+            sweep.points.len(),
+            counted(runs, "run"),
+            counted(threads, "thread")
         );
     }
 
@@ -200,12 +202,14 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
         files.len()
     );
     if !args.quiet {
-        eprintln!(
-            "{runs} runs in {:.1} s wall time on {threads} threads",
-            started.elapsed().as_secs_f64()
+        errln!(
+            "{} in {:.1} s wall time on {}",
+            counted(runs, "run"),
+            started.elapsed().as_secs_f64(),
+            counted(threads, "thread")
         );
     }
-    report_pending(&run.outputs.files["results.jsonl"]);
+    report_pending(&run.outputs.files["results.jsonl"])?;
     if !run.failures.is_empty() {
         let mut message = format!(
             "{} of {runs} runs did not finish; their rows are missing from {}:",
@@ -252,7 +256,7 @@ fn file_safe(name: &str) -> String {
 }
 
 /// Warns once when runs ended with pods still Pending, with how many runs.
-fn report_pending(results_jsonl: &str) {
+fn report_pending(results_jsonl: &str) -> Result<(), Failure> {
     let mut runs = 0;
     let mut pending = 0;
     for line in results_jsonl.lines() {
@@ -266,10 +270,11 @@ fn report_pending(results_jsonl: &str) {
         }
     }
     if pending > 0 {
-        eprintln!(
+        errln!(
             "warning: in {pending} of {runs} runs pods were still Pending at the end; see pods_pending_at_end in results.csv"
         );
     }
+    Ok(())
 }
 
 /// Prints one line per point.
@@ -328,7 +333,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
         args.out.display()
     );
     if !args.quiet {
-        eprintln!(
+        errln!(
             "merged in {:.2} s wall time",
             started.elapsed().as_secs_f64()
         );

@@ -90,6 +90,12 @@ impl InstanceType {
         allocatable::node_allocatable(self)
     }
 
+    /// Returns the key that orders the sizes of a family smallest first: vCPUs, then memory,
+    /// then the name, so that `m5.xlarge` comes before `m5.2xlarge` (text order would not).
+    pub fn size_order_key(&self) -> (u32, u64, &str) {
+        (self.vcpu, self.memory_mib, &self.name)
+    }
+
     /// Returns the extended resource this type's GPUs are advertised as: `amd.com/gpu` for the
     /// AMD Radeon Pro V520 of the g4ad family, `habana.ai/gaudi` for the Habana Gaudi
     /// accelerators of the dl1 family, and `nvidia.com/gpu` for every other GPU type.

@@ -141,7 +141,7 @@ struct Named<'a> {
 /// Warns about NodePools whose requirements leave fewer distinct values of a key than its
 /// `minValues`: Karpenter launches no node from such a pool. Requirements on keys that instance
 /// types do not carry (zone, capacity type, custom labels) are left out of the check.
-fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
+fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<(String, String)> {
     let mut warnings = Vec::new();
     let labels: Vec<BTreeMap<String, String>> = config
         .catalog
@@ -169,12 +169,13 @@ fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                     .filter_map(|l| l.get(&requirement.key))
                     .collect();
                 if (values.len() as u32) < min {
-                    warnings.push(format!(
+                    let warning = format!(
                         "NodePool {}: requirement {} has minValues {min}, but the instance types the NodePool allows have only {} values of it, so it launches no node",
                         pool.name,
                         requirement.key,
                         values.len()
-                    ));
+                    );
+                    warnings.push((policy.name().to_string(), warning));
                 }
             }
         }
@@ -182,7 +183,9 @@ fn unmet_min_values(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
     warnings
 }
 
-fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> {
+/// Returns warnings for Deployments and Jobs whose pods no node a policy may launch can hold,
+/// each with the name of that policy.
+fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<(String, String)> {
     let catalog = &config.catalog;
     let mut warnings = Vec::new();
     let workloads = config
@@ -291,20 +294,22 @@ fn unplaceable_pods(config: &SimConfig, policies: &[PolicySpec]) -> Vec<String> 
                 };
                 if let Some((pool, key, min, count)) = short_pool {
                     let values = if count == 1 { "value" } else { "values" };
-                    warnings.push(format!(
+                    let warning = format!(
                         "workload {}: under policy {}, the instance types of NodePool {pool} that can hold its pods have {count} {values} of {key}, fewer than its minValues {min}, so they will stay Pending; minValuesPolicy: BestEffort would relax the minimum",
                         deployment.name,
                         policy.name(),
-                    ));
+                    );
+                    warnings.push((policy.name().to_string(), warning));
                     continue;
                 }
-                warnings.push(format!(
+                let warning = format!(
                     "workload {}: no node that policy {} may launch can hold its pods (requests cpu {}, memory {}{devices}){template_note}; they will stay Pending",
                     deployment.name,
                     policy.name(),
                     quantity::format_cpu_millis(requests.cpu_millis),
                     quantity::format_bytes(requests.memory_bytes),
-                ));
+                );
+                warnings.push((policy.name().to_string(), warning));
             }
         }
     }
@@ -728,14 +733,17 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
         policies.push(policy);
     }
 
-    for warning in unplaceable_pods(&config, &policies) {
+    let mut warning_policies = BTreeMap::new();
+    let policy_warnings = unplaceable_pods(&config, &policies)
+        .into_iter()
+        .chain(unmet_min_values(&config, &policies));
+    for (policy, warning) in policy_warnings {
         ctx.warn(warning);
-    }
-    for warning in unmet_min_values(&config, &policies) {
-        ctx.warn(warning);
+        warning_policies.insert(ctx.warnings.borrow().len() - 1, policy);
     }
     Ok(Scenario {
         warnings: ctx.warnings.take(),
+        warning_policies,
         limit_ranges: file
             .workloads
             .iter()
@@ -1081,6 +1089,20 @@ fn build_load(
                 Some(path) => (path.clone(), true),
                 None => (ctx.path(&trace.file.value), false),
             };
+            // A path from --trace is not in the file, so its errors name the file as a whole.
+            let path_error = |message: String, fix: String| {
+                if from_cli {
+                    ScenarioError::file(ctx.file, message, fix)
+                } else {
+                    ctx.error(
+                        &trace.file,
+                        &format!("{field}.trace.file"),
+                        Some(trace.file.value.clone()),
+                        message,
+                        fix,
+                    )
+                }
+            };
             if !path.exists() {
                 let (message, fix) = if from_cli {
                     (
@@ -1099,17 +1121,18 @@ fn build_load(
                         ),
                     )
                 };
-                return Err(if from_cli {
-                    ScenarioError::file(ctx.file, message, fix)
+                return Err(path_error(message, fix));
+            }
+            if path.is_dir() {
+                let origin = if from_cli {
+                    format!(" (given with --trace {name}=PATH)")
                 } else {
-                    ctx.error(
-                        &trace.file,
-                        &format!("{field}.trace.file"),
-                        Some(trace.file.value.clone()),
-                        message,
-                        fix,
-                    )
-                });
+                    String::new()
+                };
+                return Err(path_error(
+                    format!("{} is a folder, not a trace file{origin}", path.display()),
+                    "give the path of the trace's CSV file".to_string(),
+                ));
             }
             let scale = trace.value_scale.as_ref().map_or(1.0, |s| s.value);
             if !scale.is_finite() || scale < 0.0 {
@@ -1122,9 +1145,13 @@ fn build_load(
                     "write a factor such as 0.05",
                 ));
             }
-            let named_at = match location(&trace.file) {
-                Some((line, column)) => format!("{}:{line}:{column}", ctx.file.display()),
-                None => ctx.file.display().to_string(),
+            let named_by = match location(&trace.file) {
+                _ if from_cli => format!("--trace {name}=PATH names"),
+                Some((line, column)) => format!(
+                    "{field}.trace.file names at {}:{line}:{column}",
+                    ctx.file.display()
+                ),
+                None => format!("{field}.trace.file names in {}", ctx.file.display()),
             };
             let mut loaded = Trace::from_csv_path(&path, scale).map_err(|e| ScenarioError {
                 file: e.file.clone(),
@@ -1134,7 +1161,7 @@ fn build_load(
                 value: e.value.clone(),
                 message: e.message.clone(),
                 fix: Some(format!(
-                    "fix this trace file, which {field}.trace.file names at {named_at}: it needs a header timestamp_seconds,value, then evenly spaced rows with finite values zero or more"
+                    "fix this trace file, which {named_by}: it needs a header timestamp_seconds,value, then evenly spaced rows with finite values zero or more"
                 )),
                 snippet: None,
             })?;
@@ -1682,12 +1709,20 @@ fn build_pdb(
                 .map(IntOrPercent::Int),
         };
         parsed.ok_or_else(|| {
+            let message = if text
+                .strip_suffix('%')
+                .is_some_and(|p| p.parse::<i64>().is_ok())
+            {
+                "the percentage is out of range: it must be from 0% to 100%"
+            } else {
+                "not a pod count or a percentage"
+            };
             ctx.error(
                 value,
                 &format!("{field}.spec.{key}"),
                 Some(text.to_string()),
-                "not a pod count or a percentage",
-                "write a whole number such as 1, or a percentage such as 50%",
+                message,
+                "write a whole number such as 1, or a percentage from 0% to 100% such as 50%",
             )
         })
     };
@@ -1832,7 +1867,7 @@ fn instance_type(
             .iter()
             .filter(|t| t.family == family)
             .collect();
-        sizes.sort_by_key(|t| (t.vcpu, t.memory_mib, t.name.clone()));
+        sizes.sort_by_key(|t| t.size_order_key());
         let similar: Vec<&str> = sizes.iter().map(|t| t.name.as_str()).collect();
         let hint = if similar.is_empty() {
             "run `autoscale-sim catalog` to list the instance types".to_string()

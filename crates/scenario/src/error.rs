@@ -156,6 +156,65 @@ fn flow_collection(text: &str) -> Option<String> {
     Some(text.trim_end().to_string())
 }
 
+/// Returns the path steps that the flow collections open on `line` before `column` (1-based)
+/// add to the block path of [`path_at`], such as `.requests` at `cpu` in
+/// `resources: {requests: {cpu: 1}}`. The outermost collection belongs to the line's block key,
+/// which the block path already ends with. Collections opened on earlier lines are not followed.
+pub(crate) fn flow_path_at(text: &str, line: u64, column: u64) -> String {
+    /// An open flow collection: the last key seen in a mapping, or the item index in a list.
+    enum Open {
+        Mapping(String),
+        List(usize),
+    }
+    let Some(source) = text.lines().nth(line.saturating_sub(1) as usize) else {
+        return String::new();
+    };
+    let mut open: Vec<Open> = Vec::new();
+    let mut steps: Vec<String> = Vec::new();
+    let mut token = String::new();
+    let mut quote: Option<char> = None;
+    for c in source.chars().take(column.saturating_sub(1) as usize) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => token.push(c),
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => {
+                match open.last() {
+                    Some(Open::Mapping(key)) => steps.push(format!(".{key}")),
+                    Some(Open::List(index)) => steps.push(format!("[{index}]")),
+                    None => {}
+                }
+                open.push(if c == '{' {
+                    Open::Mapping(String::new())
+                } else {
+                    Open::List(0)
+                });
+                token.clear();
+            }
+            (None, '}' | ']') => {
+                if open.pop().is_some() && !open.is_empty() {
+                    steps.pop();
+                }
+                token.clear();
+            }
+            (None, ',') => {
+                if let Some(Open::List(index)) = open.last_mut() {
+                    *index += 1;
+                }
+                token.clear();
+            }
+            (None, ':') => {
+                if let Some(Open::Mapping(key)) = open.last_mut() {
+                    *key = token.trim().to_string();
+                }
+                token.clear();
+            }
+            (None, c) => token.push(c),
+        }
+    }
+    steps.concat()
+}
+
 /// One step of a path in a YAML document: a mapping key or a sequence index.
 enum Step {
     Key(String),
@@ -237,6 +296,50 @@ pub(crate) fn path_at(text: &str, line: u64, column: u64) -> Option<String> {
         }
     }
     (!path.is_empty()).then_some(path)
+}
+
+/// Returns the line and column (both from 1) of the first quote before `line` that opens a
+/// quoted scalar and is not closed on its own line. YAML allows such a scalar to continue on
+/// the next lines, but in a scenario it is almost always a missing closing quote.
+pub(crate) fn unclosed_quote_before(text: &str, line: u64) -> Option<(u64, u64)> {
+    let lines = usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX);
+    text.lines()
+        .take(lines)
+        .enumerate()
+        .find_map(|(index, content)| {
+            let column = unclosed_quote_in(content)?;
+            Some((index as u64 + 1, column as u64 + 1))
+        })
+}
+
+/// Returns the character offset of a quote in `line` that opens a scalar and is not closed.
+fn unclosed_quote_in(line: &str) -> Option<usize> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut open: Option<(char, usize)> = None;
+    let mut index = 0;
+    while index < chars.len() {
+        let c = chars[index];
+        match open {
+            // Inside double quotes a backslash escapes the next character.
+            Some(('"', _)) if c == '\\' => index += 1,
+            Some(('"', _)) if c == '"' => open = None,
+            // Inside single quotes, '' is an escaped quote.
+            Some(('\'', _)) if c == '\'' && chars.get(index + 1) == Some(&'\'') => index += 1,
+            Some(('\'', _)) if c == '\'' => open = None,
+            Some(_) => {}
+            None if c == '#' && (index == 0 || chars[index - 1] == ' ') => return None,
+            None if c == '"' || c == '\'' => {
+                // A quote opens a scalar only where a value starts.
+                let before = chars[..index].iter().rev().find(|c| **c != ' ');
+                if matches!(before, None | Some(':' | '-' | '[' | '{' | ',' | '?')) {
+                    open = Some((c, index));
+                }
+            }
+            None => {}
+        }
+        index += 1;
+    }
+    open.map(|(_, at)| at)
 }
 
 #[cfg(test)]

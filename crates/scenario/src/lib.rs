@@ -56,6 +56,9 @@ pub struct Scenario {
     pub policies: Vec<PolicySpec>,
     /// Fields accepted but not modelled, and setups that leave pods unschedulable.
     pub warnings: Vec<String>,
+    /// The policy that a warning concerns, by its index in `warnings`, for the warnings about
+    /// one policy only. A program that runs some of the policies can leave out the others'.
+    pub warning_policies: BTreeMap<usize, String>,
     /// Number of LimitRanges, which act when the scenario is loaded and leave no object in the
     /// configuration.
     pub limit_ranges: usize,
@@ -121,6 +124,17 @@ pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenar
         return Err(ScenarioError::file(
             path,
             "the file is empty",
+            "write a scenario; see scenarios/diurnal-web.yaml for a complete example",
+        ));
+    }
+    let only_comments = text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#')
+    });
+    if only_comments {
+        return Err(ScenarioError::file(
+            path,
+            "the file has no content apart from comments",
             "write a scenario; see scenarios/diurnal-web.yaml for a complete example",
         ));
     }
@@ -213,7 +227,10 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         })
         .map(str::to_string);
     // The block path leading to the position, with the key the value belongs to at its end.
-    let block_path = probe.and_then(|(line, column)| error::path_at(text, line, column));
+    let block_path = probe.and_then(|(line, column)| {
+        let path = error::path_at(text, line, column)?;
+        Some(path + &error::flow_path_at(text, line, column))
+    });
     let key = unknown
         .clone()
         .or_else(|| probe.and_then(|(line, column)| error::key_before(text, line, column)));
@@ -227,11 +244,46 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     } else {
         probe.and_then(|(line, column)| error::value_at(text, line, column))
     };
-    let too_large = integer_limit(strip_position_prefix(first))
-        .filter(|_| value.as_deref().is_some_and(is_whole_number));
+    let limit = integer_limit(strip_position_prefix(first));
+    let too_large = limit.filter(|&limit| value.as_deref().is_some_and(|v| exceeds(v, limit)));
+    // A number in range that the parser still rejects was read together with the lines after
+    // it, as a plain scalar inside an unclosed `{` or `[` is.
+    let runs_on = limit.is_some() && value.as_deref().is_some_and(|v| v.parse::<u128>().is_ok());
+    // An unclosed quote makes the parser read on to the next quote, and the error shows up
+    // there, often lines later.
+    let open_quote = location
+        .filter(|_| message.starts_with("invalid trailing content"))
+        .and_then(|(line, _)| error::unclosed_quote_before(text, line));
     let (message, value) = if let Some(limit) = too_large {
         (
             format!("the number is larger than {limit}, the most this field takes"),
+            value,
+        )
+    } else if runs_on {
+        (
+            "the number continues on the next line, so it is read as text; a { or [ not closed on this line is a likely cause".to_string(),
+            value,
+        )
+    } else if let Some(found) = message
+        .starts_with("expected string scalar")
+        .then(|| collection_kind(value.as_deref()?))
+        .flatten()
+    {
+        (
+            format!("expected a single value, such as a number or a name, but found {found}"),
+            value,
+        )
+    } else if message.starts_with("multiple YAML documents detected") {
+        (
+            "the file contains more than one YAML document (a --- line starts another one)"
+                .to_string(),
+            None,
+        )
+    } else if let Some((line, column)) = open_quote {
+        (
+            format!(
+                "{message}; the quote at line {line}, column {column} is not closed on its line, which is a likely cause"
+            ),
             value,
         )
     } else if message.starts_with("budget breached") {
@@ -268,7 +320,9 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         .into_iter()
         .map(|line| line.replace(&raw, &message).replace(&described, &message))
         .collect();
-    let fix = if message.contains("repeated aliases") {
+    let fix = if let Some((line, column)) = open_quote {
+        &format!("close the quote at line {line}, column {column}")
+    } else if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
     } else if message.contains("appears twice in the same mapping") {
         "keep one of the two entries; a mapping holds each key once"
@@ -278,6 +332,12 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         "add the missing field"
     } else if message.ends_with("the most this field takes") {
         "write a smaller number"
+    } else if runs_on {
+        "close the { or [ on this line, or end the value at the end of the line"
+    } else if message.starts_with("the file contains more than one YAML document") {
+        "keep one scenario per file: remove the --- line and the document after it, or move that document to a file of its own"
+    } else if message.starts_with("invalid trailing content") {
+        "remove what follows the value on this line; an unclosed quote earlier in the file can also cause this"
     } else if message == "invalid value: expected a whole number zero or more" {
         "write a whole number, 0 or more, without sign or decimals (for example 3)"
     } else if message == "invalid value: expected a whole number" {
@@ -292,7 +352,9 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         "write a list here: one entry per line starting with \"- \", indented under the key"
     } else if message.starts_with("expected mapping start") {
         "write a mapping here: key: value lines, indented under the key"
-    } else if message.starts_with("expected string scalar") {
+    } else if message.starts_with("expected string scalar")
+        || message.starts_with("expected a single value")
+    {
         "write one value here, not a list or a mapping (quote it if it contains [ ] { } or ,)"
     } else if message.contains("tabs disallowed") || message.contains("found a tab") {
         "indent with spaces, because YAML does not allow tabs in indentation"
@@ -311,20 +373,35 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     }
 }
 
+/// Names the flow collection that `value` is written as: `a list` for `[...]`, `a mapping` for
+/// `{...}`.
+fn collection_kind(value: &str) -> Option<&'static str> {
+    if value.starts_with('[') {
+        Some("a list")
+    } else if value.starts_with('{') {
+        Some("a mapping")
+    } else {
+        None
+    }
+}
+
 /// Returns the largest value of the integer type a parser message names (`invalid u32`).
-fn integer_limit(message: &str) -> Option<String> {
+fn integer_limit(message: &str) -> Option<u128> {
     match message {
-        "invalid u32" => Some(u32::MAX.to_string()),
-        "invalid u64" => Some(u64::MAX.to_string()),
-        "invalid i32" => Some(i32::MAX.to_string()),
-        "invalid i64" => Some(i64::MAX.to_string()),
+        "invalid u32" => Some(u32::MAX.into()),
+        "invalid u64" => Some(u64::MAX.into()),
+        "invalid i32" => Some(i32::MAX.unsigned_abs().into()),
+        "invalid i64" => Some(i64::MAX.unsigned_abs().into()),
         _ => None,
     }
 }
 
-/// Checks whether `text` is a whole number without sign or decimals, such as `100000000000`.
-fn is_whole_number(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+/// Checks whether `text` is a whole number without sign or decimals, such as `100000000000`,
+/// above `limit`. A value in range fails for another reason, such as malformed YAML after it.
+fn exceeds(text: &str, limit: u128) -> bool {
+    let whole = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    // Only a number beyond u128 fails to parse, and it is above every limit.
+    whole && text.parse::<u128>().map_or(true, |number| number > limit)
 }
 
 /// Rewords the parser's type names (`invalid u32`) as what the field expects.
