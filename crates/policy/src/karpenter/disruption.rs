@@ -584,6 +584,9 @@ impl Karpenter {
     /// Simulates scheduling without `candidates`: their active pods and every pending pod,
     /// onto the other nodes and new NodeClaims (`SimulateScheduling`). Fails when a
     /// candidate's pod would not schedule, or only on a node that is not initialized.
+    ///
+    /// The NodeClaims' options are not settled ([`Removal::unsettled`]): a caller that reads
+    /// them drops those that cannot hold the NodeClaim's pods.
     pub(super) fn simulate_removal<'v>(
         &self,
         view: &ClusterView<'v>,
@@ -592,7 +595,6 @@ impl Karpenter {
         facts: &PodFacts<'_>,
     ) -> Result<Simulation, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
-        let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
 
         // Pods to place: the candidates' pods, plus every pod already pending.
         let mut pods = Vec::new();
@@ -623,14 +625,17 @@ impl Karpenter {
         // NOTE: v1.14 keeps only the candidates' pods off nodes inside their consolidateAfter
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
-        // The candidates' pods are placed again, so they count nowhere in topology.
-        let mut tracker =
-            TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods.clone());
-        let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
+        // The candidates' pods are placed again, so they count nowhere in topology. The tracker
+        // keeps their ids, which the checks below read back.
+        let mut tracker = TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods);
+        let mut excluded = candidates.to_vec();
+        excluded.sort_unstable();
+        excluded.dedup();
         excluded.extend(self.destinations_under_consolidate_after(view));
         let removal = Removal {
             excluded: &excluded,
             moved: &pods,
+            unsettled: true,
         };
         // The pending pods are borrowed, so that they are not copied per simulation.
         let placement = if base.pending.host_ports() || any_host_ports(&pods) {
@@ -660,6 +665,7 @@ impl Karpenter {
         if placement.moved_pod_on_uninitialized {
             return Err(Unconsolidatable::UninitializedDestination);
         }
+        let candidate_pods = tracker.rescheduled();
         let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
         if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);
@@ -728,11 +734,15 @@ impl Karpenter {
         };
         let price_of =
             |i: usize| self.option_price(view, pool, i, capacity_type, claim.zone.as_ref());
+        // The simulation leaves the options unsettled, so the options that cannot hold the pods
+        // are dropped here, in the same pass as the price filter.
         let mut cheaper: Vec<usize> = claim
             .options
             .iter()
             .copied()
-            .filter(|&i| price_of(i).is_some_and(|p| p < candidate_price))
+            .filter(|&i| {
+                claim.option_holds_pods(pool, i) && price_of(i).is_some_and(|p| p < candidate_price)
+            })
             .collect();
         // The cheaper types must still meet minValues, the NodeClaim's relaxed ones under
         // BestEffort, before the empty check (`RemoveInstanceTypeOptionsByPriceAndMinValues`).

@@ -16,7 +16,8 @@ use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::used_host_ports;
 use autoscale_sim_kube::{
-    Cluster, LABEL_ZONE, Node, NodeId, NodeState, Pod, PodId, PodSpec, passes_static_filters,
+    Cluster, LABEL_ZONE, Node, NodeId, NodeState, Pod, PodId, PodSpec, WhenUnsatisfiable,
+    passes_static_filters,
 };
 
 use super::preferences::{self, Preferences, tolerates_every};
@@ -356,6 +357,22 @@ pub(crate) struct Placement {
     pub moved_pod_on_uninitialized: bool,
 }
 
+impl SimClaim {
+    /// Checks whether option `option` of `pool`, the NodeClaim's pool, can hold the NodeClaim's
+    /// pods. Settling keeps the options that pass this check.
+    pub fn option_holds_pods(&self, pool: &ResolvedPool, option: usize) -> bool {
+        self.requests.fits_in(&pool.options[option].room)
+    }
+
+    /// Drops the options that cannot hold the NodeClaim's pods, for a simulation run with
+    /// [`Removal::unsettled`].
+    pub fn settle_options(&mut self, pool: &ResolvedPool) {
+        let requests = self.requests;
+        self.options
+            .retain(|&o| requests.fits_in(&pool.options[o].room));
+    }
+}
+
 /// The nodes a consolidation simulation takes away and the pods it moves off them.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Removal<'r> {
@@ -363,6 +380,10 @@ pub(crate) struct Removal<'r> {
     pub excluded: &'r [NodeId],
     /// The pods moved off the removed nodes, sorted by [`placement_order`].
     pub moved: &'r [SimPod<'r>],
+    /// Leaves the NodeClaims' options unsettled: they may include options too small for the
+    /// NodeClaim's pods, which [`SimClaim::settle_options`] drops. A caller that reads the
+    /// options of only some results sets it, to skip settling the others.
+    pub unsettled: bool,
 }
 
 /// The place a simulation found for a pod.
@@ -418,6 +439,17 @@ fn affinity_fits(
                         None => zones.iter().any(|z| zone_matches(r, z)),
                     }
                 })
+        })
+}
+
+/// Checks whether [`new_node_zone`] can pick a zone for a pod with `spec`. Without a zone in
+/// its node selector, a required node-affinity term or a DoNotSchedule zone spread constraint,
+/// it returns `Some(None)` or `None`, so the NodeClaim's zone stays unset.
+fn may_pin_zone(spec: &PodSpec) -> bool {
+    spec.node_selector.contains_key(LABEL_ZONE)
+        || !spec.node_affinity.required.is_empty()
+        || spec.topology_spread.iter().any(|c| {
+            c.topology_key == LABEL_ZONE && c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
         })
 }
 
@@ -795,7 +827,6 @@ pub(crate) fn solve(
             let claim = &mut placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
-            let zone = claim.zone.clone();
             if pod.spec.node_selector.is_empty()
                 && pod.spec.node_affinity.required.is_empty()
                 && pod.spec.host_ports.is_empty()
@@ -804,6 +835,7 @@ pub(crate) fn solve(
                 // Only the resource check can drop options; it is applied once at the end
                 // (`settle_options`), which keeps the same options since requests only grow.
             } else {
+                let zone = claim.zone.clone();
                 claim
                     .options
                     .retain(|&o| option_fits(pool, o, pod.spec, &requests, zone.as_ref()));
@@ -820,7 +852,9 @@ pub(crate) fn solve(
                 }
             }
             claim.requests = requests;
-            if claim.zone.is_none() {
+            // A pod that cannot pin a zone leaves the NodeClaim's zone unset, so the zone choice
+            // is skipped for it.
+            if claim.zone.is_none() && may_pin_zone(pod.spec) {
                 claim.zone = new_node_zone(pod.spec, &pool.zones, tracker).flatten();
             }
             claim.ports.extend(pod.spec.host_ports.iter().copied());
@@ -864,13 +898,21 @@ pub(crate) fn solve(
                 } else {
                     Vec::new()
                 };
+                // A NodeClaim takes at most its largest option's pod count, and at most every
+                // pod of the simulation. Reserving that up front saves growing the list by
+                // copying as pods join. The capacity changes no result.
+                let max_pods = usize::try_from(pools[pool].max_room.pods)
+                    .unwrap_or(1)
+                    .clamp(1, max_placements);
+                let mut claim_pods = Vec::with_capacity(max_pods);
+                claim_pods.push(pod.id);
                 let claim = SimClaim {
                     pool,
                     options,
                     zone,
                     hostname,
                     ports: pod.spec.host_ports.clone(),
-                    pods: vec![pod.id],
+                    pods: claim_pods,
                     requests: pod.spec.requests,
                     relaxed_min_values,
                 };
@@ -976,13 +1018,9 @@ pub(crate) fn solve(
     }
     // The caller rejects a stopped simulation without reading its NodeClaims, so their options
     // are settled only when the simulation ran to the end.
-    if !stopped {
+    if !stopped && !removal.unsettled {
         for claim in &mut placement.claims {
-            let pool = &pools[claim.pool];
-            let requests = claim.requests;
-            claim
-                .options
-                .retain(|&o| requests.fits_in(&pool.options[o].room));
+            claim.settle_options(&pools[claim.pool]);
         }
     }
     placement
