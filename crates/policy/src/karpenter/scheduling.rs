@@ -281,7 +281,14 @@ pub(crate) struct SimulationCache {
     fits: BTreeMap<*const PodSpec, Vec<usize>>,
     /// The options of new NodeClaims for lone pods, for the pools without a CPU or memory limit
     /// (which would make them depend on the NodeClaims already opened).
-    lone_pod_options: Vec<LonePodOptions>,
+    lone_pods: LonePodCache,
+}
+
+/// The options of new NodeClaims for lone pods, kept apart from the node lists of
+/// [`SimulationCache`] so that a simulation can read those lists while it adds options here.
+#[derive(Debug, Default)]
+struct LonePodCache {
+    entries: Vec<LonePodOptions>,
 }
 
 /// The options a new NodeClaim of a pool keeps for a lone pod of a spec in a zone.
@@ -309,7 +316,9 @@ impl SimulationCache {
                 .collect()
         });
     }
+}
 
+impl LonePodCache {
     /// Returns the options of a new NodeClaim of `pool` for a lone pod of `spec` in `zone`,
     /// computed by `compute` the first time. The options are borrowed from the cache, so that a
     /// caller that only checks for them copies nothing.
@@ -322,22 +331,22 @@ impl SimulationCache {
     ) -> Option<&[usize]> {
         let key = Arc::as_ptr(spec);
         let found = self
-            .lone_pod_options
+            .entries
             .iter()
             .position(|entry| entry.pool == pool && entry.spec == key && &entry.zone == zone);
         let index = match found {
             Some(index) => index,
             None => {
-                self.lone_pod_options.push(LonePodOptions {
+                self.entries.push(LonePodOptions {
                     pool,
                     spec: key,
                     zone: zone.clone(),
                     options: compute(),
                 });
-                self.lone_pod_options.len() - 1
+                self.entries.len() - 1
             }
         };
-        self.lone_pod_options[index].options.as_deref()
+        self.entries[index].options.as_deref()
     }
 }
 
@@ -384,6 +393,15 @@ pub(crate) struct Removal<'r> {
     /// NodeClaim's pods, which [`SimClaim::settle_options`] drops. A caller that reads the
     /// options of only some results sets it, to skip settling the others.
     pub unsettled: bool,
+}
+
+/// The start of the first-fit search for the next pod of a spec.
+struct ResumePoint<'l> {
+    spec: *const PodSpec,
+    /// A position in `list` when the spec has one, otherwise a node index.
+    at: usize,
+    /// The spec's list of [`SimulationCache`], when it has one.
+    list: Option<&'l [usize]>,
 }
 
 /// The place a simulation found for a pod.
@@ -531,7 +549,7 @@ impl NewClaim<'_> {
         spec: &Arc<PodSpec>,
         own_spec: bool,
         tracker: &TopologyTracker<'_>,
-        cache: &'s mut SimulationCache,
+        cache: &'s mut LonePodCache,
     ) -> Option<(Cow<'s, [usize]>, Option<String>)> {
         let pool = self.pool;
         if !tolerates_every(&spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
@@ -618,7 +636,7 @@ fn moved_pods_always_land(
     pools: &[ResolvedPool],
     remaining_limits: &[RemainingLimits],
     tracker: &TopologyTracker<'_>,
-    cache: &mut SimulationCache,
+    cache: &mut LonePodCache,
     preferences: &Preferences,
 ) -> bool {
     if tracker.has_placed_anti_affinity() {
@@ -689,6 +707,13 @@ pub(crate) fn solve(
             cache.add(pod.spec, nodes);
         }
     }
+    // The node lists stay as they are for the rest of the simulation, which adds only options
+    // of new NodeClaims to the cache.
+    let SimulationCache {
+        fits: node_lists,
+        lone_pods,
+    } = cache;
+    let node_lists: &BTreeMap<*const PodSpec, Vec<usize>> = node_lists;
     // A pod that lands is not tried again, so each pod adds at most one entry to the two lists
     // below. Sizing them for every pod up front saves their growth by copying.
     let max_placements = removal.moved.len() + pods.pods.len();
@@ -703,10 +728,11 @@ pub(crate) fn solve(
     // of its pods cannot take a later one either (free capacity only shrinks), so the first-fit
     // search resumes at the node that took the previous pod of the spec: the same node as a
     // scan from the start, found without rescanning. For a spec in `cache`, it stores the
-    // position in the spec's list, which saves a binary search per pod.
+    // position in the spec's list, which saves a binary search per pod, and the list itself,
+    // which saves a map lookup per pod.
     // A simulation places pods of a few specs, so a list searched from the front finds a spec
     // faster than a map. Its order never matters, because it is only looked up.
-    let mut resume: Vec<(*const PodSpec, usize)> = Vec::new();
+    let mut resume: Vec<ResumePoint<'_>> = Vec::new();
     // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
     // up to date as pods join instead of sorted per pod.
     let mut claim_order: Vec<usize> = Vec::new();
@@ -733,7 +759,7 @@ pub(crate) fn solve(
             pools,
             remaining_limits,
             tracker,
-            cache,
+            lone_pods,
             &preferences,
         );
     // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
@@ -743,17 +769,21 @@ pub(crate) fn solve(
         let key = Arc::as_ptr(pod.spec);
         let cacheable =
             own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec);
-        let resume_at = cacheable.then(|| {
-            let slot = match resume.iter().position(|&(spec, _)| spec == key) {
+        let point = cacheable.then(|| {
+            let slot = match resume.iter().position(|point| point.spec == key) {
                 Some(slot) => slot,
                 None => {
-                    resume.push((key, 0));
+                    resume.push(ResumePoint {
+                        spec: key,
+                        at: 0,
+                        list: node_lists.get(&key).map(Vec::as_slice),
+                    });
                     resume.len() - 1
                 }
             };
-            &mut resume[slot].1
+            &mut resume[slot]
         });
-        let start = resume_at.as_deref().copied().unwrap_or(0);
+        let start = point.as_ref().map_or(0, |point| point.at);
         let mut fits = |index: usize| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
@@ -765,7 +795,8 @@ pub(crate) fn solve(
         };
         // With a listed spec, `start` and the resume point are positions in its list, otherwise
         // node indexes. The cache gains no spec during a solve, so each key keeps one kind.
-        let listed = cache.fits.get(&key).filter(|_| cacheable);
+        let listed = point.as_ref().and_then(|point| point.list);
+        let resume_at = point.map(|point| &mut point.at);
         let found = match listed {
             Some(list) => {
                 // The list holds only nodes that pass the static filters and taints for the
@@ -882,7 +913,7 @@ pub(crate) fn solve(
                 limits: &remaining_limits[index],
                 hostname: &hostname,
             };
-            let (options, zone) = new_claim.options(pod.spec, own_spec, tracker, cache)?;
+            let (options, zone) = new_claim.options(pod.spec, own_spec, tracker, lone_pods)?;
             Some((index, options.into_owned(), zone))
         });
         match opened {
@@ -946,6 +977,8 @@ pub(crate) fn solve(
         back: VecDeque::new(),
     };
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
+    // The last spec checked for preferences, and whether they apply to it.
+    let mut last_checked: Option<(&Arc<PodSpec>, bool)> = None;
     let mut stopped = false;
     // The pod that came round again with no other pod placed since. It heads the failed pods.
     let mut first_failed = None;
@@ -958,7 +991,15 @@ pub(crate) fn solve(
         // a time until it fits or none is left (`trySchedule`).
         // Under `--preference-policy=Ignore` the preferences are gone before the first try; a
         // pod's several required node-affinity terms and PreferNoSchedule taints still relax.
-        let mut relaxed = preferences.applies_to(original.spec).then(|| {
+        // Pods of one spec mostly come one after another, and the check depends only on the spec.
+        if !last_checked
+            .as_ref()
+            .is_some_and(|(spec, _)| Arc::ptr_eq(spec, original.spec))
+        {
+            last_checked = Some((original.spec, preferences.applies_to(original.spec)));
+        }
+        let applies = last_checked.as_ref().is_some_and(|(_, applies)| *applies);
+        let mut relaxed = applies.then(|| {
             if ignore_preferences {
                 preferences::without_preferences(original.spec)
             } else {
