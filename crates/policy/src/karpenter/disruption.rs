@@ -398,7 +398,8 @@ impl Karpenter {
     /// the decision log (Karpenter's `Unconsolidatable` event).
     ///
     /// A candidate whose verdict `verdicts` stored under the same inputs gets that verdict
-    /// without a simulation.
+    /// without a simulation. Its reason is left out of the returned list, because
+    /// [`Karpenter::note_unconsolidatable`] noted it when it was stored.
     fn single_node_consolidation<'v>(
         &self,
         view: &ClusterView<'v>,
@@ -440,8 +441,9 @@ impl Karpenter {
                     continue;
                 }
                 let reusable = verdicts.active() && self.verdict_reusable(node, facts);
-                if reusable && let Some(reason) = verdicts.get(node) {
-                    reasons.push((node.id, reason.clone()));
+                // A stored verdict was noted in the pass that stored it, and noted reasons are
+                // forgotten only when the node leaves, so noting it again would change nothing.
+                if reusable && verdicts.get(node).is_some() {
                     continue;
                 }
                 match self.compute_consolidation(

@@ -282,6 +282,16 @@ pub(crate) struct SimulationCache {
     /// The options of new NodeClaims for lone pods, for the pools without a CPU or memory limit
     /// (which would make them depend on the NodeClaims already opened).
     lone_pods: LonePodCache,
+    /// Working lists of a simulation, kept so that the next simulation reuses their memory.
+    scratch: Scratch,
+}
+
+/// Working lists that a simulation empties before use, see [`solve`].
+#[derive(Debug, Default)]
+struct Scratch {
+    undo: Vec<(usize, Resources, usize)>,
+    claim_order: Vec<usize>,
+    claim_room: Vec<Resources>,
 }
 
 /// The options of new NodeClaims for lone pods, kept apart from the node lists of
@@ -712,13 +722,16 @@ pub(crate) fn solve(
     let SimulationCache {
         fits: node_lists,
         lone_pods,
+        scratch,
     } = cache;
     let node_lists: &BTreeMap<*const PodSpec, Vec<usize>> = node_lists;
     // A pod that lands is not tried again, so each pod adds at most one entry to the two lists
     // below. Sizing them for every pod up front saves their growth by copying.
     let max_placements = removal.moved.len() + pods.pods.len();
     // Free capacity and ports of `nodes` as they were, restored before returning.
-    let mut undo: Vec<(usize, Resources, usize)> = Vec::with_capacity(max_placements);
+    let mut undo = std::mem::take(&mut scratch.undo);
+    undo.clear();
+    undo.reserve(max_placements);
 
     let mut placement = Placement {
         on_existing: Vec::with_capacity(max_placements),
@@ -735,10 +748,12 @@ pub(crate) fn solve(
     let mut resume: Vec<ResumePoint<'_>> = Vec::new();
     // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
     // up to date as pods join instead of sorted per pod.
-    let mut claim_order: Vec<usize> = Vec::new();
+    let mut claim_order = std::mem::take(&mut scratch.claim_order);
+    claim_order.clear();
     // Per open NodeClaim, each quantity's maximum over the room of its options. Requests that
     // exceed it fit none of the options, so the NodeClaim is passed over without a scan.
-    let mut claim_room: Vec<Resources> = Vec::new();
+    let mut claim_room = std::mem::take(&mut scratch.claim_room);
+    claim_room.clear();
     let max_room = |pool: &ResolvedPool, options: &[usize]| {
         options
             .iter()
@@ -836,6 +851,9 @@ pub(crate) fn solve(
         }
 
         // 2. NodeClaims opened in this simulation, fewest pods first.
+        let plain_spec = pod.spec.host_ports.is_empty()
+            && pod.spec.node_selector.is_empty()
+            && pod.spec.node_affinity.required.is_empty();
         // Options are price-ordered, so the larger ones that are likelier to fit come last; the
         // search runs from there.
         let joined = claim_order.iter().position(|&i| {
@@ -845,11 +863,15 @@ pub(crate) fn solve(
             requests.fits_in(&claim_room[i])
                 && tolerates_every(&pod.spec.tolerations, &pool.config.taints)
                 && ports_free(pod.spec, &claim.ports)
-                && claim
-                    .options
-                    .iter()
-                    .rev()
-                    .any(|&o| option_fits(pool, o, pod.spec, &requests, claim.zone.as_ref()))
+                && claim.options.iter().rev().any(|&o| {
+                    // For a spec without host ports, node selector or required node affinity,
+                    // `option_fits` checks only the resources.
+                    if plain_spec {
+                        requests.fits_in(&pool.options[o].room)
+                    } else {
+                        option_fits(pool, o, pod.spec, &requests, claim.zone.as_ref())
+                    }
+                })
                 && keeps_min_values(pool, claim, pod.spec, &requests)
                 && (!record || tracker.allows_simulated(pod.spec, &claim.domain()))
         });
@@ -1053,10 +1075,13 @@ pub(crate) fn solve(
     };
     placement.moved_pod_on_uninitialized = stopped;
     drop(relaxed_specs);
-    for (index, free, ports) in undo.into_iter().rev() {
+    for &(index, free, ports) in undo.iter().rev() {
         nodes[index].free = free;
         nodes[index].ports.truncate(ports);
     }
+    scratch.undo = undo;
+    scratch.claim_order = claim_order;
+    scratch.claim_room = claim_room;
     // The caller rejects a stopped simulation without reading its NodeClaims, so their options
     // are settled only when the simulation ran to the end.
     if !stopped && !removal.unsettled {
