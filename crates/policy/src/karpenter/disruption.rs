@@ -14,7 +14,7 @@ use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
     Placement, Removal, SimNode, SimulationCache, SortedPods, any_host_ports, placement_order,
-    solve, sort_nodes, unschedulable_pods,
+    simulation_order, solve, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -330,17 +330,19 @@ impl Karpenter {
         pools
             .iter()
             .map(|pool| {
-                let nodes: Vec<&Node> = view
-                    .cluster
-                    .nodes()
-                    .filter(|n| n.owner == pool.config.name && n.state != NodeState::Launching)
-                    .collect();
-                let total = nodes.len() as u32;
+                // The pool's nodes past launch, and how many of them are being disrupted.
+                let mut total = 0u32;
+                let mut disrupting = 0u32;
+                for n in view.cluster.nodes() {
+                    if n.owner != pool.config.name || n.state == NodeState::Launching {
+                        continue;
+                    }
+                    total += 1;
+                    if n.state == NodeState::Deleting || self.disrupting.contains(&n.id) {
+                        disrupting += 1;
+                    }
+                }
                 let allowed = pool.config.allowed_disruptions(reason, total, now_unix);
-                let disrupting = nodes
-                    .iter()
-                    .filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id))
-                    .count() as u32;
                 allowed.saturating_sub(disrupting)
             })
             .collect()
@@ -549,16 +551,20 @@ impl Karpenter {
     /// being deleted, not cordoned, not being disrupted; in the simulation's order. Host ports in
     /// use are collected only with `ports`.
     fn destination_nodes<'v>(&self, view: &ClusterView<'v>, ports: bool) -> Vec<SimNode<'v>> {
-        let mut nodes: Vec<SimNode<'v>> = view
+        let mut nodes: Vec<&'v Node> = view
             .cluster
             .nodes()
             .filter(|n| {
                 n.state != NodeState::Deleting && !n.cordoned && !self.disrupting.contains(&n.id)
             })
-            .map(|n| SimNode::new(n, view.cluster, ports))
             .collect();
-        sort_nodes(&mut nodes);
+        // Sorting the references, on the keys of `sort_nodes` and from the same order, gives
+        // the order `sort_nodes` would, and moves a pointer per swap instead of a `SimNode`.
+        nodes.sort_by(|a, b| simulation_order(a, b));
         nodes
+            .into_iter()
+            .map(|n| SimNode::new(n, view.cluster, ports))
+            .collect()
     }
 
     /// Nodes that may not receive a consolidation candidate's pods because they are still

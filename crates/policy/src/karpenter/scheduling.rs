@@ -187,11 +187,16 @@ pub(crate) fn any_host_ports<'p, 'a: 'p>(pods: impl IntoIterator<Item = &'p SimP
 
 /// Sorts nodes into the order the simulation tries them: initialized first, then by name.
 pub(crate) fn sort_nodes(nodes: &mut [SimNode<'_>]) {
-    nodes.sort_by(|a, b| {
-        b.initialized
-            .cmp(&a.initialized)
-            .then_with(|| a.node.name.cmp(&b.node.name))
-    });
+    nodes.sort_by(|a, b| simulation_order(a.node, b.node));
+}
+
+/// Compares two nodes in the order the simulation tries them: initialized (Ready) first, then
+/// by name. [`SimNode::new`] marks exactly the Ready nodes initialized.
+pub(crate) fn simulation_order(a: &Node, b: &Node) -> std::cmp::Ordering {
+    let initialized = |node: &Node| node.state == NodeState::Ready;
+    initialized(b)
+        .cmp(&initialized(a))
+        .then_with(|| a.name.cmp(&b.name))
 }
 
 /// A NodeClaim opened by the simulation.
