@@ -624,8 +624,10 @@ impl Karpenter {
             Some(base) => base,
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
+        // Pod ids are unique, so `placement_order` is a total order and an unstable sort gives
+        // the order a stable one would.
         if candidates.len() > 1 {
-            pods.sort_by(placement_order);
+            pods.sort_unstable_by(placement_order);
         }
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
@@ -742,10 +744,22 @@ impl Karpenter {
         };
         let price_of =
             |i: usize| self.option_price(view, pool, i, capacity_type, claim.zone.as_ref());
+        // On-demand prices never fall along the options, because the pool's options are sorted
+        // by on-demand price and a NodeClaim keeps its options in the pool's order. So the
+        // options cheaper than the candidates are a prefix, found by a binary search.
+        let considered = match capacity_type {
+            CapacityType::OnDemand => {
+                debug_assert!(claim.options.is_sorted());
+                let end = claim
+                    .options
+                    .partition_point(|&i| pool.options[i].price < candidate_price);
+                &claim.options[..end]
+            }
+            CapacityType::Spot => &claim.options[..],
+        };
         // The simulation leaves the options unsettled, so the options that cannot hold the pods
         // are dropped here, in the same pass as the price filter.
-        let mut cheaper: Vec<usize> = claim
-            .options
+        let mut cheaper: Vec<usize> = considered
             .iter()
             .copied()
             .filter(|&i| {
