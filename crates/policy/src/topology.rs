@@ -146,6 +146,11 @@ impl<'a> TopologyTracker<'a> {
         }
     }
 
+    /// Returns the real pods that count nowhere, as given to [`TopologyTracker::rescheduling`].
+    pub fn rescheduled(&self) -> &[PodId] {
+        &self.rescheduled
+    }
+
     /// Checks whether this simulation has placed a pod with required pod anti-affinity.
     pub fn has_placed_anti_affinity(&self) -> bool {
         !self.placed_with_anti_affinity.is_empty()

@@ -14,7 +14,7 @@ use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
     Placement, Removal, SimNode, SimulationCache, SortedPods, any_host_ports, placement_order,
-    solve, sort_nodes, unschedulable_pods,
+    simulation_order, solve, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -330,17 +330,19 @@ impl Karpenter {
         pools
             .iter()
             .map(|pool| {
-                let nodes: Vec<&Node> = view
-                    .cluster
-                    .nodes()
-                    .filter(|n| n.owner == pool.config.name && n.state != NodeState::Launching)
-                    .collect();
-                let total = nodes.len() as u32;
+                // The pool's nodes past launch, and how many of them are being disrupted.
+                let mut total = 0u32;
+                let mut disrupting = 0u32;
+                for n in view.cluster.nodes() {
+                    if n.owner != pool.config.name || n.state == NodeState::Launching {
+                        continue;
+                    }
+                    total += 1;
+                    if n.state == NodeState::Deleting || self.disrupting.contains(&n.id) {
+                        disrupting += 1;
+                    }
+                }
                 let allowed = pool.config.allowed_disruptions(reason, total, now_unix);
-                let disrupting = nodes
-                    .iter()
-                    .filter(|n| n.state == NodeState::Deleting || self.disrupting.contains(&n.id))
-                    .count() as u32;
                 allowed.saturating_sub(disrupting)
             })
             .collect()
@@ -398,7 +400,8 @@ impl Karpenter {
     /// the decision log (Karpenter's `Unconsolidatable` event).
     ///
     /// A candidate whose verdict `verdicts` stored under the same inputs gets that verdict
-    /// without a simulation.
+    /// without a simulation. Its reason is left out of the returned list, because
+    /// [`Karpenter::note_unconsolidatable`] noted it when it was stored.
     fn single_node_consolidation<'v>(
         &self,
         view: &ClusterView<'v>,
@@ -440,8 +443,9 @@ impl Karpenter {
                     continue;
                 }
                 let reusable = verdicts.active() && self.verdict_reusable(node, facts);
-                if reusable && let Some(reason) = verdicts.get(node) {
-                    reasons.push((node.id, reason.clone()));
+                // A stored verdict was noted in the pass that stored it, and noted reasons are
+                // forgotten only when the node leaves, so noting it again would change nothing.
+                if reusable && verdicts.get(node).is_some() {
                     continue;
                 }
                 match self.compute_consolidation(
@@ -547,16 +551,20 @@ impl Karpenter {
     /// being deleted, not cordoned, not being disrupted; in the simulation's order. Host ports in
     /// use are collected only with `ports`.
     fn destination_nodes<'v>(&self, view: &ClusterView<'v>, ports: bool) -> Vec<SimNode<'v>> {
-        let mut nodes: Vec<SimNode<'v>> = view
+        let mut nodes: Vec<&'v Node> = view
             .cluster
             .nodes()
             .filter(|n| {
                 n.state != NodeState::Deleting && !n.cordoned && !self.disrupting.contains(&n.id)
             })
-            .map(|n| SimNode::new(n, view.cluster, ports))
             .collect();
-        sort_nodes(&mut nodes);
+        // Sorting the references, on the keys of `sort_nodes` and from the same order, gives
+        // the order `sort_nodes` would, and moves a pointer per swap instead of a `SimNode`.
+        nodes.sort_by(|a, b| simulation_order(a, b));
         nodes
+            .into_iter()
+            .map(|n| SimNode::new(n, view.cluster, ports))
+            .collect()
     }
 
     /// Nodes that may not receive a consolidation candidate's pods because they are still
@@ -584,6 +592,9 @@ impl Karpenter {
     /// Simulates scheduling without `candidates`: their active pods and every pending pod,
     /// onto the other nodes and new NodeClaims (`SimulateScheduling`). Fails when a
     /// candidate's pod would not schedule, or only on a node that is not initialized.
+    ///
+    /// The NodeClaims' options are not settled ([`Removal::unsettled`]): a caller that reads
+    /// them drops those that cannot hold the NodeClaim's pods.
     pub(super) fn simulate_removal<'v>(
         &self,
         view: &ClusterView<'v>,
@@ -592,7 +603,6 @@ impl Karpenter {
         facts: &PodFacts<'_>,
     ) -> Result<Simulation, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
-        let candidate_set: BTreeSet<NodeId> = candidates.iter().copied().collect();
 
         // Pods to place: the candidates' pods, plus every pod already pending.
         let mut pods = Vec::new();
@@ -614,8 +624,10 @@ impl Karpenter {
             Some(base) => base,
             None => fresh.insert(ConsolidationBase::new(self, view, false)),
         };
+        // Pod ids are unique, so `placement_order` is a total order and an unstable sort gives
+        // the order a stable one would.
         if candidates.len() > 1 {
-            pods.sort_by(placement_order);
+            pods.sort_unstable_by(placement_order);
         }
 
         // The other nodes: the pass's shared list, unless a pod needs host ports, which the
@@ -623,14 +635,17 @@ impl Karpenter {
         // NOTE: v1.14 keeps only the candidates' pods off nodes inside their consolidateAfter
         // window; here the pending pods are kept off them too.
         let mut limits = base.limits.clone();
-        // The candidates' pods are placed again, so they count nowhere in topology.
-        let mut tracker =
-            TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods.clone());
-        let mut excluded: Vec<NodeId> = candidate_set.iter().copied().collect();
+        // The candidates' pods are placed again, so they count nowhere in topology. The tracker
+        // keeps their ids, which the checks below read back.
+        let mut tracker = TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods);
+        let mut excluded = candidates.to_vec();
+        excluded.sort_unstable();
+        excluded.dedup();
         excluded.extend(self.destinations_under_consolidate_after(view));
         let removal = Removal {
             excluded: &excluded,
             moved: &pods,
+            unsettled: true,
         };
         // The pending pods are borrowed, so that they are not copied per simulation.
         let placement = if base.pending.host_ports() || any_host_ports(&pods) {
@@ -660,6 +675,7 @@ impl Karpenter {
         if placement.moved_pod_on_uninitialized {
             return Err(Unconsolidatable::UninitializedDestination);
         }
+        let candidate_pods = tracker.rescheduled();
         let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
         if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);
@@ -728,11 +744,27 @@ impl Karpenter {
         };
         let price_of =
             |i: usize| self.option_price(view, pool, i, capacity_type, claim.zone.as_ref());
-        let mut cheaper: Vec<usize> = claim
-            .options
+        // On-demand prices never fall along the options, because the pool's options are sorted
+        // by on-demand price and a NodeClaim keeps its options in the pool's order. So the
+        // options cheaper than the candidates are a prefix, found by a binary search.
+        let considered = match capacity_type {
+            CapacityType::OnDemand => {
+                debug_assert!(claim.options.is_sorted());
+                let end = claim
+                    .options
+                    .partition_point(|&i| pool.options[i].price < candidate_price);
+                &claim.options[..end]
+            }
+            CapacityType::Spot => &claim.options[..],
+        };
+        // The simulation leaves the options unsettled, so the options that cannot hold the pods
+        // are dropped here, in the same pass as the price filter.
+        let mut cheaper: Vec<usize> = considered
             .iter()
             .copied()
-            .filter(|&i| price_of(i).is_some_and(|p| p < candidate_price))
+            .filter(|&i| {
+                claim.option_holds_pods(pool, i) && price_of(i).is_some_and(|p| p < candidate_price)
+            })
             .collect();
         // The cheaper types must still meet minValues, the NodeClaim's relaxed ones under
         // BestEffort, before the empty check (`RemoveInstanceTypeOptionsByPriceAndMinValues`).

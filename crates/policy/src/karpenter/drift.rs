@@ -201,9 +201,12 @@ impl Karpenter {
             if budgets[pool] == 0 {
                 continue;
             }
-            let Ok(simulation) = self.simulate_removal(view, &[node.id], None, facts) else {
+            let Ok(mut simulation) = self.simulate_removal(view, &[node.id], None, facts) else {
                 continue;
             };
+            for claim in &mut simulation.placement.claims {
+                claim.settle_options(&pools[claim.pool]);
+            }
             let replacements = simulation
                 .placement
                 .claims

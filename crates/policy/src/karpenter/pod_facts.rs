@@ -44,6 +44,8 @@ struct CachedNode {
     active: bool,
     /// Some reschedulable pod carries `karpenter.sh/do-not-disrupt`.
     do_not_disrupt: bool,
+    /// No reschedulable pod requests a host port or has inter-pod constraints.
+    plain_pods: bool,
     /// Sum of the eviction costs of all pods bound to the node, terminating ones included.
     eviction_cost: f64,
     /// 1 plus the positive eviction costs of the node's reschedulable pods (v1.14
@@ -84,6 +86,7 @@ impl CachedNode {
             pod_changes: node.pod_changes,
             active: false,
             do_not_disrupt: false,
+            plain_pods: true,
             eviction_cost: zero,
             reschedule_cost: 1.0,
             pods: Vec::with_capacity(node.pods.len()),
@@ -100,6 +103,8 @@ impl CachedNode {
                 entry.active = true;
                 entry.reschedule_cost += cost.max(0.0);
                 entry.do_not_disrupt |= pod.spec.do_not_disrupt;
+                entry.plain_pods &=
+                    pod.spec.host_ports.is_empty() && !pod.spec.has_inter_pod_constraints();
                 entry.pod_ids.push(pod.id);
                 entry.pods.push(CachedPod {
                     id: pod.id,
@@ -207,6 +212,12 @@ impl<'c> PodFacts<'c> {
     /// Returns the ids of the node's reschedulable pods, in id order.
     pub(super) fn reschedulable_pod_ids(&self, node: &Node) -> &'c [PodId] {
         &self.entry(node).pod_ids
+    }
+
+    /// Checks that none of the node's reschedulable pods requests a host port or has inter-pod
+    /// constraints.
+    pub(super) fn has_plain_pods(&self, node: &Node) -> bool {
+        self.entry(node).plain_pods
     }
 
     /// Checks whether a node has no reschedulable pods: terminating pods do not count (DaemonSet

@@ -16,7 +16,8 @@ use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::plugins::used_host_ports;
 use autoscale_sim_kube::{
-    Cluster, LABEL_ZONE, Node, NodeId, NodeState, Pod, PodId, PodSpec, passes_static_filters,
+    Cluster, LABEL_ZONE, Node, NodeId, NodeState, Pod, PodId, PodSpec, WhenUnsatisfiable,
+    passes_static_filters,
 };
 
 use super::preferences::{self, Preferences, tolerates_every};
@@ -186,11 +187,16 @@ pub(crate) fn any_host_ports<'p, 'a: 'p>(pods: impl IntoIterator<Item = &'p SimP
 
 /// Sorts nodes into the order the simulation tries them: initialized first, then by name.
 pub(crate) fn sort_nodes(nodes: &mut [SimNode<'_>]) {
-    nodes.sort_by(|a, b| {
-        b.initialized
-            .cmp(&a.initialized)
-            .then_with(|| a.node.name.cmp(&b.node.name))
-    });
+    nodes.sort_by(|a, b| simulation_order(a.node, b.node));
+}
+
+/// Compares two nodes in the order the simulation tries them: initialized (Ready) first, then
+/// by name. [`SimNode::new`] marks exactly the Ready nodes initialized.
+pub(crate) fn simulation_order(a: &Node, b: &Node) -> std::cmp::Ordering {
+    let initialized = |node: &Node| node.state == NodeState::Ready;
+    initialized(b)
+        .cmp(&initialized(a))
+        .then_with(|| a.name.cmp(&b.name))
 }
 
 /// A NodeClaim opened by the simulation.
@@ -280,7 +286,24 @@ pub(crate) struct SimulationCache {
     fits: BTreeMap<*const PodSpec, Vec<usize>>,
     /// The options of new NodeClaims for lone pods, for the pools without a CPU or memory limit
     /// (which would make them depend on the NodeClaims already opened).
-    lone_pod_options: Vec<LonePodOptions>,
+    lone_pods: LonePodCache,
+    /// Working lists of a simulation, kept so that the next simulation reuses their memory.
+    scratch: Scratch,
+}
+
+/// Working lists that a simulation empties before use, see [`solve`].
+#[derive(Debug, Default)]
+struct Scratch {
+    undo: Vec<(usize, Resources, usize)>,
+    claim_order: Vec<usize>,
+    claim_room: Vec<Resources>,
+}
+
+/// The options of new NodeClaims for lone pods, kept apart from the node lists of
+/// [`SimulationCache`] so that a simulation can read those lists while it adds options here.
+#[derive(Debug, Default)]
+struct LonePodCache {
+    entries: Vec<LonePodOptions>,
 }
 
 /// The options a new NodeClaim of a pool keeps for a lone pod of a spec in a zone.
@@ -308,7 +331,9 @@ impl SimulationCache {
                 .collect()
         });
     }
+}
 
+impl LonePodCache {
     /// Returns the options of a new NodeClaim of `pool` for a lone pod of `spec` in `zone`,
     /// computed by `compute` the first time. The options are borrowed from the cache, so that a
     /// caller that only checks for them copies nothing.
@@ -321,22 +346,22 @@ impl SimulationCache {
     ) -> Option<&[usize]> {
         let key = Arc::as_ptr(spec);
         let found = self
-            .lone_pod_options
+            .entries
             .iter()
             .position(|entry| entry.pool == pool && entry.spec == key && &entry.zone == zone);
         let index = match found {
             Some(index) => index,
             None => {
-                self.lone_pod_options.push(LonePodOptions {
+                self.entries.push(LonePodOptions {
                     pool,
                     spec: key,
                     zone: zone.clone(),
                     options: compute(),
                 });
-                self.lone_pod_options.len() - 1
+                self.entries.len() - 1
             }
         };
-        self.lone_pod_options[index].options.as_deref()
+        self.entries[index].options.as_deref()
     }
 }
 
@@ -356,6 +381,22 @@ pub(crate) struct Placement {
     pub moved_pod_on_uninitialized: bool,
 }
 
+impl SimClaim {
+    /// Checks whether option `option` of `pool`, the NodeClaim's pool, can hold the NodeClaim's
+    /// pods. Settling keeps the options that pass this check.
+    pub fn option_holds_pods(&self, pool: &ResolvedPool, option: usize) -> bool {
+        self.requests.fits_in(&pool.options[option].room)
+    }
+
+    /// Drops the options that cannot hold the NodeClaim's pods, for a simulation run with
+    /// [`Removal::unsettled`].
+    pub fn settle_options(&mut self, pool: &ResolvedPool) {
+        let requests = self.requests;
+        self.options
+            .retain(|&o| requests.fits_in(&pool.options[o].room));
+    }
+}
+
 /// The nodes a consolidation simulation takes away and the pods it moves off them.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Removal<'r> {
@@ -363,6 +404,19 @@ pub(crate) struct Removal<'r> {
     pub excluded: &'r [NodeId],
     /// The pods moved off the removed nodes, sorted by [`placement_order`].
     pub moved: &'r [SimPod<'r>],
+    /// Leaves the NodeClaims' options unsettled: they may include options too small for the
+    /// NodeClaim's pods, which [`SimClaim::settle_options`] drops. A caller that reads the
+    /// options of only some results sets it, to skip settling the others.
+    pub unsettled: bool,
+}
+
+/// The start of the first-fit search for the next pod of a spec.
+struct ResumePoint<'l> {
+    spec: *const PodSpec,
+    /// A position in `list` when the spec has one, otherwise a node index.
+    at: usize,
+    /// The spec's list of [`SimulationCache`], when it has one.
+    list: Option<&'l [usize]>,
 }
 
 /// The place a simulation found for a pod.
@@ -418,6 +472,17 @@ fn affinity_fits(
                         None => zones.iter().any(|z| zone_matches(r, z)),
                     }
                 })
+        })
+}
+
+/// Checks whether [`new_node_zone`] can pick a zone for a pod with `spec`. Without a zone in
+/// its node selector, a required node-affinity term or a DoNotSchedule zone spread constraint,
+/// it returns `Some(None)` or `None`, so the NodeClaim's zone stays unset.
+fn may_pin_zone(spec: &PodSpec) -> bool {
+    spec.node_selector.contains_key(LABEL_ZONE)
+        || !spec.node_affinity.required.is_empty()
+        || spec.topology_spread.iter().any(|c| {
+            c.topology_key == LABEL_ZONE && c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
         })
 }
 
@@ -499,7 +564,7 @@ impl NewClaim<'_> {
         spec: &Arc<PodSpec>,
         own_spec: bool,
         tracker: &TopologyTracker<'_>,
-        cache: &'s mut SimulationCache,
+        cache: &'s mut LonePodCache,
     ) -> Option<(Cow<'s, [usize]>, Option<String>)> {
         let pool = self.pool;
         if !tolerates_every(&spec.tolerations, &pool.config.taints) || pool.zones.is_empty() {
@@ -586,7 +651,7 @@ fn moved_pods_always_land(
     pools: &[ResolvedPool],
     remaining_limits: &[RemainingLimits],
     tracker: &TopologyTracker<'_>,
-    cache: &mut SimulationCache,
+    cache: &mut LonePodCache,
     preferences: &Preferences,
 ) -> bool {
     if tracker.has_placed_anti_affinity() {
@@ -657,11 +722,21 @@ pub(crate) fn solve(
             cache.add(pod.spec, nodes);
         }
     }
+    // The node lists stay as they are for the rest of the simulation, which adds only options
+    // of new NodeClaims to the cache.
+    let SimulationCache {
+        fits: node_lists,
+        lone_pods,
+        scratch,
+    } = cache;
+    let node_lists: &BTreeMap<*const PodSpec, Vec<usize>> = node_lists;
     // A pod that lands is not tried again, so each pod adds at most one entry to the two lists
     // below. Sizing them for every pod up front saves their growth by copying.
     let max_placements = removal.moved.len() + pods.pods.len();
     // Free capacity and ports of `nodes` as they were, restored before returning.
-    let mut undo: Vec<(usize, Resources, usize)> = Vec::with_capacity(max_placements);
+    let mut undo = std::mem::take(&mut scratch.undo);
+    undo.clear();
+    undo.reserve(max_placements);
 
     let mut placement = Placement {
         on_existing: Vec::with_capacity(max_placements),
@@ -671,16 +746,19 @@ pub(crate) fn solve(
     // of its pods cannot take a later one either (free capacity only shrinks), so the first-fit
     // search resumes at the node that took the previous pod of the spec: the same node as a
     // scan from the start, found without rescanning. For a spec in `cache`, it stores the
-    // position in the spec's list, which saves a binary search per pod.
+    // position in the spec's list, which saves a binary search per pod, and the list itself,
+    // which saves a map lookup per pod.
     // A simulation places pods of a few specs, so a list searched from the front finds a spec
     // faster than a map. Its order never matters, because it is only looked up.
-    let mut resume: Vec<(*const PodSpec, usize)> = Vec::new();
+    let mut resume: Vec<ResumePoint<'_>> = Vec::new();
     // The open NodeClaims in the order a pod tries to join them (by pod count, then index), kept
     // up to date as pods join instead of sorted per pod.
-    let mut claim_order: Vec<usize> = Vec::new();
+    let mut claim_order = std::mem::take(&mut scratch.claim_order);
+    claim_order.clear();
     // Per open NodeClaim, each quantity's maximum over the room of its options. Requests that
     // exceed it fit none of the options, so the NodeClaim is passed over without a scan.
-    let mut claim_room: Vec<Resources> = Vec::new();
+    let mut claim_room = std::mem::take(&mut scratch.claim_room);
+    claim_room.clear();
     let max_room = |pool: &ResolvedPool, options: &[usize]| {
         options
             .iter()
@@ -701,7 +779,7 @@ pub(crate) fn solve(
             pools,
             remaining_limits,
             tracker,
-            cache,
+            lone_pods,
             &preferences,
         );
     // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
@@ -711,17 +789,21 @@ pub(crate) fn solve(
         let key = Arc::as_ptr(pod.spec);
         let cacheable =
             own_spec && pod.spec.host_ports.is_empty() && !tracker.constrained(pod.spec);
-        let resume_at = cacheable.then(|| {
-            let slot = match resume.iter().position(|&(spec, _)| spec == key) {
+        let point = cacheable.then(|| {
+            let slot = match resume.iter().position(|point| point.spec == key) {
                 Some(slot) => slot,
                 None => {
-                    resume.push((key, 0));
+                    resume.push(ResumePoint {
+                        spec: key,
+                        at: 0,
+                        list: node_lists.get(&key).map(Vec::as_slice),
+                    });
                     resume.len() - 1
                 }
             };
-            &mut resume[slot].1
+            &mut resume[slot]
         });
-        let start = resume_at.as_deref().copied().unwrap_or(0);
+        let start = point.as_ref().map_or(0, |point| point.at);
         let mut fits = |index: usize| {
             let n = &nodes[index];
             pod.spec.requests.fits_in(&n.free)
@@ -733,7 +815,8 @@ pub(crate) fn solve(
         };
         // With a listed spec, `start` and the resume point are positions in its list, otherwise
         // node indexes. The cache gains no spec during a solve, so each key keeps one kind.
-        let listed = cache.fits.get(&key).filter(|_| cacheable);
+        let listed = point.as_ref().and_then(|point| point.list);
+        let resume_at = point.map(|point| &mut point.at);
         let found = match listed {
             Some(list) => {
                 // The list holds only nodes that pass the static filters and taints for the
@@ -773,6 +856,9 @@ pub(crate) fn solve(
         }
 
         // 2. NodeClaims opened in this simulation, fewest pods first.
+        let plain_spec = pod.spec.host_ports.is_empty()
+            && pod.spec.node_selector.is_empty()
+            && pod.spec.node_affinity.required.is_empty();
         // Options are price-ordered, so the larger ones that are likelier to fit come last; the
         // search runs from there.
         let joined = claim_order.iter().position(|&i| {
@@ -782,11 +868,15 @@ pub(crate) fn solve(
             requests.fits_in(&claim_room[i])
                 && tolerates_every(&pod.spec.tolerations, &pool.config.taints)
                 && ports_free(pod.spec, &claim.ports)
-                && claim
-                    .options
-                    .iter()
-                    .rev()
-                    .any(|&o| option_fits(pool, o, pod.spec, &requests, claim.zone.as_ref()))
+                && claim.options.iter().rev().any(|&o| {
+                    // For a spec without host ports, node selector or required node affinity,
+                    // `option_fits` checks only the resources.
+                    if plain_spec {
+                        requests.fits_in(&pool.options[o].room)
+                    } else {
+                        option_fits(pool, o, pod.spec, &requests, claim.zone.as_ref())
+                    }
+                })
                 && keeps_min_values(pool, claim, pod.spec, &requests)
                 && (!record || tracker.allows_simulated(pod.spec, &claim.domain()))
         });
@@ -795,7 +885,6 @@ pub(crate) fn solve(
             let claim = &mut placement.claims[i];
             let pool = &pools[claim.pool];
             let requests = claim.requests + pod.spec.requests;
-            let zone = claim.zone.clone();
             if pod.spec.node_selector.is_empty()
                 && pod.spec.node_affinity.required.is_empty()
                 && pod.spec.host_ports.is_empty()
@@ -804,6 +893,7 @@ pub(crate) fn solve(
                 // Only the resource check can drop options; it is applied once at the end
                 // (`settle_options`), which keeps the same options since requests only grow.
             } else {
+                let zone = claim.zone.clone();
                 claim
                     .options
                     .retain(|&o| option_fits(pool, o, pod.spec, &requests, zone.as_ref()));
@@ -820,7 +910,9 @@ pub(crate) fn solve(
                 }
             }
             claim.requests = requests;
-            if claim.zone.is_none() {
+            // A pod that cannot pin a zone leaves the NodeClaim's zone unset, so the zone choice
+            // is skipped for it.
+            if claim.zone.is_none() && may_pin_zone(pod.spec) {
                 claim.zone = new_node_zone(pod.spec, &pool.zones, tracker).flatten();
             }
             claim.ports.extend(pod.spec.host_ports.iter().copied());
@@ -848,7 +940,7 @@ pub(crate) fn solve(
                 limits: &remaining_limits[index],
                 hostname: &hostname,
             };
-            let (options, zone) = new_claim.options(pod.spec, own_spec, tracker, cache)?;
+            let (options, zone) = new_claim.options(pod.spec, own_spec, tracker, lone_pods)?;
             Some((index, options.into_owned(), zone))
         });
         match opened {
@@ -864,13 +956,21 @@ pub(crate) fn solve(
                 } else {
                     Vec::new()
                 };
+                // A NodeClaim takes at most its largest option's pod count, and at most every
+                // pod of the simulation. Reserving that up front saves growing the list by
+                // copying as pods join. The capacity changes no result.
+                let max_pods = usize::try_from(pools[pool].max_room.pods)
+                    .unwrap_or(1)
+                    .clamp(1, max_placements);
+                let mut claim_pods = Vec::with_capacity(max_pods);
+                claim_pods.push(pod.id);
                 let claim = SimClaim {
                     pool,
                     options,
                     zone,
                     hostname,
                     ports: pod.spec.host_ports.clone(),
-                    pods: vec![pod.id],
+                    pods: claim_pods,
                     requests: pod.spec.requests,
                     relaxed_min_values,
                 };
@@ -904,6 +1004,8 @@ pub(crate) fn solve(
         back: VecDeque::new(),
     };
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
+    // The last spec checked for preferences, and whether they apply to it.
+    let mut last_checked: Option<(&Arc<PodSpec>, bool)> = None;
     let mut stopped = false;
     // The pod that came round again with no other pod placed since. It heads the failed pods.
     let mut first_failed = None;
@@ -916,7 +1018,15 @@ pub(crate) fn solve(
         // a time until it fits or none is left (`trySchedule`).
         // Under `--preference-policy=Ignore` the preferences are gone before the first try; a
         // pod's several required node-affinity terms and PreferNoSchedule taints still relax.
-        let mut relaxed = preferences.applies_to(original.spec).then(|| {
+        // Pods of one spec mostly come one after another, and the check depends only on the spec.
+        if !last_checked
+            .as_ref()
+            .is_some_and(|(spec, _)| Arc::ptr_eq(spec, original.spec))
+        {
+            last_checked = Some((original.spec, preferences.applies_to(original.spec)));
+        }
+        let applies = last_checked.as_ref().is_some_and(|(_, applies)| *applies);
+        let mut relaxed = applies.then(|| {
             if ignore_preferences {
                 preferences::without_preferences(original.spec)
             } else {
@@ -970,19 +1080,18 @@ pub(crate) fn solve(
     };
     placement.moved_pod_on_uninitialized = stopped;
     drop(relaxed_specs);
-    for (index, free, ports) in undo.into_iter().rev() {
+    for &(index, free, ports) in undo.iter().rev() {
         nodes[index].free = free;
         nodes[index].ports.truncate(ports);
     }
+    scratch.undo = undo;
+    scratch.claim_order = claim_order;
+    scratch.claim_room = claim_room;
     // The caller rejects a stopped simulation without reading its NodeClaims, so their options
     // are settled only when the simulation ran to the end.
-    if !stopped {
+    if !stopped && !removal.unsettled {
         for claim in &mut placement.claims {
-            let pool = &pools[claim.pool];
-            let requests = claim.requests;
-            claim
-                .options
-                .retain(|&o| requests.fits_in(&pool.options[o].room));
+            claim.settle_options(&pools[claim.pool]);
         }
     }
     placement

@@ -125,11 +125,7 @@ impl Karpenter {
     /// [`SharedInputs`]: it is on-demand, and none of its pods has inter-pod constraints or
     /// requests a host port.
     pub(super) fn verdict_reusable(&self, node: &Node, facts: &PodFacts<'_>) -> bool {
-        node.capacity_type == CapacityType::OnDemand
-            && facts.reschedulable_pods(node).iter().all(|pod| {
-                let pod = pod.sim_pod();
-                pod.spec.host_ports.is_empty() && !pod.spec.has_inter_pod_constraints()
-            })
+        node.capacity_type == CapacityType::OnDemand && facts.has_plain_pods(node)
     }
 }
 
