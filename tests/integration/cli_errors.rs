@@ -207,6 +207,20 @@ fn argument_cases() -> Vec<ArgumentCase> {
             expected: vec!["--trace \"web=\" is not NAME=PATH"],
         },
         ArgumentCase {
+            name: "validate trace given twice",
+            args: vec![
+                "validate",
+                "{scenario}",
+                "--trace",
+                "web=a.csv",
+                "--trace",
+                "web=b.csv",
+            ],
+            expected: vec![
+                "--trace names load \"web\" twice, with a.csv and b.csv; give each load one --trace",
+            ],
+        },
+        ArgumentCase {
             name: "trace override file missing",
             args: vec![
                 "compare",

@@ -338,15 +338,24 @@ fn completion_script(shell: clap_complete::Shell) -> String {
 }
 
 fn parse_traces(traces: &[String]) -> Result<BTreeMap<String, PathBuf>, Failure> {
-    traces
-        .iter()
-        .map(|t| {
-            t.split_once('=')
-                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
-                .map(|(name, path)| (name.to_string(), PathBuf::from(path)))
-                .ok_or_else(|| Failure::input(format!("--trace {t:?} is not NAME=PATH; write for example --trace web=traces/web.csv")))
-        })
-        .collect()
+    let mut parsed = BTreeMap::new();
+    for t in traces {
+        let (name, path) = t
+            .split_once('=')
+            .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+            .ok_or_else(|| {
+                Failure::input(format!(
+                    "--trace {t:?} is not NAME=PATH; write for example --trace web=traces/web.csv"
+                ))
+            })?;
+        if let Some(earlier) = parsed.insert(name.to_string(), PathBuf::from(path)) {
+            return Err(Failure::input(format!(
+                "--trace names load {name:?} twice, with {} and {path}; give each load one --trace",
+                earlier.display()
+            )));
+        }
+    }
+    Ok(parsed)
 }
 
 fn overrides(options: &RunOptions) -> Result<Overrides, Failure> {
