@@ -652,3 +652,61 @@ fn same_time_pool_updates_warn() {
     let output = run(&scenario);
     assert!(output.decisions.iter().all(|d| d.reason != "Drifted"));
 }
+
+/// Four do-not-disrupt pods on nodes that expire after 2 h and wait up to 10 min for them.
+const PINNED_EXPIRY: &str = r#"
+name: pinned-expiry
+seed: 1
+duration: 3h
+cloud:
+  launchLatency: {distribution: fixed, mean: 40s}
+workloads:
+  - kind: Deployment
+    metadata: {name: web}
+    replicas: 4
+    template:
+      metadata:
+        annotations: {karpenter.sh/do-not-disrupt: "true"}
+      spec:
+        containers: [{name: web, resources: {requests: {cpu: "1", memory: 2Gi}}}]
+policies:
+  - name: karpenter
+    karpenter:
+      nodePools:
+        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {name: default}
+          spec:
+            template:
+              spec:
+                expireAfter: 2h
+                terminationGracePeriod: 10m
+                requirements:
+                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m6i]}
+            disruption: {consolidateAfter: Never, budgets: [{nodes: "0"}]}
+"#;
+
+#[test]
+fn expired_node_pods_replaced_at_once() {
+    // The provisioner wakes when the expired node is tainted, so its pinned pods get a new
+    // node one batch idle time (1 s) after the deletion, not when the old node is gone.
+    let output = run(&scenario(PINNED_EXPIRY));
+
+    let expired = output
+        .decisions
+        .iter()
+        .find(|d| d.action == "delete" && d.reason == "Expired")
+        .expect("the node expires");
+    let next_launch = output
+        .decisions
+        .iter()
+        .find(|d| d.action == "launch" && d.time_ms > expired.time_ms)
+        .expect("a replacement is launched");
+    assert_eq!(next_launch.time_ms, expired.time_ms + 1_000);
+    let terminated = output
+        .decisions
+        .iter()
+        .find(|d| d.action == "terminate" && d.node == expired.node)
+        .expect("the expired node terminates");
+    assert!(next_launch.time_ms < terminated.time_ms);
+}

@@ -255,6 +255,7 @@ impl Karpenter {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }
+        let mut expired_any = false;
         for (id, expire_after) in expired {
             let node = view.cluster.node(id).expect("listed above");
             let detail = format!(
@@ -269,6 +270,14 @@ impl Karpenter {
             );
             self.delete(actions, node, DisruptionReason::Expired, detail);
             self.disrupting.insert(id);
+            expired_any = true;
+        }
+        // Karpenter's provisioner wakes for a node tainted for deletion (the provisioning
+        // NodeController, kubernetes-sigs/karpenter v1.14) and finds its pods a place before
+        // they leave it. Pods that wait for their eviction, such as do-not-disrupt pods, would
+        // otherwise get a node only once theirs is gone.
+        if expired_any {
+            self.trigger_batch(view, actions);
         }
         if let Some(at) = next
             && self.expiration_timer.is_none_or(|armed| armed > at)
