@@ -2431,6 +2431,17 @@ fn build_node_pool(
                 "fix the values list for this operator",
             )
         })?;
+        if let Some(label) = pool.labels.get(key)
+            && !requirement.matches(&BTreeMap::from([(key.to_string(), label.clone())]))
+        {
+            return Err(ctx.error(
+                &req.key,
+                &format!("{at}.key"),
+                Some(key.to_string()),
+                format!("the requirement excludes the template's own label {key}: {label}, so the NodePool can launch no node"),
+                format!("make the requirement allow {label}, or change the label under spec.template.metadata.labels"),
+            ));
+        }
         let allows = |value: &str| {
             requirement.matches(&BTreeMap::from([(
                 LABEL_CAPACITY_TYPE.to_string(),

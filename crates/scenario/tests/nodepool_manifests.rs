@@ -557,3 +557,22 @@ fn unmodelled_node_selector_warns() {
         "pools.yaml: workload web: no node that policy karpenter may launch can hold its pods (requests cpu 500m, memory 1Gi); they will stay Pending"
     );
 }
+
+#[test]
+fn requirement_against_template_label_names_both() {
+    let pool = pool_with(
+        "              consolidateAfter: 1m",
+        "                  - {key: team, operator: In, values: [red]}",
+    )
+    .replace(
+        "            template:\n              spec:",
+        "            template:\n              metadata: {labels: {team: blue}}\n              spec:",
+    );
+
+    let message = load_pool(&pool).expect_err("the NodePool should be rejected");
+
+    assert!(
+        message.starts_with("pools.yaml:26:27: field policies[0].karpenter.nodePools[0].spec.template.spec.requirements[0].key, value \"team\": the requirement excludes the template's own label team: blue, so the NodePool can launch no node\n  fix: make the requirement allow blue, or change the label under spec.template.metadata.labels"),
+        "{message}"
+    );
+}
