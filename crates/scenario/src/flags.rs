@@ -517,6 +517,12 @@ pub fn parse_priorities(text: &str) -> Result<PriorityConfig, PrioritiesError> {
                     "indent with spaces, because YAML does not allow tabs in indentation"
                         .to_string(),
                 )
+            } else if reason.contains("invalid i64") || reason.contains("invalid digit") {
+                // The parser names the Rust type; a priority is a whole number.
+                (
+                    "a priority is not a whole number".to_string(),
+                    fix.to_string(),
+                )
             } else {
                 (
                     format!(
@@ -793,6 +799,7 @@ mod tests {
 
         let error = parse_priorities("50:\n  - ^spot-.*\nhigh:\n  - .*\n").unwrap_err();
         assert_eq!(error.value.as_deref(), Some("high"));
+        assert_eq!(error.message, "a priority is not a whole number");
 
         let error = parse_priorities("50:\n  - a\n50:\n  - b\n").unwrap_err();
         assert_eq!(error.message, "the priority 50 appears twice");

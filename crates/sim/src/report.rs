@@ -169,8 +169,9 @@ pub struct Decision {
     pub time: String,
     /// Policy name.
     pub policy: String,
-    /// `launch`, `launch-failed`, `ready`, `cordon`, `uncordon`, `delete`, `evict`,
-    /// `interruption-notice`, `rebalance-recommendation` or `terminate`, or a policy's note
+    /// `launch`, `launch-failed`, `ready`, `cordon`, `uncordon`, `delete`, `drain-blocked`,
+    /// `evict`, `interruption-notice`, `rebalance-recommendation` or `terminate`, or a policy's
+    /// note
     /// (Cluster Autoscaler's `unneeded`, `unremovable`, `backoff` and `scale-up-limited`, Karpenter's
     /// `unconsolidatable`).
     pub action: String,
