@@ -202,7 +202,8 @@ impl Karpenter {
             if budgets[pool] == 0 {
                 continue;
             }
-            let Ok(mut simulation) = self.simulate_removal(view, &[node.id], None, facts) else {
+            let Ok(mut simulation) = self.simulate_removal(view, &[node.id], None, None, facts)
+            else {
                 continue;
             };
             for claim in &mut simulation.placement.claims {
