@@ -8,6 +8,7 @@ use autoscale_sim_cloud::Price;
 use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodId};
 
+use super::multinode::PrefixPods;
 pub(super) use super::pod_facts::PodFacts;
 use super::pod_facts::pod_eviction_cost;
 use super::verdicts::SingleNodeVerdicts;
@@ -453,6 +454,7 @@ impl Karpenter {
                     Method::SingleNode,
                     &[node.id],
                     Some(base),
+                    None,
                     facts,
                 ) {
                     Ok(command) => {
@@ -594,13 +596,15 @@ impl Karpenter {
     /// candidate's pod would not schedule, or only on a node that is not initialized.
     ///
     /// The NodeClaims' options are not settled ([`Removal::unsettled`]): a caller that reads
-    /// them drops those that cannot hold the NodeClaim's pods.
-    pub(super) fn simulate_removal<'v>(
+    /// them drops those that cannot hold the NodeClaim's pods. `presorted`, when given, keeps
+    /// the sorted pods of the earlier prefixes of the list `candidates` is a prefix of.
+    pub(super) fn simulate_removal<'v, 'c>(
         &self,
         view: &ClusterView<'v>,
         candidates: &[NodeId],
         base: Option<&mut ConsolidationBase<'v>>,
-        facts: &PodFacts<'_>,
+        presorted: Option<&mut PrefixPods<'c>>,
+        facts: &PodFacts<'c>,
     ) -> Result<Simulation, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
 
@@ -611,12 +615,18 @@ impl Karpenter {
         for id in candidates {
             let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
             candidate_price = Price(candidate_price.0 + self.node_price(view, node).0);
-            // Karpenter's reschedulable pods: a terminating StatefulSet pod still needs a place.
-            pods.extend(facts.reschedulable_pods(node).iter().map(|p| p.sim_pod()));
-            candidate_pods.extend_from_slice(facts.reschedulable_pod_ids(node));
+            if presorted.is_none() {
+                // Karpenter's reschedulable pods: a terminating StatefulSet pod still needs a
+                // place.
+                pods.extend(facts.reschedulable_pods(node).iter().map(|p| p.sim_pod()));
+                candidate_pods.extend_from_slice(facts.reschedulable_pod_ids(node));
+            }
         }
-        // Each node's pods come sorted, so the pods of a single candidate need no sort.
-        if candidates.len() > 1 {
+        let sorted = presorted.is_some();
+        if let Some(presorted) = presorted {
+            presorted.take(candidates, view, facts, &mut pods, &mut candidate_pods);
+        } else if candidates.len() > 1 {
+            // Each node's pods come sorted, so the pods of a single candidate need no sort.
             candidate_pods.sort_unstable();
         }
         let mut fresh = None;
@@ -626,7 +636,7 @@ impl Karpenter {
         };
         // Pod ids are unique, so `placement_order` is a total order and an unstable sort gives
         // the order a stable one would.
-        if candidates.len() > 1 {
+        if !sorted && candidates.len() > 1 {
             pods.sort_unstable_by(placement_order);
         }
 
@@ -697,20 +707,23 @@ impl Karpenter {
 
     /// Simulates removing `candidates`: delete when their pods fit on other nodes, replace when
     /// they need exactly one new NodeClaim with options strictly cheaper than the candidates
-    /// (`computeConsolidation`); otherwise the reason nothing can be done.
-    pub(super) fn compute_consolidation<'v>(
+    /// (`computeConsolidation`); otherwise the reason nothing can be done. `presorted`, when
+    /// given, keeps the sorted pods of the earlier prefixes of the list `candidates` is a prefix
+    /// of.
+    pub(super) fn compute_consolidation<'v, 'c>(
         &self,
         view: &ClusterView<'v>,
         method: Method,
         candidates: &[NodeId],
         base: Option<&mut ConsolidationBase<'v>>,
-        facts: &PodFacts<'_>,
+        presorted: Option<&mut PrefixPods<'c>>,
+        facts: &PodFacts<'c>,
     ) -> Result<Command, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
         let Simulation {
             placement,
             candidate_price,
-        } = self.simulate_removal(view, candidates, base, facts)?;
+        } = self.simulate_removal(view, candidates, base, presorted, facts)?;
 
         let claim = match placement.claims.as_slice() {
             [] => {
@@ -955,7 +968,7 @@ impl Karpenter {
             return None;
         }
         let mut fresh = self
-            .compute_consolidation(view, command.method, &command.candidates, None, facts)
+            .compute_consolidation(view, command.method, &command.candidates, None, None, facts)
             .ok()?;
         if command.method == Method::MultiNode {
             self.filter_out_same_type(view, &mut fresh);

@@ -95,6 +95,7 @@ impl Karpenter {
         self.pools = None;
         self.pools(view);
         self.single_node_verdicts.clear();
+        self.expiry_bound = None;
         // A command computed against the old pools is dropped; the next pass recomputes it.
         if self.pending_command.take().is_some() {
             self.arm_disruption(view.now, actions);
@@ -201,7 +202,8 @@ impl Karpenter {
             if budgets[pool] == 0 {
                 continue;
             }
-            let Ok(mut simulation) = self.simulate_removal(view, &[node.id], None, facts) else {
+            let Ok(mut simulation) = self.simulate_removal(view, &[node.id], None, None, facts)
+            else {
                 continue;
             };
             for claim in &mut simulation.placement.claims {
@@ -235,6 +237,9 @@ impl Karpenter {
     /// Expiration: deletes every node of a NodePool whose `expireAfter` has passed since its
     /// launch, ignoring budgets, and arms a timer for the next expiry.
     pub(super) fn expire(&mut self, view: &ClusterView<'_>, actions: &mut Actions) {
+        if !self.expiry_walk_needed(view) {
+            return;
+        }
         let pools = self.pools.as_ref().expect("pools resolved");
         let mut next: Option<SimTime> = None;
         let mut expired = Vec::new();
@@ -255,7 +260,7 @@ impl Karpenter {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }
-        let mut expired_any = false;
+        let expired_none = expired.is_empty();
         for (id, expire_after) in expired {
             let node = view.cluster.node(id).expect("listed above");
             let detail = format!(
@@ -270,20 +275,60 @@ impl Karpenter {
             );
             self.delete(actions, node, DisruptionReason::Expired, detail);
             self.disrupting.insert(id);
-            expired_any = true;
         }
         // Karpenter's provisioner wakes for a node tainted for deletion (the provisioning
         // NodeController, kubernetes-sigs/karpenter v1.14) and finds its pods a place before
         // they leave it. Pods that wait for their eviction, such as do-not-disrupt pods, would
         // otherwise get a node only once theirs is gone.
-        if expired_any {
+        if !expired_none {
             self.trigger_batch(view, actions);
         }
+        // Nodes expired here may still be walked next time, if they are not yet being deleted,
+        // so the bound is kept only after a walk that expired none.
+        self.expiry_bound = expired_none.then(|| (next, view.cluster.next_node_id()));
         if let Some(at) = next
             && self.expiration_timer.is_none_or(|armed| armed > at)
         {
             self.expiration_timer = Some(at);
             actions.set_timer(at, token(TIMER_EXPIRATION, 0));
         }
+    }
+
+    /// Checks whether [`Karpenter::expire`] must walk the nodes, after folding the nodes
+    /// launched since the last walk into the stored bound on their expiry.
+    ///
+    /// Skipping the walk is exact, because the bound is at most the expiry of every node not
+    /// being deleted. It was the least expiry of those nodes when stored, a node's launch time
+    /// and NodePool never change, and a node that leaves or starts deleting only drops out of
+    /// the minimum. Node ids grow with each launch, so the nodes from the stored id on are exactly
+    /// the new ones, and they sit at the end of the id order. When the bound is after now and
+    /// the armed timer is not after it, the walk would expire no node and arm no timer.
+    fn expiry_walk_needed(&mut self, view: &ClusterView<'_>) -> bool {
+        let Some((mut bound, first_new)) = self.expiry_bound else {
+            return true;
+        };
+        let pools = self.pools.as_ref().expect("pools resolved");
+        for position in (0..view.cluster.node_count()).rev() {
+            let node = view.cluster.node_at(position);
+            if node.id < first_new {
+                break;
+            }
+            if node.state == NodeState::Deleting {
+                continue;
+            }
+            let expire_after = self
+                .pool_index(&node.owner)
+                .and_then(|p| pools[p].config.expire_after);
+            if let Some(expire_after) = expire_after {
+                let at = node.launched_at + expire_after;
+                bound = Some(bound.map_or(at, |b| b.min(at)));
+            }
+        }
+        self.expiry_bound = Some((bound, view.cluster.next_node_id()));
+
+        let quiet = bound.is_none_or(|at| {
+            at > view.now && self.expiration_timer.is_some_and(|armed| armed <= at)
+        });
+        !quiet
     }
 }

@@ -515,6 +515,10 @@ pub struct Karpenter {
     template_history: BTreeMap<String, Vec<(SimTime, drift::TemplateFields)>>,
     /// Time of the armed expiration timer, if any.
     expiration_timer: Option<SimTime>,
+    /// A lower bound on the expiry of the nodes not being deleted (`None` when no node expires),
+    /// and the id the next launched node gets. The field is `None` when the next expiration
+    /// check must walk every node.
+    expiry_bound: Option<(Option<SimTime>, NodeId)>,
     /// Nodes held by a command (candidates cordoned for replacement or being deleted).
     disrupting: BTreeSet<NodeId>,
     /// The spot market as this policy sees it (the run's prices), when spot is in play.
@@ -551,6 +555,7 @@ impl Karpenter {
             drifted: BTreeMap::new(),
             template_history: BTreeMap::new(),
             expiration_timer: None,
+            expiry_bound: None,
             disrupting: BTreeSet::new(),
             consolidated: None,
             pod_cache: pod_facts::PodCache::default(),

@@ -2,18 +2,96 @@
 //! together or replaced by one cheaper node
 //! (kubernetes-sigs/karpenter v1.13 `pkg/controllers/disruption/multinodeconsolidation.go`).
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::Price;
-use autoscale_sim_kube::Node;
+use autoscale_sim_kube::{Node, NodeId, PodId};
 
 use super::disruption::{Command, ConsolidationBase, Method, PodFacts};
+use super::scheduling::{SimPod, placement_order};
 use super::{BudgetReason, Karpenter};
 use crate::api::ClusterView;
 
 /// Most candidates one multi-node command considers (`maxParallel` in
 /// `multinodeconsolidation.go`).
 const MAX_MULTI_NODE_CANDIDATES: usize = 100;
+
+/// The reschedulable pods of the candidates of the prefix last simulated, kept sorted from one
+/// simulation of the search to the next.
+///
+/// The binary search tries prefixes of one candidate list, so the pods of the next prefix are
+/// the kept pods less those of the candidates dropped from its end, or plus those of the
+/// candidates added to it. Filtering a sorted list keeps its order, and merging two sorted
+/// lists gives their sorted union. Pod ids are unique, so [`placement_order`] and the order of
+/// ids are total orders, and the result is the order that sorting the prefix's pods gives.
+#[derive(Default)]
+pub(super) struct PrefixPods<'c> {
+    /// Number of candidates whose pods are kept.
+    len: usize,
+    /// The kept pods in placement order, each with its candidate's index in the list.
+    pods: Vec<(usize, SimPod<'c>)>,
+    /// The kept pods' ids in id order, each with its candidate's index in the list.
+    ids: Vec<(PodId, usize)>,
+}
+
+impl<'c> PrefixPods<'c> {
+    /// Keeps the pods of `prefix`, which must be a prefix of the list of every earlier call,
+    /// then appends them to `pods` in placement order and their ids to `ids` in id order.
+    pub(super) fn take(
+        &mut self,
+        prefix: &[NodeId],
+        view: &ClusterView<'_>,
+        facts: &PodFacts<'c>,
+        pods: &mut Vec<SimPod<'c>>,
+        ids: &mut Vec<PodId>,
+    ) {
+        let len = prefix.len();
+        if len <= self.len {
+            self.pods.retain(|(index, _)| *index < len);
+            self.ids.retain(|(_, index)| *index < len);
+        } else {
+            let mut added_pods = Vec::new();
+            let mut added_ids = Vec::new();
+            for (index, id) in prefix.iter().enumerate().skip(self.len) {
+                // A candidate that is gone fails the simulation before its pods are read.
+                let Some(node) = view.cluster.node(*id) else {
+                    continue;
+                };
+                let node_pods = facts.reschedulable_pods(node);
+                added_pods.extend(node_pods.iter().map(|p| (index, p.sim_pod())));
+                let node_ids = facts.reschedulable_pod_ids(node);
+                added_ids.extend(node_ids.iter().map(|&pod| (pod, index)));
+            }
+            added_pods.sort_unstable_by(|a, b| placement_order(&a.1, &b.1));
+            added_ids.sort_unstable();
+            self.pods = merge(&self.pods, &added_pods, |a, b| placement_order(&a.1, &b.1));
+            self.ids = merge(&self.ids, &added_ids, Ord::cmp);
+        }
+        self.len = len;
+
+        pods.extend(self.pods.iter().map(|(_, pod)| *pod));
+        ids.extend(self.ids.iter().map(|(pod, _)| *pod));
+    }
+}
+
+/// Merges two lists sorted by `order` into one sorted list.
+fn merge<T: Copy>(a: &[T], b: &[T], order: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if order(&b[j], &a[i]) == Ordering::Less {
+            merged.push(b[j]);
+            j += 1;
+        } else {
+            merged.push(a[i]);
+            i += 1;
+        }
+    }
+    merged.extend_from_slice(&a[i..]);
+    merged.extend_from_slice(&b[j..]);
+    merged
+}
 
 impl Karpenter {
     /// Multi-node consolidation: sorts the candidates, keeps each while its NodePool's budget
@@ -65,12 +143,20 @@ impl Karpenter {
             MAX_MULTI_NODE_CANDIDATES
         };
         let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
+        let mut presorted = PrefixPods::default();
         let mut best = None;
         while low <= high {
             let mid = (low + high) / 2;
             let prefix = &within_budget[..=mid];
             let valid = self
-                .compute_consolidation(view, Method::MultiNode, prefix, Some(base), facts)
+                .compute_consolidation(
+                    view,
+                    Method::MultiNode,
+                    prefix,
+                    Some(base),
+                    Some(&mut presorted),
+                    facts,
+                )
                 .ok()
                 .map(|mut command| {
                     self.filter_out_same_type(view, &mut command);

@@ -810,7 +810,7 @@ fn spot_merge_ignores_fifteen_rule() {
         cache.refresh(view.cluster);
         let facts = PodFacts::gather(view, &cache);
         let refusal = policy
-            .compute_consolidation(view, Method::SingleNode, &[nodes[0]], None, &facts)
+            .compute_consolidation(view, Method::SingleNode, &[nodes[0]], None, None, &facts)
             .unwrap_err();
         assert_eq!(
             refusal.event().unwrap(),
