@@ -1030,3 +1030,13 @@ fn unused_load_and_pdb_warn() {
         outcome.stderr
     );
 }
+
+#[test]
+fn ca_repeated_expander_warns() {
+    check_flag_warning(
+        "repeated-expander",
+        r#"flags: ["--scale-down-unneeded-time=10m", "--expander=least-waste,least-waste"]"#,
+        "--expander=least-waste,least-waste",
+        "--expander=least-waste,least-waste names an expander twice; the second one changes nothing",
+    );
+}

@@ -2135,6 +2135,22 @@ fn build_cluster_autoscaler(
             "--max-scale-down-parallelism=0 turns scale-down off: no node is ever found unneeded or deleted, as in the real program; write a positive number to allow scale-down".to_string(),
         );
     }
+    // A filter that comes again in the chain gets the options it already narrowed, so it
+    // changes nothing the second time.
+    let chain = &config.expanders;
+    if (1..chain.len()).any(|i| chain[..i].contains(&chain[i]))
+        && let Some(index) = seen.get("--expander")
+    {
+        let flag = &ca.flags[*index];
+        ctx.warn_at(
+            flag,
+            &format!("{field}.flags[{index}]"),
+            format!(
+                "{} names an expander twice; the second one changes nothing",
+                flag.value
+            ),
+        );
+    }
     config.priorities = cluster_autoscaler::priority_config(ca, &config, ctx, field)?;
     Ok(PolicySpec::ClusterAutoscaler(config))
 }
