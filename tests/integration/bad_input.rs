@@ -977,7 +977,7 @@ fn scan_interval_zero() {
 
 #[test]
 fn ca_zero_scale_down_parallelism_warns() {
-    // The real program accepts 0, which turns scale-down off; the loader says so.
+    // The real program accepts 0, which turns scale-down off, so the loader warns about it.
     check_flag_warning(
         "zero-parallelism",
         r#"flags: ["--scale-down-unneeded-time=10m", "--max-scale-down-parallelism=0"]"#,
@@ -988,7 +988,8 @@ fn ca_zero_scale_down_parallelism_warns() {
 
 #[test]
 fn ca_nodes_flag_replacing_sizes_warns() {
-    // --nodes sets the group's bounds, as on the real command line, and says what it replaced.
+    // --nodes sets the group's bounds, as on the real command line, and the warning names
+    // the sizes it replaced.
     check_flag_warning(
         "nodes-flag",
         r#"flags: ["--scale-down-unneeded-time=10m", "--nodes=1:4:general"]"#,

@@ -595,9 +595,9 @@ impl Karpenter {
     /// onto the other nodes and new NodeClaims (`SimulateScheduling`). Fails when a
     /// candidate's pod would not schedule, or only on a node that is not initialized.
     ///
-    /// The NodeClaims' options are not settled ([`Removal::unsettled`]): a caller that reads
-    /// them drops those that cannot hold the NodeClaim's pods. `presorted`, when given, keeps
-    /// the sorted pods of the earlier prefixes of the list `candidates` is a prefix of.
+    /// Leaves the NodeClaims' options unsettled ([`Removal::unsettled`]), so a caller that
+    /// reads them drops those that cannot hold the NodeClaim's pods. `presorted`, when given,
+    /// contains the sorted pods of the earlier prefixes of the list `candidates` is a prefix of.
     pub(super) fn simulate_removal<'v, 'c>(
         &self,
         view: &ClusterView<'v>,
