@@ -2262,14 +2262,9 @@ fn build_karpenter(
             "set version: v1.14 in the karpenter policy, or write WhenEmptyOrUnderutilized",
         ));
     }
-    for (index, update) in k.node_pool_updates.iter().enumerate() {
-        let at = format!("{field}.nodePoolUpdates[{index}]");
-        let pool = build_node_pool(&update.node_pool, ctx, zones, &format!("{at}.nodePool"))?;
-        check_policy_version(&pool, &update.node_pool, config.version, ctx, &at)?;
-    }
     config.node_pool_updates = karpenter_manifests::build_updates(
         k,
-        &config.node_pools,
+        (&config.node_pools, config.version),
         &node_classes,
         ctx,
         (zones, run_end),
@@ -2278,7 +2273,6 @@ fn build_karpenter(
     Ok(PolicySpec::Karpenter(config))
 }
 
-/// Rejects the `Balanced` consolidation policy outside Karpenter v1.14.
 /// Checks a manifest's `apiVersion` and `kind` against the `expected` values.
 pub(crate) fn check_manifest_type(
     ctx: &Ctx<'_>,
@@ -2309,6 +2303,8 @@ pub(crate) fn check_manifest_type(
     Ok(())
 }
 
+/// Rejects the `Balanced` consolidation policy outside Karpenter v1.14; `field` is the
+/// NodePool manifest's path.
 fn check_policy_version(
     pool: &NodePool,
     manifest: &NodePoolManifest,

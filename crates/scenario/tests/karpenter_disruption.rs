@@ -359,6 +359,45 @@ fn balanced_needs_v1_14() {
 }
 
 #[test]
+fn balanced_update_needs_v1_14() {
+    // Only the update's line has this indentation, so the NodePool itself stays as it is.
+    let yaml = DRIFT.replace(
+        "              disruption: {budgets: [{nodes: \"100%\"}]}\n",
+        "              disruption: {consolidationPolicy: Balanced}\n",
+    );
+    assert_ne!(yaml, DRIFT);
+
+    let message = error(&yaml);
+
+    assert!(
+        message.contains(
+            "policies[0].karpenter.nodePoolUpdates[0].nodePool.spec.disruption.consolidationPolicy"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("the Balanced consolidation policy needs Karpenter v1.14"),
+        "{message}"
+    );
+}
+
+#[test]
+fn update_warning_given_once() {
+    let yaml = DRIFT.replace(
+        "                spec:\n                  requirements:",
+        "                spec:\n                  startupTaints: [{key: example.com/a, effect: NoSchedule}]\n                  requirements:",
+    );
+    assert_ne!(yaml, DRIFT);
+
+    let scenario = scenario(&yaml);
+
+    assert_eq!(
+        scenario.warnings,
+        ["karpenter.yaml: NodePool default: startupTaints are accepted but not modelled yet"]
+    );
+}
+
+#[test]
 fn update_of_unknown_pool_rejected() {
     let yaml = DRIFT.replacen(
         "metadata: {name: default}\n            spec:\n              template",

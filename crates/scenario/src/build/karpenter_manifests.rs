@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use autoscale_sim_cloud::{EvictionThreshold, KubeletConfig};
 use autoscale_sim_engine::SimDuration;
 use autoscale_sim_kube::quantity;
-use autoscale_sim_policy::{NodePool, NodePoolUpdate};
+use autoscale_sim_policy::{KarpenterVersion, NodePool, NodePoolUpdate};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -167,7 +167,7 @@ enum Change {
 /// revision.
 pub(super) fn build_updates(
     k: &KarpenterYaml,
-    pools: &[NodePool],
+    (pools, version): (&[NodePool], KarpenterVersion),
     classes: &NodeClasses,
     ctx: &Ctx<'_>,
     (zones, run_end): (&[String], SimDuration),
@@ -253,6 +253,13 @@ pub(super) fn build_updates(
             );
         }
         let mut pending = pending(&update.node_pool, ctx, zones, format!("{at}.nodePool"))?;
+        super::check_policy_version(
+            &pending.pool,
+            &update.node_pool,
+            version,
+            ctx,
+            &format!("{at}.nodePool"),
+        )?;
         resolve_class(&mut pending, classes)?;
         let pool = pending.pool;
         if !pools.iter().any(|p| p.name == pool.name) {
