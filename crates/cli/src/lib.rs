@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use autoscale_sim_report::{
-    HtmlReport, StagedFiles, Summary, all_plots, comparison_table, report_html, summary_json,
+    HtmlReport, StagedFiles, Summary, all_plots, report_html, run_comparison_table, summary_json,
     timeseries_csv, write_decisions_jsonl,
 };
 use autoscale_sim_scenario::{Overrides, Scenario};
@@ -403,10 +403,7 @@ fn execute(
                 scenario.config.seed,
                 scenario.config.duration
             );
-            out!(
-                "{}",
-                comparison_table(&outputs.iter().map(|o| o.report.clone()).collect::<Vec<_>>())
-            );
+            out!("{}", run_comparison_table(&outputs));
         }
     }
     // Wall-clock times go to stderr, so that stdout is the same for the same scenario and seed.
