@@ -134,7 +134,8 @@ enum Format {
     Table,
     /// JSON. For compare and run, the summary.json document with one RunReport per policy in
     /// `results`. For catalog, an array of instance types with their allocatable resources
-    /// and unit prices.
+    /// and prices: `on_demand_usd_per_hour`, `usd_per_vcpu_hour` and `usd_per_gib_hour` in
+    /// dollars, and `on_demand_micro_usd_per_hour` in exact micro-dollars.
     Json,
 }
 
