@@ -390,6 +390,8 @@ fn catalog_json_allocatable_and_prices() {
     assert_eq!(m5_large["allocatable"]["cpu_millicores"], 1930);
     assert_eq!(m5_large["allocatable"]["memory_mib"], 6903);
     assert_eq!(m5_large["allocatable"]["pods"], 29);
+    assert_eq!(m5_large["on_demand_usd_per_hour"].to_string(), "0.096");
+    assert_eq!(m5_large["on_demand_micro_usd_per_hour"], 96_000);
     assert_eq!(m5_large["usd_per_vcpu_hour"].to_string(), "0.048");
     assert_eq!(m5_large["usd_per_gib_hour"].to_string(), "0.012");
 }

@@ -147,6 +147,9 @@ struct Entry<'a> {
     instance_type: &'a InstanceType,
     /// Node allocatable by the EKS and Karpenter formulas, as the table's last column shows it.
     allocatable: Allocatable,
+    /// On-demand price in dollars per hour, rounded to 6 decimals. The exact price is
+    /// `on_demand_micro_usd_per_hour`.
+    on_demand_usd_per_hour: f64,
     /// On-demand price per vCPU, in dollars per vCPU-hour, rounded to 6 decimals.
     usd_per_vcpu_hour: Option<f64>,
     /// On-demand price per GiB of memory, in dollars per GiB-hour, rounded to 6 decimals.
@@ -176,6 +179,7 @@ impl<'a> Entry<'a> {
                 memory_mib: resources.memory_bytes / MIB,
                 pods: resources.pods,
             },
+            on_demand_usd_per_hour: round_micro(price),
             usd_per_vcpu_hour: (t.vcpu > 0).then(|| round_micro(price / f64::from(t.vcpu))),
             usd_per_gib_hour: (gib > 0.0).then(|| round_micro(price / gib)),
         }
@@ -392,6 +396,18 @@ mod tests {
 
         assert!((entry.usd_per_vcpu_hour.unwrap() - 0.048).abs() < 1e-12);
         assert!((entry.usd_per_gib_hour.unwrap() - 0.012).abs() < 1e-12);
+    }
+
+    #[test]
+    fn json_prices_name_their_unit() {
+        let t = m5_large();
+
+        let json: serde_json::Value = serde_json::to_value(Entry::new(&t)).unwrap();
+
+        assert_eq!(json["on_demand_usd_per_hour"].to_string(), "0.096");
+        assert_eq!(json["on_demand_micro_usd_per_hour"], 96_000);
+        assert_eq!(json["usd_per_vcpu_hour"].to_string(), "0.048");
+        assert!(json.get("on_demand_price").is_none(), "{json}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use autoscale_sim_report::{
-    HtmlReport, StagedFiles, Summary, all_plots, comparison_table, report_html, summary_json,
+    HtmlReport, StagedFiles, Summary, all_plots, report_html, run_comparison_table, summary_json,
     timeseries_csv, write_decisions_jsonl,
 };
 use autoscale_sim_scenario::{Overrides, Scenario};
@@ -134,7 +134,8 @@ enum Format {
     Table,
     /// JSON. For compare and run, the summary.json document with one RunReport per policy in
     /// `results`. For catalog, an array of instance types with their allocatable resources
-    /// and unit prices.
+    /// and prices: `on_demand_usd_per_hour`, `usd_per_vcpu_hour` and `usd_per_gib_hour` in
+    /// dollars, and `on_demand_micro_usd_per_hour` in exact micro-dollars.
     Json,
 }
 
@@ -403,10 +404,7 @@ fn execute(
                 scenario.config.seed,
                 scenario.config.duration
             );
-            out!(
-                "{}",
-                comparison_table(&outputs.iter().map(|o| o.report.clone()).collect::<Vec<_>>())
-            );
+            out!("{}", run_comparison_table(&outputs));
         }
     }
     // Wall-clock times go to stderr, so that stdout is the same for the same scenario and seed.

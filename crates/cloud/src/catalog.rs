@@ -68,7 +68,9 @@ pub struct InstanceType {
     /// Maximum pods with the VPC CNI's ENI-limited density: ENIs × (IPv4 addresses per ENI − 1) + 2.
     /// `None` when no ENI data exists; the node then gets Kubernetes' default of 110.
     pub max_pods_eni: Option<u32>,
-    /// Linux on-demand price in us-east-1.
+    /// Linux on-demand price in us-east-1. Serialised as `on_demand_micro_usd_per_hour`, the
+    /// unit of [`Price`], as `total_cost_micro_usd` in `summary.json` names it.
+    #[serde(rename = "on_demand_micro_usd_per_hour")]
     pub on_demand_price: Price,
     /// GPUs (Karpenter label `karpenter.k8s.aws/instance-gpu-count`); see
     /// [`InstanceType::gpu_resource`] for the resource they count as.

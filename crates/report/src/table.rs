@@ -1,7 +1,7 @@
 //! The comparison table that `compare` prints and `report.html` shows: one row per policy,
 //! with spot and launch-failure columns when a policy used spot capacity or a launch failed.
 
-use autoscale_sim_sim::RunReport;
+use autoscale_sim_sim::{RunOutput, RunReport};
 
 /// Column headers of the comparison table, shared by the text table and the HTML report.
 pub(crate) const COMPARISON_HEADERS: [&str; 16] = [
@@ -23,8 +23,19 @@ pub(crate) const COMPARISON_HEADERS: [&str; 16] = [
     "disruptions",
 ];
 
+/// The p50 and p95 cells of a policy under which no pod was bound, where the report has 0.
+const NO_POD_BOUND: &str = "no pod bound";
+
 /// Formats one policy's cells of the comparison table, in [`COMPARISON_HEADERS`] order.
-fn comparison_row(r: &RunReport) -> Vec<String> {
+/// `none_bound` is true when no pod was bound in the run, so the percentiles have no value.
+fn comparison_row(r: &RunReport, none_bound: bool) -> Vec<String> {
+    let percentile = |seconds: f64| {
+        if none_bound {
+            NO_POD_BOUND.to_string()
+        } else {
+            format!("{seconds:.1}")
+        }
+    };
     vec![
         r.policy.clone(),
         format!("{:.2}", r.total_cost_usd),
@@ -35,8 +46,8 @@ fn comparison_row(r: &RunReport) -> Vec<String> {
         r.nodes_terminated.to_string(),
         format!("{:.1}%", r.mean_cpu_allocation * 100.0),
         format!("{:.1}%", r.mean_memory_allocation * 100.0),
-        format!("{:.1}", r.pod_pending_p50_seconds),
-        format!("{:.1}", r.pod_pending_p95_seconds),
+        percentile(r.pod_pending_p50_seconds),
+        percentile(r.pod_pending_p95_seconds),
         format!("{:.1}", r.pod_pending_max_seconds),
         format!("{:.1}", r.pending_pod_seconds / 3600.0),
         r.pods_evicted.to_string(),
@@ -83,8 +94,12 @@ fn ec2_cells(r: &RunReport) -> Vec<String> {
 }
 
 /// Builds the headers and the rows of the comparison table for `reports`: the base columns,
-/// with the EC2 columns before the last one when [`shows_ec2_columns`] is true.
-pub(crate) fn comparison_columns(reports: &[RunReport]) -> (Vec<&'static str>, Vec<Vec<String>>) {
+/// with the EC2 columns before the last one when [`shows_ec2_columns`] is true. `none_bound`
+/// lists, per report, whether no pod was bound in its run.
+pub(crate) fn comparison_columns(
+    reports: &[RunReport],
+    none_bound: &[bool],
+) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let ec2 = shows_ec2_columns(reports);
     let last = COMPARISON_HEADERS.len() - 1;
     let mut headers = COMPARISON_HEADERS[..last].to_vec();
@@ -94,8 +109,9 @@ pub(crate) fn comparison_columns(reports: &[RunReport]) -> (Vec<&'static str>, V
     headers.push(COMPARISON_HEADERS[last]);
     let rows = reports
         .iter()
-        .map(|r| {
-            let mut row = comparison_row(r);
+        .zip(none_bound)
+        .map(|(r, &none_bound)| {
+            let mut row = comparison_row(r, none_bound);
             if ec2 {
                 let disruptions = row.pop().expect("a row has every base column");
                 row.extend(ec2_cells(r));
@@ -107,9 +123,31 @@ pub(crate) fn comparison_columns(reports: &[RunReport]) -> (Vec<&'static str>, V
     (headers, rows)
 }
 
-/// Renders the comparison table that `compare` prints: one row per policy.
+/// Renders the comparison table of `reports`: one row per policy. A run in which no pod was
+/// bound and one whose pods were bound at once have the same report, so both rows show pending
+/// percentiles of 0.0. [`run_comparison_table`] separates them.
 pub fn comparison_table(reports: &[RunReport]) -> String {
-    let (headers, rows) = comparison_columns(reports);
+    render_comparison(reports, &vec![false; reports.len()])
+}
+
+/// Renders the comparison table that `compare` and `run` print, one row per policy, from whole
+/// runs. The p50 and p95 cells of a run in which no pod was bound read `no pod bound`.
+pub fn run_comparison_table(outputs: &[RunOutput]) -> String {
+    let reports: Vec<RunReport> = outputs.iter().map(|o| o.report.clone()).collect();
+    render_comparison(&reports, &none_bound(outputs))
+}
+
+/// Lists, per run, whether no pod was bound in it.
+pub(crate) fn none_bound(outputs: &[RunOutput]) -> Vec<bool> {
+    outputs
+        .iter()
+        .map(|o| o.pod_pending_times_ms.is_empty())
+        .collect()
+}
+
+/// Renders the table of [`comparison_columns`] and the fleet snapshots below it.
+fn render_comparison(reports: &[RunReport], none_bound: &[bool]) -> String {
+    let (headers, rows) = comparison_columns(reports, none_bound);
     let mut out = render_table(&headers, &rows);
 
     // Fleet snapshots, one line per policy and moment.
@@ -205,6 +243,43 @@ mod tests {
                 .all(|l| l.chars().count() == lines[0].chars().count())
         );
         assert!(lines[3].contains("80.50"));
+    }
+
+    #[test]
+    fn no_bound_pod_shown_as_such() {
+        let output = |policy: &str, pod_pending_times_ms: Vec<u64>| RunOutput {
+            report: RunReport {
+                policy: policy.into(),
+                ..Default::default()
+            },
+            samples: vec![],
+            decisions: vec![],
+            pod_pending_times_ms,
+        };
+        // No pod was bound under static; karpenter's one pod was bound at once.
+        let runs = [output("static", vec![]), output("karpenter", vec![0])];
+
+        let table = run_comparison_table(&runs);
+        let lines: Vec<&str> = table.lines().collect();
+
+        assert_eq!(
+            lines[2],
+            concat!(
+                "| static    |   0.00 |    0.0 |          0 |         0 |        0 |          0 |",
+                "      0.0% |      0.0% |  no pod bound | no pod bound |   0.0 |           0.0 |",
+                "       0 |        0 | -           |"
+            )
+        );
+        assert_eq!(
+            lines[3],
+            concat!(
+                "| karpenter |   0.00 |    0.0 |          0 |         0 |        0 |          0 |",
+                "      0.0% |      0.0% |           0.0 |          0.0 |   0.0 |           0.0 |",
+                "       0 |        0 | -           |"
+            )
+        );
+        // The report alone cannot tell the two apart.
+        assert!(!comparison_table(&[runs[0].report.clone()]).contains("no pod bound"));
     }
 
     #[test]

@@ -1206,6 +1206,26 @@ fn build_load(
                         "write a whole number of the trace's steps",
                     )
                 })?;
+                // Shifting keeps the trace's length.
+                let length = loaded.duration();
+                if offset >= length {
+                    let effective =
+                        SimDuration::from_millis(offset.as_millis() % length.as_millis());
+                    let outcome = if effective == SimDuration::ZERO {
+                        "no shift at all; remove it".to_string()
+                    } else {
+                        format!("a shift of {effective}; write {effective} to say so")
+                    };
+                    ctx.warn_at(
+                        shift,
+                        &format!("{field}.trace.shift"),
+                        format!(
+                            "shift {offset} is not shorter than the trace {}, which is {length} \
+                             long, so the shift wraps around and acts as {outcome}",
+                            path.display()
+                        ),
+                    );
+                }
             }
             Ok(loaded)
         }

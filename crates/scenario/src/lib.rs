@@ -191,6 +191,9 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         .location()
         .map(|l| (l.line(), l.column()))
         .filter(|(line, _)| *line > 0);
+    if let Some(missing) = missing_top_level_field(&message, location, text, path) {
+        return missing;
+    }
     // The parser reports a tab that starts a line inside a plain scalar at the scalar, often on
     // an earlier line. The first tab from there on is the one to fix, and the excerpt, drawn
     // at the scalar, would point elsewhere, so it is dropped.
@@ -371,6 +374,67 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         fix: Some(fix.to_string()),
         snippet: (!snippet.is_empty()).then(|| snippet.join("\n")),
     }
+}
+
+/// Reports a field missing from the file's top-level mapping at the first top-level key. The
+/// parser notices the gap only at the end of that mapping and reports it at its last key, which
+/// can be anywhere in the file. Returns `None` unless `message` is a missing field, `location`
+/// is a top-level line (column 1) and the file has no top-level key of that name.
+fn missing_top_level_field(
+    message: &str,
+    location: Option<(u64, u64)>,
+    text: &str,
+    path: &Path,
+) -> Option<ScenarioError> {
+    let field = message.strip_prefix("missing field `")?.split('`').next()?;
+    let (line, column) = location?;
+    let reported = text.lines().nth(usize::try_from(line - 1).ok()?)?;
+    if column != 1 || !starts_top_level_key(reported) {
+        return None;
+    }
+    let mut keys = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| starts_top_level_key(line));
+    let written = |line: &str| {
+        line.split(':')
+            .next()
+            .is_some_and(|key| key.trim().trim_matches(['"', '\'']) == field)
+    };
+    if keys.clone().any(|(_, line)| written(line)) {
+        return None;
+    }
+    let first_key = keys.next().map_or(1, |(index, _)| index as u64 + 1);
+    let example = match field {
+        "seed" => "seed: 42 (any whole number 0 or more; the same seed gives the same run)",
+        "name" => "name: my-scenario",
+        "duration" => "duration: 7d",
+        "workloads" => "workloads: with a list of Deployments, Jobs or DaemonSets",
+        "policies" => "policies: with a list of the policies to run",
+        _ => "",
+    };
+    let fix = if example.is_empty() {
+        format!("add {field}: with its value at the top level of the file")
+    } else {
+        format!("add {example} at the top level of the file")
+    };
+    Some(ScenarioError::at(
+        path,
+        Some((first_key, 1)),
+        field,
+        None,
+        format!("the file has no top-level `{field}`, which is required"),
+        fix,
+    ))
+}
+
+/// Checks whether `line` starts a key of the file's top-level block mapping: not indented, not
+/// a comment, a list item or a document marker.
+fn starts_top_level_key(line: &str) -> bool {
+    !line.is_empty()
+        && !line.starts_with([' ', '\t', '#', '-', '{', '['])
+        && !line.starts_with("...")
+        && line.contains(':')
 }
 
 /// Names the flow collection that `value` is written as: `a list` for `[...]`, `a mapping` for

@@ -16,7 +16,7 @@ use autoscale_sim_kube::{
 
 use super::ClusterAutoscaler;
 use super::asg::{Members, group_zones};
-use super::balancing::{balance, similar};
+use super::balancing::{balance, explain_no_similar, similar};
 use super::limits::QuotaTracker;
 use super::template::Template;
 use crate::api::{Actions, ClusterView, LaunchRequest};
@@ -649,7 +649,20 @@ impl ClusterAutoscaler {
         }
         if self.config.balancing.enabled && similar_of[best.group].is_empty() {
             // Tells an operator why --balance-similar-node-groups did not split this scale-up.
-            reason.push_str(", no similar node group to balance with");
+            let others: Vec<usize> = (0..group_count)
+                .filter(|&other| other != best.group && valid[other])
+                .collect();
+            let explanation = explain_no_similar(
+                best.group,
+                &others,
+                templates,
+                |group| self.config.node_groups[group].name.clone(),
+                &self.config.balancing,
+            );
+            let _ = write!(
+                reason,
+                ", no similar node group to balance with ({explanation})"
+            );
         }
         if grown.len() > 1 || grown.first().is_some_and(|(g, _)| *g != best.group) {
             reason.push_str(", balanced over similar node groups as ");

@@ -8,7 +8,7 @@ use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimTime};
 use autoscale_sim_kube::{NodeId, Owner, PodDisruptionBudget, PodId, PodSpec};
 
-use super::balancing::{balance, similar};
+use super::balancing::{balance, dissimilarity, explain_no_similar, similar};
 use super::expander::{
     PriceInputs, preferred_node_cpu_millis, price_filter, price_score, priority_filter,
     stabilization_price, waste_score,
@@ -1572,6 +1572,86 @@ fn similarity_rule_tolerances() {
 }
 
 #[test]
+fn dissimilarity_names_failed_comparison() {
+    let config = BalancingConfig::default();
+    let base = template(4000, 16 * GIB, 110);
+    let describe = |other: &Template, config: &BalancingConfig| {
+        dissimilarity(&base, other, config)
+            .map(|d| d.describe("ng1", "ng2", config))
+            .unwrap_or_default()
+    };
+    let mut other_cpu = base.clone();
+    other_cpu.capacity.cpu_millis = 8000;
+    let mut memory_far = base.clone();
+    memory_far.capacity.memory_bytes = 15 * GIB;
+    let mut allocatable_far = base.clone();
+    allocatable_far.allocatable.memory_bytes = 14 * GIB;
+    let mut free_far = base.clone();
+    free_far.daemon.cpu_millis = 500;
+    let mut other_team = base.clone();
+    other_team.labels.insert("team".into(), "b".into());
+    let by_team = BalancingConfig {
+        labels: vec!["team".into()],
+        ..BalancingConfig::default()
+    };
+
+    assert_eq!(dissimilarity(&base, &base, &config), None);
+    assert_eq!(
+        describe(&other_cpu, &config),
+        "cpu capacity differs: ng2 has 8 and ng1 has 4, and it must be equal"
+    );
+    assert_eq!(
+        describe(&memory_far, &config),
+        "memory capacity differs: ng2 has 15Gi and ng1 has 16Gi, beyond \
+         --memory-difference-ratio=0.015"
+    );
+    assert_eq!(
+        describe(&allocatable_far, &config),
+        "allocatable memory differs: ng2 has 14Gi and ng1 has 16Gi, beyond \
+         --max-allocatable-difference-ratio=0.05"
+    );
+    assert_eq!(
+        describe(&free_far, &config),
+        "free cpu (allocatable less DaemonSet requests) differs: ng2 has 3500m and ng1 has 4, \
+         beyond --max-free-difference-ratio=0.05"
+    );
+    assert_eq!(
+        describe(&other_team, &config),
+        "label team differs: ng2 has \"b\" and ng1 has none"
+    );
+    assert_eq!(
+        describe(&other_team, &by_team),
+        "--balancing-label team differs: ng2 has \"b\" and ng1 has none"
+    );
+}
+
+#[test]
+fn no_similar_group_explanations() {
+    let config = BalancingConfig::default();
+    let base = template(4000, 16 * GIB, 110);
+    let mut other_cpu = base.clone();
+    other_cpu.capacity.cpu_millis = 8000;
+    let mut other_team = base.clone();
+    other_team.labels.insert("team".into(), "b".into());
+    let templates = [base.clone(), other_cpu, other_team, base];
+    let name = |group: usize| format!("ng{}", group + 1);
+
+    assert_eq!(
+        explain_no_similar(0, &[], &templates, name, &config),
+        "no other node group may scale up"
+    );
+    // ng3 fails only on a label, later than ng2 on capacity, so it is the closest.
+    assert_eq!(
+        explain_no_similar(0, &[1, 2], &templates, name, &config),
+        "closest is ng3, whose label team differs: ng3 has \"b\" and ng1 has none"
+    );
+    assert_eq!(
+        explain_no_similar(0, &[1, 3], &templates, name, &config),
+        "closest is ng4, which is similar but cannot hold every pod group that ng1 can hold"
+    );
+}
+
+#[test]
 fn balance_split_caps_at_room() {
     // Three groups of sizes 1, 1 and 3 with maxima 2, 5 and 5 share 10 nodes; only 7 fit.
     let parts = balance(&[(0, 1, 2), (1, 1, 5), (2, 3, 5)], 10);
@@ -1611,9 +1691,11 @@ fn balance_does_not_rescue_per_zone_groups() {
     assert_eq!(launched_groups(&log), ["m5-test-zone-1"]);
     let launch = launches(untimed(&log))[0].clone();
     assert!(
-        launch
-            .reason
-            .contains(", no similar node group to balance with"),
+        launch.reason.contains(
+            ", no similar node group to balance with (closest is m5-test-zone-2, whose \
+                 memory capacity differs: m5-test-zone-2 has 8Gi and m5-test-zone-1 has 7577Mi, \
+                 beyond --memory-difference-ratio=0.015);"
+        ),
         "{}",
         launch.reason
     );

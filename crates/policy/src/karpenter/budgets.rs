@@ -4,6 +4,8 @@
 //! `GetAllowedDisruptionsByReason`). Schedules are standard five-field cron in UTC, parsed the
 //! way Karpenter's cron library (robfig/cron v3 `ParseStandard`) reads them.
 
+use autoscale_sim_engine::SimDuration;
+
 use super::{BudgetNodes, NodePool};
 
 /// A disruption reason a budget may name (`reasons`).
@@ -46,6 +48,8 @@ impl CronField {
 /// A cron schedule: minute, hour, day of month, month and day of week, in UTC.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CronSchedule {
+    /// The expression as written, for messages.
+    text: String,
     minute: CronField,
     hour: CronField,
     day_of_month: CronField,
@@ -156,12 +160,18 @@ impl CronSchedule {
             ));
         };
         Ok(CronSchedule {
+            text: text.to_string(),
             minute: parse_field(minute, 0, 59, &[], 0)?,
             hour: parse_field(hour, 0, 23, &[], 0)?,
             day_of_month: parse_field(day_of_month, 1, 31, &[], 0)?,
             month: parse_field(month, 1, 12, &MONTH_NAMES, 1)?,
             day_of_week: parse_field(day_of_week, 0, 6, &DAY_NAMES, 0)?,
         })
+    }
+
+    /// Returns the expression as written.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// Checks the date part: month, and day of month and day of week combined as cron does
@@ -280,6 +290,41 @@ impl NodePool {
             .filter(|b| b.applies_to(reason) && b.is_active(now_unix))
             .map(|b| b.nodes.allowed(total));
         always.chain(conditional).min().unwrap_or(u32::MAX)
+    }
+
+    /// Describes a budget that allows no disruptions for `reason` at `now_unix` (Unix seconds)
+    /// whatever the pool's node count, such as `nodes "0" with reasons [Underutilized] and
+    /// schedule "0 9 * * mon-fri" for 8h`, or returns `None` when no budget does. Only `0` and
+    /// `0%` allow none: any other percentage of one node or more rounds up to one node.
+    pub fn blocking_budget(&self, reason: BudgetReason, now_unix: i64) -> Option<String> {
+        let nodes_text = |nodes: BudgetNodes| match nodes {
+            BudgetNodes::Percent(percent) => format!("nodes \"{percent}%\""),
+            BudgetNodes::Count(count) => format!("nodes \"{count}\""),
+        };
+        if let Some(&nodes) = self.budgets.iter().find(|b| b.allowed(1) == 0) {
+            return Some(nodes_text(nodes));
+        }
+        let budget = self
+            .conditional_budgets
+            .iter()
+            .find(|b| b.applies_to(reason) && b.is_active(now_unix) && b.nodes.allowed(1) == 0)?;
+        let mut text = nodes_text(budget.nodes);
+        if !budget.reasons.is_empty() {
+            text.push_str(&format!(" with reasons {:?}", budget.reasons));
+        }
+        if let Some((schedule, duration)) = &budget.window {
+            let joint = if budget.reasons.is_empty() {
+                "with"
+            } else {
+                "and"
+            };
+            let duration = SimDuration::from_secs(duration.unsigned_abs());
+            text.push_str(&format!(
+                " {joint} schedule {:?} for {duration}",
+                schedule.text()
+            ));
+        }
+        Some(text)
     }
 }
 

@@ -203,6 +203,9 @@ impl Karpenter {
             } else {
                 self.sorted_candidates(view, &facts)
             };
+            let mut blocked = std::mem::take(&mut self.blocked_budgets);
+            self.note_blocking_budgets(&mut blocked, view, &facts, &candidates, actions);
+            self.blocked_budgets = blocked;
             if !unchanged {
                 command = self.emptiness(view, &facts, &candidates);
             }

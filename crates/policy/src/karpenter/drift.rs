@@ -139,7 +139,7 @@ impl Karpenter {
     /// a `terminationGracePeriod` is a candidate even when PodDisruptionBudgets or the
     /// do-not-disrupt annotation block its pods' eviction (kubernetes-sigs/karpenter v1.13
     /// `disruption/types.go` `NewCandidate`).
-    fn may_drift(&self, node: &Node, view: &ClusterView<'_>, facts: &PodFacts) -> bool {
+    pub(super) fn may_drift(&self, node: &Node, view: &ClusterView<'_>, facts: &PodFacts) -> bool {
         let bounded = self
             .launched_with(node)
             .is_some_and(|fields| fields.termination_grace_period.is_some());

@@ -45,6 +45,7 @@
 //! set of allowed zones. Not modelled: drift from the EC2NodeClass or of static NodePools; the
 //! multi-node (1 min) and single-node (3 min) search timeouts; v1.14's cost-based "empty" test.
 
+mod budget_blocks;
 mod budgets;
 mod disruption;
 mod drift;
@@ -508,6 +509,9 @@ pub struct Karpenter {
     next_command: u64,
     /// The reasons written to the decision log for each node consolidation keeps.
     unconsolidatable: BTreeMap<NodeId, Vec<disruption::Unconsolidatable>>,
+    /// NodePool index and reason of each budget block noted in the decision log and not yet
+    /// lifted.
+    blocked_budgets: BTreeSet<(usize, BudgetReason)>,
     /// Nodes whose NodeClaim is Drifted, and since when.
     drifted: BTreeMap<NodeId, SimTime>,
     /// Per NodePool name, its template's drift-relevant fields from each time on, in time
@@ -552,6 +556,7 @@ impl Karpenter {
             in_flight: BTreeMap::new(),
             next_command: 0,
             unconsolidatable: BTreeMap::new(),
+            blocked_budgets: BTreeSet::new(),
             drifted: BTreeMap::new(),
             template_history: BTreeMap::new(),
             expiration_timer: None,

@@ -16,8 +16,8 @@ use autoscale_sim_kube::{
 use super::disruption::{Method, PodFacts};
 use super::pod_facts::PodCache;
 use super::{
-    BudgetNodes, ConsolidationPolicy, Karpenter, KarpenterConfig, KarpenterVersion, NodePool,
-    NodePoolUpdate,
+    BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DisruptionBudget, Karpenter,
+    KarpenterConfig, KarpenterVersion, NodePool, NodePoolUpdate,
 };
 use crate::api::{Action, DisruptionReason, LaunchRequest, PolicyEvent};
 use crate::requirements::{LABEL_NODEPOOL, Operator, Requirement};
@@ -338,7 +338,15 @@ fn empty_budget_0_percent() {
     // "should not allow any empty nodes to be deleted".
     let (_, log) = ten_empty_nodes(0);
 
-    assert!(log.is_empty());
+    // The log contains only the note that the budget blocks the ten empty nodes.
+    assert_eq!(
+        blocked_notes(&log),
+        [
+            "NodePool default: budget nodes \"0%\" allows no Empty disruptions, and 10 nodes \
+          would otherwise be disrupted for Empty"
+        ]
+    );
+    assert_eq!(log.len(), 1);
 }
 
 #[test]
@@ -1050,7 +1058,15 @@ fn expiration_at_720_hours() {
     before.extend(world.advance_to(&mut policy, SimTime(expiry.0 - 1)));
     let log = world.advance_to(&mut policy, expiry);
 
-    assert!(before.is_empty());
+    // Before the expiry the log contains only the note that the budget blocks consolidation.
+    assert_eq!(
+        blocked_notes(&before),
+        [
+            "NodePool default: budget nodes \"0%\" allows no Underutilized disruptions, and 1 \
+          node would otherwise be disrupted for Underutilized"
+        ]
+    );
+    assert_eq!(before.len(), 1);
     assert_eq!(
         deletions(untimed(&log)),
         [(node, DisruptionReason::Expired)]
@@ -1086,7 +1102,15 @@ fn expire_after_never_keeps_node() {
         ));
     }
 
-    assert!(log.is_empty());
+    // The log contains only the note that the budget blocks consolidation.
+    assert_eq!(
+        blocked_notes(&log),
+        [
+            "NodePool default: budget nodes \"0%\" allows no Underutilized disruptions, and 1 \
+          node would otherwise be disrupted for Underutilized"
+        ]
+    );
+    assert_eq!(log.len(), 1);
     assert_eq!(world.live_nodes("default"), [node]);
 }
 
@@ -1753,6 +1777,75 @@ fn drift_waits_for_budget() {
     assert_eq!(policy.drifted.keys().copied().collect::<Vec<_>>(), [old]);
     assert!(launches(untimed(&log)).is_empty());
     assert!(deletions(untimed(&log)).is_empty());
+    // The first pass, after the update, notes both blocked reasons in the order the methods run.
+    assert_eq!(
+        blocked_notes(&log),
+        [
+            "NodePool default: budget nodes \"0\" allows no Drifted disruptions, and 1 node \
+             would otherwise be disrupted for Drifted",
+            "NodePool default: budget nodes \"0\" allows no Underutilized disruptions, and 1 \
+             node would otherwise be disrupted for Underutilized"
+        ]
+    );
+}
+
+/// Lists the details of the `disruption-blocked` notes in `log`, in order.
+fn blocked_notes(log: &[(SimTime, Action)]) -> Vec<String> {
+    untimed(log)
+        .filter_map(|action| match action {
+            Action::Note { action, detail, .. } if action == "disruption-blocked" => {
+                Some(detail.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn blocking_budget_noted_once_per_block() {
+    // From 00:00 to 01:00 UTC every day a budget allows no Underutilized disruptions. Two
+    // underutilized nodes wait: one note when the block starts, none on the passes after it.
+    // The block lifts at 01:00 and B is deleted; the next day's block gets a note again,
+    // for A alone.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let nightly = DisruptionBudget {
+        nodes: BudgetNodes::Count(0),
+        reasons: vec![BudgetReason::Underutilized],
+        window: Some((CronSchedule::parse("0 0 * * *").unwrap(), 3600)),
+    };
+    let mut policy = karpenter(vec![NodePool {
+        conditional_budgets: vec![nightly],
+        ..pool("default")
+    }]);
+    let (_, b) = add_two_nodes(&mut world);
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let during = world.advance_to(&mut policy, secs(3590));
+    let after = world.advance_to(&mut policy, secs(7200));
+    let next_day = world.advance_to(&mut policy, secs(86_400 + 60));
+
+    assert_eq!(
+        blocked_notes(&during),
+        [
+            "NodePool default: budget nodes \"0\" with reasons [Underutilized] and schedule \
+          \"0 0 * * *\" for 1h allows no Underutilized disruptions, and 2 nodes would \
+          otherwise be disrupted for Underutilized"
+        ]
+    );
+    assert!(deletions(untimed(&during)).is_empty());
+    assert!(blocked_notes(&after).is_empty());
+    assert_eq!(
+        deletions(untimed(&after)),
+        [(b, DisruptionReason::Underutilized)]
+    );
+    assert_eq!(
+        blocked_notes(&next_day),
+        [
+            "NodePool default: budget nodes \"0\" with reasons [Underutilized] and schedule \
+          \"0 0 * * *\" for 1h allows no Underutilized disruptions, and 1 node would \
+          otherwise be disrupted for Underutilized"
+        ]
+    );
 }
 
 #[test]

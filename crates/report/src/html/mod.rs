@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_sim::{Replicas, RunOutput, SimConfig};
 
-use crate::comparison_columns;
 use crate::plots::{Plot, policy_colour_hex};
 #[cfg(test)]
 use crate::table::COMPARISON_HEADERS;
+use crate::{comparison_columns, none_bound};
 
 /// Styles of the page.
 const CSS: &str = include_str!("report.css");
@@ -174,7 +174,7 @@ fn comparison_section(page: &mut String, outputs: &[RunOutput]) {
     );
     page.push_str("<div class=\"wide\"><table id=\"comparison-table\">\n<thead><tr>");
     let reports: Vec<_> = outputs.iter().map(|o| o.report.clone()).collect();
-    let (headers, rows) = comparison_columns(&reports);
+    let (headers, rows) = comparison_columns(&reports, &none_bound(outputs));
     let last = headers.len() - 1;
     for (column, header) in headers.iter().enumerate() {
         let class = if column == 0 || column == last {
