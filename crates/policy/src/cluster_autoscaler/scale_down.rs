@@ -934,32 +934,6 @@ impl ClusterAutoscaler {
         mut sizes: Vec<u32>,
         actions: &mut Actions,
     ) -> bool {
-        let mut removable: Vec<(NodeId, bool)> = self
-            .unneeded
-            .iter()
-            .filter(|(id, since)| {
-                // An unready node waits `--scale-down-unready-time` instead
-                // (`core/scaledown/unneeded/nodes.go`, `RemovableAt`).
-                let unready = view
-                    .cluster
-                    .node(**id)
-                    .is_some_and(|n| n.not_ready_since.is_some());
-                let wait = if unready {
-                    self.config.scale_down_unready_time
-                } else {
-                    self.config.scale_down_unneeded_time
-                };
-                view.now.since(**since) > wait
-            })
-            .map(|(id, _)| (*id, view.cluster.active_pods_on(*id).next().is_some()))
-            .collect();
-        removable.sort_by_key(|&(id, drain)| (drain, id));
-
-        // `--cores-total` and `--memory-total` minimums, when set, are used up node by node.
-        let limits = self.config.resource_limits;
-        let mut min_quota = (limits.cores.0 > 0 || limits.memory_bytes.0 > 0)
-            .then(|| self.min_quota(view, &self.templates(view)));
-
         let drains_in_progress = self.deleting.values().filter(|drain| **drain).count() as u32;
         let mut parallel_budget = self
             .config
@@ -969,6 +943,39 @@ impl ClusterAutoscaler {
             .config
             .max_drain_parallelism
             .saturating_sub(drains_in_progress);
+        // With no parallelism left, the loop below skips every node before it changes
+        // anything, so the removable nodes need not be listed.
+        if parallel_budget == 0 {
+            return false;
+        }
+
+        // `has_active_pods` reads a counter where `active_pods_on` would look up each pod.
+        let mut removable: Vec<(NodeId, bool)> = self
+            .unneeded
+            .iter()
+            .filter_map(|(id, since)| {
+                let node = view.cluster.node(*id);
+                // An unready node waits `--scale-down-unready-time` instead
+                // (`core/scaledown/unneeded/nodes.go`, `RemovableAt`).
+                let unready = node.is_some_and(|n| n.not_ready_since.is_some());
+                let wait = if unready {
+                    self.config.scale_down_unready_time
+                } else {
+                    self.config.scale_down_unneeded_time
+                };
+                if view.now.since(*since) <= wait {
+                    return None;
+                }
+                Some((*id, node.is_some_and(|n| view.cluster.has_active_pods(n))))
+            })
+            .collect();
+        removable.sort_by_key(|&(id, drain)| (drain, id));
+
+        // `--cores-total` and `--memory-total` minimums, when set, are used up node by node.
+        let limits = self.config.resource_limits;
+        let mut min_quota = (limits.cores.0 > 0 || limits.memory_bytes.0 > 0)
+            .then(|| self.min_quota(view, &self.templates(view)));
+
         let mut deleted = false;
         for (id, drain) in removable {
             let node = view.cluster.node(id).expect("removable node exists");
