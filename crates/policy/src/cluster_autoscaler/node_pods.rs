@@ -80,9 +80,10 @@ pub(super) struct Usage {
 /// Cached [`NodePods`] and utilization checks by node id.
 #[derive(Debug, Default)]
 pub(super) struct NodePodsCache {
-    /// Entries of pods, indexed by node id like `usage`. An absent entry takes the eight bytes
-    /// of a null pointer.
-    entries: Vec<Option<Box<NodePods>>>,
+    /// Entries of pods, indexed by node id like `usage`. The entries sit in the vector itself,
+    /// not behind a pointer each, which saves a cache miss per candidate in every loop for
+    /// about 110 bytes per node id of the run.
+    entries: Vec<Option<NodePods>>,
     /// Number of present entries in `entries`.
     entry_count: usize,
     /// Utilization checks, indexed by node id. A node id is an index because ids are small
@@ -177,13 +178,13 @@ impl NodePodsCache {
             self.entry_count += 1;
         }
         let entry = slot.get_or_insert_with(|| {
-            Box::new(NodePods {
+            NodePods {
                 // No node reaches this count, so a new entry is always rebuilt.
                 pod_changes: u64::MAX,
                 movable: Vec::new(),
                 expendable_requests: Resources::ZERO,
                 all_pass_pod_rules: true,
-            })
+            }
         });
         if entry.pod_changes != node.pod_changes {
             entry.pod_changes = node.pod_changes;
@@ -206,7 +207,7 @@ impl NodePodsCache {
     pub(super) fn get(&self, node: &Node) -> Option<&NodePods> {
         self.entries
             .get(node_index(node.id))?
-            .as_deref()
+            .as_ref()
             .filter(|entry| entry.pod_changes == node.pod_changes)
     }
 

@@ -84,6 +84,8 @@ struct RemovalState<'a> {
     removed: Vec<bool>,
     /// Search state of the first-fit search per pod spec met in this loop, in the order first met.
     specs: Vec<SpecSearch>,
+    /// Number of the candidate being simulated, counted from 1.
+    candidate_number: u64,
     tracker: TopologyTracker<'a>,
     /// Whether placements go into `tracker` at once. No check reads the tracker until a pod
     /// that needs topology checks comes up, so placements are not recorded until then. At that
@@ -118,6 +120,9 @@ struct SpecSearch {
     /// and a node's labels and taints do not change during a loop, so each pair is filtered
     /// once.
     static_filters: Vec<StaticFilters>,
+    /// The number of the last candidate whose `undo_resume` contains this spec's resume
+    /// position.
+    undo_candidate: u64,
 }
 
 impl<'a> RemovalState<'a> {
@@ -230,14 +235,16 @@ impl ListCapacities {
 /// each simulation reuses their memory. Every list is cleared before use.
 #[derive(Default)]
 struct Scratch<'a> {
-    /// Specs of the pods to move.
+    /// Specs of the pods to move that are not read from the node's cached pods: its own pods
+    /// when the drainability rules are applied one by one, then the pods moved onto it by
+    /// earlier candidates.
     pods: Vec<&'a Arc<PodSpec>>,
-    /// The pod of each entry of `pods`; `None` for pods moved here by an earlier candidate.
-    pod_ids: Vec<Option<autoscale_sim_kube::PodId>>,
+    /// The pod of each of the node's own pods in `pods`, in the same order.
+    pod_ids: Vec<autoscale_sim_kube::PodId>,
     /// PodDisruptionBudgets the evictions would use, one entry per eviction.
     pdb_use: Vec<usize>,
-    /// Resume positions before a search, by index in `RemovalState::specs`, to undo a failed
-    /// candidate.
+    /// Resume positions before the candidate's first search of each spec, by index in
+    /// `RemovalState::specs`, to undo a failed candidate.
     undo_resume: Vec<(usize, Option<usize>)>,
     /// Destination of each placed pod, as an index into `free`.
     placements: Vec<(usize, &'a Arc<PodSpec>)>,
@@ -313,26 +320,40 @@ impl ClusterAutoscaler {
         );
         self.node_pods = node_pods;
 
-        // Keep "since" for nodes that stay unneeded; a node that drops out starts over.
-        let mut unneeded = BTreeMap::new();
-        for id in found {
-            let since = match self.unneeded.get(&id) {
-                Some(since) => *since,
-                None => {
-                    let value = view.cluster.node(id).map_or(0.0, |n| {
-                        utilization(n, self.config.ignore_daemonsets_utilization)
-                    });
-                    let detail = format!(
-                        "utilization {value:.2}; deletable once unneeded for longer than {}",
-                        self.config.scale_down_unneeded_time
-                    );
-                    actions.note(Some(id), "unneeded", "ScaleDown", detail);
-                    view.now
-                }
-            };
-            unneeded.insert(id, since);
+        // Nodes that stay unneeded keep their "since", and a node that drops out starts over.
+        // The found nodes, sorted by id, are merged with the old map in one walk, and the new
+        // map is built from the sorted list. Each node is a candidate once, so found once.
+        let mut by_id: Vec<(NodeId, usize)> = found.iter().copied().zip(0..).collect();
+        by_id.sort_unstable();
+        debug_assert!(
+            by_id.windows(2).all(|pair| pair[0].0 < pair[1].0),
+            "a node was found unneeded twice in one loop"
+        );
+        let mut kept_since = vec![None; found.len()];
+        let mut old = self.unneeded.iter().peekable();
+        for &(id, position) in &by_id {
+            while old.next_if(|(other, _)| **other < id).is_some() {}
+            kept_since[position] = old.next_if(|(other, _)| **other == id).map(|(_, at)| *at);
         }
-        self.unneeded = unneeded;
+        // The notes of the newly unneeded nodes go out in the order they were found.
+        for (&id, kept) in found.iter().zip(&mut kept_since) {
+            if kept.is_some() {
+                continue;
+            }
+            let value = view.cluster.node(id).map_or(0.0, |n| {
+                utilization(n, self.config.ignore_daemonsets_utilization)
+            });
+            let detail = format!(
+                "utilization {value:.2}; deletable once unneeded for longer than {}",
+                self.config.scale_down_unneeded_time
+            );
+            actions.note(Some(id), "unneeded", "ScaleDown", detail);
+            *kept = Some(view.now);
+        }
+        self.unneeded = by_id
+            .into_iter()
+            .map(|(id, position)| (id, kept_since[position].unwrap_or(view.now)))
+            .collect();
 
         if self.in_cooldown(view) {
             return false;
@@ -461,6 +482,7 @@ impl ClusterAutoscaler {
             free: Vec::new(),
             removed: Vec::new(),
             specs: Vec::new(),
+            candidate_number: 0,
             committed: Vec::with_capacity(self.list_capacities.committed),
             moved_span: Vec::new(),
             targets: Vec::new(),
@@ -668,6 +690,10 @@ impl ClusterAutoscaler {
         pdb_use.clear();
         undo_resume.clear();
         placements.clear();
+        state.candidate_number += 1;
+        // The node's own pods come first, then the pods moved onto it. `cached` contains the
+        // own pods when they are taken from the cache as they are, and is empty otherwise.
+        let mut cached: &'a [(autoscale_sim_kube::PodId, Arc<PodSpec>)] = &[];
         if pods_of_node.all_pass_pod_rules
             && self.config.min_replica_count == 0
             && cluster.pdbs().is_empty()
@@ -675,10 +701,7 @@ impl ClusterAutoscaler {
             // With no PodDisruptionBudget and no `--min-replica-count`, the rules read nothing
             // but the pod, and every cached pod passes them, so the loop below would take
             // exactly the cached pods, in the same order.
-            for (id, spec) in &pods_of_node.movable {
-                pods.push(spec);
-                pod_ids.push(Some(*id));
-            }
+            cached = &pods_of_node.movable;
         } else {
             let cutoff = self.config.expendable_pods_priority_cutoff;
             for pod in cluster.active_pods_on(node.id) {
@@ -690,10 +713,10 @@ impl ClusterAutoscaler {
                     return Err(reason);
                 }
                 pods.push(&pod.spec);
-                pod_ids.push(Some(pod.id));
+                pod_ids.push(pod.id);
             }
         }
-        if !pods.is_empty() {
+        if !cached.is_empty() || !pods.is_empty() {
             state.build_destinations(cluster);
         }
         // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
@@ -703,12 +726,18 @@ impl ClusterAutoscaler {
             let moved = state.committed[span].iter().filter(|(to, _)| *to == index);
             pods.extend(moved.map(|&(_, spec)| spec));
         }
-        pod_ids.resize(pods.len(), None);
+        let pods: &[&'a Arc<PodSpec>] = pods;
+        let all_pods = || {
+            cached
+                .iter()
+                .map(|(_, spec)| spec)
+                .chain(pods.iter().copied())
+        };
 
         // Place every pod on another node, first fit in node order. The placements change
         // `state` in place and are undone if a pod finds no node, which gives the same result
         // as working on copies without the cost of copying the cluster per candidate.
-        if !state.tracking && pods.iter().any(|spec| state.tracker.constrained(spec)) {
+        if !state.tracking && all_pods().any(|spec| state.tracker.constrained(spec)) {
             for &(index, spec) in &state.committed {
                 state.tracker.place(spec, Domain::of(state.targets[index]));
             }
@@ -716,7 +745,7 @@ impl ClusterAutoscaler {
         }
         let tracker_mark = state.tracker.mark();
         let mut failed = None;
-        for (position, &spec) in pods.iter().enumerate() {
+        for (position, spec) in all_pods().enumerate() {
             // For a spec without host ports or inter-pod constraints, nodes that could not take
             // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
             // stay removed), so its search resumes at the last node that took one.
@@ -731,6 +760,7 @@ impl ClusterAutoscaler {
                         spec: key,
                         resume: None,
                         static_filters: vec![StaticFilters::NotChecked; state.free.len()],
+                        undo_candidate: 0,
                     });
                     state.specs.len() - 1
                 }
@@ -785,9 +815,16 @@ impl ClusterAutoscaler {
                 passes && (!constrained || tracker.allows_existing(spec, target))
             });
             if cacheable {
-                let resume = &mut state.specs[slot].resume;
-                let previous = resume.replace(destination.unwrap_or(state.free.len()));
-                undo_resume.push((slot, previous));
+                // Undoing restores the position from before the candidate's first search of
+                // the spec, so later searches of the spec need no entry.
+                let search = &mut state.specs[slot];
+                let previous = search
+                    .resume
+                    .replace(destination.unwrap_or(state.free.len()));
+                if search.undo_candidate != state.candidate_number {
+                    search.undo_candidate = state.candidate_number;
+                    undo_resume.push((slot, previous));
+                }
             }
             let Some(index) = destination else {
                 failed = Some(position);
@@ -800,8 +837,12 @@ impl ClusterAutoscaler {
             placements.push((index, spec));
         }
         if let Some(position) = failed {
-            let spec = &pods[position];
-            let blocking_pod = pod_ids[position].map_or(
+            let spec = all_pods().nth(position).expect("the failed pod is listed");
+            let own_pod = match cached.get(position) {
+                Some((id, _)) => Some(*id),
+                None => pod_ids.get(position - cached.len()).copied(),
+            };
+            let blocking_pod = own_pod.map_or(
                 "a pod moved here from another candidate".to_string(),
                 |id| id.to_string(),
             );
@@ -814,7 +855,7 @@ impl ClusterAutoscaler {
             for (index, spec) in placements.drain(..).rev() {
                 state.free[index].1 += spec.requests;
             }
-            for (slot, previous) in undo_resume.drain(..).rev() {
+            for (slot, previous) in undo_resume.drain(..) {
                 state.specs[slot].resume = previous;
             }
             state.tracker.rollback(tracker_mark);
@@ -934,32 +975,6 @@ impl ClusterAutoscaler {
         mut sizes: Vec<u32>,
         actions: &mut Actions,
     ) -> bool {
-        let mut removable: Vec<(NodeId, bool)> = self
-            .unneeded
-            .iter()
-            .filter(|(id, since)| {
-                // An unready node waits `--scale-down-unready-time` instead
-                // (`core/scaledown/unneeded/nodes.go`, `RemovableAt`).
-                let unready = view
-                    .cluster
-                    .node(**id)
-                    .is_some_and(|n| n.not_ready_since.is_some());
-                let wait = if unready {
-                    self.config.scale_down_unready_time
-                } else {
-                    self.config.scale_down_unneeded_time
-                };
-                view.now.since(**since) > wait
-            })
-            .map(|(id, _)| (*id, view.cluster.active_pods_on(*id).next().is_some()))
-            .collect();
-        removable.sort_by_key(|&(id, drain)| (drain, id));
-
-        // `--cores-total` and `--memory-total` minimums, when set, are used up node by node.
-        let limits = self.config.resource_limits;
-        let mut min_quota = (limits.cores.0 > 0 || limits.memory_bytes.0 > 0)
-            .then(|| self.min_quota(view, &self.templates(view)));
-
         let drains_in_progress = self.deleting.values().filter(|drain| **drain).count() as u32;
         let mut parallel_budget = self
             .config
@@ -969,6 +984,39 @@ impl ClusterAutoscaler {
             .config
             .max_drain_parallelism
             .saturating_sub(drains_in_progress);
+        // With no parallelism left, the loop below skips every node before it changes
+        // anything, so the removable nodes need not be listed.
+        if parallel_budget == 0 {
+            return false;
+        }
+
+        // `has_active_pods` reads a counter where `active_pods_on` would look up each pod.
+        let mut removable: Vec<(NodeId, bool)> = self
+            .unneeded
+            .iter()
+            .filter_map(|(id, since)| {
+                let node = view.cluster.node(*id);
+                // An unready node waits `--scale-down-unready-time` instead
+                // (`core/scaledown/unneeded/nodes.go`, `RemovableAt`).
+                let unready = node.is_some_and(|n| n.not_ready_since.is_some());
+                let wait = if unready {
+                    self.config.scale_down_unready_time
+                } else {
+                    self.config.scale_down_unneeded_time
+                };
+                if view.now.since(*since) <= wait {
+                    return None;
+                }
+                Some((*id, node.is_some_and(|n| view.cluster.has_active_pods(n))))
+            })
+            .collect();
+        removable.sort_by_key(|&(id, drain)| (drain, id));
+
+        // `--cores-total` and `--memory-total` minimums, when set, are used up node by node.
+        let limits = self.config.resource_limits;
+        let mut min_quota = (limits.cores.0 > 0 || limits.memory_bytes.0 > 0)
+            .then(|| self.min_quota(view, &self.templates(view)));
+
         let mut deleted = false;
         for (id, drain) in removable {
             let node = view.cluster.node(id).expect("removable node exists");
