@@ -138,6 +138,11 @@ impl<'a> SortedPods<'a> {
         self.inter_pod_constraints
     }
 
+    /// Returns the pods, in placement order.
+    pub fn pods(&self) -> &[SimPod<'a>] {
+        &self.pods
+    }
+
     /// Iterates over the pods' ids, in placement order.
     pub fn ids(&self) -> impl Iterator<Item = PodId> + '_ {
         self.pods.iter().map(|pod| pod.id)
@@ -330,6 +335,36 @@ impl SimulationCache {
                 })
                 .collect()
         });
+    }
+}
+
+impl SimulationCache {
+    /// Returns the nodes of `nodes` that can take a pod of `spec` before a simulation places
+    /// anything, listing them first if needed (see [`SimulationCache::add`]).
+    pub(super) fn node_list(&mut self, spec: &Arc<PodSpec>, nodes: &[SimNode<'_>]) -> &[usize] {
+        self.add(spec, nodes);
+        &self.fits[&Arc::as_ptr(spec)]
+    }
+
+    /// Checks whether [`solve`], given `remaining_limits`, `tracker` and this cache, would end
+    /// a simulation of `pods` and `moved` as soon as one of `moved` lands on an uninitialized
+    /// node ([`Placement::moved_pod_on_uninitialized`]).
+    pub(super) fn stops_at_moved_pod(
+        &mut self,
+        pods: &SortedPods<'_>,
+        moved: &[SimPod<'_>],
+        pools: &[ResolvedPool],
+        remaining_limits: &[RemainingLimits],
+        tracker: &TopologyTracker<'_>,
+    ) -> bool {
+        stops_at_moved_pod(
+            pods,
+            moved,
+            pools,
+            remaining_limits,
+            tracker,
+            &mut self.lone_pods,
+        )
     }
 }
 
@@ -680,6 +715,42 @@ fn moved_pods_always_land(
     })
 }
 
+/// Checks whether a simulation of `pods` and `moved` records its placements in the topology
+/// tracker. Placements matter to later pods only through inter-pod constraints, so when no pod
+/// to place has any, recording them would not change any result of the tracker.
+fn records_placements(pods: &SortedPods<'_>, moved: &[SimPod<'_>]) -> bool {
+    pods.inter_pod_constraints || moved.iter().any(|p| p.spec.has_inter_pod_constraints())
+}
+
+/// Returns the preferences that the pools' taints make Karpenter relax.
+pub(super) fn pool_preferences(pools: &[ResolvedPool]) -> Preferences {
+    Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()))
+}
+
+/// Checks whether [`solve`] on `pods` and `moved` ends as soon as one of `moved` lands on an
+/// uninitialized node, which it does when none of `moved` can fail to find a place
+/// ([`moved_pods_always_land`]) and the simulation records no placement. `remaining_limits`
+/// and `tracker` must be as `solve` gets them.
+fn stops_at_moved_pod(
+    pods: &SortedPods<'_>,
+    moved: &[SimPod<'_>],
+    pools: &[ResolvedPool],
+    remaining_limits: &[RemainingLimits],
+    tracker: &TopologyTracker<'_>,
+    lone_pods: &mut LonePodCache,
+) -> bool {
+    !moved.is_empty()
+        && !records_placements(pods, moved)
+        && moved_pods_always_land(
+            moved,
+            pools,
+            remaining_limits,
+            tracker,
+            lone_pods,
+            &pool_preferences(pools),
+        )
+}
+
 /// Runs the simulation for `pods` and `removal.moved` against `nodes` and the pools.
 ///
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `removal.excluded` take no
@@ -764,24 +835,16 @@ pub(crate) fn solve(
             .iter()
             .fold(Resources::ZERO, |room, &o| room.max(&pool.options[o].room))
     };
-    // Placements matter to later pods only through inter-pod constraints; when no pod to place
-    // has any, recording them would not change any result of the tracker.
-    let record = pods.inter_pod_constraints
-        || removal
-            .moved
-            .iter()
-            .any(|p| p.spec.has_inter_pod_constraints());
-    let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
-    let stop_on_moved_pod = !removal.moved.is_empty()
-        && !record
-        && moved_pods_always_land(
-            removal.moved,
-            pools,
-            remaining_limits,
-            tracker,
-            lone_pods,
-            &preferences,
-        );
+    let record = records_placements(pods, removal.moved);
+    let preferences = pool_preferences(pools);
+    let stop_on_moved_pod = stops_at_moved_pod(
+        pods,
+        removal.moved,
+        pools,
+        remaining_limits,
+        tracker,
+        lone_pods,
+    );
     // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
     // built for a relaxed pod, whose addresses must not key the resume cache.
     let mut try_add = |pod: &SimPod<'_>, own_spec: bool| -> Option<Landing> {
