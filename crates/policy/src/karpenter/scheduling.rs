@@ -309,6 +309,9 @@ struct Scratch {
 #[derive(Debug, Default)]
 struct LonePodCache {
     entries: Vec<LonePodOptions>,
+    /// Per pod spec checked by [`moved_pods_always_land`], whether some pool without a CPU or
+    /// memory limit can open a NodeClaim for a lone pod of it at the start of a simulation.
+    opens_alone: Vec<(*const PodSpec, bool)>,
 }
 
 /// The options a new NodeClaim of a pool keeps for a lone pod of a spec in a zone.
@@ -700,18 +703,29 @@ fn moved_pods_always_land(
         }
         previous = Some(pod.spec);
         let spec = &pod.spec;
-        !spec.has_inter_pod_constraints()
-            && !preferences.applies_to(spec)
-            && pools.iter().enumerate().any(|(index, pool)| {
-                let new_claim = NewClaim {
-                    pool_index: index,
-                    pool,
-                    limits: &remaining_limits[index],
-                    hostname: "nodeclaim",
-                };
-                remaining_limits[index].resources.is_none()
-                    && new_claim.options(spec, true, tracker, cache).is_some()
-            })
+        if spec.has_inter_pod_constraints() || preferences.applies_to(spec) {
+            return false;
+        }
+        // A spec without inter-pod constraints gets the same options in every simulation that
+        // starts from these limits: with no placed anti-affinity, `NewClaim::options` reads the
+        // tracker only for a zone spread, which such a spec lacks. The cache's simulations all
+        // start from the same limits, so the check is kept per spec.
+        let key = Arc::as_ptr(spec);
+        if let Some(&(_, opens)) = cache.opens_alone.iter().find(|(s, _)| *s == key) {
+            return opens;
+        }
+        let opens = pools.iter().enumerate().any(|(index, pool)| {
+            let new_claim = NewClaim {
+                pool_index: index,
+                pool,
+                limits: &remaining_limits[index],
+                hostname: "nodeclaim",
+            };
+            remaining_limits[index].resources.is_none()
+                && new_claim.options(spec, true, tracker, cache).is_some()
+        });
+        cache.opens_alone.push((key, opens));
+        opens
     })
 }
 
@@ -759,7 +773,8 @@ fn stops_at_moved_pod(
 /// The simulation ends early, with [`Placement::moved_pod_on_uninitialized`] set, when one of
 /// `removal.moved` lands on an uninitialized node and none of them can fail to find a place.
 ///
-/// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now.
+/// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now
+/// that started from the same `remaining_limits`.
 ///
 /// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
 /// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
