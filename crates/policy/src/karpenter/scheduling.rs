@@ -745,6 +745,10 @@ pub(super) fn pool_preferences(pools: &[ResolvedPool]) -> Preferences {
 /// uninitialized node, which it does when none of `moved` can fail to find a place
 /// ([`moved_pods_always_land`]) and the simulation records no placement. `remaining_limits`
 /// and `tracker` must be as `solve` gets them.
+///
+/// A simulation records no placement when no pod has inter-pod constraints
+/// ([`records_placements`]). `moved_pods_always_land` fails for a moved pod with them, so only
+/// the pending pods are checked here.
 fn stops_at_moved_pod(
     pods: &SortedPods<'_>,
     moved: &[SimPod<'_>],
@@ -754,7 +758,7 @@ fn stops_at_moved_pod(
     lone_pods: &mut LonePodCache,
 ) -> bool {
     !moved.is_empty()
-        && !records_placements(pods, moved)
+        && !pods.inter_pod_constraints
         && moved_pods_always_land(
             moved,
             pools,
@@ -850,8 +854,6 @@ pub(crate) fn solve(
             .iter()
             .fold(Resources::ZERO, |room, &o| room.max(&pool.options[o].room))
     };
-    let record = records_placements(pods, removal.moved);
-    let preferences = pool_preferences(pools);
     let stop_on_moved_pod = stops_at_moved_pod(
         pods,
         removal.moved,
@@ -860,6 +862,10 @@ pub(crate) fn solve(
         tracker,
         lone_pods,
     );
+    // A simulation that stops at a moved pod has no pod with inter-pod constraints, so it
+    // records nothing, and the pods need no second look.
+    let record = !stop_on_moved_pod && records_placements(pods, removal.moved);
+    let preferences = pool_preferences(pools);
     // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
     // built for a relaxed pod, whose addresses must not key the resume cache.
     let mut try_add = |pod: &SimPod<'_>, own_spec: bool| -> Option<Landing> {
