@@ -9,13 +9,14 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodId};
 
 use super::multinode::PrefixPods;
+use super::pending_prefix::PendingPrefix;
 pub(super) use super::pod_facts::PodFacts;
 use super::pod_facts::pod_eviction_cost;
 use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
-    Placement, Removal, SimNode, SimulationCache, SortedPods, any_host_ports, placement_order,
-    simulation_order, solve, unschedulable_pods,
+    Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods, any_host_ports,
+    placement_order, simulation_order, solve, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -129,6 +130,9 @@ pub(super) struct ConsolidationBase<'v> {
     pending: SortedPods<'v>,
     limits: Vec<super::scheduling::RemainingLimits>,
     cache: SimulationCache,
+    /// The pending pods placed with no candidate removed, made by the first simulation that
+    /// can use it.
+    pending_prefix: Option<PendingPrefix>,
 }
 
 impl<'v> ConsolidationBase<'v> {
@@ -153,7 +157,46 @@ impl<'v> ConsolidationBase<'v> {
             pending: SortedPods::new(unschedulable_pods(view.cluster)),
             limits: karpenter.remaining_limits(view),
             cache: SimulationCache::default(),
+            pending_prefix: None,
         }
+    }
+
+    /// Checks whether a simulation on the shared node list that removes `candidates` would end
+    /// at once because the first of `moved` lands on an uninitialized node
+    /// ([`PendingPrefix::moved_pod_lands_uninitialized`]). `excluded` lists the nodes that
+    /// take no pods in any simulation of the pass, and `tracker` must be the simulation's.
+    fn moved_pod_lands_uninitialized(
+        &mut self,
+        moved: &[SimPod<'_>],
+        candidates: &[NodeId],
+        excluded: &[NodeId],
+        pools: &[ResolvedPool],
+        tracker: &TopologyTracker<'_>,
+    ) -> bool {
+        let Some(first_moved) = moved.first() else {
+            return false;
+        };
+        let prefix = self.pending_prefix.get_or_insert_with(|| {
+            PendingPrefix::new(
+                &self.pending,
+                &self.nodes,
+                &mut self.cache,
+                excluded,
+                pools,
+                tracker,
+            )
+        });
+        // The landing is checked first, because it costs less than the check that the
+        // simulation stops there.
+        prefix.moved_pod_lands_uninitialized(
+            first_moved,
+            candidates,
+            &self.pending,
+            &self.nodes,
+            &mut self.cache,
+        ) && self
+            .cache
+            .stops_at_moved_pod(&self.pending, moved, pools, &self.limits, tracker)
     }
 }
 
@@ -654,14 +697,27 @@ impl Karpenter {
         let mut excluded = candidates.to_vec();
         excluded.sort_unstable();
         excluded.dedup();
-        excluded.extend(self.destinations_under_consolidate_after(view));
+        let under_consolidate_after = self.destinations_under_consolidate_after(view);
+        excluded.extend_from_slice(&under_consolidate_after);
+        let shared_nodes = !base.pending.host_ports() && !any_host_ports(&pods);
+        if shared_nodes
+            && base.moved_pod_lands_uninitialized(
+                &pods,
+                candidates,
+                &under_consolidate_after,
+                pools,
+                &tracker,
+            )
+        {
+            return Err(Unconsolidatable::UninitializedDestination);
+        }
         let removal = Removal {
             excluded: &excluded,
             moved: &pods,
             unsettled: true,
         };
         // The pending pods are borrowed, so that they are not copied per simulation.
-        let placement = if base.pending.host_ports() || any_host_ports(&pods) {
+        let placement = if !shared_nodes {
             let mut nodes = self.destination_nodes(view, true);
             solve(
                 &base.pending,

@@ -52,6 +52,7 @@ mod drift;
 mod min_values;
 mod multinode;
 mod offerings;
+mod pending_prefix;
 mod pod_facts;
 mod preferences;
 mod provisioning;

@@ -138,6 +138,11 @@ impl<'a> SortedPods<'a> {
         self.inter_pod_constraints
     }
 
+    /// Returns the pods, in placement order.
+    pub fn pods(&self) -> &[SimPod<'a>] {
+        &self.pods
+    }
+
     /// Iterates over the pods' ids, in placement order.
     pub fn ids(&self) -> impl Iterator<Item = PodId> + '_ {
         self.pods.iter().map(|pod| pod.id)
@@ -304,6 +309,9 @@ struct Scratch {
 #[derive(Debug, Default)]
 struct LonePodCache {
     entries: Vec<LonePodOptions>,
+    /// Per pod spec checked by [`moved_pods_always_land`], whether some pool without a CPU or
+    /// memory limit can open a NodeClaim for a lone pod of it at the start of a simulation.
+    opens_alone: Vec<(*const PodSpec, bool)>,
 }
 
 /// The options a new NodeClaim of a pool keeps for a lone pod of a spec in a zone.
@@ -330,6 +338,36 @@ impl SimulationCache {
                 })
                 .collect()
         });
+    }
+}
+
+impl SimulationCache {
+    /// Returns the nodes of `nodes` that can take a pod of `spec` before a simulation places
+    /// anything, listing them first if needed (see [`SimulationCache::add`]).
+    pub(super) fn node_list(&mut self, spec: &Arc<PodSpec>, nodes: &[SimNode<'_>]) -> &[usize] {
+        self.add(spec, nodes);
+        &self.fits[&Arc::as_ptr(spec)]
+    }
+
+    /// Checks whether [`solve`], given `remaining_limits`, `tracker` and this cache, would end
+    /// a simulation of `pods` and `moved` as soon as one of `moved` lands on an uninitialized
+    /// node ([`Placement::moved_pod_on_uninitialized`]).
+    pub(super) fn stops_at_moved_pod(
+        &mut self,
+        pods: &SortedPods<'_>,
+        moved: &[SimPod<'_>],
+        pools: &[ResolvedPool],
+        remaining_limits: &[RemainingLimits],
+        tracker: &TopologyTracker<'_>,
+    ) -> bool {
+        stops_at_moved_pod(
+            pods,
+            moved,
+            pools,
+            remaining_limits,
+            tracker,
+            &mut self.lone_pods,
+        )
     }
 }
 
@@ -665,19 +703,70 @@ fn moved_pods_always_land(
         }
         previous = Some(pod.spec);
         let spec = &pod.spec;
-        !spec.has_inter_pod_constraints()
-            && !preferences.applies_to(spec)
-            && pools.iter().enumerate().any(|(index, pool)| {
-                let new_claim = NewClaim {
-                    pool_index: index,
-                    pool,
-                    limits: &remaining_limits[index],
-                    hostname: "nodeclaim",
-                };
-                remaining_limits[index].resources.is_none()
-                    && new_claim.options(spec, true, tracker, cache).is_some()
-            })
+        if spec.has_inter_pod_constraints() || preferences.applies_to(spec) {
+            return false;
+        }
+        // A spec without inter-pod constraints gets the same options in every simulation that
+        // starts from these limits: with no placed anti-affinity, `NewClaim::options` reads the
+        // tracker only for a zone spread, which such a spec lacks. The cache's simulations all
+        // start from the same limits, so the check is kept per spec.
+        let key = Arc::as_ptr(spec);
+        if let Some(&(_, opens)) = cache.opens_alone.iter().find(|(s, _)| *s == key) {
+            return opens;
+        }
+        let opens = pools.iter().enumerate().any(|(index, pool)| {
+            let new_claim = NewClaim {
+                pool_index: index,
+                pool,
+                limits: &remaining_limits[index],
+                hostname: "nodeclaim",
+            };
+            remaining_limits[index].resources.is_none()
+                && new_claim.options(spec, true, tracker, cache).is_some()
+        });
+        cache.opens_alone.push((key, opens));
+        opens
     })
+}
+
+/// Checks whether a simulation of `pods` and `moved` records its placements in the topology
+/// tracker. Placements matter to later pods only through inter-pod constraints, so when no pod
+/// to place has any, recording them would not change any result of the tracker.
+fn records_placements(pods: &SortedPods<'_>, moved: &[SimPod<'_>]) -> bool {
+    pods.inter_pod_constraints || moved.iter().any(|p| p.spec.has_inter_pod_constraints())
+}
+
+/// Returns the preferences that the pools' taints make Karpenter relax.
+pub(super) fn pool_preferences(pools: &[ResolvedPool]) -> Preferences {
+    Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()))
+}
+
+/// Checks whether [`solve`] on `pods` and `moved` ends as soon as one of `moved` lands on an
+/// uninitialized node, which it does when none of `moved` can fail to find a place
+/// ([`moved_pods_always_land`]) and the simulation records no placement. `remaining_limits`
+/// and `tracker` must be as `solve` gets them.
+///
+/// A simulation records no placement when no pod has inter-pod constraints
+/// ([`records_placements`]). `moved_pods_always_land` fails for a moved pod with them, so only
+/// the pending pods are checked here.
+fn stops_at_moved_pod(
+    pods: &SortedPods<'_>,
+    moved: &[SimPod<'_>],
+    pools: &[ResolvedPool],
+    remaining_limits: &[RemainingLimits],
+    tracker: &TopologyTracker<'_>,
+    lone_pods: &mut LonePodCache,
+) -> bool {
+    !moved.is_empty()
+        && !pods.inter_pod_constraints
+        && moved_pods_always_land(
+            moved,
+            pools,
+            remaining_limits,
+            tracker,
+            lone_pods,
+            &pool_preferences(pools),
+        )
 }
 
 /// Runs the simulation for `pods` and `removal.moved` against `nodes` and the pools.
@@ -688,7 +777,8 @@ fn moved_pods_always_land(
 /// The simulation ends early, with [`Placement::moved_pod_on_uninitialized`] set, when one of
 /// `removal.moved` lands on an uninitialized node and none of them can fail to find a place.
 ///
-/// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now.
+/// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now
+/// that started from the same `remaining_limits`.
 ///
 /// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
 /// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
@@ -764,24 +854,18 @@ pub(crate) fn solve(
             .iter()
             .fold(Resources::ZERO, |room, &o| room.max(&pool.options[o].room))
     };
-    // Placements matter to later pods only through inter-pod constraints; when no pod to place
-    // has any, recording them would not change any result of the tracker.
-    let record = pods.inter_pod_constraints
-        || removal
-            .moved
-            .iter()
-            .any(|p| p.spec.has_inter_pod_constraints());
-    let preferences = Preferences::for_taints(pools.iter().flat_map(|p| p.config.taints.iter()));
-    let stop_on_moved_pod = !removal.moved.is_empty()
-        && !record
-        && moved_pods_always_land(
-            removal.moved,
-            pools,
-            remaining_limits,
-            tracker,
-            lone_pods,
-            &preferences,
-        );
+    let stop_on_moved_pod = stops_at_moved_pod(
+        pods,
+        removal.moved,
+        pools,
+        remaining_limits,
+        tracker,
+        lone_pods,
+    );
+    // A simulation that stops at a moved pod has no pod with inter-pod constraints, so it
+    // records nothing, and the pods need no second look.
+    let record = !stop_on_moved_pod && records_placements(pods, removal.moved);
+    let preferences = pool_preferences(pools);
     // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
     // built for a relaxed pod, whose addresses must not key the resume cache.
     let mut try_add = |pod: &SimPod<'_>, own_spec: bool| -> Option<Landing> {
