@@ -80,12 +80,16 @@ pub(super) struct Usage {
 /// Cached [`NodePods`] and utilization checks by node id.
 #[derive(Debug, Default)]
 pub(super) struct NodePodsCache {
-    /// Entries of pods, indexed by node id like `usage`. The entries sit in the vector itself,
-    /// not behind a pointer each, which saves a cache miss per candidate in every loop for
-    /// about 110 bytes per node id of the run.
-    entries: Vec<Option<NodePods>>,
-    /// Number of present entries in `entries`.
-    entry_count: usize,
+    /// The slot in `slots` of each node's entry, indexed by node id like `usage`, or
+    /// [`NO_SLOT`]. Four bytes per node id of the run.
+    slot_of: Vec<u32>,
+    /// Entries of pods, side by side rather than behind a pointer each, which saves a cache
+    /// miss per candidate in every loop. A slot freed by a node that is gone is reused, so
+    /// the slots grow to the largest number of nodes with entries at once, not to the number
+    /// of nodes of the run.
+    slots: Vec<NodePods>,
+    /// Indexes of the slots that no node uses, to be reused first.
+    free: Vec<u32>,
     /// Utilization checks, indexed by node id. A node id is an index because ids are small
     /// counters, which saves a search per candidate in every loop. The vector grows to the
     /// largest id seen and keeps a few bytes per node of the run.
@@ -170,22 +174,29 @@ impl NodePodsCache {
         expendable_cutoff: i32,
     ) -> &NodePods {
         let index = node_index(node.id);
-        if index >= self.entries.len() {
-            self.entries.resize_with(index + 1, || None);
+        if index >= self.slot_of.len() {
+            self.slot_of.resize(index + 1, NO_SLOT);
         }
-        let slot = &mut self.entries[index];
-        if slot.is_none() {
-            self.entry_count += 1;
+        if self.slot_of[index] == NO_SLOT {
+            // No node reaches the count u64::MAX, so a new entry is always rebuilt. A reused
+            // slot keeps the capacity of its `movable` list.
+            self.slot_of[index] = match self.free.pop() {
+                Some(slot) => {
+                    self.slots[slot as usize].pod_changes = u64::MAX;
+                    slot
+                }
+                None => {
+                    self.slots.push(NodePods {
+                        pod_changes: u64::MAX,
+                        movable: Vec::new(),
+                        expendable_requests: Resources::ZERO,
+                        all_pass_pod_rules: true,
+                    });
+                    u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 nodes at once")
+                }
+            };
         }
-        let entry = slot.get_or_insert_with(|| {
-            NodePods {
-                // No node reaches this count, so a new entry is always rebuilt.
-                pod_changes: u64::MAX,
-                movable: Vec::new(),
-                expendable_requests: Resources::ZERO,
-                all_pass_pod_rules: true,
-            }
-        });
+        let entry = &mut self.slots[self.slot_of[index] as usize];
         if entry.pod_changes != node.pod_changes {
             entry.pod_changes = node.pod_changes;
             entry.movable.clear();
@@ -205,18 +216,17 @@ impl NodePodsCache {
 
     /// Returns the entry of `node` if it is up to date with the node's pods.
     pub(super) fn get(&self, node: &Node) -> Option<&NodePods> {
-        self.entries
-            .get(node_index(node.id))?
-            .as_ref()
-            .filter(|entry| entry.pod_changes == node.pod_changes)
+        let slot = *self.slot_of.get(node_index(node.id))?;
+        if slot == NO_SLOT {
+            return None;
+        }
+        Some(&self.slots[slot as usize]).filter(|entry| entry.pod_changes == node.pod_changes)
     }
 
     /// Drops the entries of a node that is gone.
     pub(super) fn remove(&mut self, id: NodeId) {
-        if let Some(slot) = self.entries.get_mut(node_index(id))
-            && slot.take().is_some()
-        {
-            self.entry_count -= 1;
+        if let Some(slot) = self.slot_of.get_mut(node_index(id)) {
+            release(&mut self.slots, &mut self.free, slot);
         }
         if let Some(usage) = usize::try_from(id.0)
             .ok()
@@ -230,16 +240,27 @@ impl NodePodsCache {
     /// cluster has nodes, it drops the entries of the nodes that are gone, which catches nodes
     /// removed without a [`remove`](Self::remove).
     pub(super) fn retain_nodes_of(&mut self, cluster: &Cluster) {
-        if self.entry_count > cluster.node_count() {
-            for (index, slot) in self.entries.iter_mut().enumerate() {
-                if slot.is_some() && cluster.node(NodeId(index as u64)).is_none() {
-                    *slot = None;
-                    self.entry_count -= 1;
+        if self.slots.len() - self.free.len() > cluster.node_count() {
+            for (index, slot) in self.slot_of.iter_mut().enumerate() {
+                if *slot != NO_SLOT && cluster.node(NodeId(index as u64)).is_none() {
+                    release(&mut self.slots, &mut self.free, slot);
                 }
             }
         }
     }
 }
+
+/// Frees the entry in `slots` that `slot` names, if any, onto `free`, and marks `slot` absent.
+fn release(slots: &mut [NodePods], free: &mut Vec<u32>, slot: &mut u32) {
+    if *slot != NO_SLOT {
+        slots[*slot as usize].movable.clear();
+        free.push(*slot);
+        *slot = NO_SLOT;
+    }
+}
+
+/// The mark in [`NodePodsCache::slot_of`] of a node without an entry.
+const NO_SLOT: u32 = u32::MAX;
 
 /// Index of node `id` in the vectors of [`NodePodsCache`]. Node ids are small counters.
 fn node_index(id: NodeId) -> usize {
