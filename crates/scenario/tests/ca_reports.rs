@@ -181,3 +181,44 @@ fn spread_report_keeps_nodes_without_oscillation() {
         "{unremovable:?}"
     );
 }
+
+/// Nine pods of 1500m spread over three zones with maxSkew 1 (DoNotSchedule), one m5.large
+/// node group per zone, starting from no nodes. One pod fits on each m5.large. The pods that
+/// fit on upcoming nodes count in the estimator's spread, as they do in the real program's
+/// cluster snapshot, so the groups grow by three nodes each and no more.
+const ZONE_SPREAD_SCALE_UP: &str = r#"
+name: zone-spread-scale-up
+seed: 4
+duration: 1h
+workloads:
+  - kind: Deployment
+    metadata: {name: web}
+    replicas: 9
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        topologySpreadConstraints:
+          - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}}
+        containers:
+          - resources: {requests: {cpu: 1500m, memory: 1Gi}}
+policies:
+  - name: cluster-autoscaler
+    clusterAutoscaler:
+      nodeGroups:
+        - {name: a, instanceType: m5.large, minSize: 0, maxSize: 10, zone: us-east-1a}
+        - {name: b, instanceType: m5.large, minSize: 0, maxSize: 10, zone: us-east-1b}
+        - {name: c, instanceType: m5.large, minSize: 0, maxSize: 10, zone: us-east-1c}
+"#;
+
+#[test]
+fn zone_spread_scale_up_one_node_per_pod() {
+    let output = run(ZONE_SPREAD_SCALE_UP, &[]);
+
+    let launches = with_action(&output, "launch");
+    let per_zone = |zone: &str| launches.iter().filter(|d| d.zone == zone).count();
+    assert_eq!(launches.len(), 9);
+    assert_eq!(per_zone("us-east-1a"), 3);
+    assert_eq!(per_zone("us-east-1b"), 3);
+    assert_eq!(per_zone("us-east-1c"), 3);
+    assert_eq!(output.report.pods_pending_at_end, 0);
+}

@@ -294,13 +294,15 @@ impl ClusterAutoscaler {
     }
 
     /// Drops the pods that fit on existing Ready nodes or on upcoming nodes (first fit in queue
-    /// order), as the `filter_out_schedulable` pod-list processor does.
-    fn filter_out_schedulable<'a>(
+    /// order), as the `filter_out_schedulable` pod-list processor does. Returns the pods left
+    /// and a tracker with the placements of inter-pod constrained pods. The processor places
+    /// the pods it drops in the cluster snapshot, so the estimator counts them.
+    fn filter_out_schedulable<'a, 'v>(
         &self,
-        view: &ClusterView<'_>,
+        view: &ClusterView<'v>,
         templates: &[Template],
         pending: &[&'a Pod],
-    ) -> Vec<&'a Pod> {
+    ) -> (Vec<&'a Pod>, TopologyTracker<'v>) {
         // Ready nodes as they are, and upcoming nodes as copies of their group's template.
         struct Slot<'n> {
             free: Resources,
@@ -414,7 +416,7 @@ impl ClusterAutoscaler {
                 None => remaining.push(pod),
             }
         }
-        remaining
+        (remaining, tracker)
     }
 
     /// Scale-up for the pods no existing or upcoming node can take; returns whether a group grew.
@@ -444,7 +446,7 @@ impl ClusterAutoscaler {
             self.max_total_reached = false;
             return ScaleUpStatus::default();
         }
-        let remaining = self.filter_out_schedulable(view, templates, pending);
+        let (remaining, placed) = self.filter_out_schedulable(view, templates, pending);
         if remaining.is_empty() {
             self.max_total_reached = false;
             return ScaleUpStatus::default();
@@ -502,10 +504,9 @@ impl ClusterAutoscaler {
         // Which equivalence groups fit an empty node of each valid group (`SchedulablePodGroups`).
         let mut schedulable: Vec<Vec<bool>> = vec![Vec::new(); group_count];
         for group in (0..group_count).filter(|g| valid[*g]) {
-            let tracker = TopologyTracker::new(view.cluster, view.zones);
             schedulable[group] = groups
                 .iter()
-                .map(|(spec, _)| schedulable_on(spec, &templates[group], &tracker))
+                .map(|(spec, _)| schedulable_on(spec, &templates[group], &placed))
                 .collect();
         }
         // Similar groups of each valid group (`ComputeSimilarNodeGroups`): valid, with similar
@@ -553,7 +554,7 @@ impl ClusterAutoscaler {
             ]) else {
                 continue;
             };
-            let mut tracker = TopologyTracker::new(view.cluster, view.zones);
+            let mut tracker = placed.clone();
             let (node_count, pods, requests) =
                 estimate_with(&templates[group], &groups, limit, &mut tracker);
             if node_count > 0 && !pods.is_empty() {
