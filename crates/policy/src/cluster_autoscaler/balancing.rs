@@ -29,6 +29,10 @@ pub const IGNORED_LABELS: [&str; 14] = [
     "topology.k8s.aws/zone-id",
 ];
 
+/// The prefix of the instance type labels that nodes carry here for Karpenter's sake
+/// (instance family, category, size, CPU, memory, ...), not on a real Auto Scaling group.
+const MODEL_ONLY_LABEL_PREFIX: &str = "karpenter.k8s.aws/";
+
 /// Settings of `--balance-similar-node-groups` and its similarity rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BalancingConfig {
@@ -337,8 +341,13 @@ pub(super) fn dissimilarity(
         });
     }
 
+    // The model labels every node with the instance type's `karpenter.k8s.aws/` labels, which
+    // a real Auto Scaling group's template does not carry, so the real comparator never sees
+    // them differ. The instance type itself still differs in `node.kubernetes.io/instance-type`.
     let ignored = |key: &String| {
-        IGNORED_LABELS.contains(&key.as_str()) || config.ignored_labels.contains(key)
+        IGNORED_LABELS.contains(&key.as_str())
+            || key.starts_with(MODEL_ONLY_LABEL_PREFIX)
+            || config.ignored_labels.contains(key)
     };
     let left = a.labels.iter().filter(|(k, _)| !ignored(k));
     let right = b.labels.iter().filter(|(k, _)| !ignored(k));

@@ -1626,6 +1626,40 @@ fn dissimilarity_names_failed_comparison() {
 }
 
 #[test]
+fn instance_family_labels_not_compared() {
+    let mut base = template(4000, 16 * GIB, 110);
+    base.labels.insert(
+        "node.kubernetes.io/instance-type".into(),
+        "m5.xlarge".into(),
+    );
+    base.labels
+        .insert("karpenter.k8s.aws/instance-family".into(), "m5".into());
+    let mut amd = base.clone();
+    amd.labels.insert(
+        "node.kubernetes.io/instance-type".into(),
+        "m5a.xlarge".into(),
+    );
+    amd.labels
+        .insert("karpenter.k8s.aws/instance-family".into(), "m5a".into());
+    let ignoring_type = BalancingConfig {
+        ignored_labels: ["node.kubernetes.io/instance-type".to_string()].into(),
+        ..BalancingConfig::default()
+    };
+
+    let described = dissimilarity(&base, &amd, &BalancingConfig::default())
+        .map(|d| d.describe("ng1", "ng2", &BalancingConfig::default()));
+
+    assert_eq!(
+        described.as_deref(),
+        Some(
+            "label node.kubernetes.io/instance-type differs: ng2 has \"m5a.xlarge\" and ng1 has \"m5.xlarge\""
+        )
+    );
+    assert_eq!(dissimilarity(&base, &amd, &ignoring_type), None);
+    assert!(similar(&base, &amd, &ignoring_type));
+}
+
+#[test]
 fn no_similar_group_explanations() {
     let config = BalancingConfig::default();
     let base = template(4000, 16 * GIB, 110);
