@@ -2554,7 +2554,7 @@ fn build_node_pool(
     let name = &pool.name;
     if !spec.template.spec.startup_taints.is_empty() {
         ctx.warn(format!(
-            "NodePool {name}: startupTaints are accepted but not modelled yet"
+            "field {field}.spec.template.spec.startupTaints: NodePool {name}: startupTaints are accepted but not modelled yet"
         ));
     }
 

@@ -393,7 +393,9 @@ fn update_warning_given_once() {
 
     assert_eq!(
         scenario.warnings,
-        ["karpenter.yaml: NodePool default: startupTaints are accepted but not modelled yet"]
+        [
+            "karpenter.yaml: field policies[0].karpenter.nodePoolUpdates[0].nodePool.spec.template.spec.startupTaints: NodePool default: startupTaints are accepted but not modelled yet"
+        ]
     );
 }
 
