@@ -990,7 +990,24 @@ fn build_latency(spec: &LatencySpec, ctx: &Ctx<'_>, field: &str) -> Result<Laten
         .unwrap_or(SimDuration::ZERO);
     match spec.distribution.value.as_str() {
         "fixed" => Ok(LatencyModel::Fixed(mean)),
-        "normal" => Ok(LatencyModel::Normal { mean, stddev, min }),
+        "normal" => {
+            // A normal draw more than two standard deviations below the mean has a
+            // probability of about 2.3 %, and the model raises every draw below `min` to it.
+            let gap = mean.as_millis().saturating_sub(min.as_millis());
+            if let Some(stddev_text) = &spec.stddev
+                && stddev.as_millis() * 2 > gap
+            {
+                ctx.warn_at(
+                    stddev_text,
+                    &format!("{field}.stddev"),
+                    format!(
+                        "with mean {mean} and min {min}, a standard deviation of {stddev} puts more than 2 % of the draws below min, and each of those takes exactly {min}; write a stddev below {}, a higher min, or distribution: logNormal for values with a long tail",
+                        SimDuration::from_millis(gap.div_ceil(2))
+                    ),
+                );
+            }
+            Ok(LatencyModel::Normal { mean, stddev, min })
+        }
         "logNormal" if mean == SimDuration::ZERO => Err(ctx.error(
             mean_text,
             &format!("{field}.mean"),

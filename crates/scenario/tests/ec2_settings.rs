@@ -68,6 +68,20 @@ fn launch_latency_is_the_shorthand() {
 }
 
 #[test]
+fn wide_normal_latency_warns() {
+    let wide = ok("  launchLatency: {distribution: normal, mean: 10s, stddev: 60s}");
+    let narrow = ok("  launchLatency: {distribution: normal, mean: 45s, stddev: 10s, min: 20s}");
+
+    assert_eq!(
+        wide.warnings,
+        [
+            "ec2.yaml:5:60: field cloud.launchLatency.stddev: with mean 10s and min 0s, a standard deviation of 1m puts more than 2 % of the draws below min, and each of those takes exactly 0s; write a stddev below 5s, a higher min, or distribution: logNormal for values with a long tail"
+        ]
+    );
+    assert!(narrow.warnings.is_empty(), "{:?}", narrow.warnings);
+}
+
+#[test]
 fn launch_phases_default_the_missing_ones() {
     let scenario = ok(
         "  launchPhases:\n    registered: {distribution: normal, mean: 50s, stddev: 5s, min: 30s}",
