@@ -772,11 +772,29 @@ impl Sweep {
             .map(|point| self.build(&point.parameters, None).map(|s| s.warnings))
             .collect();
 
-        let mut warnings = Vec::new();
+        // A point's warnings name positions in generated scenario text, so each is given
+        // without its position, once, after the points that raise it. Those the base
+        // scenario raises as well are already listed with their real position.
+        let base_texts: BTreeSet<String> = self
+            .warnings
+            .iter()
+            .map(|w| warning_text(w, &self.scenario_path))
+            .collect();
+        let mut warnings: Vec<(String, Vec<String>)> = Vec::new();
         for (point, result) in configurations.iter().zip(results) {
             let error = match result {
-                Ok(w) => {
-                    warnings.extend(w);
+                Ok(point_warnings) => {
+                    let described = self.describe_parameters(&point.parameters);
+                    for warning in point_warnings {
+                        let text = warning_text(&warning, &self.scenario_path);
+                        if base_texts.contains(&text) {
+                            continue;
+                        }
+                        match warnings.iter_mut().find(|(known, _)| *known == text) {
+                            Some((_, points)) => points.push(described.clone()),
+                            None => warnings.push((text, vec![described.clone()])),
+                        }
+                    }
                     continue;
                 }
                 Err(error) => error,
@@ -818,7 +836,17 @@ impl Sweep {
                 ),
             ));
         }
-        self.add_warnings(warnings);
+        let located = warnings
+            .into_iter()
+            .map(|(text, points)| {
+                format!(
+                    "{}: with {}: {text}",
+                    self.file.display(),
+                    points.join("; ")
+                )
+            })
+            .collect();
+        self.add_warnings(located);
         Ok(())
     }
 
@@ -898,6 +926,21 @@ impl Sweep {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// Returns a scenario warning without the path of `scenario` and the line and column after it.
+fn warning_text(warning: &str, scenario: &Path) -> String {
+    let prefix = format!("{}:", scenario.display());
+    let Some(rest) = warning.strip_prefix(&prefix) else {
+        return warning.to_string();
+    };
+    let position_len = rest
+        .split(':')
+        .take(2)
+        .take_while(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        .map(|part| part.len() + 1)
+        .sum::<usize>();
+    rest[position_len..].trim_start().to_string()
 }
 
 /// Returns a scenario error's field, value and message without its file position, because that
@@ -1611,6 +1654,44 @@ mod tests {
                 .message
                 .contains("(with duration=1h, snapshotTimes=[])"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn point_warning_names_its_values() {
+        let sweep = sweep(&format!(
+            "scenario: default\naxes:\n  - name: parallelism\n    field: 'policies[cluster-autoscaler].clusterAutoscaler.flags[--max-scale-down-parallelism]'\n    values: [0, 5]\n  - name: unneeded\n    field: '{UNNEEDED_TIME}'\n    values: [1m, 10m]\n",
+        ));
+
+        let located: Vec<&String> = sweep
+            .warnings
+            .iter()
+            .filter(|w| w.contains("--max-scale-down-parallelism=0"))
+            .collect();
+
+        assert_eq!(
+            located,
+            [
+                "test-sweep.yaml: with parallelism=0, unneeded=1m; parallelism=0, unneeded=10m: field policies[0].clusterAutoscaler.flags[2]: --max-scale-down-parallelism=0 turns scale-down off: no node is ever found unneeded or deleted, as in the real program; write a positive number to allow scale-down"
+            ]
+        );
+    }
+
+    #[test]
+    fn warning_text_drops_position() {
+        let scenario = Path::new("base.yaml");
+
+        assert_eq!(
+            warning_text("base.yaml:7:14: field a: too long", scenario),
+            "field a: too long"
+        );
+        assert_eq!(
+            warning_text("base.yaml: NodePool x: ignored", scenario),
+            "NodePool x: ignored"
+        );
+        assert_eq!(
+            warning_text("other.csv:3: odd", scenario),
+            "other.csv:3: odd"
         );
     }
 
