@@ -796,6 +796,27 @@ fn oversized_pod_unplaced() {
 }
 
 #[test]
+fn pending_warning_names_failed_launches() {
+    // Nodes that need 20 minutes to register time out after 15 (RegistrationTimeout), so the
+    // one pod stays Pending through the 40-minute run.
+    let temp = TempDir::new("failed-launches");
+    temp.write(
+        "scenario.yaml",
+        "name: failed-launches\nseed: 1\nduration: 40m\ncloud:\n  zones: [us-east-1a]\n  launchPhases:\n    running: {distribution: fixed, mean: 10s}\n    registered: {distribution: fixed, mean: 20m}\nworkloads:\n  - kind: Deployment\n    metadata: {name: api}\n    replicas: 1\n    template:\n      spec:\n        containers:\n          - resources: {requests: {cpu: 100m, memory: 100Mi}}\npolicies:\n  - name: cluster-autoscaler\n    clusterAutoscaler:\n      nodeGroups:\n        - {name: od, instanceType: m5.large, minSize: 0, maxSize: 3}\n",
+    );
+
+    let outcome = run_in(temp.path(), ["compare", "scenario.yaml"]);
+
+    assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
+    let warning = "warning: under cluster-autoscaler, 1 pod was still Pending at the end (0 of them for over an hour); launches failed (2 RegistrationTimeout), see launch-failed in the decision log; also check that some instance type";
+    assert!(
+        outcome.stderr.contains(warning),
+        "stderr lacks {warning:?}:\n{}",
+        outcome.stderr
+    );
+}
+
+#[test]
 fn other_policy_warning_left_out() {
     // Pods of 6 CPUs: no m5.xlarge of Cluster Autoscaler's node group can hold one, but
     // Karpenter's larger c and m types can.

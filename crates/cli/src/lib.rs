@@ -421,9 +421,28 @@ fn execute(
     let mut warnings = Vec::new();
     for report in outputs.iter().map(|o| &o.report) {
         if report.pods_pending_at_end > 0 {
+            let pods = match report.pods_pending_at_end {
+                1 => "1 pod was".to_string(),
+                count => format!("{count} pods were"),
+            };
+            // Failed launches come first, because they explain pending pods without any fault
+            // of the instance types.
+            let failures: Vec<String> = report
+                .launch_failures
+                .iter()
+                .map(|(reason, count)| format!("{count} {reason}"))
+                .collect();
+            let check = if failures.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "launches failed ({}), see launch-failed in the decision log; also ",
+                    failures.join(", ")
+                )
+            };
             warnings.push(format!(
-                "under {}, {} pods were still Pending at the end ({} of them for over an hour); check that some instance type the policy may launch can hold them beside its DaemonSet pods, and the decision log for nodes launched and removed in a loop",
-                report.policy, report.pods_pending_at_end, report.pods_pending_over_an_hour_at_end
+                "under {}, {pods} still Pending at the end ({} of them for over an hour); {check}check that some instance type the policy may launch can hold them beside its DaemonSet pods, and the decision log for nodes launched and removed in a loop",
+                report.policy, report.pods_pending_over_an_hour_at_end
             ));
         }
     }
