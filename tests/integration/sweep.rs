@@ -322,26 +322,33 @@ fn merge_rejects_out_in_input() {
         assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
     }
     let shard_results = fs::read_to_string(dir.join("shards/shard-0-of-2/results.csv")).unwrap();
+    let fix = "  fix: give an --out folder outside the folders being merged, such as a new folder beside them\n";
     let cases = [
-        ("shards/shard-0-of-2", "is", "shards/shard-0-of-2"),
+        (
+            "shards/shard-0-of-2",
+            "is one of the folders being merged (shards/shard-0-of-2), so merging would replace its files",
+        ),
+        (
+            "shards/./shard-1-of-2/new/..",
+            "is one of the folders being merged (shards/shard-1-of-2), so merging would replace its files",
+        ),
+        (
+            "shards",
+            "is one of the folders being merged (shards), so merging would replace its files",
+        ),
         (
             "shards/shard-1-of-2/merged",
-            "is inside",
-            "shards/shard-1-of-2",
+            "is inside shards/shard-1-of-2, one of the folders being merged, so the merged files would be mixed with a shard's",
         ),
-        ("shards/./shard-1-of-2/new/..", "is", "shards/shard-1-of-2"),
-        ("shards", "is", "shards"),
     ];
 
-    for (out, relation, folder) in cases {
+    for (out, problem) in cases {
         let outcome = run_in(dir.path(), ["merge", "shards", "--out", out]);
 
         assert_eq!(outcome.code, INPUT_ERROR, "--out {out}: {}", outcome.stderr);
         assert_eq!(
             outcome.stderr,
-            format!(
-                "error: --out {out} {relation} {folder}, a folder being merged, so merging would replace its files\n  fix: give an --out folder outside the folders being merged, such as a new folder beside them\n"
-            ),
+            format!("error: --out {out} {problem}\n{fix}"),
             "--out {out}"
         );
     }

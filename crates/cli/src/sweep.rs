@@ -342,42 +342,42 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Rejects an `--out` that would replace the files of a folder being merged. That is an
-/// `--out` equal to a folder on the command line, or equal to or inside a folder that is read
-/// (one with `points.json`, such as a `shard-I-of-N` folder). A new folder beside the shard
-/// folders, such as `results/merged` beside `results/shard-0-of-4`, is allowed.
+/// Rejects an `--out` that is a folder on the command line, or is or lies inside a folder that
+/// is read (one with `points.json`, such as a `shard-I-of-N` folder). A new folder beside the
+/// shard folders, such as `results/merged` beside `results/shard-0-of-4`, is allowed.
 fn check_out_outside_inputs(
     out: &Path,
     arguments: &[PathBuf],
     merged_folders: &[PathBuf],
 ) -> Result<(), Failure> {
     let resolved_out = resolve_path(out);
-    let clash = arguments
+    let same = arguments
         .iter()
-        .find(|folder| resolve_path(folder) == resolved_out)
-        .map(|folder| (folder, "is"))
-        .or_else(|| {
-            merged_folders
-                .iter()
-                .find(|folder| resolved_out.starts_with(resolve_path(folder)))
-                .map(|folder| {
-                    let relation = if resolve_path(folder) == resolved_out {
-                        "is"
-                    } else {
-                        "is inside"
-                    };
-                    (folder, relation)
-                })
-        });
-    match clash {
-        Some((folder, relation)) => Err(Failure::input(format!(
-            "--out {} {relation} {}, a folder being merged, so merging would replace its files\n  fix: give an --out folder outside the folders being merged, such as a new folder beside them",
+        .chain(merged_folders)
+        .find(|folder| resolve_path(folder) == resolved_out);
+    if let Some(folder) = same {
+        return Err(Failure::input(format!(
+            "--out {} is one of the folders being merged ({}), so merging would replace its files\n  fix: {OUT_FIX}",
             out.display(),
             folder.display()
-        ))),
-        None => Ok(()),
+        )));
     }
+    let parent = merged_folders
+        .iter()
+        .find(|folder| resolved_out.starts_with(resolve_path(folder)));
+    if let Some(folder) = parent {
+        return Err(Failure::input(format!(
+            "--out {} is inside {}, one of the folders being merged, so the merged files would be mixed with a shard's\n  fix: {OUT_FIX}",
+            out.display(),
+            folder.display()
+        )));
+    }
+    Ok(())
 }
+
+/// Fix of an `--out` that is or lies inside a folder being merged.
+const OUT_FIX: &str =
+    "give an --out folder outside the folders being merged, such as a new folder beside them";
 
 /// Returns `path` made absolute with symbolic links resolved, even when it does not exist yet.
 /// The nearest existing ancestor is canonicalized, and the missing rest is appended with `.`
