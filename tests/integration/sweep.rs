@@ -315,6 +315,61 @@ fn merge_names_missing_points() {
 }
 
 #[test]
+fn merge_rejects_out_in_input() {
+    let (dir, _) = setup("sweep-merge-into-input", &sweep_yaml("2"));
+    for shard in ["0/2", "1/2"] {
+        let outcome = sweep(dir.path(), &["--shard", shard, "--out", "shards"]);
+        assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    }
+    let shard_results = fs::read_to_string(dir.join("shards/shard-0-of-2/results.csv")).unwrap();
+    let fix = "  fix: give an --out folder outside the folders being merged, such as a new folder beside them\n";
+    let cases = [
+        (
+            "shards/shard-0-of-2",
+            "is one of the folders being merged (shards/shard-0-of-2), so merging would replace its files",
+        ),
+        (
+            "shards/./shard-1-of-2/new/..",
+            "is one of the folders being merged (shards/shard-1-of-2), so merging would replace its files",
+        ),
+        (
+            "shards",
+            "is one of the folders being merged (shards), so merging would replace its files",
+        ),
+        (
+            "shards/shard-1-of-2/merged",
+            "is inside shards/shard-1-of-2, one of the folders being merged, so the merged files would be mixed with a shard's",
+        ),
+    ];
+
+    for (out, problem) in cases {
+        let outcome = run_in(dir.path(), ["merge", "shards", "--out", out]);
+
+        assert_eq!(outcome.code, INPUT_ERROR, "--out {out}: {}", outcome.stderr);
+        assert_eq!(
+            outcome.stderr,
+            format!("error: --out {out} {problem}\n{fix}"),
+            "--out {out}"
+        );
+    }
+    assert!(!dir.join("shards/shard-1-of-2/merged").exists());
+    assert!(!dir.join("shards/shard-1-of-2/new").exists());
+    assert!(!dir.join("shards/points.json").exists());
+    assert_eq!(
+        fs::read_to_string(dir.join("shards/shard-0-of-2/results.csv")).unwrap(),
+        shard_results,
+        "the shard's results are unchanged"
+    );
+
+    // A folder beside the shard folders, as deploy/k8s-merge-job.yaml uses, is allowed.
+    let merged = run_ok(
+        dir.path(),
+        ["merge", "shards", "--out", "shards/merged", "--quiet"],
+    );
+    assert!(merged.contains("merged 8 rows from 2 folders"), "{merged}");
+}
+
+#[test]
 fn merge_rejects_two_sweeps() {
     let (dir, _) = setup("sweep-two", &sweep_yaml("2"));
     dir.write("other.yaml", sweep_yaml("[1, 2, 3]"));

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use autoscale_sim_report::write_all_or_nothing;
@@ -68,7 +68,7 @@ pub(crate) struct MergeArgs {
     #[arg(required = true, value_name = "DIR")]
     folders: Vec<PathBuf>,
     /// Folder to write the merged files into; it is created if missing, and files of the same
-    /// names are replaced.
+    /// names are replaced. It must lie outside the folders being merged.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Hide the wall-clock line on stderr.
@@ -314,6 +314,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
     let started = Instant::now();
     // Merge first, so that a failed merge creates no output folder.
     let merged = autoscale_sim_sweep::merge(&args.folders).map_err(failure)?;
+    check_out_outside_inputs(&args.out, &args.folders, &merged.folders)?;
     check_writable(&args.out)?;
 
     let mut files: BTreeMap<&str, String> = merged
@@ -341,6 +342,76 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Rejects an `--out` that is a folder on the command line, or is or lies inside a folder that
+/// is read (one with `points.json`, such as a `shard-I-of-N` folder). A new folder beside the
+/// shard folders, such as `results/merged` beside `results/shard-0-of-4`, is allowed.
+fn check_out_outside_inputs(
+    out: &Path,
+    arguments: &[PathBuf],
+    merged_folders: &[PathBuf],
+) -> Result<(), Failure> {
+    let resolved_out = resolve_path(out);
+    let same = arguments
+        .iter()
+        .chain(merged_folders)
+        .find(|folder| resolve_path(folder) == resolved_out);
+    if let Some(folder) = same {
+        return Err(Failure::input(format!(
+            "--out {} is one of the folders being merged ({}), so merging would replace its files\n  fix: {OUT_FIX}",
+            out.display(),
+            folder.display()
+        )));
+    }
+    let parent = merged_folders
+        .iter()
+        .find(|folder| resolved_out.starts_with(resolve_path(folder)));
+    if let Some(folder) = parent {
+        return Err(Failure::input(format!(
+            "--out {} is inside {}, one of the folders being merged, so the merged files would be mixed with a shard's\n  fix: {OUT_FIX}",
+            out.display(),
+            folder.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Fix of an `--out` that is or lies inside a folder being merged.
+const OUT_FIX: &str =
+    "give an --out folder outside the folders being merged, such as a new folder beside them";
+
+/// Returns `path` made absolute with symbolic links resolved, even when it does not exist yet.
+/// The nearest existing ancestor is canonicalized, and the missing rest is appended with `.`
+/// dropped and `..` removing the part before it, as creating those folders would do.
+fn resolve_path(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|dir| dir.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let components: Vec<Component<'_>> = absolute.components().collect();
+
+    // Canonicalize the longest prefix that exists, then append the rest.
+    for existing in (0..=components.len()).rev() {
+        let prefix: PathBuf = components[..existing].iter().collect();
+        let Ok(mut resolved) = prefix.canonicalize() else {
+            continue;
+        };
+        for component in &components[existing..] {
+            match component {
+                Component::ParentDir => {
+                    resolved.pop();
+                }
+                Component::CurDir => {}
+                other => resolved.push(other),
+            }
+        }
+        return resolved;
+    }
+    absolute
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +425,14 @@ mod tests {
     fn shard_folder_inside_out() {
         assert_eq!(file_safe("my sweep/1"), "my_sweep_1");
         assert_eq!(Shard { index: 1, count: 4 }.folder_name(), "shard-1-of-4");
+    }
+
+    #[test]
+    fn resolve_path_of_missing_folder() {
+        let dir = std::env::temp_dir().canonicalize().unwrap();
+
+        let resolved = resolve_path(&dir.join("no-such-folder-msg11/./a/../b"));
+
+        assert_eq!(resolved, dir.join("no-such-folder-msg11/b"));
     }
 }

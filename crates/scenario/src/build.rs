@@ -527,7 +527,13 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 ));
             }
             let mut warnings = Vec::new();
-            config.spot.history = crate::prices::load(&path, start_unix_secs, &mut warnings)?;
+            config.spot.history = crate::prices::load(
+                &path,
+                start_unix_secs,
+                &catalog,
+                &config.zones,
+                &mut warnings,
+            )?;
             for warning in warnings {
                 ctx.forward_warning(warning);
             }

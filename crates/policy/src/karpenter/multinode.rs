@@ -108,6 +108,8 @@ impl Karpenter {
         base: &mut Option<ConsolidationBase<'v>>,
     ) -> Option<Command> {
         // Candidates of every NodePool that consolidates underutilized nodes, in order.
+        // NOTE: empty nodes are candidates under both versions, as in Karpenter v1.13. The model
+        // does not follow v1.14.1, whose `ShouldDisrupt` (`consolidation.go`) leaves them out.
         let pools = self.pools.as_ref().expect("pools resolved");
         let candidates = sorted.iter().filter(|n| {
             self.pool_index(&n.owner).is_some_and(|p| {
