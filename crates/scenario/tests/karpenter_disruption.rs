@@ -751,3 +751,87 @@ fn expired_node_pods_replaced_at_once() {
         .expect("the expired node terminates");
     assert!(next_launch.time_ms < terminated.time_ms);
 }
+
+/// 30 pods for an hour, then 2, on m5.large and m5.xlarge nodes, with a budget that allows no
+/// `Empty` disruptions. `VERSION` is replaced by the Karpenter version.
+const EMPTY_BUDGET: &str = r#"
+name: empty-budget
+seed: 3
+duration: 3h
+loads:
+  web:
+    trace: {file: TRACE, end: hold}
+workloads:
+  - kind: Deployment
+    metadata: {name: web}
+    hpa: {load: web, targetPerReplica: 10, minReplicas: 1, maxReplicas: 40, scaleDownStabilization: 1m}
+    template:
+      spec:
+        containers:
+          - resources: {requests: {cpu: "1", memory: 2Gi}}
+policies:
+  - name: karpenter
+    karpenter:
+      version: VERSION
+      nodePools:
+        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {name: default}
+          spec:
+            template:
+              spec:
+                requirements:
+                  - {key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}
+                  - {key: karpenter.k8s.aws/instance-size, operator: In, values: [large, xlarge]}
+            disruption:
+              consolidationPolicy: WhenEmptyOrUnderutilized
+              consolidateAfter: 1m
+              budgets: [{nodes: "0", reasons: [Empty]}, {nodes: "50%"}]
+"#;
+
+/// Runs [`EMPTY_BUDGET`] under `version` and returns the number of pods on each node that
+/// consolidation deleted, in order.
+fn pods_on_deleted_nodes(version: &str) -> Vec<u32> {
+    let folder =
+        std::env::temp_dir().join(format!("autoscale-sim-empty-budget-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let trace = folder.join(format!("{version}.csv"));
+    let mut text = String::from("timestamp_seconds,value\n");
+    for minute in 0..180 {
+        let value = if minute < 60 { 300 } else { 20 };
+        text.push_str(&format!("{},{value}\n", minute * 60));
+    }
+    std::fs::write(&trace, text).unwrap();
+    let yaml = EMPTY_BUDGET
+        .replace("TRACE", &trace.display().to_string())
+        .replace("VERSION", version);
+    let output = run(&scenario(&yaml));
+    let _ = std::fs::remove_file(&trace);
+    let _ = std::fs::remove_dir(&folder);
+
+    output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "delete" && d.reason == "Underutilized")
+        .map(|d| {
+            let pods = d
+                .detail
+                .split(", ")
+                .find_map(|part| part.split_once(" pods)").map(|(count, _)| count))
+                .expect("a delete names its pod count");
+            pods.parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn empty_budget_spares_empty_nodes_v1_14() {
+    let v1_13 = pods_on_deleted_nodes("v1.13");
+    let v1_14 = pods_on_deleted_nodes("v1.14");
+
+    // v1.13's multi-node consolidation takes the empty nodes under Underutilized.
+    assert_eq!(v1_13.iter().filter(|&&pods| pods == 0).count(), 8);
+    // v1.14 leaves them to Emptiness, which the budget stops.
+    assert!(!v1_14.is_empty());
+    assert!(v1_14.iter().all(|&pods| pods > 0), "{v1_14:?}");
+}

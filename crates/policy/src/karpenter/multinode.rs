@@ -10,7 +10,7 @@ use autoscale_sim_kube::{Node, NodeId, PodId};
 
 use super::disruption::{Command, ConsolidationBase, Method, PodFacts};
 use super::scheduling::{SimPod, placement_order};
-use super::{BudgetReason, Karpenter};
+use super::{BudgetReason, Karpenter, KarpenterVersion};
 use crate::api::ClusterView;
 
 /// Most candidates one multi-node command considers (`maxParallel` in
@@ -107,17 +107,19 @@ impl Karpenter {
         sorted: &[&Node],
         base: &mut Option<ConsolidationBase<'v>>,
     ) -> Option<Command> {
-        // Candidates of every NodePool that consolidates underutilized nodes, in order.
-        // NOTE: empty nodes are candidates under both versions, as in Karpenter v1.13. The model
-        // does not follow v1.14.1, whose `ShouldDisrupt` (`consolidation.go`) leaves them out.
+        // Candidates of every NodePool that consolidates underutilized nodes, in order. Empty
+        // nodes are candidates under v1.13. v1.14.1's `ShouldDisrupt` (`consolidation.go`)
+        // leaves them to Emptiness, so that Empty budgets govern them.
         let pools = self.pools.as_ref().expect("pools resolved");
+        let skip_empty = self.config.version == KarpenterVersion::V1_14;
         let candidates = sorted.iter().filter(|n| {
-            self.pool_index(&n.owner).is_some_and(|p| {
-                pools[p]
-                    .config
-                    .consolidation_policy
-                    .consolidates_underutilized()
-            })
+            !(skip_empty && facts.is_empty(n))
+                && self.pool_index(&n.owner).is_some_and(|p| {
+                    pools[p]
+                        .config
+                        .consolidation_policy
+                        .consolidates_underutilized()
+                })
         });
 
         // Drop, in order, the candidates whose NodePool's budget is used up.
