@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
@@ -25,6 +26,18 @@ struct QueuedPod {
     spec: Arc<PodSpec>,
     /// The pod's `unschedulable` mark.
     unschedulable: bool,
+}
+
+/// A position in the scheduling queue: the key of the last pod visited, or the front.
+///
+/// A walk by cursor survives changes to the cluster between steps, where an iterator would
+/// borrow the cluster for the whole walk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueueCursor(Option<QueueKey>);
+
+/// Address of a spec's `Arc`, the key of [`Cluster`]'s index of queued pods per spec.
+fn spec_address(spec: &Arc<PodSpec>) -> usize {
+    Arc::as_ptr(spec) as usize
 }
 
 /// The fields the world supplies to create a node.
@@ -58,6 +71,13 @@ pub struct Cluster {
     nodes: NodeTable,
     pods: PodTable,
     queue: BTreeMap<QueueKey, QueuedPod>,
+    /// Keys of the queued pods not marked Unschedulable, so that a scheduling pass can reach
+    /// them without walking the marked ones.
+    unmarked: BTreeSet<QueueKey>,
+    /// Keys of the queued pods per spec, by the address of the spec's `Arc`, so that a
+    /// scheduling pass can reach the pods of one spec without walking the others. An entry
+    /// keeps its spec alive, so no other spec can take its address while it exists.
+    queued_by_spec: BTreeMap<usize, (Arc<PodSpec>, BTreeSet<QueueKey>)>,
     daemonsets: Vec<DaemonSet>,
     pdbs: Vec<PodDisruptionBudget>,
     next_pod: u64,
@@ -391,13 +411,20 @@ impl Cluster {
             self.lowest_priority
                 .map_or(spec.priority, |p| p.min(spec.priority)),
         );
+        let key = (Reverse(spec.priority), now, id);
         self.queue.insert(
-            (Reverse(spec.priority), now, id),
+            key,
             QueuedPod {
                 spec: spec.clone(),
                 unschedulable: false,
             },
         );
+        self.unmarked.insert(key);
+        self.queued_by_spec
+            .entry(spec_address(&spec))
+            .or_insert_with(|| (Arc::clone(&spec), BTreeSet::new()))
+            .1
+            .insert(key);
         let pod = Pod {
             id,
             owner,
@@ -456,6 +483,58 @@ impl Cluster {
             .map(|((_, _, id), queued)| (*id, &queued.spec, queued.unschedulable))
     }
 
+    /// Moves `cursor` to the next Pending pod in scheduling-queue order that is not both
+    /// marked Unschedulable and of a spec that `failed` accepts, and returns that pod as
+    /// [`Cluster::pending_queue`] lists it.
+    ///
+    /// The pod is the first after the cursor among the unmarked pods and the pods of each spec
+    /// that did not fail, so the pods passed over are never read. `failed` is called once per
+    /// spec of a queued pod, in no particular order.
+    pub fn next_pending_to_try(
+        &self,
+        cursor: &mut QueueCursor,
+        mut failed: impl FnMut(&Arc<PodSpec>) -> bool,
+    ) -> Option<(PodId, &Arc<PodSpec>, bool)> {
+        let first_after = |keys: &BTreeSet<QueueKey>| match &cursor.0 {
+            Some(key) => keys.range((Excluded(*key), Unbounded)).next().copied(),
+            None => keys.first().copied(),
+        };
+        let mut next = first_after(&self.unmarked);
+        for (spec, keys) in self.queued_by_spec.values() {
+            if failed(spec) {
+                continue;
+            }
+            if let Some(key) = first_after(keys) {
+                next = Some(next.map_or(key, |other| other.min(key)));
+            }
+        }
+
+        let key = next?;
+        cursor.0 = Some(key);
+        let queued = &self.queue[&key];
+        Some((key.2, &queued.spec, queued.unschedulable))
+    }
+
+    /// Removes the queued pod `key` from the queue and its indexes.
+    fn dequeue(
+        queue: &mut BTreeMap<QueueKey, QueuedPod>,
+        unmarked: &mut BTreeSet<QueueKey>,
+        queued_by_spec: &mut BTreeMap<usize, (Arc<PodSpec>, BTreeSet<QueueKey>)>,
+        key: QueueKey,
+    ) {
+        let Some(queued) = queue.remove(&key) else {
+            return;
+        };
+        unmarked.remove(&key);
+        let address = spec_address(&queued.spec);
+        if let Some((_, keys)) = queued_by_spec.get_mut(&address) {
+            keys.remove(&key);
+            if keys.is_empty() {
+                queued_by_spec.remove(&address);
+            }
+        }
+    }
+
     /// Number of Pending pods.
     pub fn pending_count(&self) -> usize {
         self.queue.len()
@@ -466,8 +545,12 @@ impl Cluster {
         self.generation += 1;
         let pod = self.pods.get_mut(pod_id).expect("bind: pod exists");
         debug_assert_eq!(pod.phase, PodPhase::Pending);
-        self.queue
-            .remove(&(Reverse(pod.spec.priority), pod.created, pod_id));
+        Self::dequeue(
+            &mut self.queue,
+            &mut self.unmarked,
+            &mut self.queued_by_spec,
+            (Reverse(pod.spec.priority), pod.created, pod_id),
+        );
         pod.phase = PodPhase::Starting;
         pod.node = Some(node_id);
         if let Some(nominated) = pod.nominated_node.take() {
@@ -545,12 +628,10 @@ impl Cluster {
         let newly = !pod.unschedulable;
         pod.unschedulable = true;
         pod.unschedulable_since.get_or_insert(now);
-        if newly
-            && let Some(queued) =
-                self.queue
-                    .get_mut(&(Reverse(pod.spec.priority), pod.created, pod_id))
-        {
+        let key = (Reverse(pod.spec.priority), pod.created, pod_id);
+        if newly && let Some(queued) = self.queue.get_mut(&key) {
             queued.unschedulable = true;
+            self.unmarked.remove(&key);
         }
         newly
     }
@@ -594,8 +675,12 @@ impl Cluster {
                 }
             }
             None => {
-                self.queue
-                    .remove(&(Reverse(pod.spec.priority), pod.created, pod_id));
+                Self::dequeue(
+                    &mut self.queue,
+                    &mut self.unmarked,
+                    &mut self.queued_by_spec,
+                    (Reverse(pod.spec.priority), pod.created, pod_id),
+                );
                 if let Some(nominated) = pod.nominated_node {
                     Self::unindex_nomination(&mut self.nominated, nominated, pod_id);
                 }
@@ -748,6 +833,44 @@ pub(crate) mod tests {
         );
         let marks: Vec<bool> = cluster.pending_pods().map(|p| p.unschedulable).collect();
         assert_eq!(marks, vec![false, true]);
+    }
+
+    #[test]
+    fn next_pending_passes_over_failed_marked() {
+        let mut cluster = Cluster::new(vec![]);
+        let (low, high) = low_and_high_priority_specs();
+        let marked_low = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
+        let unmarked_low = cluster.create_pod(Owner::Bare, low.clone(), SimTime(2));
+        let marked_high = cluster.create_pod(Owner::Bare, high.clone(), SimTime(3));
+        cluster.mark_unschedulable(marked_low, SimTime(4));
+        cluster.mark_unschedulable(marked_high, SimTime(4));
+        let low_failed = |spec: &Arc<PodSpec>| Arc::ptr_eq(spec, &low);
+
+        let mut cursor = QueueCursor::default();
+        let mut visited = Vec::new();
+        while let Some((id, _, marked)) = cluster.next_pending_to_try(&mut cursor, low_failed) {
+            visited.push((id, marked));
+        }
+
+        assert_eq!(visited, vec![(marked_high, true), (unmarked_low, false)]);
+    }
+
+    #[test]
+    fn next_pending_after_bind_and_delete() {
+        let mut cluster = Cluster::new(vec![]);
+        let (low, _) = low_and_high_priority_specs();
+        let node = cluster.add_node(new_node("ng", 2000, 4000), SimTime(0));
+        let bound = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
+        let deleted = cluster.create_pod(Owner::Bare, low.clone(), SimTime(2));
+        let kept = cluster.create_pod(Owner::Bare, low.clone(), SimTime(3));
+
+        cluster.bind(bound, node, SimTime(4));
+        cluster.delete_pod(deleted, SimTime(4));
+        let mut cursor = QueueCursor::default();
+        let first = cluster.next_pending_to_try(&mut cursor, |_| true);
+
+        assert_eq!(first.map(|(id, _, _)| id), Some(kept));
+        assert!(cluster.next_pending_to_try(&mut cursor, |_| true).is_none());
     }
 
     /// Finds, by a scan, the first position in `from..to` whose node is schedulable with the

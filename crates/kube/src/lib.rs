@@ -51,7 +51,7 @@ pub mod quantity;
 mod scheduler;
 mod selector;
 
-pub use cluster::{Cluster, NewNode};
+pub use cluster::{Cluster, NewNode, QueueCursor};
 pub use constraints::*;
 pub use objects::*;
 pub use preemption::{PostFilterOutcome, Preemption};

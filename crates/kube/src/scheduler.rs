@@ -18,14 +18,14 @@
 //! (`pkg/scheduler/internal/queue`). This stand-in retries every Pending pod at every pass, and
 //! the world runs a pass after each change.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::Resources;
 use autoscale_sim_engine::SimTime;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, QueueCursor};
 use crate::objects::{Node, NodeId, Owner, PodId, PodSpec, tolerates_all};
 use crate::plugins::{
     InterPodState, RawScores, best_scored, filter_node, node_affinity_matches, raw_scores,
@@ -139,6 +139,33 @@ struct Reusable {
     node_count: usize,
 }
 
+/// The specs that failed in a scheduling pass, by address, because the pods of one workload
+/// share one `Arc` of their spec.
+#[derive(Default)]
+struct FailedSpecs {
+    /// Addresses of the failed specs.
+    addresses: BTreeSet<*const PodSpec>,
+    /// The failed specs, held so that no other spec takes an address in `addresses`.
+    specs: Vec<Arc<PodSpec>>,
+}
+
+impl FailedSpecs {
+    fn contains(&self, spec: &Arc<PodSpec>) -> bool {
+        !self.addresses.is_empty() && self.addresses.contains(&Arc::as_ptr(spec))
+    }
+
+    fn insert(&mut self, spec: Arc<PodSpec>) {
+        if self.addresses.insert(Arc::as_ptr(&spec)) {
+            self.specs.push(spec);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.addresses.clear();
+        self.specs.clear();
+    }
+}
+
 /// The scheduler stand-in.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Scheduler {
@@ -163,46 +190,28 @@ impl Scheduler {
     /// Unschedulable when no node passes the filters.
     pub fn schedule(&mut self, cluster: &mut Cluster, now: SimTime) -> SchedulePass {
         let mut pass = SchedulePass::default();
-        // Each pod comes with the index of its spec in `specs` and whether it is already marked
-        // Unschedulable. Only binding clears the mark, so marking such a pod again in this pass
-        // would change nothing. The pods of one workload share one spec, so listing each spec
-        // once saves a reference count update per pod and lets `failed` be indexed.
-        let mut specs: Vec<Arc<PodSpec>> = Vec::new();
-        let mut spec_indexes: BTreeMap<*const PodSpec, usize> = BTreeMap::new();
-        let mut last_spec: Option<(*const PodSpec, usize)> = None;
-        let queue: Vec<(PodId, usize, bool)> = cluster
-            .pending_queue()
-            .map(|(id, spec, marked)| {
-                let key = Arc::as_ptr(spec);
-                let index = match last_spec {
-                    Some((last, index)) if last == key => index,
-                    _ => {
-                        let index = *spec_indexes.entry(key).or_insert_with(|| {
-                            specs.push(Arc::clone(spec));
-                            specs.len() - 1
-                        });
-                        last_spec = Some((key, index));
-                        index
-                    }
-                };
-                (id, index, marked)
-            })
-            .collect();
-        // Per spec, whether it has no inter-pod constraints, found no node and could not
-        // preempt since the last preemption of this pass. Binding only shrinks capacity and the
-        // queue runs from higher to lower priority, so such a spec cannot fit or preempt until
-        // the next preemption.
-        let mut failed = vec![false; specs.len()];
+        // Specs without inter-pod constraints that found no node and could not preempt since
+        // the last preemption of this pass. Binding only shrinks capacity and the queue runs
+        // from higher to lower priority, so such a spec cannot fit or preempt until the next
+        // preemption.
+        let mut failed = FailedSpecs::default();
         let mut buffers = SearchBuffers::default();
 
-        for (pod_id, spec_index, marked) in queue {
-            if failed[spec_index] {
+        // Walk the queue by cursor. A pass never adds a pod to the queue and removes only the
+        // pod it binds, so the walk visits the pods queued at the start, in the same order.
+        // A pod of a failed spec that is already marked Unschedulable stays Pending with no
+        // change, because only binding clears the mark, so the walk passes over it.
+        let mut cursor = QueueCursor::default();
+        while let Some((pod_id, spec, marked)) =
+            cluster.next_pending_to_try(&mut cursor, |spec| failed.contains(spec))
+        {
+            if failed.contains(spec) {
                 self.leave_pending(cluster, pod_id, marked, now, &mut pass);
                 continue;
             }
-            let spec = &specs[spec_index];
+            let spec = Arc::clone(spec);
             if let Some(node_id) =
-                self.pick_node_with(cluster, pod_id, spec, Some(spec), &mut buffers)
+                self.pick_node_with(cluster, pod_id, &spec, Some(&spec), &mut buffers)
             {
                 cluster.bind(pod_id, node_id, now);
                 self.rescore_bound_node(cluster, node_id, &mut buffers);
@@ -215,7 +224,7 @@ impl Scheduler {
                     // Terminating victims no longer count for inter-pod constraints, and
                     // cleared nominations release their reservations, so a failed spec may fit
                     // now.
-                    failed.fill(false);
+                    failed.clear();
                     pass.preemptions.push(preemption);
                 }
                 PostFilterOutcome::NotEligible
@@ -224,12 +233,14 @@ impl Scheduler {
                         .is_some_and(|p| p.nominated_node.is_some()) => {}
                 PostFilterOutcome::NotEligible | PostFilterOutcome::NoCandidate => {
                     if !spec.has_inter_pod_constraints() {
-                        failed[spec_index] = true;
+                        failed.insert(spec);
                     }
                 }
             }
             self.leave_pending(cluster, pod_id, marked, now, &mut pass);
         }
+        // Every pod queued at the start that was not bound is still queued, and none other.
+        pass.still_pending = cluster.pending_count();
         pass
     }
 
@@ -245,7 +256,6 @@ impl Scheduler {
         if !marked && cluster.mark_unschedulable(pod_id, now) {
             pass.newly_unschedulable.push(pod_id);
         }
-        pass.still_pending += 1;
     }
 
     /// Runs the filters over the nodes from the rotating start, scores the feasible ones, and
