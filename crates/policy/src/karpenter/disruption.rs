@@ -749,13 +749,11 @@ impl Karpenter {
         if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);
         }
-        if placement.on_existing.iter().any(|(pod, node)| {
-            is_candidate_pod(pod)
-                && view
-                    .cluster
-                    .node(*node)
-                    .is_none_or(|n| n.state != NodeState::Ready)
-        }) {
+        // A candidate pod on a node that is not Ready. The candidate pods are exactly the moved
+        // pods, because the pending pods are unbound and so on no candidate, and a simulated
+        // node is initialized exactly when it is Ready in `view`, which the pass does not
+        // change. So the simulation's flag gives this check without looking up each placement.
+        if placement.moved_pod_landed_uninitialized {
             return Err(Unconsolidatable::UninitializedDestination);
         }
         Ok(Simulation {

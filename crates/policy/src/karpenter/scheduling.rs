@@ -417,6 +417,9 @@ pub(crate) struct Placement {
     /// empty, because none of the moved pods could have failed. The NodeClaims' options are
     /// then not settled, so some may be too small for their pods.
     pub moved_pod_on_uninitialized: bool,
+    /// One of [`Removal::moved`] landed on an existing node that is not initialized, whether
+    /// or not the simulation ended there.
+    pub moved_pod_landed_uninitialized: bool,
 }
 
 impl SimClaim {
@@ -1091,6 +1094,7 @@ pub(crate) fn solve(
     // The last spec checked for preferences, and whether they apply to it.
     let mut last_checked: Option<(&Arc<PodSpec>, bool)> = None;
     let mut stopped = false;
+    let mut moved_landed_uninitialized = false;
     // The pod that came round again with no other pod placed since. It heads the failed pods.
     let mut first_failed = None;
     while let Some((original, moved)) = queue.pop_front() {
@@ -1149,9 +1153,12 @@ pub(crate) fn solve(
             }
             // No moved pod can fail, so once one is on an uninitialized node, the pods still
             // queued cannot change the caller's verdict.
-            Some(Landing::Node { initialized: false }) if stop_on_moved_pod && moved => {
-                stopped = true;
-                break;
+            Some(Landing::Node { initialized: false }) if moved => {
+                moved_landed_uninitialized = true;
+                if stop_on_moved_pod {
+                    stopped = true;
+                    break;
+                }
             }
             Some(_) => {}
         }
@@ -1163,6 +1170,7 @@ pub(crate) fn solve(
         first_failed.into_iter().chain(rest).map(|p| p.id).collect()
     };
     placement.moved_pod_on_uninitialized = stopped;
+    placement.moved_pod_landed_uninitialized = moved_landed_uninitialized;
     drop(relaxed_specs);
     for &(index, free, ports) in undo.iter().rev() {
         nodes[index].free = free;
