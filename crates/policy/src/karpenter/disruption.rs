@@ -642,7 +642,8 @@ impl Karpenter {
     /// candidate's pod would not schedule, or only on a node that is not initialized.
     ///
     /// Leaves the NodeClaims' options unsettled ([`Removal::unsettled`]), so a caller that
-    /// reads them drops those that cannot hold the NodeClaim's pods. `presorted`, when given,
+    /// reads them drops those that cannot hold the NodeClaim's pods. Leaves the placement's
+    /// `on_existing` empty ([`Removal::no_existing_list`]). `presorted`, when given,
     /// contains the sorted pods of the earlier prefixes of the list `candidates` is a prefix of.
     pub(super) fn simulate_removal<'v, 'c>(
         &self,
@@ -715,6 +716,7 @@ impl Karpenter {
             excluded: &excluded,
             moved: &pods,
             unsettled: true,
+            no_existing_list: true,
         };
         // The pending pods are borrowed, so that they are not copied per simulation.
         let placement = if !shared_nodes {

@@ -449,6 +449,9 @@ pub(crate) struct Removal<'r> {
     /// NodeClaim's pods, which [`SimClaim::settle_options`] drops. A caller that reads the
     /// options of only some results sets it, to skip settling the others.
     pub unsettled: bool,
+    /// Leaves [`Placement::on_existing`] empty, for a caller that reads only the NodeClaims,
+    /// the failed pods and the flags, which saves allocating and filling the list.
+    pub no_existing_list: bool,
 }
 
 /// The start of the first-fit search for the next pod of a spec.
@@ -832,7 +835,11 @@ pub(crate) fn solve(
     undo.reserve(max_placements);
 
     let mut placement = Placement {
-        on_existing: Vec::with_capacity(max_placements),
+        on_existing: if removal.no_existing_list {
+            Vec::new()
+        } else {
+            Vec::with_capacity(max_placements)
+        },
         ..Placement::default()
     };
     // For a spec without host ports or inter-pod constraints, the nodes that could not take one
@@ -936,7 +943,9 @@ pub(crate) fn solve(
             if record {
                 tracker.place(pod.spec, Domain::of(slot.node));
             }
-            placement.on_existing.push((pod.id, slot.node.id));
+            if !removal.no_existing_list {
+                placement.on_existing.push((pod.id, slot.node.id));
+            }
             return Some(Landing::Node {
                 initialized: slot.initialized,
             });
