@@ -825,7 +825,19 @@ impl Karpenter {
                 let end = claim
                     .options
                     .partition_point(|&i| pool.options[i].price < candidate_price);
-                &claim.options[..end]
+                // The options are pool indexes in ascending order, so the room of each one
+                // considered is at most the pool's maximum room up to the last of them. When
+                // the NodeClaim's requests exceed that, none of them holds the pods, and the
+                // filter below would keep none.
+                let holds_none = end > 0
+                    && !claim
+                        .requests
+                        .fits_in(&pool.prefix_max_room[claim.options[end - 1]]);
+                if holds_none {
+                    &claim.options[..0]
+                } else {
+                    &claim.options[..end]
+                }
             }
             CapacityType::Spot => &claim.options[..],
         };
