@@ -642,7 +642,8 @@ impl Karpenter {
     /// candidate's pod would not schedule, or only on a node that is not initialized.
     ///
     /// Leaves the NodeClaims' options unsettled ([`Removal::unsettled`]), so a caller that
-    /// reads them drops those that cannot hold the NodeClaim's pods. `presorted`, when given,
+    /// reads them drops those that cannot hold the NodeClaim's pods. Leaves the placement's
+    /// `on_existing` empty ([`Removal::no_existing_list`]). `presorted`, when given,
     /// contains the sorted pods of the earlier prefixes of the list `candidates` is a prefix of.
     pub(super) fn simulate_removal<'v, 'c>(
         &self,
@@ -715,6 +716,7 @@ impl Karpenter {
             excluded: &excluded,
             moved: &pods,
             unsettled: true,
+            no_existing_list: true,
         };
         // The pending pods are borrowed, so that they are not copied per simulation.
         let placement = if !shared_nodes {
@@ -749,13 +751,11 @@ impl Karpenter {
         if placement.failed.iter().any(is_candidate_pod) {
             return Err(Unconsolidatable::PodsWouldNotSchedule);
         }
-        if placement.on_existing.iter().any(|(pod, node)| {
-            is_candidate_pod(pod)
-                && view
-                    .cluster
-                    .node(*node)
-                    .is_none_or(|n| n.state != NodeState::Ready)
-        }) {
+        // A candidate pod on a node that is not Ready. The candidate pods are exactly the moved
+        // pods, because the pending pods are unbound and so on no candidate, and a simulated
+        // node is initialized exactly when it is Ready in `view`, which the pass does not
+        // change. So the simulation's flag gives this check without looking up each placement.
+        if placement.moved_pod_landed_uninitialized {
             return Err(Unconsolidatable::UninitializedDestination);
         }
         Ok(Simulation {
@@ -825,7 +825,19 @@ impl Karpenter {
                 let end = claim
                     .options
                     .partition_point(|&i| pool.options[i].price < candidate_price);
-                &claim.options[..end]
+                // The options are pool indexes in ascending order, so the room of each one
+                // considered is at most the pool's maximum room up to the last of them. When
+                // the NodeClaim's requests exceed that, none of them holds the pods, and the
+                // filter below would keep none.
+                let holds_none = end > 0
+                    && !claim
+                        .requests
+                        .fits_in(&pool.prefix_max_room[claim.options[end - 1]]);
+                if holds_none {
+                    &claim.options[..0]
+                } else {
+                    &claim.options[..end]
+                }
             }
             CapacityType::Spot => &claim.options[..],
         };

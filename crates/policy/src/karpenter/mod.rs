@@ -327,6 +327,9 @@ pub(crate) struct ResolvedPool {
     pub min_values: Vec<(String, u32)>,
     /// Each quantity's maximum over the room of the options. Requests that exceed it fit none.
     pub max_room: Resources,
+    /// Per option, each quantity's maximum over the room of that option and of every option
+    /// before it. Requests that exceed it fit none of those options.
+    pub prefix_max_room: Vec<Resources>,
     /// The policy's `--preference-policy`, which the scheduling simulation reads from its pools.
     pub preference_policy: PreferencePolicy,
     /// The policy's `--min-values-policy`, read from the pools in the same way.
@@ -416,6 +419,7 @@ fn resolve_pools(
                 allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
                 min_values,
                 max_room: Resources::ZERO,
+                prefix_max_room: Vec::new(),
                 preference_policy: config.preference_policy,
                 min_values_policy: config.min_values_policy,
             };
@@ -432,6 +436,14 @@ fn resolve_pools(
                 .options
                 .iter()
                 .fold(Resources::ZERO, |room, option| room.max(&option.room));
+            resolved.prefix_max_room = resolved
+                .options
+                .iter()
+                .scan(Resources::ZERO, |room, option| {
+                    *room = room.max(&option.room);
+                    Some(*room)
+                })
+                .collect();
             resolved
         })
         .collect();

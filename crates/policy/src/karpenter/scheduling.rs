@@ -417,6 +417,9 @@ pub(crate) struct Placement {
     /// empty, because none of the moved pods could have failed. The NodeClaims' options are
     /// then not settled, so some may be too small for their pods.
     pub moved_pod_on_uninitialized: bool,
+    /// One of [`Removal::moved`] landed on an existing node that is not initialized, whether
+    /// or not the simulation ended there.
+    pub moved_pod_landed_uninitialized: bool,
 }
 
 impl SimClaim {
@@ -446,6 +449,9 @@ pub(crate) struct Removal<'r> {
     /// NodeClaim's pods, which [`SimClaim::settle_options`] drops. A caller that reads the
     /// options of only some results sets it, to skip settling the others.
     pub unsettled: bool,
+    /// Leaves [`Placement::on_existing`] empty, for a caller that reads only the NodeClaims,
+    /// the failed pods and the flags, which saves allocating and filling the list.
+    pub no_existing_list: bool,
 }
 
 /// The start of the first-fit search for the next pod of a spec.
@@ -829,7 +835,11 @@ pub(crate) fn solve(
     undo.reserve(max_placements);
 
     let mut placement = Placement {
-        on_existing: Vec::with_capacity(max_placements),
+        on_existing: if removal.no_existing_list {
+            Vec::new()
+        } else {
+            Vec::with_capacity(max_placements)
+        },
         ..Placement::default()
     };
     // For a spec without host ports or inter-pod constraints, the nodes that could not take one
@@ -933,7 +943,9 @@ pub(crate) fn solve(
             if record {
                 tracker.place(pod.spec, Domain::of(slot.node));
             }
-            placement.on_existing.push((pod.id, slot.node.id));
+            if !removal.no_existing_list {
+                placement.on_existing.push((pod.id, slot.node.id));
+            }
             return Some(Landing::Node {
                 initialized: slot.initialized,
             });
@@ -1091,6 +1103,7 @@ pub(crate) fn solve(
     // The last spec checked for preferences, and whether they apply to it.
     let mut last_checked: Option<(&Arc<PodSpec>, bool)> = None;
     let mut stopped = false;
+    let mut moved_landed_uninitialized = false;
     // The pod that came round again with no other pod placed since. It heads the failed pods.
     let mut first_failed = None;
     while let Some((original, moved)) = queue.pop_front() {
@@ -1149,9 +1162,12 @@ pub(crate) fn solve(
             }
             // No moved pod can fail, so once one is on an uninitialized node, the pods still
             // queued cannot change the caller's verdict.
-            Some(Landing::Node { initialized: false }) if stop_on_moved_pod && moved => {
-                stopped = true;
-                break;
+            Some(Landing::Node { initialized: false }) if moved => {
+                moved_landed_uninitialized = true;
+                if stop_on_moved_pod {
+                    stopped = true;
+                    break;
+                }
             }
             Some(_) => {}
         }
@@ -1163,6 +1179,7 @@ pub(crate) fn solve(
         first_failed.into_iter().chain(rest).map(|p| p.id).collect()
     };
     placement.moved_pod_on_uninitialized = stopped;
+    placement.moved_pod_landed_uninitialized = moved_landed_uninitialized;
     drop(relaxed_specs);
     for &(index, free, ports) in undo.iter().rev() {
         nodes[index].free = free;
