@@ -55,6 +55,17 @@ fn scenario_cases() -> Vec<ScenarioCase> {
             ],
         },
         ScenarioCase {
+            name: "HPA behavior block",
+            setup: yaml(
+                "maxReplicas: 30}",
+                "maxReplicas: 30, behavior: {scaleUp: {stabilizationWindowSeconds: 60}}}",
+            ),
+            expected: vec![
+                "field workloads[0].hpa.behavior: unknown field `behavior`",
+                "fix: the HPA here takes no behavior block: write scaleDownStabilization for behavior.scaleDown.stabilizationWindowSeconds (default 5m)",
+            ],
+        },
+        ScenarioCase {
             name: "wrong type",
             setup: yaml("minSize: 1\n", "minSize: many\n"),
             expected: vec![
