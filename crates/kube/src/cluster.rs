@@ -862,14 +862,14 @@ pub(crate) mod tests {
         let node = cluster.add_node(new_node("ng", 2000, 4000), SimTime(0));
         let bound = cluster.create_pod(Owner::Bare, low.clone(), SimTime(1));
         let deleted = cluster.create_pod(Owner::Bare, low.clone(), SimTime(2));
-        let kept = cluster.create_pod(Owner::Bare, low.clone(), SimTime(3));
+        let still_pending = cluster.create_pod(Owner::Bare, low.clone(), SimTime(3));
 
         cluster.bind(bound, node, SimTime(4));
         cluster.delete_pod(deleted, SimTime(4));
         let mut cursor = QueueCursor::default();
         let first = cluster.next_pending_to_try(&mut cursor, |_| true);
 
-        assert_eq!(first.map(|(id, _, _)| id), Some(kept));
+        assert_eq!(first.map(|(id, _, _)| id), Some(still_pending));
         assert!(cluster.next_pending_to_try(&mut cursor, |_| true).is_none());
     }
 

@@ -342,8 +342,8 @@ pub(super) fn dissimilarity(
     }
 
     // The model labels every node with the instance type's `karpenter.k8s.aws/` labels, which
-    // a real Auto Scaling group's template does not carry, so the real comparator never sees
-    // them differ. The instance type itself still differs in `node.kubernetes.io/instance-type`.
+    // a real Auto Scaling group's template does not carry. So in the real comparator they never
+    // differ. The instance type itself still differs in `node.kubernetes.io/instance-type`.
     let ignored = |key: &String| {
         IGNORED_LABELS.contains(&key.as_str())
             || key.starts_with(MODEL_ONLY_LABEL_PREFIX)

@@ -827,8 +827,8 @@ impl Karpenter {
                     .partition_point(|&i| pool.options[i].price < candidate_price);
                 // The options are pool indexes in ascending order, so the room of each one
                 // considered is at most the pool's maximum room up to the last of them. When
-                // the NodeClaim's requests exceed that, none of them holds the pods, and the
-                // filter below would keep none.
+                // the NodeClaim's requests exceed that, no option fits the pods, and the filter
+                // below would keep none.
                 let holds_none = end > 0
                     && !claim
                         .requests

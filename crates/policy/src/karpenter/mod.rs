@@ -43,8 +43,8 @@
 //! `minValues` follows the default `Strict` policy only, and preferences the default `Respect`
 //! policy. A NodeClaim pins one zone once a pod restricts its zones, where Karpenter keeps the
 //! set of allowed zones. Not modelled: drift from the EC2NodeClass or of static NodePools; the
-//! multi-node (1 min) and single-node (3 min) search timeouts; v1.14's cost-based "empty" test
-//! (a node is empty here when no reschedulable pod is left, also for v1.14).
+//! multi-node (1 min) and single-node (3 min) search timeouts; v1.14's cost-based "empty" test.
+//! A node is empty here when no reschedulable pod is left, under v1.14 too.
 
 mod budget_blocks;
 mod budgets;
