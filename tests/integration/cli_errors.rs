@@ -55,14 +55,14 @@ fn scenario_cases() -> Vec<ScenarioCase> {
             ],
         },
         ScenarioCase {
-            name: "HPA behavior block",
+            name: "HPA behavior policy period",
             setup: yaml(
                 "maxReplicas: 30}",
-                "maxReplicas: 30, behavior: {scaleUp: {stabilizationWindowSeconds: 60}}}",
+                "maxReplicas: 30, behavior: {scaleUp: {policies: [{type: Pods, value: 4, periodSeconds: 3600}]}}}",
             ),
             expected: vec![
-                "field workloads[0].hpa.behavior: unknown field `behavior`",
-                "fix: the HPA here takes no behavior block: write scaleDownStabilization for behavior.scaleDown.stabilizationWindowSeconds (default 5m)",
+                "field workloads[0].hpa.behavior.scaleUp.policies[0].periodSeconds, value \"3600\": the period is outside 1 to 1800 seconds, the range Kubernetes accepts",
+                "fix: write whole seconds from 1 to 1800, such as 15 or 60",
             ],
         },
         ScenarioCase {

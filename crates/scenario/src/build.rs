@@ -24,7 +24,7 @@ use autoscale_sim_sim::{
     Deployment, JobStream, Load, PodManagementPolicy, PolicySpec, ReplicaController, Replicas,
     SimConfig, Snapshot,
 };
-use autoscale_sim_workload::{DiurnalLoad, HpaSpec, Trace, TraceEnd};
+use autoscale_sim_workload::{DiurnalLoad, Trace, TraceEnd};
 use serde_saphyr::Spanned;
 
 use crate::clock::{parse_utc, weekday};
@@ -35,11 +35,13 @@ use crate::{Overrides, Scenario};
 
 mod cluster_autoscaler;
 mod ec2;
+mod hpa;
 mod karpenter_manifests;
 mod limit_ranges;
 mod priority;
 mod resources;
 
+use hpa::build_hpa;
 use limit_ranges::LimitRanges;
 use priority::PriorityClasses;
 
@@ -1815,85 +1817,6 @@ fn find_load(hpa: &HpaYaml, ctx: &Ctx<'_>, load_names: &[String], field: &str) -
                 "name a load defined under loads",
             )
         })
-}
-
-fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<HpaSpec> {
-    if hpa.max_replicas.value > MAX_REPLICAS {
-        return Err(ctx.error(
-            &hpa.max_replicas,
-            &format!("{field}.hpa.maxReplicas"),
-            Some(hpa.max_replicas.value.to_string()),
-            format!("more than {MAX_REPLICAS} replicas"),
-            format!("write at most {MAX_REPLICAS}"),
-        ));
-    }
-    let mut spec = HpaSpec::new(
-        hpa.target_per_replica.value,
-        hpa.min_replicas.value,
-        hpa.max_replicas.value,
-    );
-    if let Some(period) = &hpa.sync_period {
-        spec.sync_period = ctx.duration(period, &format!("{field}.hpa.syncPeriod"))?;
-    }
-    if let Some(tolerance) = &hpa.tolerance {
-        spec.tolerance = tolerance.value;
-    }
-    if let Some(window) = &hpa.scale_down_stabilization {
-        spec.scale_down.stabilization_window =
-            ctx.duration(window, &format!("{field}.hpa.scaleDownStabilization"))?;
-    }
-    if hpa.min_replicas.value > hpa.max_replicas.value {
-        return Err(ctx.error(
-            &hpa.min_replicas,
-            &format!("{field}.hpa.minReplicas"),
-            Some(hpa.min_replicas.value.to_string()),
-            format!(
-                "minReplicas is above maxReplicas ({})",
-                hpa.max_replicas.value
-            ),
-            "make minReplicas at most maxReplicas",
-        ));
-    }
-    spec.validate().map_err(|message| {
-        // The message starts with the name of the field it is about.
-        let name = message.split(' ').next().unwrap_or_default();
-        let field = format!("{field}.hpa.{name}");
-        let text = |at: &Spanned<String>| (location(at), Some(at.value.clone()));
-        let (position, value) = match name {
-            "maxReplicas" => (
-                location(&hpa.max_replicas),
-                Some(hpa.max_replicas.value.to_string()),
-            ),
-            "syncPeriod" => hpa.sync_period.as_ref().map_or((None, None), text),
-            "tolerance" => hpa.tolerance.as_ref().map_or((None, None), |at| {
-                (location(at), Some(at.value.to_string()))
-            }),
-            "scaleDown" => hpa
-                .scale_down_stabilization
-                .as_ref()
-                .map_or((None, None), text),
-            _ => (
-                location(&hpa.target_per_replica),
-                Some(hpa.target_per_replica.value.to_string()),
-            ),
-        };
-        let position = position.or(location(&hpa.target_per_replica));
-        let fix = match name {
-            "maxReplicas" => "write a maxReplicas of 1 or more",
-            "syncPeriod" => "write a positive duration, such as 15s (the HPA controller's default)",
-            "tolerance" => {
-                "write a fraction zero or more, such as 0.1 (the HPA controller's default)"
-            }
-            "scaleUp" | "scaleDown" => {
-                "correct the value the message names in the scaling behavior"
-            }
-            _ => {
-                "write targetPerReplica as a positive number of load units per replica, such as 50"
-            }
-        };
-        ScenarioError::at(ctx.file, position, &field, value, message, fix)
-    })?;
-    Ok(spec)
 }
 
 fn instance_type(

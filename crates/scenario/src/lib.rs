@@ -329,10 +329,6 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         "write the values out instead of repeating aliases, and keep large data in trace files"
     } else if message.contains("appears twice in the same mapping") {
         "keep one of the two entries; a mapping holds each key once"
-    } else if message.starts_with("unknown field `behavior`")
-        && message.contains("scaleDownStabilization")
-    {
-        "the HPA here takes no behavior block: write scaleDownStabilization for behavior.scaleDown.stabilizationWindowSeconds (default 5m); scale-up follows the autoscaling/v2 defaults (no window, and per 15 s at most 4 pods or 100 % more, whichever is larger)"
     } else if message.starts_with("unknown field") {
         "remove the field or correct its spelling; the message lists the fields accepted here"
     } else if message.starts_with("missing field") {

@@ -438,9 +438,53 @@ pub struct HpaYaml {
     /// Relative deviation within which the count stays; default 0.1.
     #[serde(default)]
     pub tolerance: Option<Spanned<f64>>,
-    /// Scale-down stabilization window, a duration; default `5m`.
+    /// Scale-down stabilization window, a duration; default `5m`. A short form of
+    /// `behavior.scaleDown.stabilizationWindowSeconds`.
     #[serde(default)]
     pub scale_down_stabilization: Option<Spanned<String>>,
+    /// Scaling behavior, as an autoscaling/v2 HorizontalPodAutoscaler's `spec.behavior`.
+    #[serde(default)]
+    pub behavior: Option<HpaBehaviorYaml>,
+}
+
+/// `hpa.behavior`: the rules of each direction (autoscaling/v2 `HorizontalPodAutoscalerBehavior`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaBehaviorYaml {
+    /// Rules for scaling up; fields left out keep their defaults.
+    #[serde(default)]
+    pub scale_up: Option<Spanned<HpaScalingRulesYaml>>,
+    /// Rules for scaling down; fields left out keep their defaults.
+    #[serde(default)]
+    pub scale_down: Option<Spanned<HpaScalingRulesYaml>>,
+}
+
+/// `scaleUp` or `scaleDown` of an HPA's behavior (autoscaling/v2 `HPAScalingRules`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaScalingRulesYaml {
+    /// Stabilization window in whole seconds, 0 to 3600.
+    #[serde(default)]
+    pub stabilization_window_seconds: Option<Spanned<i64>>,
+    /// `Max`, `Min` or `Disabled`.
+    #[serde(default)]
+    pub select_policy: Option<Spanned<String>>,
+    /// Rate limits; when given, they replace the defaults.
+    #[serde(default)]
+    pub policies: Option<Vec<Spanned<HpaScalingPolicyYaml>>>,
+}
+
+/// One rate limit of an HPA's behavior (autoscaling/v2 `HPAScalingPolicy`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaScalingPolicyYaml {
+    /// `Pods` or `Percent`.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// Pods, or percent of the count at the start of the period; at least 1.
+    pub value: Spanned<i64>,
+    /// Length of the period in whole seconds, 1 to 1800.
+    pub period_seconds: Spanned<i64>,
 }
 
 /// A Kubernetes pod template.
