@@ -121,7 +121,9 @@ impl Metrics {
             self.cpu_allocatable_ms += cpu_allocatable * dt128;
             self.memory_requested_ms += memory_requested * dt128;
             self.memory_allocatable_ms += memory_allocatable * dt128;
-            if self.last >= SimTime::ZERO + WARM_UP {
+            // The count is constant over the span, so a span that ends after 1 h counts even
+            // when it starts before.
+            if now > SimTime::ZERO + WARM_UP {
                 self.min_nodes = Some(self.min_nodes.map_or(nodes, |m| m.min(nodes)));
             }
         }
@@ -390,4 +392,67 @@ fn round6(value: f64) -> f64 {
 pub fn hour_of_day(now: SimTime, start_unix_secs: i64) -> f64 {
     let seconds = (start_unix_secs + now.as_secs() as i64).rem_euclid(86_400);
     round6(seconds as f64 / 3600.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use autoscale_sim_cloud::{Price, Resources};
+    use autoscale_sim_kube::{CapacityType, NewNode};
+
+    use super::*;
+
+    fn node() -> NewNode {
+        NewNode {
+            owner: "group".into(),
+            instance_type: 0,
+            instance_type_name: "m5.large".into(),
+            capacity_type: CapacityType::OnDemand,
+            zone: "us-east-1a".into(),
+            price: Price(96_000),
+            labels: BTreeMap::new(),
+            taints: vec![],
+            allocatable: Resources::new(2000, 8 << 30, 29),
+        }
+    }
+
+    /// Returns `min_nodes` of a 2-hour run with two nodes, of which one is removed at
+    /// `removed` and a new one added at `added`, with an event every 7 min besides.
+    fn min_nodes_with_gap(removed: SimDuration, added: SimDuration) -> Option<u32> {
+        let mut cluster = Cluster::new(vec![]);
+        let first = cluster.add_node(node(), SimTime::ZERO);
+        cluster.add_node(node(), SimTime::ZERO);
+        let mut metrics = Metrics::new("test");
+        let mut events: Vec<SimDuration> =
+            (1..=17).map(|k| SimDuration::from_mins(7 * k)).collect();
+        events.extend([removed, added, SimDuration::from_hours(2)]);
+        events.sort();
+        events.dedup();
+        for at in events {
+            let now = SimTime::ZERO + at;
+            metrics.advance(now, &cluster, 0);
+            if at == removed {
+                cluster.remove_node(first);
+            }
+            if at == added {
+                cluster.add_node(node(), now);
+            }
+        }
+        metrics.min_nodes
+    }
+
+    #[test]
+    fn min_nodes_counts_span_across_warm_up() {
+        // One node from 56 to 63 min: the span starts before the warm-up ends at 1 h.
+        let min = min_nodes_with_gap(SimDuration::from_mins(56), SimDuration::from_mins(63));
+
+        assert_eq!(min, Some(1));
+    }
+
+    #[test]
+    fn min_nodes_skips_span_before_warm_up() {
+        // One node from 49 to 56 min, all before 1 h.
+        let min = min_nodes_with_gap(SimDuration::from_mins(49), SimDuration::from_mins(56));
+
+        assert_eq!(min, Some(2));
+    }
 }
