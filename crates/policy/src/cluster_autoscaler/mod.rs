@@ -377,6 +377,9 @@ pub struct ClusterAutoscaler {
     scale_up_requests: BTreeMap<usize, ScaleUpRequest>,
     /// Backoff of node groups whose launches failed or timed out.
     backoff: BTreeMap<usize, Backoff>,
+    /// The time of the last `backoff` note and the (group, reason) pairs noted then, so that
+    /// several launches of one group failing for one reason at once give one note.
+    backoff_notes: (SimTime, Vec<(usize, String)>),
     /// Whether the last loop found the cluster unhealthy.
     unhealthy: bool,
     /// Node group of each node seen so far, indexed by node id: [`GROUP_UNKNOWN`] for a node not
@@ -443,6 +446,7 @@ impl ClusterAutoscaler {
             upcoming: BTreeMap::new(),
             scale_up_requests: BTreeMap::new(),
             backoff: BTreeMap::new(),
+            backoff_notes: (SimTime::ZERO, Vec::new()),
             unhealthy: false,
             group_by_node: std::cell::RefCell::new(Vec::new()),
             groups_of_nodes: std::cell::RefCell::new(GroupsOfNodes::default()),
@@ -619,6 +623,18 @@ impl ClusterAutoscaler {
         let backoff = self.backoff.entry(group).or_default();
         backoff.fail(now, &self.config);
         let (until, duration) = (backoff.until, backoff.duration);
+        // Cluster Autoscaler registers one failed scale-up per node group and error code for
+        // the instances that failed together (1.36 `handleInstanceCreationErrorsForNodeGroup`).
+        // A repeat at the same time leaves the backoff as it was, so it gets no second note.
+        let (noted_at, noted) = &mut self.backoff_notes;
+        if *noted_at != now {
+            *noted_at = now;
+            noted.clear();
+        }
+        if noted.iter().any(|(g, r)| *g == group && r == reason) {
+            return;
+        }
+        noted.push((group, reason.to_string()));
         let name = &self.config.node_groups[group].name;
         tracing::debug!(time = %now, group = %name, reason, %until, cause, "node group backed off");
         let detail = format!("node group {name} backed off for {duration} until {until}: {cause}");

@@ -1332,6 +1332,51 @@ fn spot_falls_back_to_on_demand() {
     assert_eq!(launched_groups(&second), ["on-demand-ng"]);
 }
 
+#[test]
+fn launches_failing_together_one_backoff() {
+    // Two launches of one group fail for one reason at the same time: Cluster Autoscaler
+    // registers one failed scale-up for them, so one note.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut spot = group(&world.catalog, "spot-ng", &fake_type_name(2, 8), 0, 10);
+    spot.capacity_type = autoscale_sim_kube::CapacityType::Spot;
+    let mut policy = autoscaler_with(ClusterAutoscalerConfig {
+        node_groups: vec![spot],
+        ..Default::default()
+    });
+    world.add_pending_pod(&pod_spec(1500, GIB));
+    world.add_pending_pod(&pod_spec(1500, GIB));
+
+    report_pending_and_loop(&mut world, &mut policy);
+    let launched = world.live_nodes("spot-ng");
+    let mut backoff_notes = Vec::new();
+    for node in &launched {
+        world.cluster.remove_node(*node);
+        let reply = world.send(
+            &mut policy,
+            PolicyEvent::LaunchFailed {
+                node: *node,
+                offerings: vec![],
+                capacity_type: autoscale_sim_kube::CapacityType::Spot,
+                reason: "InsufficientInstanceCapacity".into(),
+            },
+        );
+        backoff_notes.extend(notes(&reply.actions).into_iter().cloned());
+    }
+
+    assert_eq!(launched.len(), 2);
+    assert_eq!(backoff_notes.len(), 1);
+    assert_eq!(
+        backoff_notes[0],
+        Action::Note {
+            node: None,
+            action: "backoff".into(),
+            reason: "InsufficientInstanceCapacity".into(),
+            detail: "node group spot-ng backed off for 5m until 0d00:05:10.000: a launch failed"
+                .into(),
+        }
+    );
+}
+
 // Binpacking estimator, the host port case of TestBinpackingEstimate.
 
 #[test]
