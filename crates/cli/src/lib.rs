@@ -441,7 +441,7 @@ fn execute(
                 )
             };
             warnings.push(format!(
-                "under {}, {pods} still Pending at the end ({} of them for over an hour); {check}check that some instance type the policy may launch can hold them beside its DaemonSet pods, and the decision log for nodes launched and removed in a loop",
+                "under {}, {pods} still Pending at the end ({} of them for over an hour); {check}check the decision log for limits that held scale-up back (no-scale-up, scale-up-limited) and for nodes launched and removed in a loop, and that some instance type the policy may launch can hold them beside its DaemonSet pods",
                 report.policy, report.pods_pending_over_an_hour_at_end
             ));
         }

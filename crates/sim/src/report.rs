@@ -171,9 +171,9 @@ pub struct Decision {
     pub policy: String,
     /// `launch`, `launch-failed`, `ready`, `cordon`, `uncordon`, `delete`, `drain-blocked`,
     /// `evict`, `interruption-notice`, `rebalance-recommendation` or `terminate`, or a policy's
-    /// note
-    /// (Cluster Autoscaler's `unneeded`, `unremovable`, `backoff` and `scale-up-limited`, Karpenter's
-    /// `unconsolidatable`).
+    /// note (Cluster Autoscaler's `unneeded`, `unremovable`, `backoff`, `unhealthy`,
+    /// `scale-up-limited` and `no-scale-up`, Karpenter's `unconsolidatable` and
+    /// `disruption-blocked`).
     pub action: String,
     /// Node name; empty for a note about no node.
     pub node: String,

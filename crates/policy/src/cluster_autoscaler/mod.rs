@@ -395,6 +395,9 @@ pub struct ClusterAutoscaler {
     /// Whether the last scale-up found `--max-nodes-total` reached, so that the note is
     /// written once when the limit starts to hold pods back.
     max_total_reached: bool,
+    /// The groups and reasons of the last `no-scale-up` note, so that loops held back for the
+    /// same reasons write it once.
+    no_scale_up_noted: Option<String>,
 }
 
 /// The node group of every node of one set of nodes, and the node count of every group.
@@ -452,6 +455,7 @@ impl ClusterAutoscaler {
             groups_of_nodes: std::cell::RefCell::new(GroupsOfNodes::default()),
             list_capacities: scale_down::ListCapacities::default(),
             max_total_reached: false,
+            no_scale_up_noted: None,
         }
     }
 

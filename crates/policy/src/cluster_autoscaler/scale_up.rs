@@ -444,11 +444,13 @@ impl ClusterAutoscaler {
         // Without pending pods nothing remains, so the walk over the nodes is skipped.
         if pending.is_empty() {
             self.max_total_reached = false;
+            self.no_scale_up_noted = None;
             return ScaleUpStatus::default();
         }
         let (remaining, placed) = self.filter_out_schedulable(view, templates, pending);
         if remaining.is_empty() {
             self.max_total_reached = false;
+            self.no_scale_up_noted = None;
             return ScaleUpStatus::default();
         }
         // `--max-nodes-total` stops scale-up once the Ready nodes reach it
@@ -575,11 +577,13 @@ impl ClusterAutoscaler {
             .flat_map(|(_, (_, ids))| ids.iter().copied())
             .collect();
         if options.is_empty() {
+            self.note_no_scale_up(remaining.len(), &skipped, &valid, actions);
             return ScaleUpStatus {
                 remain_unschedulable,
                 ..ScaleUpStatus::default()
             };
         }
+        self.no_scale_up_noted = None;
 
         // Choose one option, then cap it by `--max-nodes-total` (`GetCappedNewNodeCount`) and
         // the core and memory limits (`applyLimits`).
@@ -711,6 +715,45 @@ impl ClusterAutoscaler {
             remain_unschedulable,
             awaiting_evaluation,
         }
+    }
+
+    /// Writes a `no-scale-up` note when no node group can take any of the `pods` unschedulable
+    /// pods, once while the same groups are skipped for the same reasons. Cluster Autoscaler
+    /// gives each such pod a NotTriggerScaleUp event that names the reasons
+    /// (`processors/status/eventing_scale_up_processor.go`, 1.36).
+    fn note_no_scale_up(
+        &mut self,
+        pods: usize,
+        skipped: &[(usize, String)],
+        valid: &[bool],
+        actions: &mut Actions,
+    ) {
+        let name = |group: usize| self.config.node_groups[group].name.as_str();
+        let mut reasons: Vec<String> = skipped
+            .iter()
+            .map(|(group, why)| format!("{} ({why})", name(*group)))
+            .collect();
+        let unfit: Vec<&str> = (0..valid.len())
+            .filter(|group| valid[*group])
+            .map(name)
+            .collect();
+        if !unfit.is_empty() {
+            reasons.push(format!(
+                "{} (no node of the group can take the pods)",
+                unfit.join(", ")
+            ));
+        }
+        let key = reasons.join(", ");
+        if self.no_scale_up_noted.as_ref() == Some(&key) {
+            return;
+        }
+        let pods = match pods {
+            1 => "1 unschedulable pod".to_string(),
+            count => format!("{count} unschedulable pods"),
+        };
+        let detail = format!("no scale-up for {pods}: {key}");
+        actions.note(None, "no-scale-up", "NotTriggerScaleUp", detail);
+        self.no_scale_up_noted = Some(key);
     }
 
     /// Grows every group below its minimum size (`ScaleUpToNodeGroupMinSize`, with

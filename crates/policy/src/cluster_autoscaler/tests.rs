@@ -374,28 +374,46 @@ fn max_nodes_total_noted_once() {
     });
 
     let capped = report_pending_and_loop(&mut world, &mut policy);
-    let capped_actions: Vec<Action> = untimed(&capped).cloned().collect();
 
-    let noted: Vec<(&str, &str, &str)> = notes(&capped_actions)
-        .into_iter()
-        .filter_map(|action| match action {
-            Action::Note {
-                action,
-                reason,
-                detail,
-                ..
-            } => Some((action.as_str(), reason.as_str(), detail.as_str())),
-            _ => None,
-        })
-        .collect();
+    let noted = note_fields(&capped);
     assert_eq!(
         noted,
         [(
-            "scale-up-limited",
-            "ScaleUpLimitedByMaxNodesTotal",
+            "scale-up-limited".to_string(),
+            "ScaleUpLimitedByMaxNodesTotal".to_string(),
             "no scale-up for 1 unschedulable pod with 1 node Ready, at --max-nodes-total=1"
+                .to_string()
         )]
     );
+}
+
+#[test]
+fn core_limit_noted_once() {
+    // The one node uses the whole --cores-total, so two loops give the pending pod no scale-up
+    // and write one NotTriggerScaleUp note.
+    let (mut world, mut policy, ..) = one_full_node_and_one_pending(ClusterAutoscalerConfig {
+        resource_limits: ResourceLimits {
+            cores: (0, 1),
+            ..ResourceLimits::default()
+        },
+        ..Default::default()
+    });
+
+    let first = report_pending_and_loop(&mut world, &mut policy);
+    let next_loop = world.now + SimDuration::from_secs(10);
+    let second = world.advance_to(&mut policy, next_loop);
+
+    assert!(launches(untimed(&first)).is_empty());
+    assert_eq!(
+        note_fields(&first),
+        [(
+            "no-scale-up".to_string(),
+            "NotTriggerScaleUp".to_string(),
+            "no scale-up for 1 unschedulable pod: ng1 (max cluster cores or memory reached)"
+                .to_string()
+        )]
+    );
+    assert!(note_fields(&second).is_empty());
 }
 
 #[test]
@@ -760,6 +778,21 @@ fn notes(actions: &[Action]) -> Vec<&Action> {
     actions
         .iter()
         .filter(|action| matches!(action, Action::Note { .. }))
+        .collect()
+}
+
+/// Returns the action, reason and detail of each note in `log`.
+fn note_fields(log: &[(SimTime, Action)]) -> Vec<(String, String, String)> {
+    untimed(log)
+        .filter_map(|action| match action {
+            Action::Note {
+                action,
+                reason,
+                detail,
+                ..
+            } => Some((action.clone(), reason.clone(), detail.clone())),
+            _ => None,
+        })
         .collect()
 }
 
