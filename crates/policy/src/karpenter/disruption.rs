@@ -249,6 +249,9 @@ impl Karpenter {
             let mut blocked = std::mem::take(&mut self.blocked_budgets);
             self.note_blocking_budgets(&mut blocked, view, &facts, &candidates, actions);
             self.blocked_budgets = blocked;
+            let mut blocking_pods = std::mem::take(&mut self.blocking_pods);
+            self.note_blocking_pods(&mut blocking_pods, view, &facts, actions);
+            self.blocking_pods = blocking_pods;
             if !unchanged {
                 command = self.emptiness(view, &facts, &candidates);
             }
@@ -1246,6 +1249,7 @@ impl Karpenter {
         self.disrupting.remove(&node);
         self.nominated_until.remove(&node);
         self.unconsolidatable.remove(&node);
+        self.blocking_pods.remove(&node);
         self.drifted.remove(&node);
         let Some(id) = self.replacements.remove(&node) else {
             return;

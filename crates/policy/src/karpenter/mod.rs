@@ -54,6 +54,7 @@ mod min_values;
 mod multinode;
 mod offerings;
 mod pending_prefix;
+mod pod_blocks;
 mod pod_facts;
 mod preferences;
 mod provisioning;
@@ -526,6 +527,9 @@ pub struct Karpenter {
     /// NodePool index and reason of each budget block noted in the decision log and not yet
     /// lifted.
     blocked_budgets: BTreeSet<(usize, BudgetReason)>,
+    /// The causes noted in the decision log for each node whose pods kept it from being
+    /// disrupted.
+    blocking_pods: BTreeMap<NodeId, Vec<pod_blocks::PodBlock>>,
     /// Nodes whose NodeClaim is Drifted, and since when.
     drifted: BTreeMap<NodeId, SimTime>,
     /// Per NodePool name, its template's drift-relevant fields from each time on, in time
@@ -571,6 +575,7 @@ impl Karpenter {
             next_command: 0,
             unconsolidatable: BTreeMap::new(),
             blocked_budgets: BTreeSet::new(),
+            blocking_pods: BTreeMap::new(),
             drifted: BTreeMap::new(),
             template_history: BTreeMap::new(),
             expiration_timer: None,

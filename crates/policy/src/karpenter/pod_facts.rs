@@ -203,6 +203,12 @@ impl<'c> PodFacts<'c> {
         self.disruptable[self.index(node)]
     }
 
+    /// Returns, per node in the order of `Cluster::nodes`, whether its pods allow its
+    /// disruption ([`PodFacts::is_disruptable`]).
+    pub(super) fn disruptable_flags(&self) -> &[bool] {
+        &self.disruptable
+    }
+
     /// Returns the node's reschedulable pods (Karpenter's `IsReschedulable`: not terminating,
     /// or a StatefulSet's), sorted by [`placement_order`].
     pub(super) fn reschedulable_pods(&self, node: &Node) -> &'c [CachedPod] {

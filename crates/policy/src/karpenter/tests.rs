@@ -1849,6 +1849,47 @@ fn blocking_budget_noted_once_per_block() {
 }
 
 #[test]
+fn do_not_disrupt_pod_noted_once() {
+    // Node B's only pod carries do-not-disrupt, so consolidation passes it over. Every pass
+    // until 10 min finds it blocked, and one note names the pod.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let cheapest = least_expensive_type();
+    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    world.add_bound_pod(a, &pod_spec(0, 0));
+    let mut pinned = (*pod_spec(0, 0)).clone();
+    pinned.do_not_disrupt = true;
+    let pod = world.add_bound_pod(b, &Arc::new(pinned));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(600));
+
+    let blocked: Vec<(Option<NodeId>, String)> = untimed(&log)
+        .filter_map(|action| match action {
+            Action::Note {
+                node,
+                action,
+                detail,
+                ..
+            } if action == "disruption-blocked" => Some((*node, detail.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        blocked,
+        [(
+            Some(b),
+            format!("pod default/{pod} has the karpenter.sh/do-not-disrupt annotation")
+        )]
+    );
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(a, DisruptionReason::Underutilized)]
+    );
+}
+
+#[test]
 fn expiration_ignores_do_not_disrupt() {
     // Expiration is forceful: a pod annotated `karpenter.sh/do-not-disrupt` does not keep an
     // expired node, here after an expireAfter of 1 h.

@@ -1,0 +1,117 @@
+//! The decision-log note for a node whose pods keep it from being disrupted. Karpenter's
+//! `NewCandidate` publishes a `DisruptionBlocked` event on the node when `ValidatePodsDisruptable`
+//! fails: a pod carries `karpenter.sh/do-not-disrupt`, or a PodDisruptionBudget prevents an
+//! eviction (kubernetes-sigs/karpenter v1.14 `disruption/types.go`, `state/statenode.go`). The
+//! real event repeats on every pass, and its recorder drops repeats for a node within 2 minutes
+//! (`events/recorder.go`).
+//! This note is written once per node and cause: a PodDisruptionBudget's allowance often drops
+//! to zero and back while pods restart, and noting each such block would bury the log.
+
+use std::collections::BTreeMap;
+
+use autoscale_sim_kube::{Node, NodeId, PodId};
+
+use super::Karpenter;
+use super::disruption::PodFacts;
+use crate::api::{Actions, ClusterView};
+
+/// Cause that keeps a node's pods from being evicted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PodBlock {
+    /// A pod carries `karpenter.sh/do-not-disrupt`.
+    DoNotDisrupt,
+    /// The PodDisruptionBudget, by index in the cluster's list, allows no eviction of a pod.
+    Budget(usize),
+    /// More than one PodDisruptionBudget covers a pod, which the eviction API rejects.
+    SeveralBudgets,
+}
+
+impl Karpenter {
+    /// Writes a `disruption-blocked` note for each node that passes the node-level checks but
+    /// whose pods block its disruption, the first time each cause blocks it. `noted` contains
+    /// the causes noted for each node; the caller moves it out of [`Karpenter`] for the call,
+    /// because `facts` borrows the pod cache.
+    pub(super) fn note_blocking_pods(
+        &self,
+        noted: &mut BTreeMap<NodeId, Vec<PodBlock>>,
+        view: &ClusterView<'_>,
+        facts: &PodFacts,
+        actions: &mut Actions,
+    ) {
+        let flags = facts.disruptable_flags();
+        if flags.iter().all(|disruptable| *disruptable) {
+            return;
+        }
+        let mut allowed: Option<Vec<i64>> = None;
+        for (node, _) in view.cluster.nodes().zip(flags).filter(|(_, d)| !**d) {
+            if !self.is_disruptable_node(node, view) {
+                continue;
+            }
+            let allowed = allowed.get_or_insert_with(|| view.cluster.disruptions_allowed());
+            let Some((pod, block)) = blocking_pod(node, view, facts, allowed) else {
+                continue;
+            };
+            let causes = noted.entry(node.id).or_default();
+            if causes.contains(&block) {
+                continue;
+            }
+            causes.push(block);
+            actions.note(
+                Some(node.id),
+                "disruption-blocked",
+                "DisruptionBlocked",
+                describe(pod, block, view),
+            );
+        }
+    }
+}
+
+/// Finds the first of the node's reschedulable pods that blocks its eviction: a do-not-disrupt
+/// pod first, then a pod whose budget rejects the eviction, as `ValidatePodsDisruptable` checks.
+fn blocking_pod(
+    node: &Node,
+    view: &ClusterView<'_>,
+    facts: &PodFacts,
+    allowed: &[i64],
+) -> Option<(PodId, PodBlock)> {
+    let pods = facts.reschedulable_pods(node);
+    if let Some(pod) = pods.iter().find(|pod| pod.sim_pod().spec.do_not_disrupt) {
+        return Some((pod.sim_pod().id, PodBlock::DoNotDisrupt));
+    }
+    pods.iter().find_map(|pod| {
+        let pod = pod.sim_pod();
+        match view.cluster.pdbs_covering(pod.spec).as_slice() {
+            [] => None,
+            [index] if allowed[*index] >= 1 => None,
+            [index] => Some((pod.id, PodBlock::Budget(*index))),
+            _ => Some((pod.id, PodBlock::SeveralBudgets)),
+        }
+    })
+}
+
+fn describe(pod: PodId, block: PodBlock, view: &ClusterView<'_>) -> String {
+    let namespace = view
+        .cluster
+        .pod(pod)
+        .map_or("default", |p| p.spec.namespace());
+    match block {
+        PodBlock::DoNotDisrupt => {
+            format!("pod {namespace}/{pod} has the karpenter.sh/do-not-disrupt annotation")
+        }
+        PodBlock::Budget(index) => {
+            let budget = &view.cluster.pdbs()[index];
+            format!(
+                "PodDisruptionBudget {}/{} allows no eviction of pod {namespace}/{pod} now",
+                if budget.namespace.is_empty() {
+                    "default"
+                } else {
+                    &budget.namespace
+                },
+                budget.name,
+            )
+        }
+        PodBlock::SeveralBudgets => format!(
+            "pod {namespace}/{pod} is covered by more than one PodDisruptionBudget, so it cannot be evicted"
+        ),
+    }
+}
