@@ -868,12 +868,16 @@ impl Karpenter {
         }
         // Single-node spot-to-spot needs 15 cheaper types. It keeps the 15 cheapest, or as many
         // of the cheapest as minValues needs where that is more. Multi-node spot-to-spot has
-        // no such rule (`computeSpotToSpotConsolidation`).
+        // no such rule (`computeSpotToSpotConsolidation`). "Cheapest" orders by the lowest
+        // compatible offering price (`OrderByPrice`), while the filter above used the highest.
         if all_spot && capacity_type == CapacityType::Spot && candidates.len() == 1 {
             if cheaper.len() < MIN_SPOT_TO_SPOT_TYPES {
                 return Err(Unconsolidatable::TooFewCheaperSpotTypes(cheaper.len()));
             }
-            cheaper.sort_by_key(|&i| price_of(i));
+            cheaper.sort_by_key(|&i| {
+                self.cheapest_offering_price(view, pool, i, claim.zone.as_ref(), None)
+                    .map_or(u64::MAX, |p| p.0)
+            });
             let for_min_values = min_values::needed(pool, relaxed, &cheaper, zone).unwrap_or(0);
             cheaper.truncate(MIN_SPOT_TO_SPOT_TYPES.max(for_min_values));
         }
@@ -1163,15 +1167,37 @@ impl Karpenter {
         let (key, value) = super::offerings::capacity_label(offering.capacity_type);
         labels.insert(key, value);
         let names = candidate_names(view, command);
-        let types: Vec<String> = replacement
+        // The options in Karpenter's order (`OrderByPrice`, by the cheapest offering; stable
+        // here), each with that price and the worst-case one the price filter compared.
+        let claim_zone = replacement.zone.as_ref();
+        let mut priced: Vec<(Option<Price>, Option<Price>, usize)> = replacement
             .options
             .iter()
-            .take(5)
             .map(|&i| {
+                let worst = self.option_price(view, pool, i, replacement.capacity_type, claim_zone);
+                let cheapest = match replacement.capacity_type {
+                    CapacityType::Spot => {
+                        self.cheapest_offering_price(view, pool, i, claim_zone, None)
+                    }
+                    CapacityType::OnDemand => worst,
+                };
+                (cheapest, worst, i)
+            })
+            .collect();
+        priced.sort_by_key(|&(cheapest, _, _)| cheapest.map_or(u64::MAX, |p| p.0));
+        let types: Vec<String> = priced
+            .iter()
+            .take(5)
+            .map(|&(cheapest, worst, i)| {
                 let name = &view.catalog.get(pool.options[i].instance_type).name;
-                match self.option_price(view, pool, i, replacement.capacity_type, zone.as_ref()) {
-                    Some(price) => format!("{name} ${:.4}/h", price.usd_per_hour()),
-                    None => name.clone(),
+                match (cheapest, worst) {
+                    (Some(low), Some(high)) if low != high => format!(
+                        "{name} ${:.4}-{:.4}/h",
+                        low.usd_per_hour(),
+                        high.usd_per_hour()
+                    ),
+                    (_, Some(price)) => format!("{name} ${:.4}/h", price.usd_per_hour()),
+                    _ => name.clone(),
                 }
             })
             .collect();

@@ -99,22 +99,56 @@ impl Karpenter {
             .max()
     }
 
-    /// Chooses the offering a NodeClaim with `options` launches, as the AWS provider does:
-    /// spot when the pool allows it and a spot offering is available, else on-demand; at most
-    /// the 60 cheapest types are sent; spot offerings priced above the cheapest on-demand one
-    /// are dropped when both capacity types are allowed; on-demand goes to the lowest price
-    /// (`lowest-price`), spot to the price-capacity-optimized model. `only` restricts the
-    /// capacity type.
-    /// Returns the instance types that the AWS provider sends to EC2 for a NodeClaim with these
-    /// price-ordered `options`. Bare-metal sizes and types with GPUs are dropped unless nothing
-    /// else remains, and not at all for a NodePool with minValues
-    /// (aws/karpenter-provider-aws v1.13 `pkg/providers/instance/instance.go`,
-    /// `filterExoticInstanceTypes`). Then the 60 cheapest are kept.
+    /// Lowest current price of option `option` over its available offerings that a NodeClaim
+    /// of the pool may launch: in `zone` or else the pool's zones, spot and on-demand as the
+    /// pool allows them and `only` keeps them. `None` when no such offering is available.
+    /// Karpenter orders a NodeClaim's options by it (`InstanceTypes.OrderByPrice`,
+    /// kubernetes-sigs/karpenter v1.14 `cloudprovider/types.go`).
+    pub(super) fn cheapest_offering_price(
+        &self,
+        view: &ClusterView<'_>,
+        pool: &ResolvedPool,
+        option: usize,
+        zone: Option<&String>,
+        only: Option<CapacityType>,
+    ) -> Option<Price> {
+        let instance_type = pool.options[option].instance_type;
+        let zones: Vec<&String> = match zone {
+            Some(z) => vec![z],
+            None => pool.zones.iter().collect(),
+        };
+        let spot = (pool.allows_spot && only != Some(CapacityType::OnDemand))
+            .then(|| {
+                zones
+                    .iter()
+                    .filter(|z| self.available(instance_type, z, CapacityType::Spot, view.now))
+                    .filter_map(|z| self.spot_price(view, instance_type, z))
+                    .min()
+            })
+            .flatten();
+        let on_demand = (pool.allows_on_demand
+            && only != Some(CapacityType::Spot)
+            && zones
+                .iter()
+                .any(|z| self.available(instance_type, z, CapacityType::OnDemand, view.now)))
+        .then_some(pool.options[option].price);
+        spot.into_iter().chain(on_demand).min()
+    }
+
+    /// Returns the instance types that the AWS provider sends to EC2 for a NodeClaim with
+    /// `options`, which may launch in `zone` (or the pool's zones) and as `only` (or as the
+    /// pool allows). Bare-metal sizes and types with GPUs are dropped unless nothing else
+    /// remains, and not at all for a NodePool with minValues (`filterExoticInstanceTypes`).
+    /// Then the 60 cheapest by their cheapest offering are kept (`Truncate`, which orders by
+    /// `OrderByPrice`; aws/karpenter-provider-aws v1.14 `pkg/providers/instance/instance.go`).
+    /// The sort is stable, so ties keep the options' order.
     pub(super) fn launch_types(
         &self,
         view: &ClusterView<'_>,
         pool_index: usize,
         options: &[usize],
+        zone: Option<&String>,
+        only: Option<CapacityType>,
     ) -> Vec<usize> {
         let pool = &self.pools.as_ref().expect("pools resolved")[pool_index];
         // Gaudi accelerators count among the GPUs, and Inferentia and Trainium chips as Neuron
@@ -127,14 +161,30 @@ impl Karpenter {
         };
         let filter_exotic =
             pool.min_values.is_empty() && options.iter().any(|&option| !is_exotic(option));
-        options
+        let mut sendable: Vec<usize> = options
             .iter()
             .copied()
             .filter(|&option| !filter_exotic || !is_exotic(option))
-            .take(MAX_INSTANCE_TYPES_AT_LAUNCH)
-            .collect()
+            .collect();
+        // An on-demand-only NodeClaim's options are already in price order (the pool's), unless
+        // an offering is marked unavailable, so the sort is needed only then or with spot.
+        let spot = pool.allows_spot && only != Some(CapacityType::OnDemand);
+        if spot || !self.unavailable.is_empty() {
+            sendable.sort_by_cached_key(|&option| {
+                self.cheapest_offering_price(view, pool, option, zone, only)
+                    .map_or(u64::MAX, |price| price.0)
+            });
+        }
+        sendable.truncate(MAX_INSTANCE_TYPES_AT_LAUNCH);
+        sendable
     }
 
+    /// Chooses the offering a NodeClaim with `options` launches, as the AWS provider does:
+    /// spot when the pool allows it and a spot offering is available, else on-demand; at most
+    /// the 60 cheapest types are sent; spot offerings priced above the cheapest on-demand one
+    /// are dropped when both capacity types are allowed; on-demand goes to the lowest price
+    /// (`lowest-price`), spot to the price-capacity-optimized model. `only` restricts the
+    /// capacity type.
     pub(super) fn choose_offering(
         &self,
         view: &ClusterView<'_>,
@@ -175,7 +225,7 @@ impl Karpenter {
                     .collect()
             }
         };
-        let sent = self.launch_types(view, pool_index, options);
+        let sent = self.launch_types(view, pool_index, options, zone, only);
 
         // On-demand: the lowest price among available offerings (`lowest-price`).
         let mut on_demand_list: Vec<(usize, &String)> = Vec::new();

@@ -103,9 +103,24 @@ impl Karpenter {
             // Karpenter cuts a NodeClaim to its 600 cheapest types and drops it when the cut list
             // no longer meets minValues (`TruncateInstanceTypes`). The AWS provider then sends
             // the 60 cheapest, again only if they meet minValues. Under BestEffort neither cut
-            // checks minValues (`InstanceTypes.Truncate`).
-            let truncated = &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)];
-            let sent = self.launch_types(view, claim.pool, truncated);
+            // checks minValues (`InstanceTypes.Truncate`). Both cuts order by each type's
+            // cheapest offering (`OrderByPrice`). The options are in on-demand price order, so
+            // only a NodeClaim that may be spot needs a sort for the first cut.
+            let by_offering_price;
+            let truncated: &[usize] =
+                if claim.options.len() > MAX_INSTANCE_TYPES && pool.allows_spot {
+                    let mut sorted = claim.options.clone();
+                    sorted.sort_by_cached_key(|&option| {
+                        self.cheapest_offering_price(view, pool, option, claim.zone.as_ref(), None)
+                            .map_or(u64::MAX, |price| price.0)
+                    });
+                    sorted.truncate(MAX_INSTANCE_TYPES);
+                    by_offering_price = sorted;
+                    &by_offering_price
+                } else {
+                    &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)]
+                };
+            let sent = self.launch_types(view, claim.pool, truncated, claim.zone.as_ref(), None);
             let strict = pool.min_values_policy == MinValuesPolicy::Strict;
             let relaxed = &claim.relaxed_min_values;
             if strict

@@ -12,7 +12,7 @@ use autoscale_sim_kube::{
     WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
 
-use super::tests::{karpenter, launched_types, pool, provision};
+use super::tests::{capacity_types, fixed_spot_prices, karpenter, launched_types, pool, provision};
 use super::{Karpenter, KarpenterConfig, MinValuesPolicy, NodePool, PreferencePolicy};
 use crate::api::PolicyEvent;
 use crate::requirements::{Operator, Requirement};
@@ -680,6 +680,37 @@ fn launch_sends_60_cheapest() {
     assert_eq!(offered.len(), 60);
     assert_eq!(offered.first().map(String::as_str), Some("t000"));
     assert_eq!(offered.last().map(String::as_str), Some("t059"));
+}
+
+#[test]
+fn spot_launch_sends_cheapest_spot() {
+    // A spot NodeClaim's 60 types are the cheapest by spot price (`Truncate` orders by the
+    // cheapest offering): t650 is the 651st by on-demand price but the cheapest spot type, so
+    // it is sent and launched.
+    let mut world = TestWorld::new(wide_catalog(), vec![]);
+    let spot_pool = NodePool {
+        requirements: vec![capacity_types(&["spot"])],
+        ..pool("default")
+    };
+    let mut policy = Karpenter::with_market(
+        KarpenterConfig {
+            node_pools: vec![spot_pool],
+            ..Default::default()
+        },
+        fixed_spot_prices(&[("t650", 1_000)]),
+    );
+    world.send(&mut policy, PolicyEvent::Start);
+    let pending = unschedulable_pod(&mut world, &pod_spec(100, 100 * MIB));
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(1));
+
+    let requests = launches(untimed(&log));
+    assert_eq!(requests.len(), 1);
+    assert_eq!(world.catalog.get(requests[0].instance_type).name, "t650");
+    let offered = offered_types(&world, requests[0]);
+    assert_eq!(offered.len(), 60);
+    assert!(offered.contains(&"t650".to_string()));
 }
 
 #[test]

@@ -1363,7 +1363,7 @@ fn pdb_blocks_fewest_pods() {
 
 /// Builds a spot market whose prices are fixed: `prices` lists (instance type, micro-dollars
 /// per hour) in every test zone; other types keep the model's 60 % discount.
-fn fixed_spot_prices(prices: &[(&str, u64)]) -> SpotMarket {
+pub(super) fn fixed_spot_prices(prices: &[(&str, u64)]) -> SpotMarket {
     let mut settings = SpotSettings::default();
     for (name, price) in prices {
         for zone in crate::testing::ZONES {
