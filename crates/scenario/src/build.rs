@@ -2088,19 +2088,7 @@ fn build_cluster_autoscaler(
             group.max_size = nodes.max;
         }
     }
-    // Cluster Autoscaler 1.36 starts with a parallelism of 0 because flags.go does not check it.
-    // Its planner's limit of unneeded nodes (unneededNodesLimit) and its deletion budget
-    // (budgets.go CropNodes) are then 0, so scale-down never acts.
-    if config.max_scale_down_parallelism == 0
-        && let Some(index) = seen.get("--max-scale-down-parallelism")
-    {
-        let flag = &ca.flags[*index];
-        ctx.warn_at(
-            flag,
-            &format!("{field}.flags[{index}]"),
-            "--max-scale-down-parallelism=0 turns scale-down off: no node is ever found unneeded or deleted, as in the real program; write a positive number to allow scale-down".to_string(),
-        );
-    }
+    cluster_autoscaler::warn_zero_flags(ca, &config, &seen, ctx, field);
     // A filter that comes again in the chain gets the options it already narrowed, so it
     // changes nothing the second time.
     let chain = &config.expanders;
