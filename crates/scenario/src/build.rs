@@ -728,13 +728,7 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 "give each policy its own name",
             ));
         }
-        let mut policy = build_policy(
-            entry,
-            index,
-            ctx,
-            &catalog,
-            (&config.zones, config.duration),
-        )?;
+        let mut policy = build_policy(entry, index, ctx, &catalog, &config)?;
         if let PolicySpec::Karpenter(karpenter) = &mut policy {
             karpenter.start_unix_secs = start_unix_secs;
         }
@@ -1853,13 +1847,16 @@ fn instance_type(
     })
 }
 
+/// Builds one entry of `policies` for the world `config`, whose zones, duration and launch
+/// latency are already set.
 fn build_policy(
     entry: &PolicyEntry,
     index: usize,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
-    (zones, run_end): (&[String], SimDuration),
+    config: &SimConfig,
 ) -> Result<PolicySpec> {
+    let (zones, run_end) = (config.zones.as_slice(), config.duration);
     let field = format!("policies[{index}]");
     let name = entry.name.value.clone();
     match (
@@ -1872,7 +1869,7 @@ fn build_policy(
             name,
             ctx,
             catalog,
-            zones,
+            (zones, config.launch_latency.min_to_registered()),
             &format!("{field}.clusterAutoscaler"),
         ),
         (None, Some(k), None) => {
@@ -1943,12 +1940,14 @@ fn build_policy(
     }
 }
 
+/// Builds a Cluster Autoscaler policy for a world with `zones`, whose nodes take at least
+/// `shortest_registration` from the launch request to registration.
 fn build_cluster_autoscaler(
     ca: &ClusterAutoscalerYaml,
     name: String,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
-    zones: &[String],
+    (zones, shortest_registration): (&[String], SimDuration),
     field: &str,
 ) -> Result<PolicySpec> {
     let mut config = ClusterAutoscalerConfig {
@@ -2088,7 +2087,7 @@ fn build_cluster_autoscaler(
             group.max_size = nodes.max;
         }
     }
-    cluster_autoscaler::warn_zero_flags(ca, &config, &seen, ctx, field);
+    cluster_autoscaler::warn_void_flags(ca, &config, &seen, shortest_registration, ctx, field);
     // A filter that comes again in the chain gets the options it already narrowed, so it
     // changes nothing the second time.
     let chain = &config.expanders;

@@ -306,3 +306,48 @@ fn zero_provision_time_fails_every_launch() {
     assert!(output.pod_pending_times_ms.is_empty());
     assert_eq!(output.report.pods_pending_at_end, 4);
 }
+
+#[test]
+fn provision_time_below_registration_warns() {
+    // Every node takes 2 s to run (the default phase's minimum) and 8 m more to register, so a
+    // provision time of 5 m fails every launch, as --max-node-provision-time=0s does.
+    let yaml = ZERO_FLAGS
+        .replace(
+            "duration: 1h\n",
+            "duration: 1h\ncloud:\n  launchPhases:\n    registered: {distribution: fixed, mean: 8m}\n",
+        )
+        .replace(
+            "--max-node-provision-time=0s",
+            "--max-node-provision-time=5m",
+        );
+
+    let scenario = load_str(&yaml, Path::new("slow.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        scenario.warnings.iter().any(|w| w
+            == "slow.yaml:20:11: field policies[0].clusterAutoscaler.flags[0]: --max-node-provision-time=5m is no longer than the shortest time a node takes to register under cloud.launchPhases or cloud.launchLatency (8m2s): each launch fails with RegistrationTimeout, the node group backs off and no pod gets a new node; write a time longer than 8m2s, or shorten the launch latency"),
+        "{:#?}",
+        scenario.warnings
+    );
+}
+
+#[test]
+fn provision_time_above_registration_quiet() {
+    let yaml = ZERO_FLAGS.replace(
+        "--max-node-provision-time=0s",
+        "--max-node-provision-time=1m",
+    );
+
+    let scenario = load_str(&yaml, Path::new("zero.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        !scenario
+            .warnings
+            .iter()
+            .any(|w| w.contains("--max-node-provision-time")),
+        "{:#?}",
+        scenario.warnings
+    );
+}

@@ -145,14 +145,16 @@ pub(super) fn group_instance_types(
     Ok((first, Some(policy)))
 }
 
-/// Warns about flags whose value 0 Cluster Autoscaler 1.36 accepts (`config/flags/flags.go`
-/// checks none of them) although it leaves the run with no scale-up, no scale-down or no node
+/// Warns about flag values that Cluster Autoscaler 1.36 accepts (`config/flags/flags.go`
+/// checks none of them) although they leave the run with no scale-up, no scale-down or no node
 /// that lasts. `seen` maps each flag name to the index of its last occurrence in `ca.flags`,
-/// which is the one that applies.
-pub(super) fn warn_zero_flags(
+/// which is the one that applies. `shortest_registration` is the shortest time from a launch
+/// request to the node's registration under the scenario's launch latency.
+pub(super) fn warn_void_flags(
     ca: &ClusterAutoscalerYaml,
     config: &ClusterAutoscalerConfig,
     seen: &BTreeMap<&str, usize>,
+    shortest_registration: SimDuration,
     ctx: &Ctx<'_>,
     field: &str,
 ) {
@@ -167,12 +169,20 @@ pub(super) fn warn_zero_flags(
         }
     };
 
-    // The world fails a launch whose node has not registered within this time, and every
-    // simulated node takes longer than 0 s to register.
-    if config.max_node_provision_time == SimDuration::ZERO {
+    // The world fails a launch whose node has not registered before this time is up, so 0
+    // fails every launch.
+    let provision_time = config.max_node_provision_time;
+    if provision_time == SimDuration::ZERO {
         warn(
             "--max-node-provision-time",
             "gives up every node that takes longer than 0 s to register, which is every node: each launch fails with RegistrationTimeout, the node group backs off and no pod gets a new node; write the time a node may take to register, such as 15m (the default)",
+        );
+    } else if shortest_registration >= provision_time {
+        warn(
+            "--max-node-provision-time",
+            &format!(
+                "is no longer than the shortest time a node takes to register under cloud.launchPhases or cloud.launchLatency ({shortest_registration}): each launch fails with RegistrationTimeout, the node group backs off and no pod gets a new node; write a time longer than {shortest_registration}, or shorten the launch latency"
+            ),
         );
     }
     // The planner's limit of unneeded nodes (unneededNodesLimit) and the deletion budget
