@@ -1847,8 +1847,8 @@ fn instance_type(
     })
 }
 
-/// Builds one entry of `policies` for the world `config`, whose zones, duration and launch
-/// latency are already set.
+/// Builds one entry of `policies` for the world `config`, whose zones, duration, launch
+/// latency and workloads are already set.
 fn build_policy(
     entry: &PolicyEntry,
     index: usize,
@@ -1869,7 +1869,7 @@ fn build_policy(
             name,
             ctx,
             catalog,
-            (zones, config.launch_latency.min_to_registered()),
+            config,
             &format!("{field}.clusterAutoscaler"),
         ),
         (None, Some(k), None) => {
@@ -1940,16 +1940,17 @@ fn build_policy(
     }
 }
 
-/// Builds a Cluster Autoscaler policy for a world with `zones`, whose nodes take at least
-/// `shortest_registration` from the launch request to registration.
+/// Builds a Cluster Autoscaler policy for the world `world`, whose zones, launch latency and
+/// workloads are already set.
 fn build_cluster_autoscaler(
     ca: &ClusterAutoscalerYaml,
     name: String,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
-    (zones, shortest_registration): (&[String], SimDuration),
+    world: &SimConfig,
     field: &str,
 ) -> Result<PolicySpec> {
+    let zones = world.zones.as_slice();
     let mut config = ClusterAutoscalerConfig {
         name,
         ..Default::default()
@@ -2087,7 +2088,7 @@ fn build_cluster_autoscaler(
             group.max_size = nodes.max;
         }
     }
-    cluster_autoscaler::warn_void_flags(ca, &config, &seen, shortest_registration, ctx, field);
+    cluster_autoscaler::warn_void_flags(ca, &config, &seen, world, ctx, field);
     // A filter that comes again in the chain gets the options it already narrowed, so it
     // changes nothing the second time.
     let chain = &config.expanders;

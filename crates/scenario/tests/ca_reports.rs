@@ -351,3 +351,33 @@ fn provision_time_above_registration_quiet() {
         scenario.warnings
     );
 }
+
+#[test]
+fn cutoff_above_every_priority_warns() {
+    // The Deployment's pods have the default priority 0, below the cutoff 1.
+    let yaml = ZERO_FLAGS.replace(
+        "--max-node-provision-time=0s",
+        "--expendable-pods-priority-cutoff=1",
+    );
+
+    let scenario = load_str(&yaml, Path::new("cutoff.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let quiet = load_str(
+        &yaml.replace("cutoff=1", "cutoff=0"),
+        Path::new("cutoff.yaml"),
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        scenario.warnings.iter().any(|w| w
+            == "cutoff.yaml:17:11: field policies[0].clusterAutoscaler.flags[0]: --expendable-pods-priority-cutoff=1 is above the priority of every workload's pods (the highest is 0), so every pod is expendable: none triggers a scale-up, and scale-down neither counts nor moves them; write a cutoff at or below the priority of the pods that need nodes, such as -10 (the default)"),
+        "{:#?}",
+        scenario.warnings
+    );
+    assert!(
+        !quiet.warnings.iter().any(|w| w.contains("expendable")),
+        "{:#?}",
+        quiet.warnings
+    );
+}

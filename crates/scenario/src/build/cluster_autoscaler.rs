@@ -9,6 +9,7 @@ use autoscale_sim_policy::cluster_autoscaler::{
     MixedInstancesPolicy, OnDemandAllocationStrategy, PriorityConfig, SpotAllocationStrategy,
 };
 use autoscale_sim_policy::{ClusterAutoscalerConfig, Expander};
+use autoscale_sim_sim::SimConfig;
 
 use super::{Ctx, Result, instance_type};
 use crate::error::ScenarioError;
@@ -148,13 +149,12 @@ pub(super) fn group_instance_types(
 /// Warns about flag values that Cluster Autoscaler 1.36 accepts (`config/flags/flags.go`
 /// checks none of them) although they leave the run with no scale-up, no scale-down or no node
 /// that lasts. `seen` maps each flag name to the index of its last occurrence in `ca.flags`,
-/// which is the one that applies. `shortest_registration` is the shortest time from a launch
-/// request to the node's registration under the scenario's launch latency.
+/// which is the one that applies. `world` gives the launch latency and the workloads.
 pub(super) fn warn_void_flags(
     ca: &ClusterAutoscalerYaml,
     config: &ClusterAutoscalerConfig,
     seen: &BTreeMap<&str, usize>,
-    shortest_registration: SimDuration,
+    world: &SimConfig,
     ctx: &Ctx<'_>,
     field: &str,
 ) {
@@ -172,6 +172,7 @@ pub(super) fn warn_void_flags(
     // The world fails a launch whose node has not registered before this time is up, so 0
     // fails every launch.
     let provision_time = config.max_node_provision_time;
+    let shortest_registration = world.launch_latency.min_to_registered();
     if provision_time == SimDuration::ZERO {
         warn(
             "--max-node-provision-time",
@@ -198,6 +199,23 @@ pub(super) fn warn_void_flags(
         warn(
             "--max-drain-parallelism",
             "lets scale-down delete empty nodes only: no node with pods to move is ever drained, as in the real program; write a positive number, such as 1 (the default), to allow drains",
+        );
+    }
+    // Pods below the cutoff are expendable (`core/utils/expendable.go`). The priorities of
+    // DaemonSet pods do not matter, because DaemonSets get no node of their own.
+    let highest_priority = world
+        .deployments
+        .iter()
+        .map(|deployment| deployment.spec.priority)
+        .chain(world.jobs.iter().map(|jobs| jobs.spec.priority))
+        .max();
+    let cutoff = config.expendable_pods_priority_cutoff;
+    if let Some(highest) = highest_priority.filter(|highest| *highest < cutoff) {
+        warn(
+            "--expendable-pods-priority-cutoff",
+            &format!(
+                "is above the priority of every workload's pods (the highest is {highest}), so every pod is expendable: none triggers a scale-up, and scale-down neither counts nor moves them; write a cutoff at or below the priority of the pods that need nodes, such as -10 (the default)"
+            ),
         );
     }
     // The headroom to the maximum is then 0 whatever the cluster runs.
