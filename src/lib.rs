@@ -22,16 +22,21 @@ pub use autoscale_sim_sim as sim;
 /// Scenario files.
 pub use autoscale_sim_scenario as scenario;
 
-/// Tables, JSON and CSV writers.
+/// Tables, JSON and CSV writers, SVG plots and `report.html`, with the `report` feature (on by
+/// default).
+#[cfg(feature = "report")]
 pub use autoscale_sim_report as report;
 
-/// Parameter sweeps over seeds, their statistics, shards and merging.
+/// Parameter sweeps over seeds, their statistics, shards and merging, with the `sweep` feature
+/// (on by default).
+#[cfg(feature = "sweep")]
 pub use autoscale_sim_sweep as sweep;
 
 pub use autoscale_sim_sim::{PolicySpec, RunOutput, RunReport, SimConfig, Simulation};
 
 /// The library guide, `docs/library.md`, attached here so that `cargo test --doc` runs its
-/// examples.
-#[cfg(doctest)]
+/// examples. It needs the `report` feature, because one example writes files with the
+/// `report` module.
+#[cfg(all(doctest, feature = "report"))]
 #[doc = include_str!("../docs/library.md")]
 pub struct LibraryGuide;

@@ -10,6 +10,7 @@ mod cost;
 mod default_scenario;
 mod determinism;
 mod golden;
+mod library_features;
 mod outputs;
 mod properties;
 mod support;

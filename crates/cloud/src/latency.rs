@@ -78,6 +78,22 @@ impl LatencyModel {
         }
     }
 
+    /// Returns the shortest latency [`LatencyModel::sample`] can draw.
+    pub fn minimum(&self) -> SimDuration {
+        match self {
+            LatencyModel::Fixed(d) => *d,
+            LatencyModel::Normal { min, .. } => *min,
+            // With no spread, every draw is the mean, raised to the minimum.
+            LatencyModel::LogNormal { mean, stddev, min } if stddev.as_millis() == 0 => {
+                (*mean).max(*min)
+            }
+            LatencyModel::LogNormal { min, .. } => *min,
+            LatencyModel::Empirical(values) => {
+                values.iter().copied().min().unwrap_or(SimDuration::ZERO)
+            }
+        }
+    }
+
     /// The distribution's mean, before truncation; for an empirical one, the mean of its values
     /// rounded down to the millisecond.
     pub fn mean(&self) -> SimDuration {

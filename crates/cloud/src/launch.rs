@@ -172,6 +172,18 @@ impl LaunchLatency {
         }
     }
 
+    /// Returns the shortest time from the request to the node's registration that
+    /// [`LaunchLatency::sample`] can draw.
+    pub fn min_to_registered(&self) -> SimDuration {
+        match self {
+            LaunchLatency::Phases(phases) => phases.running.minimum() + phases.registered.minimum(),
+            LaunchLatency::RequestToReady(total) => {
+                let ready = total.minimum().as_millis();
+                SimDuration((ready * 4).div_ceil(5).min(ready))
+            }
+        }
+    }
+
     /// Mean time from the request to a Ready node, before truncation at the minimums.
     pub fn mean_to_ready(&self) -> SimDuration {
         match self {
@@ -189,6 +201,25 @@ mod tests {
 
     fn streams() -> LaunchStreams {
         LaunchStreams::new(&RngStreams::new(7))
+    }
+
+    #[test]
+    fn min_to_registered_bounds_draws() {
+        let phases = LaunchLatency::default();
+        let shorthand = LaunchLatency::RequestToReady(LatencyModel::Empirical(vec![
+            SimDuration::from_secs(50),
+            SimDuration::from_secs(45),
+        ]));
+        let mut streams = streams();
+
+        assert_eq!(phases.min_to_registered(), SimDuration::from_secs(12));
+        assert_eq!(shorthand.min_to_registered(), SimDuration::from_secs(36));
+        for _ in 0..1000 {
+            let phases_times = phases.sample(&mut streams);
+            let shorthand_times = shorthand.sample(&mut streams);
+            assert!(phases_times.registered >= phases.min_to_registered());
+            assert!(shorthand_times.registered >= shorthand.min_to_registered());
+        }
     }
 
     #[test]

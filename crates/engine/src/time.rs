@@ -6,6 +6,17 @@ use std::ops::{Add, AddAssign, Sub};
 use serde::{Deserialize, Serialize};
 
 /// A point in simulated time: milliseconds since the scenario's start.
+///
+/// Two times cannot be subtracted with `-`. [`SimTime::since`] returns the [`SimDuration`]
+/// between them, and a time plus or minus a [`SimDuration`] is another time.
+///
+/// ```
+/// use autoscale_sim_engine::{SimDuration, SimTime};
+///
+/// let launched = SimTime(90_000);
+/// let ready = launched + SimDuration::from_secs(45);
+/// assert_eq!(ready.since(launched), SimDuration::from_secs(45));
+/// ```
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]

@@ -19,7 +19,7 @@ mod table;
 
 pub use html::{HtmlReport, report_html};
 pub use plots::{Plot, PlotError, all_plots};
-pub(crate) use table::{comparison_columns, none_bound};
+pub(crate) use table::{NO_POD_BOUND, comparison_columns, none_bound};
 pub use table::{comparison_table, run_comparison_table};
 
 use std::collections::BTreeMap;

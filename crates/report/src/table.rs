@@ -24,7 +24,7 @@ pub(crate) const COMPARISON_HEADERS: [&str; 16] = [
 ];
 
 /// The p50 and p95 cells of a policy under which no pod was bound, where the report has 0.
-const NO_POD_BOUND: &str = "no pod bound";
+pub(crate) const NO_POD_BOUND: &str = "no pod bound";
 
 /// Formats one policy's cells of the comparison table, in [`COMPARISON_HEADERS`] order.
 /// `none_bound` is true when no pod was bound in the run, so the percentiles have no value.

@@ -728,13 +728,7 @@ pub(crate) fn build(file: ScenarioFile, ctx: &Ctx<'_>, overrides: &Overrides) ->
                 "give each policy its own name",
             ));
         }
-        let mut policy = build_policy(
-            entry,
-            index,
-            ctx,
-            &catalog,
-            (&config.zones, config.duration),
-        )?;
+        let mut policy = build_policy(entry, index, ctx, &catalog, &config)?;
         if let PolicySpec::Karpenter(karpenter) = &mut policy {
             karpenter.start_unix_secs = start_unix_secs;
         }
@@ -1853,13 +1847,16 @@ fn instance_type(
     })
 }
 
+/// Builds one entry of `policies` for the world `config`, whose zones, duration, launch
+/// latency and workloads are already set.
 fn build_policy(
     entry: &PolicyEntry,
     index: usize,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
-    (zones, run_end): (&[String], SimDuration),
+    config: &SimConfig,
 ) -> Result<PolicySpec> {
+    let (zones, run_end) = (config.zones.as_slice(), config.duration);
     let field = format!("policies[{index}]");
     let name = entry.name.value.clone();
     match (
@@ -1872,7 +1869,7 @@ fn build_policy(
             name,
             ctx,
             catalog,
-            zones,
+            config,
             &format!("{field}.clusterAutoscaler"),
         ),
         (None, Some(k), None) => {
@@ -1943,14 +1940,17 @@ fn build_policy(
     }
 }
 
+/// Builds a Cluster Autoscaler policy for the world `world`, whose zones, launch latency and
+/// workloads are already set.
 fn build_cluster_autoscaler(
     ca: &ClusterAutoscalerYaml,
     name: String,
     ctx: &Ctx<'_>,
     catalog: &Catalog,
-    zones: &[String],
+    world: &SimConfig,
     field: &str,
 ) -> Result<PolicySpec> {
+    let zones = world.zones.as_slice();
     let mut config = ClusterAutoscalerConfig {
         name,
         ..Default::default()
@@ -2088,19 +2088,7 @@ fn build_cluster_autoscaler(
             group.max_size = nodes.max;
         }
     }
-    // Cluster Autoscaler 1.36 starts with a parallelism of 0 because flags.go does not check it.
-    // Its planner's limit of unneeded nodes (unneededNodesLimit) and its deletion budget
-    // (budgets.go CropNodes) are then 0, so scale-down never acts.
-    if config.max_scale_down_parallelism == 0
-        && let Some(index) = seen.get("--max-scale-down-parallelism")
-    {
-        let flag = &ca.flags[*index];
-        ctx.warn_at(
-            flag,
-            &format!("{field}.flags[{index}]"),
-            "--max-scale-down-parallelism=0 turns scale-down off: no node is ever found unneeded or deleted, as in the real program; write a positive number to allow scale-down".to_string(),
-        );
-    }
+    cluster_autoscaler::warn_void_flags(ca, &config, &seen, world, ctx, field);
     // A filter that comes again in the chain gets the options it already narrowed, so it
     // changes nothing the second time.
     let chain = &config.expanders;

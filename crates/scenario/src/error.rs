@@ -104,7 +104,9 @@ pub(crate) fn key_before(text: &str, line: u64, column: u64) -> Option<String> {
     };
     let before: String = source.chars().take(take).collect();
     let colon = before.trim_end().strip_suffix(':')?;
-    let start = colon.rfind(['{', ',', ' ', '-']).map_or(0, |i| i + 1);
+    // A list item's `- ` ends at the space, so a `-` inside a key such as
+    // `karpenter.sh/do-not-disrupt` stays part of it.
+    let start = colon.rfind(['{', ',', ' ']).map_or(0, |i| i + 1);
     let key = colon[start..]
         .trim()
         .trim_matches(|c| c == '"' || c == '\'');

@@ -323,8 +323,15 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         .into_iter()
         .map(|line| line.replace(&raw, &message).replace(&described, &message))
         .collect();
+    let quote_fix;
     let fix = if let Some((line, column)) = open_quote {
         &format!("close the quote at line {line}, column {column}")
+    } else if message.starts_with(schema::NOT_A_STRING) {
+        quote_fix = match value.as_deref() {
+            Some(value) => format!("quote it: \"{value}\""),
+            None => "quote the value, such as \"true\"".to_string(),
+        };
+        &quote_fix
     } else if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
     } else if message.contains("appears twice in the same mapping") {

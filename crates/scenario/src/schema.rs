@@ -43,6 +43,78 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
+/// The start of the parser message for a label, annotation or nodeSelector value written as a
+/// YAML boolean or number; [`crate::parse_error`] suggests quoting the value.
+pub(crate) const NOT_A_STRING: &str = "label, annotation and nodeSelector values are strings";
+
+/// A label, annotation or nodeSelector value. Kubernetes declares these maps
+/// `map[string]string`, so its API rejects a value that YAML reads as a boolean or a number,
+/// such as `true`, `yes` or `1`, until it is quoted. A null or empty value (`key:`) is an empty
+/// string, which is what Go's `encoding/json` stores for a JSON null in such a map.
+struct StringValue(String);
+
+impl<'de> Deserialize<'de> for StringValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl Visitor {
+            fn reject<E: serde::de::Error>(found: &str) -> Result<StringValue, E> {
+                Err(E::custom(format!(
+                    "{NOT_A_STRING}, but YAML reads this one as {found}"
+                )))
+            }
+        }
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = StringValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StringValue, E> {
+                Ok(StringValue(v.to_string()))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<StringValue, E> {
+                Ok(StringValue(String::new()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<StringValue, E> {
+                Self::reject("a boolean")
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<StringValue, E> {
+                Self::reject("a number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<StringValue, E> {
+                Self::reject("a number")
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<StringValue, E> {
+                Self::reject("a number")
+            }
+        }
+        // Only `deserialize_any` distinguishes a plain `true` or `1` from a quoted one.
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// Reads a map of labels or nodeSelector entries whose values must be strings ([`StringValue`]).
+fn string_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let map = BTreeMap::<String, StringValue>::deserialize(deserializer)?;
+    Ok(map.into_iter().map(|(key, value)| (key, value.0)).collect())
+}
+
+/// Reads a map of annotations whose values must be strings ([`StringValue`]), with the position
+/// of each value.
+fn spanned_string_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Spanned<String>>, D::Error> {
+    let map = BTreeMap::<String, Spanned<StringValue>>::deserialize(deserializer)?;
+    Ok(map
+        .into_iter()
+        .map(|(key, value)| {
+            let text = Spanned::new(value.value.0, value.referenced, value.defined);
+            (key, text)
+        })
+        .collect())
+}
+
 /// The whole scenario file.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -308,10 +380,10 @@ pub struct Metadata {
     #[serde(default)]
     pub namespace: Option<String>,
     /// Labels.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub labels: BTreeMap<String, String>,
     /// Annotations.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "spanned_string_map")]
     pub annotations: BTreeMap<String, Spanned<String>>,
 }
 
@@ -512,7 +584,7 @@ pub struct PodSpecYaml {
     #[serde(default)]
     pub overhead: BTreeMap<String, Spanned<Scalar>>,
     /// Node labels the node must carry.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub node_selector: BTreeMap<String, String>,
     /// Node affinity and inter-pod (anti-)affinity.
     #[serde(default)]
@@ -783,7 +855,7 @@ pub struct NodeGroupYaml {
     #[serde(default)]
     pub capacity_type: Option<Spanned<String>>,
     /// Node labels besides the instance type's.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub labels: BTreeMap<String, String>,
     /// Node taints.
     #[serde(default)]
@@ -1180,4 +1252,91 @@ pub struct SnapshotSpec {
     pub label: String,
     /// Time from t = 0, a duration.
     pub at: Spanned<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::{Overrides, ScenarioError, load_str};
+
+    /// Builds a static scenario whose Deployment's pod template has the metadata and node
+    /// selector entries `metadata` and `node_selector` (flow-mapping entries).
+    fn scenario(metadata: &str, node_selector: &str) -> String {
+        format!(
+            "name: strings\nseed: 1\nduration: 1h\nworkloads:\n  - kind: Deployment\n    metadata: {{name: web}}\n    replicas: 1\n    template:\n      metadata: {{{metadata}}}\n      spec:\n        nodeSelector: {{{node_selector}}}\n        containers: [{{resources: {{requests: {{cpu: 100m}}}}}}]\npolicies:\n  - {{name: fixed, static: {{instanceType: m5.large, count: 1}}}}\n"
+        )
+    }
+
+    fn error(yaml: &str) -> ScenarioError {
+        match load_str(yaml, Path::new("strings.yaml"), &Overrides::default()) {
+            Ok(_) => panic!("the scenario loads, but it should be rejected:\n{yaml}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn unquoted_values_rejected() {
+        // (metadata, nodeSelector, field, value, what YAML reads)
+        let cases = [
+            (
+                "annotations: {karpenter.sh/do-not-disrupt: true}",
+                "",
+                "workloads[0].template.metadata.annotations.karpenter.sh/do-not-disrupt",
+                "true",
+                "a boolean",
+            ),
+            (
+                "labels: {tier: 1}",
+                "",
+                "workloads[0].template.metadata.labels.tier",
+                "1",
+                "a number",
+            ),
+            (
+                "",
+                "example.com/gpu: yes",
+                "workloads[0].template.spec.nodeSelector.example.com/gpu",
+                "yes",
+                "a boolean",
+            ),
+            (
+                "",
+                "example.com/ratio: 1.5",
+                "workloads[0].template.spec.nodeSelector.example.com/ratio",
+                "1.5",
+                "a number",
+            ),
+        ];
+        for (metadata, node_selector, field, value, found) in cases {
+            let error = error(&scenario(metadata, node_selector));
+
+            assert_eq!(error.field.as_deref(), Some(field), "{error}");
+            assert_eq!(error.value.as_deref(), Some(value), "{error}");
+            assert_eq!(
+                error.message,
+                format!(
+                    "label, annotation and nodeSelector values are strings, but YAML reads this one as {found}"
+                ),
+                "{error}"
+            );
+            assert_eq!(error.fix, Some(format!("quote it: \"{value}\"")), "{error}");
+            assert!(error.line.is_some(), "{error}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_load() {
+        let yaml = scenario(
+            "labels: {tier: \"1\"}, annotations: {karpenter.sh/do-not-disrupt: \"true\", empty: }",
+            "example.com/gpu: \"yes\"",
+        );
+
+        let scenario = load_str(&yaml, Path::new("strings.yaml"), &Overrides::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let spec = &scenario.config.deployments[0].spec;
+        assert_eq!(spec.labels["tier"], "1");
+        assert_eq!(spec.node_selector["example.com/gpu"], "yes");
+    }
 }

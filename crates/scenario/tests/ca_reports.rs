@@ -222,3 +222,162 @@ fn zone_spread_scale_up_one_node_per_pod() {
     assert_eq!(per_zone("us-east-1c"), 3);
     assert_eq!(output.report.pods_pending_at_end, 0);
 }
+
+/// Flags set to 0, which Cluster Autoscaler 1.36 starts with (its `config/flags/flags.go`
+/// checks none of them) and which leave no node that lasts, no drain or no scale-up. Each
+/// one is on a line of its own, so that its warning names that line.
+const ZERO_FLAGS: &str = r#"
+name: zero-flags
+seed: 9
+duration: 1h
+workloads:
+  - kind: Deployment
+    metadata: {name: web}
+    replicas: 4
+    template:
+      spec:
+        containers:
+          - resources: {requests: {cpu: "3", memory: 4Gi}}
+policies:
+  - name: ca
+    clusterAutoscaler:
+      flags:
+        - --max-node-provision-time=0s
+        - --max-drain-parallelism=0
+        - --cores-total=0:0
+        - --memory-total=0:0
+        - --max-scale-down-parallelism=0
+      nodeGroups:
+        - {name: m5-2xl, instanceType: m5.2xlarge, minSize: 0, maxSize: 10}
+"#;
+
+#[test]
+fn zero_flags_warn_at_load() {
+    let scenario = load_str(ZERO_FLAGS, Path::new("zero.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let warning_of = |flag: &str| {
+        scenario
+            .warnings
+            .iter()
+            .find(|w| w.contains(&format!(": {flag} ")))
+            .unwrap_or_else(|| panic!("no warning about {flag} in {:#?}", scenario.warnings))
+            .clone()
+    };
+
+    assert_eq!(
+        warning_of("--max-node-provision-time=0s"),
+        "zero.yaml:17:11: field policies[0].clusterAutoscaler.flags[0]: --max-node-provision-time=0s gives up every node that takes longer than 0 s to register, which is every node: each launch fails with RegistrationTimeout, the node group backs off and no pod gets a new node; write the time a node may take to register, such as 15m (the default)"
+    );
+    assert!(
+        warning_of("--max-drain-parallelism=0").starts_with(
+            "zero.yaml:18:11: field policies[0].clusterAutoscaler.flags[1]: --max-drain-parallelism=0 lets scale-down delete empty nodes only"
+        )
+    );
+    assert!(
+        warning_of("--cores-total=0:0").starts_with(
+            "zero.yaml:19:11: field policies[0].clusterAutoscaler.flags[2]: --cores-total=0:0 allows at most 0 cores in the cluster, so no node group ever scales up"
+        )
+    );
+    assert!(
+        warning_of("--memory-total=0:0").starts_with(
+            "zero.yaml:20:11: field policies[0].clusterAutoscaler.flags[3]: --memory-total=0:0 allows at most 0 GiB of memory"
+        )
+    );
+    assert!(
+        warning_of("--max-scale-down-parallelism=0").starts_with(
+            "zero.yaml:21:11: field policies[0].clusterAutoscaler.flags[4]: --max-scale-down-parallelism=0 turns scale-down off"
+        )
+    );
+}
+
+#[test]
+fn zero_provision_time_fails_every_launch() {
+    // What the warning above promises, run: every launch fails and no pod is bound.
+    let output = run(
+        &ZERO_FLAGS.replace(
+            "        - --max-drain-parallelism=0\n        - --cores-total=0:0\n        - --memory-total=0:0\n        - --max-scale-down-parallelism=0\n",
+            "",
+        ),
+        &[],
+    );
+
+    assert!(!with_action(&output, "launch").is_empty());
+    assert!(output.report.launch_failures["RegistrationTimeout"] > 0);
+    assert!(output.pod_pending_times_ms.is_empty());
+    assert_eq!(output.report.pods_pending_at_end, 4);
+}
+
+#[test]
+fn provision_time_below_registration_warns() {
+    // Every node takes 2 s to run (the default phase's minimum) and 8 m more to register, so a
+    // provision time of 5 m fails every launch, as --max-node-provision-time=0s does.
+    let yaml = ZERO_FLAGS
+        .replace(
+            "duration: 1h\n",
+            "duration: 1h\ncloud:\n  launchPhases:\n    registered: {distribution: fixed, mean: 8m}\n",
+        )
+        .replace(
+            "--max-node-provision-time=0s",
+            "--max-node-provision-time=5m",
+        );
+
+    let scenario = load_str(&yaml, Path::new("slow.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        scenario.warnings.iter().any(|w| w
+            == "slow.yaml:20:11: field policies[0].clusterAutoscaler.flags[0]: --max-node-provision-time=5m is no longer than the shortest time a node takes to register under cloud.launchPhases or cloud.launchLatency (8m2s): each launch fails with RegistrationTimeout, the node group backs off and no pod gets a new node; write a time longer than 8m2s, or shorten the launch latency"),
+        "{:#?}",
+        scenario.warnings
+    );
+}
+
+#[test]
+fn provision_time_above_registration_quiet() {
+    let yaml = ZERO_FLAGS.replace(
+        "--max-node-provision-time=0s",
+        "--max-node-provision-time=1m",
+    );
+
+    let scenario = load_str(&yaml, Path::new("zero.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        !scenario
+            .warnings
+            .iter()
+            .any(|w| w.contains("--max-node-provision-time")),
+        "{:#?}",
+        scenario.warnings
+    );
+}
+
+#[test]
+fn cutoff_above_every_priority_warns() {
+    // The Deployment's pods have the default priority 0, below the cutoff 1.
+    let yaml = ZERO_FLAGS.replace(
+        "--max-node-provision-time=0s",
+        "--expendable-pods-priority-cutoff=1",
+    );
+
+    let scenario = load_str(&yaml, Path::new("cutoff.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let quiet = load_str(
+        &yaml.replace("cutoff=1", "cutoff=0"),
+        Path::new("cutoff.yaml"),
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        scenario.warnings.iter().any(|w| w
+            == "cutoff.yaml:17:11: field policies[0].clusterAutoscaler.flags[0]: --expendable-pods-priority-cutoff=1 is above the priority of every workload's pods (the highest is 0), so every pod is expendable: none triggers a scale-up, and scale-down neither counts nor moves them; write a cutoff at or below the priority of the pods that need nodes, such as -10 (the default)"),
+        "{:#?}",
+        scenario.warnings
+    );
+    assert!(
+        !quiet.warnings.iter().any(|w| w.contains("expendable")),
+        "{:#?}",
+        quiet.warnings
+    );
+}

@@ -109,6 +109,8 @@ enum Mark {
     Fill(RGBColor, f64),
     /// A filled circle in this colour.
     Point(RGBColor),
+    /// A hollow circle in this colour, for a policy the plot has no point for.
+    Ring(RGBColor),
 }
 
 /// One legend entry.
@@ -174,6 +176,9 @@ fn caption_and_legend<'a>(
             ))?,
             Mark::Point(colour) => {
                 legend.draw(&Circle::new((x + 11, middle), 7, colour.filled()))?
+            }
+            Mark::Ring(colour) => {
+                legend.draw(&Circle::new((x + 11, middle), 6, colour.stroke_width(2)))?
             }
         }
         legend.draw(&Text::new(

@@ -1,11 +1,15 @@
 //! The Cluster Autoscaler parts of a scenario beyond the flags: a node group's instance types
 //! (one type or a mixed-instances policy) and zones, and the priority expander's ConfigMap.
 
+use std::collections::BTreeMap;
+
 use autoscale_sim_cloud::{Catalog, InstanceTypeIndex};
+use autoscale_sim_engine::SimDuration;
 use autoscale_sim_policy::cluster_autoscaler::{
     MixedInstancesPolicy, OnDemandAllocationStrategy, PriorityConfig, SpotAllocationStrategy,
 };
 use autoscale_sim_policy::{ClusterAutoscalerConfig, Expander};
+use autoscale_sim_sim::SimConfig;
 
 use super::{Ctx, Result, instance_type};
 use crate::error::ScenarioError;
@@ -140,6 +144,93 @@ pub(super) fn group_instance_types(
         ));
     }
     Ok((first, Some(policy)))
+}
+
+/// Warns about flag values that Cluster Autoscaler 1.36 accepts (`config/flags/flags.go`
+/// checks none of them) although they leave the run with no scale-up, no scale-down or no node
+/// that lasts. `seen` maps each flag name to the index of its last occurrence in `ca.flags`,
+/// which is the one that applies. `world` gives the launch latency and the workloads.
+pub(super) fn warn_void_flags(
+    ca: &ClusterAutoscalerYaml,
+    config: &ClusterAutoscalerConfig,
+    seen: &BTreeMap<&str, usize>,
+    world: &SimConfig,
+    ctx: &Ctx<'_>,
+    field: &str,
+) {
+    let warn = |name: &str, consequence: &str| {
+        if let Some(&index) = seen.get(name) {
+            let flag = &ca.flags[index];
+            ctx.warn_at(
+                flag,
+                &format!("{field}.flags[{index}]"),
+                format!("{} {consequence}", flag.value),
+            );
+        }
+    };
+
+    // The world fails a launch whose node has not registered before this time is up, so 0
+    // fails every launch.
+    let provision_time = config.max_node_provision_time;
+    let shortest_registration = world.launch_latency.min_to_registered();
+    if provision_time == SimDuration::ZERO {
+        warn(
+            "--max-node-provision-time",
+            "gives up every node that takes longer than 0 s to register, which is every node: each launch fails with RegistrationTimeout, the node group backs off and no pod gets a new node; write the time a node may take to register, such as 15m (the default)",
+        );
+    } else if shortest_registration >= provision_time {
+        warn(
+            "--max-node-provision-time",
+            &format!(
+                "is no longer than the shortest time a node takes to register under cloud.launchPhases or cloud.launchLatency ({shortest_registration}): each launch fails with RegistrationTimeout, the node group backs off and no pod gets a new node; write a time longer than {shortest_registration}, or shorten the launch latency"
+            ),
+        );
+    }
+    // The planner's limit of unneeded nodes (unneededNodesLimit) and the deletion budget
+    // (budgets.go CropNodes) are then 0, so scale-down never acts.
+    if config.max_scale_down_parallelism == 0 {
+        warn(
+            "--max-scale-down-parallelism",
+            "turns scale-down off: no node is ever found unneeded or deleted, as in the real program; write a positive number to allow scale-down",
+        );
+    }
+    // The drain budget of budgets.go CropNodes is then 0; empty nodes need no drain.
+    if config.max_drain_parallelism == 0 {
+        warn(
+            "--max-drain-parallelism",
+            "lets scale-down delete empty nodes only: no node with pods to move is ever drained, as in the real program; write a positive number, such as 1 (the default), to allow drains",
+        );
+    }
+    // Pods below the cutoff are expendable (`core/utils/expendable.go`). The priorities of
+    // DaemonSet pods do not matter, because DaemonSets get no node of their own.
+    let highest_priority = world
+        .deployments
+        .iter()
+        .map(|deployment| deployment.spec.priority)
+        .chain(world.jobs.iter().map(|jobs| jobs.spec.priority))
+        .max();
+    let cutoff = config.expendable_pods_priority_cutoff;
+    if let Some(highest) = highest_priority.filter(|highest| *highest < cutoff) {
+        warn(
+            "--expendable-pods-priority-cutoff",
+            &format!(
+                "is above the priority of every workload's pods (the highest is {highest}), so every pod is expendable: none triggers a scale-up, and scale-down neither counts nor moves them; write a cutoff at or below the priority of the pods that need nodes, such as -10 (the default)"
+            ),
+        );
+    }
+    // The headroom to the maximum is then 0 whatever the cluster runs.
+    if config.resource_limits.cores.1 == 0 {
+        warn(
+            "--cores-total",
+            "allows at most 0 cores in the cluster, so no node group ever scales up, as in the real program; write a maximum above 0, such as --cores-total=0:320000 (the default)",
+        );
+    }
+    if config.resource_limits.memory_bytes.1 == 0 {
+        warn(
+            "--memory-total",
+            "allows at most 0 GiB of memory in the cluster, so no node group ever scales up, as in the real program; write a maximum above 0, such as --memory-total=0:6400000 (the default)",
+        );
+    }
 }
 
 /// The zones of a group: `zone`, or the list `zones`, each one of the scenario's.
