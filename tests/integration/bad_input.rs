@@ -808,7 +808,7 @@ fn pending_warning_names_failed_launches() {
     let outcome = run_in(temp.path(), ["compare", "scenario.yaml"]);
 
     assert_eq!(outcome.code, Some(0), "stderr:\n{}", outcome.stderr);
-    let warning = "warning: under cluster-autoscaler, 1 pod was still Pending at the end (0 of them for over an hour); launches failed (2 RegistrationTimeout), see launch-failed in the decision log; also check that some instance type";
+    let warning = "warning: under cluster-autoscaler, 1 pod was still Pending at the end (0 of them for over an hour); launches failed (2 RegistrationTimeout), see launch-failed in the decision log; also check the decision log for limits that held scale-up back (no-scale-up, scale-up-limited)";
     assert!(
         outcome.stderr.contains(warning),
         "stderr lacks {warning:?}:\n{}",
