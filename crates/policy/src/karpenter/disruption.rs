@@ -15,8 +15,8 @@ use super::pod_facts::pod_eviction_cost;
 use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
-    Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods, any_host_ports,
-    placement_order, simulation_order, solve, unschedulable_pods,
+    LonePodOptionStore, Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods,
+    any_host_ports, placement_order, simulation_order, solve, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -161,6 +161,23 @@ impl<'v> ConsolidationBase<'v> {
         }
     }
 
+    /// Creates the starting state of a disruption pass, whose simulations reuse the lone-pod
+    /// options that `karpenter` kept from earlier passes. [`Self::into_lone_pod_options`]
+    /// returns them for the next pass.
+    pub(super) fn for_pass(karpenter: &Karpenter, view: &ClusterView<'v>) -> Self {
+        let mut kept = karpenter.lone_pod_options.take();
+        kept.drop_unused();
+        ConsolidationBase {
+            cache: SimulationCache::with_lone_pod_options(kept),
+            ..ConsolidationBase::new(karpenter, view, false)
+        }
+    }
+
+    /// Returns the lone-pod options of the pass's simulations, to keep for later passes.
+    pub(super) fn into_lone_pod_options(self) -> LonePodOptionStore {
+        self.cache.into_lone_pod_options()
+    }
+
     /// Checks whether a simulation on the shared node list that removes `candidates` would end
     /// at once because the first of `moved` lands on an uninitialized node
     /// ([`PendingPrefix::moved_pod_lands_uninitialized`]). `excluded` lists the nodes that
@@ -280,6 +297,9 @@ impl Karpenter {
                         self.note_unconsolidatable(node, reason, view, actions);
                     }
                     command = found;
+                }
+                if let Some(base) = base {
+                    *self.lone_pod_options.get_mut() = base.into_lone_pod_options();
                 }
             }
             if let Some(command) = command {
@@ -476,7 +496,7 @@ impl Karpenter {
         }
 
         // Round-robin across pools.
-        let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
+        let base = base.get_or_insert_with(|| ConsolidationBase::for_pass(self, view));
         verdicts.start_pass(self.shared_inputs(view, base));
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         let mut found = None;

@@ -551,6 +551,10 @@ pub struct Karpenter {
     pod_cache: pod_facts::PodCache,
     /// Single-node consolidation verdicts kept across disruption passes.
     single_node_verdicts: verdicts::SingleNodeVerdicts,
+    /// The options of new NodeClaims for lone pods, kept across disruption passes until the
+    /// pools are resolved again. A pass moves them into its [`disruption::ConsolidationBase`]
+    /// and back at its end.
+    lone_pod_options: std::cell::RefCell<scheduling::LonePodOptionStore>,
 }
 
 impl Karpenter {
@@ -579,6 +583,7 @@ impl Karpenter {
             consolidated: None,
             pod_cache: pod_facts::PodCache::default(),
             single_node_verdicts: verdicts::SingleNodeVerdicts::default(),
+            lone_pod_options: Default::default(),
             market: None,
             unavailable: BTreeMap::new(),
         }

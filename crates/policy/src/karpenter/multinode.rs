@@ -206,7 +206,7 @@ impl Karpenter {
         } else {
             MAX_MULTI_NODE_CANDIDATES
         };
-        let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
+        let base = base.get_or_insert_with(|| ConsolidationBase::for_pass(self, view));
         let mut presorted = PrefixPods::default();
         let mut best = None;
         while low <= high {
