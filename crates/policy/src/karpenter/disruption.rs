@@ -875,13 +875,13 @@ impl Karpenter {
                     .options
                     .partition_point(|&i| pool.options[i].price < candidate_price);
                 // The options are pool indexes in ascending order, so the room of each one
-                // considered is at most the pool's maximum room up to the last of them. When
-                // the NodeClaim's requests exceed that, no option fits the pods, and the filter
-                // below would keep none.
+                // considered fits in a room of the pool's frontier up to the last of them. When
+                // the NodeClaim's requests fit in none of those rooms, no option fits the pods,
+                // and the filter below would keep none.
                 let holds_none = end > 0
-                    && !claim
-                        .requests
-                        .fits_in(&pool.prefix_max_room[claim.options[end - 1]]);
+                    && !pool.prefix_room_frontier[claim.options[end - 1]]
+                        .iter()
+                        .any(|room| claim.requests.fits_in(room));
                 if holds_none {
                     &claim.options[..0]
                 } else {

@@ -327,9 +327,10 @@ pub(crate) struct ResolvedPool {
     pub min_values: Vec<(String, u32)>,
     /// Each quantity's maximum over the room of the options. Requests that exceed it fit none.
     pub max_room: Resources,
-    /// Per option, each quantity's maximum over the room of that option and of every option
-    /// before it. Requests that exceed it fit none of those options.
-    pub prefix_max_room: Vec<Resources>,
+    /// Per option, the Pareto frontier of the rooms of that option and the options before it:
+    /// the rooms that fit in no other room listed. Each of those options' rooms fits in a listed
+    /// room, so requests that fit in none of them fit none of those options.
+    pub prefix_room_frontier: Vec<Vec<Resources>>,
     /// The policy's `--preference-policy`, which the scheduling simulation reads from its pools.
     pub preference_policy: PreferencePolicy,
     /// The policy's `--min-values-policy`, read from the pools in the same way.
@@ -419,7 +420,7 @@ fn resolve_pools(
                 allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
                 min_values,
                 max_room: Resources::ZERO,
-                prefix_max_room: Vec::new(),
+                prefix_room_frontier: Vec::new(),
                 preference_policy: config.preference_policy,
                 min_values_policy: config.min_values_policy,
             };
@@ -436,12 +437,17 @@ fn resolve_pools(
                 .options
                 .iter()
                 .fold(Resources::ZERO, |room, option| room.max(&option.room));
-            resolved.prefix_max_room = resolved
+            let mut frontier: Vec<Resources> = Vec::new();
+            resolved.prefix_room_frontier = resolved
                 .options
                 .iter()
-                .scan(Resources::ZERO, |room, option| {
-                    *room = room.max(&option.room);
-                    Some(*room)
+                .map(|option| {
+                    let room = option.room;
+                    if !frontier.iter().any(|kept| room.fits_in(kept)) {
+                        frontier.retain(|kept| !kept.fits_in(&room));
+                        frontier.push(room);
+                    }
+                    frontier.clone()
                 })
                 .collect();
             resolved
