@@ -151,6 +151,12 @@ impl<'a> TopologyTracker<'a> {
         &self.rescheduled
     }
 
+    /// Returns the real pods that count nowhere, ending the tracker, so that their list can
+    /// be reused.
+    pub fn into_rescheduled(self) -> Vec<PodId> {
+        self.rescheduled
+    }
+
     /// Checks whether this simulation has placed a pod with required pod anti-affinity.
     pub fn has_placed_anti_affinity(&self) -> bool {
         !self.placed_with_anti_affinity.is_empty()

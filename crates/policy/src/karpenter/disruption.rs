@@ -15,8 +15,8 @@ use super::pod_facts::pod_eviction_cost;
 use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
-    Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods, any_host_ports,
-    placement_order, simulation_order, solve, unschedulable_pods,
+    LonePodOptionStore, Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods,
+    any_host_ports, placement_order, simulation_order, solve, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -133,6 +133,12 @@ pub(super) struct ConsolidationBase<'v> {
     /// The pending pods placed with no candidate removed, made by the first simulation that
     /// can use it.
     pending_prefix: Option<PendingPrefix>,
+    /// Working lists of [`Karpenter::simulate_removal`], kept so that the next simulation
+    /// reuses their memory: the excluded nodes, the pools' remaining limits and the ids of the
+    /// candidates' pods.
+    excluded: Vec<NodeId>,
+    limits_scratch: Vec<super::scheduling::RemainingLimits>,
+    rescheduled: Vec<PodId>,
 }
 
 impl<'v> ConsolidationBase<'v> {
@@ -158,7 +164,27 @@ impl<'v> ConsolidationBase<'v> {
             limits: karpenter.remaining_limits(view),
             cache: SimulationCache::default(),
             pending_prefix: None,
+            excluded: Vec::new(),
+            limits_scratch: Vec::new(),
+            rescheduled: Vec::new(),
         }
+    }
+
+    /// Creates the starting state of a disruption pass, whose simulations reuse the lone-pod
+    /// options that `karpenter` kept from earlier passes. [`Self::into_lone_pod_options`]
+    /// returns them for the next pass.
+    pub(super) fn for_pass(karpenter: &Karpenter, view: &ClusterView<'v>) -> Self {
+        let mut kept = karpenter.lone_pod_options.take();
+        kept.drop_unused();
+        ConsolidationBase {
+            cache: SimulationCache::with_lone_pod_options(kept),
+            ..ConsolidationBase::new(karpenter, view, false)
+        }
+    }
+
+    /// Returns the lone-pod options of the pass's simulations, to keep for later passes.
+    pub(super) fn into_lone_pod_options(self) -> LonePodOptionStore {
+        self.cache.into_lone_pod_options()
     }
 
     /// Checks whether a simulation on the shared node list that removes `candidates` would end
@@ -215,6 +241,29 @@ fn sort_by_disruption_cost(
     keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
     nodes.clear();
     nodes.extend(keyed.into_iter().map(|(_, n)| n));
+}
+
+/// Checks a consolidation simulation's placement: every pod moved off the candidates
+/// (`candidate_pods`, in id order) must land, and not on a node that is still initializing.
+fn removal_verdict(
+    placement: Placement,
+    candidate_pods: &[PodId],
+) -> Result<Placement, Unconsolidatable> {
+    if placement.moved_pod_on_uninitialized {
+        return Err(Unconsolidatable::UninitializedDestination);
+    }
+    let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
+    if placement.failed.iter().any(is_candidate_pod) {
+        return Err(Unconsolidatable::PodsWouldNotSchedule);
+    }
+    // A candidate pod on a node that is not Ready. The candidate pods are exactly the moved
+    // pods, because the pending pods are unbound and so on no candidate, and a simulated
+    // node is initialized exactly when it is Ready in `view`, which the pass does not
+    // change. So the simulation's flag gives this check without looking up each placement.
+    if placement.moved_pod_landed_uninitialized {
+        return Err(Unconsolidatable::UninitializedDestination);
+    }
+    Ok(placement)
 }
 
 impl Karpenter {
@@ -283,6 +332,9 @@ impl Karpenter {
                         self.note_unconsolidatable(node, reason, view, actions);
                     }
                     command = found;
+                }
+                if let Some(base) = base {
+                    *self.lone_pod_options.get_mut() = base.into_lone_pod_options();
                 }
             }
             if let Some(command) = command {
@@ -479,7 +531,7 @@ impl Karpenter {
         }
 
         // Round-robin across pools.
-        let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
+        let base = base.get_or_insert_with(|| ConsolidationBase::for_pass(self, view));
         verdicts.start_pass(self.shared_inputs(view, base));
         let longest = per_pool.iter().map(Vec::len).max().unwrap_or(0);
         let mut found = None;
@@ -657,10 +709,16 @@ impl Karpenter {
         facts: &PodFacts<'c>,
     ) -> Result<Simulation, Unconsolidatable> {
         let pools = self.pools.as_ref().expect("pools resolved");
+        let mut fresh = None;
+        let base = match base {
+            Some(base) => base,
+            None => fresh.insert(ConsolidationBase::new(self, view, false)),
+        };
 
         // Pods to place: the candidates' pods, plus every pod already pending.
         let mut pods = Vec::new();
-        let mut candidate_pods: Vec<PodId> = Vec::new();
+        let mut candidate_pods = std::mem::take(&mut base.rescheduled);
+        candidate_pods.clear();
         let mut candidate_price = Price(0);
         for id in candidates {
             let node = view.cluster.node(*id).ok_or(Unconsolidatable::Gone)?;
@@ -679,11 +737,6 @@ impl Karpenter {
             // Each node's pods come sorted, so the pods of a single candidate need no sort.
             candidate_pods.sort_unstable();
         }
-        let mut fresh = None;
-        let base = match base {
-            Some(base) => base,
-            None => fresh.insert(ConsolidationBase::new(self, view, false)),
-        };
         // Pod ids are unique, so `placement_order` is a total order and an unstable sort gives
         // the order a stable one would.
         if !sorted && candidates.len() > 1 {
@@ -694,77 +747,73 @@ impl Karpenter {
         // shared list leaves out.
         // NOTE: v1.14 keeps only the candidates' pods off nodes inside their consolidateAfter
         // window; here the pending pods are kept off them too.
-        let mut limits = base.limits.clone();
+        let mut limits = std::mem::take(&mut base.limits_scratch);
+        limits.clone_from(&base.limits);
         // The candidates' pods are placed again, so they count nowhere in topology. The tracker
         // keeps their ids, which the checks below read back.
         let mut tracker = TopologyTracker::rescheduling(view.cluster, view.zones, candidate_pods);
-        let mut excluded = candidates.to_vec();
+        let mut excluded = std::mem::take(&mut base.excluded);
+        excluded.clear();
+        excluded.extend_from_slice(candidates);
         excluded.sort_unstable();
         excluded.dedup();
         let under_consolidate_after = self.destinations_under_consolidate_after(view);
         excluded.extend_from_slice(&under_consolidate_after);
         let shared_nodes = !base.pending.host_ports() && !any_host_ports(&pods);
-        if shared_nodes
+        let lands_uninitialized = shared_nodes
             && base.moved_pod_lands_uninitialized(
                 &pods,
                 candidates,
                 &under_consolidate_after,
                 pools,
                 &tracker,
-            )
-        {
-            return Err(Unconsolidatable::UninitializedDestination);
-        }
-        let removal = Removal {
-            excluded: &excluded,
-            moved: &pods,
-            unsettled: true,
-            no_existing_list: true,
-        };
-        // The pending pods are borrowed, so that they are not copied per simulation.
-        let placement = if !shared_nodes {
-            let mut nodes = self.destination_nodes(view, true);
-            solve(
-                &base.pending,
-                &mut nodes,
-                removal,
-                pools,
-                &mut limits,
-                &mut tracker,
-                &mut SimulationCache::default(),
-            )
+            );
+        let placement = if lands_uninitialized {
+            None
         } else {
-            solve(
-                &base.pending,
-                &mut base.nodes,
-                removal,
-                pools,
-                &mut limits,
-                &mut tracker,
-                &mut base.cache,
-            )
+            let removal = Removal {
+                excluded: &excluded,
+                moved: &pods,
+                unsettled: true,
+                no_existing_list: true,
+            };
+            // The pending pods are borrowed, so that they are not copied per simulation.
+            Some(if !shared_nodes {
+                let mut nodes = self.destination_nodes(view, true);
+                solve(
+                    &base.pending,
+                    &mut nodes,
+                    removal,
+                    pools,
+                    &mut limits,
+                    &mut tracker,
+                    &mut SimulationCache::default(),
+                )
+            } else {
+                solve(
+                    &base.pending,
+                    &mut base.nodes,
+                    removal,
+                    pools,
+                    &mut limits,
+                    &mut tracker,
+                    &mut base.cache,
+                )
+            })
         };
-
-        // Every candidate pod must land, and not on a node that is still initializing.
-        if placement.moved_pod_on_uninitialized {
-            return Err(Unconsolidatable::UninitializedDestination);
-        }
-        let candidate_pods = tracker.rescheduled();
-        let is_candidate_pod = |pod: &PodId| candidate_pods.binary_search(pod).is_ok();
-        if placement.failed.iter().any(is_candidate_pod) {
-            return Err(Unconsolidatable::PodsWouldNotSchedule);
-        }
-        // A candidate pod on a node that is not Ready. The candidate pods are exactly the moved
-        // pods, because the pending pods are unbound and so on no candidate, and a simulated
-        // node is initialized exactly when it is Ready in `view`, which the pass does not
-        // change. So the simulation's flag gives this check without looking up each placement.
-        if placement.moved_pod_landed_uninitialized {
-            return Err(Unconsolidatable::UninitializedDestination);
-        }
-        Ok(Simulation {
-            placement,
-            candidate_price,
-        })
+        // The working lists go back to the base for its next simulation.
+        let candidate_pods = tracker.into_rescheduled();
+        let placement = placement.ok_or(Unconsolidatable::UninitializedDestination);
+        let verdict = placement.and_then(|placement| {
+            removal_verdict(placement, &candidate_pods).map(|placement| Simulation {
+                placement,
+                candidate_price,
+            })
+        });
+        base.rescheduled = candidate_pods;
+        base.excluded = excluded;
+        base.limits_scratch = limits;
+        verdict
     }
 
     /// Simulates removing `candidates`: delete when their pods fit on other nodes, replace when
@@ -829,13 +878,13 @@ impl Karpenter {
                     .options
                     .partition_point(|&i| pool.options[i].price < candidate_price);
                 // The options are pool indexes in ascending order, so the room of each one
-                // considered is at most the pool's maximum room up to the last of them. When
-                // the NodeClaim's requests exceed that, no option fits the pods, and the filter
-                // below would keep none.
+                // considered fits in a room of the pool's frontier up to the last of them. When
+                // the NodeClaim's requests fit in none of those rooms, no option fits the pods,
+                // and the filter below would keep none.
                 let holds_none = end > 0
-                    && !claim
-                        .requests
-                        .fits_in(&pool.prefix_max_room[claim.options[end - 1]]);
+                    && !pool.prefix_room_frontier[claim.options[end - 1]]
+                        .iter()
+                        .any(|room| claim.requests.fits_in(room));
                 if holds_none {
                     &claim.options[..0]
                 } else {

@@ -95,6 +95,7 @@ impl Karpenter {
         self.pools = None;
         self.pools(view);
         self.single_node_verdicts.clear();
+        self.lone_pod_options.get_mut().clear();
         self.expiry_bound = None;
         // A command computed against the old pools is dropped; the next pass recomputes it.
         if self.pending_command.take().is_some() {

@@ -328,9 +328,10 @@ pub(crate) struct ResolvedPool {
     pub min_values: Vec<(String, u32)>,
     /// Each quantity's maximum over the room of the options. Requests that exceed it fit none.
     pub max_room: Resources,
-    /// Per option, each quantity's maximum over the room of that option and of every option
-    /// before it. Requests that exceed it fit none of those options.
-    pub prefix_max_room: Vec<Resources>,
+    /// Per option, the Pareto frontier of the rooms of that option and the options before it:
+    /// the rooms that fit in no other room listed. Each of those options' rooms fits in a listed
+    /// room, so requests that fit in none of them fit none of those options.
+    pub prefix_room_frontier: Vec<Vec<Resources>>,
     /// The policy's `--preference-policy`, which the scheduling simulation reads from its pools.
     pub preference_policy: PreferencePolicy,
     /// The policy's `--min-values-policy`, read from the pools in the same way.
@@ -420,7 +421,7 @@ fn resolve_pools(
                 allows_on_demand: allows_capacity_type(pool, CapacityType::OnDemand),
                 min_values,
                 max_room: Resources::ZERO,
-                prefix_max_room: Vec::new(),
+                prefix_room_frontier: Vec::new(),
                 preference_policy: config.preference_policy,
                 min_values_policy: config.min_values_policy,
             };
@@ -437,12 +438,17 @@ fn resolve_pools(
                 .options
                 .iter()
                 .fold(Resources::ZERO, |room, option| room.max(&option.room));
-            resolved.prefix_max_room = resolved
+            let mut frontier: Vec<Resources> = Vec::new();
+            resolved.prefix_room_frontier = resolved
                 .options
                 .iter()
-                .scan(Resources::ZERO, |room, option| {
-                    *room = room.max(&option.room);
-                    Some(*room)
+                .map(|option| {
+                    let room = option.room;
+                    if !frontier.iter().any(|kept| room.fits_in(kept)) {
+                        frontier.retain(|kept| !kept.fits_in(&room));
+                        frontier.push(room);
+                    }
+                    frontier.clone()
                 })
                 .collect();
             resolved
@@ -555,6 +561,10 @@ pub struct Karpenter {
     pod_cache: pod_facts::PodCache,
     /// Single-node consolidation verdicts kept across disruption passes.
     single_node_verdicts: verdicts::SingleNodeVerdicts,
+    /// The options of new NodeClaims for lone pods, kept across disruption passes until the
+    /// pools are resolved again. A pass moves them into its [`disruption::ConsolidationBase`]
+    /// and back at its end.
+    lone_pod_options: std::cell::RefCell<scheduling::LonePodOptionStore>,
 }
 
 impl Karpenter {
@@ -584,6 +594,7 @@ impl Karpenter {
             consolidated: None,
             pod_cache: pod_facts::PodCache::default(),
             single_node_verdicts: verdicts::SingleNodeVerdicts::default(),
+            lone_pod_options: Default::default(),
             market: None,
             unavailable: BTreeMap::new(),
         }

@@ -22,9 +22,11 @@ const MAX_MULTI_NODE_CANDIDATES: usize = 100;
 ///
 /// The binary search tries prefixes of one candidate list, so the pods of the next prefix are
 /// the kept pods less those of the candidates dropped from its end, or plus those of the
-/// candidates added to it. Filtering a sorted list keeps its order, and merging two sorted
-/// lists gives their sorted union. Pod ids are unique, so [`placement_order`] and the order of
-/// ids are total orders, and the result is the order that sorting the prefix's pods gives.
+/// candidates added to it. Filtering a sorted list keeps its order. Each candidate's pods come
+/// sorted from the pod cache, so the kept pods and each added candidate's pods are sorted runs,
+/// and merging sorted runs gives their sorted union. Pod ids are unique, so [`placement_order`]
+/// and the order of ids are total orders, and the result is the order that sorting the
+/// prefix's pods gives.
 #[derive(Default)]
 pub(super) struct PrefixPods<'c> {
     /// Number of candidates whose pods are kept.
@@ -33,6 +35,11 @@ pub(super) struct PrefixPods<'c> {
     pods: Vec<(usize, SimPod<'c>)>,
     /// The kept pods' ids in id order, each with its candidate's index in the list.
     ids: Vec<(PodId, usize)>,
+    /// Working memory of [`merge_runs`], kept so that each simulation of the search reuses it.
+    pod_scratch: Vec<(usize, SimPod<'c>)>,
+    id_scratch: Vec<(PodId, usize)>,
+    pod_run_ends: Vec<usize>,
+    id_run_ends: Vec<usize>,
 }
 
 impl<'c> PrefixPods<'c> {
@@ -51,22 +58,35 @@ impl<'c> PrefixPods<'c> {
             self.pods.retain(|(index, _)| *index < len);
             self.ids.retain(|(_, index)| *index < len);
         } else {
-            let mut added_pods = Vec::new();
-            let mut added_ids = Vec::new();
+            // The kept pods are the first run, and each added candidate's pods one more.
+            let mut pod_ends = std::mem::take(&mut self.pod_run_ends);
+            pod_ends.clear();
+            pod_ends.push(self.pods.len());
+            let mut id_ends = std::mem::take(&mut self.id_run_ends);
+            id_ends.clear();
+            id_ends.push(self.ids.len());
             for (index, id) in prefix.iter().enumerate().skip(self.len) {
                 // A candidate that is gone fails the simulation before its pods are read.
                 let Some(node) = view.cluster.node(*id) else {
                     continue;
                 };
                 let node_pods = facts.reschedulable_pods(node);
-                added_pods.extend(node_pods.iter().map(|p| (index, p.sim_pod())));
+                self.pods
+                    .extend(node_pods.iter().map(|p| (index, p.sim_pod())));
+                pod_ends.push(self.pods.len());
                 let node_ids = facts.reschedulable_pod_ids(node);
-                added_ids.extend(node_ids.iter().map(|&pod| (pod, index)));
+                self.ids.extend(node_ids.iter().map(|&pod| (pod, index)));
+                id_ends.push(self.ids.len());
             }
-            added_pods.sort_unstable_by(|a, b| placement_order(&a.1, &b.1));
-            added_ids.sort_unstable();
-            self.pods = merge(&self.pods, &added_pods, |a, b| placement_order(&a.1, &b.1));
-            self.ids = merge(&self.ids, &added_ids, Ord::cmp);
+            merge_runs(
+                &mut self.pods,
+                &mut pod_ends,
+                &mut self.pod_scratch,
+                |a, b| placement_order(&a.1, &b.1),
+            );
+            merge_runs(&mut self.ids, &mut id_ends, &mut self.id_scratch, Ord::cmp);
+            self.pod_run_ends = pod_ends;
+            self.id_run_ends = id_ends;
         }
         self.len = len;
 
@@ -75,22 +95,62 @@ impl<'c> PrefixPods<'c> {
     }
 }
 
-/// Merges two lists sorted by `order` into one sorted list.
-fn merge<T: Copy>(a: &[T], b: &[T], order: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
-    let mut merged = Vec::with_capacity(a.len() + b.len());
+/// Sorts `items`, which consists of runs sorted by `order` that end at the indexes in `ends`,
+/// by merging neighbouring runs until one is left. `scratch` is working memory.
+fn merge_runs<T: Copy>(
+    items: &mut Vec<T>,
+    ends: &mut Vec<usize>,
+    scratch: &mut Vec<T>,
+    order: impl Fn(&T, &T) -> Ordering,
+) {
+    // Empty runs would only cost copies.
+    ends.dedup();
+    if ends.first() == Some(&0) {
+        ends.remove(0);
+    }
+    while ends.len() > 1 {
+        scratch.clear();
+        let mut start = 0;
+        let mut merged = 0;
+        for pair in (0..ends.len()).step_by(2) {
+            let end = match ends.get(pair + 1) {
+                Some(&end) => {
+                    merge_into(
+                        &items[start..ends[pair]],
+                        &items[ends[pair]..end],
+                        &order,
+                        scratch,
+                    );
+                    end
+                }
+                None => {
+                    scratch.extend_from_slice(&items[start..ends[pair]]);
+                    ends[pair]
+                }
+            };
+            ends[merged] = end;
+            merged += 1;
+            start = end;
+        }
+        ends.truncate(merged);
+        std::mem::swap(items, scratch);
+    }
+}
+
+/// Appends the merge of two lists sorted by `order` to `out`.
+fn merge_into<T: Copy>(a: &[T], b: &[T], order: impl Fn(&T, &T) -> Ordering, out: &mut Vec<T>) {
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         if order(&b[j], &a[i]) == Ordering::Less {
-            merged.push(b[j]);
+            out.push(b[j]);
             j += 1;
         } else {
-            merged.push(a[i]);
+            out.push(a[i]);
             i += 1;
         }
     }
-    merged.extend_from_slice(&a[i..]);
-    merged.extend_from_slice(&b[j..]);
-    merged
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 impl Karpenter {
@@ -146,7 +206,7 @@ impl Karpenter {
         } else {
             MAX_MULTI_NODE_CANDIDATES
         };
-        let base = base.get_or_insert_with(|| ConsolidationBase::new(self, view, false));
+        let base = base.get_or_insert_with(|| ConsolidationBase::for_pass(self, view));
         let mut presorted = PrefixPods::default();
         let mut best = None;
         while low <= high {
@@ -214,5 +274,29 @@ impl Karpenter {
             self.option_price(view, pool, i, capacity_type, zone.as_ref())
                 .is_some_and(|p| p < max_price)
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_runs_sorts_runs() {
+        let cases: [(&[u32], &[usize]); 5] = [
+            (&[], &[]),
+            (&[3, 1, 2], &[1, 2, 3]),
+            (&[1, 4, 9, 2, 3, 10, 0, 5], &[3, 6, 8]),
+            (&[2, 7, 1, 8], &[0, 2, 2, 4]),
+            (&[5, 6, 1, 2, 3, 4, 0], &[2, 6, 6, 7]),
+        ];
+        for (items, ends) in cases {
+            let mut merged = items.to_vec();
+            let mut ends = ends.to_vec();
+            merge_runs(&mut merged, &mut ends, &mut Vec::new(), Ord::cmp);
+            let mut sorted = items.to_vec();
+            sorted.sort();
+            assert_eq!(merged, sorted, "runs of {items:?}");
+        }
     }
 }

@@ -308,23 +308,66 @@ struct Scratch {
 /// [`SimulationCache`] so that a simulation can read those lists while it adds options here.
 #[derive(Debug, Default)]
 struct LonePodCache {
-    entries: Vec<LonePodOptions>,
+    options: LonePodOptionStore,
     /// Per pod spec checked by [`moved_pods_always_land`], whether some pool without a CPU or
     /// memory limit can open a NodeClaim for a lone pod of it at the start of a simulation.
     opens_alone: Vec<(*const PodSpec, bool)>,
+}
+
+/// The options a new NodeClaim keeps for a lone pod, per pool, pod spec and zone, for the
+/// pools without a CPU or memory limit.
+///
+/// These options depend only on the pool's options, the spec and the zone, and never on the
+/// cluster's state, so the store can outlive a consolidation pass. It must be cleared when the
+/// pools are resolved again. Each entry keeps a reference to its spec, so that the spec's
+/// address, which keys the entry, cannot go to another spec while the entry exists.
+#[derive(Debug, Default)]
+pub(crate) struct LonePodOptionStore {
+    entries: Vec<LonePodOptions>,
+}
+
+impl LonePodOptionStore {
+    /// Drops the entries whose spec no pod holds any more. No later simulation can look such a
+    /// spec up, so this frees memory and changes no result.
+    pub(crate) fn drop_unused(&mut self) {
+        self.entries
+            .retain(|entry| Arc::strong_count(&entry.spec) > 1);
+    }
+
+    /// Drops every entry, for pools resolved again.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
 }
 
 /// The options a new NodeClaim of a pool keeps for a lone pod of a spec in a zone.
 #[derive(Debug)]
 struct LonePodOptions {
     pool: usize,
-    spec: *const PodSpec,
+    spec: Arc<PodSpec>,
     zone: Option<String>,
     /// `None` when no option fits or the options do not meet the pool's minValues.
     options: Option<Vec<usize>>,
 }
 
 impl SimulationCache {
+    /// Creates an empty cache that starts from the lone-pod options of `store`, which
+    /// [`SimulationCache::into_lone_pod_options`] gives back with the options added.
+    pub(crate) fn with_lone_pod_options(store: LonePodOptionStore) -> Self {
+        SimulationCache {
+            lone_pods: LonePodCache {
+                options: store,
+                opens_alone: Vec::new(),
+            },
+            ..SimulationCache::default()
+        }
+    }
+
+    /// Returns the cache's lone-pod options, to keep for the caches of later passes.
+    pub(crate) fn into_lone_pod_options(self) -> LonePodOptionStore {
+        self.lone_pods.options
+    }
+
     /// Lists the nodes that can take a pod of `spec`, in the order of `nodes`, unless the spec is
     /// listed already. `nodes` must be as they were when the first spec was listed.
     fn add(&mut self, spec: &Arc<PodSpec>, nodes: &[SimNode<'_>]) {
@@ -383,23 +426,23 @@ impl LonePodCache {
         compute: impl FnOnce() -> Option<Vec<usize>>,
     ) -> Option<&[usize]> {
         let key = Arc::as_ptr(spec);
-        let found = self
-            .entries
-            .iter()
-            .position(|entry| entry.pool == pool && entry.spec == key && &entry.zone == zone);
+        let entries = &mut self.options.entries;
+        let found = entries.iter().position(|entry| {
+            entry.pool == pool && Arc::as_ptr(&entry.spec) == key && &entry.zone == zone
+        });
         let index = match found {
             Some(index) => index,
             None => {
-                self.entries.push(LonePodOptions {
+                entries.push(LonePodOptions {
                     pool,
-                    spec: key,
+                    spec: Arc::clone(spec),
                     zone: zone.clone(),
                     options: compute(),
                 });
-                self.entries.len() - 1
+                entries.len() - 1
             }
         };
-        self.entries[index].options.as_deref()
+        entries[index].options.as_deref()
     }
 }
 
