@@ -82,6 +82,8 @@ struct RemovalState<'a> {
     moved_span: Vec<std::ops::Range<usize>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
+    /// Index in `free` where the last [`target_index`](Self::target_index) search ended.
+    target_hint: usize,
     /// Search state of the first-fit search per pod spec met in this loop, in the order first met.
     specs: Vec<SpecSearch>,
     /// Number of the candidate being simulated, counted from 1.
@@ -203,10 +205,39 @@ struct SpecSearch {
 impl<'a> RemovalState<'a> {
     /// Returns the index in `free` and `targets` of node `id`, if it is a destination. The
     /// search reads the ids in `free`, which lie next to each other, rather than the nodes.
-    fn target_index(&self, id: NodeId) -> Option<usize> {
-        self.free
-            .binary_search_by_key(&id, |(target, _)| *target)
-            .ok()
+    /// Candidates come in node id order within each class. So the search gallops forward from
+    /// where the last one ended, which reads a few nearby entries where a binary search reads
+    /// scattered ones. The ids in `free` are sorted and unique, so it finds the same index.
+    fn target_index(&mut self, id: NodeId) -> Option<usize> {
+        let len = self.free.len();
+        let hint = self.target_hint;
+        let range = if hint < len && self.free[hint].0 <= id {
+            // `low` is an entry at or before `id`, and the range ends at the first probe past it.
+            let mut low = hint;
+            let mut step = 1;
+            loop {
+                let next = low + step;
+                if next >= len || self.free[next].0 > id {
+                    break low..next.min(len);
+                }
+                low = next;
+                step *= 2;
+            }
+        } else {
+            // Every entry from `hint` on is past `id`.
+            0..hint.min(len)
+        };
+        let found = self.free[range.clone()].binary_search_by_key(&id, |(target, _)| *target);
+        let (Ok(offset) | Err(offset)) = found;
+        self.target_hint = range.start + offset;
+        let index = found.ok().map(|offset| range.start + offset);
+        debug_assert_eq!(
+            index,
+            self.free
+                .binary_search_by_key(&id, |(target, _)| *target)
+                .ok()
+        );
+        index
     }
 
     /// Builds the destination lists from the schedulable nodes, unless they are built.
@@ -570,6 +601,7 @@ impl ClusterAutoscaler {
             removed_before_built: Vec::new(),
             free: Vec::new(),
             removed: Vec::new(),
+            target_hint: 0,
             specs: Vec::new(),
             candidate_number: 0,
             committed: Vec::with_capacity(self.list_capacities.committed),
