@@ -72,16 +72,18 @@ struct RemovalState<'a> {
     free: Vec<(NodeId, Resources)>,
     /// The node of each entry of `free`.
     targets: Vec<&'a Node>,
-    /// Placements of the committed candidates, in order: the destination, as an index into
-    /// `free`, and the moved pod's spec. One list instead of one per destination saves growing
-    /// hundreds of small vectors in every loop.
-    committed: Vec<(usize, &'a Arc<PodSpec>)>,
+    /// Placements of the committed candidates, in order, as runs of pods (see [`Placement`]).
+    /// One list instead of one per destination saves growing hundreds of small vectors in
+    /// every loop.
+    committed: Vec<Placement<'a>>,
     /// Per entry of `free`, the range of `committed` that contains every pod moved onto it by
     /// earlier candidates. Placements onto other nodes may lie in between, and the range is
     /// empty when no pod moved onto it.
     moved_span: Vec<std::ops::Range<usize>>,
     /// Whether each entry of `free` is a candidate already found removable.
     removed: Vec<bool>,
+    /// Index in `free` where the last [`target_index`](Self::target_index) search ended.
+    target_hint: usize,
     /// Search state of the first-fit search per pod spec met in this loop, in the order first met.
     specs: Vec<SpecSearch>,
     /// Number of the candidate being simulated, counted from 1.
@@ -98,6 +100,81 @@ struct RemovalState<'a> {
     /// The blocker of the last candidate found unremovable, for the decision log: the pod, and
     /// the PodDisruptionBudget where one is at fault.
     blocker: Option<String>,
+}
+
+/// A run of `count` consecutive pods of one spec, all moved onto one destination, an index
+/// into `RemovalState::free`. A list of placements keeps the pods in the order they were
+/// placed.
+#[derive(Clone, Copy)]
+struct Placement<'a> {
+    destination: usize,
+    spec: &'a Arc<PodSpec>,
+    count: u32,
+}
+
+/// Appends `placement` to `list`, merged into the last entry if that has the same destination
+/// and spec, which keeps the same pods in the same order.
+fn push_placement<'a>(list: &mut Vec<Placement<'a>>, placement: Placement<'a>) {
+    if let Some(last) = list.last_mut()
+        && last.destination == placement.destination
+        && Arc::ptr_eq(last.spec, placement.spec)
+    {
+        last.count += placement.count;
+    } else {
+        list.push(placement);
+    }
+}
+
+/// Appends `count` pods of `spec` to `runs`, merged into the last run if it has the same spec.
+fn push_run<'a>(runs: &mut Vec<(&'a Arc<PodSpec>, u32)>, spec: &'a Arc<PodSpec>, count: u32) {
+    match runs.last_mut() {
+        Some((last, last_count)) if Arc::ptr_eq(last, spec) => *last_count += count,
+        _ => runs.push((spec, count)),
+    }
+}
+
+/// Returns `requests` times `count`, the requests of `count` pods of one spec, or `None` if a
+/// quantity overflows.
+fn multiply_requests(requests: Resources, count: u32) -> Option<Resources> {
+    let count = i64::from(count);
+    let mut extended = [0; autoscale_sim_cloud::EXTENDED_RESOURCES];
+    for (total, request) in extended.iter_mut().zip(requests.extended) {
+        *total = request.checked_mul(count)?;
+    }
+    Some(Resources {
+        cpu_millis: requests.cpu_millis.checked_mul(count)?,
+        memory_bytes: requests.memory_bytes.checked_mul(count)?,
+        pods: requests.pods.checked_mul(count)?,
+        extended,
+    })
+}
+
+/// Returns how many pods with `requests`, at most `limit`, fit in `room` one after the other,
+/// the first of which is known to fit. Each pod must fit in what the ones before it left, as
+/// in a search that places them one at a time.
+#[inline]
+fn copies_that_fit(requests: &Resources, room: &Resources, limit: u32) -> u32 {
+    if limit == 1 {
+        return 1;
+    }
+    // With requests of zero or more, the pods fit one after the other exactly when their sum
+    // fits, since every partial sum is no larger. This settles the common case, a destination
+    // with room for the whole run, without a loop.
+    let not_negative = requests.cpu_millis >= 0
+        && requests.memory_bytes >= 0
+        && requests.pods >= 0
+        && requests.extended.iter().all(|quantity| *quantity >= 0);
+    if not_negative && multiply_requests(*requests, limit).is_some_and(|total| total.fits_in(room))
+    {
+        return limit;
+    }
+    let mut copies = 1;
+    let mut left = *room - *requests;
+    while copies < limit && requests.fits_in(&left) {
+        left -= *requests;
+        copies += 1;
+    }
+    copies
 }
 
 /// Outcome of kube-scheduler's static filters for one pod spec on one node.
@@ -128,10 +205,39 @@ struct SpecSearch {
 impl<'a> RemovalState<'a> {
     /// Returns the index in `free` and `targets` of node `id`, if it is a destination. The
     /// search reads the ids in `free`, which lie next to each other, rather than the nodes.
-    fn target_index(&self, id: NodeId) -> Option<usize> {
-        self.free
-            .binary_search_by_key(&id, |(target, _)| *target)
-            .ok()
+    /// Candidates come in node id order within each class. So the search gallops forward from
+    /// where the last one ended, which reads a few nearby entries where a binary search reads
+    /// scattered ones. The ids in `free` are sorted and unique, so it finds the same index.
+    fn target_index(&mut self, id: NodeId) -> Option<usize> {
+        let len = self.free.len();
+        let hint = self.target_hint;
+        let range = if hint < len && self.free[hint].0 <= id {
+            // `low` is an entry at or before `id`, and the range ends at the first probe past it.
+            let mut low = hint;
+            let mut step = 1;
+            loop {
+                let next = low + step;
+                if next >= len || self.free[next].0 > id {
+                    break low..next.min(len);
+                }
+                low = next;
+                step *= 2;
+            }
+        } else {
+            // Every entry from `hint` on is past `id`.
+            0..hint.min(len)
+        };
+        let found = self.free[range.clone()].binary_search_by_key(&id, |(target, _)| *target);
+        let (Ok(offset) | Err(offset)) = found;
+        self.target_hint = range.start + offset;
+        let index = found.ok().map(|offset| range.start + offset);
+        debug_assert_eq!(
+            index,
+            self.free
+                .binary_search_by_key(&id, |(target, _)| *target)
+                .ok()
+        );
+        index
     }
 
     /// Builds the destination lists from the schedulable nodes, unless they are built.
@@ -235,9 +341,8 @@ impl ListCapacities {
 /// each simulation reuses their memory. Every list is cleared before use.
 #[derive(Default)]
 struct Scratch<'a> {
-    /// Specs of the pods to move that are not read from the node's cached pods: its own pods
-    /// when the drainability rules are applied one by one, then the pods moved onto it by
-    /// earlier candidates.
+    /// Specs of the node's own pods when the drainability rules are applied one by one
+    /// instead of read from the node's cached pods.
     pods: Vec<&'a Arc<PodSpec>>,
     /// The pod of each of the node's own pods in `pods`, in the same order.
     pod_ids: Vec<autoscale_sim_kube::PodId>,
@@ -246,8 +351,11 @@ struct Scratch<'a> {
     /// Resume positions before the candidate's first search of each spec, by index in
     /// `RemovalState::specs`, to undo a failed candidate.
     undo_resume: Vec<(usize, Option<usize>)>,
-    /// Destination of each placed pod, as an index into `free`.
-    placements: Vec<(usize, &'a Arc<PodSpec>)>,
+    /// Every pod to move, in order (the node's own pods, then the pods moved onto it by
+    /// earlier candidates), as runs of consecutive pods of one spec with their length.
+    runs: Vec<(&'a Arc<PodSpec>, u32)>,
+    /// The candidate's placements, in order.
+    placements: Vec<Placement<'a>>,
 }
 
 /// Reason a node is not unneeded, in Cluster Autoscaler's terms (`simulator.UnremovableReason`).
@@ -298,6 +406,18 @@ impl Unremovable {
 /// (`core/scaledown/eligibility/eligibility.go`, `ScaleDownDisabledKey`).
 pub const SCALE_DOWN_DISABLED_ANNOTATION: &str =
     "cluster-autoscaler.kubernetes.io/scale-down-disabled";
+
+/// Returns the spec of the pod at `position`, counted over all the pods of `runs`.
+fn spec_at<'a>(runs: &[(&'a Arc<PodSpec>, u32)], position: usize) -> &'a Arc<PodSpec> {
+    let mut start = 0;
+    for &(spec, count) in runs {
+        start += count as usize;
+        if position < start {
+            return spec;
+        }
+    }
+    panic!("pod {position} is past the end of the runs");
+}
 
 impl ClusterAutoscaler {
     /// Updates the unneeded nodes and deletes the removable ones; returns whether a deletion started.
@@ -481,6 +601,7 @@ impl ClusterAutoscaler {
             removed_before_built: Vec::new(),
             free: Vec::new(),
             removed: Vec::new(),
+            target_hint: 0,
             specs: Vec::new(),
             candidate_number: 0,
             committed: Vec::with_capacity(self.list_capacities.committed),
@@ -511,6 +632,7 @@ impl ClusterAutoscaler {
             pod_ids: Vec::with_capacity(capacities.scratch),
             pdb_use: Vec::new(),
             undo_resume: Vec::with_capacity(capacities.scratch),
+            runs: Vec::with_capacity(capacities.scratch),
             placements: Vec::with_capacity(capacities.scratch),
         };
         // Entries added to or removed from the unremovable map, applied after the loop. An
@@ -683,12 +805,14 @@ impl ClusterAutoscaler {
             pod_ids,
             pdb_use,
             undo_resume,
+            runs,
             placements,
         } = scratch;
         pods.clear();
         pod_ids.clear();
         pdb_use.clear();
         undo_resume.clear();
+        runs.clear();
         placements.clear();
         state.candidate_number += 1;
         // The node's own pods come first, then the pods moved onto it. `cached` contains the
@@ -719,40 +843,43 @@ impl ClusterAutoscaler {
         if !cached.is_empty() || !pods.is_empty() {
             state.build_destinations(cluster);
         }
+        for (_, spec) in cached {
+            push_run(runs, spec, 1);
+        }
+        for &spec in pods.iter() {
+            push_run(runs, spec, 1);
+        }
         // `targets` is in node id order. Pods are moved only onto targets, so a candidate that
         // is not one has none, and before the destinations are built no pod has moved.
         if let Some(index) = state.target_index(node.id) {
             let span = state.moved_span[index].clone();
-            let moved = state.committed[span].iter().filter(|(to, _)| *to == index);
-            pods.extend(moved.map(|&(_, spec)| spec));
+            for moved in &state.committed[span] {
+                if moved.destination == index {
+                    push_run(runs, moved.spec, moved.count);
+                }
+            }
         }
-        let pods: &[&'a Arc<PodSpec>] = pods;
-        let all_pods = || {
-            cached
-                .iter()
-                .map(|(_, spec)| spec)
-                .chain(pods.iter().copied())
-        };
+        let runs: &[(&'a Arc<PodSpec>, u32)] = runs;
 
         // Place every pod on another node, first fit in node order. The placements change
         // `state` in place and are undone if a pod finds no node, which gives the same result
         // as working on copies without the cost of copying the cluster per candidate.
-        if !state.tracking && all_pods().any(|spec| state.tracker.constrained(spec)) {
-            for &(index, spec) in &state.committed {
-                state.tracker.place(spec, Domain::of(state.targets[index]));
+        if !state.tracking && runs.iter().any(|(spec, _)| state.tracker.constrained(spec)) {
+            for placement in &state.committed {
+                let domain = Domain::of(state.targets[placement.destination]);
+                for _ in 0..placement.count {
+                    state.tracker.place(placement.spec, domain.clone());
+                }
             }
             state.tracking = true;
         }
         let tracker_mark = state.tracker.mark();
+        // The position of the first pod that found no node, counted over all the pods.
         let mut failed = None;
-        for (position, spec) in all_pods().enumerate() {
-            // For a spec without host ports or inter-pod constraints, nodes that could not take
-            // it earlier in this loop still cannot (free capacity only shrinks and removed nodes
-            // stay removed), so its search resumes at the last node that took one.
+        // The number of pods before the current run.
+        let mut run_start = 0;
+        'runs: for &(spec, count) in runs {
             let key = Arc::as_ptr(spec);
-            // The search places nothing, so the spec stays constrained or not throughout it.
-            let constrained = state.tracker.constrained(spec);
-            let cacheable = spec.host_ports.is_empty() && !constrained;
             let slot = match state.specs.iter().position(|search| search.spec == key) {
                 Some(slot) => slot,
                 None => {
@@ -765,79 +892,109 @@ impl ClusterAutoscaler {
                     state.specs.len() - 1
                 }
             };
-            let start = if cacheable {
-                state.specs[slot].resume.unwrap_or(0)
-            } else {
-                0
-            };
-            let static_filters = &mut state.specs[slot].static_filters;
-            let committed = &state.committed;
-            let moved_span = &state.moved_span;
-            let removed = &state.removed;
-            let tracker = &mut state.tracker;
-            let destination = (start..state.free.len()).find(|&index| {
-                let (id, room) = &state.free[index];
-                if !spec.requests.fits_in(room) || *id == node.id || removed[index] {
-                    return false;
-                }
-                let target = state.targets[index];
-                let ports_free = spec.host_ports.iter().all(|port| {
-                    let mut moved_ports = committed[moved_span[index].clone()]
-                        .iter()
-                        .chain(placements.iter())
-                        .filter(|(p, _)| *p == index)
-                        .map(|(_, s)| s);
-                    !target.daemon_host_ports.contains(port)
-                        && !target
-                            .pods
-                            .iter()
-                            .filter_map(|p| view.cluster.pod(*p))
-                            .any(|p| p.spec.host_ports.contains(port))
-                        && !moved_ports.any(|s| s.host_ports.contains(port))
-                });
-                if !ports_free {
-                    return false;
-                }
-                let passes = match static_filters[index] {
-                    StaticFilters::Pass => true,
-                    StaticFilters::Fail => false,
-                    StaticFilters::NotChecked => {
-                        let passes = passes_static_filters(spec, target);
-                        static_filters[index] = if passes {
-                            StaticFilters::Pass
-                        } else {
-                            StaticFilters::Fail
-                        };
-                        passes
-                    }
+            let mut left = count;
+            while left > 0 {
+                // For a spec without host ports or inter-pod constraints, nodes that could not
+                // take it earlier in this loop still cannot (free capacity only shrinks and
+                // removed nodes stay removed), so its search resumes at the last node that took
+                // one.
+                // The search places nothing, so the spec stays constrained or not throughout it.
+                let constrained = state.tracker.constrained(spec);
+                let cacheable = spec.host_ports.is_empty() && !constrained;
+                let start = if cacheable {
+                    state.specs[slot].resume.unwrap_or(0)
+                } else {
+                    0
                 };
-                // `allows_existing` allows every node for an unconstrained spec.
-                passes && (!constrained || tracker.allows_existing(spec, target))
-            });
-            if cacheable {
-                // Undoing restores the position from before the candidate's first search of
-                // the spec, so later searches of the spec need no entry.
-                let search = &mut state.specs[slot];
-                let previous = search
-                    .resume
-                    .replace(destination.unwrap_or(state.free.len()));
-                if search.undo_candidate != state.candidate_number {
-                    search.undo_candidate = state.candidate_number;
-                    undo_resume.push((slot, previous));
+                let static_filters = &mut state.specs[slot].static_filters;
+                let committed = &state.committed;
+                let moved_span = &state.moved_span;
+                let removed = &state.removed;
+                let tracker = &mut state.tracker;
+                let destination = (start..state.free.len()).find(|&index| {
+                    let (id, room) = &state.free[index];
+                    if !spec.requests.fits_in(room) || *id == node.id || removed[index] {
+                        return false;
+                    }
+                    let target = state.targets[index];
+                    let ports_free = spec.host_ports.iter().all(|port| {
+                        let mut moved_ports = committed[moved_span[index].clone()]
+                            .iter()
+                            .chain(placements.iter())
+                            .filter(|moved| moved.destination == index)
+                            .map(|moved| moved.spec);
+                        !target.daemon_host_ports.contains(port)
+                            && !target
+                                .pods
+                                .iter()
+                                .filter_map(|p| view.cluster.pod(*p))
+                                .any(|p| p.spec.host_ports.contains(port))
+                            && !moved_ports.any(|s| s.host_ports.contains(port))
+                    });
+                    if !ports_free {
+                        return false;
+                    }
+                    let passes = match static_filters[index] {
+                        StaticFilters::Pass => true,
+                        StaticFilters::Fail => false,
+                        StaticFilters::NotChecked => {
+                            let passes = passes_static_filters(spec, target);
+                            static_filters[index] = if passes {
+                                StaticFilters::Pass
+                            } else {
+                                StaticFilters::Fail
+                            };
+                            passes
+                        }
+                    };
+                    // `allows_existing` allows every node for an unconstrained spec.
+                    passes && (!constrained || tracker.allows_existing(spec, target))
+                });
+                if cacheable {
+                    // Undoing restores the position from before the candidate's first search
+                    // of the spec, so later searches of the spec need no entry.
+                    let search = &mut state.specs[slot];
+                    let previous = search
+                        .resume
+                        .replace(destination.unwrap_or(state.free.len()));
+                    if search.undo_candidate != state.candidate_number {
+                        search.undo_candidate = state.candidate_number;
+                        undo_resume.push((slot, previous));
+                    }
                 }
+                let Some(index) = destination else {
+                    failed = Some(run_start + (count - left) as usize);
+                    break 'runs;
+                };
+                // The next pods of a cacheable spec would resume their search at `index` and
+                // stop there while they fit, since nothing else about the node changes. So
+                // they are placed together. Other specs search from the first node again.
+                let placed = if cacheable {
+                    copies_that_fit(&spec.requests, &state.free[index].1, left)
+                } else {
+                    1
+                };
+                state.free[index].1 -= multiply_requests(spec.requests, placed)
+                    .expect("the requests of pods that fit in a node do not overflow");
+                if state.tracking {
+                    let domain = Domain::of(state.targets[index]);
+                    for _ in 0..placed {
+                        state.tracker.place(spec, domain.clone());
+                    }
+                }
+                push_placement(
+                    placements,
+                    Placement {
+                        destination: index,
+                        spec,
+                        count: placed,
+                    },
+                );
+                left -= placed;
             }
-            let Some(index) = destination else {
-                failed = Some(position);
-                break;
-            };
-            state.free[index].1 -= spec.requests;
-            if state.tracking {
-                state.tracker.place(spec, Domain::of(state.targets[index]));
-            }
-            placements.push((index, spec));
+            run_start += count as usize;
         }
         if let Some(position) = failed {
-            let spec = all_pods().nth(position).expect("the failed pod is listed");
             let own_pod = match cached.get(position) {
                 Some((id, _)) => Some(*id),
                 None => pod_ids.get(position - cached.len()).copied(),
@@ -846,14 +1003,17 @@ impl ClusterAutoscaler {
                 "a pod moved here from another candidate".to_string(),
                 |id| id.to_string(),
             );
+            let spec = spec_at(runs, position);
             state.blocker = Some(format!(
                 "{blocking_pod} (cpu {}m, memory {} MiB) fits on no other node",
                 spec.requests.cpu_millis,
                 spec.requests.memory_bytes / (1024 * 1024)
             ));
             // Integer subtraction is undone exactly by adding the requests back.
-            for (index, spec) in placements.drain(..).rev() {
-                state.free[index].1 += spec.requests;
+            for placement in placements.drain(..).rev() {
+                state.free[placement.destination].1 +=
+                    multiply_requests(placement.spec.requests, placement.count)
+                        .expect("the requests of pods that fit in a node do not overflow");
             }
             for (slot, previous) in undo_resume.drain(..) {
                 state.specs[slot].resume = previous;
@@ -865,15 +1025,15 @@ impl ClusterAutoscaler {
         for &index in pdb_use.iter() {
             state.pdb_remaining[index] -= 1;
         }
-        for (index, spec) in placements.drain(..) {
+        for placement in placements.drain(..) {
             let position = state.committed.len();
-            let span = &mut state.moved_span[index];
+            let span = &mut state.moved_span[placement.destination];
             if span.start == span.end {
                 *span = position..position + 1;
             } else {
                 span.end = position + 1;
             }
-            state.committed.push((index, spec));
+            state.committed.push(placement);
         }
         Ok(())
     }
