@@ -291,6 +291,38 @@ fn zero_flags_warn_at_load() {
 }
 
 #[test]
+fn backoff_flags_warn_at_load() {
+    // (flags, the warning's start)
+    let cases = [
+        (
+            "        - --initial-node-group-backoff-duration=0s\n",
+            "zero.yaml:17:11: field policies[0].clusterAutoscaler.flags[0]: --initial-node-group-backoff-duration=0s never backs a node group off",
+        ),
+        (
+            "        - --initial-node-group-backoff-duration=40m\n        - --max-node-group-backoff-duration=10m\n",
+            "zero.yaml:17:11: field policies[0].clusterAutoscaler.flags[0]: --initial-node-group-backoff-duration=40m is longer than the maximum backoff (10m)",
+        ),
+        (
+            "        - --max-node-group-backoff-duration=1m\n",
+            "zero.yaml:17:11: field policies[0].clusterAutoscaler.flags[0]: --max-node-group-backoff-duration=1m is shorter than the initial backoff (5m)",
+        ),
+    ];
+    let zero_lines = "        - --max-node-provision-time=0s\n        - --max-drain-parallelism=0\n        - --cores-total=0:0\n        - --memory-total=0:0\n        - --max-scale-down-parallelism=0\n";
+    for (flags, expected) in cases {
+        let yaml = ZERO_FLAGS.replace(zero_lines, flags);
+
+        let scenario = load_str(&yaml, Path::new("zero.yaml"), &Overrides::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        assert!(
+            scenario.warnings.iter().any(|w| w.starts_with(expected)),
+            "{expected} not in {:#?}",
+            scenario.warnings
+        );
+    }
+}
+
+#[test]
 fn zero_provision_time_fails_every_launch() {
     // What the warning above promises, run: every launch fails and no pod is bound.
     let output = run(

@@ -176,7 +176,7 @@ fn bad_behavior_values_are_rejected() {
         (
             "value",
             ", behavior: {scaleUp: {policies: [{type: Pods, value: 0, periodSeconds: 15}]}}",
-            "field workloads[0].hpa.behavior.scaleUp.policies[0].value, value \"0\": the value must be a whole number of at least 1",
+            "field workloads[0].hpa.behavior.scaleUp.policies[0].value, value \"0\": the value is outside 1 to 2147483647",
         ),
         (
             "period",

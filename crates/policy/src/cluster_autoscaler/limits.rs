@@ -55,6 +55,21 @@ impl QuotaTracker {
         allowed.max(0) as u32
     }
 
+    /// Names the limits that leave no room for one more node of `group`: `--cores-total`,
+    /// `--memory-total` or both, as Cluster Autoscaler's skip reason lists the exceeded
+    /// resources (`NewMaxResourceLimitReached`, 1.36 `skippedreasons.go`).
+    pub(super) fn exceeded(&self, group: usize) -> Vec<&'static str> {
+        let node = self.per_group[group];
+        [
+            (self.cores_left, node.cores, "--cores-total"),
+            (self.memory_left, node.memory_bytes, "--memory-total"),
+        ]
+        .into_iter()
+        .filter(|(left, per_node, _)| *per_node > 0 && left < per_node)
+        .map(|(_, _, flag)| flag)
+        .collect()
+    }
+
     /// Takes `count` nodes of `group` off what is left, only if all of them fit
     /// (`ConsumeQuota`); returns whether they did.
     pub(super) fn consume(&mut self, group: usize, count: u32) -> bool {

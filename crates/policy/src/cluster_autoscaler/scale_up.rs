@@ -235,7 +235,10 @@ fn skip_reason(
         return Some("max size reached".into());
     }
     if quota.allowed(group, 1) < 1 {
-        return Some("max cluster cores or memory reached".into());
+        return Some(format!(
+            "max cluster resources reached: {}",
+            quota.exceeded(group).join(" and ")
+        ));
     }
     None
 }

@@ -409,11 +409,35 @@ fn core_limit_noted_once() {
         [(
             "no-scale-up".to_string(),
             "NotTriggerScaleUp".to_string(),
-            "no scale-up for 1 unschedulable pod: ng1 (max cluster cores or memory reached)"
+            "no scale-up for 1 unschedulable pod: ng1 (max cluster resources reached: --cores-total)"
                 .to_string()
         )]
     );
     assert!(note_fields(&second).is_empty());
+}
+
+#[test]
+fn memory_limit_named() {
+    // The one node uses the whole --memory-total, which the note names.
+    let (mut world, mut policy, ..) = one_full_node_and_one_pending(ClusterAutoscalerConfig {
+        resource_limits: ResourceLimits {
+            memory_bytes: (0, GIB),
+            ..ResourceLimits::default()
+        },
+        ..Default::default()
+    });
+
+    let log = report_pending_and_loop(&mut world, &mut policy);
+
+    assert_eq!(
+        note_fields(&log),
+        [(
+            "no-scale-up".to_string(),
+            "NotTriggerScaleUp".to_string(),
+            "no scale-up for 1 unschedulable pod: ng1 (max cluster resources reached: --memory-total)"
+                .to_string()
+        )]
+    );
 }
 
 #[test]

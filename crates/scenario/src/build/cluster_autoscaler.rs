@@ -218,6 +218,32 @@ pub(super) fn warn_void_flags(
             ),
         );
     }
+    // `utils/backoff/exponential_backoff.go` starts at the initial duration and doubles up to
+    // the maximum, so a zero start never backs off and a start above the maximum is cut to it
+    // only from the second failure on.
+    if config.initial_node_group_backoff_duration == SimDuration::ZERO {
+        warn(
+            "--initial-node-group-backoff-duration",
+            "never backs a node group off: a group whose launches fail is retried at once on every loop, as in the real program; write a positive duration, such as 5m (the default)",
+        );
+    } else if config.initial_node_group_backoff_duration > config.max_node_group_backoff_duration {
+        let (initial, max) = (
+            config.initial_node_group_backoff_duration,
+            config.max_node_group_backoff_duration,
+        );
+        let consequence = "the first backoff lasts the initial duration and later ones the maximum, as in the real program; make the initial duration at most the maximum";
+        if seen.contains_key("--initial-node-group-backoff-duration") {
+            warn(
+                "--initial-node-group-backoff-duration",
+                &format!("is longer than the maximum backoff ({max}): {consequence}"),
+            );
+        } else {
+            warn(
+                "--max-node-group-backoff-duration",
+                &format!("is shorter than the initial backoff ({initial}): {consequence}"),
+            );
+        }
+    }
     // The headroom to the maximum is then 0 whatever the cluster runs.
     if config.resource_limits.cores.1 == 0 {
         warn(

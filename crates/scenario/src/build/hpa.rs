@@ -210,7 +210,7 @@ fn build_scaling_policy(
                 &yaml.value,
                 &format!("{path}.value"),
                 Some(yaml.value.value.to_string()),
-                "the value must be a whole number of at least 1",
+                "the value is outside 1 to 2147483647, the range Kubernetes accepts",
                 "write the pods, or the percent of the current count, that one period allows, such as 4 or 100",
             )
         })?;
