@@ -894,11 +894,10 @@ impl ClusterAutoscaler {
             };
             let mut left = count;
             while left > 0 {
-                // For a spec without host ports or inter-pod constraints, nodes that could not
-                // take it earlier in this loop still cannot (free capacity only shrinks and
-                // removed nodes stay removed), so its search resumes at the last node that took
-                // one.
-                // The search places nothing, so the spec stays constrained or not throughout it.
+                // Free capacity only shrinks and removed nodes stay removed within a loop. So for
+                // a spec without host ports or inter-pod constraints, the search resumes at the
+                // last node that took one, because no earlier node can take it now. The search
+                // places nothing, so the spec stays constrained or not throughout it.
                 let constrained = state.tracker.constrained(spec);
                 let cacheable = spec.host_ports.is_empty() && !constrained;
                 let start = if cacheable {

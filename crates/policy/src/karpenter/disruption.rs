@@ -174,10 +174,10 @@ impl<'v> ConsolidationBase<'v> {
     /// options that `karpenter` kept from earlier passes. [`Self::into_lone_pod_options`]
     /// returns them for the next pass.
     pub(super) fn for_pass(karpenter: &Karpenter, view: &ClusterView<'v>) -> Self {
-        let mut kept = karpenter.lone_pod_options.take();
-        kept.drop_unused();
+        let mut lone_pod_options = karpenter.lone_pod_options.take();
+        lone_pod_options.drop_unused();
         ConsolidationBase {
-            cache: SimulationCache::with_lone_pod_options(kept),
+            cache: SimulationCache::with_lone_pod_options(lone_pod_options),
             ..ConsolidationBase::new(karpenter, view, false)
         }
     }

@@ -179,12 +179,12 @@ impl Karpenter {
         sendable
     }
 
-    /// Chooses the offering a NodeClaim with `options` launches, as the AWS provider does:
-    /// spot when the pool allows it and a spot offering is available, else on-demand; at most
-    /// the 60 cheapest types are sent; spot offerings priced above the cheapest on-demand one
-    /// are dropped when both capacity types are allowed; on-demand goes to the lowest price
-    /// (`lowest-price`), spot to the price-capacity-optimized model. `only` restricts the
-    /// capacity type.
+    /// Chooses the offering a NodeClaim with `options` launches, as the AWS provider does. It
+    /// launches spot when the pool allows it and a spot offering is available, else on-demand,
+    /// among at most the 60 types [`Karpenter::launch_types`] sends. When both capacity types
+    /// are allowed, spot offerings priced above the cheapest on-demand one are dropped.
+    /// On-demand goes to the lowest price (`lowest-price`), spot to the price-capacity-optimized
+    /// model. `only` restricts the capacity type.
     pub(super) fn choose_offering(
         &self,
         view: &ClusterView<'_>,

@@ -106,6 +106,8 @@ impl Karpenter {
             // checks minValues (`InstanceTypes.Truncate`). Both cuts order by each type's
             // cheapest offering (`OrderByPrice`). The options are in on-demand price order, so
             // only a NodeClaim that may be spot needs a sort for the first cut.
+            // NOTE: an on-demand-only cut keeps types whose offerings are all unavailable in
+            // place, where Karpenter moves them last; only the 60 sent are ordered that way.
             let by_offering_price;
             let truncated: &[usize] =
                 if claim.options.len() > MAX_INSTANCE_TYPES && pool.allows_spot {

@@ -327,7 +327,7 @@ pub(crate) struct LonePodOptionStore {
 }
 
 impl LonePodOptionStore {
-    /// Drops the entries whose spec no pod holds any more. No later simulation can look such a
+    /// Drops the entries whose spec no pod uses any more. No later simulation can look such a
     /// spec up, so this frees memory and changes no result.
     pub(crate) fn drop_unused(&mut self) {
         self.entries
