@@ -104,24 +104,24 @@ impl Karpenter {
             // no longer meets minValues (`TruncateInstanceTypes`). The AWS provider then sends
             // the 60 cheapest, again only if they meet minValues. Under BestEffort neither cut
             // checks minValues (`InstanceTypes.Truncate`). Both cuts order by each type's
-            // cheapest offering (`OrderByPrice`). The options are in on-demand price order, so
-            // only a NodeClaim that may be spot needs a sort for the first cut.
-            // NOTE: an on-demand-only cut keeps types whose offerings are all unavailable in
-            // place, where Karpenter moves them last; only the 60 sent are ordered that way.
+            // cheapest offering (`OrderByPrice`), and a type with no available offering goes
+            // last. The options are in on-demand price order, so only a NodeClaim that may be
+            // spot, or a cut while some offering is unavailable, needs a sort.
             let by_offering_price;
-            let truncated: &[usize] =
-                if claim.options.len() > MAX_INSTANCE_TYPES && pool.allows_spot {
-                    let mut sorted = claim.options.clone();
-                    sorted.sort_by_cached_key(|&option| {
-                        self.cheapest_offering_price(view, pool, option, claim.zone.as_ref(), None)
-                            .map_or(u64::MAX, |price| price.0)
-                    });
-                    sorted.truncate(MAX_INSTANCE_TYPES);
-                    by_offering_price = sorted;
-                    &by_offering_price
-                } else {
-                    &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)]
-                };
+            let truncated: &[usize] = if claim.options.len() > MAX_INSTANCE_TYPES
+                && (pool.allows_spot || !self.unavailable.is_empty())
+            {
+                let mut sorted = claim.options.clone();
+                sorted.sort_by_cached_key(|&option| {
+                    self.cheapest_offering_price(view, pool, option, claim.zone.as_ref(), None)
+                        .map_or(u64::MAX, |price| price.0)
+                });
+                sorted.truncate(MAX_INSTANCE_TYPES);
+                by_offering_price = sorted;
+                &by_offering_price
+            } else {
+                &claim.options[..claim.options.len().min(MAX_INSTANCE_TYPES)]
+            };
             let sent = self.launch_types(view, claim.pool, truncated, claim.zone.as_ref(), None);
             let strict = pool.min_values_policy == MinValuesPolicy::Strict;
             let relaxed = &claim.relaxed_min_values;

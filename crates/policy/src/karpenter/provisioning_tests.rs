@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
 use autoscale_sim_kube::{
-    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeSelectorTerm,
+    CapacityType, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeSelectorTerm,
     PodAffinityTerm, PodSpec, PreferredNodeTerm, Taint, TaintEffect, TopologySpreadConstraint,
     WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
@@ -661,13 +661,21 @@ pub(super) fn wide_launches(
         min_values_policy,
         ..Default::default()
     });
-    world.send(&mut policy, PolicyEvent::Start);
-    let pending = unschedulable_pod(&mut world, &pod_spec(100, 100 * MIB));
-    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
-
-    let log = world.advance_to(&mut policy, secs(1));
-    let requests = launches(untimed(&log)).into_iter().cloned().collect();
+    let requests = launch_small_pod(&mut world, &mut policy);
     (world, requests)
+}
+
+/// Starts `policy`, makes one 100m / 100 MiB pod pending and returns the launches after a
+/// second.
+fn launch_small_pod(
+    world: &mut TestWorld,
+    policy: &mut Karpenter,
+) -> Vec<crate::api::LaunchRequest> {
+    world.send(policy, PolicyEvent::Start);
+    let pending = unschedulable_pod(world, &pod_spec(100, 100 * MIB));
+    world.send(policy, PolicyEvent::PodsUnschedulable(pending));
+    let log = world.advance_to(policy, secs(1));
+    launches(untimed(&log)).into_iter().cloned().collect()
 }
 
 #[test]
@@ -680,6 +688,35 @@ fn launch_sends_60_cheapest() {
     assert_eq!(offered.len(), 60);
     assert_eq!(offered.first().map(String::as_str), Some("t000"));
     assert_eq!(offered.last().map(String::as_str), Some("t059"));
+}
+
+#[test]
+fn cut_moves_unavailable_types_last() {
+    // `OrderByPrice` prices a type with no available offering at the maximum, so the cut to 600
+    // keeps t600 to t699 ahead of the 600 cheaper types whose on-demand offerings have all
+    // failed with insufficient capacity, and the NodeClaim launches t600.
+    let mut world = TestWorld::new(wide_catalog(), vec![]);
+    let node_pool = NodePool {
+        requirements: vec![capacity_types(&["on-demand"])],
+        ..pool("default")
+    };
+    let mut policy = karpenter(vec![node_pool]);
+    for index in 0..600 {
+        let instance_type = world
+            .catalog
+            .index_of(&format!("t{index:03}"))
+            .expect("wide catalog type");
+        for zone in world.zones.clone() {
+            policy.mark_unavailable(instance_type, &zone, CapacityType::OnDemand, secs(0));
+        }
+    }
+    let requests = launch_small_pod(&mut world, &mut policy);
+
+    assert_eq!(requests.len(), 1);
+    assert_eq!(world.catalog.get(requests[0].instance_type).name, "t600");
+    let offered = offered_types(&world, &requests[0]);
+    assert_eq!(offered.first().map(String::as_str), Some("t600"));
+    assert_eq!(offered.len(), 60);
 }
 
 #[test]
@@ -699,16 +736,11 @@ fn spot_launch_sends_cheapest_spot() {
         },
         fixed_spot_prices(&[("t650", 1_000)]),
     );
-    world.send(&mut policy, PolicyEvent::Start);
-    let pending = unschedulable_pod(&mut world, &pod_spec(100, 100 * MIB));
-    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+    let requests = launch_small_pod(&mut world, &mut policy);
 
-    let log = world.advance_to(&mut policy, secs(1));
-
-    let requests = launches(untimed(&log));
     assert_eq!(requests.len(), 1);
     assert_eq!(world.catalog.get(requests[0].instance_type).name, "t650");
-    let offered = offered_types(&world, requests[0]);
+    let offered = offered_types(&world, &requests[0]);
     assert_eq!(offered.len(), 60);
     assert!(offered.contains(&"t650".to_string()));
 }
