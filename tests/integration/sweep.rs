@@ -692,3 +692,99 @@ fn kubernetes_job_count_matches_completions() {
     let merge = fs::read_to_string(deploy("k8s-merge-job.yaml")).unwrap();
     assert!(merge.contains("args: [merge, /results/sweep, --out, /results/sweep/merged"));
 }
+
+#[test]
+fn point_list_needs_no_out() {
+    let (dir, _) = setup("sweep-point-list", &sweep_yaml("1"));
+    let listed = sweep(dir.path(), &["--list"]);
+    let id = listed
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    let list = sweep(dir.path(), &["--point", &id, "--list"]);
+    let run = sweep(dir.path(), &["--point", &id]);
+
+    assert_eq!(list.code, Some(0), "{}", list.stderr);
+    assert!(
+        list.stdout.starts_with("small: 1 point listed of 4"),
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains(&id), "{}", list.stdout);
+    assert_eq!(run.code, INPUT_ERROR);
+    assert!(run.stderr.contains("--point needs --out"), "{}", run.stderr);
+    assert!(!dir.join("small-results").exists());
+}
+
+#[test]
+fn reused_out_drops_old_axis_plots() {
+    let (dir, _) = setup("sweep-stale-plots", &sweep_yaml("1"));
+    sweep(dir.path(), &["--out", "out"]);
+    let one_axis = format!(
+        "name: small\nscenario: small-web.yaml\nseeds: 1\naxes:\n  - field: {UNNEEDED_TIME}\n    name: unneeded\n    values: [2m]\n"
+    );
+    dir.write("sweep.yaml", one_axis);
+
+    let second = sweep(dir.path(), &["--out", "out"]);
+
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("note: removed 10 plots from an earlier sweep"),
+        "{}",
+        second.stderr
+    );
+    let plots: Vec<String> = files(&dir.join("out"))
+        .into_keys()
+        .filter(|name| name.ends_with(".svg"))
+        .collect();
+    assert_eq!(plots.len(), 6, "{plots:?}");
+    assert!(
+        plots
+            .iter()
+            .all(|name| name.starts_with("unneeded-vs-") || name == "cost-vs-p95-pending.svg"),
+        "{plots:?}"
+    );
+}
+
+#[test]
+fn scenario_and_sweep_files_swapped() {
+    let (dir, _) = setup("sweep-swapped", &sweep_yaml("1"));
+
+    let as_sweep = run_in(dir.path(), ["sweep", "small-web.yaml", "--list"]);
+    let as_scenario = run_in(dir.path(), ["compare", "sweep.yaml"]);
+
+    assert_eq!(as_sweep.code, INPUT_ERROR);
+    assert!(
+        as_sweep.stderr.contains("this is a scenario file"),
+        "{}",
+        as_sweep.stderr
+    );
+    assert!(
+        as_sweep
+            .stderr
+            .contains("autoscale-sim compare small-web.yaml"),
+        "{}",
+        as_sweep.stderr
+    );
+    assert_eq!(as_scenario.code, INPUT_ERROR);
+    assert!(
+        as_scenario.stderr.contains("this is a sweep file"),
+        "{}",
+        as_scenario.stderr
+    );
+    assert!(
+        as_scenario
+            .stderr
+            .contains("autoscale-sim sweep sweep.yaml"),
+        "{}",
+        as_scenario.stderr
+    );
+}

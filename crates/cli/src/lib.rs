@@ -550,7 +550,9 @@ fn write_out(
             .map_err(Failure::input)?;
     }
     staged.commit().map_err(Failure::input)?;
-    let removed = remove_stale_plots(dir, &names);
+    let removed = remove_stale_plots(dir, &names, |name| {
+        name.starts_with("nodes-") || name.starts_with("allocation-")
+    });
     if !removed.is_empty() {
         errln!(
             "note: removed {} from an earlier run in {}: {}",
@@ -597,10 +599,11 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Removes the per-policy plots (`nodes-NAME.svg`, `allocation-NAME.svg`) in `dir` that this
-/// run did not write, so that a reused folder shows no policy of an earlier run. Returns their
-/// names, sorted; a file that cannot be removed is left in place.
-fn remove_stale_plots(dir: &Path, written: &[&str]) -> Vec<String> {
+/// Removes the SVG plots in `dir` whose names `is_plot` accepts and that this run did not
+/// write, so that a reused folder shows nothing of an earlier run. Such plots are a run's
+/// per-policy plots (`nodes-NAME.svg`) or a sweep's plots of an axis it no longer has. Returns
+/// their names, sorted; a file that cannot be removed is left in place.
+fn remove_stale_plots(dir: &Path, written: &[&str], is_plot: impl Fn(&str) -> bool) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -608,11 +611,7 @@ fn remove_stale_plots(dir: &Path, written: &[&str]) -> Vec<String> {
         .filter_map(|entry| entry.ok())
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| {
-            (name.starts_with("nodes-") || name.starts_with("allocation-"))
-                && name.ends_with(".svg")
-                && !written.contains(&name.as_str())
-        })
+        .filter(|name| is_plot(name) && name.ends_with(".svg") && !written.contains(&name.as_str()))
         .filter(|name| std::fs::remove_file(dir.join(name)).is_ok())
         .collect();
     removed.sort();

@@ -10,7 +10,7 @@ use autoscale_sim_sweep::{Shard, Sweep, SweepError, parse_seeds_option, value_te
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{Failure, check_writable, counted, emit, emit_error_line};
+use crate::{Failure, check_writable, counted, emit, emit_error_line, remove_stale_plots};
 
 /// Progress line: bar, runs done, elapsed time and estimated time left.
 const PROGRESS_TEMPLATE: &str = "{bar:40} {pos}/{len} runs  {elapsed} elapsed  ETA {eta}";
@@ -37,14 +37,15 @@ pub(crate) struct SweepArgs {
     #[arg(long, value_name = "N")]
     shard_count: Option<u64>,
     /// Folder to write points.json, results.csv, results.jsonl, stats.csv, paired.csv,
-    /// timing.json and the SVG plots into. It is created if missing, and files of the same
-    /// names are replaced [default: <sweep name>-results in the current folder]
+    /// timing.json and the SVG plots into. It is created if missing, files of the same names
+    /// are replaced, and plots of axes an earlier sweep had there are removed [default: <sweep
+    /// name>-results in the current folder]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Run only this point, or every seed of this configuration, by the point_id or config_id
-    /// of results.csv (repeatable). Needs --out, so that a full sweep's files are not replaced
-    /// [default: every point]
-    #[arg(long = "point", value_name = "ID", requires = "out")]
+    /// of results.csv (repeatable). Needs --out, so that a full sweep's files are not replaced,
+    /// unless with --list [default: every point]
+    #[arg(long = "point", value_name = "ID")]
     points: Vec<String>,
     /// Print the points (index, id, seed, parameters, policies) and exit without running.
     #[arg(long)]
@@ -140,6 +141,12 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
     if args.list {
         return list_points(&sweep, &selected);
     }
+    if !args.points.is_empty() && args.out.is_none() {
+        return Err(Failure::input(format!(
+            "--point needs --out, so that the full sweep's files in {}-results are not replaced\n  fix: add --out DIR, a folder for these points",
+            file_safe(&sweep.name)
+        )));
+    }
 
     let out = output_folder(args, &sweep, shard.as_ref().map(|(s, _)| *s));
     check_writable(&out)?;
@@ -193,13 +200,14 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
         .collect();
     files.insert("timing.json", run.timing.clone());
     write_all_or_nothing(&out, &files).map_err(Failure::input)?;
+    note_removed_plots(&out, &files)?;
 
     out!("{}", run.outputs.table);
     outln!(
-        "wrote {} rows to {} ({} files)",
-        run.outputs.rows,
+        "wrote {} to {} ({})",
+        counted(run.outputs.rows, "row"),
         out.display(),
-        files.len()
+        counted(files.len(), "file")
     );
     if !args.quiet {
         errln!(
@@ -225,6 +233,22 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
         message
             .push_str("\n  this is a bug in autoscale-sim, please report it with the sweep file");
         return Err(Failure { message, code: 1 });
+    }
+    Ok(())
+}
+
+/// Removes the plots of an earlier sweep in `out` (`AXIS-vs-METRIC.svg`) that this one did not
+/// write, and prints their names.
+fn note_removed_plots(out: &Path, files: &BTreeMap<&str, String>) -> Result<(), Failure> {
+    let written: Vec<&str> = files.keys().copied().collect();
+    let removed = remove_stale_plots(out, &written, |name| name.contains("-vs-"));
+    if !removed.is_empty() {
+        errln!(
+            "note: removed {} from an earlier sweep in {}: {}",
+            counted(removed.len(), "plot"),
+            out.display(),
+            removed.join(", ")
+        );
     }
     Ok(())
 }
@@ -280,9 +304,9 @@ fn report_pending(results_jsonl: &str) -> Result<(), Failure> {
 /// Prints one line per point.
 fn list_points(sweep: &Sweep, points: &[&autoscale_sim_sweep::Point]) -> Result<(), Failure> {
     outln!(
-        "{}: {} points listed of {}",
+        "{}: {} listed of {}",
         sweep.name,
-        points.len(),
+        counted(points.len(), "point"),
         sweep.points.len()
     );
     for point in points {
@@ -325,6 +349,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
         .collect();
     files.insert("timing.json", merged.timing.clone());
     write_all_or_nothing(&args.out, &files).map_err(Failure::input)?;
+    note_removed_plots(&args.out, &files)?;
 
     out!("{}", merged.outputs.table);
     outln!(

@@ -145,8 +145,16 @@ pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenar
             "give a YAML scenario file",
         ));
     }
-    let file: schema::ScenarioFile =
-        serde_saphyr::from_str(text).map_err(|e| parse_error(&e, text, path))?;
+    let file: schema::ScenarioFile = serde_saphyr::from_str(text).map_err(|e| {
+        if is_sweep_file(text) {
+            return ScenarioError::file(
+                path,
+                "this is a sweep file (it names a base `scenario:` and no workloads), not a scenario",
+                format!("run it with `autoscale-sim sweep {}`", path.display()),
+            );
+        }
+        parse_error(&e, text, path)
+    })?;
     let dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -159,6 +167,20 @@ pub fn load_str(text: &str, path: &Path, overrides: &Overrides) -> Result<Scenar
         warnings: Default::default(),
     };
     build::build(file, &ctx, overrides)
+}
+
+/// Returns the keys of the top-level mapping of YAML `text`, or `None` when it is not a mapping
+/// or does not parse.
+pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
+    let map: BTreeMap<String, serde::de::IgnoredAny> = serde_saphyr::from_str(text).ok()?;
+    Some(map.into_keys().collect())
+}
+
+/// Tells whether YAML `text` reads as a sweep file: a `scenario:` key and no `workloads`.
+fn is_sweep_file(text: &str) -> bool {
+    top_level_keys(text).is_some_and(|keys| {
+        keys.iter().any(|k| k == "scenario") && !keys.iter().any(|k| k == "workloads")
+    })
 }
 
 /// Parses YAML `text` into `T`, with the same located errors as a scenario (file, line, column,

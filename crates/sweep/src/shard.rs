@@ -102,10 +102,19 @@ impl Shard {
             .collect();
         let (name, engine, value) = match set.as_slice() {
             [] => {
-                if count.is_some() {
+                // A count without an index means a Job that is not Indexed, where every pod
+                // would run the whole sweep.
+                let count_source = if count.is_some() {
+                    Some("--shard-count is given".to_string())
+                } else {
+                    variable(SHARD_COUNT_VARIABLE).map(|_| format!("{SHARD_COUNT_VARIABLE} is set"))
+                };
+                if let Some(source) = count_source {
                     return Err(shard_error(
-                        "--shard-count is given, but no shard index: none of JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX is set".into(),
-                        "give --shard I/N instead, or run inside an array job",
+                        format!(
+                            "{source}, but no shard index: none of JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX is set"
+                        ),
+                        "give --shard I/N instead, or run inside an array job (a Kubernetes Job needs completionMode: Indexed)",
                     ));
                 }
                 return Ok(None);
@@ -297,6 +306,25 @@ mod tests {
 
         assert!(error.contains("the number of shards is not"), "{error}");
         assert!(error.contains(SHARD_COUNT_VARIABLE), "{error}");
+    }
+
+    #[test]
+    fn count_without_index_is_error() {
+        let from_variable = error_of(&[(SHARD_COUNT_VARIABLE, "4")], None);
+        let from_flag = error_of(&[], Some(4));
+
+        assert!(
+            from_variable.contains("AUTOSCALE_SIM_SHARD_COUNT is set, but no shard index"),
+            "{from_variable}"
+        );
+        assert!(
+            from_variable.contains("completionMode: Indexed"),
+            "{from_variable}"
+        );
+        assert!(
+            from_flag.contains("--shard-count is given, but no shard index"),
+            "{from_flag}"
+        );
     }
 
     #[test]

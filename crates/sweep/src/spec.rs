@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use autoscale_sim_engine::{SimDuration, parse_duration};
 use autoscale_sim_scenario::{
     DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO_YAML, MAX_SCENARIO_BYTES, Overrides, Scenario,
-    ScenarioError, load_str, parse_yaml,
+    ScenarioError, load_str, parse_yaml, top_level_keys,
 };
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -202,7 +202,7 @@ impl Sweep {
     /// Reads and checks the sweep file at `path` as [`Sweep::load`] does, with `seeds`, when
     /// given, in place of the file's `seeds:`.
     pub fn load_with_seeds(path: &Path, seeds: Option<Vec<u64>>) -> Result<Sweep, SweepError> {
-        let text = read_text(path, "sweep file").map_err(|(message, fix)| {
+        let text = read_text(path, "sweep").map_err(|(message, fix)| {
             SweepError::Invalid(Box::new(ScenarioError::file(path, message, fix)))
         })?;
         Sweep::from_text_with_seeds(&text, path, seeds)
@@ -228,8 +228,24 @@ impl Sweep {
                 "write a sweep; see scenarios/sweep-consolidation.yaml for an example",
             ))));
         }
-        let file: SweepYaml =
-            parse_yaml(text, path).map_err(|e| SweepError::Invalid(Box::new(e)))?;
+        let file: SweepYaml = parse_yaml(text, path).map_err(|error| {
+            let scenario_keys = ["workloads", "policies", "loads"];
+            let is_scenario = top_level_keys(text).is_some_and(|keys| {
+                !keys.iter().any(|k| k == "scenario")
+                    && keys.iter().any(|k| scenario_keys.contains(&k.as_str()))
+            });
+            if is_scenario {
+                return SweepError::Invalid(Box::new(ScenarioError::file(
+                    path,
+                    "this is a scenario file (it has workloads or policies and no `scenario:`), not a sweep file",
+                    format!(
+                        "run it with `autoscale-sim compare {}`; a sweep file names its base scenario with `scenario:`",
+                        path.display()
+                    ),
+                )));
+            }
+            SweepError::Invalid(Box::new(error))
+        })?;
         let name = match &file.name {
             Some(name) if name.value.trim().is_empty() => {
                 return Err(invalid(
@@ -284,6 +300,16 @@ impl Sweep {
 
         // The points, then a build of every value and every configuration.
         sweep.points = sweep.enumerate(&excludes, file.axes.as_ref().and_then(location))?;
+        if sweep.points.is_empty() {
+            return Err(invalid(
+                &sweep.file,
+                file.exclude.first().and_then(location),
+                "exclude",
+                None,
+                "the entries leave out every point, so the sweep would run nothing",
+                "remove an entry, or add values to the axes it names",
+            ));
+        }
         sweep.check_configurations(file.axes.as_ref().and_then(location))?;
         Ok(sweep)
     }
@@ -1025,7 +1051,7 @@ fn read_text(path: &Path, kind: &str) -> Result<String, (String, String)> {
     };
     let metadata = std::fs::metadata(path).map_err(|e| {
         (
-            format!("cannot read the {kind} {}: {e}", path.display()),
+            format!("cannot read the {kind} file {}: {e}", path.display()),
             fix.to_string(),
         )
     })?;
@@ -1047,7 +1073,7 @@ fn read_text(path: &Path, kind: &str) -> Result<String, (String, String)> {
     }
     let bytes = std::fs::read(path).map_err(|e| {
         (
-            format!("cannot read the {kind} {}: {e}", path.display()),
+            format!("cannot read the {kind} file {}: {e}", path.display()),
             fix.to_string(),
         )
     })?;
@@ -1068,11 +1094,13 @@ pub fn parse_seeds_option(text: &str) -> Result<Vec<u64>, (String, String)> {
     let numbers: Vec<&str> = text.split(',').map(str::trim).collect();
     let mut seeds = Vec::new();
     for number in &numbers {
-        let seed = number.parse::<u64>().map_err(|_| {
-            (
-                format!("{number:?} is not a whole number 0 or more"),
-                fix.clone(),
-            )
+        let seed = number.parse::<u64>().map_err(|error| {
+            let problem = if *error.kind() == std::num::IntErrorKind::PosOverflow {
+                format!("{number} is larger than the largest seed, {}", u64::MAX)
+            } else {
+                format!("{number:?} is not a whole number 0 or more")
+            };
+            (problem, fix.clone())
         })?;
         if seeds.contains(&seed) {
             return Err((format!("seed {seed} is listed twice"), fix));
@@ -1348,6 +1376,10 @@ mod tests {
         assert_eq!(message("0"), "a count of 0 seeds runs nothing");
         assert_eq!(message("1,1"), "seed 1 is listed twice");
         assert_eq!(message("ten"), "\"ten\" is not a whole number 0 or more");
+        assert_eq!(
+            message("18446744073709551616"),
+            "18446744073709551616 is larger than the largest seed, 18446744073709551615"
+        );
         assert!(message("100000000").contains("more than the"));
     }
 
@@ -1618,10 +1650,16 @@ mod tests {
                 "axis consolidateAfter has no such value",
             ),
             (
+                "scenario: default\naxes:\n  - {field: duration, values: [3d]}\nexclude:\n  - {duration: 3d}\n".into(),
+                5,
+                "exclude",
+                "the entries leave out every point",
+            ),
+            (
                 "scenario: nowhere.yaml\n".into(),
                 1,
                 "scenario",
-                "cannot read the scenario nowhere.yaml",
+                "cannot read the scenario file nowhere.yaml",
             ),
             (
                 "scenario: default\naxes:\n  - {field: duration, values: [1h]}\n".into(),
