@@ -52,11 +52,12 @@ pub enum PolicyEvent {
         node: NodeId,
         /// For InsufficientInstanceCapacity, every offering (instance type, zone) the request
         /// named, none of which had capacity. Empty for a registration timeout, where EC2 had
-        /// filled the request.
+        /// filled the request, and for a rejected request.
         offerings: Vec<(InstanceTypeIndex, String)>,
         /// Their capacity type.
         capacity_type: CapacityType,
-        /// `InsufficientInstanceCapacity` or `RegistrationTimeout`.
+        /// `InsufficientInstanceCapacity`, `RegistrationTimeout`, or `InvalidParameterValue`
+        /// for a request that names an availability zone outside the scenario's.
         reason: String,
     },
     /// EC2 sent a spot interruption notice for the node: it terminates after the notice period
@@ -116,7 +117,9 @@ pub struct LaunchRequest {
     pub instance_type: InstanceTypeIndex,
     /// Capacity type.
     pub capacity_type: CapacityType,
-    /// Availability zone.
+    /// Availability zone, one of [`ClusterView::zones`]. EC2 rejects a request that names
+    /// another zone, here or in `alternatives`, with a [`PolicyEvent::LaunchFailed`] of reason
+    /// `InvalidParameterValue` at the same instant.
     pub zone: String,
     /// Node labels besides the well-known ones the world sets.
     pub labels: BTreeMap<String, String>,

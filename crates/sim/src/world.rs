@@ -165,6 +165,9 @@ pub(crate) struct World {
     interrupted: BTreeSet<NodeId>,
     /// Offerings named by launches that are about to fail.
     failed_launches: BTreeMap<NodeId, Vec<(usize, String)>>,
+    /// Launches EC2 rejected because they name an availability zone outside the scenario's,
+    /// with that zone.
+    rejected_launches: BTreeMap<NodeId, String>,
     /// Spot offerings (instance type, zone) that failed with InsufficientInstanceCapacity since
     /// EC2 last filled a spot launch of this run.
     failed_spot_offerings: BTreeSet<(usize, String)>,
@@ -246,6 +249,7 @@ impl World {
             market: SpotMarket::new(config.spot.clone(), config.seed),
             interrupted: BTreeSet::new(),
             failed_launches: BTreeMap::new(),
+            rejected_launches: BTreeMap::new(),
             failed_spot_offerings: BTreeSet::new(),
             fallback_nodes: BTreeSet::new(),
             metrics: Metrics::new(&policy_name),

@@ -354,3 +354,79 @@ fn fallback_counts_until_shortage_ends() {
     assert_eq!(output.report.fallback_on_demand_node_hours, 1.993889);
     assert_eq!(output.report.nodes_launched, 2);
 }
+
+/// A policy that launches one m5.large into `zone` at the start and records every event.
+struct OneLaunch {
+    zone: &'static str,
+    events: Events,
+}
+
+impl Autoscaler for OneLaunch {
+    fn name(&self) -> &str {
+        "one-launch"
+    }
+
+    fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions) {
+        self.events.lock().unwrap().push((view.now, event.clone()));
+        if *event == PolicyEvent::Start {
+            let instance_type = view.catalog.index_of("m5.large").unwrap();
+            actions.launch(LaunchRequest {
+                owner: "one-launch".into(),
+                instance_type,
+                capacity_type: CapacityType::OnDemand,
+                zone: self.zone.into(),
+                labels: instance_type_labels(view.catalog.get(instance_type)),
+                taints: vec![],
+                reason: "test".into(),
+                alternatives: vec![],
+            });
+        }
+    }
+}
+
+#[test]
+fn unknown_zone_launch_rejected() {
+    let events: Events = Arc::default();
+    let policy = OneLaunch {
+        zone: "nowhere-1z",
+        events: events.clone(),
+    };
+
+    let output = Simulation::new(config(SimDuration::from_hours(1)))
+        .unwrap()
+        .run_with(Box::new(policy));
+
+    // EC2 rejects the request at once: nothing runs and nothing is billed.
+    assert_eq!(output.report.total_cost_micro_usd, 0);
+    assert_eq!(output.report.nodes_launched, 0);
+    assert_eq!(decision_times(&output, "launch-failed"), [0]);
+    let failed = output
+        .decisions
+        .iter()
+        .find(|d| d.action == "launch-failed")
+        .unwrap();
+    assert_eq!(failed.reason, "InvalidParameterValue");
+    assert!(
+        failed.detail.starts_with(
+            "availability zone nowhere-1z is not one of the scenario's zones (us-east-1a"
+        ),
+        "{}",
+        failed.detail
+    );
+    let failures: Vec<PolicyEvent> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, event)| matches!(event, PolicyEvent::LaunchFailed { .. }))
+        .map(|(_, event)| event.clone())
+        .collect();
+    assert_eq!(
+        failures,
+        [PolicyEvent::LaunchFailed {
+            node: NodeId(0),
+            offerings: vec![],
+            capacity_type: CapacityType::OnDemand,
+            reason: "InvalidParameterValue".into(),
+        }]
+    );
+}

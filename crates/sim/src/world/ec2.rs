@@ -2,7 +2,7 @@
 //! interruptions and rebalance recommendations.
 
 use autoscale_sim_cloud::{Cost, LaunchTimes, allocatable, billing};
-use autoscale_sim_engine::SimTime;
+use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, NewNode, Node, NodeId, NodeState, Owner, PodId};
 use autoscale_sim_policy::{LaunchRequest, PolicyEvent};
 
@@ -14,6 +14,9 @@ const REGISTRATION_TIMEOUT: &str = "RegistrationTimeout";
 
 /// Reason of a launch EC2 could not fill.
 const INSUFFICIENT_CAPACITY: &str = "InsufficientInstanceCapacity";
+
+/// Reason of a launch EC2 rejects, as for an availability zone it does not know.
+const INVALID_PARAMETER: &str = "InvalidParameterValue";
 
 impl World {
     /// Asks EC2 for an instance. The first offering of the request with capacity fills it, and
@@ -28,8 +31,15 @@ impl World {
             std::iter::once((request.instance_type, request.zone.clone()))
                 .chain(request.alternatives.iter().cloned())
                 .collect();
+        // A zone outside the scenario's: EC2 rejects the whole request at once, and nothing
+        // is billed. Only a user's policy can ask for one.
+        let unknown_zone = offerings
+            .iter()
+            .find(|(_, zone)| !self.config.zones.contains(zone))
+            .map(|(_, zone)| zone.clone());
         let filled = offerings
             .iter()
+            .filter(|_| unknown_zone.is_none())
             .find(|(t, z)| {
                 !self
                     .market
@@ -46,7 +56,7 @@ impl World {
                 instance_type,
             ));
         }
-        let price = if spot {
+        let price = if spot && unknown_zone.is_none() {
             self.market.price(&catalog, type_index, &zone, now)
         } else {
             instance_type.on_demand_price
@@ -68,6 +78,13 @@ impl World {
         };
         let id = self.cluster.add_node(new, now);
         self.log(now, "launch", id, None, "Launch", request.reason);
+
+        if let Some(zone) = unknown_zone {
+            self.rejected_launches.insert(id, zone);
+            self.engine
+                .schedule_in(SimDuration::ZERO, Event::LaunchFailed(id));
+            return;
+        }
 
         // No offering with capacity: InsufficientInstanceCapacity, and nothing is billed.
         if filled.is_none() {
@@ -190,6 +207,22 @@ impl World {
         let Some(node) = self.cluster.remove_node(id) else {
             return;
         };
+        let offerings = self.failed_launches.remove(&id).unwrap_or_default();
+        if let Some(zone) = self.rejected_launches.remove(&id) {
+            self.metrics.launch_failed(INVALID_PARAMETER);
+            let detail = format!(
+                "availability zone {zone} is not one of the scenario's zones ({})",
+                self.config.zones.join(", ")
+            );
+            self.log_launch_failure(&node, now, INVALID_PARAMETER, detail);
+            self.call_policy(PolicyEvent::LaunchFailed {
+                node: id,
+                offerings: Vec::new(),
+                capacity_type: node.capacity_type,
+                reason: INVALID_PARAMETER.into(),
+            });
+            return;
+        }
         let reason = INSUFFICIENT_CAPACITY;
         self.metrics.launch_failed(reason);
         let detail = format!(
@@ -197,7 +230,6 @@ impl World {
             node.capacity_type.label()
         );
         self.log_launch_failure(&node, now, reason, detail);
-        let offerings = self.failed_launches.remove(&id).unwrap_or_default();
         if node.capacity_type == CapacityType::Spot {
             self.failed_spot_offerings.extend(offerings.iter().cloned());
         }
