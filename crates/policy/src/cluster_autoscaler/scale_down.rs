@@ -843,9 +843,36 @@ impl ClusterAutoscaler {
         if !cached.is_empty() || !pods.is_empty() {
             state.build_destinations(cluster);
         }
-        for (_, spec) in cached {
-            push_run(runs, spec, 1);
+        // The cached runs, where the entry has them, are the runs of `cached`.
+        match pods_of_node.runs() {
+            Some(cached_runs) if !cached.is_empty() => {
+                for (spec, count) in cached_runs {
+                    push_run(runs, spec, count);
+                }
+            }
+            _ => {
+                for (_, spec) in cached {
+                    push_run(runs, spec, 1);
+                }
+            }
         }
+        debug_assert_eq!(
+            runs.iter()
+                .map(|&(spec, count)| (Arc::as_ptr(spec), count))
+                .collect::<Vec<_>>(),
+            {
+                let mut expected = Vec::new();
+                for (_, spec) in cached {
+                    push_run(&mut expected, spec, 1);
+                }
+                expected
+                    .iter()
+                    .map(|&(spec, count)| (Arc::as_ptr(spec), count))
+                    .collect::<Vec<_>>()
+            },
+            "cached runs of node {} differ from its pods",
+            node.name
+        );
         for &spec in pods.iter() {
             push_run(runs, spec, 1);
         }
