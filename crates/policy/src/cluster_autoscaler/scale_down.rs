@@ -247,9 +247,18 @@ impl<'a> RemovalState<'a> {
         }
         self.destinations_built = true;
         self.targets = Vec::with_capacity(cluster.node_count());
-        self.targets
-            .extend(cluster.nodes().filter(|n| n.is_schedulable()));
-        self.free = self.targets.iter().map(|n| (n.id, n.free())).collect();
+        self.free = Vec::with_capacity(cluster.node_count());
+        for (id, node, free) in cluster.schedulable_free() {
+            self.targets.push(node);
+            self.free.push((id, free));
+        }
+        debug_assert!(
+            self.targets
+                .iter()
+                .zip(&self.free)
+                .all(|(node, (id, free))| node.id == *id && node.free() == *free),
+            "the cluster's list of free room differs from its nodes"
+        );
         self.removed = vec![false; self.targets.len()];
         self.moved_span = vec![0..0; self.targets.len()];
         for id in std::mem::take(&mut self.removed_before_built) {
