@@ -373,6 +373,13 @@ impl Cluster {
         self.nodes.as_slice().iter()
     }
 
+    /// Iterates over the schedulable nodes in id order, with their ids and [`Node::free`]. It
+    /// reads the ids and the free room from lists kept beside the nodes, so a walk over every
+    /// node reads none of the nodes themselves.
+    pub fn schedulable_free(&self) -> impl Iterator<Item = (NodeId, &Node, Resources)> {
+        self.nodes.schedulable_free()
+    }
+
     /// Returns the position of node `id` in the order of [`Cluster::nodes`].
     pub(crate) fn node_position(&self, id: NodeId) -> Option<usize> {
         self.nodes.position(id)

@@ -35,6 +35,55 @@ pub(super) struct NodePods {
     /// Whether every movable pod passes the drainability rules that read only the pod, for
     /// any time and any flags (see [`passes_pod_rules`]).
     pub(super) all_pass_pod_rules: bool,
+    /// Whether `run_specs` and `run_lengths` contain the runs of `movable`. They do when it has
+    /// at most [`INLINE_RUNS`] runs.
+    runs_inline: bool,
+    /// The spec of each run of consecutive pods of one spec in `movable`, in order, and `None`
+    /// past the last run. Scale-down reads these in every loop in place of the pods, which lie
+    /// behind a pointer of their own and are several times as many.
+    run_specs: [Option<Arc<PodSpec>>; INLINE_RUNS],
+    /// The number of pods in each run of `run_specs`.
+    run_lengths: [u32; INLINE_RUNS],
+}
+
+/// Maximum number of runs that [`NodePods`] keeps inline. In the first 36 hours of
+/// bench-30d-10k, the nodes that scale-down simulated had 2.4 runs on average.
+const INLINE_RUNS: usize = 4;
+
+impl NodePods {
+    /// Returns `movable` as runs of consecutive pods of one spec, in order, with the length of
+    /// each, or `None` if it has more than [`INLINE_RUNS`] runs.
+    pub(super) fn runs(&self) -> Option<impl Iterator<Item = (&Arc<PodSpec>, u32)>> {
+        let runs = self.run_specs.iter().map_while(Option::as_ref);
+        self.runs_inline
+            .then(|| runs.zip(self.run_lengths.iter().copied()))
+    }
+
+    /// Sets the inline runs from `movable`, or marks them absent if there are too many.
+    fn set_runs(&mut self) {
+        self.run_specs = [const { None }; INLINE_RUNS];
+        self.run_lengths = [0; INLINE_RUNS];
+        self.runs_inline = false;
+        let mut count: usize = 0;
+        for (_, spec) in &self.movable {
+            if let Some(last) = count.checked_sub(1)
+                && self.run_specs[last]
+                    .as_ref()
+                    .is_some_and(|last_spec| Arc::ptr_eq(last_spec, spec))
+            {
+                self.run_lengths[last] += 1;
+                continue;
+            }
+            if count == INLINE_RUNS {
+                self.run_specs = [const { None }; INLINE_RUNS];
+                return;
+            }
+            self.run_specs[count] = Some(Arc::clone(spec));
+            self.run_lengths[count] = 1;
+            count += 1;
+        }
+        self.runs_inline = true;
+    }
 }
 
 /// Checks whether `pod` passes the drainability rules that read only the pod, for any time
@@ -191,6 +240,9 @@ impl NodePodsCache {
                         movable: Vec::new(),
                         expendable_requests: Resources::ZERO,
                         all_pass_pod_rules: true,
+                        runs_inline: false,
+                        run_specs: [const { None }; INLINE_RUNS],
+                        run_lengths: [0; INLINE_RUNS],
                     });
                     u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 nodes at once")
                 }
@@ -210,6 +262,7 @@ impl NodePodsCache {
                 entry.all_pass_pod_rules &= passes_pod_rules(pod);
                 entry.movable.push((pod.id, Arc::clone(&pod.spec)));
             }
+            entry.set_runs();
         }
         entry
     }
@@ -253,7 +306,10 @@ impl NodePodsCache {
 /// Frees the entry in `slots` that `slot` names, if any, onto `free`, and marks `slot` absent.
 fn release(slots: &mut [NodePods], free: &mut Vec<u32>, slot: &mut u32) {
     if *slot != NO_SLOT {
-        slots[*slot as usize].movable.clear();
+        let entry = &mut slots[*slot as usize];
+        entry.movable.clear();
+        entry.run_specs = [const { None }; INLINE_RUNS];
+        entry.runs_inline = false;
         free.push(*slot);
         *slot = NO_SLOT;
     }

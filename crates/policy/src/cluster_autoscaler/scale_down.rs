@@ -247,9 +247,18 @@ impl<'a> RemovalState<'a> {
         }
         self.destinations_built = true;
         self.targets = Vec::with_capacity(cluster.node_count());
-        self.targets
-            .extend(cluster.nodes().filter(|n| n.is_schedulable()));
-        self.free = self.targets.iter().map(|n| (n.id, n.free())).collect();
+        self.free = Vec::with_capacity(cluster.node_count());
+        for (id, node, free) in cluster.schedulable_free() {
+            self.targets.push(node);
+            self.free.push((id, free));
+        }
+        debug_assert!(
+            self.targets
+                .iter()
+                .zip(&self.free)
+                .all(|(node, (id, free))| node.id == *id && node.free() == *free),
+            "the cluster's list of free room differs from its nodes"
+        );
         self.removed = vec![false; self.targets.len()];
         self.moved_span = vec![0..0; self.targets.len()];
         for id in std::mem::take(&mut self.removed_before_built) {
@@ -441,23 +450,31 @@ impl ClusterAutoscaler {
         self.node_pods = node_pods;
 
         // Nodes that stay unneeded keep their "since", and a node that drops out starts over.
-        // The found nodes, sorted by id, are merged with the old map in one walk, and the new
-        // map is built from the sorted list. Each node is a candidate once, so found once.
+        // The found nodes, sorted by id, are merged with the old map in one walk. Each node is
+        // a candidate once, so found once.
         let mut by_id: Vec<(NodeId, usize)> = found.iter().copied().zip(0..).collect();
         by_id.sort_unstable();
         debug_assert!(
             by_id.windows(2).all(|pair| pair[0].0 < pair[1].0),
             "a node was found unneeded twice in one loop"
         );
-        let mut kept_since = vec![None; found.len()];
-        let mut old = self.unneeded.iter().peekable();
+        let mut was_unneeded = vec![false; found.len()];
+        let mut old = self.unneeded.keys().peekable();
         for &(id, position) in &by_id {
-            while old.next_if(|(other, _)| **other < id).is_some() {}
-            kept_since[position] = old.next_if(|(other, _)| **other == id).map(|(_, at)| *at);
+            while old.next_if(|other| **other < id).is_some() {}
+            was_unneeded[position] = old.next_if(|other| **other == id).is_some();
         }
+        // The map is updated in place: the nodes that dropped out leave it, and the new ones
+        // join it below. A new map would allocate all its tree nodes again in every loop, and
+        // at night it contains thousands of entries.
+        let mut found_ids = by_id.iter().map(|(id, _)| id).peekable();
+        self.unneeded.retain(|id, _| {
+            while found_ids.next_if(|other| *other < id).is_some() {}
+            found_ids.peek() == Some(&id)
+        });
         // The notes of the newly unneeded nodes go out in the order they were found.
-        for (&id, kept) in found.iter().zip(&mut kept_since) {
-            if kept.is_some() {
+        for (&id, &kept) in found.iter().zip(&was_unneeded) {
+            if kept {
                 continue;
             }
             let value = view.cluster.node(id).map_or(0.0, |n| {
@@ -468,12 +485,9 @@ impl ClusterAutoscaler {
                 self.config.scale_down_unneeded_time
             );
             actions.note(Some(id), "unneeded", "ScaleDown", detail);
-            *kept = Some(view.now);
+            self.unneeded.insert(id, view.now);
         }
-        self.unneeded = by_id
-            .into_iter()
-            .map(|(id, position)| (id, kept_since[position].unwrap_or(view.now)))
-            .collect();
+        debug_assert_eq!(self.unneeded.len(), found.len());
 
         if self.in_cooldown(view) {
             return false;
@@ -843,9 +857,36 @@ impl ClusterAutoscaler {
         if !cached.is_empty() || !pods.is_empty() {
             state.build_destinations(cluster);
         }
-        for (_, spec) in cached {
-            push_run(runs, spec, 1);
+        // The cached runs, where the entry has them, are the runs of `cached`.
+        match pods_of_node.runs() {
+            Some(cached_runs) if !cached.is_empty() => {
+                for (spec, count) in cached_runs {
+                    push_run(runs, spec, count);
+                }
+            }
+            _ => {
+                for (_, spec) in cached {
+                    push_run(runs, spec, 1);
+                }
+            }
         }
+        debug_assert_eq!(
+            runs.iter()
+                .map(|&(spec, count)| (Arc::as_ptr(spec), count))
+                .collect::<Vec<_>>(),
+            {
+                let mut expected = Vec::new();
+                for (_, spec) in cached {
+                    push_run(&mut expected, spec, 1);
+                }
+                expected
+                    .iter()
+                    .map(|&(spec, count)| (Arc::as_ptr(spec), count))
+                    .collect::<Vec<_>>()
+            },
+            "cached runs of node {} differ from its pods",
+            node.name
+        );
         for &spec in pods.iter() {
             push_run(runs, spec, 1);
         }
