@@ -22,7 +22,7 @@ mod queue;
 mod rng;
 mod time;
 
-pub use queue::{EventId, EventQueue, Fired, HeapQueue, KeyedQueue};
+pub use queue::{EventId, EventQueue, Fired, HeapQueue, IdHasher, KeyedQueue};
 pub use rng::{RngStreams, SimRng};
 pub use time::{DurationError, SimDuration, SimTime, parse_duration};
 

@@ -13,11 +13,12 @@ use priority_queue::PriorityQueue;
 
 use crate::time::SimTime;
 
-/// Hasher for event ids: ids are distinct sequence numbers, so one multiplication by an odd
-/// constant spreads them well, far faster than the default SipHash. The maps it serves are
-/// only looked up by id, never iterated, so the choice cannot change any decision.
+/// Hasher for ids that are distinct sequence numbers, such as event and node ids. One
+/// multiplication by an odd constant spreads them well and costs far less than the default
+/// SipHash. A map that uses it must only be looked up by id and never iterated, so that the
+/// hash order cannot change any decision.
 #[derive(Default)]
-pub(crate) struct IdHasher(u64);
+pub struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {

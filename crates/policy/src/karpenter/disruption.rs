@@ -238,7 +238,8 @@ fn sort_by_disruption_cost(
         .iter()
         .map(|n| (facts.disruption_cost(n, view, expire_after(n)), *n))
         .collect();
-    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+    // Node ids are unique, so the order is total and an unstable sort gives the stable order.
+    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
     nodes.clear();
     nodes.extend(keyed.into_iter().map(|(_, n)| n));
 }
@@ -632,7 +633,8 @@ impl Karpenter {
                         (price / facts.reschedule_cost(n), *n)
                     })
                     .collect();
-                keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+                // Node ids are unique, so an unstable sort gives the stable order.
+                keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
                 nodes.clear();
                 nodes.extend(keyed.into_iter().map(|(_, n)| n));
             }

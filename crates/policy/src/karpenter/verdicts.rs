@@ -1,9 +1,11 @@
 //! Single-node consolidation verdicts kept from one disruption pass to the next, so that a
 //! candidate whose simulation inputs did not change is not simulated again.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use autoscale_sim_cloud::Resources;
+use autoscale_sim_engine::IdHasher;
 use autoscale_sim_kube::{CapacityType, Node, NodeId, PodId};
 
 use super::disruption::{ConsolidationBase, Unconsolidatable};
@@ -51,8 +53,9 @@ pub(super) struct SharedInputs {
 pub(super) struct SingleNodeVerdicts {
     /// The inputs the stored verdicts were computed with; `None` while verdicts are not kept.
     inputs: Option<SharedInputs>,
-    /// Per candidate: its `pod_changes` and its reason to stay.
-    by_node: BTreeMap<NodeId, (u64, Unconsolidatable)>,
+    /// Per candidate: its `pod_changes` and its reason to stay. The map is only looked up by
+    /// node id and never iterated, so its hash order cannot change a decision.
+    by_node: HashMap<NodeId, (u64, Unconsolidatable), BuildHasherDefault<IdHasher>>,
 }
 
 impl SingleNodeVerdicts {
@@ -180,6 +183,26 @@ mod tests {
         verdicts.start_pass(None);
         assert!(!verdicts.active());
         assert_eq!(verdicts.get(world.cluster.node(node).unwrap()), None);
+    }
+
+    #[test]
+    fn clear_drops_verdicts() {
+        let (world, node) = world_with_node();
+        let node = world.cluster.node(node).unwrap();
+        let mut verdicts = SingleNodeVerdicts::default();
+        verdicts.start_pass(Some(inputs(node.id, 1000)));
+        verdicts.insert(node, &Unconsolidatable::NotCheaper);
+
+        verdicts.clear();
+
+        assert!(!verdicts.active());
+        assert_eq!(verdicts.get(node), None);
+        // A verdict stored after the drop is kept.
+        verdicts.insert(node, &Unconsolidatable::NeedsManyNodes(2));
+        assert_eq!(
+            verdicts.get(node),
+            Some(&Unconsolidatable::NeedsManyNodes(2))
+        );
     }
 
     #[test]
