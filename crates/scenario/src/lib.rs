@@ -29,6 +29,7 @@ pub mod schema;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use autoscale_sim_kube::string_value;
 use autoscale_sim_sim::{PolicySpec, SimConfig};
 
 pub use build::DEFAULT_START;
@@ -326,7 +327,7 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     let quote_fix;
     let fix = if let Some((line, column)) = open_quote {
         &format!("close the quote at line {line}, column {column}")
-    } else if message.starts_with(schema::NOT_A_STRING) {
+    } else if message.contains(string_value::NOT_A_STRING_MARK) {
         quote_fix = match value.as_deref() {
             Some(value) => format!("quote it: \"{value}\""),
             None => "quote the value, such as \"true\"".to_string(),
