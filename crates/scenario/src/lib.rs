@@ -25,6 +25,7 @@ mod error;
 pub mod flags;
 pub mod prices;
 pub mod schema;
+mod whole_number;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -333,6 +334,14 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
             None => "quote the value, such as \"true\"".to_string(),
         };
         &quote_fix
+    } else if message.starts_with(whole_number::QUOTED_INTEGER) {
+        quote_fix = match value.as_deref() {
+            Some(value) => format!("remove the quotes: {value}"),
+            None => "remove the quotes around the number".to_string(),
+        };
+        &quote_fix
+    } else if message == whole_number::NOT_WHOLE_SECONDS {
+        "write the seconds as a whole number without a unit, such as 60"
     } else if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
     } else if message.contains("appears twice in the same mapping") {

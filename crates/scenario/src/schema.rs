@@ -520,7 +520,7 @@ pub struct HpaBehaviorYaml {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaScalingRulesYaml {
     /// Stabilization window in whole seconds, 0 to 3600.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_seconds")]
     pub stabilization_window_seconds: Option<Spanned<i64>>,
     /// `Max`, `Min` or `Disabled`.
     #[serde(default)]
@@ -538,8 +538,10 @@ pub struct HpaScalingPolicyYaml {
     #[serde(rename = "type")]
     pub kind: Spanned<String>,
     /// Pods, or percent of the count at the start of the period; at least 1.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub value: Spanned<i64>,
     /// Length of the period in whole seconds, 1 to 1800.
+    #[serde(deserialize_with = "crate::whole_number::seconds")]
     pub period_seconds: Spanned<i64>,
 }
 
