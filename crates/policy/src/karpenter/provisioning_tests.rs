@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
 use autoscale_sim_kube::{
-    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeSelectorTerm,
+    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeId, NodeSelectorTerm,
     PodAffinityTerm, PodSpec, PreferredNodeTerm, Taint, TaintEffect, TopologySpreadConstraint,
     WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
 
 use super::tests::{capacity_types, fixed_spot_prices, karpenter, launched_types, pool, provision};
 use super::{Karpenter, KarpenterConfig, MinValuesPolicy, NodePool, PreferencePolicy};
-use crate::api::PolicyEvent;
+use crate::api::{Action, PolicyEvent};
 use crate::requirements::{Operator, Requirement};
 use crate::testing::{
     TestWorld, fake_catalog, fake_type_name, instance_type, launches, pod_spec, secs, untimed,
@@ -521,6 +521,45 @@ fn initialized_node_tried_first() {
     );
     assert_eq!(policy.nominated_until[&initialized], secs(21));
     assert!(!policy.nominated_until.contains_key(&in_flight));
+}
+
+#[test]
+fn node_level_blocks_noted_once() {
+    // A provisioning pass nominates the initialized node for the pod, so the disruption passes
+    // from 10 s on skip it, as they skip the in-flight node. Over a minute of passes, each node
+    // gets one note.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    world.send(&mut policy, PolicyEvent::Start);
+    let pending = unschedulable_pod(&mut world, &pod_spec(1000, GIB));
+    let room = Resources::new(4000, 8 * GIB, 10);
+    let in_flight = world.add_launching_node("default", &fake_type_name(4, 8), room);
+    let initialized = world.add_ready_node("default", &fake_type_name(4, 8), room);
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    let blocked: Vec<(Option<NodeId>, &str)> = untimed(&log)
+        .filter_map(|action| match action {
+            Action::Note {
+                node,
+                action,
+                detail,
+                ..
+            } if action == "disruption-blocked" => Some((*node, detail.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            (Some(in_flight), "the node is not initialized yet"),
+            (
+                Some(initialized),
+                "a provisioning pass nominated the node for pending pods, which it keeps for them"
+            ),
+        ]
+    );
 }
 
 #[test]
