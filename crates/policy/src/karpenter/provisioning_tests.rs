@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
 use autoscale_sim_kube::{
-    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeId, NodeSelectorTerm,
+    LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeSelectorTerm,
     PodAffinityTerm, PodSpec, PreferredNodeTerm, Taint, TaintEffect, TopologySpreadConstraint,
     WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
 
 use super::tests::{capacity_types, fixed_spot_prices, karpenter, launched_types, pool, provision};
 use super::{Karpenter, KarpenterConfig, MinValuesPolicy, NodePool, PreferencePolicy};
-use crate::api::{Action, PolicyEvent};
+use crate::api::PolicyEvent;
 use crate::requirements::{Operator, Requirement};
 use crate::testing::{
     TestWorld, fake_catalog, fake_type_name, instance_type, launches, pod_spec, secs, untimed,
@@ -539,9 +539,9 @@ fn node_level_blocks_noted_once() {
 
     let log = world.advance_to(&mut policy, secs(60));
 
-    let blocked: Vec<(Option<NodeId>, &str)> = untimed(&log)
+    let blocked: Vec<(Option<autoscale_sim_kube::NodeId>, &str)> = untimed(&log)
         .filter_map(|action| match action {
-            Action::Note {
+            crate::api::Action::Note {
                 node,
                 action,
                 detail,
