@@ -1,6 +1,7 @@
 //! Bad input through the `autoscale-sim` binary, one table row per kind. The rows cover binary
 //! and oversized files, a YAML bomb, NaN, infinite and negative numbers, bad trace timestamps, a
-//! trace shorter than the run, unknown names, zero and absurd limits, and an unwritable `--out`.
+//! trace shorter than the run, unknown names, zero and absurd limits, an unquoted number where a
+//! string is declared, and an unwritable `--out`.
 //! Each is rejected with exit code 2 and nothing written, with a message that names the file,
 //! position, field and value where they apply. A pod larger than every instance type is only a
 //! warning, and the run finishes with the pods unplaced.
@@ -154,6 +155,15 @@ fn overlong_name() -> &'static str {
 
 fn cases() -> Vec<Case> {
     vec![
+        small_web_case(
+            "unquoted NodePool requirement value",
+            "{key: kubernetes.io/arch, operator: In, values: [amd64]}",
+            "{key: karpenter.k8s.aws/instance-generation, operator: Gt, values: [4]}",
+            vec![
+                "scenario.yaml:47:89: field policies[1].karpenter.nodePools[0].spec.template.spec.requirements[1].values[0], value \"4\": selector and requirement values are strings, but YAML reads this one as a number",
+                "fix: quote it: \"4\"",
+            ],
+        ),
         small_web_case(
             "budget duration in seconds",
             "consolidateAfter: 30s}",
@@ -542,7 +552,7 @@ fn cases() -> Vec<Case> {
             "name: small-web\n",
             "name: \"small-web\n",
             vec![
-                "scenario.yaml:30:16: field policies[0].clusterAutoscaler.flags, value \"--scale-down-unneeded-time=10m\": invalid trailing content after double-quoted scalar; the quote at line 1, column 7 is not closed on its line, which is a likely cause",
+                "scenario.yaml:30:16: field policies[0].clusterAutoscaler.flags[0], value \"--scale-down-unneeded-time=10m\": invalid trailing content after double-quoted scalar; the quote at line 1, column 7 is not closed on its line, which is a likely cause",
                 "fix: close the quote at line 1, column 7",
             ],
         ),

@@ -38,7 +38,7 @@ const REPORT_FIELDS: [&str; 20] = [
 
 /// The actions a decision log line may carry: node actions, then notes, which record a
 /// decision without acting on a node.
-const DECISION_ACTIONS: [&str; 11] = [
+const DECISION_ACTIONS: [&str; 12] = [
     "launch",
     "ready",
     "cordon",
@@ -50,10 +50,11 @@ const DECISION_ACTIONS: [&str; 11] = [
     "unneeded",
     "backoff",
     "unconsolidatable",
+    "disruption-blocked",
 ];
 
-/// Notes that may name no node (a node group's backoff).
-const NODELESS_NOTES: [&str; 1] = ["backoff"];
+/// Notes that may name no node (a node group's backoff, a NodePool's blocking budget).
+const NODELESS_NOTES: [&str; 2] = ["backoff", "disruption-blocked"];
 
 /// Output of `compare SMALL_WEB --format json --out DIR`: standard output and the folder.
 struct SmallWebRun {

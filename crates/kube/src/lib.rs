@@ -50,6 +50,7 @@ pub mod preemption;
 pub mod quantity;
 mod scheduler;
 mod selector;
+pub mod string_value;
 
 pub use cluster::{Cluster, NewNode, QueueCursor};
 pub use constraints::*;

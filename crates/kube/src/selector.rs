@@ -32,7 +32,7 @@ pub struct Requirement {
     /// Operator.
     pub operator: Operator,
     /// Values; one integer for `Gt` and `Lt`, none for `Exists` and `DoesNotExist`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::string_value::selector_values")]
     pub values: Vec<String>,
     /// Karpenter's `minValues`: how many distinct values a launch must keep to choose from.
     /// Only the Karpenter policy enforces it, on NodePool requirements.
@@ -99,7 +99,7 @@ pub fn all_match(requirements: &[Requirement], labels: &BTreeMap<String, String>
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     /// Labels that must be present with these values.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::string_value::selector_map")]
     pub match_labels: BTreeMap<String, String>,
     /// Further requirements (`In`, `NotIn`, `Exists`, `DoesNotExist`).
     #[serde(default)]

@@ -2654,7 +2654,11 @@ fn validate_min_values(
 }
 
 /// Parses a budget's `nodes`: a whole number or a percentage up to 100%.
-fn parse_budget_nodes(nodes: &Spanned<Scalar>, ctx: &Ctx<'_>, at: &str) -> Result<BudgetNodes> {
+fn parse_budget_nodes(
+    nodes: &Spanned<BudgetNodesText>,
+    ctx: &Ctx<'_>,
+    at: &str,
+) -> Result<BudgetNodes> {
     let text = nodes.value.0.trim();
     let parsed = match text.strip_suffix('%') {
         Some(p) => p
@@ -2677,7 +2681,7 @@ fn parse_budget_nodes(nodes: &Spanned<Scalar>, ctx: &Ctx<'_>, at: &str) -> Resul
         } else {
             (
                 "not a node count or a percentage",
-                "write a whole number such as 2, or a percentage such as 10%",
+                "write a whole number such as \"2\", or a percentage such as \"10%\"",
             )
         };
         ctx.error(

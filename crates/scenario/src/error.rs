@@ -160,8 +160,9 @@ fn flow_collection(text: &str) -> Option<String> {
 
 /// Returns the path steps that the flow collections open on `line` before `column` (1-based)
 /// add to the block path of [`path_at`], such as `.requests` at `cpu` in
-/// `resources: {requests: {cpu: 1}}`. The outermost collection belongs to the line's block key,
-/// which the block path already ends with. Collections opened on earlier lines are not followed.
+/// `resources: {requests: {cpu: 1}}` or `[1]` at `1` in `values: [a, 1]`. The outermost
+/// collection belongs to the line's block key, which the block path already ends with.
+/// Collections opened on earlier lines are not followed.
 pub(crate) fn flow_path_at(text: &str, line: u64, column: u64) -> String {
     /// An open flow collection: the last key seen in a mapping, or the item index in a list.
     enum Open {
@@ -213,6 +214,11 @@ pub(crate) fn flow_path_at(text: &str, line: u64, column: u64) -> String {
             }
             (None, c) => token.push(c),
         }
+    }
+    // A position at an item of a flow list, such as `1` in `values: [a, 1]`, gets the item's
+    // index.
+    if let Some(Open::List(index)) = open.last() {
+        steps.push(format!("[{index}]"));
     }
     steps.concat()
 }

@@ -25,10 +25,12 @@ mod error;
 pub mod flags;
 pub mod prices;
 pub mod schema;
+mod whole_number;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use autoscale_sim_kube::string_value;
 use autoscale_sim_sim::{PolicySpec, SimConfig};
 
 pub use build::DEFAULT_START;
@@ -348,12 +350,20 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     let quote_fix;
     let fix = if let Some((line, column)) = open_quote {
         &format!("close the quote at line {line}, column {column}")
-    } else if message.starts_with(schema::NOT_A_STRING) {
+    } else if message.contains(string_value::NOT_A_STRING_MARK) {
         quote_fix = match value.as_deref() {
             Some(value) => format!("quote it: \"{value}\""),
             None => "quote the value, such as \"true\"".to_string(),
         };
         &quote_fix
+    } else if message.starts_with(whole_number::QUOTED_INTEGER) {
+        quote_fix = match value.as_deref() {
+            Some(value) => format!("remove the quotes: {value}"),
+            None => "remove the quotes around the number".to_string(),
+        };
+        &quote_fix
+    } else if message == whole_number::NOT_WHOLE_SECONDS {
+        "write the seconds as a whole number without a unit, such as 60"
     } else if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
     } else if message.contains("appears twice in the same mapping") {

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use autoscale_sim_kube::string_value;
 use autoscale_sim_kube::{
     NodeSelectorTerm, PodAffinityTerm, PreferredNodeTerm, Taint, Toleration,
     TopologySpreadConstraint, WeightedPodAffinityTerm,
@@ -44,51 +45,34 @@ impl<'de> Deserialize<'de> for Scalar {
 }
 
 /// The start of the parser message for a label, annotation or nodeSelector value written as a
-/// YAML boolean or number; [`crate::parse_error`] suggests quoting the value.
+/// YAML boolean or number.
 pub(crate) const NOT_A_STRING: &str = "label, annotation and nodeSelector values are strings";
+
+/// The start of the parser message for a disruption budget's `nodes` written as a YAML number.
+pub(crate) const BUDGET_NODES_NOT_A_STRING: &str =
+    "a disruption budget's nodes is a string, such as \"10%\" or \"5\"";
 
 /// A label, annotation or nodeSelector value. Kubernetes declares these maps
 /// `map[string]string`, so its API rejects a value that YAML reads as a boolean or a number,
 /// such as `true`, `yes` or `1`, until it is quoted. A null or empty value (`key:`) is an empty
-/// string, which is what Go's `encoding/json` stores for a JSON null in such a map.
+/// string.
 struct StringValue(String);
 
 impl<'de> Deserialize<'de> for StringValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl Visitor {
-            fn reject<E: serde::de::Error>(found: &str) -> Result<StringValue, E> {
-                Err(E::custom(format!(
-                    "{NOT_A_STRING}, but YAML reads this one as {found}"
-                )))
-            }
-        }
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = StringValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StringValue, E> {
-                Ok(StringValue(v.to_string()))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<StringValue, E> {
-                Ok(StringValue(String::new()))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<StringValue, E> {
-                Self::reject("a boolean")
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<StringValue, E> {
-                Self::reject("a number")
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<StringValue, E> {
-                Self::reject("a number")
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<StringValue, E> {
-                Self::reject("a number")
-            }
-        }
-        // Only `deserialize_any` distinguishes a plain `true` or `1` from a quoted one.
-        deserializer.deserialize_any(Visitor)
+        string_value::deserialize(deserializer, NOT_A_STRING).map(StringValue)
+    }
+}
+
+/// A disruption budget's `nodes`: a count or a percentage, which Karpenter's v1 NodePool CRD
+/// declares as a string (pattern `^((100|[0-9]{1,2})%|[0-9]+)$`, `pkg/apis/v1/nodepool.go` at
+/// v1.14.1), so that `nodes: 5` needs quotes.
+#[derive(Debug)]
+pub struct BudgetNodesText(pub String);
+
+impl<'de> Deserialize<'de> for BudgetNodesText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        string_value::deserialize(deserializer, BUDGET_NODES_NOT_A_STRING).map(BudgetNodesText)
     }
 }
 
@@ -536,7 +520,7 @@ pub struct HpaBehaviorYaml {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaScalingRulesYaml {
     /// Stabilization window in whole seconds, 0 to 3600.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_seconds")]
     pub stabilization_window_seconds: Option<Spanned<i64>>,
     /// `Max`, `Min` or `Disabled`.
     #[serde(default)]
@@ -554,8 +538,10 @@ pub struct HpaScalingPolicyYaml {
     #[serde(rename = "type")]
     pub kind: Spanned<String>,
     /// Pods, or percent of the count at the start of the period; at least 1.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub value: Spanned<i64>,
     /// Length of the period in whole seconds, 1 to 1800.
+    #[serde(deserialize_with = "crate::whole_number::seconds")]
     pub period_seconds: Spanned<i64>,
 }
 
@@ -1191,8 +1177,8 @@ pub struct RequirementYaml {
     pub key: Spanned<String>,
     /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
     pub operator: Spanned<String>,
-    /// Values.
-    #[serde(default)]
+    /// Values, each a string as in Karpenter's CRD, such as `["4"]`.
+    #[serde(default, deserialize_with = "string_value::selector_values")]
     pub values: Vec<String>,
     /// Distinct values of the key a NodeClaim's instance types must keep, 1 to 50.
     #[serde(default)]
@@ -1219,8 +1205,8 @@ pub struct DisruptionYaml {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BudgetYaml {
-    /// Nodes that may be disrupted at once: a count or a percentage.
-    pub nodes: Spanned<Scalar>,
+    /// Nodes that may be disrupted at once: a count or a percentage, as a string.
+    pub nodes: Spanned<BudgetNodesText>,
     /// Disruption reasons the budget applies to (`Underutilized`, `Empty`, `Drifted`); all
     /// when left out.
     #[serde(default)]
@@ -1268,6 +1254,15 @@ mod tests {
         )
     }
 
+    /// Checks that `error` names `field` and `value`, has `message` and suggests quoting.
+    fn assert_quote_error(error: &ScenarioError, field: &str, value: &str, message: &str) {
+        assert_eq!(error.field.as_deref(), Some(field), "{error}");
+        assert_eq!(error.value.as_deref(), Some(value), "{error}");
+        assert_eq!(error.message, message, "{error}");
+        assert_eq!(error.fix, Some(format!("quote it: \"{value}\"")), "{error}");
+        assert!(error.line.is_some(), "{error}");
+    }
+
     fn error(yaml: &str) -> ScenarioError {
         match load_str(yaml, Path::new("strings.yaml"), &Overrides::default()) {
             Ok(_) => panic!("the scenario loads, but it should be rejected:\n{yaml}"),
@@ -1311,17 +1306,10 @@ mod tests {
         for (metadata, node_selector, field, value, found) in cases {
             let error = error(&scenario(metadata, node_selector));
 
-            assert_eq!(error.field.as_deref(), Some(field), "{error}");
-            assert_eq!(error.value.as_deref(), Some(value), "{error}");
-            assert_eq!(
-                error.message,
-                format!(
-                    "label, annotation and nodeSelector values are strings, but YAML reads this one as {found}"
-                ),
-                "{error}"
+            let message = format!(
+                "label, annotation and nodeSelector values are strings, but YAML reads this one as {found}"
             );
-            assert_eq!(error.fix, Some(format!("quote it: \"{value}\"")), "{error}");
-            assert!(error.line.is_some(), "{error}");
+            assert_quote_error(&error, field, value, &message);
         }
     }
 
@@ -1338,5 +1326,200 @@ mod tests {
         let spec = &scenario.config.deployments[0].spec;
         assert_eq!(spec.labels["tier"], "1");
         assert_eq!(spec.node_selector["example.com/gpu"], "yes");
+    }
+
+    /// Builds a scenario with a PodDisruptionBudget selecting `pdb_selector`, a Deployment whose
+    /// pod spec contains `pod_spec` (block lines indented by eight spaces), and a Karpenter
+    /// NodePool with the requirement `requirement` and the disruption budget `budget` (flow
+    /// mappings).
+    fn selector_scenario(
+        pdb_selector: &str,
+        pod_spec: &str,
+        requirement: &str,
+        budget: &str,
+    ) -> String {
+        format!(
+            "name: selectors
+seed: 1
+duration: 1h
+workloads:
+  - kind: Deployment
+    metadata: {{name: web}}
+    replicas: 2
+    template:
+      metadata: {{labels: {{app: web, tier: \"1\"}}}}
+      spec:
+{pod_spec}
+        containers: [{{resources: {{requests: {{cpu: 100m}}}}}}]
+  - kind: PodDisruptionBudget
+    metadata: {{name: web}}
+    spec:
+      selector: {pdb_selector}
+      maxUnavailable: 1
+policies:
+  - name: karpenter
+    karpenter:
+      nodePools:
+        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {{name: default}}
+          spec:
+            template:
+              spec:
+                requirements:
+                  - {requirement}
+            disruption:
+              budgets:
+                - {budget}
+"
+        )
+    }
+
+    const PDB_SELECTOR: &str = "{matchLabels: {app: web}}";
+    const POD_SPEC: &str = "        nodeSelector: {kubernetes.io/os: linux}";
+    const REQUIREMENT: &str =
+        "{key: karpenter.k8s.aws/instance-generation, operator: Gt, values: [\"4\"]}";
+    const BUDGET: &str = "{nodes: \"10%\"}";
+
+    #[test]
+    fn unquoted_selector_values_rejected() {
+        let affinity = |kind: &str, selector: &str| {
+            format!(
+                "        affinity:\n          {kind}:\n            requiredDuringSchedulingIgnoredDuringExecution:\n              - topologyKey: kubernetes.io/hostname\n                labelSelector: {selector}"
+            )
+        };
+        let node_affinity = "        affinity:\n          nodeAffinity:\n            requiredDuringSchedulingIgnoredDuringExecution:\n              nodeSelectorTerms:\n                - matchExpressions:\n                    - key: example.com/generation\n                      operator: In\n                      values:\n                        - \"5\"\n                        - 6";
+        let spread = "        topologySpreadConstraints:\n          - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, labelSelector: {matchLabels: {tier: 1}}}";
+        let pod_affinity = affinity("podAffinity", "{matchLabels: {canary: true}}");
+        let anti_affinity = affinity(
+            "podAntiAffinity",
+            "{matchExpressions: [{key: tier, operator: NotIn, values: [2, \"3\"]}]}",
+        );
+        let workload = "workloads[0].template.spec";
+        let pool = "policies[0].karpenter.nodePools[0].spec";
+        // (PDB selector, pod spec, requirement, budget, field, value, what YAML reads)
+        let cases = [
+            (
+                "{matchLabels: {app: web, tier: 1}}",
+                POD_SPEC,
+                REQUIREMENT,
+                BUDGET,
+                "workloads[1].spec.selector.matchLabels.tier".to_string(),
+                "1",
+                "a number",
+            ),
+            (
+                "{matchExpressions: [{key: tier, operator: In, values: [\"1\", yes]}]}",
+                POD_SPEC,
+                REQUIREMENT,
+                BUDGET,
+                "workloads[1].spec.selector.matchExpressions[0].values[1]".to_string(),
+                "yes",
+                "a boolean",
+            ),
+            (
+                PDB_SELECTOR,
+                spread,
+                REQUIREMENT,
+                BUDGET,
+                format!("{workload}.topologySpreadConstraints[0].labelSelector.matchLabels.tier"),
+                "1",
+                "a number",
+            ),
+            (
+                PDB_SELECTOR,
+                &pod_affinity,
+                REQUIREMENT,
+                BUDGET,
+                format!(
+                    "{workload}.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels.canary"
+                ),
+                "true",
+                "a boolean",
+            ),
+            (
+                PDB_SELECTOR,
+                &anti_affinity,
+                REQUIREMENT,
+                BUDGET,
+                format!(
+                    "{workload}.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values[0]"
+                ),
+                "2",
+                "a number",
+            ),
+            (
+                PDB_SELECTOR,
+                node_affinity,
+                REQUIREMENT,
+                BUDGET,
+                format!(
+                    "{workload}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[1]"
+                ),
+                "6",
+                "a number",
+            ),
+            (
+                PDB_SELECTOR,
+                POD_SPEC,
+                "{key: karpenter.k8s.aws/instance-generation, operator: Gt, values: [4]}",
+                BUDGET,
+                format!("{pool}.template.spec.requirements[0].values[0]"),
+                "4",
+                "a number",
+            ),
+        ];
+        for (pdb_selector, pod_spec, requirement, budget, field, value, found) in cases {
+            let error = error(&selector_scenario(
+                pdb_selector,
+                pod_spec,
+                requirement,
+                budget,
+            ));
+
+            let message = format!(
+                "selector and requirement values are strings, but YAML reads this one as {found}"
+            );
+            assert_quote_error(&error, &field, value, &message);
+        }
+    }
+
+    #[test]
+    fn unquoted_budget_nodes_rejected() {
+        for value in ["5", "0"] {
+            let budget = format!("{{nodes: {value}}}");
+            let yaml = selector_scenario(PDB_SELECTOR, POD_SPEC, REQUIREMENT, &budget);
+
+            let error = error(&yaml);
+
+            assert_quote_error(
+                &error,
+                "policies[0].karpenter.nodePools[0].spec.disruption.budgets[0].nodes",
+                value,
+                "a disruption budget's nodes is a string, such as \"10%\" or \"5\", but YAML reads this one as a number",
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_selector_values_load() {
+        let pod_spec = "        topologySpreadConstraints:\n          - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, labelSelector: {matchLabels: {tier: \"1\"}}}\n        affinity:\n          podAntiAffinity:\n            requiredDuringSchedulingIgnoredDuringExecution:\n              - topologyKey: kubernetes.io/hostname\n                labelSelector: {matchExpressions: [{key: tier, operator: In, values: [\"1\", \"true\"]}]}";
+        let yaml = selector_scenario(
+            "{matchLabels: {app: web, tier: \"1\"}}",
+            pod_spec,
+            REQUIREMENT,
+            "{nodes: \"3\"}",
+        );
+
+        let scenario = load_str(&yaml, Path::new("strings.yaml"), &Overrides::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let pdb = &scenario.config.pdbs[0];
+        assert_eq!(pdb.selector.match_labels["tier"], "1");
+        let spec = &scenario.config.deployments[0].spec;
+        let spread = &spec.topology_spread[0];
+        assert_eq!(spread.label_selector.match_labels["tier"], "1");
+        let anti = &spec.pod_anti_affinity.required[0].label_selector;
+        assert_eq!(anti.match_expressions[0].values, ["1", "true"]);
     }
 }

@@ -198,6 +198,79 @@ fn bad_behavior_values_are_rejected() {
 }
 
 #[test]
+fn behavior_integers_need_plain_numbers() {
+    // (case, extra HPA fields, field path and value, message, fix)
+    let quoted = "the number is quoted, so YAML reads it as a string, but Kubernetes declares this field an integer";
+    let seconds = "expected a whole number of seconds";
+    let seconds_fix = "fix: write the seconds as a whole number without a unit, such as 60";
+    let cases = [
+        (
+            "quoted-window",
+            ", behavior: {scaleDown: {stabilizationWindowSeconds: \"60\"}}",
+            "field workloads[0].hpa.behavior.scaleDown.stabilizationWindowSeconds, value \"60\"",
+            quoted,
+            "fix: remove the quotes: 60",
+        ),
+        (
+            "quoted-value",
+            ", behavior: {scaleUp: {policies: [{type: Pods, value: '4', periodSeconds: 15}]}}",
+            "field workloads[0].hpa.behavior.scaleUp.policies[0].value, value \"4\"",
+            quoted,
+            "fix: remove the quotes: 4",
+        ),
+        (
+            "quoted-period",
+            ", behavior: {scaleUp: {policies: [{type: Pods, value: 4, periodSeconds: \"15\"}]}}",
+            "field workloads[0].hpa.behavior.scaleUp.policies[0].periodSeconds, value \"15\"",
+            quoted,
+            "fix: remove the quotes: 15",
+        ),
+        (
+            "window-unit",
+            ", behavior: {scaleDown: {stabilizationWindowSeconds: 60s}}",
+            "field workloads[0].hpa.behavior.scaleDown.stabilizationWindowSeconds, value \"60s\"",
+            seconds,
+            seconds_fix,
+        ),
+        (
+            "period-unit",
+            ", behavior: {scaleDown: {policies: [{type: Percent, value: 10, periodSeconds: 1m}]}}",
+            "field workloads[0].hpa.behavior.scaleDown.policies[0].periodSeconds, value \"1m\"",
+            seconds,
+            seconds_fix,
+        ),
+        (
+            "window-fraction",
+            ", behavior: {scaleUp: {stabilizationWindowSeconds: 1.5}}",
+            "field workloads[0].hpa.behavior.scaleUp.stabilizationWindowSeconds, value \"1.5\"",
+            seconds,
+            seconds_fix,
+        ),
+    ];
+    for (case, hpa, field, message, fix) in cases {
+        let error = error(case, hpa);
+
+        assert!(
+            error.contains(&format!("{field}: {message}")),
+            "{case}: {error}"
+        );
+        assert!(error.contains(fix), "{case}: {error}");
+        assert!(error.contains("scenario.yaml:10:"), "{case}: {error}");
+    }
+}
+
+#[test]
+fn null_window_keeps_default() {
+    let scenario = load_case(
+        "null-window",
+        ", behavior: {scaleDown: {stabilizationWindowSeconds: ~}}",
+    );
+
+    let (_, scale_down) = rules(&scenario);
+    assert_eq!(scale_down.stabilization_window, SimDuration::from_secs(300));
+}
+
+#[test]
 fn unknown_behavior_field_is_named() {
     let message = load_str(
         &fs::read_to_string(write_scenario("unknown", ""))

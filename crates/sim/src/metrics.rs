@@ -355,6 +355,7 @@ impl Metrics {
             pod_pending_p99_seconds: percentile(&waits, 99) as f64 / 1000.0,
             pod_pending_max_seconds: max_wait as f64 / 1000.0,
             pods_created: cluster.pods_created(),
+            pods_bound: waits.len() as u64,
             pods_pending_at_end: cluster.pending_count() as u64,
             pods_pending_over_an_hour_at_end: cluster
                 .pending_pods()

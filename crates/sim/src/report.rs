@@ -45,6 +45,9 @@ pub struct RunReport {
     pub pod_pending_max_seconds: f64,
     /// Pods created.
     pub pods_created: u64,
+    /// Pods bound to a node: those whose pending times the `pod_pending_*` percentiles are
+    /// taken from. When it is 0, the percentiles have no value and are written as 0.
+    pub pods_bound: u64,
     /// Pods still Pending when the run ended.
     pub pods_pending_at_end: u64,
     /// Pods still Pending when the run ended that had waited for over an hour: usually pods no

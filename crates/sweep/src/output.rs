@@ -724,6 +724,28 @@ mod tests {
         .to_string()
     }
 
+    /// Returns a line of `results.jsonl` like [`line`], with the run's p95 pending time and
+    /// count of bound pods.
+    fn pending_line(
+        manifest: &Manifest,
+        point: usize,
+        policy: &str,
+        p95: f64,
+        bound: u64,
+    ) -> String {
+        let mut fields: Value = serde_json::from_str(&line(manifest, point, policy, 1.0)).unwrap();
+        fields["pod_pending_p95_seconds"] = json!(p95);
+        fields["pods_bound"] = json!(bound);
+        fields.to_string()
+    }
+
+    /// Returns the SVG attribute that fills an element with policy `index`'s colour.
+    fn policy_fill(index: usize) -> String {
+        let plotters::style::RGBColor(red, green, blue) =
+            autoscale_sim_report::plots::policy_colour(index);
+        format!("fill=\"#{red:02X}{green:02X}{blue:02X}\"")
+    }
+
     /// Returns the `stats.csv` or `paired.csv` row whose cells start with `prefix` and whose
     /// metric is the cost, as cells.
     fn row<'a>(csv: &'a str, prefix: &str) -> Vec<&'a str> {
@@ -835,6 +857,37 @@ mod tests {
         assert_eq!(outputs.files["results.csv"].lines().count(), 1);
         assert!(outputs.files.contains_key("cost-vs-p95-pending.svg"));
         assert!(outputs.files.contains_key("peak-vs-total_cost_usd.svg"));
+    }
+
+    #[test]
+    fn cost_plot_skips_unbound_configuration() {
+        let manifest = manifest();
+        // Points 0 to 2 are configuration peak=100, points 3 to 5 peak=200. Policy a binds pods
+        // everywhere, b only in peak=100.
+        let mut lines = Vec::new();
+        for point in 0..6 {
+            lines.push(pending_line(&manifest, point, "a", 30.0, 10));
+            let (p95, bound) = if point < 3 { (40.0, 10) } else { (0.0, 0) };
+            lines.push(pending_line(&manifest, point, "b", p95, bound));
+        }
+
+        let outputs = render(&manifest.to_text(), &lines).unwrap();
+
+        let svg = &outputs.files["cost-vs-p95-pending.svg"];
+        let circles = |index: usize| {
+            let fill = policy_fill(index);
+            svg.lines()
+                .filter(|l| l.starts_with("<circle ") && l.contains(&fill))
+                .count()
+        };
+        // One legend mark and one point per drawn configuration.
+        assert_eq!(circles(0), 3, "{svg}");
+        assert_eq!(circles(1), 2, "{svg}");
+        assert!(
+            svg.contains("b: 1 configuration with no pod bound, not drawn"),
+            "{svg}"
+        );
+        assert!(!svg.contains("a: "), "{svg}");
     }
 
     #[test]

@@ -58,6 +58,8 @@ struct Summary {
     label: String,
     x: Estimate,
     y: Estimate,
+    /// Whether no run of the configuration bound a pod, so that it has no p95.
+    none_bound: bool,
 }
 
 /// Draws every plot of a sweep.
@@ -90,12 +92,31 @@ pub(crate) fn sweep_plots(
     Ok(plots)
 }
 
-/// Returns the estimate of `metric` over a group's runs.
+/// Report fields that are percentiles over the bound pods' pending times. A run that bound no
+/// pod has no value for them, although its report has 0.
+const PENDING_PERCENTILES: [&str; 3] = [
+    "pod_pending_p50_seconds",
+    "pod_pending_p95_seconds",
+    "pod_pending_p99_seconds",
+];
+
+/// Checks whether the run of `row` bound no pod. A row without `pods_bound` counts as one that
+/// bound pods.
+fn none_bound(row: &Row) -> bool {
+    row.number("pods_bound") == Some(0.0)
+}
+
+/// Returns the estimate of `metric` over a group's runs. A pending-time percentile leaves out
+/// the runs that bound no pod, so a group in which no run bound a pod has a NaN mean and no
+/// point in the plots.
 fn estimate(rows: &[Row], group: &Group, metric: &str) -> Estimate {
+    let percentile = PENDING_PERCENTILES.contains(&metric);
     let values: Vec<f64> = group
         .runs
         .iter()
-        .filter_map(|&(_, row)| rows[row].number(metric))
+        .map(|&(_, row)| &rows[row])
+        .filter(|row| !(percentile && none_bound(row)))
+        .filter_map(|row| row.number(metric))
         .collect();
     Estimate::of(&values)
 }
@@ -109,7 +130,10 @@ fn policy_index(manifest: &Manifest, policy: &str) -> usize {
 }
 
 /// Draws one point per configuration and policy at its mean cost and mean p95 pending time,
-/// with error bars both ways.
+/// with error bars both ways. The cost is the mean over every run of the configuration, the
+/// p95 the mean over the runs that bound a pod. A configuration in which no run bound a pod gets
+/// no point, because one at 0 would sit in the corner that reads best, and its policy's legend
+/// entry counts it as not drawn.
 fn cost_against_pending(
     manifest: &Manifest,
     rows: &[Row],
@@ -127,11 +151,12 @@ fn cost_against_pending(
                 .join(", "),
             x: estimate(rows, g, "total_cost_usd"),
             y: estimate(rows, g, "pod_pending_p95_seconds"),
+            none_bound: g.runs.iter().all(|&(_, row)| none_bound(&rows[row])),
         })
         .collect();
     let x_range = padded_range(summaries.iter().flat_map(|s| interval(&s.x)));
     let y_range = padded_range(summaries.iter().flat_map(|s| interval(&s.y)));
-    let legend = policy_legend(manifest, groups);
+    let legend = policy_legend(manifest, groups, &summaries);
     let seeds = manifest.seeds.len();
 
     render("cost against pending time", |root| {
@@ -332,14 +357,30 @@ fn line_colour(lines: &[Line], index: usize) -> RGBAColor {
     policy_colour(policy).mix(1.0 / (1.0 + 0.6 * rank as f64))
 }
 
-/// Returns the legend of the policies that have results, in scenario order.
-fn policy_legend(manifest: &Manifest, groups: &[Group]) -> Vec<(String, RGBAColor)> {
+/// Returns the legend of the policies that have results, in scenario order. The entry of a
+/// policy with configurations that bound no pod in any run counts them as not drawn.
+fn policy_legend(
+    manifest: &Manifest,
+    groups: &[Group],
+    summaries: &[Summary],
+) -> Vec<(String, RGBAColor)> {
     manifest
         .policies
         .iter()
         .enumerate()
         .filter(|(_, p)| groups.iter().any(|g| &g.policy == *p))
-        .map(|(i, p)| (p.clone(), policy_colour(i).to_rgba()))
+        .map(|(i, p)| {
+            let unbound = summaries
+                .iter()
+                .filter(|s| s.policy == i && s.none_bound)
+                .count();
+            let label = match unbound {
+                0 => p.clone(),
+                1 => format!("{p}: 1 configuration with no pod bound, not drawn"),
+                n => format!("{p}: {n} configurations with no pod bound, not drawn"),
+            };
+            (label, policy_colour(i).to_rgba())
+        })
         .collect()
 }
 
@@ -470,6 +511,8 @@ fn render(plot: &str, draw: impl FnOnce(&Canvas<'_>) -> DrawResult) -> Result<St
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     #[test]
@@ -478,6 +521,58 @@ mod tests {
         assert_eq!(axis_number(&2.5), "2.5");
         assert_eq!(axis_number(&0.125), "0.125");
         assert_eq!(axis_number(&-0.0001), "-0");
+    }
+
+    /// Returns a row of `policy` with `fields`, and a group of every row.
+    fn rows_and_group(policy: &str, fields: &[Value]) -> (Vec<Row>, Group) {
+        let rows: Vec<Row> = fields
+            .iter()
+            .enumerate()
+            .map(|(point, fields)| Row {
+                line: fields.to_string(),
+                point,
+                policy: policy.into(),
+                fields: fields.as_object().unwrap().clone(),
+            })
+            .collect();
+        let group = Group {
+            config_id: "c0".into(),
+            policy: policy.into(),
+            parameters: Vec::new(),
+            runs: (0..rows.len()).map(|row| (row as u64 + 1, row)).collect(),
+        };
+        (rows, group)
+    }
+
+    #[test]
+    fn percentiles_skip_unbound_runs() {
+        let (rows, group) = rows_and_group(
+            "b",
+            &[
+                json!({"pod_pending_p95_seconds": 20.0, "pods_bound": 4, "total_cost_usd": 1.0}),
+                json!({"pod_pending_p95_seconds": 40.0, "pods_bound": 9, "total_cost_usd": 2.0}),
+                json!({"pod_pending_p95_seconds": 0.0, "pods_bound": 0, "total_cost_usd": 6.0}),
+            ],
+        );
+
+        let p95 = estimate(&rows, &group, "pod_pending_p95_seconds");
+        let cost = estimate(&rows, &group, "total_cost_usd");
+
+        assert_eq!(p95.n, 2);
+        assert_eq!(p95.mean, 30.0);
+        assert_eq!(cost.n, 3);
+        assert_eq!(cost.mean, 3.0);
+    }
+
+    #[test]
+    fn percentiles_of_unbound_group_nan() {
+        let unbound = json!({"pod_pending_p95_seconds": 0.0, "pods_bound": 0});
+        let (rows, group) = rows_and_group("b", &[unbound.clone(), unbound]);
+
+        let p95 = estimate(&rows, &group, "pod_pending_p95_seconds");
+
+        assert_eq!(p95.n, 0);
+        assert!(p95.mean.is_nan());
     }
 
     #[test]

@@ -299,6 +299,9 @@ impl Karpenter {
             let mut blocked = std::mem::take(&mut self.blocked_budgets);
             self.note_blocking_budgets(&mut blocked, view, &facts, &candidates, actions);
             self.blocked_budgets = blocked;
+            let mut blocked_nodes = std::mem::take(&mut self.blocked_nodes);
+            self.note_blocked_nodes(&mut blocked_nodes, view, actions);
+            self.blocked_nodes = blocked_nodes;
             let mut blocking_pods = std::mem::take(&mut self.blocking_pods);
             self.note_blocking_pods(&mut blocking_pods, view, &facts, actions);
             self.blocking_pods = blocking_pods;
@@ -1327,6 +1330,7 @@ impl Karpenter {
         self.nominated_until.remove(&node);
         self.unconsolidatable.remove(&node);
         self.blocking_pods.remove(&node);
+        self.blocked_nodes.remove(&node);
         self.drifted.remove(&node);
         let Some(id) = self.replacements.remove(&node) else {
             return;

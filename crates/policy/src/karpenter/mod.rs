@@ -52,6 +52,7 @@ mod disruption;
 mod drift;
 mod min_values;
 mod multinode;
+mod node_blocks;
 mod offerings;
 mod pending_prefix;
 mod pod_blocks;
@@ -536,6 +537,9 @@ pub struct Karpenter {
     /// The causes noted in the decision log for each node whose pods kept it from being
     /// disrupted.
     blocking_pods: BTreeMap<NodeId, Vec<pod_blocks::PodBlock>>,
+    /// The causes noted in the decision log for each node whose own state kept it from being
+    /// disrupted.
+    blocked_nodes: BTreeMap<NodeId, Vec<node_blocks::NodeBlock>>,
     /// Nodes whose NodeClaim is Drifted, and since when.
     drifted: BTreeMap<NodeId, SimTime>,
     /// Per NodePool name, its template's drift-relevant fields from each time on, in time
@@ -586,6 +590,7 @@ impl Karpenter {
             unconsolidatable: BTreeMap::new(),
             blocked_budgets: BTreeSet::new(),
             blocking_pods: BTreeMap::new(),
+            blocked_nodes: BTreeMap::new(),
             drifted: BTreeMap::new(),
             template_history: BTreeMap::new(),
             expiration_timer: None,

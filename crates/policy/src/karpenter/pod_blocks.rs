@@ -13,6 +13,7 @@ use autoscale_sim_kube::{Node, NodeId, PodId};
 
 use super::Karpenter;
 use super::disruption::PodFacts;
+use super::node_blocks::note_once;
 use crate::api::{Actions, ClusterView};
 
 /// Cause that keeps a node's pods from being evicted.
@@ -51,17 +52,9 @@ impl Karpenter {
             let Some((pod, block)) = blocking_pod(node, view, facts, allowed) else {
                 continue;
             };
-            let causes = noted.entry(node.id).or_default();
-            if causes.contains(&block) {
-                continue;
-            }
-            causes.push(block);
-            actions.note(
-                Some(node.id),
-                "disruption-blocked",
-                "DisruptionBlocked",
-                describe(pod, block, view),
-            );
+            note_once(noted, node.id, block, actions, || {
+                describe(pod, block, view)
+            });
         }
     }
 }

@@ -524,6 +524,45 @@ fn initialized_node_tried_first() {
 }
 
 #[test]
+fn node_level_blocks_noted_once() {
+    // A provisioning pass nominates the initialized node for the pod, so the disruption passes
+    // from 10 s on skip it, as they skip the in-flight node. Over a minute of passes, each node
+    // gets one note.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    world.send(&mut policy, PolicyEvent::Start);
+    let pending = unschedulable_pod(&mut world, &pod_spec(1000, GIB));
+    let room = Resources::new(4000, 8 * GIB, 10);
+    let in_flight = world.add_launching_node("default", &fake_type_name(4, 8), room);
+    let initialized = world.add_ready_node("default", &fake_type_name(4, 8), room);
+    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    let blocked: Vec<(Option<autoscale_sim_kube::NodeId>, &str)> = untimed(&log)
+        .filter_map(|action| match action {
+            crate::api::Action::Note {
+                node,
+                action,
+                detail,
+                ..
+            } if action == "disruption-blocked" => Some((*node, detail.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            (Some(in_flight), "the node is not initialized yet"),
+            (
+                Some(initialized),
+                "a provisioning pass nominated the node for pending pods, which it keeps for them"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn in_flight_node_before_new_claim() {
     // An in-flight node with room takes the pod before any new NodeClaim.
     let mut world = TestWorld::new(fake_catalog(), vec![]);

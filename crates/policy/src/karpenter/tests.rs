@@ -227,6 +227,7 @@ fn uninitialized_destination_blocks() {
     assert_eq!(
         notes(&log),
         [
+            "the node is not initialized yet",
             "Unconsolidatable: node default-1: Not all pods would schedule, would schedule against uninitialized nodeclaim"
         ]
     );
@@ -260,7 +261,10 @@ fn failed_pod_outranks_uninitialized_destination() {
 
     assert_eq!(
         notes(&log),
-        ["Unconsolidatable: node default-1: Not all pods would schedule"]
+        [
+            "the node is not initialized yet",
+            "Unconsolidatable: node default-1: Not all pods would schedule"
+        ]
     );
     assert!(deletions(untimed(&log)).is_empty());
 }

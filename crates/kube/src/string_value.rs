@@ -1,0 +1,91 @@
+//! Strict reading of fields that Kubernetes declares as strings, such as label values and
+//! selector values.
+//!
+//! YAML reads a plain `true`, `yes` or `1` as a boolean or a number. The Kubernetes API rejects
+//! such a value in a string field until it is quoted, and so does [`deserialize`], with a
+//! message that contains [`NOT_A_STRING_MARK`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The part of every message of [`deserialize`] that follows the field's description. The
+/// scenario loader looks for it to suggest quoting the value.
+pub const NOT_A_STRING_MARK: &str = ", but YAML reads this one as ";
+
+/// The description of selector and requirement values in the message of [`deserialize`].
+const SELECTOR_VALUES: &str = "selector and requirement values are strings";
+
+/// Deserializes a string, rejecting a value that the format reads as a boolean or a number.
+/// `description` starts the error message, such as "label values are strings". A null or
+/// empty value is an empty string, which is what Go's `encoding/json` stores for a JSON null
+/// in a string field.
+pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    description: &'static str,
+) -> Result<String, D::Error> {
+    struct Visitor {
+        description: &'static str,
+    }
+    impl Visitor {
+        fn reject<E: serde::de::Error>(&self, found: &str) -> Result<String, E> {
+            Err(E::custom(format!(
+                "{}{NOT_A_STRING_MARK}{found}",
+                self.description
+            )))
+        }
+    }
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<String, E> {
+            self.reject("a boolean")
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<String, E> {
+            self.reject("a number")
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<String, E> {
+            self.reject("a number")
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<String, E> {
+            self.reject("a number")
+        }
+    }
+    // Only `deserialize_any` distinguishes a plain `true` or `1` from a quoted one.
+    deserializer.deserialize_any(Visitor { description })
+}
+
+/// One selector or requirement value, read by [`deserialize`].
+struct SelectorValue(String);
+
+impl<'de> Deserialize<'de> for SelectorValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize(deserializer, SELECTOR_VALUES).map(SelectorValue)
+    }
+}
+
+/// Deserializes the `values` of a requirement or match expression, each a string
+/// (`[]string` in Kubernetes' `NodeSelectorRequirement` and `LabelSelectorRequirement`, and in
+/// Karpenter's NodePool requirements).
+pub fn selector_values<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    let values = Vec::<SelectorValue>::deserialize(deserializer)?;
+    Ok(values.into_iter().map(|value| value.0).collect())
+}
+
+/// Deserializes a label selector's `matchLabels`, a `map[string]string` in Kubernetes.
+pub fn selector_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let map = BTreeMap::<String, SelectorValue>::deserialize(deserializer)?;
+    Ok(map.into_iter().map(|(key, value)| (key, value.0)).collect())
+}
