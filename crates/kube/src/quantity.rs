@@ -169,6 +169,15 @@ pub fn parse_cpu_millis(input: &str) -> Result<i64, QuantityError> {
     to_i64(ceil_div_scaled(exact, 1000).unwrap_or(i128::MAX), input)
 }
 
+/// Parses a quantity into millionths, rounding up (`50m` → 50,000, `0.05` → 50,000).
+pub fn parse_micros(input: &str) -> Result<i64, QuantityError> {
+    let exact = parse_exact(input)?;
+    to_i64(
+        ceil_div_scaled(exact, 1_000_000).unwrap_or(i128::MAX),
+        input,
+    )
+}
+
 /// Parses a quantity into a whole number (bytes for memory, a count for pods), rounding up.
 pub fn parse_value(input: &str) -> Result<i64, QuantityError> {
     let exact = parse_exact(input)?;

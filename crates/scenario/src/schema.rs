@@ -528,6 +528,10 @@ pub struct HpaScalingRulesYaml {
     /// Rate limits; when given, they replace the defaults.
     #[serde(default)]
     pub policies: Option<Vec<Spanned<HpaScalingPolicyYaml>>>,
+    /// Tolerance of this direction, in place of `hpa.tolerance`: a number such as 0.05, or a
+    /// Kubernetes quantity such as "50m".
+    #[serde(default)]
+    pub tolerance: Option<Spanned<Scalar>>,
 }
 
 /// One rate limit of an HPA's behavior (autoscaling/v2 `HPAScalingPolicy`).

@@ -150,6 +150,26 @@ fn select_policy_alone_keeps_default_policies() {
 }
 
 #[test]
+fn tolerance_per_direction_loads() {
+    let scenario = load_case(
+        "tolerance",
+        ", tolerance: 0.2, behavior: {scaleUp: {tolerance: 0.05}, scaleDown: {tolerance: \"150m\"}}",
+    );
+    let plain = load_case("no-tolerance", "");
+
+    let spec = |scenario: &Scenario| match &scenario.config.deployments[0].replicas {
+        Replicas::Hpa { spec, .. } => spec.clone(),
+        Replicas::Fixed(_) => panic!("the Deployment has an HPA"),
+    };
+
+    assert_eq!(spec(&scenario).tolerance, 0.2);
+    assert_eq!(spec(&scenario).scale_up_tolerance, Some(0.05));
+    assert_eq!(spec(&scenario).scale_down_tolerance, Some(0.15));
+    assert_eq!(spec(&plain).scale_up_tolerance, None);
+    assert_eq!(spec(&plain).scale_down_tolerance, None);
+}
+
+#[test]
 fn bad_behavior_values_are_rejected() {
     // (case, extra HPA fields, field path, the value and what is wrong)
     let cases = [
@@ -182,6 +202,16 @@ fn bad_behavior_values_are_rejected() {
             "period",
             ", behavior: {scaleDown: {policies: [{type: Percent, value: 10, periodSeconds: 1801}]}}",
             "field workloads[0].hpa.behavior.scaleDown.policies[0].periodSeconds, value \"1801\": the period is outside 1 to 1800 seconds",
+        ),
+        (
+            "negative tolerance",
+            ", behavior: {scaleUp: {tolerance: -0.1}}",
+            "field workloads[0].hpa.behavior.scaleUp.tolerance, value \"-0.1\": the tolerance is negative",
+        ),
+        (
+            "tolerance unit",
+            ", behavior: {scaleDown: {tolerance: 5%}}",
+            "field workloads[0].hpa.behavior.scaleDown.tolerance, value \"5%\": not a quantity",
         ),
         (
             "twice",

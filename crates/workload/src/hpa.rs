@@ -6,9 +6,9 @@
 //!
 //! 1. Outside `[minReplicas, maxReplicas]`, the count jumps to the nearest bound, with no
 //!    stabilization and no rate limit (`reconcileAutoscaler`).
-//! 2. The usage ratio is `load / (current * target)`. Within the tolerance of 1 the
-//!    recommendation is the current count, otherwise `ceil(load / target)`
-//!    (`GetExternalPerPodMetricReplicas`).
+//! 2. The usage ratio is `load / (current * target)`. From `1 - scale-down tolerance` to
+//!    `1 + scale-up tolerance` the recommendation is the current count, otherwise
+//!    `ceil(load / target)` (`GetExternalPerPodMetricReplicas`).
 //! 3. Stabilization: the recommendation is raised to at least the lowest recommendation of the
 //!    scale-up window and lowered to at most the highest of the scale-down window, both windows
 //!    including this one and the count at the first sync (`stabilizeRecommendationWithBehaviors`).
@@ -148,6 +148,11 @@ pub struct HpaSpec {
     /// Relative deviation of the usage ratio from 1 within which the count does not change.
     /// Default 0.1, kube-controller-manager's `--horizontal-pod-autoscaler-tolerance`.
     pub tolerance: f64,
+    /// Tolerance above 1 in place of `tolerance`, from `behavior.scaleUp.tolerance`
+    /// (Kubernetes 1.33 alpha, 1.35 beta: the HPAConfigurableTolerance feature).
+    pub scale_up_tolerance: Option<f64>,
+    /// Tolerance below 1 in place of `tolerance`, from `behavior.scaleDown.tolerance`.
+    pub scale_down_tolerance: Option<f64>,
     /// Scale-up behavior. Default [`ScalingRules::default_scale_up`].
     pub scale_up: ScalingRules,
     /// Scale-down behavior. Default [`ScalingRules::default_scale_down`].
@@ -164,6 +169,8 @@ impl HpaSpec {
             max_replicas,
             sync_period: SimDuration::from_secs(15),
             tolerance: 0.1,
+            scale_up_tolerance: None,
+            scale_down_tolerance: None,
             scale_up: ScalingRules::default_scale_up(),
             scale_down: ScalingRules::default_scale_down(),
         }
@@ -189,11 +196,19 @@ impl HpaSpec {
         if self.sync_period == SimDuration::ZERO {
             return Err("syncPeriod is 0s; expected at least 1ms, such as 15s".into());
         }
-        if !self.tolerance.is_finite() || self.tolerance < 0.0 {
-            return Err(format!(
-                "tolerance {} is invalid; expected a finite number zero or more",
-                self.tolerance
-            ));
+        let tolerances = [
+            ("tolerance", Some(self.tolerance)),
+            ("scaleUp.tolerance", self.scale_up_tolerance),
+            ("scaleDown.tolerance", self.scale_down_tolerance),
+        ];
+        for (name, tolerance) in tolerances {
+            if let Some(tolerance) = tolerance
+                && (!tolerance.is_finite() || tolerance < 0.0)
+            {
+                return Err(format!(
+                    "{name} {tolerance} is invalid; expected a finite number zero or more"
+                ));
+            }
         }
         self.scale_up.validate("scaleUp")?;
         self.scale_down.validate("scaleDown")
@@ -306,13 +321,21 @@ impl Hpa {
         let desired = self.metric_replicas(load)?;
         let target = self.spec.target_per_replica;
         let usage_ratio = load.max(0.0) / (f64::from(current) * target);
-        // With zero replicas the ratio is infinite, or NaN for zero load, which compares as
+        let up = self.spec.scale_up_tolerance.unwrap_or(self.spec.tolerance);
+        let down = self
+            .spec
+            .scale_down_tolerance
+            .unwrap_or(self.spec.tolerance);
+        // With zero replicas the ratio is infinite, or NaN for zero load, which counts as
         // within the tolerance and keeps the count at zero, as in Kubernetes.
-        if (1.0 - usage_ratio).abs() > self.spec.tolerance {
-            Some(desired)
+        let within = if usage_ratio >= 1.0 {
+            usage_ratio - 1.0 <= up
+        } else if usage_ratio < 1.0 {
+            1.0 - usage_ratio <= down
         } else {
-            Some(current)
-        }
+            true
+        };
+        if within { Some(current) } else { Some(desired) }
     }
 
     /// Computes `ceil(load / target)`, saturating at `u32::MAX`, or `None` for a NaN load.
@@ -528,6 +551,27 @@ mod tests {
         let counts = run(&mut hpa, 10, &[1000.0, 1090.0, 910.0, 1050.0, 950.0]);
 
         assert_eq!(counts, vec![10, 10, 10, 10, 10]);
+    }
+
+    #[test]
+    fn tolerance_per_direction() {
+        // Scale-up tolerance 0 and scale-down tolerance 0.5: 1 % above the target scales up,
+        // 40 % below it does not scale down.
+        let mut spec = HpaSpec::new(100.0, 1, 50);
+        spec.scale_up_tolerance = Some(0.0);
+        spec.scale_down_tolerance = Some(0.5);
+        spec.scale_down.stabilization_window = SimDuration::ZERO;
+        let mut hpa = Hpa::new(spec).unwrap();
+
+        assert_eq!(hpa.recommend(SimTime::ZERO, 10, 1010.0), 11);
+        assert_eq!(
+            hpa.recommend(SimTime::ZERO + SimDuration::from_secs(15), 11, 660.0),
+            11
+        );
+        assert_eq!(
+            hpa.recommend(SimTime::ZERO + SimDuration::from_secs(30), 11, 500.0),
+            5
+        );
     }
 
     #[test]

@@ -42,8 +42,6 @@
 //! - The HPA model has one metric, the load per replica, which behaves like an External metric
 //!   with an `AverageValue` target. The Resource-metric path's adjustments for unready pods
 //!   and missing metrics are not modelled.
-//! - One tolerance applies to scale-up and scale-down. Newer Kubernetes releases can set it per
-//!   direction.
 //! - A Deployment at zero replicas with `min_replicas` above zero is scaled up, whereas
 //!   Kubernetes would treat its HPA as disabled (see [`Hpa::recommend`]).
 //! - Batch Jobs are not in this crate: the sim crate's `JobStream` draws their arrivals from a

@@ -37,6 +37,7 @@ pub(super) fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<Hpa
     if let Some(behavior) = &hpa.behavior {
         if let Some(rules) = &behavior.scale_up {
             let path = format!("{field}.hpa.behavior.scaleUp");
+            spec.scale_up_tolerance = build_tolerance(&rules.value, ctx, &path)?;
             spec.scale_up = build_scaling_rules(rules, spec.scale_up, ctx, &path)?;
         }
         if let Some(rules) = &behavior.scale_down {
@@ -56,6 +57,7 @@ pub(super) fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<Hpa
                     "keep one of the two: scaleDownStabilization is a short form of this field",
                 ));
             }
+            spec.scale_down_tolerance = build_tolerance(&rules.value, ctx, &path)?;
             spec.scale_down = build_scaling_rules(rules, spec.scale_down, ctx, &path)?;
         }
     }
@@ -115,6 +117,31 @@ pub(super) fn build_hpa(hpa: &HpaYaml, ctx: &Ctx<'_>, field: &str) -> Result<Hpa
         ScenarioError::at(ctx.file, position, &field, value, message, fix)
     })?;
     Ok(spec)
+}
+
+/// Reads the `tolerance` of one direction: a quantity zero or more, as the API server requires
+/// (`HPAScalingRules.tolerance`, Kubernetes 1.33 alpha and 1.35 beta behind the
+/// HPAConfigurableTolerance feature gate).
+fn build_tolerance(rules: &HpaScalingRulesYaml, ctx: &Ctx<'_>, path: &str) -> Result<Option<f64>> {
+    let Some(tolerance) = &rules.tolerance else {
+        return Ok(None);
+    };
+    let text = tolerance.value.0.trim();
+    let invalid = |message: String| {
+        ctx.error(
+            tolerance,
+            &format!("{path}.tolerance"),
+            Some(text.to_string()),
+            message,
+            "write a fraction zero or more, such as 0.05 or \"50m\" (5 %)",
+        )
+    };
+    let micros = autoscale_sim_kube::quantity::parse_micros(text)
+        .map_err(|e| invalid(format!("not a quantity: {}", e.reason)))?;
+    if micros < 0 {
+        return Err(invalid("the tolerance is negative".to_string()));
+    }
+    Ok(Some(micros as f64 / 1_000_000.0))
 }
 
 /// Longest stabilization window the API server accepts (autoscaling validation,
