@@ -53,6 +53,7 @@ mod selector;
 
 pub use cluster::{Cluster, NewNode, QueueCursor};
 pub use constraints::*;
+pub use node_table::ReadyTotals;
 pub use objects::*;
 pub use preemption::{PostFilterOutcome, Preemption};
 pub use scheduler::{
