@@ -8,7 +8,7 @@ use std::sync::Arc;
 use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
 use autoscale_sim_engine::SimTime;
 
-use crate::node_table::NodeTable;
+use crate::node_table::{NodeTable, ReadyTotals};
 use crate::objects::{
     CapacityType, DaemonSet, LABEL_CAPACITY_TYPE, LABEL_HOSTNAME, LABEL_ZONE, Node, NodeId,
     NodeState, Owner, Pod, PodDisruptionBudget, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
@@ -402,6 +402,12 @@ impl Cluster {
         requests: &Resources,
     ) -> Option<usize> {
         self.nodes.next_with_room(from, to, requests)
+    }
+
+    /// Returns the counts and sums over the nodes that are Ready in their lifecycle, kept
+    /// up to date with every change, so reading them walks no nodes.
+    pub fn ready_totals(&self) -> ReadyTotals {
+        self.nodes.ready_totals()
     }
 
     /// Number of nodes in every state.

@@ -54,6 +54,7 @@ pub mod string_value;
 
 pub use cluster::{Cluster, NewNode, QueueCursor};
 pub use constraints::*;
+pub use node_table::ReadyTotals;
 pub use objects::*;
 pub use preemption::{PostFilterOutcome, Preemption};
 pub use scheduler::{

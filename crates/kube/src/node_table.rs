@@ -4,7 +4,7 @@ use std::ops::{Deref, DerefMut};
 
 use autoscale_sim_cloud::Resources;
 
-use crate::objects::{Node, NodeId};
+use crate::objects::{Node, NodeId, NodeState};
 
 /// Nodes sorted by id, with their ids in a separate vector for lookups.
 ///
@@ -15,7 +15,8 @@ use crate::objects::{Node, NodeId};
 ///
 /// The table also keeps a [`RoomIndex`] over the node positions and each node's free room.
 /// Every change to a node goes through [`NodeTable::get_mut`], whose guard updates the node's
-/// entries when it is dropped, so both always match the nodes.
+/// entries when it is dropped, so both always match the nodes. The same guard keeps the
+/// [`ReadyTotals`] of the table.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct NodeTable {
     ids: Vec<NodeId>,
@@ -25,6 +26,50 @@ pub(crate) struct NodeTable {
     /// schedulable. Autoscalers read every node's free room in every loop, and this list
     /// serves them without reading the nodes, which are several cache lines each.
     free: Vec<Option<Resources>>,
+    ready: ReadyTotals,
+}
+
+/// Counts and sums over the nodes that are Ready in their lifecycle. The simulator's metrics
+/// and Cluster Autoscaler's health check read them after almost every event, and the table
+/// keeps them up to date with each change instead of walking every node for them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadyTotals {
+    /// Number of Ready nodes.
+    pub nodes: usize,
+    /// Number of Ready nodes whose Ready condition is false (`Node::not_ready_since`).
+    pub unready: usize,
+    /// CPU requested on the Ready nodes, DaemonSet pods included, in millicores.
+    pub cpu_requested: i128,
+    /// CPU allocatable on the Ready nodes, in millicores.
+    pub cpu_allocatable: i128,
+    /// Memory requested on the Ready nodes, DaemonSet pods included, in bytes.
+    pub memory_requested: i128,
+    /// Memory allocatable on the Ready nodes, in bytes.
+    pub memory_allocatable: i128,
+}
+
+impl ReadyTotals {
+    /// Adds `node` to the totals, or takes it out with `sign` -1. A node that is not Ready
+    /// leaves them as they are.
+    fn count(&mut self, node: &Node, sign: i8) {
+        if node.state != NodeState::Ready {
+            return;
+        }
+        let unready = usize::from(node.not_ready_since.is_some());
+        if sign > 0 {
+            self.nodes += 1;
+            self.unready += unready;
+        } else {
+            self.nodes -= 1;
+            self.unready -= unready;
+        }
+        let sign = i128::from(sign);
+        let requested = node.requested();
+        self.cpu_requested += sign * i128::from(requested.cpu_millis);
+        self.cpu_allocatable += sign * i128::from(node.allocatable.cpu_millis);
+        self.memory_requested += sign * i128::from(requested.memory_bytes);
+        self.memory_allocatable += sign * i128::from(node.allocatable.memory_bytes);
+    }
 }
 
 /// Returns the free room of `node`, or `None` if it is not schedulable.
@@ -43,6 +88,7 @@ impl NodeTable {
         );
         self.ids.push(node.id);
         self.free.push(schedulable_free(&node));
+        self.ready.count(&node, 1);
         self.nodes.push(node);
         self.rooms.pushed(&self.nodes);
     }
@@ -59,8 +105,10 @@ impl NodeTable {
     /// Returns the node `id` for changing. The node's room is indexed again when the returned
     /// guard is dropped.
     pub(crate) fn get_mut(&mut self, id: NodeId) -> Option<NodeMut<'_>> {
-        self.position(id)
-            .map(|index| NodeMut { table: self, index })
+        let index = self.position(id)?;
+        // The node leaves the totals while it is borrowed and comes back when the guard drops.
+        self.ready.count(&self.nodes[index], -1);
+        Some(NodeMut { table: self, index })
     }
 
     /// Checks whether node `id` exists.
@@ -74,6 +122,7 @@ impl NodeTable {
         self.ids.remove(index);
         self.free.remove(index);
         let node = self.nodes.remove(index);
+        self.ready.count(&node, -1);
         // The later nodes moved down one position, so the index is built again.
         self.rooms.rebuild(&self.nodes);
         Some(node)
@@ -89,6 +138,11 @@ impl NodeTable {
     pub(crate) fn schedulable_free(&self) -> impl Iterator<Item = (NodeId, &Node, Resources)> {
         let entries = self.ids.iter().zip(&self.nodes).zip(&self.free);
         entries.filter_map(|((id, node), free)| free.map(|free| (*id, node, free)))
+    }
+
+    /// Returns the counts and sums over the Ready nodes.
+    pub(crate) fn ready_totals(&self) -> ReadyTotals {
+        self.ready
     }
 
     /// Number of nodes.
@@ -141,6 +195,7 @@ impl Drop for NodeMut<'_> {
         let node = &self.table.nodes[self.index];
         let room = Room::of(node);
         self.table.free[self.index] = schedulable_free(node);
+        self.table.ready.count(node, 1);
         self.table.rooms.set(self.index, room);
     }
 }
@@ -330,6 +385,30 @@ mod tests {
         assert_eq!(listed, expected);
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].0, NodeId(2));
+    }
+
+    #[test]
+    fn ready_totals_follow_changes() {
+        let mut table = NodeTable::default();
+        for id in [0, 1, 2, 3] {
+            table.push(node(id));
+        }
+        for id in [0, 1, 2] {
+            table.get_mut(NodeId(id)).unwrap().state = crate::NodeState::Ready;
+        }
+        table.get_mut(NodeId(1)).unwrap().not_ready_since = Some(autoscale_sim_engine::SimTime(5));
+        table.get_mut(NodeId(2)).unwrap().pod_requests.cpu_millis += 300;
+        table.get_mut(NodeId(3)).unwrap().pod_requests.memory_bytes += 7;
+        table.remove(NodeId(0));
+
+        let mut expected = ReadyTotals::default();
+        for node in table.as_slice() {
+            expected.count(node, 1);
+        }
+        assert_eq!(table.ready_totals(), expected);
+        assert_eq!((expected.nodes, expected.unready), (2, 1));
+        assert_eq!(expected.cpu_requested, 300);
+        assert_eq!(expected.cpu_allocatable, 2000);
     }
 
     #[test]

@@ -46,9 +46,6 @@ pub(crate) struct Metrics {
     disruptions: BTreeMap<String, u32>,
     samples: Vec<Sample>,
     snapshots: Vec<FleetSnapshot>,
-    /// Sums over the Ready nodes of CPU requested, CPU allocatable, memory requested and memory
-    /// allocatable, and the cluster generation they were summed at.
-    ready_sums: Option<(u64, [i128; 4])>,
 }
 
 impl Metrics {
@@ -94,7 +91,6 @@ impl Metrics {
             disruptions: BTreeMap::new(),
             samples: Vec::new(),
             snapshots: Vec::new(),
-            ready_sums: None,
         }
     }
 
@@ -116,7 +112,7 @@ impl Metrics {
                 cpu_allocatable,
                 memory_requested,
                 memory_allocatable,
-            ] = self.ready_sums(cluster);
+            ] = Self::ready_sums(cluster);
             self.cpu_requested_ms += cpu_requested * dt128;
             self.cpu_allocatable_ms += cpu_allocatable * dt128;
             self.memory_requested_ms += memory_requested * dt128;
@@ -132,26 +128,17 @@ impl Metrics {
     }
 
     /// Sums over the Ready nodes of CPU requested, CPU allocatable, memory requested and memory
-    /// allocatable. Every change to a node bumps the cluster's generation, so sums taken at the
-    /// same generation still hold and the nodes are walked only after a change. Integrating the
-    /// sums times the interval equals adding each node's product: the arithmetic is integer.
-    fn ready_sums(&mut self, cluster: &Cluster) -> [i128; 4] {
-        let generation = cluster.generation();
-        if let Some((at, sums)) = self.ready_sums
-            && at == generation
-        {
-            return sums;
-        }
-        let mut sums = [0i128; 4];
-        for node in cluster.nodes().filter(|n| n.state == NodeState::Ready) {
-            let requested = node.requested();
-            sums[0] += i128::from(requested.cpu_millis);
-            sums[1] += i128::from(node.allocatable.cpu_millis);
-            sums[2] += i128::from(requested.memory_bytes);
-            sums[3] += i128::from(node.allocatable.memory_bytes);
-        }
-        self.ready_sums = Some((generation, sums));
-        sums
+    /// allocatable, which the cluster keeps up to date with every change to a node.
+    /// Integrating the sums times the interval equals adding each node's product: the
+    /// arithmetic is integer.
+    fn ready_sums(cluster: &Cluster) -> [i128; 4] {
+        let totals = cluster.ready_totals();
+        [
+            totals.cpu_requested,
+            totals.cpu_allocatable,
+            totals.memory_requested,
+            totals.memory_allocatable,
+        ]
     }
 
     pub(crate) fn pod_bound(&mut self, waited: SimDuration) {

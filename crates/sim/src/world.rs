@@ -1047,7 +1047,8 @@ impl World {
 
     /// Panics when the cluster's books do not balance: a node's bound requests above its
     /// allocatable, a pod bound to a node that does not list it, a pending pod on a node, a
-    /// pod that left the cluster without a recorded reason, or a terminating pod without one.
+    /// pod that left the cluster without a recorded reason, a terminating pod without one, or
+    /// kept totals of the Ready nodes that differ from a walk over them.
     fn check_invariants(&self, now: SimTime) {
         let live = self.cluster.pods().count() as u64;
         let created = self.cluster.pods_created();
@@ -1089,6 +1090,21 @@ impl World {
                 );
             }
         }
+        let mut walked = autoscale_sim_kube::ReadyTotals::default();
+        for node in self.cluster.nodes().filter(|n| n.state == NodeState::Ready) {
+            let requested = node.requested();
+            walked.nodes += 1;
+            walked.unready += usize::from(node.not_ready_since.is_some());
+            walked.cpu_requested += i128::from(requested.cpu_millis);
+            walked.cpu_allocatable += i128::from(node.allocatable.cpu_millis);
+            walked.memory_requested += i128::from(requested.memory_bytes);
+            walked.memory_allocatable += i128::from(node.allocatable.memory_bytes);
+        }
+        assert_eq!(
+            walked,
+            self.cluster.ready_totals(),
+            "invariant violated at {now}: the kept totals of the Ready nodes differ from a walk"
+        );
         for pod in self.cluster.pods() {
             match pod.node {
                 Some(node) => assert!(

@@ -81,7 +81,7 @@ use std::collections::BTreeMap;
 
 use autoscale_sim_cloud::{InstanceTypeIndex, SpotMarket};
 use autoscale_sim_engine::{RngStreams, SimDuration, SimRng, SimTime};
-use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, Taint};
+use autoscale_sim_kube::{CapacityType, Node, NodeId, Taint};
 
 use crate::api::{Actions, Autoscaler, ClusterView, PolicyEvent};
 pub use asg::{MixedInstancesPolicy, OnDemandAllocationStrategy, SpotAllocationStrategy};
@@ -649,13 +649,8 @@ impl ClusterAutoscaler {
     /// more nodes are unready than both `--ok-total-unready-count` and
     /// `--max-total-unready-percentage` of all nodes allow. Launching nodes do not count.
     fn cluster_healthy(&self, view: &ClusterView<'_>) -> (bool, usize, usize) {
-        let (mut total, mut unready) = (0, 0);
-        for node in view.cluster.nodes() {
-            if node.state == NodeState::Ready {
-                total += 1;
-                unready += usize::from(node.not_ready_since.is_some());
-            }
-        }
+        let totals = view.cluster.ready_totals();
+        let (total, unready) = (totals.nodes, totals.unready);
         let over_count = unready > self.config.ok_total_unready_count as usize;
         let over_share =
             unready as f64 > self.config.max_total_unready_percentage / 100.0 * total as f64;
