@@ -554,6 +554,8 @@ fn cases() -> Vec<Case> {
             vec![
                 "scenario.yaml:30:16: field policies[0].clusterAutoscaler.flags[0], value \"--scale-down-unneeded-time=10m\": invalid trailing content after double-quoted scalar; the quote at line 1, column 7 is not closed on its line, which is a likely cause",
                 "fix: close the quote at line 1, column 7",
+                // The excerpt's caret line carries the message once.
+                "^ invalid trailing content after double-quoted scalar; the quote at line 1, column 7 is not closed on its line, which is a likely cause\n",
             ],
         ),
         small_web_case(

@@ -345,7 +345,14 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     let described = describe_type_error(&raw);
     let snippet: Vec<String> = snippet
         .into_iter()
-        .map(|line| line.replace(&raw, &message).replace(&described, &message))
+        .map(|line| {
+            // One replacement only: the new message can contain the old wording.
+            if line.contains(&raw) {
+                line.replace(&raw, &message)
+            } else {
+                line.replace(&described, &message)
+            }
+        })
         .collect();
     let quote_fix;
     let fix = if let Some((line, column)) = open_quote {
