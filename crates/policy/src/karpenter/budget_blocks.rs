@@ -51,14 +51,18 @@ impl Karpenter {
                 if waiting == 0 {
                     continue;
                 }
-                let nodes = if waiting == 1 { "node" } else { "nodes" };
+                let (nodes, wait) = if waiting == 1 {
+                    ("node", "waits")
+                } else {
+                    ("nodes", "wait")
+                };
                 actions.note(
                     None,
                     "disruption-blocked",
                     "DisruptionBlocked",
                     format!(
                         "NodePool {}: budget {budget} allows no {reason:?} disruptions, and \
-                         {waiting} {nodes} would otherwise be disrupted for {reason:?}",
+                         {waiting} candidate {nodes} for {reason:?} {wait}",
                         resolved.config.name
                     ),
                 );

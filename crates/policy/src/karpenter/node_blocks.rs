@@ -36,7 +36,7 @@ impl NodeBlock {
             NodeBlock::NotInitialized => "the node is not initialized yet",
             NodeBlock::Deleting => "the node is being deleted",
             NodeBlock::Nominated => {
-                "a provisioning pass nominated the node for pending pods, which it keeps for them"
+                "the node is nominated for pending pods that a provisioning pass placed on it"
             }
         }
     }

@@ -556,7 +556,7 @@ fn node_level_blocks_noted_once() {
             (Some(in_flight), "the node is not initialized yet"),
             (
                 Some(initialized),
-                "a provisioning pass nominated the node for pending pods, which it keeps for them"
+                "the node is nominated for pending pods that a provisioning pass placed on it"
             ),
         ]
     );

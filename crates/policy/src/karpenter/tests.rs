@@ -346,8 +346,8 @@ fn empty_budget_0_percent() {
     assert_eq!(
         blocked_notes(&log),
         [
-            "NodePool default: budget nodes \"0%\" allows no Empty disruptions, and 10 nodes \
-          would otherwise be disrupted for Empty"
+            "NodePool default: budget nodes \"0%\" allows no Empty disruptions, and 10 candidate \
+          nodes for Empty wait"
         ]
     );
     assert_eq!(log.len(), 1);
@@ -1067,7 +1067,7 @@ fn expiration_at_720_hours() {
         blocked_notes(&before),
         [
             "NodePool default: budget nodes \"0%\" allows no Underutilized disruptions, and 1 \
-          node would otherwise be disrupted for Underutilized"
+          candidate node for Underutilized waits"
         ]
     );
     assert_eq!(before.len(), 1);
@@ -1111,7 +1111,7 @@ fn expire_after_never_keeps_node() {
         blocked_notes(&log),
         [
             "NodePool default: budget nodes \"0%\" allows no Underutilized disruptions, and 1 \
-          node would otherwise be disrupted for Underutilized"
+          candidate node for Underutilized waits"
         ]
     );
     assert_eq!(log.len(), 1);
@@ -1785,10 +1785,10 @@ fn drift_waits_for_budget() {
     assert_eq!(
         blocked_notes(&log),
         [
-            "NodePool default: budget nodes \"0\" allows no Drifted disruptions, and 1 node \
-             would otherwise be disrupted for Drifted",
+            "NodePool default: budget nodes \"0\" allows no Drifted disruptions, and 1 candidate \
+             node for Drifted waits",
             "NodePool default: budget nodes \"0\" allows no Underutilized disruptions, and 1 \
-             node would otherwise be disrupted for Underutilized"
+             candidate node for Underutilized waits"
         ]
     );
 }
@@ -1832,8 +1832,8 @@ fn blocking_budget_noted_once_per_block() {
         blocked_notes(&during),
         [
             "NodePool default: budget nodes \"0\" with reasons [Underutilized] and schedule \
-          \"0 0 * * *\" for 1h allows no Underutilized disruptions, and 2 nodes would \
-          otherwise be disrupted for Underutilized"
+          \"0 0 * * *\" for 1h allows no Underutilized disruptions, and 2 candidate \
+          nodes for Underutilized wait"
         ]
     );
     assert!(deletions(untimed(&during)).is_empty());
@@ -1846,8 +1846,8 @@ fn blocking_budget_noted_once_per_block() {
         blocked_notes(&next_day),
         [
             "NodePool default: budget nodes \"0\" with reasons [Underutilized] and schedule \
-          \"0 0 * * *\" for 1h allows no Underutilized disruptions, and 1 node would \
-          otherwise be disrupted for Underutilized"
+          \"0 0 * * *\" for 1h allows no Underutilized disruptions, and 1 candidate \
+          node for Underutilized waits"
         ]
     );
 }
