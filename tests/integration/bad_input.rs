@@ -559,6 +559,15 @@ fn cases() -> Vec<Case> {
             ],
         ),
         small_web_case(
+            "infinity for a label value",
+            "metadata: {name: api}",
+            "metadata: {name: api, labels: {tier: .inf}}",
+            vec![
+                "scenario.yaml:12:42: field workloads[0].metadata.labels.tier, value \".inf\": YAML reads .inf as a number that is not finite",
+                "fix: write a finite number, or quote it if it is text: \".inf\"",
+            ],
+        ),
+        small_web_case(
             "list for a number",
             "targetPerReplica: 50",
             "targetPerReplica: [50]",

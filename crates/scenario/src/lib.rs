@@ -313,6 +313,14 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
             ),
             value,
         )
+    } else if let Some(number) = message
+        .strip_prefix("non-finite float `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        (
+            format!("YAML reads {number} as a number that is not finite"),
+            Some(number.to_string()),
+        )
     } else if message.starts_with("budget breached") {
         // The parser names the limit as a Rust value, such as `Nodes { nodes: 250001 }`.
         let limit = message
@@ -367,6 +375,12 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         quote_fix = match value.as_deref() {
             Some(value) => format!("remove the quotes: {value}"),
             None => "remove the quotes around the number".to_string(),
+        };
+        &quote_fix
+    } else if message.ends_with("as a number that is not finite") {
+        quote_fix = match value.as_deref() {
+            Some(value) => format!("write a finite number, or quote it if it is text: \"{value}\""),
+            None => "write a finite number, or quote the value if it is text".to_string(),
         };
         &quote_fix
     } else if message == whole_number::NOT_WHOLE_SECONDS {
