@@ -365,6 +365,11 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     let quote_fix;
     let fix = if let Some((line, column)) = open_quote {
         &format!("close the quote at line {line}, column {column}")
+    } else if message.starts_with(schema::BUDGET_NODES_NOT_A_STRING)
+        && value.as_deref().is_none_or(|v| v.parse::<u64>().is_err())
+    {
+        // Quoting a value such as 5.5 or -5 would only lead to the next error.
+        "write a count or a percentage in quotes, such as \"2\" or \"10%\""
     } else if message.contains(string_value::NOT_A_STRING_MARK) {
         quote_fix = match value.as_deref() {
             Some(value) => format!("quote it: \"{value}\""),

@@ -1506,6 +1506,22 @@ policies:
     }
 
     #[test]
+    fn budget_nodes_not_a_count() {
+        for value in ["5.5", "-5"] {
+            let budget = format!("{{nodes: {value}}}");
+            let yaml = selector_scenario(PDB_SELECTOR, POD_SPEC, REQUIREMENT, &budget);
+
+            let error = error(&yaml);
+
+            assert_eq!(error.value.as_deref(), Some(value));
+            assert_eq!(
+                error.fix.as_deref(),
+                Some("write a count or a percentage in quotes, such as \"2\" or \"10%\"")
+            );
+        }
+    }
+
+    #[test]
     fn quoted_selector_values_load() {
         let pod_spec = "        topologySpreadConstraints:\n          - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, labelSelector: {matchLabels: {tier: \"1\"}}}\n        affinity:\n          podAntiAffinity:\n            requiredDuringSchedulingIgnoredDuringExecution:\n              - topologyKey: kubernetes.io/hostname\n                labelSelector: {matchExpressions: [{key: tier, operator: In, values: [\"1\", \"true\"]}]}";
         let yaml = selector_scenario(
