@@ -709,6 +709,7 @@ fn point_list_needs_no_out() {
 
     let list = sweep(dir.path(), &["--point", &id, "--list"]);
     let run = sweep(dir.path(), &["--point", &id]);
+    let malformed = sweep(dir.path(), &["--point", "xyz", "--list"]);
 
     assert_eq!(list.code, Some(0), "{}", list.stderr);
     assert!(
@@ -719,6 +720,14 @@ fn point_list_needs_no_out() {
     assert!(list.stdout.contains(&id), "{}", list.stdout);
     assert_eq!(run.code, INPUT_ERROR);
     assert!(run.stderr.contains("--point needs --out"), "{}", run.stderr);
+    assert_eq!(malformed.code, INPUT_ERROR);
+    assert!(
+        malformed
+            .stderr
+            .contains("\"xyz\" is not a point id: ids are 16 hexadecimal digits"),
+        "{}",
+        malformed.stderr
+    );
     assert!(!dir.join("small-results").exists());
 }
 

@@ -63,7 +63,13 @@ impl Sweep {
                 return Err(SweepError::Invalid(Box::new(
                     autoscale_sim_scenario::ScenarioError::file(
                         &self.file,
-                        format!("no point of the sweep has the id {id}"),
+                        if id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+                            format!("no point of the sweep has the id {id}")
+                        } else {
+                            format!(
+                                "{id:?} is not a point id: ids are 16 hexadecimal digits, such as 0123456789abcdef"
+                            )
+                        },
                         "copy an id from results.csv or points.json, or list the points with `autoscale-sim sweep FILE --list`",
                     ),
                 )));

@@ -107,7 +107,10 @@ impl Shard {
                 let count_source = if count.is_some() {
                     Some("--shard-count is given".to_string())
                 } else {
-                    variable(SHARD_COUNT_VARIABLE).map(|_| format!("{SHARD_COUNT_VARIABLE} is set"))
+                    // An empty value counts as unset, since a Job template may leave it blank.
+                    variable(SHARD_COUNT_VARIABLE)
+                        .filter(|value| !value.trim().is_empty())
+                        .map(|_| format!("{SHARD_COUNT_VARIABLE} is set"))
                 };
                 if let Some(source) = count_source {
                     return Err(shard_error(
@@ -312,6 +315,7 @@ mod tests {
     fn count_without_index_is_error() {
         let from_variable = error_of(&[(SHARD_COUNT_VARIABLE, "4")], None);
         let from_flag = error_of(&[], Some(4));
+        let empty = from(&[(SHARD_COUNT_VARIABLE, "")], None);
 
         assert!(
             from_variable.contains("AUTOSCALE_SIM_SHARD_COUNT is set, but no shard index"),
@@ -325,6 +329,7 @@ mod tests {
             from_flag.contains("--shard-count is given, but no shard index"),
             "{from_flag}"
         );
+        assert!(empty.unwrap().is_none());
     }
 
     #[test]
