@@ -49,6 +49,15 @@ pub struct ReadyTotals {
 }
 
 impl ReadyTotals {
+    /// Sums `nodes` from scratch, for a check of the totals a table keeps.
+    pub fn of<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> ReadyTotals {
+        let mut totals = ReadyTotals::default();
+        for node in nodes {
+            totals.count(node, 1);
+        }
+        totals
+    }
+
     /// Adds `node` to the totals, or takes it out with `sign` -1. A node that is not Ready
     /// leaves them as they are.
     fn count(&mut self, node: &Node, sign: i8) {
@@ -401,10 +410,7 @@ mod tests {
         table.get_mut(NodeId(3)).unwrap().pod_requests.memory_bytes += 7;
         table.remove(NodeId(0));
 
-        let mut expected = ReadyTotals::default();
-        for node in table.as_slice() {
-            expected.count(node, 1);
-        }
+        let expected = ReadyTotals::of(table.as_slice());
         assert_eq!(table.ready_totals(), expected);
         assert_eq!((expected.nodes, expected.unready), (2, 1));
         assert_eq!(expected.cpu_requested, 300);

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use autoscale_sim_engine::SimDuration;
 use autoscale_sim_scenario::{Overrides, Scenario, load, load_str};
 use autoscale_sim_sim::{Replicas, Simulation};
-use autoscale_sim_workload::{ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy};
+use autoscale_sim_workload::{
+    HpaSpec, ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy,
+};
 
 /// Writes a 40-minute scenario into a folder named after `case` and returns its path. The load
 /// steps from 50 to 1,000 at 10 min, and `hpa` adds fields to the HPA.
@@ -71,11 +73,17 @@ fn pods_per_sample(scenario: &Scenario) -> Vec<u64> {
     output.samples.iter().map(|s| s.pods).collect()
 }
 
-fn rules(scenario: &Scenario) -> (ScalingRules, ScalingRules) {
+/// Returns the HPA of the scenario's first Deployment.
+fn hpa_spec(scenario: &Scenario) -> &HpaSpec {
     match &scenario.config.deployments[0].replicas {
-        Replicas::Hpa { spec, .. } => (spec.scale_up.clone(), spec.scale_down.clone()),
+        Replicas::Hpa { spec, .. } => spec,
         Replicas::Fixed(_) => panic!("the Deployment has an HPA"),
     }
+}
+
+fn rules(scenario: &Scenario) -> (ScalingRules, ScalingRules) {
+    let spec = hpa_spec(scenario);
+    (spec.scale_up.clone(), spec.scale_down.clone())
 }
 
 fn policy(policy_type: ScalingPolicyType, value: u32, secs: u64) -> ScalingPolicy {
@@ -157,16 +165,11 @@ fn tolerance_per_direction_loads() {
     );
     let plain = load_case("no-tolerance", "");
 
-    let spec = |scenario: &Scenario| match &scenario.config.deployments[0].replicas {
-        Replicas::Hpa { spec, .. } => spec.clone(),
-        Replicas::Fixed(_) => panic!("the Deployment has an HPA"),
-    };
-
-    assert_eq!(spec(&scenario).tolerance, 0.2);
-    assert_eq!(spec(&scenario).scale_up_tolerance, Some(0.05));
-    assert_eq!(spec(&scenario).scale_down_tolerance, Some(0.15));
-    assert_eq!(spec(&plain).scale_up_tolerance, None);
-    assert_eq!(spec(&plain).scale_down_tolerance, None);
+    assert_eq!(hpa_spec(&scenario).tolerance, 0.2);
+    assert_eq!(hpa_spec(&scenario).scale_up_tolerance, Some(0.05));
+    assert_eq!(hpa_spec(&scenario).scale_down_tolerance, Some(0.15));
+    assert_eq!(hpa_spec(&plain).scale_up_tolerance, None);
+    assert_eq!(hpa_spec(&plain).scale_down_tolerance, None);
 }
 
 #[test]

@@ -1090,16 +1090,7 @@ impl World {
                 );
             }
         }
-        let mut walked = autoscale_sim_kube::ReadyTotals::default();
-        for node in self.cluster.nodes().filter(|n| n.state == NodeState::Ready) {
-            let requested = node.requested();
-            walked.nodes += 1;
-            walked.unready += usize::from(node.not_ready_since.is_some());
-            walked.cpu_requested += i128::from(requested.cpu_millis);
-            walked.cpu_allocatable += i128::from(node.allocatable.cpu_millis);
-            walked.memory_requested += i128::from(requested.memory_bytes);
-            walked.memory_allocatable += i128::from(node.allocatable.memory_bytes);
-        }
+        let walked = autoscale_sim_kube::ReadyTotals::of(self.cluster.nodes());
         assert_eq!(
             walked,
             self.cluster.ready_totals(),

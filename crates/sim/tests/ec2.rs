@@ -26,18 +26,28 @@ struct Scripted {
 
 impl Scripted {
     fn launch(view: &ClusterView<'_>, actions: &mut Actions, capacity_type: CapacityType) {
-        let instance_type = view.catalog.index_of("m5.large").unwrap();
-        actions.launch(LaunchRequest {
-            owner: "scripted".into(),
-            instance_type,
-            capacity_type,
-            zone: "us-east-1a".into(),
-            labels: instance_type_labels(view.catalog.get(instance_type)),
-            taints: vec![],
-            reason: "scripted".into(),
-            alternatives: vec![],
-        });
+        launch_m5_large(view, actions, capacity_type, "us-east-1a");
     }
+}
+
+/// Requests one m5.large of `capacity_type` in `zone`.
+fn launch_m5_large(
+    view: &ClusterView<'_>,
+    actions: &mut Actions,
+    capacity_type: CapacityType,
+    zone: &str,
+) {
+    let instance_type = view.catalog.index_of("m5.large").unwrap();
+    actions.launch(LaunchRequest {
+        owner: "scripted".into(),
+        instance_type,
+        capacity_type,
+        zone: zone.into(),
+        labels: instance_type_labels(view.catalog.get(instance_type)),
+        taints: vec![],
+        reason: "scripted".into(),
+        alternatives: vec![],
+    });
 }
 
 impl Autoscaler for Scripted {
@@ -369,17 +379,7 @@ impl Autoscaler for OneLaunch {
     fn on_event(&mut self, event: &PolicyEvent, view: &ClusterView<'_>, actions: &mut Actions) {
         self.events.lock().unwrap().push((view.now, event.clone()));
         if *event == PolicyEvent::Start {
-            let instance_type = view.catalog.index_of("m5.large").unwrap();
-            actions.launch(LaunchRequest {
-                owner: "one-launch".into(),
-                instance_type,
-                capacity_type: CapacityType::OnDemand,
-                zone: self.zone.into(),
-                labels: instance_type_labels(view.catalog.get(instance_type)),
-                taints: vec![],
-                reason: "test".into(),
-                alternatives: vec![],
-            });
+            launch_m5_large(view, actions, CapacityType::OnDemand, self.zone);
         }
     }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use autoscale_sim_cloud::{Catalog, GIB, MIB, Price, Resources};
 use autoscale_sim_kube::{
-    CapacityType, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeSelectorTerm,
-    PodAffinityTerm, PodSpec, PreferredNodeTerm, Taint, TaintEffect, TopologySpreadConstraint,
-    WeightedPodAffinityTerm, WhenUnsatisfiable,
+    CapacityType, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_ZONE, LabelSelector, NodeId,
+    NodeSelectorTerm, PodAffinityTerm, PodSpec, PreferredNodeTerm, Taint, TaintEffect,
+    TopologySpreadConstraint, WeightedPodAffinityTerm, WhenUnsatisfiable,
 };
 
 use super::tests::{capacity_types, fixed_spot_prices, karpenter, launched_types, pool, provision};
@@ -498,11 +498,9 @@ fn unschedulable_pod(world: &mut TestWorld, spec: &Arc<PodSpec>) -> Vec<autoscal
     world.schedule()
 }
 
-#[test]
-fn initialized_node_tried_first() {
-    // Both an in-flight node (default-0, sorted first by name) and an initialized node
-    // (default-1) have room: the pod is nominated to the initialized one, for 20 s
-    // (max(2 x BATCH_MAX_DURATION, 10 s)), and no NodeClaim is opened.
+/// Makes a 1 CPU pod pending with an in-flight node (default-0) and an initialized node
+/// (default-1) that both have room for it. Returns the world, the policy and the two nodes.
+fn pod_with_two_nodes() -> (TestWorld, Karpenter, NodeId, NodeId) {
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let mut policy = karpenter(vec![pool("default")]);
     world.send(&mut policy, PolicyEvent::Start);
@@ -511,6 +509,15 @@ fn initialized_node_tried_first() {
     let in_flight = world.add_launching_node("default", &fake_type_name(4, 8), room);
     let initialized = world.add_ready_node("default", &fake_type_name(4, 8), room);
     world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+    (world, policy, in_flight, initialized)
+}
+
+#[test]
+fn initialized_node_tried_first() {
+    // Both an in-flight node (default-0, sorted first by name) and an initialized node
+    // (default-1) have room: the pod is nominated to the initialized one, for 20 s
+    // (max(2 x BATCH_MAX_DURATION, 10 s)), and no NodeClaim is opened.
+    let (mut world, mut policy, in_flight, initialized) = pod_with_two_nodes();
 
     let log = world.advance_to(&mut policy, secs(1));
 
@@ -528,18 +535,11 @@ fn node_level_blocks_noted_once() {
     // A provisioning pass nominates the initialized node for the pod, so the disruption passes
     // from 10 s on skip it, as they skip the in-flight node. Over a minute of passes, each node
     // gets one note.
-    let mut world = TestWorld::new(fake_catalog(), vec![]);
-    let mut policy = karpenter(vec![pool("default")]);
-    world.send(&mut policy, PolicyEvent::Start);
-    let pending = unschedulable_pod(&mut world, &pod_spec(1000, GIB));
-    let room = Resources::new(4000, 8 * GIB, 10);
-    let in_flight = world.add_launching_node("default", &fake_type_name(4, 8), room);
-    let initialized = world.add_ready_node("default", &fake_type_name(4, 8), room);
-    world.send(&mut policy, PolicyEvent::PodsUnschedulable(pending));
+    let (mut world, mut policy, in_flight, initialized) = pod_with_two_nodes();
 
     let log = world.advance_to(&mut policy, secs(60));
 
-    let blocked: Vec<(Option<autoscale_sim_kube::NodeId>, &str)> = untimed(&log)
+    let blocked: Vec<(Option<NodeId>, &str)> = untimed(&log)
         .filter_map(|action| match action {
             crate::api::Action::Note {
                 node,
