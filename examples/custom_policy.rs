@@ -72,6 +72,7 @@ impl ScheduledNodeGroup {
                 zone: zone.clone(),
                 labels: instance_type_labels(view.catalog.get(self.instance_type)),
                 taints: vec![],
+                annotations: BTreeMap::new(),
                 reason: reason.to_string(),
                 alternatives: vec![],
             });

@@ -125,6 +125,9 @@ pub struct LaunchRequest {
     pub labels: BTreeMap<String, String>,
     /// Node taints.
     pub taints: Vec<Taint>,
+    /// Node annotations, such as `karpenter.sh/do-not-disrupt: "true"` from a NodePool's
+    /// template. The node carries them from its launch.
+    pub annotations: BTreeMap<String, String>,
     /// Why, in the policy's own terms, for the decision log.
     pub reason: String,
     /// Further offerings (instance type, zone) of the same capacity type EC2 may fill the request

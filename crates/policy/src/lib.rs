@@ -115,8 +115,8 @@ pub use cluster_autoscaler::{
     ClusterAutoscaler, ClusterAutoscalerConfig, Expander, NodeGroupConfig,
 };
 pub use karpenter::{
-    BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DisruptionBudget, EXPIRE_AFTER,
-    Karpenter, KarpenterConfig, KarpenterVersion, MinValuesPolicy, NodePool, NodePoolUpdate,
-    PreferencePolicy,
+    BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DO_NOT_DISRUPT, DisruptionBudget,
+    EXPIRE_AFTER, Karpenter, KarpenterConfig, KarpenterVersion, MinValuesPolicy, NodePool,
+    NodePoolUpdate, PreferencePolicy,
 };
 pub use static_fleet::{StaticConfig, StaticFleet};

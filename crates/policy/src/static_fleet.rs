@@ -51,6 +51,7 @@ impl Autoscaler for StaticFleet {
                 zone: view.zones[i % view.zones.len()].clone(),
                 labels: labels.clone(),
                 taints: vec![],
+                annotations: BTreeMap::new(),
                 reason: format!("static fleet of {} nodes", self.config.count),
                 alternatives: vec![],
             });

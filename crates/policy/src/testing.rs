@@ -133,7 +133,8 @@ pub(crate) fn untimed(log: &[(SimTime, Action)]) -> impl Iterator<Item = &Action
 /// A cluster, a catalog and a timer queue standing in for the simulated world.
 ///
 /// Like the world, it applies a policy's actions right after each call. A launch adds a
-/// Launching node with the EKS allocatable of its type, and a cordon sets the cordon. A deletion
+/// Launching node with the EKS allocatable of its type and the request's annotations, and a
+/// cordon sets the cordon. A deletion
 /// marks the node Deleting and evicts its pods: a Deployment's pod comes back Pending, and a
 /// bare pod is lost. Nodes become Ready and pods get bound only when a test calls for it.
 pub(crate) struct TestWorld {
@@ -353,7 +354,10 @@ impl TestWorld {
                             .copied()
                             .unwrap_or_else(|| instance_type.allocatable()),
                     };
-                    self.cluster.add_node(new, self.now);
+                    let id = self.cluster.add_node(new, self.now);
+                    for (key, value) in &request.annotations {
+                        self.cluster.annotate_node(id, key, value);
+                    }
                 }
                 Action::Cordon { node, cordoned } => self.cluster.set_cordoned(*node, *cordoned),
                 Action::DeleteNode { node, .. } => self.evict_and_mark_deleting(*node),

@@ -17,8 +17,8 @@ use autoscale_sim_policy::requirements::{
 };
 use autoscale_sim_policy::{
     BudgetNodes, BudgetReason, ClusterAutoscalerConfig, ConsolidationPolicy, CronSchedule,
-    DisruptionBudget, KarpenterConfig, KarpenterVersion, MinValuesPolicy, NodeGroupConfig,
-    NodePool, PreferencePolicy, StaticConfig,
+    DO_NOT_DISRUPT, DisruptionBudget, KarpenterConfig, KarpenterVersion, MinValuesPolicy,
+    NodeGroupConfig, NodePool, PreferencePolicy, StaticConfig,
 };
 use autoscale_sim_sim::{
     Deployment, JobStream, Load, PodManagementPolicy, PolicySpec, ReplicaController, Replicas,
@@ -2313,9 +2313,27 @@ fn build_node_pool(
             )
         })?;
     let spec = &manifest.spec;
+    let annotations = &spec.template.metadata.annotations;
+    if let Some(value) = annotations.get(DO_NOT_DISRUPT)
+        && value.value != "true"
+        && value.value != "false"
+    {
+        ctx.warn_at(
+            value,
+            &format!("{field}.spec.template.metadata.annotations.{DO_NOT_DISRUPT}"),
+            format!(
+                "{:?} does not keep the nodes from disruption: Karpenter reads only \"true\"",
+                value.value
+            ),
+        );
+    }
     let mut pool = NodePool {
         name,
         labels: spec.template.metadata.labels.clone(),
+        annotations: annotations
+            .iter()
+            .map(|(key, value)| (key.clone(), value.value.clone()))
+            .collect(),
         taints: spec.template.spec.taints.clone(),
         ..Default::default()
     };

@@ -102,6 +102,38 @@ fn requirement_update_drifts_nodes() {
     assert_eq!(output.report.pods_pending_at_end, 0);
 }
 
+#[test]
+fn annotated_nodes_do_not_drift() {
+    // The same update drifts the nodes, but the NodePool's template annotates them with
+    // do-not-disrupt, so Drift replaces none of them and each gets a disruption-blocked note.
+    let pinned = DRIFT.replacen(
+        "            template:\n              spec:",
+        "            template:\n              metadata:\n                annotations: {karpenter.sh/do-not-disrupt: \"true\"}\n              spec:",
+        1,
+    );
+    assert_ne!(pinned, DRIFT);
+    let output = run(&scenario(&pinned));
+
+    let launched: Vec<_> = output
+        .decisions
+        .iter()
+        .filter(|d| d.action == "launch")
+        .collect();
+    let blocked: Vec<_> = output
+        .decisions
+        .iter()
+        .filter(|d| {
+            d.action == "disruption-blocked"
+                && d.detail == "the node has the karpenter.sh/do-not-disrupt annotation"
+        })
+        .collect();
+    assert!(!launched.is_empty());
+    assert!(launched.iter().all(|d| d.time_ms < 7_200_000));
+    assert!(launched.iter().all(|d| d.instance_type.starts_with("m5.")));
+    assert_eq!(blocked.len(), launched.len());
+    assert!(!output.report.disruptions_by_reason.contains_key("Drifted"));
+}
+
 /// The EC2NodeClass of [`class_drift`] and its update at 2 h: a new AMI selector and maxPods.
 const NODE_CLASSES: &str = r#"      nodeClasses:
         - apiVersion: karpenter.k8s.aws/v1

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use autoscale_sim_policy::{BudgetNodes, BudgetReason, NodePool};
+use autoscale_sim_policy::{BudgetNodes, BudgetReason, DO_NOT_DISRUPT, NodePool};
 use autoscale_sim_scenario::{Overrides, load_str};
 use autoscale_sim_sim::PolicySpec;
 
@@ -120,6 +120,7 @@ fn docs_example_loads() {
     assert_eq!(pool.name, "default");
     assert_eq!(pool.weight, 10);
     assert_eq!(pool.labels["billing-team"], "my-team");
+    assert_eq!(pool.annotations["example.com/owner"], "my-team");
     assert_eq!(pool.taints.len(), 1);
     let min_values: Vec<Option<u32>> = pool.requirements.iter().map(|r| r.min_values).collect();
     assert_eq!(min_values, [Some(2), Some(5), None, None, None, None, None]);
@@ -127,6 +128,50 @@ fn docs_example_loads() {
     assert_eq!(pool.conditional_budgets.len(), 1);
     assert_eq!(pool.conditional_budgets[0].nodes, BudgetNodes::Count(0));
     assert_eq!(pool.limits.map(|l| l.cpu_millis), Some(1_000_000));
+}
+
+/// A NodePool whose template annotates its nodes with do-not-disrupt set to `value`.
+fn annotated_pool(value: &str) -> String {
+    format!(
+        "        - apiVersion: karpenter.sh/v1
+          kind: NodePool
+          metadata: {{name: pinned}}
+          spec:
+            template:
+              metadata:
+                annotations: {{karpenter.sh/do-not-disrupt: {value}}}
+              spec: {{}}
+"
+    )
+}
+
+#[test]
+fn do_not_disrupt_template_annotation_loads() {
+    let pool = load_pool(&annotated_pool("\"true\"")).unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(pool.annotations[DO_NOT_DISRUPT], "true");
+}
+
+#[test]
+fn do_not_disrupt_other_value_warns() {
+    // Karpenter reads only "true" on a node; a duration, which pods may carry, does nothing.
+    let scenario = load_str(
+        &with_node_pool(&annotated_pool("\"1h\"")),
+        Path::new("pools.yaml"),
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(
+        scenario.warnings,
+        [
+            "pools.yaml:24:60: field policies[0].karpenter.nodePools[0].spec.template.metadata.annotations.karpenter.sh/do-not-disrupt: \"1h\" does not keep the nodes from disruption: Karpenter reads only \"true\""
+        ]
+    );
+    let pool = load_pool(&annotated_pool("\"false\"")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pool.annotations[DO_NOT_DISRUPT], "false");
+    let unquoted = load_pool(&annotated_pool("true")).unwrap_err();
+    assert!(unquoted.contains("quote it"), "{unquoted}");
 }
 
 #[test]

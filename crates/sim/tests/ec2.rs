@@ -3,6 +3,7 @@
 //! timeout, rebalance recommendations and the fallback to on-demand. Every expected cost is
 //! worked out by hand in the test.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use autoscale_sim_cloud::{CapacityWindow, Catalog, LatencyModel, LaunchPhases, Price, SpotMarket};
@@ -45,6 +46,7 @@ fn launch_m5_large(
         zone: zone.into(),
         labels: instance_type_labels(view.catalog.get(instance_type)),
         taints: vec![],
+        annotations: BTreeMap::new(),
         reason: "scripted".into(),
         alternatives: vec![],
     });

@@ -1,6 +1,7 @@
 //! The run invariants catch a policy that breaks what it may not: each test runs a policy
 //! written to break one rule and checks that the run stops with the invariant's message.
 
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use autoscale_sim_cloud::{GIB, Resources};
@@ -31,6 +32,7 @@ impl Autoscaler for DeleteBusyNode {
                 zone: view.zones[0].clone(),
                 labels: Default::default(),
                 taints: vec![],
+                annotations: BTreeMap::new(),
                 reason: "start".into(),
                 alternatives: vec![],
             });

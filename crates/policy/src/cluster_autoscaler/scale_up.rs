@@ -285,6 +285,7 @@ impl ClusterAutoscaler {
                 zone: zones[zone].clone(),
                 labels,
                 taints: config.taints.clone(),
+                annotations: BTreeMap::new(),
                 reason: reason.to_string(),
                 alternatives: offerings[1..]
                     .iter()

@@ -9,6 +9,7 @@ use autoscale_sim_engine::{SimDuration, SimTime};
 use autoscale_sim_kube::{CapacityType, Node, NodeId, NodeState, PodId};
 
 use super::multinode::PrefixPods;
+use super::node_blocks::has_do_not_disrupt;
 use super::pending_prefix::PendingPrefix;
 pub(super) use super::pod_facts::PodFacts;
 use super::pod_facts::pod_eviction_cost;
@@ -402,6 +403,7 @@ impl Karpenter {
                 .nominated_until
                 .get(&node.id)
                 .is_none_or(|until| *until <= view.now)
+            && !has_do_not_disrupt(node)
     }
 
     /// Checks whether `node` may be consolidated now: disruptable, and past its NodePool's
@@ -1267,6 +1269,7 @@ impl Karpenter {
             zone: offering.zone.clone(),
             labels,
             taints: pool.config.taints.clone(),
+            annotations: pool.config.annotations.clone(),
             reason: format!(
                 "{}: replacement by {} for {} at ${:.4}/h; {} instance types [{}{more}], launched {} {} at ${:.4}/h",
                 command.method.reason().as_str(),

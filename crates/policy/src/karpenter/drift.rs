@@ -4,7 +4,7 @@
 //!   (kubernetes-sigs/karpenter v1.13 `pkg/controllers/nodeclaim/disruption/drift.go`). Either
 //!   the hashed template fields differ (`NodePoolDrifted`), or the node's labels no longer
 //!   satisfy the requirements (`RequirementsDrifted`). The hashed fields modelled are labels,
-//!   taints, expireAfter and terminationGracePeriod, because requirements are `hash:"ignore"` in
+//!   annotations, taints, expireAfter and terminationGracePeriod, because requirements are `hash:"ignore"` in
 //!   `pkg/apis/v1/nodeclaim.go`. A change of the EC2NodeClass the NodePool names, or of which
 //!   class it names, drifts the nodes too (aws/karpenter-provider-aws v1.13
 //!   `pkg/cloudprovider/drift.go`: the class's static hash, AMIs, subnets and security groups).
@@ -32,6 +32,7 @@ use crate::api::{Actions, ClusterView, DisruptionReason, DrainRules};
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct TemplateFields {
     labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
     taints: Vec<Taint>,
     expire_after: Option<SimDuration>,
     termination_grace_period: Option<SimDuration>,
@@ -44,6 +45,7 @@ impl TemplateFields {
     fn of(pool: &NodePool) -> Self {
         TemplateFields {
             labels: pool.labels.clone(),
+            annotations: pool.annotations.clone(),
             taints: pool.taints.clone(),
             expire_after: pool.expire_after,
             termination_grace_period: pool.termination_grace_period,

@@ -149,6 +149,9 @@ pub struct NodePool {
     pub requirements: Vec<Requirement>,
     /// `spec.template.metadata.labels`.
     pub labels: BTreeMap<String, String>,
+    /// `spec.template.metadata.annotations`, which the pool's nodes carry from their launch.
+    /// Of these, Karpenter itself reads only [`DO_NOT_DISRUPT`].
+    pub annotations: BTreeMap<String, String>,
     /// `spec.template.spec.taints`.
     pub taints: Vec<Taint>,
     /// `spec.disruption.consolidationPolicy`.
@@ -190,6 +193,7 @@ impl Default for NodePool {
             weight: 0,
             requirements: vec![],
             labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
             taints: vec![],
             consolidation_policy: ConsolidationPolicy::default(),
             consolidate_after: Some(SimDuration::ZERO),
@@ -205,6 +209,11 @@ impl Default for NodePool {
         }
     }
 }
+
+/// The annotation that, set to `"true"` on a node, keeps every disruption method from picking
+/// it; expiration and interruption still delete it (kubernetes-sigs/karpenter v1.14.1
+/// `StateNode.ValidateNodeDisruptable`, `pkg/controllers/state/statenode.go`).
+pub const DO_NOT_DISRUPT: &str = "karpenter.sh/do-not-disrupt";
 
 /// `expireAfter` default (kubernetes-sigs/karpenter v1.13 `pkg/apis/v1/nodepool.go`).
 pub const EXPIRE_AFTER: SimDuration = SimDuration::from_hours(720);

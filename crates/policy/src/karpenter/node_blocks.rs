@@ -2,20 +2,21 @@
 //! `NewCandidate` publishes a `DisruptionBlocked` event on a Karpenter-managed node when
 //! `ValidateNodeDisruptable` fails (kubernetes-sigs/karpenter v1.14.1
 //! `pkg/controllers/disruption/types.go`, `pkg/controllers/state/statenode.go`). Of its checks,
-//! the model applies three: the node is not initialized, it is deleting or marked for deletion,
-//! or a recent provisioning pass nominated it for pending pods. A node already held by a
-//! disruption command gets no event there, because `NewCandidate` returns before the checks.
-//! This note is written once per node and cause, like the pod-level ones.
+//! the model applies four: the node is not initialized, it is deleting or marked for deletion,
+//! a recent provisioning pass nominated it for pending pods, or it has the
+//! `karpenter.sh/do-not-disrupt: "true"` annotation. That annotation comes from the NodePool's
+//! template or from a library user. A node already held by a disruption command gets no event there, because
+//! `NewCandidate` returns before the checks. This note is written once per node and cause, like
+//! the pod-level ones.
 //!
-//! NOTE: the model keeps no node annotations from a NodePool, so the node-level
-//! `karpenter.sh/do-not-disrupt` check never applies. A launching NodeClaim with no Node yet
-//! is noted as not initialized, although Karpenter words that case differently.
+//! NOTE: a launching NodeClaim with no Node yet is noted as not initialized, although
+//! Karpenter words that case differently.
 
 use std::collections::BTreeMap;
 
 use autoscale_sim_kube::{Node, NodeId, NodeState};
 
-use super::Karpenter;
+use super::{DO_NOT_DISRUPT, Karpenter};
 use crate::api::{Actions, ClusterView};
 
 /// Node-level cause that keeps a node from being a disruption candidate, in the order of
@@ -28,6 +29,8 @@ pub(super) enum NodeBlock {
     Deleting,
     /// A provisioning pass nominated the node for pending pods, and the nomination holds.
     Nominated,
+    /// The node has the do-not-disrupt annotation.
+    DoNotDisrupt,
 }
 
 impl NodeBlock {
@@ -38,6 +41,7 @@ impl NodeBlock {
             NodeBlock::Nominated => {
                 "the node is nominated for pending pods that a provisioning pass placed on it"
             }
+            NodeBlock::DoNotDisrupt => "the node has the karpenter.sh/do-not-disrupt annotation",
         }
     }
 }
@@ -78,8 +82,19 @@ impl Karpenter {
             .nominated_until
             .get(&node.id)
             .is_some_and(|until| *until > view.now);
-        nominated.then_some(NodeBlock::Nominated)
+        if nominated {
+            return Some(NodeBlock::Nominated);
+        }
+        has_do_not_disrupt(node).then_some(NodeBlock::DoNotDisrupt)
     }
+}
+
+/// Checks whether `node` has the annotation `karpenter.sh/do-not-disrupt: "true"`. As in
+/// Karpenter, any other value does not block.
+pub(super) fn has_do_not_disrupt(node: &Node) -> bool {
+    node.annotations
+        .get(DO_NOT_DISRUPT)
+        .is_some_and(|value| value == "true")
 }
 
 /// Writes a `disruption-blocked` note on `node` with the detail `describe` returns, unless

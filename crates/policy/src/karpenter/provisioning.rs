@@ -192,6 +192,7 @@ impl Karpenter {
                 zone: offering.zone,
                 labels,
                 taints: pool.config.taints.clone(),
+                annotations: pool.config.annotations.clone(),
                 reason,
                 alternatives: offering.alternatives.clone(),
             });

@@ -16,8 +16,8 @@ use autoscale_sim_kube::{
 use super::disruption::{Method, PodFacts};
 use super::pod_facts::PodCache;
 use super::{
-    BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DisruptionBudget, Karpenter,
-    KarpenterConfig, KarpenterVersion, NodePool, NodePoolUpdate,
+    BudgetNodes, BudgetReason, ConsolidationPolicy, CronSchedule, DO_NOT_DISRUPT, DisruptionBudget,
+    Karpenter, KarpenterConfig, KarpenterVersion, NodePool, NodePoolUpdate,
 };
 use crate::api::{Action, DisruptionReason, LaunchRequest, PolicyEvent};
 use crate::requirements::{LABEL_NODEPOOL, Operator, Requirement};
@@ -967,12 +967,9 @@ fn drift_only_mismatched_nodes() {
     );
 }
 
-#[test]
-fn label_change_drifts_statically() {
-    // A change of the template's labels (a hashed field) drifts every node launched before
-    // it. Drift deletes the empty node first, although consolidateAfter Never turns Emptiness
-    // off, and then replaces the node with a pod by a node with the new label.
-    let mut world = TestWorld::new(fake_catalog(), vec![]);
+/// A NodePool with consolidateAfter `Never` whose template gains the label `team: web` 5 s
+/// into the run, which drifts every node launched before.
+fn relabelled_at_5s() -> Karpenter {
     let never = NodePool {
         consolidate_after: None,
         ..pool("default")
@@ -981,7 +978,16 @@ fn label_change_drifts_statically() {
     relabelled
         .labels
         .insert("team".to_string(), "web".to_string());
-    let mut policy = karpenter_with_updates(vec![never], vec![(5, relabelled)]);
+    karpenter_with_updates(vec![never], vec![(5, relabelled)])
+}
+
+#[test]
+fn label_change_drifts_statically() {
+    // A change of the template's labels (a hashed field) drifts every node launched before
+    // it. Drift deletes the empty node first, although consolidateAfter Never turns Emptiness
+    // off, and then replaces the node with a pod by a node with the new label.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = relabelled_at_5s();
     let busy = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
     world.add_bound_pod(busy, &pod_spec(1000, GIB));
     let empty = world.add_ready_node(
@@ -1895,27 +1901,34 @@ fn do_not_disrupt_pod_noted_once() {
 
 #[test]
 fn expiration_ignores_do_not_disrupt() {
-    // Expiration is forceful: a pod annotated `karpenter.sh/do-not-disrupt` does not keep an
-    // expired node, here after an expireAfter of 1 h.
-    let mut world = TestWorld::new(fake_catalog(), vec![]);
-    let hourly = NodePool {
-        expire_after: Some(SimDuration::from_hours(1)),
-        ..pool("default")
-    };
-    let mut policy = karpenter(vec![hourly]);
-    let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
-    let mut spec = (*pod_spec(1000, GIB)).clone();
-    spec.do_not_disrupt = true;
-    world.add_bound_pod(node, &Arc::new(spec));
-    world.send(&mut policy, PolicyEvent::Start);
+    // Expiration is forceful: neither a pod annotated `karpenter.sh/do-not-disrupt` nor the
+    // node's own annotation keeps an expired node, here after an expireAfter of 1 h.
+    for on_node in [false, true] {
+        let mut world = TestWorld::new(fake_catalog(), vec![]);
+        let hourly = NodePool {
+            expire_after: Some(SimDuration::from_hours(1)),
+            ..pool("default")
+        };
+        let mut policy = karpenter(vec![hourly]);
+        let node = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+        let mut spec = (*pod_spec(1000, GIB)).clone();
+        if on_node {
+            world.cluster.annotate_node(node, DO_NOT_DISRUPT, "true");
+        } else {
+            spec.do_not_disrupt = true;
+        }
+        world.add_bound_pod(node, &Arc::new(spec));
+        world.send(&mut policy, PolicyEvent::Start);
 
-    let log = world.advance_to(&mut policy, secs(3600));
+        let log = world.advance_to(&mut policy, secs(3600));
 
-    assert_eq!(
-        deletions(untimed(&log)),
-        [(node, DisruptionReason::Expired)]
-    );
-    assert_eq!(deletion_times(&log), [secs(3600)]);
+        assert_eq!(
+            deletions(untimed(&log)),
+            [(node, DisruptionReason::Expired)],
+            "annotation on the node: {on_node}"
+        );
+        assert_eq!(deletion_times(&log), [secs(3600)]);
+    }
 }
 
 #[test]
@@ -1951,5 +1964,110 @@ fn multi_node_validation_rejects_change() {
         ]
     );
     assert_eq!(deletion_times(&log), [secs(50), secs(50)]);
+    assert!(launches(untimed(&log)).is_empty());
+}
+
+// The node's own `karpenter.sh/do-not-disrupt` annotation (v1.14.1 `ValidateNodeDisruptable`).
+
+/// Runs "can delete nodes" for 60 s with B annotated do-not-disrupt set to `value`, and returns
+/// A, B and the log.
+fn two_nodes_b_annotated(value: &str) -> (NodeId, NodeId, Vec<(SimTime, Action)>) {
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let (a, b) = add_two_nodes(&mut world);
+    world.cluster.annotate_node(b, DO_NOT_DISRUPT, value);
+    world.send(&mut policy, PolicyEvent::Start);
+    let log = world.advance_to(&mut policy, secs(60));
+    (a, b, log)
+}
+
+#[test]
+fn node_do_not_disrupt_keeps_node() {
+    // "can delete nodes, considers karpenter.sh/do-not-disrupt set to true on nodes": B, which
+    // would go first, carries the annotation, so A is deleted instead and its pods move to B.
+    let (a, _, log) = two_nodes_b_annotated("true");
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(a, DisruptionReason::Underutilized)]
+    );
+    assert_eq!(
+        notes(&log),
+        ["the node has the karpenter.sh/do-not-disrupt annotation"]
+    );
+    assert!(launches(untimed(&log)).is_empty());
+}
+
+#[test]
+fn node_do_not_disrupt_false_is_ignored() {
+    // "should delete nodes with the karpenter.sh/do-not-disrupt annotation set to false": only
+    // "true" blocks, so B goes as in "can delete nodes".
+    let (_, b, log) = two_nodes_b_annotated("false");
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(b, DisruptionReason::Underutilized)]
+    );
+    assert!(!notes(&log).iter().any(|note| note.contains(DO_NOT_DISRUPT)));
+}
+
+#[test]
+fn pool_annotations_reach_nodes_and_drift() {
+    // A NodePool's template annotations go on its launch requests. A change of them drifts the
+    // nodes launched before it, because the template hash covers its metadata. Here the new
+    // template sets do-not-disrupt, and Drift replaces the old node with an annotated one.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let plain = pool("default");
+    let mut pinned = plain.clone();
+    pinned
+        .annotations
+        .insert(DO_NOT_DISRUPT.to_string(), "true".to_string());
+    let mut policy = karpenter_with_updates(vec![plain], vec![(5, pinned)]);
+    let old = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    world.add_bound_pod(old, &pod_spec(1000, GIB));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    let launched = launches(untimed(&log));
+    assert_eq!(launched.len(), 1);
+    assert_eq!(launched[0].annotations[DO_NOT_DISRUPT], "true");
+    assert_eq!(policy.drifted.keys().copied().collect::<Vec<_>>(), [old]);
+    let new_node = *policy.replacements.keys().next().unwrap();
+    assert_eq!(
+        world.cluster.node(new_node).unwrap().annotations[DO_NOT_DISRUPT],
+        "true"
+    );
+    let ready = world.make_ready(&mut policy, new_node);
+    assert_eq!(
+        deletions(&ready.actions),
+        [(old, DisruptionReason::Drifted)]
+    );
+}
+
+#[test]
+fn drift_ignores_node_do_not_disrupt() {
+    // "should ignore nodes with the karpenter.sh/do-not-disrupt annotation set to true": a label
+    // change drifts both nodes, and Drift deletes only the one without the annotation, although
+    // the annotated one is empty and would go first.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = relabelled_at_5s();
+    let pinned = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    world.cluster.annotate_node(pinned, DO_NOT_DISRUPT, "true");
+    let busy = world.add_ready_node("default", &fake_type_name(2, 4), EXISTING_NODE);
+    world.add_bound_pod(busy, &pod_spec(1000, GIB));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    assert_eq!(
+        policy.drifted.keys().copied().collect::<Vec<_>>(),
+        [pinned, busy]
+    );
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(busy, DisruptionReason::Drifted)],
+        "the drifted pod moves to the pinned node, so nothing is launched"
+    );
     assert!(launches(untimed(&log)).is_empty());
 }

@@ -77,6 +77,9 @@ impl World {
             allocatable: node_allocatable,
         };
         let id = self.cluster.add_node(new, now);
+        for (key, value) in &request.annotations {
+            self.cluster.annotate_node(id, key, value);
+        }
         self.log(now, "launch", id, None, "Launch", request.reason);
 
         if let Some(zone) = unknown_zone {
