@@ -265,15 +265,25 @@ fn cases() -> Vec<Case> {
             "    startupLatency: 10s\n    template:\n",
             "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"yes\"}}\n",
             vec![
-                "scenario.yaml:16:61: field workloads[0].template.metadata.annotations.karpenter.sh/do-not-disrupt, value \"yes\": expected \"true\" or \"false\"",
+                "scenario.yaml:16:61: field workloads[0].template.metadata.annotations.karpenter.sh/do-not-disrupt, value \"yes\": expected \"true\", \"false\" or a duration",
+                "fix: write \"true\", \"false\", or a duration such as \"30m\" or \"1h30m\"",
             ],
         ),
         small_web_case(
-            "do-not-disrupt duration",
+            "do-not-disrupt in days",
             "    startupLatency: 10s\n    template:\n",
-            "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"5m\"}}\n",
+            "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"7d\"}}\n",
             vec![
-                "value \"5m\": a duration for this annotation is not modelled",
+                "value \"7d\": Karpenter reads no day unit in this annotation, so it would ignore the value",
+                "fix: write the duration in hours, such as \"168h\"",
+            ],
+        ),
+        small_web_case(
+            "do-not-disrupt zero duration",
+            "    startupLatency: 10s\n    template:\n",
+            "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"0s\"}}\n",
+            vec![
+                "value \"0s\": a zero duration protects nothing, and Karpenter ignores it",
             ],
         ),
         small_web_case(

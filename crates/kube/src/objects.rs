@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use autoscale_sim_cloud::{InstanceTypeIndex, Price, Resources};
-use autoscale_sim_engine::SimTime;
+use autoscale_sim_engine::{SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 
 use crate::constraints::{NodeAffinity, PodAffinity, TopologySpreadConstraint};
@@ -156,6 +156,11 @@ pub struct PodSpec {
     pub preemption_policy: PreemptionPolicy,
     /// Annotation `karpenter.sh/do-not-disrupt: "true"`.
     pub do_not_disrupt: bool,
+    /// Annotation `karpenter.sh/do-not-disrupt` with a duration such as `"30m"` (Karpenter
+    /// v1.14): the pod is protected for this long after it starts. Ignored when
+    /// `do_not_disrupt` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub do_not_disrupt_for: Option<SimDuration>,
     /// Annotation `cluster-autoscaler.kubernetes.io/safe-to-evict`, when set.
     pub safe_to_evict: Option<bool>,
     /// Whether the pod mounts an `emptyDir` not backed by memory, or a `hostPath` volume.
@@ -332,6 +337,25 @@ impl Pod {
     /// its creation while it is Pending.
     pub fn start_time(&self) -> SimTime {
         self.bound_at.unwrap_or(self.created)
+    }
+
+    /// Returns the end of the pod's `karpenter.sh/do-not-disrupt` protection: never for
+    /// `"true"`, the pod's start plus the duration for a duration value, and `None` without the
+    /// annotation.
+    pub fn do_not_disrupt_until(&self) -> Option<SimTime> {
+        if self.spec.do_not_disrupt {
+            return Some(SimTime::NEVER);
+        }
+        self.spec
+            .do_not_disrupt_for
+            .map(|duration| self.start_time() + duration)
+    }
+
+    /// Checks whether `karpenter.sh/do-not-disrupt` protects the pod at `now`: a duration value
+    /// protects it while it has run for less than that duration (kubernetes-sigs/karpenter
+    /// v1.14.1 `IsDoNotDisruptActive`, `pkg/utils/pod/scheduling.go`).
+    pub fn do_not_disrupt_active(&self, now: SimTime) -> bool {
+        self.do_not_disrupt_until().is_some_and(|until| now < until)
     }
 
     /// Checks whether the pod waits for the victims of its preemption (it has a

@@ -192,8 +192,9 @@ pub struct DrainRules {
     /// `terminationGracePeriod`. Each remaining pod is deleted when only its own grace period
     /// is left before it, whatever blocks its eviction. `None` never forces.
     pub force_after: Option<SimDuration>,
-    /// Leave the pods annotated `karpenter.sh/do-not-disrupt: "true"` on the node until
-    /// `force_after`, as Karpenter's terminator does not evict them.
+    /// Leave the pods that `karpenter.sh/do-not-disrupt` protects on the node until
+    /// `force_after`, or until a duration value's protection ends, as Karpenter's terminator
+    /// does not evict them meanwhile.
     pub keep_do_not_disrupt: bool,
 }
 

@@ -1288,15 +1288,6 @@ fn build_pod_spec(
         match value.value.as_str() {
             "true" => Ok(Some(true)),
             "false" => Ok(Some(false)),
-            // NOTE: Karpenter v1.13 also takes a duration for do-not-disrupt, protecting
-            // the pod for that long after it starts; the model reads only true and false.
-            other if parse_duration(other).is_ok() => Err(ctx.error(
-                value,
-                &annotation_field(key),
-                Some(other.to_string()),
-                "a duration for this annotation is not modelled",
-                "write the annotation as \"true\" or \"false\"",
-            )),
             other => Err(ctx.error(
                 value,
                 &annotation_field(key),
@@ -1306,6 +1297,8 @@ fn build_pod_spec(
             )),
         }
     };
+    let (do_not_disrupt, do_not_disrupt_for) =
+        do_not_disrupt(annotations, ctx, &annotation_field(DO_NOT_DISRUPT))?;
     let deletion_cost_key = "controller.kubernetes.io/pod-deletion-cost";
     let deletion_cost = match annotations.get(deletion_cost_key) {
         None => 0,
@@ -1335,7 +1328,8 @@ fn build_pod_spec(
             .iter()
             .flat_map(|c| c.ports.iter().filter_map(|p| p.host_port))
             .collect(),
-        do_not_disrupt: annotation_bool("karpenter.sh/do-not-disrupt")?.unwrap_or(false),
+        do_not_disrupt,
+        do_not_disrupt_for,
         safe_to_evict: annotation_bool("cluster-autoscaler.kubernetes.io/safe-to-evict")?,
         local_storage: spec.volumes.iter().any(|v| {
             v.host_path.is_some()
@@ -2284,6 +2278,43 @@ fn check_policy_version(
         "the Balanced consolidation policy needs Karpenter v1.14",
         "set version: v1.14 in the karpenter policy, or write WhenEmptyOrUnderutilized",
     ))
+}
+
+/// Reads a pod template's `karpenter.sh/do-not-disrupt` annotation, found at `field`. `"true"`
+/// protects the pod for as long as it runs, and a positive duration such as `"30m"` for that
+/// long after it starts (kubernetes-sigs/karpenter v1.14.1 `IsDoNotDisruptActive`). Karpenter
+/// ignores any other value, which is rejected here instead.
+fn do_not_disrupt(
+    annotations: &BTreeMap<String, Spanned<String>>,
+    ctx: &Ctx<'_>,
+    field: &str,
+) -> Result<(bool, Option<SimDuration>)> {
+    let Some(value) = annotations.get(DO_NOT_DISRUPT) else {
+        return Ok((false, None));
+    };
+    let fix = "write \"true\", \"false\", or a duration such as \"30m\" or \"1h30m\"";
+    match value.value.as_str() {
+        "true" => return Ok((true, None)),
+        "false" => return Ok((false, None)),
+        _ => {}
+    }
+    let error =
+        |problem: &str, fix: &str| ctx.error(value, field, Some(value.value.clone()), problem, fix);
+    // Karpenter parses the value with Go's time.ParseDuration, which has no day unit.
+    if value.value.contains('d') {
+        return Err(error(
+            "Karpenter reads no day unit in this annotation, so it would ignore the value",
+            "write the duration in hours, such as \"168h\"",
+        ));
+    }
+    match parse_duration(&value.value) {
+        Ok(duration) if duration > SimDuration::ZERO => Ok((false, Some(duration))),
+        Ok(_) => Err(error(
+            "a zero duration protects nothing, and Karpenter ignores it",
+            fix,
+        )),
+        Err(_) => Err(error("expected \"true\", \"false\" or a duration", fix)),
+    }
 }
 
 fn build_node_pool(

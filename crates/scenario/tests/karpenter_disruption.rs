@@ -134,6 +134,50 @@ fn annotated_nodes_do_not_drift() {
     assert!(!output.report.disruptions_by_reason.contains_key("Drifted"));
 }
 
+#[test]
+fn drift_drain_waits_for_do_not_disrupt_duration() {
+    // The pods, bound at 41 s, are protected for 3 h after that, and the NodePools have a 2 h
+    // terminationGracePeriod, so Drift may pick their node at 2 h. Its drain, from 2 h 0 min
+    // 40 s, leaves the pods in place until their protection ends at 3 h 0 min 41 s, and evicts
+    // them at the next 5 s retry.
+    let protected = DRIFT
+        .replace("duration: 4h", "duration: 5h")
+        .replace(
+            "    template:\n      spec:\n        containers",
+            "    template:\n      metadata:\n        annotations: {karpenter.sh/do-not-disrupt: \"3h\"}\n      spec:\n        containers",
+        )
+        .replace(
+            "\n                requirements:",
+            "\n                terminationGracePeriod: 2h\n                requirements:",
+        )
+        .replace(
+            "\n                  requirements:",
+            "\n                  terminationGracePeriod: 2h\n                  requirements:",
+        );
+    let output = run(&scenario(&protected));
+
+    let times = |action: &str| -> Vec<u64> {
+        output
+            .decisions
+            .iter()
+            .filter(|d| d.action == action)
+            .map(|d| d.time_ms)
+            .collect()
+    };
+    assert_eq!(output.report.disruptions_by_reason["Drifted"], 1);
+    assert_eq!(times("drain-blocked"), [7_240_000]);
+    assert_eq!(times("evict"), [10_845_000; 4]);
+    let note = output
+        .decisions
+        .iter()
+        .find(|d| d.action == "disruption-blocked" && d.detail.starts_with("pod "))
+        .expect("a note on the protected pod");
+    assert_eq!(
+        note.detail,
+        "pod default/pod-0 has the karpenter.sh/do-not-disrupt annotation, which protects it until 0d03:00:41.000"
+    );
+}
+
 /// The EC2NodeClass of [`class_drift`] and its update at 2 h: a new AMI selector and maxPods.
 const NODE_CLASSES: &str = r#"      nodeClasses:
         - apiVersion: karpenter.k8s.aws/v1

@@ -657,7 +657,7 @@ impl World {
                 && self
                     .cluster
                     .pod(pod_id)
-                    .is_some_and(|pod| pod.spec.do_not_disrupt);
+                    .is_some_and(|pod| pod.do_not_disrupt_active(now));
             if !annotated_kept && self.cluster.eviction_allowed(pod_id) {
                 self.evict(pod_id, id, drain.reason, now);
             } else {
@@ -1122,7 +1122,9 @@ impl World {
     /// scale-down.
     fn check_may_disrupt(&self, id: NodeId, reason: DisruptionReason, now: SimTime) {
         let blocks = |pod: &autoscale_sim_kube::Pod| match reason {
-            DisruptionReason::Empty | DisruptionReason::Underutilized => pod.spec.do_not_disrupt,
+            DisruptionReason::Empty | DisruptionReason::Underutilized => {
+                pod.do_not_disrupt_active(now)
+            }
             DisruptionReason::ScaleDown => pod.spec.safe_to_evict == Some(false),
             _ => false,
         };

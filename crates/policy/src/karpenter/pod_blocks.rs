@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use autoscale_sim_engine::SimTime;
 use autoscale_sim_kube::{Node, NodeId, PodId};
 
 use super::Karpenter;
@@ -68,7 +69,12 @@ fn blocking_pod(
     allowed: &[i64],
 ) -> Option<(PodId, PodBlock)> {
     let pods = facts.reschedulable_pods(node);
-    if let Some(pod) = pods.iter().find(|pod| pod.sim_pod().spec.do_not_disrupt) {
+    let protected = pods.iter().find(|pod| {
+        view.cluster
+            .pod(pod.sim_pod().id)
+            .is_some_and(|pod| pod.do_not_disrupt_active(view.now))
+    });
+    if let Some(pod) = protected {
         return Some((pod.sim_pod().id, PodBlock::DoNotDisrupt));
     }
     pods.iter().find_map(|pod| {
@@ -89,7 +95,19 @@ fn describe(pod: PodId, block: PodBlock, view: &ClusterView<'_>) -> String {
         .map_or("default", |p| p.spec.namespace());
     match block {
         PodBlock::DoNotDisrupt => {
-            format!("pod {namespace}/{pod} has the karpenter.sh/do-not-disrupt annotation")
+            let until = view
+                .cluster
+                .pod(pod)
+                .and_then(|p| p.do_not_disrupt_until())
+                .filter(|until| *until != SimTime::NEVER);
+            match until {
+                Some(until) => format!(
+                    "pod {namespace}/{pod} has the karpenter.sh/do-not-disrupt annotation, which protects it until {until}"
+                ),
+                None => {
+                    format!("pod {namespace}/{pod} has the karpenter.sh/do-not-disrupt annotation")
+                }
+            }
         }
         PodBlock::Budget(index) => {
             let budget = &view.cluster.pdbs()[index];

@@ -18,8 +18,8 @@ pub(super) fn pod_eviction_cost(priority: i32) -> f64 {
 /// The pods of every node, summed up and kept from one disruption pass to the next.
 ///
 /// A node's entry is rebuilt only when the node's `pod_changes` differs from the count the
-/// entry was built at. The entry depends only on the node's pods: which pods are bound, their
-/// phase (terminating or not), owner, spec and creation time. `Cluster` changes those only
+/// entry was built at. The entry depends only on the node's pods: which pods are bound and
+/// when, their phase (terminating or not), owner, spec and creation time. `Cluster` changes those only
 /// through binds, removals, starts, preemption marks and terminations, and each of them adds
 /// to the node's `pod_changes`. Node ids are never reused, so an unchanged id and count mean
 /// unchanged pods, and the cached entry equals a fresh one. Facts that depend on the rest of
@@ -42,8 +42,9 @@ struct CachedNode {
     pod_changes: u64,
     /// Some pod on the node is reschedulable.
     active: bool,
-    /// Some reschedulable pod carries `karpenter.sh/do-not-disrupt`.
-    do_not_disrupt: bool,
+    /// The latest end of a reschedulable pod's `karpenter.sh/do-not-disrupt` protection
+    /// ([`autoscale_sim_kube::Pod::do_not_disrupt_until`]), if any pod carries the annotation.
+    protected_until: Option<SimTime>,
     /// No reschedulable pod requests a host port or has inter-pod constraints.
     plain_pods: bool,
     /// Sum of the eviction costs of all pods bound to the node, terminating ones included.
@@ -85,7 +86,7 @@ impl CachedNode {
             id: node.id,
             pod_changes: node.pod_changes,
             active: false,
-            do_not_disrupt: false,
+            protected_until: None,
             plain_pods: true,
             eviction_cost: zero,
             reschedule_cost: 1.0,
@@ -102,7 +103,7 @@ impl CachedNode {
             {
                 entry.active = true;
                 entry.reschedule_cost += cost.max(0.0);
-                entry.do_not_disrupt |= pod.spec.do_not_disrupt;
+                entry.protected_until = entry.protected_until.max(pod.do_not_disrupt_until());
                 entry.plain_pods &=
                     pod.spec.host_ports.is_empty() && !pod.spec.has_inter_pod_constraints();
                 entry.pod_ids.push(pod.id);
@@ -179,7 +180,7 @@ impl<'c> PodFacts<'c> {
         let disruptable = nodes
             .iter()
             .map(|entry| {
-                !entry.do_not_disrupt
+                entry.protected_until.is_none_or(|until| view.now >= until)
                     && (allowed.is_empty()
                         || entry.pods.iter().all(|pod| eviction_allowed(&pod.spec)))
             })
@@ -197,8 +198,8 @@ impl<'c> PodFacts<'c> {
         &self.nodes[self.index(node)]
     }
 
-    /// Checks whether no reschedulable pod on the node carries `karpenter.sh/do-not-disrupt`
-    /// or is protected by a PodDisruptionBudget that rejects its eviction.
+    /// Checks whether no reschedulable pod on the node is protected now by
+    /// `karpenter.sh/do-not-disrupt` or by a PodDisruptionBudget that rejects its eviction.
     pub(super) fn is_disruptable(&self, node: &Node) -> bool {
         self.disruptable[self.index(node)]
     }

@@ -2071,3 +2071,68 @@ fn drift_ignores_node_do_not_disrupt() {
     );
     assert!(launches(untimed(&log)).is_empty());
 }
+
+/// Adds the two nodes of "can delete nodes", with each pod of B (or of both nodes, when `all`)
+/// annotated do-not-disrupt for 2 minutes from its start at 0 s.
+fn two_nodes_protected_2m(world: &mut TestWorld, all: bool) -> (NodeId, NodeId) {
+    let cheapest = least_expensive_type();
+    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let mut protected = (*pod_spec(0, 0)).clone();
+    protected.do_not_disrupt_for = Some(SimDuration::from_mins(2));
+    let protected = Arc::new(protected);
+    let plain = pod_spec(0, 0);
+    let on_a = if all { &protected } else { &plain };
+    world.add_bound_pod(a, on_a);
+    world.add_bound_pod(a, on_a);
+    world.add_bound_pod(b, &protected);
+    (a, b)
+}
+
+#[test]
+fn do_not_disrupt_duration_protects_node() {
+    // "does not consolidate nodes with pods that have a duration-based do-not-disrupt
+    // annotation that is still active": B's pod is protected for 2 minutes, so the first pass
+    // deletes A instead, and the note says until when B's pod is protected.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let (a, b) = two_nodes_protected_2m(&mut world, false);
+    let pod = *world.cluster.node(b).unwrap().pods.first().unwrap();
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(a, DisruptionReason::Underutilized)]
+    );
+    assert_eq!(deletion_times(&log), [secs(25)]);
+    assert_eq!(
+        notes(&log),
+        [format!(
+            "pod default/{pod} has the karpenter.sh/do-not-disrupt annotation, which protects it until 0d00:02:00.000"
+        )]
+    );
+}
+
+#[test]
+fn do_not_disrupt_duration_expires() {
+    // "can consolidate nodes after duration-based do-not-disrupt annotation expires": every pod
+    // is protected for 2 minutes, so nothing happens before then. The protection's end changes
+    // nothing in the cluster, so consolidation waits for its 5-minute forced re-check after
+    // the pass at 10 s that found nothing, and B goes 15 s after the pass at 5 min 10 s.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let (_, b) = two_nodes_protected_2m(&mut world, true);
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let protected = world.advance_to(&mut policy, secs(120));
+    let later = world.advance_to(&mut policy, secs(600));
+
+    assert!(deletions(untimed(&protected)).is_empty());
+    assert_eq!(
+        deletions(untimed(&later)),
+        [(b, DisruptionReason::Underutilized)]
+    );
+    assert_eq!(deletion_times(&later), [secs(325)]);
+}
