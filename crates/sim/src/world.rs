@@ -1116,11 +1116,26 @@ impl World {
         }
     }
 
-    /// Panics when a policy deletes a node for a voluntary reason although a pod on it forbids
-    /// that policy to: `karpenter.sh/do-not-disrupt` for consolidation, and
-    /// `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"` for Cluster Autoscaler's
-    /// scale-down.
+    /// Panics when a policy deletes a node for a voluntary reason although the node or a pod on
+    /// it forbids that policy to. The node's `karpenter.sh/do-not-disrupt: "true"` forbids
+    /// emptiness, consolidation and drift, and a pod's active `karpenter.sh/do-not-disrupt`
+    /// forbids consolidation. A pod's `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`
+    /// forbids Cluster Autoscaler's scale-down.
     fn check_may_disrupt(&self, id: NodeId, reason: DisruptionReason, now: SimTime) {
+        let voluntary = matches!(
+            reason,
+            DisruptionReason::Empty | DisruptionReason::Underutilized | DisruptionReason::Drifted
+        );
+        let node = self.cluster.node(id);
+        let annotated = node.and_then(|n| n.annotations.get("karpenter.sh/do-not-disrupt"));
+        if voluntary && annotated.is_some_and(|value| value == "true") {
+            panic!(
+                "invariant violated at {now}: {} deleted {} ({}) although its karpenter.sh/do-not-disrupt annotation forbids it",
+                self.policy_name,
+                node.map_or("?", |n| n.name.as_str()),
+                reason.as_str(),
+            );
+        }
         let blocks = |pod: &autoscale_sim_kube::Pod| match reason {
             DisruptionReason::Empty | DisruptionReason::Underutilized => {
                 pod.do_not_disrupt_active(now)

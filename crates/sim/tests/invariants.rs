@@ -12,9 +12,11 @@ use autoscale_sim_policy::{
 };
 use autoscale_sim_sim::Simulation;
 
-/// Launches one m5.large at the start and deletes it for `reason` once a pod is bound to it.
+/// Launches one m5.large with `annotations` at the start and deletes it for `reason` once a pod
+/// is bound to it.
 struct DeleteBusyNode {
     reason: DisruptionReason,
+    annotations: BTreeMap<String, String>,
     deleted: bool,
 }
 
@@ -32,7 +34,7 @@ impl Autoscaler for DeleteBusyNode {
                 zone: view.zones[0].clone(),
                 labels: Default::default(),
                 taints: vec![],
-                annotations: BTreeMap::new(),
+                annotations: self.annotations.clone(),
                 reason: "start".into(),
                 alternatives: vec![],
             });
@@ -55,6 +57,15 @@ impl Autoscaler for DeleteBusyNode {
 /// Runs one pod of `spec` for an hour under a policy that deletes its node for `reason`, and
 /// returns the panic message, if the run panicked.
 fn run_deleting(spec: PodSpec, reason: DisruptionReason) -> Option<String> {
+    run_deleting_annotated(spec, reason, BTreeMap::new())
+}
+
+/// Runs [`run_deleting`] with a node that carries `annotations`.
+fn run_deleting_annotated(
+    spec: PodSpec,
+    reason: DisruptionReason,
+    annotations: BTreeMap<String, String>,
+) -> Option<String> {
     let simulation = Simulation::builder("invariants")
         .duration(SimDuration::from_hours(1))
         .deployment("app", spec, 1)
@@ -63,6 +74,7 @@ fn run_deleting(spec: PodSpec, reason: DisruptionReason) -> Option<String> {
         .unwrap();
     let policy = DeleteBusyNode {
         reason,
+        annotations,
         deleted: false,
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -120,5 +132,38 @@ fn allowed_deletions_pass() {
     assert_eq!(
         run_deleting(small_pod(), DisruptionReason::Underutilized),
         None
+    );
+}
+
+#[test]
+fn drift_of_annotated_node_caught() {
+    let pinned = BTreeMap::from([(
+        "karpenter.sh/do-not-disrupt".to_string(),
+        "true".to_string(),
+    )]);
+    let message = run_deleting_annotated(small_pod(), DisruptionReason::Drifted, pinned.clone())
+        .expect("the run stops");
+    assert!(
+        message.contains("(Drifted) although its karpenter.sh/do-not-disrupt annotation"),
+        "{message}"
+    );
+    // Expiration is forceful, so it may delete the node.
+    assert_eq!(
+        run_deleting_annotated(small_pod(), DisruptionReason::Expired, pinned),
+        None
+    );
+}
+
+#[test]
+fn consolidation_of_protected_pod_caught() {
+    // A duration value protects the pod from its start, when the policy deletes the node.
+    let spec = PodSpec {
+        do_not_disrupt_for: Some(SimDuration::from_mins(30)),
+        ..small_pod()
+    };
+    let message = run_deleting(spec, DisruptionReason::Underutilized).expect("the run stops");
+    assert!(
+        message.contains("(Underutilized) although app-"),
+        "{message}"
     );
 }
