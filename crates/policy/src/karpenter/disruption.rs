@@ -118,7 +118,7 @@ fn reschedule_cost(view: &ClusterView<'_>, node: &Node) -> f64 {
     1.0 + view
         .cluster
         .active_pods_on(node.id)
-        .map(|p| pod_eviction_cost(p.spec.priority).max(0.0))
+        .map(|p| pod_eviction_cost(&p.spec).max(0.0))
         .sum::<f64>()
 }
 

@@ -10,9 +10,17 @@ use autoscale_sim_kube::{Cluster, Node, NodeId, Owner, PodId, PodPhase, PodSpec}
 use super::scheduling::{SimPod, placement_order};
 use crate::api::ClusterView;
 
-/// Returns a pod's eviction cost: 1 + priority / 2^25, clamped to [-10, 10].
-pub(super) fn pod_eviction_cost(priority: i32) -> f64 {
-    (1.0 + f64::from(priority) / 2f64.powi(25)).clamp(-10.0, 10.0)
+/// Returns a pod's eviction cost: 1 + pod-deletion-cost / 2^27 + priority / 2^25, clamped to
+/// [-10, 10], added up in that order (kubernetes-sigs/karpenter v1.13 and v1.14.1
+/// `EvictionCost`, `pkg/utils/disruption/disruption.go`).
+pub(super) fn pod_eviction_cost(spec: &PodSpec) -> f64 {
+    let mut cost = 1.0;
+    // Adding a zero term leaves the sum unchanged, so a pod without the annotation skips it.
+    if spec.deletion_cost != 0 {
+        cost += f64::from(spec.deletion_cost) / 2f64.powi(27);
+    }
+    cost += f64::from(spec.priority) / 2f64.powi(25);
+    cost.clamp(-10.0, 10.0)
 }
 
 /// The pods of every node, summed up and kept from one disruption pass to the next.
@@ -95,7 +103,7 @@ impl CachedNode {
         };
         // Costs are added in id order, the order of the node's pod set.
         for pod in node.pods.iter().filter_map(|id| cluster.pod(*id)) {
-            let cost = pod_eviction_cost(pod.spec.priority);
+            let cost = pod_eviction_cost(&pod.spec);
             entry.eviction_cost += cost;
             // Karpenter's `IsReschedulable`: a terminating pod no longer counts, except a
             // StatefulSet's, whose replacement needs the same name once it is gone.
@@ -257,5 +265,37 @@ impl<'c> PodFacts<'c> {
             None => 1.0,
         };
         self.entry(node).eviction_cost * lifetime_remaining
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use autoscale_sim_kube::PodSpec;
+
+    use super::pod_eviction_cost;
+
+    fn cost(deletion_cost: i32, priority: i32) -> f64 {
+        pod_eviction_cost(&PodSpec {
+            deletion_cost,
+            priority,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn eviction_cost_terms() {
+        // "Pod Eviction Cost" in kubernetes-sigs/karpenter v1.14.1
+        // pkg/controllers/disruption/suite_test.go, with exact values.
+        assert_eq!(cost(0, 0), 1.0);
+        assert_eq!(cost(1 << 27, 0), 2.0);
+        assert_eq!(cost(-(1 << 27), 0), 0.0);
+        assert!(cost(100, 0) > 1.0);
+        assert!(cost(-100, 0) < 1.0);
+        assert!(cost(101, 0) > cost(100, 0));
+        assert!(cost(100, 0) > cost(99, 0));
+        assert_eq!(cost(0, 1 << 25), 2.0);
+        assert!(cost(0, -1) < 1.0);
+        assert_eq!(cost(i32::MAX, 1_000_000_000), 10.0);
+        assert_eq!(cost(i32::MIN, i32::MIN), -10.0);
     }
 }

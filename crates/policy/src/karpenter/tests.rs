@@ -2136,3 +2136,29 @@ fn do_not_disrupt_duration_expires() {
     );
     assert_eq!(deletion_times(&later), [secs(325)]);
 }
+
+#[test]
+fn deletion_cost_orders_candidates() {
+    // Eviction costs count the pod-deletion-cost annotation (`EvictionCost`). B's one pod, with
+    // a deletion cost of 2^28, costs 3 to evict against 2 for A's two plain pods. So A goes
+    // first, where "can delete nodes" without the annotation deletes B.
+    let mut world = TestWorld::new(fake_catalog(), vec![]);
+    let mut policy = karpenter(vec![pool("default")]);
+    let cheapest = least_expensive_type();
+    let a = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let b = world.add_ready_node("default", &cheapest, EXISTING_NODE);
+    let plain = pod_spec(0, 0);
+    let mut costly = (*plain).clone();
+    costly.deletion_cost = 1 << 28;
+    world.add_bound_pod(a, &plain);
+    world.add_bound_pod(a, &plain);
+    world.add_bound_pod(b, &Arc::new(costly));
+    world.send(&mut policy, PolicyEvent::Start);
+
+    let log = world.advance_to(&mut policy, secs(60));
+
+    assert_eq!(
+        deletions(untimed(&log)),
+        [(a, DisruptionReason::Underutilized)]
+    );
+}
