@@ -51,6 +51,7 @@ pub mod quantity;
 mod scheduler;
 mod selector;
 pub mod string_value;
+pub mod whole_number;
 
 pub use cluster::{Cluster, NewNode, QueueCursor};
 pub use constraints::*;

@@ -30,7 +30,7 @@ mod whole_number;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use autoscale_sim_kube::string_value;
+use autoscale_sim_kube::{string_value, whole_number as kube_whole_number};
 use autoscale_sim_sim::{PolicySpec, SimConfig};
 
 pub use build::DEFAULT_START;
@@ -376,7 +376,7 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
             None => "quote the value, such as \"true\"".to_string(),
         };
         &quote_fix
-    } else if message.starts_with(whole_number::QUOTED_INTEGER) {
+    } else if message.starts_with(kube_whole_number::QUOTED_INTEGER) {
         quote_fix = match value.as_deref() {
             Some(value) => format!("remove the quotes: {value}"),
             None => "remove the quotes around the number".to_string(),
@@ -388,7 +388,7 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
             None => "write a finite number, or quote the value if it is text".to_string(),
         };
         &quote_fix
-    } else if message == whole_number::NOT_WHOLE_SECONDS {
+    } else if message == kube_whole_number::NOT_WHOLE_SECONDS {
         "write the seconds as a whole number without a unit, such as 60"
     } else if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
@@ -517,6 +517,7 @@ fn collection_kind(value: &str) -> Option<&'static str> {
 /// Returns the largest value of the integer type a parser message names (`invalid u32`).
 fn integer_limit(message: &str) -> Option<u128> {
     match message {
+        "invalid u16" => Some(u16::MAX.into()),
         "invalid u32" => Some(u32::MAX.into()),
         "invalid u64" => Some(u64::MAX.into()),
         "invalid i32" => Some(i32::MAX.unsigned_abs().into()),
@@ -536,7 +537,7 @@ fn exceeds(text: &str, limit: u128) -> bool {
 /// Rewords the parser's type names (`invalid u32`) as what the field expects.
 fn describe_type_error(message: &str) -> String {
     let expected = match message {
-        "invalid u32" | "invalid u64" => "expected a whole number zero or more",
+        "invalid u16" | "invalid u32" | "invalid u64" => "expected a whole number zero or more",
         "invalid i32" | "invalid i64" => "expected a whole number",
         "invalid f64" | "invalid f32" => "expected a number",
         "invalid bool" => "expected true or false",
@@ -547,7 +548,7 @@ fn describe_type_error(message: &str) -> String {
 
 /// Rewords the parser's type names in a snippet's caret line (`^ invalid u32`) the same way.
 fn reword_type_names(line: &str) -> String {
-    ["u32", "u64", "i32", "i64", "f64", "f32", "bool"]
+    ["u16", "u32", "u64", "i32", "i64", "f64", "f32", "bool"]
         .iter()
         .find_map(|name| {
             let token = format!("invalid {name}");

@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use autoscale_sim_kube::string_value;
 use autoscale_sim_kube::{
     NodeSelectorTerm, PodAffinityTerm, PreferredNodeTerm, Taint, Toleration,
     TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
+use autoscale_sim_kube::{string_value, whole_number};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
@@ -389,7 +389,7 @@ pub struct WorkloadSpec {
     #[serde(default)]
     pub pod_management_policy: Option<Spanned<String>>,
     /// Fixed replica count of a Deployment or StatefulSet; default 1 without `hpa`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub replicas: Option<Spanned<u32>>,
     /// Horizontal pod autoscaler of a Deployment.
     #[serde(default)]
@@ -410,7 +410,7 @@ pub struct WorkloadSpec {
     #[serde(default)]
     pub duration: Option<LatencySpec>,
     /// Priority of a PriorityClass's pods.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub value: Option<Spanned<i64>>,
     /// Whether a PriorityClass applies to pods that name no class.
     #[serde(default)]
@@ -485,8 +485,10 @@ pub struct HpaYaml {
     /// Load one replica should carry, in the load's unit.
     pub target_per_replica: Spanned<f64>,
     /// Lowest replica count.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub min_replicas: Spanned<u32>,
     /// Highest replica count.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub max_replicas: Spanned<u32>,
     /// Time between syncs, a duration; default `15s`.
     #[serde(default)]
@@ -596,7 +598,7 @@ pub struct PodSpecYaml {
     pub tolerations: Vec<Toleration>,
     /// Pod priority; default 0, or the value of `priorityClassName` or of the global default
     /// PriorityClass, which it must then equal.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::optional_integer")]
     pub priority: Option<i32>,
     /// Name of a PriorityClass: a `PriorityClass` workload, `system-cluster-critical` or
     /// `system-node-critical`.
@@ -607,7 +609,7 @@ pub struct PodSpecYaml {
     #[serde(default)]
     pub preemption_policy: Option<String>,
     /// Termination grace period in seconds; default 30.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::optional_integer")]
     pub termination_grace_period_seconds: Option<u64>,
 }
 
@@ -661,9 +663,10 @@ pub struct ContainerPort {
     #[serde(default)]
     pub name: Option<String>,
     /// Port in the container.
+    #[serde(deserialize_with = "whole_number::integer")]
     pub container_port: u16,
     /// Port on the node, which no other pod on it may use.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::optional_integer")]
     pub host_port: Option<u16>,
     /// Accepted and ignored.
     #[serde(default)]
@@ -1020,7 +1023,7 @@ pub struct NodePoolSpecYaml {
     #[serde(default)]
     pub limits: BTreeMap<String, Spanned<Scalar>>,
     /// Priority among NodePools, 1 to 100; default 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub weight: Option<Spanned<i32>>,
 }
 
@@ -1142,7 +1145,7 @@ pub struct AmiSelectorTermYaml {
 #[serde(rename_all = "camelCase")]
 pub struct KubeletYaml {
     /// Pod slots per node.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub max_pods: Option<Spanned<i64>>,
     /// `cpu` and `memory` reserved for Kubernetes daemons.
     #[serde(default)]
@@ -1185,7 +1188,7 @@ pub struct RequirementYaml {
     #[serde(default, deserialize_with = "string_value::selector_values")]
     pub values: Vec<String>,
     /// Distinct values of the key a NodeClaim's instance types must keep, 1 to 50.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub min_values: Option<Spanned<i64>>,
 }
 
