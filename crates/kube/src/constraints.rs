@@ -43,9 +43,10 @@ pub struct PodAffinityTerm {
     pub label_selector: LabelSelector,
     /// Node label that defines the domain, such as `kubernetes.io/hostname` or
     /// `topology.kubernetes.io/zone`.
+    #[serde(deserialize_with = "crate::string_value::topology_key")]
     pub topology_key: String,
     /// Namespaces of the pods considered; empty means the pod's own namespace.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::string_value::namespaces")]
     pub namespaces: Vec<String>,
 }
 
@@ -88,6 +89,7 @@ pub struct TopologySpreadConstraint {
     #[serde(deserialize_with = "crate::whole_number::integer")]
     pub max_skew: i32,
     /// Node label that defines the domains.
+    #[serde(deserialize_with = "crate::string_value::topology_key")]
     pub topology_key: String,
     /// Hard or soft.
     #[serde(default)]

@@ -63,6 +63,42 @@ pub fn deserialize<'de, D: serde::Deserializer<'de>>(
     deserializer.deserialize_any(Visitor { description })
 }
 
+/// The description of taint and toleration keys and values in the message of [`deserialize`].
+const TAINT_STRINGS: &str = "taint and toleration keys and values are strings";
+
+/// The description of a `topologyKey` in the message of [`deserialize`].
+const TOPOLOGY_KEY: &str = "a topologyKey is a string, the key of a node label";
+
+/// The description of the `namespaces` of a pod affinity term in the message of [`deserialize`].
+const NAMESPACES: &str = "namespaces are strings";
+
+/// Deserializes the `key` or `value` of a taint or toleration, a string in Kubernetes.
+pub fn taint_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    deserialize(deserializer, TAINT_STRINGS)
+}
+
+/// Deserializes a `topologyKey` of a pod affinity term or a topology spread constraint.
+pub fn topology_key<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    deserialize(deserializer, TOPOLOGY_KEY)
+}
+
+/// One namespace of a pod affinity term, read by [`deserialize`].
+struct Namespace(String);
+
+impl<'de> Deserialize<'de> for Namespace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize(deserializer, NAMESPACES).map(Namespace)
+    }
+}
+
+/// Deserializes the `namespaces` of a pod affinity term, each a string.
+pub fn namespaces<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<Namespace>::deserialize(deserializer)?;
+    Ok(names.into_iter().map(|name| name.0).collect())
+}
+
 /// One selector or requirement value, read by [`deserialize`].
 struct SelectorValue(String);
 
