@@ -42,6 +42,7 @@
 
 mod cluster;
 mod constraints;
+pub mod label;
 mod node_table;
 mod objects;
 pub mod plugins;

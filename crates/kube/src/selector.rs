@@ -28,6 +28,7 @@ pub enum Operator {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Requirement {
     /// Label key.
+    #[serde(deserialize_with = "crate::label::deserialize_key")]
     pub key: String,
     /// Operator.
     pub operator: Operator,

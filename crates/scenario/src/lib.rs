@@ -30,7 +30,7 @@ mod whole_number;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use autoscale_sim_kube::{string_value, whole_number as kube_whole_number};
+use autoscale_sim_kube::{label, string_value, whole_number as kube_whole_number};
 use autoscale_sim_sim::{PolicySpec, SimConfig};
 
 pub use build::DEFAULT_START;
@@ -271,6 +271,22 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     } else {
         probe.and_then(|(line, column)| error::value_at(text, line, column))
     };
+    // An invalid label key in a map of labels is reported at the key, so the path ends at the
+    // map. A requirement's `key: ...` is a value and needs no change.
+    let (field, value) = match probe {
+        Some((line, column))
+            if message.starts_with(label::INVALID_KEY)
+                && error::key_before(text, line, column).is_none() =>
+        {
+            let key = error::key_at(text, line, column);
+            let field = match (field, &key) {
+                (Some(path), Some(key)) => Some(format!("{path}.{key}")),
+                (path, _) => path,
+            };
+            (field, key)
+        }
+        _ => (field, value),
+    };
     let limit = integer_limit(strip_position_prefix(first));
     let too_large = limit.filter(|&limit| value.as_deref().is_some_and(|v| exceeds(v, limit)));
     // A number in range that the parser still rejects was read together with the lines after
@@ -382,6 +398,12 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
             None => "remove the quotes around the number".to_string(),
         };
         &quote_fix
+    } else if message.starts_with(label::INVALID_VALUE) {
+        "write at most 63 ASCII letters, digits, '-', '_' or '.', beginning and ending with a letter or digit, or \"\" for an empty value"
+    } else if message.starts_with(label::INVALID_KEY) {
+        "write a key such as app or example.com/tier: an optional lowercase DNS prefix and '/', then at most 63 ASCII letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"
+    } else if message == label::NULL_VALUE {
+        "write \"\" for an empty value, or write the value"
     } else if message.ends_with("as a number that is not finite") {
         quote_fix = match value.as_deref() {
             Some(value) => format!("write a finite number, or quote it if it is text: \"{value}\""),

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use autoscale_sim_kube::label::LabelKey;
 use autoscale_sim_kube::{
     NodeSelectorTerm, PodAffinityTerm, PreferredNodeTerm, Taint, Toleration,
     TopologySpreadConstraint, WeightedPodAffinityTerm,
@@ -76,12 +77,34 @@ impl<'de> Deserialize<'de> for BudgetNodesText {
     }
 }
 
-/// Reads a map of labels or nodeSelector entries whose values must be strings ([`StringValue`]).
-fn string_map<'de, D: serde::Deserializer<'de>>(
+/// A label or nodeSelector value: a string as for [`StringValue`], not null, and valid by
+/// Kubernetes' label syntax ([`autoscale_sim_kube::label::value_error`]).
+struct LabelValue(String);
+
+impl<'de> Deserialize<'de> for LabelValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        string_value::label_value(deserializer, NOT_A_STRING).map(LabelValue)
+    }
+}
+
+/// Reads a map of labels or nodeSelector entries, whose keys and values must be valid label
+/// keys and values ([`LabelKey`], [`LabelValue`]).
+fn label_map<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
-    let map = BTreeMap::<String, StringValue>::deserialize(deserializer)?;
-    Ok(map.into_iter().map(|(key, value)| (key, value.0)).collect())
+    let map = BTreeMap::<LabelKey, LabelValue>::deserialize(deserializer)?;
+    Ok(map
+        .into_iter()
+        .map(|(key, value)| (key.0, value.0))
+        .collect())
+}
+
+/// Reads a label key with its position, rejecting one that breaks Kubernetes' label syntax.
+fn spanned_label_key<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Spanned<String>, D::Error> {
+    let key = Spanned::<LabelKey>::deserialize(deserializer)?;
+    Ok(Spanned::new(key.value.0, key.referenced, key.defined))
 }
 
 /// Reads a map of annotations whose values must be strings ([`StringValue`]), with the position
@@ -364,7 +387,7 @@ pub struct Metadata {
     #[serde(default)]
     pub namespace: Option<String>,
     /// Labels.
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "label_map")]
     pub labels: BTreeMap<String, String>,
     /// Annotations.
     #[serde(default, deserialize_with = "spanned_string_map")]
@@ -576,7 +599,7 @@ pub struct PodSpecYaml {
     #[serde(default)]
     pub overhead: BTreeMap<String, Spanned<Scalar>>,
     /// Node labels the node must carry.
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "label_map")]
     pub node_selector: BTreeMap<String, String>,
     /// Node affinity and inter-pod (anti-)affinity.
     #[serde(default)]
@@ -848,7 +871,7 @@ pub struct NodeGroupYaml {
     #[serde(default)]
     pub capacity_type: Option<Spanned<String>>,
     /// Node labels besides the instance type's.
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "label_map")]
     pub labels: BTreeMap<String, String>,
     /// Node taints.
     #[serde(default)]
@@ -1181,11 +1204,12 @@ pub struct NodeClassRef {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequirementYaml {
     /// Label key.
+    #[serde(deserialize_with = "spanned_label_key")]
     pub key: Spanned<String>,
     /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
     pub operator: Spanned<String>,
     /// Values, each a string as in Karpenter's CRD, such as `["4"]`.
-    #[serde(default, deserialize_with = "string_value::selector_values")]
+    #[serde(default, deserialize_with = "string_value::requirement_label_values")]
     pub values: Vec<String>,
     /// Distinct values of the key a NodeClaim's instance types must keep, 1 to 50.
     #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
