@@ -394,7 +394,7 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
         &quote_fix
     } else if message.starts_with(kube_whole_number::QUOTED_INTEGER) {
         quote_fix = match value.as_deref() {
-            Some(value) => format!("remove the quotes: {value}"),
+            Some(value) => format!("remove the quotes: {}", value.trim()),
             None => "remove the quotes around the number".to_string(),
         };
         &quote_fix

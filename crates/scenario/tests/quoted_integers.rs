@@ -173,6 +173,20 @@ fn quoted_integers_rejected() {
 }
 
 #[test]
+fn quoted_number_with_spaces_fix() {
+    let text = SCENARIO.replace("replicas: 2", "replicas: \" 2 \"");
+
+    let error = error(&text, "replicas with spaces");
+
+    assert_eq!(error.value.as_deref(), Some(" 2 "), "{error}");
+    assert_eq!(
+        error.fix.as_deref(),
+        Some("remove the quotes: 2"),
+        "{error}"
+    );
+}
+
+#[test]
 fn out_of_range_integers_rejected() {
     // (the field as written, the replacement, the message)
     let cases = [
