@@ -307,7 +307,8 @@ fn cases() -> Vec<Case> {
             "maxReplicas: 30}",
             "maxReplicas: .inf}",
             vec![
-                "scenario.yaml:13:73: field workloads[0].hpa.maxReplicas, value \".inf\": invalid value: expected a whole number zero or more",
+                "scenario.yaml:13:73: field workloads[0].hpa.maxReplicas, value \".inf\": YAML reads .inf as a number that is not finite",
+                "fix: write a finite number",
             ],
         ),
         small_web_case(

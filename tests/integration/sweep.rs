@@ -764,6 +764,71 @@ fn reused_out_drops_old_axis_plots() {
 }
 
 #[test]
+fn run_and_sweep_results_never_mix() {
+    let (dir, _) = setup("sweep-run-out", &sweep_yaml("1"));
+    let run = run_in(
+        dir.path(),
+        [
+            "run",
+            "small-web.yaml",
+            "--policy",
+            "karpenter",
+            "--quiet",
+            "--out",
+            "run",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let run_files = files(&dir.join("run"));
+
+    let into_run = sweep(dir.path(), &["--out", "run"]);
+
+    assert_eq!(into_run.code, INPUT_ERROR, "{}", into_run.stderr);
+    assert!(
+        into_run.stderr.contains(
+            "--out run contains files of `run` or `compare` (summary.json, report.html, timeseries.csv, decisions.jsonl), and the files of a sweep would mix with them"
+        ),
+        "{}",
+        into_run.stderr
+    );
+    assert_eq!(
+        files(&dir.join("run")),
+        run_files,
+        "the run's folder is unchanged"
+    );
+
+    let swept = sweep(dir.path(), &["--out", "sweep"]);
+    assert_eq!(swept.code, Some(0), "{}", swept.stderr);
+    let sweep_files = files(&dir.join("sweep"));
+
+    let into_sweep = run_in(
+        dir.path(),
+        ["compare", "small-web.yaml", "--quiet", "--out", "sweep"],
+    );
+    let merged = run_in(dir.path(), ["merge", "sweep", "--out", "run"]);
+
+    assert_eq!(into_sweep.code, INPUT_ERROR, "{}", into_sweep.stderr);
+    assert!(
+        into_sweep.stderr.contains(
+            "--out sweep contains files of `sweep` or `merge` (points.json, results.jsonl, paired.csv), and the files of a run would mix with them"
+        ),
+        "{}",
+        into_sweep.stderr
+    );
+    assert_eq!(
+        files(&dir.join("sweep")),
+        sweep_files,
+        "the sweep's folder is unchanged"
+    );
+    assert_eq!(merged.code, INPUT_ERROR, "{}", merged.stderr);
+    assert_eq!(
+        files(&dir.join("run")),
+        run_files,
+        "the run's folder is unchanged"
+    );
+}
+
+#[test]
 fn scenario_and_sweep_files_swapped() {
     let (dir, _) = setup("sweep-swapped", &sweep_yaml("1"));
 

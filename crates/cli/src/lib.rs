@@ -379,6 +379,7 @@ fn execute(
         .map_err(Failure::input)?
         .keep_decision_log(options.out.is_some());
     if let Some(dir) = &options.out {
+        check_not_mixed(dir, OutputKind::Run)?;
         check_writable(dir)?;
     }
 
@@ -576,6 +577,48 @@ fn write_out(
         );
     }
     Ok(())
+}
+
+/// Files that only `run` and `compare` write into `--out`.
+const RUN_FILES: [&str; 4] = [
+    "summary.json",
+    "report.html",
+    "timeseries.csv",
+    "decisions.jsonl",
+];
+
+/// Files that only `sweep` and `merge` write into `--out`.
+const SWEEP_FILES: [&str; 3] = ["points.json", "results.jsonl", "paired.csv"];
+
+/// The kind of command that writes into `--out`, for [`check_not_mixed`].
+#[derive(Clone, Copy)]
+enum OutputKind {
+    /// `run` or `compare`.
+    Run,
+    /// `sweep` or `merge`.
+    Sweep,
+}
+
+/// Fails early, before any simulation runs, when `dir` contains the result of the other kind
+/// of command, so that the two results would mix in one folder.
+fn check_not_mixed(dir: &Path, kind: OutputKind) -> Result<(), Failure> {
+    let (foreign, writer, other) = match kind {
+        OutputKind::Run => (&SWEEP_FILES[..], "`sweep` or `merge`", "a run"),
+        OutputKind::Sweep => (&RUN_FILES[..], "`run` or `compare`", "a sweep"),
+    };
+    let found: Vec<&str> = foreign
+        .iter()
+        .copied()
+        .filter(|name| dir.join(name).is_file())
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::input(format!(
+        "--out {} contains files of {writer} ({}), and the files of {other} would mix with them; choose another folder, or remove those files first",
+        dir.display(),
+        found.join(", ")
+    )))
 }
 
 /// Fails early, before any simulation runs, when `dir` cannot be created or written.

@@ -10,7 +10,10 @@ use autoscale_sim_sweep::{Shard, Sweep, SweepError, parse_seeds_option, value_te
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{Failure, check_writable, counted, emit, emit_error_line, remove_stale_plots};
+use crate::{
+    Failure, OutputKind, check_not_mixed, check_writable, counted, emit, emit_error_line,
+    remove_stale_plots,
+};
 
 /// Progress line: bar, runs done, elapsed time and estimated time left.
 const PROGRESS_TEMPLATE: &str = "{bar:40} {pos}/{len} runs  {elapsed} elapsed  ETA {eta}";
@@ -149,6 +152,7 @@ fn run_sweep(args: &SweepArgs, started: Instant) -> Result<(), Failure> {
     }
 
     let out = output_folder(args, &sweep, shard.as_ref().map(|(s, _)| *s));
+    check_not_mixed(&out, OutputKind::Sweep)?;
     check_writable(&out)?;
     let runs: usize = selected.iter().map(|p| p.policies.len()).sum();
     let pool = worker_pool(args.threads, runs)?;
@@ -339,6 +343,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<(), Failure> {
     // Merge first, so that a failed merge creates no output folder.
     let merged = autoscale_sim_sweep::merge(&args.folders).map_err(failure)?;
     check_out_outside_inputs(&args.out, &args.folders, &merged.folders)?;
+    check_not_mixed(&args.out, OutputKind::Sweep)?;
     check_writable(&args.out)?;
 
     let mut files: BTreeMap<&str, String> = merged

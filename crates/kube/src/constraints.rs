@@ -19,6 +19,7 @@ pub struct NodeSelectorTerm {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreferredNodeTerm {
     /// Weight added to a node's score when the term matches.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub weight: i32,
     /// The term.
     pub preference: NodeSelectorTerm,
@@ -42,9 +43,10 @@ pub struct PodAffinityTerm {
     pub label_selector: LabelSelector,
     /// Node label that defines the domain, such as `kubernetes.io/hostname` or
     /// `topology.kubernetes.io/zone`.
+    #[serde(deserialize_with = "crate::string_value::topology_key")]
     pub topology_key: String,
     /// Namespaces of the pods considered; empty means the pod's own namespace.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::string_value::namespaces")]
     pub namespaces: Vec<String>,
 }
 
@@ -53,6 +55,7 @@ pub struct PodAffinityTerm {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WeightedPodAffinityTerm {
     /// Weight.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub weight: i32,
     /// The term.
     pub pod_affinity_term: PodAffinityTerm,
@@ -83,8 +86,10 @@ pub enum WhenUnsatisfiable {
 pub struct TopologySpreadConstraint {
     /// Largest allowed difference between the number of matching pods in a domain and the
     /// smallest number in any eligible domain.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub max_skew: i32,
     /// Node label that defines the domains.
+    #[serde(deserialize_with = "crate::string_value::topology_key")]
     pub topology_key: String,
     /// Hard or soft.
     #[serde(default)]
@@ -93,6 +98,6 @@ pub struct TopologySpreadConstraint {
     #[serde(default)]
     pub label_selector: LabelSelector,
     /// Minimum number of eligible domains; while fewer exist, the smallest count is taken as 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub min_domains: Option<i32>,
 }

@@ -42,6 +42,7 @@
 
 mod cluster;
 mod constraints;
+pub mod label;
 mod node_table;
 mod objects;
 pub mod plugins;
@@ -51,6 +52,7 @@ pub mod quantity;
 mod scheduler;
 mod selector;
 pub mod string_value;
+pub mod whole_number;
 
 pub use cluster::{Cluster, NewNode, QueueCursor};
 pub use constraints::*;

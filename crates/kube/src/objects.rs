@@ -59,9 +59,10 @@ pub enum TaintEffect {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Taint {
     /// Taint key.
+    #[serde(deserialize_with = "crate::string_value::taint_string")]
     pub key: String,
     /// Taint value; empty when the taint has none.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::string_value::taint_string")]
     pub value: String,
     /// Effect.
     pub effect: TaintEffect,
@@ -82,13 +83,13 @@ pub enum TolerationOperator {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Toleration {
     /// Taint key to match; empty with `Exists` matches every taint.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::string_value::taint_string")]
     pub key: String,
     /// How key and value are matched.
     #[serde(default)]
     pub operator: TolerationOperator,
     /// Value to match with `Equal`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::string_value::taint_string")]
     pub value: String,
     /// Effect to match; `None` matches every effect.
     #[serde(default)]

@@ -28,6 +28,7 @@ pub enum Operator {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Requirement {
     /// Label key.
+    #[serde(deserialize_with = "crate::label::deserialize_key")]
     pub key: String,
     /// Operator.
     pub operator: Operator,
@@ -36,7 +37,11 @@ pub struct Requirement {
     pub values: Vec<String>,
     /// Karpenter's `minValues`: how many distinct values a launch must keep to choose from.
     /// Only the Karpenter policy enforces it, on NodePool requirements.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole_number::optional_integer"
+    )]
     pub min_values: Option<u32>,
 }
 

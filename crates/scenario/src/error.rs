@@ -139,6 +139,33 @@ pub(crate) fn value_at(text: &str, line: u64, column: u64) -> Option<String> {
         .then(|| value.trim_matches(|c| c == '"' || c == '\'').to_string())
 }
 
+/// Returns the mapping key written at `line`:`column` (1-based), without its quotes, such as
+/// `bad key` in `{"bad key": x}`. A plain key ends at a `:` followed by a space or the end of
+/// the line, or at a `,` or `}` in flow style.
+pub(crate) fn key_at(text: &str, line: u64, column: u64) -> Option<String> {
+    let source = text.lines().nth(line.checked_sub(1)? as usize)?;
+    let rest: String = source
+        .chars()
+        .skip(column.checked_sub(1)? as usize)
+        .collect();
+    if let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let inner = &rest[1..];
+        return inner.find(quote).map(|end| inner[..end].to_string());
+    }
+    let chars: Vec<char> = rest.chars().collect();
+    let end = chars
+        .iter()
+        .enumerate()
+        .position(|(index, c)| {
+            let key_end = *c == ':' && chars.get(index + 1).is_none_or(|next| *next == ' ');
+            key_end || *c == ',' || *c == '}'
+        })
+        .unwrap_or(chars.len());
+    let key: String = chars[..end].iter().collect();
+    let key = key.trim();
+    (!key.is_empty()).then(|| key.to_string())
+}
+
 /// Returns the flow collection (`[...]` or `{...}`) that `text` starts with, up to its closing
 /// bracket, or the whole line when the collection goes on to another line.
 fn flow_collection(text: &str) -> Option<String> {

@@ -30,7 +30,7 @@ mod whole_number;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use autoscale_sim_kube::string_value;
+use autoscale_sim_kube::{label, string_value, whole_number as kube_whole_number};
 use autoscale_sim_sim::{PolicySpec, SimConfig};
 
 pub use build::DEFAULT_START;
@@ -271,6 +271,22 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
     } else {
         probe.and_then(|(line, column)| error::value_at(text, line, column))
     };
+    // An invalid label key in a map of labels is reported at the key, so the path ends at the
+    // map. A requirement's `key: ...` is a value and needs no change.
+    let (field, value) = match probe {
+        Some((line, column))
+            if message.starts_with(label::INVALID_KEY)
+                && error::key_before(text, line, column).is_none() =>
+        {
+            let key = error::key_at(text, line, column);
+            let field = match (field, &key) {
+                (Some(path), Some(key)) => Some(format!("{path}.{key}")),
+                (path, _) => path,
+            };
+            (field, key)
+        }
+        _ => (field, value),
+    };
     let limit = integer_limit(strip_position_prefix(first));
     let too_large = limit.filter(|&limit| value.as_deref().is_some_and(|v| exceeds(v, limit)));
     // A number in range that the parser still rejects was read together with the lines after
@@ -376,19 +392,25 @@ pub(crate) fn parse_error(error: &serde_saphyr::Error, text: &str, path: &Path) 
             None => "quote the value, such as \"true\"".to_string(),
         };
         &quote_fix
-    } else if message.starts_with(whole_number::QUOTED_INTEGER) {
+    } else if message.starts_with(kube_whole_number::QUOTED_INTEGER) {
         quote_fix = match value.as_deref() {
-            Some(value) => format!("remove the quotes: {value}"),
+            Some(value) => format!("remove the quotes: {}", value.trim()),
             None => "remove the quotes around the number".to_string(),
         };
         &quote_fix
+    } else if message.starts_with(label::INVALID_VALUE) {
+        "write at most 63 ASCII letters, digits, '-', '_' or '.', beginning and ending with a letter or digit, or \"\" for an empty value"
+    } else if message.starts_with(label::INVALID_KEY) {
+        "write a key such as app or example.com/tier: an optional lowercase DNS prefix and '/', then at most 63 ASCII letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"
+    } else if message == label::NULL_VALUE {
+        "write \"\" for an empty value, or write the value"
     } else if message.ends_with("as a number that is not finite") {
         quote_fix = match value.as_deref() {
             Some(value) => format!("write a finite number, or quote it if it is text: \"{value}\""),
             None => "write a finite number, or quote the value if it is text".to_string(),
         };
         &quote_fix
-    } else if message == whole_number::NOT_WHOLE_SECONDS {
+    } else if message == kube_whole_number::NOT_WHOLE_SECONDS {
         "write the seconds as a whole number without a unit, such as 60"
     } else if message.contains("repeated aliases") {
         "write the values out instead of repeating aliases, and keep large data in trace files"
@@ -517,6 +539,7 @@ fn collection_kind(value: &str) -> Option<&'static str> {
 /// Returns the largest value of the integer type a parser message names (`invalid u32`).
 fn integer_limit(message: &str) -> Option<u128> {
     match message {
+        "invalid u16" => Some(u16::MAX.into()),
         "invalid u32" => Some(u32::MAX.into()),
         "invalid u64" => Some(u64::MAX.into()),
         "invalid i32" => Some(i32::MAX.unsigned_abs().into()),
@@ -536,7 +559,7 @@ fn exceeds(text: &str, limit: u128) -> bool {
 /// Rewords the parser's type names (`invalid u32`) as what the field expects.
 fn describe_type_error(message: &str) -> String {
     let expected = match message {
-        "invalid u32" | "invalid u64" => "expected a whole number zero or more",
+        "invalid u16" | "invalid u32" | "invalid u64" => "expected a whole number zero or more",
         "invalid i32" | "invalid i64" => "expected a whole number",
         "invalid f64" | "invalid f32" => "expected a number",
         "invalid bool" => "expected true or false",
@@ -547,7 +570,7 @@ fn describe_type_error(message: &str) -> String {
 
 /// Rewords the parser's type names in a snippet's caret line (`^ invalid u32`) the same way.
 fn reword_type_names(line: &str) -> String {
-    ["u32", "u64", "i32", "i64", "f64", "f32", "bool"]
+    ["u16", "u32", "u64", "i32", "i64", "f64", "f32", "bool"]
         .iter()
         .find_map(|name| {
             let token = format!("invalid {name}");

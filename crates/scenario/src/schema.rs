@@ -6,11 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use autoscale_sim_kube::string_value;
+use autoscale_sim_kube::label::LabelKey;
 use autoscale_sim_kube::{
     NodeSelectorTerm, PodAffinityTerm, PreferredNodeTerm, Taint, Toleration,
     TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
+use autoscale_sim_kube::{string_value, whole_number};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
@@ -76,12 +77,34 @@ impl<'de> Deserialize<'de> for BudgetNodesText {
     }
 }
 
-/// Reads a map of labels or nodeSelector entries whose values must be strings ([`StringValue`]).
-fn string_map<'de, D: serde::Deserializer<'de>>(
+/// A label or nodeSelector value: a string as for [`StringValue`], not null, and valid by
+/// Kubernetes' label syntax ([`autoscale_sim_kube::label::value_error`]).
+struct LabelValue(String);
+
+impl<'de> Deserialize<'de> for LabelValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        string_value::label_value(deserializer, NOT_A_STRING).map(LabelValue)
+    }
+}
+
+/// Reads a map of labels or nodeSelector entries, whose keys and values must be valid label
+/// keys and values ([`LabelKey`], [`LabelValue`]).
+fn label_map<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
-    let map = BTreeMap::<String, StringValue>::deserialize(deserializer)?;
-    Ok(map.into_iter().map(|(key, value)| (key, value.0)).collect())
+    let map = BTreeMap::<LabelKey, LabelValue>::deserialize(deserializer)?;
+    Ok(map
+        .into_iter()
+        .map(|(key, value)| (key.0, value.0))
+        .collect())
+}
+
+/// Reads a label key with its position, rejecting one that breaks Kubernetes' label syntax.
+fn spanned_label_key<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Spanned<String>, D::Error> {
+    let key = Spanned::<LabelKey>::deserialize(deserializer)?;
+    Ok(Spanned::new(key.value.0, key.referenced, key.defined))
 }
 
 /// Reads a map of annotations whose values must be strings ([`StringValue`]), with the position
@@ -364,7 +387,7 @@ pub struct Metadata {
     #[serde(default)]
     pub namespace: Option<String>,
     /// Labels.
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "label_map")]
     pub labels: BTreeMap<String, String>,
     /// Annotations.
     #[serde(default, deserialize_with = "spanned_string_map")]
@@ -389,7 +412,7 @@ pub struct WorkloadSpec {
     #[serde(default)]
     pub pod_management_policy: Option<Spanned<String>>,
     /// Fixed replica count of a Deployment or StatefulSet; default 1 without `hpa`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub replicas: Option<Spanned<u32>>,
     /// Horizontal pod autoscaler of a Deployment.
     #[serde(default)]
@@ -410,7 +433,7 @@ pub struct WorkloadSpec {
     #[serde(default)]
     pub duration: Option<LatencySpec>,
     /// Priority of a PriorityClass's pods.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub value: Option<Spanned<i64>>,
     /// Whether a PriorityClass applies to pods that name no class.
     #[serde(default)]
@@ -485,8 +508,10 @@ pub struct HpaYaml {
     /// Load one replica should carry, in the load's unit.
     pub target_per_replica: Spanned<f64>,
     /// Lowest replica count.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub min_replicas: Spanned<u32>,
     /// Highest replica count.
+    #[serde(deserialize_with = "crate::whole_number::integer")]
     pub max_replicas: Spanned<u32>,
     /// Time between syncs, a duration; default `15s`.
     #[serde(default)]
@@ -574,7 +599,7 @@ pub struct PodSpecYaml {
     #[serde(default)]
     pub overhead: BTreeMap<String, Spanned<Scalar>>,
     /// Node labels the node must carry.
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "label_map")]
     pub node_selector: BTreeMap<String, String>,
     /// Node affinity and inter-pod (anti-)affinity.
     #[serde(default)]
@@ -596,7 +621,7 @@ pub struct PodSpecYaml {
     pub tolerations: Vec<Toleration>,
     /// Pod priority; default 0, or the value of `priorityClassName` or of the global default
     /// PriorityClass, which it must then equal.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::optional_integer")]
     pub priority: Option<i32>,
     /// Name of a PriorityClass: a `PriorityClass` workload, `system-cluster-critical` or
     /// `system-node-critical`.
@@ -607,7 +632,7 @@ pub struct PodSpecYaml {
     #[serde(default)]
     pub preemption_policy: Option<String>,
     /// Termination grace period in seconds; default 30.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::optional_integer")]
     pub termination_grace_period_seconds: Option<u64>,
 }
 
@@ -661,9 +686,10 @@ pub struct ContainerPort {
     #[serde(default)]
     pub name: Option<String>,
     /// Port in the container.
+    #[serde(deserialize_with = "whole_number::integer")]
     pub container_port: u16,
     /// Port on the node, which no other pod on it may use.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number::optional_integer")]
     pub host_port: Option<u16>,
     /// Accepted and ignored.
     #[serde(default)]
@@ -845,7 +871,7 @@ pub struct NodeGroupYaml {
     #[serde(default)]
     pub capacity_type: Option<Spanned<String>>,
     /// Node labels besides the instance type's.
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "label_map")]
     pub labels: BTreeMap<String, String>,
     /// Node taints.
     #[serde(default)]
@@ -1020,7 +1046,7 @@ pub struct NodePoolSpecYaml {
     #[serde(default)]
     pub limits: BTreeMap<String, Spanned<Scalar>>,
     /// Priority among NodePools, 1 to 100; default 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub weight: Option<Spanned<i32>>,
 }
 
@@ -1142,7 +1168,7 @@ pub struct AmiSelectorTermYaml {
 #[serde(rename_all = "camelCase")]
 pub struct KubeletYaml {
     /// Pod slots per node.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub max_pods: Option<Spanned<i64>>,
     /// `cpu` and `memory` reserved for Kubernetes daemons.
     #[serde(default)]
@@ -1178,14 +1204,15 @@ pub struct NodeClassRef {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequirementYaml {
     /// Label key.
+    #[serde(deserialize_with = "spanned_label_key")]
     pub key: Spanned<String>,
     /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
     pub operator: Spanned<String>,
     /// Values, each a string as in Karpenter's CRD, such as `["4"]`.
-    #[serde(default, deserialize_with = "string_value::selector_values")]
+    #[serde(default, deserialize_with = "string_value::requirement_label_values")]
     pub values: Vec<String>,
     /// Distinct values of the key a NodeClaim's instance types must keep, 1 to 50.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole_number::optional_integer")]
     pub min_values: Option<Spanned<i64>>,
 }
 

@@ -7,18 +7,17 @@ use std::path::{Path, PathBuf};
 use autoscale_sim_scenario::{Overrides, load_str};
 use autoscale_sim_sim::{Decision, RunOutput, Simulation};
 
-/// Writes a trace of `values`, one per `step_seconds`, to a file of its own and returns its path.
-fn write_trace(name: &str, step_seconds: u64, values: &[u32]) -> PathBuf {
-    let folder =
-        std::env::temp_dir().join(format!("autoscale-sim-ca-reports-{}", std::process::id()));
-    std::fs::create_dir_all(&folder).unwrap();
-    let path = folder.join(format!("{name}.csv"));
+mod support;
+use support::TempFolder;
+
+/// Writes a trace of `values`, one per `step_seconds`, to `NAME.csv` in `folder` and returns its
+/// path.
+fn write_trace(folder: &TempFolder, name: &str, step_seconds: u64, values: &[u32]) -> PathBuf {
     let mut text = String::from("timestamp_seconds,value\n");
     for (i, value) in values.iter().enumerate() {
         text.push_str(&format!("{},{value}\n", i as u64 * step_seconds));
     }
-    std::fs::write(&path, text).unwrap();
-    path
+    folder.write(&format!("{name}.csv"), &text)
 }
 
 /// Loads `yaml` with each `(placeholder, trace)` pair's placeholder replaced by the trace's
@@ -30,14 +29,6 @@ fn run(yaml: &str, traces: &[(&str, &Path)]) -> RunOutput {
     }
     let scenario = load_str(&yaml, Path::new("report.yaml"), &Overrides::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    // The loader has read the traces, so their files go. The folder goes with the last one;
-    // while another test's trace is in it, removing it fails, which is fine.
-    for (_, trace) in traces {
-        let _ = std::fs::remove_file(trace);
-        if let Some(folder) = trace.parent() {
-            let _ = std::fs::remove_dir(folder);
-        }
-    }
     let mut config = scenario.config.clone();
     config.check_invariants = true;
     Simulation::new(config).unwrap().run(&scenario.policies[0])
@@ -87,9 +78,10 @@ fn flip_flop_report_steps_down_once() {
         values.extend([replicas, replicas]);
     }
     values.extend([1; 8]);
+    let folder = TempFolder::new("ca-reports-flip-flop");
     let output = run(
         FLIP_FLOP,
-        &[("TRACE", &write_trace("flip-flop", 900, &values))],
+        &[("TRACE", &write_trace(&folder, "flip-flop", 900, &values))],
     );
 
     let launches = with_action(&output, "launch");
@@ -159,11 +151,12 @@ fn spread_report_keeps_nodes_without_oscillation() {
     batch.extend([1; 12]);
     let mut web = vec![0];
     web.extend([3; 15]);
+    let folder = TempFolder::new("ca-reports-spread");
     let output = run(
         SPREAD_OSCILLATION,
         &[
-            ("TRACE", &write_trace("spread-batch", 900, &batch)),
-            ("WEB", &write_trace("spread-web", 900, &web)),
+            ("TRACE", &write_trace(&folder, "spread-batch", 900, &batch)),
+            ("WEB", &write_trace(&folder, "spread-web", 900, &web)),
         ],
     );
 

@@ -2,11 +2,14 @@
 //! empirical latencies from a CSV file, `cloud.randomShortages` and
 //! `cloud.spot.rebalanceRecommendations`, valid and invalid.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autoscale_sim_cloud::{LatencyModel, LaunchLatency, LaunchPhases};
 use autoscale_sim_engine::SimDuration;
 use autoscale_sim_scenario::{Overrides, Scenario, ScenarioError, load, load_str};
+
+mod support;
+use support::TempFolder;
 
 /// Returns a valid scenario whose `cloud:` section is `cloud`, indented by two spaces per line.
 fn with_cloud(cloud: &str) -> String {
@@ -31,30 +34,6 @@ fn error(cloud: &str) -> ScenarioError {
         &Overrides::default(),
     )
     .unwrap_err()
-}
-
-/// A scenario file and its neighbours in a fresh folder, removed on drop.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("autoscale-sim-ec2-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&path).unwrap();
-        Folder(path)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
@@ -115,7 +94,7 @@ fn launch_latency_and_phases_conflict() {
 
 #[test]
 fn empirical_latency_reads_its_file() {
-    let folder = Folder::new("empirical");
+    let folder = TempFolder::new("empirical");
     folder.write("boot.csv", "seconds\n31.5\n40\n52.25\n");
     let scenario_path = folder.write(
         "scenario.yaml",
@@ -139,7 +118,7 @@ fn empirical_latency_reads_its_file() {
 
 #[test]
 fn empirical_latency_errors() {
-    let folder = Folder::new("empirical-errors");
+    let folder = TempFolder::new("empirical-errors");
     folder.write("bad.csv", "seconds\n31.5\nslow\n");
     let load_cloud = |cloud: &str| {
         let path = folder.write("scenario.yaml", &with_cloud(cloud));

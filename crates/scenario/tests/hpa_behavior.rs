@@ -1,8 +1,7 @@
 //! An HPA's `behavior` block in a scenario file: fields left out keep the autoscaling/v2
 //! defaults, the rules set the pace of a run, and bad values are rejected with the field path.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autoscale_sim_engine::SimDuration;
 use autoscale_sim_scenario::{Overrides, Scenario, load, load_str};
@@ -11,21 +10,26 @@ use autoscale_sim_workload::{
     HpaSpec, ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy,
 };
 
-/// Writes a 40-minute scenario into a folder named after `case` and returns its path. The load
-/// steps from 50 to 1,000 at 10 min, and `hpa` adds fields to the HPA.
-fn write_scenario(case: &str, hpa: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "autoscale-sim-hpa-behavior-{case}-{}",
-        std::process::id()
-    ));
-    fs::create_dir_all(&dir).unwrap();
+mod support;
+use support::TempFolder;
+
+/// Writes a 40-minute scenario and its trace into a new folder named after `case` and returns
+/// the folder. The load steps from 50 to 1,000 at 10 min, and `hpa` adds fields to the HPA.
+fn write_scenario(case: &str, hpa: &str) -> TempFolder {
+    let folder = TempFolder::new(&format!("hpa-behavior-{case}"));
     let mut trace = String::from("timestamp_seconds,value\n");
     for minute in 0..=40 {
         let value = if minute < 10 { 50 } else { 1000 };
         trace.push_str(&format!("{},{value}\n", minute * 60));
     }
-    fs::write(dir.join("web.csv"), trace).unwrap();
-    let yaml = format!(
+    folder.write("web.csv", &trace);
+    folder.write("scenario.yaml", &scenario_text(hpa));
+    folder
+}
+
+/// Returns the scenario of [`write_scenario`], which reads its load from `web.csv`.
+fn scenario_text(hpa: &str) -> String {
+    format!(
         "name: hpa-behavior
 seed: 1
 duration: 40m
@@ -43,26 +47,20 @@ policies:
   - name: static
     static: {{instanceType: m5.4xlarge, count: 1}}
 "
-    );
-    let path = dir.join("scenario.yaml");
-    fs::write(&path, yaml).unwrap();
-    path
+    )
 }
 
 fn load_case(case: &str, hpa: &str) -> Scenario {
-    let path = write_scenario(case, hpa);
-    let scenario = load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
-    fs::remove_dir_all(path.parent().unwrap()).unwrap();
-    scenario
+    let folder = write_scenario(case, hpa);
+    load(&folder.path().join("scenario.yaml"), &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn error(case: &str, hpa: &str) -> String {
-    let path = write_scenario(case, hpa);
-    let message = load(&path, &Overrides::default())
+    let folder = write_scenario(case, hpa);
+    load(&folder.path().join("scenario.yaml"), &Overrides::default())
         .expect_err("the scenario is rejected")
-        .to_string();
-    fs::remove_dir_all(path.parent().unwrap()).unwrap();
-    message
+        .to_string()
 }
 
 /// Runs the scenario and returns the `pods` column: the replica count at each sample.
@@ -306,12 +304,10 @@ fn null_window_keeps_default() {
 #[test]
 fn unknown_behavior_field_is_named() {
     let message = load_str(
-        &fs::read_to_string(write_scenario("unknown", ""))
-            .unwrap()
-            .replace(
-                "maxReplicas: 40",
-                "maxReplicas: 40, behavior: {scaleUp: {stabilizationWindow: 60}}",
-            ),
+        &scenario_text("").replace(
+            "maxReplicas: 40",
+            "maxReplicas: 40, behavior: {scaleUp: {stabilizationWindow: 60}}",
+        ),
         Path::new("scenario.yaml"),
         &Overrides::default(),
     )

@@ -8,6 +8,9 @@ use autoscale_sim_engine::SimDuration;
 use autoscale_sim_scenario::{Overrides, Scenario, load_str};
 use autoscale_sim_sim::{PolicySpec, RunOutput, Simulation};
 
+mod support;
+use support::TempFolder;
+
 fn scenario(yaml: &str) -> Scenario {
     load_str(yaml, Path::new("karpenter.yaml"), &Overrides::default())
         .unwrap_or_else(|e| panic!("{e}"))
@@ -868,22 +871,17 @@ policies:
 /// Runs [`EMPTY_BUDGET`] under `version` and returns the number of pods on each node that
 /// consolidation deleted, in order.
 fn pods_on_deleted_nodes(version: &str) -> Vec<u32> {
-    let folder =
-        std::env::temp_dir().join(format!("autoscale-sim-empty-budget-{}", std::process::id()));
-    std::fs::create_dir_all(&folder).unwrap();
-    let trace = folder.join(format!("{version}.csv"));
+    let folder = TempFolder::new(&format!("empty-budget-{version}"));
     let mut text = String::from("timestamp_seconds,value\n");
     for minute in 0..180 {
         let value = if minute < 60 { 300 } else { 20 };
         text.push_str(&format!("{},{value}\n", minute * 60));
     }
-    std::fs::write(&trace, text).unwrap();
+    let trace = folder.write(&format!("{version}.csv"), &text);
     let yaml = EMPTY_BUDGET
         .replace("TRACE", &trace.display().to_string())
         .replace("VERSION", version);
     let output = run(&scenario(&yaml));
-    let _ = std::fs::remove_file(&trace);
-    let _ = std::fs::remove_dir(&folder);
 
     output
         .decisions

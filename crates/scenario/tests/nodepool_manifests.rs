@@ -8,6 +8,9 @@ use autoscale_sim_policy::{BudgetNodes, BudgetReason, DO_NOT_DISRUPT, NodePool};
 use autoscale_sim_scenario::{Overrides, load_str};
 use autoscale_sim_sim::PolicySpec;
 
+mod support;
+use support::TempFolder;
+
 /// Returns a valid scenario whose only policy is Karpenter with the NodePool `node_pool`, a
 /// manifest indented to sit under `nodePools:` (each line starts at column 9).
 fn with_node_pool(node_pool: &str) -> String {
@@ -320,31 +323,21 @@ fn min_values_zero_rejected() {
 }
 
 /// A folder with a scenario and a manifest file, removed on drop.
-struct Folder(std::path::PathBuf);
+struct Folder(TempFolder);
 
 impl Folder {
     fn new(name: &str, manifests: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "autoscale-sim-manifests-{name}-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let folder = TempFolder::new(&format!("manifests-{name}"));
         let scenario =
             with_node_pool("").replace("      nodePools:\n", "      manifests: [karpenter.yaml]\n");
-        std::fs::write(dir.join("scenario.yaml"), scenario).unwrap();
-        std::fs::write(dir.join("karpenter.yaml"), manifests).unwrap();
-        Folder(dir)
+        folder.write("scenario.yaml", &scenario);
+        folder.write("karpenter.yaml", manifests);
+        Folder(folder)
     }
 
     fn load(&self) -> Result<autoscale_sim_scenario::Scenario, String> {
-        autoscale_sim_scenario::load(&self.0.join("scenario.yaml"), &Overrides::default())
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let path = self.0.path().join("scenario.yaml");
+        autoscale_sim_scenario::load(&path, &Overrides::default()).map_err(|e| e.to_string())
     }
 }
 

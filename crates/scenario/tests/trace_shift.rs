@@ -1,10 +1,12 @@
 //! A trace `shift` as long as the trace or longer wraps around, which the loader accepts with a
 //! warning that names the scenario file, the shift, the trace file and its length.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use autoscale_sim_scenario::{Overrides, load};
+
+mod support;
+use support::TempFolder;
 
 /// Builds a one-hour trace of one value a minute.
 fn trace_csv() -> String {
@@ -16,25 +18,19 @@ fn trace_csv() -> String {
 }
 
 /// Writes a scenario whose load `web` reads `traces/web.csv` with `shift`, and the trace, into
-/// a fresh folder named after `case`, and returns the scenario's path.
-fn write_scenario(case: &str, shift: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "autoscale-sim-trace-shift-{case}-{}",
-        std::process::id()
-    ));
-    fs::create_dir_all(dir.join("traces")).unwrap();
-    fs::write(dir.join("traces/web.csv"), trace_csv()).unwrap();
+/// a new folder named after `case`, and returns the folder and the scenario's path.
+fn write_scenario(case: &str, shift: &str) -> (TempFolder, PathBuf) {
+    let folder = TempFolder::new(&format!("trace-shift-{case}"));
+    folder.write("traces/web.csv", &trace_csv());
     let yaml = format!(
         "name: shifted\nseed: 1\nduration: 2h\nloads:\n  web:\n    trace: {{file: traces/web.csv, end: loop, shift: {shift}}}\nworkloads:\n  - kind: Deployment\n    metadata: {{name: api}}\n    hpa: {{load: web, targetPerReplica: 50, minReplicas: 1, maxReplicas: 5}}\n    template:\n      spec:\n        containers: [{{name: api, resources: {{requests: {{cpu: 500m}}}}}}]\npolicies:\n  - name: static\n    static: {{instanceType: m5.large, count: 1}}\n"
     );
-    let path = dir.join("scenario.yaml");
-    fs::write(&path, yaml).unwrap();
-    path
+    let path = folder.write("scenario.yaml", &yaml);
+    (folder, path)
 }
 
 fn warnings(path: &Path) -> Vec<String> {
     let scenario = load(path, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
-    fs::remove_dir_all(path.parent().unwrap()).unwrap();
     scenario.warnings
 }
 
@@ -51,7 +47,7 @@ fn shift_not_shorter_warns() {
         ("whole", "1h", "1h", "no shift at all; remove it"),
     ];
     for (case, shift, shift_text, outcome) in cases {
-        let path = write_scenario(case, shift);
+        let (_folder, path) = write_scenario(case, shift);
         let trace = path.parent().unwrap().join("traces/web.csv");
 
         let warnings = warnings(&path);
@@ -71,7 +67,7 @@ fn shift_not_shorter_warns() {
 
 #[test]
 fn shift_within_trace_silent() {
-    let path = write_scenario("within", "59m");
+    let (_folder, path) = write_scenario("within", "59m");
 
     assert!(warnings(&path).is_empty());
 }

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::error::{MissingPoint, SweepError};
 use crate::plots::sweep_plots;
-use crate::rows::{Group, Manifest, Row, groups, metric_fields, results_csv, sort_rows};
+use crate::rows::{
+    Group, Manifest, Row, groups, left_out, metric_fields, metric_values, results_csv, sort_rows,
+};
 use crate::spec::value_text;
 use crate::stats::{Estimate, welch_half_width};
 
@@ -97,15 +99,6 @@ fn number_cell(value: f64) -> String {
     }
 }
 
-/// Returns a metric's values over a group's runs, skipping runs where it is missing.
-fn metric_values(rows: &[Row], group: &Group, metric: &str) -> Vec<f64> {
-    group
-        .runs
-        .iter()
-        .filter_map(|&(_, row)| rows[row].number(metric))
-        .collect()
-}
-
 /// Returns the axis cells of a configuration: its value for each axis, empty where the axis
 /// does not apply.
 fn axis_cells(manifest: &Manifest, parameters: &[(usize, usize)]) -> Vec<String> {
@@ -122,17 +115,27 @@ fn axis_cells(manifest: &Manifest, parameters: &[(usize, usize)]) -> Vec<String>
 
 /// Writes `stats.csv`: for each configuration, policy and numeric report field, the number of
 /// seeds, the mean, the sample standard deviation and the 95 % confidence interval of the mean.
+/// The last column counts the runs left out of the field (see [`left_out`]).
 fn stats_csv(manifest: &Manifest, rows: &[Row], groups: &[Group]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = vec!["config_id", "policy"];
     header.extend(manifest.axes.iter().map(|a| a.name.as_str()));
-    header.extend(["metric", "n", "mean", "std_dev", "ci95_low", "ci95_high"]);
+    header.extend([
+        "metric",
+        "n",
+        "mean",
+        "std_dev",
+        "ci95_low",
+        "ci95_high",
+        "runs_left_out",
+    ]);
     writer
         .write_record(&header)
         .expect("in-memory writes succeed");
     for group in groups {
         for metric in metric_fields() {
-            let estimate = Estimate::of(&metric_values(rows, group, metric));
+            let values = metric_values(rows, group, metric);
+            let estimate = Estimate::of(&values.values);
             let mut record = vec![group.config_id.clone(), group.policy.clone()];
             record.extend(axis_cells(manifest, &group.parameters));
             record.extend([
@@ -142,6 +145,7 @@ fn stats_csv(manifest: &Manifest, rows: &[Row], groups: &[Group]) -> String {
                 number_cell(estimate.std_dev),
                 number_cell(estimate.low()),
                 number_cell(estimate.high()),
+                values.left_out.to_string(),
             ]);
             writer
                 .write_record(&record)
@@ -199,12 +203,20 @@ fn pairs(manifest: &Manifest, groups: &[Group]) -> Vec<Pair> {
 struct Difference {
     paired: Estimate,
     unpaired_half_width: f64,
+    /// Seeds left out because one of the two runs is left out of the metric (see
+    /// [`left_out`]).
+    left_out: usize,
 }
 
 fn difference(rows: &[Row], pair: &Pair, metric: &str) -> Difference {
     let mut firsts = Vec::new();
     let mut seconds = Vec::new();
+    let mut skipped = 0;
     for &(a, b) in &pair.runs {
+        if left_out(&rows[a], metric) || left_out(&rows[b], metric) {
+            skipped += 1;
+            continue;
+        }
         if let (Some(x), Some(y)) = (rows[a].number(metric), rows[b].number(metric)) {
             firsts.push(x);
             seconds.push(y);
@@ -214,14 +226,16 @@ fn difference(rows: &[Row], pair: &Pair, metric: &str) -> Difference {
     Difference {
         paired: Estimate::of(&differences),
         unpaired_half_width: welch_half_width(&Estimate::of(&firsts), &Estimate::of(&seconds)),
+        left_out: skipped,
     }
 }
 
 /// Writes `paired.csv`, one row per pair of configurations (see [`pairs`]) and numeric report
 /// field. A row has the mean, standard deviation and paired 95 % confidence interval of the
 /// difference `second - first` over the seeds both ran. Beside them is the interval that an
-/// unpaired comparison (Welch) of the same runs would give. The parameters of each side are
-/// `name=value` pairs joined by commas.
+/// unpaired comparison (Welch) of the same runs would give. The last column counts the seeds
+/// left out because a run of either side is left out of the field (see [`left_out`]). The
+/// parameters of each side are `name=value` pairs joined by commas.
 fn paired_csv(manifest: &Manifest, rows: &[Row], groups: &[Group]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let header = [
@@ -239,6 +253,7 @@ fn paired_csv(manifest: &Manifest, rows: &[Row], groups: &[Group]) -> String {
         "ci95_high",
         "unpaired_ci95_low",
         "unpaired_ci95_high",
+        "seeds_left_out",
     ];
     writer
         .write_record(header)
@@ -264,6 +279,7 @@ fn paired_csv(manifest: &Manifest, rows: &[Row], groups: &[Group]) -> String {
                 number_cell(d.paired.high()),
                 number_cell(d.paired.mean - d.unpaired_half_width),
                 number_cell(d.paired.mean + d.unpaired_half_width),
+                d.left_out.to_string(),
             ]);
             writer
                 .write_record(&record)
@@ -335,7 +351,7 @@ fn tables(manifest: &Manifest, rows: &[Row], groups: &[Group]) -> String {
         cells.push(group.runs.len().to_string());
         for (metric, decimals) in columns {
             cells.push(plus_minus(
-                &Estimate::of(&metric_values(rows, group, metric)),
+                &Estimate::of(&metric_values(rows, group, metric).values),
                 decimals,
             ));
         }
@@ -802,6 +818,60 @@ mod tests {
         close(pair[13], 2.0 + welch);
         // Only the configuration with rows forms groups, so there is one pair.
         assert_eq!(paired.lines().count(), 1 + metric_fields().len());
+    }
+
+    /// Returns the `stats.csv` or `paired.csv` row whose cells start with `prefix` and whose
+    /// metric is `metric`, as cells.
+    fn metric_row<'a>(csv: &'a str, prefix: &str, metric: &str) -> Vec<&'a str> {
+        let field = format!(",{metric},");
+        csv.lines()
+            .find(|l| l.starts_with(prefix) && l.contains(&field))
+            .unwrap_or_else(|| panic!("no row {prefix} {metric} in\n{csv}"))
+            .split(',')
+            .collect()
+    }
+
+    #[test]
+    fn unbound_runs_left_out_of_p95() {
+        let manifest = manifest();
+        // Configuration peak=100: a binds pods on every seed with a p95 of 30 s, b binds pods
+        // on seeds 1 and 2 with 40 s and 60 s and none on seed 3, whose report has a p95 of 0.
+        let mut lines = Vec::new();
+        for (point, (p95, bound)) in [(40.0, 5), (60.0, 5), (0.0, 0)].into_iter().enumerate() {
+            lines.push(pending_line(&manifest, point, "a", 30.0, 5));
+            lines.push(pending_line(&manifest, point, "b", p95, bound));
+        }
+
+        let outputs = render(&manifest.to_text(), &lines).unwrap();
+
+        let stats = &outputs.files["stats.csv"];
+        assert!(stats.lines().next().unwrap().ends_with(",runs_left_out"));
+        let b = metric_row(stats, "c0,b,100,", "pod_pending_p95_seconds");
+        assert_eq!(b[4], "2");
+        close(b[5], 50.0);
+        assert_eq!(b[9], "1");
+        let a = metric_row(stats, "c0,a,100,", "pod_pending_p95_seconds");
+        assert_eq!(a[4], "3");
+        close(a[5], 30.0);
+        assert_eq!(a[9], "0");
+        let cost = metric_row(stats, "c0,b,100,", "total_cost_usd");
+        assert_eq!(cost[4], "3");
+        assert_eq!(cost[9], "0");
+
+        // b - a on seeds 1 and 2: 10 s and 30 s.
+        let paired = &outputs.files["paired.csv"];
+        assert!(paired.lines().next().unwrap().ends_with(",seeds_left_out"));
+        let pair = metric_row(
+            paired,
+            "c0,a,peak=100,c0,b,peak=100,",
+            "pod_pending_p95_seconds",
+        );
+        assert_eq!(pair[7], "2");
+        close(pair[8], 20.0);
+        assert_eq!(pair[14], "1");
+        let cost = metric_row(paired, "c0,a,peak=100,c0,b,peak=100,", "total_cost_usd");
+        assert_eq!(cost[7], "3");
+        assert_eq!(cost[14], "0");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use crate::rows::{Group, Manifest, Row};
+use crate::rows::{Group, Manifest, Row, left_out, metric_values};
 use crate::spec::value_text;
 use crate::stats::Estimate;
 
@@ -92,33 +92,11 @@ pub(crate) fn sweep_plots(
     Ok(plots)
 }
 
-/// Report fields that are percentiles over the bound pods' pending times. A run that bound no
-/// pod has no value for them, although its report has 0.
-const PENDING_PERCENTILES: [&str; 3] = [
-    "pod_pending_p50_seconds",
-    "pod_pending_p95_seconds",
-    "pod_pending_p99_seconds",
-];
-
-/// Checks whether the run of `row` bound no pod. A row without `pods_bound` counts as one that
-/// bound pods.
-fn none_bound(row: &Row) -> bool {
-    row.number("pods_bound") == Some(0.0)
-}
-
 /// Returns the estimate of `metric` over a group's runs. A pending-time percentile leaves out
 /// the runs that bound no pod, so a group in which no run bound a pod has a NaN mean and no
 /// point in the plots.
 fn estimate(rows: &[Row], group: &Group, metric: &str) -> Estimate {
-    let percentile = PENDING_PERCENTILES.contains(&metric);
-    let values: Vec<f64> = group
-        .runs
-        .iter()
-        .map(|&(_, row)| &rows[row])
-        .filter(|row| !(percentile && none_bound(row)))
-        .filter_map(|row| row.number(metric))
-        .collect();
-    Estimate::of(&values)
+    Estimate::of(&metric_values(rows, group, metric).values)
 }
 
 fn policy_index(manifest: &Manifest, policy: &str) -> usize {
@@ -151,7 +129,10 @@ fn cost_against_pending(
                 .join(", "),
             x: estimate(rows, g, "total_cost_usd"),
             y: estimate(rows, g, "pod_pending_p95_seconds"),
-            none_bound: g.runs.iter().all(|&(_, row)| none_bound(&rows[row])),
+            none_bound: g
+                .runs
+                .iter()
+                .all(|&(_, row)| left_out(&rows[row], "pod_pending_p95_seconds")),
         })
         .collect();
     let x_range = padded_range(summaries.iter().flat_map(|s| interval(&s.x)));

@@ -340,6 +340,38 @@ fn cell_text(value: &Value) -> String {
     }
 }
 
+/// Report fields that are percentiles over the bound pods' pending times. A run that bound no
+/// pod has no value for them, although its report has 0.
+const PENDING_PERCENTILES: [&str; 3] = [
+    "pod_pending_p50_seconds",
+    "pod_pending_p95_seconds",
+    "pod_pending_p99_seconds",
+];
+
+/// Checks whether `row`'s value of `metric` stays out of the statistics: a pending-time
+/// percentile of a run that bound no pod. A row without `pods_bound` counts as one that bound
+/// pods.
+pub(crate) fn left_out(row: &Row, metric: &str) -> bool {
+    PENDING_PERCENTILES.contains(&metric) && row.number("pods_bound") == Some(0.0)
+}
+
+/// A metric's values over a group's runs, and the number of runs left out by [`left_out`].
+pub(crate) struct MetricValues {
+    pub values: Vec<f64>,
+    pub left_out: usize,
+}
+
+/// Returns a metric's values over a group's runs, skipping runs where it is missing and the
+/// runs that [`left_out`] names.
+pub(crate) fn metric_values(rows: &[Row], group: &Group, metric: &str) -> MetricValues {
+    let runs = group.runs.iter().map(|&(_, row)| &rows[row]);
+    let (skipped, kept): (Vec<&Row>, Vec<&Row>) = runs.partition(|row| left_out(row, metric));
+    MetricValues {
+        values: kept.iter().filter_map(|row| row.number(metric)).collect(),
+        left_out: skipped.len(),
+    }
+}
+
 /// The rows of one configuration under one policy, across seeds.
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
