@@ -193,7 +193,7 @@ impl Karpenter {
                 labels,
                 taints: pool.config.taints.clone(),
                 reason,
-                alternatives: offering.alternatives.clone(),
+                alternatives: offering.alternatives,
             });
         }
     }
