@@ -16,8 +16,8 @@ use super::pod_facts::pod_eviction_cost;
 use super::verdicts::SingleNodeVerdicts;
 
 use super::scheduling::{
-    LonePodOptionStore, Placement, Removal, SimNode, SimPod, SimulationCache, SortedPods,
-    any_host_ports, placement_order, simulation_order, solve, unschedulable_pods,
+    LonePodOptionStore, PendingCheckpoint, Placement, Removal, SimNode, SimPod, SimulationCache,
+    SortedPods, any_host_ports, placement_order, simulation_order, solve, unschedulable_pods,
 };
 use super::{
     BudgetReason, ConsolidationPolicy, Karpenter, KarpenterVersion, ResolvedPool, TIMER_VALIDATION,
@@ -140,6 +140,10 @@ pub(super) struct ConsolidationBase<'v> {
     excluded: Vec<NodeId>,
     limits_scratch: Vec<super::scheduling::RemainingLimits>,
     rescheduled: Vec<PodId>,
+    /// States after the first pending pods, which simulations start from instead of placing
+    /// those pods again. It is `None` in a base built for a single simulation, and once a
+    /// pending pod breaks the conditions of [`PendingCheckpoint`].
+    checkpoints: Option<Vec<PendingCheckpoint>>,
 }
 
 impl<'v> ConsolidationBase<'v> {
@@ -168,6 +172,7 @@ impl<'v> ConsolidationBase<'v> {
             excluded: Vec::new(),
             limits_scratch: Vec::new(),
             rescheduled: Vec::new(),
+            checkpoints: None,
         }
     }
 
@@ -179,6 +184,7 @@ impl<'v> ConsolidationBase<'v> {
         lone_pod_options.drop_unused();
         ConsolidationBase {
             cache: SimulationCache::with_lone_pod_options(lone_pod_options),
+            checkpoints: Some(Vec::new()),
             ..ConsolidationBase::new(karpenter, view, false)
         }
     }
@@ -224,6 +230,72 @@ impl<'v> ConsolidationBase<'v> {
         ) && self
             .cache
             .stops_at_moved_pod(&self.pending, moved, pools, &self.limits, tracker)
+    }
+}
+
+/// Minimum number of pending pods ahead of a simulation's first moved pod for the simulation
+/// to start from a [`PendingCheckpoint`]. Recording one costs a run over those pods.
+const MIN_CHECKPOINT_PODS: usize = 8;
+
+/// Maximum number of checkpoints recorded in one pass. Past it, a simulation starts from the
+/// stored checkpoint with the most pending pods that it can use.
+const MAX_CHECKPOINTS: usize = 16;
+
+impl ConsolidationBase<'_> {
+    /// Returns the index of a checkpoint for a simulation of `moved` that places at most the
+    /// pending pods ahead of the first of `moved`, recording one at that count when the pass
+    /// has none yet. `excluded` lists the nodes that take no pods in any simulation of the
+    /// pass, and `tracker` must be the simulation's.
+    fn checkpoint_for(
+        &mut self,
+        moved: &[SimPod<'_>],
+        excluded: &[NodeId],
+        pools: &[ResolvedPool],
+        tracker: &mut TopologyTracker<'_>,
+    ) -> Option<usize> {
+        let checkpoints = self.checkpoints.as_mut()?;
+        let pending = self.pending.pods();
+        let ahead = moved.first().map_or(pending.len(), |first| {
+            pending.partition_point(|pod| placement_order(pod, first).is_lt())
+        });
+        if ahead < MIN_CHECKPOINT_PODS {
+            return None;
+        }
+        let best = (0..checkpoints.len())
+            .filter(|&i| checkpoints[i].pending() <= ahead)
+            .max_by_key(|&i| checkpoints[i].pending());
+        if best.is_some_and(|i| checkpoints[i].pending() == ahead)
+            || checkpoints.len() >= MAX_CHECKPOINTS
+        {
+            return best;
+        }
+        let mut limits = self.limits.clone();
+        let removal = Removal {
+            excluded,
+            checkpoint_after: Some(ahead),
+            no_existing_list: true,
+            unsettled: true,
+            ..Removal::default()
+        };
+        let placement = solve(
+            &self.pending,
+            &mut self.nodes,
+            removal,
+            pools,
+            &mut limits,
+            tracker,
+            &mut self.cache,
+        );
+        match placement.checkpoint {
+            Some(checkpoint) => {
+                checkpoints.push(checkpoint);
+                Some(checkpoints.len() - 1)
+            }
+            None => {
+                self.checkpoints = None;
+                None
+            }
+        }
     }
 }
 
@@ -778,11 +850,18 @@ impl Karpenter {
         let placement = if lands_uninitialized {
             None
         } else {
+            let checkpoint = if shared_nodes {
+                base.checkpoint_for(&pods, &under_consolidate_after, pools, &mut tracker)
+            } else {
+                None
+            };
             let removal = Removal {
                 excluded: &excluded,
                 moved: &pods,
                 unsettled: true,
                 no_existing_list: true,
+                resume_from: checkpoint.and_then(|i| base.checkpoints.as_ref()?.get(i)),
+                checkpoint_after: None,
             };
             // The pending pods are borrowed, so that they are not copied per simulation.
             Some(if !shared_nodes {

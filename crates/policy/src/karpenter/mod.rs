@@ -717,3 +717,6 @@ mod provisioning_tests;
 
 #[cfg(test)]
 mod option_tests;
+
+#[cfg(test)]
+mod checkpoint_tests;

@@ -255,11 +255,7 @@ mod tests {
             .collect();
 
         let cluster = &world.cluster;
-        let mut nodes: Vec<SimNode<'_>> = cluster
-            .nodes()
-            .map(|n| SimNode::new(n, cluster, false))
-            .collect();
-        scheduling::sort_nodes(&mut nodes);
+        let nodes = scheduling::sorted_sim_nodes(cluster);
         let pending = SortedPods::new(
             pending_ids
                 .iter()

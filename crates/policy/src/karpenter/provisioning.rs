@@ -194,7 +194,7 @@ impl Karpenter {
                 taints: pool.config.taints.clone(),
                 annotations: pool.config.annotations.clone(),
                 reason,
-                alternatives: offering.alternatives.clone(),
+                alternatives: offering.alternatives,
             });
         }
     }

@@ -195,6 +195,18 @@ pub(crate) fn sort_nodes(nodes: &mut [SimNode<'_>]) {
     nodes.sort_by(|a, b| simulation_order(a.node, b.node));
 }
 
+/// Lists every node of `cluster` for a simulation, in the simulation's order, without host
+/// ports.
+#[cfg(test)]
+pub(crate) fn sorted_sim_nodes(cluster: &Cluster) -> Vec<SimNode<'_>> {
+    let mut nodes: Vec<SimNode<'_>> = cluster
+        .nodes()
+        .map(|n| SimNode::new(n, cluster, false))
+        .collect();
+    sort_nodes(&mut nodes);
+    nodes
+}
+
 /// Compares two nodes in the order the simulation tries them: initialized (Ready) first, then
 /// by name. [`SimNode::new`] marks exactly the Ready nodes initialized.
 pub(crate) fn simulation_order(a: &Node, b: &Node) -> std::cmp::Ordering {
@@ -463,6 +475,9 @@ pub(crate) struct Placement {
     /// One of [`Removal::moved`] landed on an existing node that is not initialized, whether
     /// or not the simulation ended there.
     pub moved_pod_landed_uninitialized: bool,
+    /// The state after [`Removal::checkpoint_after`] pending pods, when it was set and every
+    /// one of those pods meets the conditions of [`PendingCheckpoint`].
+    pub checkpoint: Option<PendingCheckpoint>,
 }
 
 impl SimClaim {
@@ -495,6 +510,48 @@ pub(crate) struct Removal<'r> {
     /// Leaves [`Placement::on_existing`] empty, for a caller that reads only the NodeClaims,
     /// the failed pods and the flags, which saves allocating and filling the list.
     pub no_existing_list: bool,
+    /// A state to start from instead of placing the checkpoint's pending pods again. [`solve`]
+    /// starts from it only where that gives the same result, and from the beginning otherwise.
+    pub resume_from: Option<&'r PendingCheckpoint>,
+    /// Stops after this many pending pods, before any pod of `moved`, and returns the state in
+    /// [`Placement::checkpoint`].
+    pub checkpoint_after: Option<usize>,
+}
+
+/// The state of a simulation after it placed the first pending pods, before any moved pod.
+///
+/// Every simulation on the same destination list, from the same remaining limits, reaches this
+/// state when those pending pods come before its first moved pod and none of them landed on a
+/// node it excludes. Each such pod then finds the same place. The nodes ahead of its place in
+/// first-fit order had no room or were excluded here, so they have no room or are excluded
+/// there too, and its place is not excluded. A pod that found no node here finds none there,
+/// and meets the same NodeClaims. This needs pods whose checks read nothing else that differs
+/// between the simulations: no host ports, no inter-pod constraints, no preferences to relax,
+/// and a simulation that records no placements in the topology tracker.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PendingCheckpoint {
+    /// How many pending pods, in placement order, the state has placed or requeued.
+    pending: usize,
+    /// Per node that took a pod, its index in the destination list and the requests it took.
+    node_requests: Vec<(usize, Resources)>,
+    /// Ids of the nodes that took a pod, sorted.
+    used_nodes: Vec<NodeId>,
+    claims: Vec<SimClaim>,
+    claim_order: Vec<usize>,
+    claim_room: Vec<Resources>,
+    limits: Vec<RemainingLimits>,
+    /// Per spec, the position in its node list where the next first-fit search starts.
+    resume: Vec<(*const PodSpec, usize)>,
+    /// The pending pods that found no place, by index, with the queue's length after each went
+    /// to the back, not counting the moved pods.
+    requeued: Vec<(usize, usize)>,
+}
+
+impl PendingCheckpoint {
+    /// Returns how many pending pods the state has placed or requeued.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending
+    }
 }
 
 /// The start of the first-fit search for the next pod of a spec.
@@ -818,6 +875,44 @@ fn stops_at_moved_pod(
         )
 }
 
+/// Checks that the first `count` of `pods` meet the conditions of [`PendingCheckpoint`], in a
+/// simulation that moves no pods and so records no placements when no pod has inter-pod
+/// constraints.
+fn checkpoint_holds(
+    pods: &SortedPods<'_>,
+    count: usize,
+    moved: &[SimPod<'_>],
+    pools: &[ResolvedPool],
+    tracker: &TopologyTracker<'_>,
+) -> bool {
+    let preferences = pool_preferences(pools);
+    moved.is_empty()
+        && !records_placements(pods, moved)
+        && count <= pods.pods.len()
+        && pods.pods[..count].iter().all(|pod| {
+            pod.spec.host_ports.is_empty()
+                && !tracker.constrained(pod.spec)
+                && !preferences.applies_to(pod.spec)
+        })
+}
+
+/// Checks that a simulation of `pods` and `removal` reaches `checkpoint`. The checkpoint's
+/// pending pods must all come before the first moved pod, and none of them may have landed on
+/// an excluded node. The caller must read no list of placements on existing nodes, because
+/// the checkpoint does not keep one.
+fn resumes_at(checkpoint: &PendingCheckpoint, pods: &SortedPods<'_>, removal: Removal<'_>) -> bool {
+    let ahead = removal.moved.first().map_or(pods.pods.len(), |first| {
+        pods.pods
+            .partition_point(|pod| placement_order(pod, first).is_lt())
+    });
+    removal.no_existing_list
+        && checkpoint.pending <= ahead
+        && !removal
+            .excluded
+            .iter()
+            .any(|id| checkpoint.used_nodes.binary_search(id).is_ok())
+}
+
 /// Runs the simulation for `pods` and `removal.moved` against `nodes` and the pools.
 ///
 /// `nodes` must be in the order of [`sort_nodes`]; the nodes in `removal.excluded` take no
@@ -827,7 +922,8 @@ fn stops_at_moved_pod(
 /// `removal.moved` lands on an uninitialized node and none of them can fail to find a place.
 ///
 /// `cache` must be new, or come from earlier simulations on `nodes` in the state they are in now
-/// that started from the same `remaining_limits`.
+/// that started from the same `remaining_limits`. The checkpoint of [`Removal::resume_from`]
+/// must come from such a simulation of `pods` that excluded only nodes that this one excludes.
 ///
 /// `remaining_limits` contains each pool's `spec.limits` minus its existing nodes. A new
 /// NodeClaim only keeps types whose capacity fits, and then takes the largest capacity among
@@ -847,6 +943,11 @@ pub(crate) fn solve(
             .moved
             .is_sorted_by(|a, b| placement_order(a, b).is_le())
     );
+    if let Some(count) = removal.checkpoint_after
+        && !checkpoint_holds(pods, count, removal.moved, pools, tracker)
+    {
+        return Placement::default();
+    }
     // The cache lists each spec against the nodes as they are now, before any placement.
     // Listing a spec again changes nothing, so only the first pod of each run of one spec in
     // `pods` is looked at, and a moved pod with the same spec as the one before it is skipped.
@@ -919,6 +1020,25 @@ pub(crate) fn solve(
     // records nothing, and the pods need no second look.
     let record = !stop_on_moved_pod && records_placements(pods, removal.moved);
     let preferences = pool_preferences(pools);
+    let start = removal
+        .resume_from
+        .filter(|checkpoint| !record && resumes_at(checkpoint, pods, removal));
+    if let Some(checkpoint) = start {
+        for &(index, requests) in &checkpoint.node_requests {
+            let node = &mut nodes[index];
+            undo.push((index, node.free, node.ports.len()));
+            node.free -= requests;
+        }
+        placement.claims.clone_from(&checkpoint.claims);
+        claim_order.extend_from_slice(&checkpoint.claim_order);
+        claim_room.extend_from_slice(&checkpoint.claim_room);
+        remaining_limits.copy_from_slice(&checkpoint.limits);
+        resume.extend(checkpoint.resume.iter().map(|&(spec, at)| ResumePoint {
+            spec,
+            at,
+            list: node_lists.get(&spec).map(Vec::as_slice),
+        }));
+    }
     // Places one pod and returns where, or returns `None`. `own_spec` is false for the specs
     // built for a relaxed pod, whose addresses must not key the resume cache.
     let mut try_add = |pod: &SimPod<'_>, own_spec: bool| -> Option<Landing> {
@@ -1139,17 +1259,31 @@ pub(crate) fn solve(
     // when a pod comes round again with no other pod placed since (`Queue.Pop`).
     let mut queue = PodQueue {
         first: removal.moved,
-        second: &pods.pods,
+        second: &pods.pods[start.map_or(0, PendingCheckpoint::pending)..],
         back: VecDeque::new(),
     };
     let mut requeued_at: BTreeMap<PodId, usize> = BTreeMap::new();
+    // The checkpoint's queue lengths leave out the moved pods, which are all still queued.
+    for &(index, length) in start.iter().flat_map(|checkpoint| &checkpoint.requeued) {
+        let pod = &pods.pods[index];
+        queue.push_back(pod, false);
+        requeued_at.insert(pod.id, length + removal.moved.len());
+    }
+    // With `checkpoint_after`, `moved` is empty, so the first pods to leave the queue are the
+    // pending pods in order. The list records those that go to the back.
+    let mut popped = 0;
+    let mut requeued = Vec::new();
     // The last spec checked for preferences, and whether they apply to it.
     let mut last_checked: Option<(&Arc<PodSpec>, bool)> = None;
     let mut stopped = false;
     let mut moved_landed_uninitialized = false;
     // The pod that came round again with no other pod placed since. It heads the failed pods.
     let mut first_failed = None;
-    while let Some((original, moved)) = queue.pop_front() {
+    while removal.checkpoint_after != Some(popped) {
+        let Some((original, moved)) = queue.pop_front() else {
+            break;
+        };
+        popped += 1;
         if requeued_at.get(&original.id) == Some(&(queue.len() + 1)) {
             first_failed = Some(original);
             break;
@@ -1202,6 +1336,9 @@ pub(crate) fn solve(
                 let id = original.id;
                 queue.push_back(original, moved);
                 requeued_at.insert(id, queue.len());
+                if removal.checkpoint_after.is_some() {
+                    requeued.push((popped - 1, queue.len()));
+                }
             }
             // No moved pod can fail, so once one is on an uninitialized node, the pods still
             // queued cannot change the caller's verdict.
@@ -1215,7 +1352,7 @@ pub(crate) fn solve(
             Some(_) => {}
         }
     }
-    placement.failed = if stopped {
+    placement.failed = if stopped || removal.checkpoint_after.is_some() {
         Vec::new()
     } else {
         let rest = std::iter::from_fn(|| queue.pop_front()).map(|(pod, _)| pod);
@@ -1224,9 +1361,37 @@ pub(crate) fn solve(
     placement.moved_pod_on_uninitialized = stopped;
     placement.moved_pod_landed_uninitialized = moved_landed_uninitialized;
     drop(relaxed_specs);
+    // Each node's free capacity at the end, for the checkpoint.
+    let mut final_free: Vec<(usize, Resources)> = Vec::new();
+    if removal.checkpoint_after.is_some() {
+        final_free.extend(undo.iter().map(|&(index, _, _)| (index, nodes[index].free)));
+        final_free.sort_unstable_by_key(|&(index, _)| index);
+        final_free.dedup_by_key(|&mut (index, _)| index);
+    }
     for &(index, free, ports) in undo.iter().rev() {
         nodes[index].free = free;
         nodes[index].ports.truncate(ports);
+    }
+    if let Some(pending) = removal.checkpoint_after {
+        let mut used_nodes: Vec<NodeId> = final_free
+            .iter()
+            .map(|&(index, _)| nodes[index].node.id)
+            .collect();
+        used_nodes.sort_unstable();
+        placement.checkpoint = Some(PendingCheckpoint {
+            pending,
+            node_requests: final_free
+                .iter()
+                .map(|&(index, free)| (index, nodes[index].free - free))
+                .collect(),
+            used_nodes,
+            claims: std::mem::take(&mut placement.claims),
+            claim_order: claim_order.clone(),
+            claim_room: claim_room.clone(),
+            limits: remaining_limits.to_vec(),
+            resume: resume.iter().map(|point| (point.spec, point.at)).collect(),
+            requeued,
+        });
     }
     scratch.undo = undo;
     scratch.claim_order = claim_order;
