@@ -265,7 +265,7 @@ fn cases() -> Vec<Case> {
             "    startupLatency: 10s\n    template:\n",
             "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"yes\"}}\n",
             vec![
-                "scenario.yaml:16:61: field workloads[0].template.metadata.annotations.karpenter.sh/do-not-disrupt, value \"yes\": expected \"true\", \"false\" or a duration",
+                "scenario.yaml:16:61: field workloads[0].template.metadata.annotations.karpenter.sh/do-not-disrupt, value \"yes\": expected \"true\", \"false\" or a duration as Go reads it (a number is missing before a unit), because Karpenter ignores any other value",
                 "fix: write \"true\", \"false\", or a duration such as \"30m\" or \"1h30m\"",
             ],
         ),
@@ -274,7 +274,7 @@ fn cases() -> Vec<Case> {
             "    startupLatency: 10s\n    template:\n",
             "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"7d\"}}\n",
             vec![
-                "value \"7d\": Karpenter reads no day unit in this annotation, so it would ignore the value",
+                "value \"7d\": expected \"true\", \"false\" or a duration as Go reads it (the unit is not one of ns, us, ms, s, m, h), because Karpenter ignores any other value",
                 "fix: write the duration in hours, such as \"168h\"",
             ],
         ),
@@ -283,7 +283,7 @@ fn cases() -> Vec<Case> {
             "    startupLatency: 10s\n    template:\n",
             "    startupLatency: 10s\n    template:\n      metadata: {annotations: {karpenter.sh/do-not-disrupt: \"0s\"}}\n",
             vec![
-                "value \"0s\": a zero duration protects nothing, and Karpenter ignores it",
+                "value \"0s\": a duration that is not positive protects nothing, and Karpenter ignores it",
             ],
         ),
         small_web_case(

@@ -158,7 +158,7 @@ pub struct PodSpec {
     /// Annotation `karpenter.sh/do-not-disrupt: "true"`.
     pub do_not_disrupt: bool,
     /// Annotation `karpenter.sh/do-not-disrupt` with a duration such as `"30m"` (Karpenter
-    /// v1.14): the pod is protected for this long after it starts. Ignored when
+    /// v1.12 and later): the pod is protected for this long after it starts. Ignored when
     /// `do_not_disrupt` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub do_not_disrupt_for: Option<SimDuration>,

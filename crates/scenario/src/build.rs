@@ -30,6 +30,7 @@ use serde_saphyr::Spanned;
 use crate::clock::{parse_utc, weekday};
 use crate::error::ScenarioError;
 use crate::flags::{apply_flag, no_effect_reason};
+use crate::go_duration::parse_go_duration;
 use crate::schema::*;
 use crate::{Overrides, Scenario};
 
@@ -2300,21 +2301,34 @@ fn do_not_disrupt(
     }
     let error =
         |problem: &str, fix: &str| ctx.error(value, field, Some(value.value.clone()), problem, fix);
-    // Karpenter parses the value with Go's time.ParseDuration, which has no day unit.
-    if value.value.contains('d') {
+    // Karpenter parses the value with Go's time.ParseDuration and ignores what that rejects.
+    let nanos = match parse_go_duration(&value.value) {
+        Ok(nanos) => nanos,
+        Err(reason) => {
+            let days = value
+                .value
+                .strip_suffix('d')
+                .and_then(|n| n.parse::<u64>().ok());
+            let day_fix =
+                days.map(|n| format!("write the duration in hours, such as \"{}h\"", n * 24));
+            return Err(error(
+                &format!(
+                    "expected \"true\", \"false\" or a duration as Go reads it ({reason}), because Karpenter ignores any other value"
+                ),
+                day_fix.as_deref().unwrap_or(fix),
+            ));
+        }
+    };
+    if nanos <= 0 {
         return Err(error(
-            "Karpenter reads no day unit in this annotation, so it would ignore the value",
-            "write the duration in hours, such as \"168h\"",
+            "a duration that is not positive protects nothing, and Karpenter ignores it",
+            fix,
         ));
     }
-    match parse_duration(&value.value) {
-        Ok(duration) if duration > SimDuration::ZERO => Ok((false, Some(duration))),
-        Ok(_) => Err(error(
-            "a zero duration protects nothing, and Karpenter ignores it",
-            fix,
-        )),
-        Err(_) => Err(error("expected \"true\", \"false\" or a duration", fix)),
-    }
+    // The run counts whole milliseconds: rounding up keeps "protected while it has run for
+    // less than the duration" exact at every millisecond.
+    let millis = u64::try_from((nanos + 999_999) / 1_000_000).unwrap_or(u64::MAX);
+    Ok((false, Some(SimDuration::from_millis(millis))))
 }
 
 fn build_node_pool(
@@ -2353,7 +2367,7 @@ fn build_node_pool(
             value,
             &format!("{field}.spec.template.metadata.annotations.{DO_NOT_DISRUPT}"),
             format!(
-                "{:?} does not keep the nodes from disruption: Karpenter reads only \"true\"",
+                "{:?} does not keep the nodes from disruption: Karpenter reads only \"true\" on a node (a duration works on a pod's annotation only)",
                 value.value
             ),
         );

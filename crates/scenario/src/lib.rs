@@ -23,6 +23,7 @@ mod build;
 pub mod clock;
 mod error;
 pub mod flags;
+mod go_duration;
 pub mod prices;
 pub mod schema;
 mod whole_number;

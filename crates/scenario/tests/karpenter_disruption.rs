@@ -143,12 +143,8 @@ fn drift_drain_waits_for_do_not_disrupt_duration() {
     // terminationGracePeriod, so Drift may pick their node at 2 h. Its drain, from 2 h 0 min
     // 40 s, leaves the pods in place until their protection ends at 3 h 0 min 41 s, and evicts
     // them at the next 5 s retry.
-    let protected = DRIFT
+    let protected = protected_for("3h")
         .replace("duration: 4h", "duration: 5h")
-        .replace(
-            "    template:\n      spec:\n        containers",
-            "    template:\n      metadata:\n        annotations: {karpenter.sh/do-not-disrupt: \"3h\"}\n      spec:\n        containers",
-        )
         .replace(
             "\n                requirements:",
             "\n                terminationGracePeriod: 2h\n                requirements:",
@@ -179,6 +175,33 @@ fn drift_drain_waits_for_do_not_disrupt_duration() {
         note.detail,
         "pod default/pod-0 has the karpenter.sh/do-not-disrupt annotation, which protects it until 0d03:00:41.000"
     );
+}
+
+/// [`DRIFT`] with its pods annotated do-not-disrupt set to `value`.
+fn protected_for(value: &str) -> String {
+    DRIFT.replace(
+        "    template:\n      spec:\n        containers",
+        &format!(
+            "    template:\n      metadata:\n        annotations: {{karpenter.sh/do-not-disrupt: \"{value}\"}}\n      spec:\n        containers"
+        ),
+    )
+}
+
+#[test]
+fn do_not_disrupt_duration_read_as_go() {
+    // Go's time.ParseDuration takes fractions and nanoseconds, and rejects spaces.
+    let protection = |value: &str| {
+        scenario(&protected_for(value)).config.deployments[0]
+            .spec
+            .do_not_disrupt_for
+    };
+    assert_eq!(protection("1.5h"), Some(SimDuration::from_mins(90)));
+    assert_eq!(protection("2h0.5m"), Some(SimDuration::from_secs(7230)));
+    assert_eq!(protection("1ns"), Some(SimDuration::from_millis(1)));
+    let spaced = error(&protected_for(" 30m"));
+    assert!(spaced.contains("as Go reads it"), "{spaced}");
+    let days = error(&protected_for("2d"));
+    assert!(days.contains("such as \"48h\""), "{days}");
 }
 
 /// The EC2NodeClass of [`class_drift`] and its update at 2 h: a new AMI selector and maxPods.

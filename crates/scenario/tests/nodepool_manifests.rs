@@ -168,7 +168,7 @@ fn do_not_disrupt_other_value_warns() {
     assert_eq!(
         scenario.warnings,
         [
-            "pools.yaml:24:60: field policies[0].karpenter.nodePools[0].spec.template.metadata.annotations.karpenter.sh/do-not-disrupt: \"1h\" does not keep the nodes from disruption: Karpenter reads only \"true\""
+            "pools.yaml:24:60: field policies[0].karpenter.nodePools[0].spec.template.metadata.annotations.karpenter.sh/do-not-disrupt: \"1h\" does not keep the nodes from disruption: Karpenter reads only \"true\" on a node (a duration works on a pod's annotation only)"
         ]
     );
     let pool = load_pool(&annotated_pool("\"false\"")).unwrap_or_else(|e| panic!("{e}"));
