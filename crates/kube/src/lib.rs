@@ -51,6 +51,7 @@ pub mod quantity;
 mod scheduler;
 mod selector;
 pub mod string_value;
+mod verdicts;
 
 pub use cluster::{Cluster, NewNode, QueueCursor};
 pub use constraints::*;

@@ -16,11 +16,18 @@ use crate::objects::{Node, NodeId, NodeState};
 /// The table also keeps a [`RoomIndex`] over the node positions and each node's free room.
 /// Every change to a node goes through [`NodeTable::get_mut`], whose guard updates the node's
 /// entries when it is dropped, so both always match the nodes. The same guard keeps the
-/// [`ReadyTotals`] of the table.
+/// [`ReadyTotals`] of the table and each node's version.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct NodeTable {
     ids: Vec<NodeId>,
     nodes: Vec<Node>,
+    /// Version of the node at each position: a number that the table gives the node when it
+    /// is added and again after every change. No two nodes, and no two states of one node,
+    /// get the same number, so a result computed from a node stays valid while its version is
+    /// the same.
+    versions: Vec<u64>,
+    /// The last version given out. Versions start at 1.
+    last_version: u64,
     rooms: RoomIndex,
     /// [`Node::free`] of the node at each position, or `None` for a node that is not
     /// schedulable. Autoscalers read every node's free room in every loop, and this list
@@ -96,10 +103,22 @@ impl NodeTable {
             self.ids.last()
         );
         self.ids.push(node.id);
+        let version = self.new_version();
+        self.versions.push(version);
         self.free.push(schedulable_free(&node));
         self.ready.count(&node, 1);
         self.nodes.push(node);
         self.rooms.pushed(&self.nodes);
+    }
+
+    fn new_version(&mut self) -> u64 {
+        self.last_version += 1;
+        self.last_version
+    }
+
+    /// Returns the version of the node at `position` (see the `versions` field).
+    pub(crate) fn version_at(&self, position: usize) -> u64 {
+        self.versions[position]
     }
 
     pub(crate) fn position(&self, id: NodeId) -> Option<usize> {
@@ -129,6 +148,7 @@ impl NodeTable {
     pub(crate) fn remove(&mut self, id: NodeId) -> Option<Node> {
         let index = self.position(id)?;
         self.ids.remove(index);
+        self.versions.remove(index);
         self.free.remove(index);
         let node = self.nodes.remove(index);
         self.ready.count(&node, -1);
@@ -206,6 +226,7 @@ impl Drop for NodeMut<'_> {
         self.table.free[self.index] = schedulable_free(node);
         self.table.ready.count(node, 1);
         self.table.rooms.set(self.index, room);
+        self.table.versions[self.index] = self.table.new_version();
     }
 }
 
@@ -415,6 +436,24 @@ mod tests {
         assert_eq!((expected.nodes, expected.unready), (2, 1));
         assert_eq!(expected.cpu_requested, 300);
         assert_eq!(expected.cpu_allocatable, 2000);
+    }
+
+    #[test]
+    fn versions_change_with_every_change() {
+        let mut table = NodeTable::default();
+        for id in [0, 1, 2] {
+            table.push(node(id));
+        }
+        let before: Vec<u64> = (0..3).map(|position| table.version_at(position)).collect();
+        table.get_mut(NodeId(1)).unwrap().cordoned = true;
+        let after = table.version_at(1);
+        table.remove(NodeId(0));
+
+        assert!(before[0] < before[1]);
+        assert!(before[1] < before[2]);
+        assert!(after > before[2]);
+        assert_eq!(table.version_at(0), after);
+        assert_eq!(table.version_at(1), before[2]);
     }
 
     #[test]
