@@ -152,8 +152,7 @@ impl NodeTable {
         self.free.remove(index);
         let node = self.nodes.remove(index);
         self.ready.count(&node, -1);
-        // The later nodes moved down one position, so the index is built again.
-        self.rooms.rebuild(&self.nodes);
+        self.rooms.remove(index, self.nodes.len() + 1);
         Some(node)
     }
 
@@ -311,6 +310,25 @@ impl RoomIndex {
         }
     }
 
+    /// Removes the leaf of position `index` out of `len`, moving the later leaves down one
+    /// position as the nodes moved. Only the vertices above the moved leaves are computed
+    /// again, and the tree keeps its size.
+    fn remove(&mut self, index: usize, len: usize) {
+        let first = self.size + index;
+        let last = self.size + len - 1;
+        self.vertices.copy_within(first + 1..=last, first);
+        self.vertices[last] = Room::NONE;
+        let (mut low, mut high) = (first, last);
+        while low > 1 {
+            low /= 2;
+            high /= 2;
+            for vertex in low..=high {
+                self.vertices[vertex] =
+                    self.vertices[2 * vertex].max(self.vertices[2 * vertex + 1]);
+            }
+        }
+    }
+
     fn set(&mut self, index: usize, room: Room) {
         let mut vertex = self.size + index;
         self.vertices[vertex] = room;
@@ -436,6 +454,32 @@ mod tests {
         assert_eq!((expected.nodes, expected.unready), (2, 1));
         assert_eq!(expected.cpu_requested, 300);
         assert_eq!(expected.cpu_allocatable, 2000);
+    }
+
+    #[test]
+    fn room_index_follows_removals() {
+        let mut table = NodeTable::default();
+        for id in 0..9 {
+            table.push(node(id));
+            table.get_mut(NodeId(id)).unwrap().state = crate::NodeState::Ready;
+        }
+        table.get_mut(NodeId(4)).unwrap().pod_requests.cpu_millis += 600;
+        table.get_mut(NodeId(6)).unwrap().cordoned = true;
+        for id in [0, 5, 8] {
+            table.remove(NodeId(id));
+        }
+
+        // The tree keeps its size, so it must equal one built from scratch at that size.
+        let size = table.rooms.size;
+        let mut expected = vec![Room::NONE; 2 * size];
+        for (index, node) in table.as_slice().iter().enumerate() {
+            expected[size + index] = Room::of(node);
+        }
+        for vertex in (1..size).rev() {
+            expected[vertex] = expected[2 * vertex].max(expected[2 * vertex + 1]);
+        }
+        assert_eq!(table.len(), 6);
+        assert_eq!(table.rooms.vertices, expected);
     }
 
     #[test]
