@@ -14,6 +14,7 @@ use crate::objects::{
     NodeState, Owner, Pod, PodDisruptionBudget, PodId, PodPhase, PodSpec, Taint, daemon_overhead,
 };
 use crate::pod_table::PodTable;
+use crate::verdicts::VerdictCache;
 
 /// Scheduling-queue key: higher priority first, then older pods, then lower id
 /// (kube-scheduler's default `PrioritySort` queue order).
@@ -94,6 +95,9 @@ pub struct Cluster {
     /// `begin_termination` and `delete_pod` so that [`Cluster::has_active_pods`] does not look
     /// at the pods.
     terminating_on: BTreeMap<NodeId, usize>,
+    /// The scheduler's filter and score results per spec and node, each valid while its node
+    /// keeps its version. A scheduling pass takes them out and puts them back.
+    pub(crate) verdicts: VerdictCache,
 }
 
 impl Cluster {
@@ -383,6 +387,12 @@ impl Cluster {
     /// Returns the position of node `id` in the order of [`Cluster::nodes`].
     pub(crate) fn node_position(&self, id: NodeId) -> Option<usize> {
         self.nodes.position(id)
+    }
+
+    /// Returns the version of the node at `position`, which changes with every change to the
+    /// node and which no other node has.
+    pub(crate) fn node_version_at(&self, position: usize) -> u64 {
+        self.nodes.version_at(position)
     }
 
     /// Returns the node at `position` in the order of [`Cluster::nodes`].

@@ -52,6 +52,7 @@ pub mod quantity;
 mod scheduler;
 mod selector;
 pub mod string_value;
+mod verdicts;
 pub mod whole_number;
 
 pub use cluster::{Cluster, NewNode, QueueCursor};

@@ -16,11 +16,18 @@ use crate::objects::{Node, NodeId, NodeState};
 /// The table also keeps a [`RoomIndex`] over the node positions and each node's free room.
 /// Every change to a node goes through [`NodeTable::get_mut`], whose guard updates the node's
 /// entries when it is dropped, so both always match the nodes. The same guard keeps the
-/// [`ReadyTotals`] of the table.
+/// [`ReadyTotals`] of the table and each node's version.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct NodeTable {
     ids: Vec<NodeId>,
     nodes: Vec<Node>,
+    /// Version of the node at each position: a number that the table gives the node when it
+    /// is added and again after every change. No two nodes, and no two states of one node,
+    /// get the same number, so a result computed from a node stays valid while its version is
+    /// the same.
+    versions: Vec<u64>,
+    /// The last version given out. Versions start at 1.
+    last_version: u64,
     rooms: RoomIndex,
     /// [`Node::free`] of the node at each position, or `None` for a node that is not
     /// schedulable. Autoscalers read every node's free room in every loop, and this list
@@ -96,10 +103,22 @@ impl NodeTable {
             self.ids.last()
         );
         self.ids.push(node.id);
+        let version = self.new_version();
+        self.versions.push(version);
         self.free.push(schedulable_free(&node));
         self.ready.count(&node, 1);
         self.nodes.push(node);
         self.rooms.pushed(&self.nodes);
+    }
+
+    fn new_version(&mut self) -> u64 {
+        self.last_version += 1;
+        self.last_version
+    }
+
+    /// Returns the version of the node at `position` (see the `versions` field).
+    pub(crate) fn version_at(&self, position: usize) -> u64 {
+        self.versions[position]
     }
 
     pub(crate) fn position(&self, id: NodeId) -> Option<usize> {
@@ -129,11 +148,11 @@ impl NodeTable {
     pub(crate) fn remove(&mut self, id: NodeId) -> Option<Node> {
         let index = self.position(id)?;
         self.ids.remove(index);
+        self.versions.remove(index);
         self.free.remove(index);
         let node = self.nodes.remove(index);
         self.ready.count(&node, -1);
-        // The later nodes moved down one position, so the index is built again.
-        self.rooms.rebuild(&self.nodes);
+        self.rooms.remove(index, self.nodes.len() + 1);
         Some(node)
     }
 
@@ -206,6 +225,7 @@ impl Drop for NodeMut<'_> {
         self.table.free[self.index] = schedulable_free(node);
         self.table.ready.count(node, 1);
         self.table.rooms.set(self.index, room);
+        self.table.versions[self.index] = self.table.new_version();
     }
 }
 
@@ -287,6 +307,25 @@ impl RoomIndex {
         } else {
             let index = nodes.len() - 1;
             self.set(index, Room::of(&nodes[index]));
+        }
+    }
+
+    /// Removes the leaf of position `index` out of `len`, moving the later leaves down one
+    /// position as the nodes moved. Only the vertices above the moved leaves are computed
+    /// again, and the tree keeps its size.
+    fn remove(&mut self, index: usize, len: usize) {
+        let first = self.size + index;
+        let last = self.size + len - 1;
+        self.vertices.copy_within(first + 1..=last, first);
+        self.vertices[last] = Room::NONE;
+        let (mut low, mut high) = (first, last);
+        while low > 1 {
+            low /= 2;
+            high /= 2;
+            for vertex in low..=high {
+                self.vertices[vertex] =
+                    self.vertices[2 * vertex].max(self.vertices[2 * vertex + 1]);
+            }
         }
     }
 
@@ -415,6 +454,50 @@ mod tests {
         assert_eq!((expected.nodes, expected.unready), (2, 1));
         assert_eq!(expected.cpu_requested, 300);
         assert_eq!(expected.cpu_allocatable, 2000);
+    }
+
+    #[test]
+    fn room_index_follows_removals() {
+        let mut table = NodeTable::default();
+        for id in 0..9 {
+            table.push(node(id));
+            table.get_mut(NodeId(id)).unwrap().state = crate::NodeState::Ready;
+        }
+        table.get_mut(NodeId(4)).unwrap().pod_requests.cpu_millis += 600;
+        table.get_mut(NodeId(6)).unwrap().cordoned = true;
+        for id in [0, 5, 8] {
+            table.remove(NodeId(id));
+        }
+
+        // The tree keeps its size, so it must equal one built from scratch at that size.
+        let size = table.rooms.size;
+        let mut expected = vec![Room::NONE; 2 * size];
+        for (index, node) in table.as_slice().iter().enumerate() {
+            expected[size + index] = Room::of(node);
+        }
+        for vertex in (1..size).rev() {
+            expected[vertex] = expected[2 * vertex].max(expected[2 * vertex + 1]);
+        }
+        assert_eq!(table.len(), 6);
+        assert_eq!(table.rooms.vertices, expected);
+    }
+
+    #[test]
+    fn versions_change_with_every_change() {
+        let mut table = NodeTable::default();
+        for id in [0, 1, 2] {
+            table.push(node(id));
+        }
+        let before: Vec<u64> = (0..3).map(|position| table.version_at(position)).collect();
+        table.get_mut(NodeId(1)).unwrap().cordoned = true;
+        let after = table.version_at(1);
+        table.remove(NodeId(0));
+
+        assert!(before[0] < before[1]);
+        assert!(before[1] < before[2]);
+        assert!(after > before[2]);
+        assert_eq!(table.version_at(0), after);
+        assert_eq!(table.version_at(1), before[2]);
     }
 
     #[test]

@@ -563,7 +563,14 @@ pub(crate) fn best_scored(raw: &[RawScores]) -> Option<usize> {
     let mut max_affinity = first.node_affinity;
     let mut spread_range: Option<(i64, i64)> = None;
     let (mut min_inter, mut max_inter) = (first.inter_pod, first.inter_pod);
-    for r in raw {
+    // The first node with the highest NodeResourcesFit plus BalancedAllocation score, the best
+    // node when the other scores are the same on every node.
+    let mut best_fit_and_balance = (0, first.fit + first.balanced);
+    for (index, r) in raw.iter().enumerate() {
+        let fit_and_balance = r.fit + r.balanced;
+        if fit_and_balance > best_fit_and_balance.1 {
+            best_fit_and_balance = (index, fit_and_balance);
+        }
         max_taints = max_taints.max(r.untolerated_soft_taints);
         max_affinity = max_affinity.max(r.node_affinity);
         if let Some(spread) = r.spread {
@@ -574,6 +581,12 @@ pub(crate) fn best_scored(raw: &[RawScores]) -> Option<usize> {
         }
         min_inter = min_inter.min(r.inter_pod);
         max_inter = max_inter.max(r.inter_pod);
+    }
+    // With no untolerated soft taint, no preferred node affinity, no spread score and one
+    // inter-pod score on every node, the normalized scores below are the same on every node,
+    // so the totals differ only in fit plus balance.
+    if max_taints == 0 && max_affinity == 0 && spread_range.is_none() && min_inter == max_inter {
+        return Some(best_fit_and_balance.0);
     }
     let (min_spread, max_spread) = spread_range.unwrap_or((0, 0));
     let total = |r: &RawScores| {
@@ -621,5 +634,46 @@ impl FilterFailure {
                 | FilterFailure::TaintToleration
                 | FilterFailure::NodeAffinity
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(fit: i64, balanced: i64, soft_taints: i64) -> RawScores {
+        RawScores {
+            fit,
+            balanced,
+            untolerated_soft_taints: soft_taints,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn best_scored_by_fit_and_balance() {
+        let scores = [
+            raw(50, 90, 0),
+            raw(60, 80, 0),
+            raw(70, 90, 0),
+            raw(80, 80, 0),
+        ];
+        // Nodes 2 and 3 tie at 160, and a tie goes to the first.
+        assert_eq!(best_scored(&scores), Some(2));
+        assert_eq!(best_scored(&[]), None);
+    }
+
+    #[test]
+    fn best_scored_normalizes_other_scores() {
+        // Node 1 leads in fit, but its soft taint costs it 3 × 100 after normalization.
+        let scores = [raw(50, 90, 0), raw(90, 90, 1)];
+        assert_eq!(best_scored(&scores), Some(0));
+
+        let spread = |score| RawScores {
+            spread: Some(score),
+            ..raw(50, 90, 0)
+        };
+        // With equal fit and balance, the node with fewer matching pods wins on spread.
+        assert_eq!(best_scored(&[spread(4), spread(1)]), Some(1));
     }
 }

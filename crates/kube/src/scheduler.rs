@@ -31,6 +31,7 @@ use crate::plugins::{
     InterPodState, RawScores, best_scored, filter_node, node_affinity_matches, raw_scores,
 };
 use crate::preemption::{PostFilterOutcome, Preemption, preempt};
+use crate::verdicts::VerdictCache;
 
 /// Scoring strategy of the NodeResourcesFit plugin.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +119,8 @@ struct SearchBuffers {
     /// The search whose results `feasible` and `raw` contain, when the next pod of its spec
     /// may reuse them.
     reusable: Option<Reusable>,
+    /// The cluster's verdicts per spec and node, taken out of the cluster for the pass.
+    verdicts: VerdictCache,
 }
 
 /// A search over every node for a spec without inter-pod scoring state, while no pod was
@@ -195,7 +198,10 @@ impl Scheduler {
         // from higher to lower priority, so such a spec cannot fit or preempt until the next
         // preemption.
         let mut failed = FailedSpecs::default();
-        let mut buffers = SearchBuffers::default();
+        let mut buffers = SearchBuffers {
+            verdicts: std::mem::take(&mut cluster.verdicts),
+            ..SearchBuffers::default()
+        };
 
         // Walk the queue by cursor. A pass never adds a pod to the queue and removes only the
         // pod it binds, so the walk visits the pods queued at the start, in the same order.
@@ -239,6 +245,7 @@ impl Scheduler {
             }
             self.leave_pending(cluster, pod_id, marked, now, &mut pass);
         }
+        cluster.verdicts = buffers.verdicts;
         // Every pod queued at the start that was not bound is still queued, and none other.
         pass.still_pending = cluster.pending_count();
         pass
@@ -352,35 +359,62 @@ impl Scheduler {
             return Some(cluster.node_at(buffers.feasible[best]).id);
         }
         buffers.reusable = None;
-        let SearchBuffers { feasible, raw, .. } = buffers;
+        let SearchBuffers {
+            feasible,
+            raw,
+            verdicts,
+            ..
+        } = buffers;
+        // Without inter-pod state, nominations or host ports, the filters and scores read
+        // only the spec, the strategy and the node. So a node's verdict stays valid while its
+        // version is the same, and the search takes it from the cache.
+        let mut cached = shared
+            .filter(|_| inter_pod.is_none() && !any_nominated && spec.host_ports.is_empty())
+            .map(|shared| verdicts.for_spec(shared, self.strategy, node_count));
         feasible.clear();
+        raw.clear();
         let mut processed = node_count;
         'search: for (from, to) in [(start, node_count), (0, start)] {
             let mut position = from;
             while let Some(found) = cluster.next_node_with_room(position, to, &spec.requests) {
-                if passes(cluster.node_at(found)) {
-                    feasible.push(found);
-                    if feasible.len() >= nodes_to_find {
-                        // Nodes from the start up to and including this one were processed.
-                        processed = (found + node_count - start) % node_count + 1;
-                        break 'search;
-                    }
-                }
                 position = found + 1;
+                let node = cluster.node_at(found);
+                if let Some(table) = cached.as_mut() {
+                    let version = cluster.node_version_at(found);
+                    let verdict = table.get(found, version).unwrap_or_else(|| {
+                        let verdict =
+                            passes(node).then(|| self.raw_scores_on(spec, node, None, None));
+                        table.set(found, version, verdict);
+                        verdict
+                    });
+                    let Some(scores) = verdict else {
+                        continue;
+                    };
+                    raw.push(scores);
+                } else if !passes(node) {
+                    continue;
+                }
+                feasible.push(found);
+                if feasible.len() >= nodes_to_find {
+                    // Nodes from the start up to and including this one were processed.
+                    processed = (found + node_count - start) % node_count + 1;
+                    break 'search;
+                }
             }
         }
         self.next_start = (self.next_start + processed) % node_count;
 
-        // Score and pick.
-        let spread = inter_pod.as_ref().map(|state| {
-            let nodes: Vec<&Node> = feasible.iter().map(|&p| cluster.node_at(p)).collect();
-            state.spread_scores(&nodes)
-        });
-        raw.clear();
-        raw.extend(feasible.iter().enumerate().map(|(index, &position)| {
-            let spread = spread.as_ref().and_then(|scores| scores[index]);
-            self.raw_scores_on(spec, cluster.node_at(position), inter_pod.as_ref(), spread)
-        }));
+        // Score and pick. The cached search has scored the feasible nodes already.
+        if cached.is_none() {
+            let spread = inter_pod.as_ref().map(|state| {
+                let nodes: Vec<&Node> = feasible.iter().map(|&p| cluster.node_at(p)).collect();
+                state.spread_scores(&nodes)
+            });
+            raw.extend(feasible.iter().enumerate().map(|(index, &position)| {
+                let spread = spread.as_ref().and_then(|scores| scores[index]);
+                self.raw_scores_on(spec, cluster.node_at(position), inter_pod.as_ref(), spread)
+            }));
+        }
         if let Some(spec) = shared
             && processed == node_count
             && inter_pod.is_none()
@@ -596,5 +630,51 @@ mod tests {
         cluster.mark_ready(launching, SimTime(2));
         let pass = Scheduler::default().schedule(&mut cluster, SimTime(2));
         assert_eq!(pass.bound, vec![(pod, launching)]);
+    }
+    #[test]
+    fn cached_verdicts_match_fresh_search() {
+        // 300 nodes, so that a search stops after a share of them and the start rotates.
+        let mut cluster = Cluster::new(vec![]);
+        let nodes: Vec<NodeId> = (0..300)
+            .map(|index| {
+                let cpu = 2000 + 500 * (index % 5);
+                ready_node(&mut cluster, cpu, 8000, vec![], "a")
+            })
+            .collect();
+        let small = spec(300, 500);
+        let large = spec(900, 1500);
+        let mut scheduler = Scheduler::default();
+        let mut pods = Vec::new();
+        for round in 0..12u64 {
+            let now = SimTime(round);
+            for index in 0..40 {
+                let spec = if index % 3 == 0 { &large } else { &small };
+                pods.push(cluster.create_pod(Owner::Bare, Arc::clone(spec), now));
+            }
+            // Changes between passes: a cordon, a deleted pod and a removed empty node.
+            cluster.set_cordoned(nodes[(round as usize * 37) % 300], round % 2 == 0);
+            if let Some(pod) = pods.get(round as usize * 7).copied() {
+                cluster.delete_pod(pod, now);
+            }
+            let empty = nodes
+                .iter()
+                .rev()
+                .copied()
+                .find(|id| cluster.node(*id).is_some_and(|node| node.pods.is_empty()));
+            if round % 4 == 3
+                && let Some(empty) = empty
+            {
+                cluster.remove_node(empty);
+            }
+
+            // A clone has no cached verdicts, so its pass computes every verdict afresh.
+            let mut fresh_cluster = cluster.clone();
+            let mut fresh_scheduler = scheduler;
+            let fresh = fresh_scheduler.schedule(&mut fresh_cluster, now);
+            let pass = scheduler.schedule(&mut cluster, now);
+            assert_eq!(pass, fresh, "pass {round}");
+            // Each pass deletes at most one of its new pods before it runs.
+            assert!(pass.bound.len() >= 39, "pass {round}");
+        }
     }
 }
