@@ -64,6 +64,13 @@ pub struct NewNode {
     pub allocatable: Resources,
 }
 
+/// Names of the workloads that own pods, by owner index.
+#[derive(Clone, Debug, Default)]
+struct OwnerNames {
+    deployments: Vec<String>,
+    jobs: Vec<String>,
+}
+
 /// Nodes, pods and the scheduling queue.
 ///
 /// Every collection is ordered by id, so iteration never depends on hashing.
@@ -81,6 +88,9 @@ pub struct Cluster {
     queued_by_spec: BTreeMap<usize, (Arc<PodSpec>, BTreeSet<QueueKey>)>,
     daemonsets: Vec<DaemonSet>,
     pdbs: Vec<PodDisruptionBudget>,
+    /// Names of the Deployments (and StatefulSets) and Jobs, by the index their pods' [`Owner`]
+    /// holds, for [`Cluster::pod_name`]. Shared, since a clone never changes them.
+    owner_names: Arc<OwnerNames>,
     next_pod: u64,
     next_node: u64,
     /// The lowest priority of any pod ever created; `None` before the first pod.
@@ -107,6 +117,33 @@ impl Cluster {
             daemonsets,
             ..Default::default()
         }
+    }
+
+    /// Sets the names of the workloads that own pods: `deployments` by the index of
+    /// [`Owner::Deployment`] and [`Owner::StatefulSet`], `jobs` by that of [`Owner::Job`].
+    pub fn set_owner_names(&mut self, deployments: Vec<String>, jobs: Vec<String>) {
+        self.owner_names = Arc::new(OwnerNames { deployments, jobs });
+    }
+
+    /// Names a pod as the decision log does: after its Deployment or Job, as `api-pod-17`,
+    /// after its StatefulSet and ordinal, as `db-2`, or `pod-17` for a bare pod or an owner
+    /// without a name.
+    pub fn pod_name(&self, pod: PodId) -> String {
+        let names = &self.owner_names;
+        let named = |list: &Vec<String>, index: u32| list.get(index as usize).cloned();
+        match self.pod(pod).map(|p| p.owner) {
+            Some(Owner::Deployment(index)) => {
+                named(&names.deployments, index).map(|name| format!("{name}-{pod}"))
+            }
+            Some(Owner::StatefulSet { set, ordinal }) => {
+                named(&names.deployments, set).map(|name| format!("{name}-{ordinal}"))
+            }
+            Some(Owner::Job(index)) => {
+                named(&names.jobs, index).map(|name| format!("{name}-{pod}"))
+            }
+            _ => None,
+        }
+        .unwrap_or_else(|| pod.to_string())
     }
 
     /// Sets the cluster's PodDisruptionBudgets.
@@ -716,6 +753,25 @@ impl Cluster {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn pod_names_follow_owners() {
+        let mut cluster = Cluster::new(vec![]);
+        cluster.set_owner_names(vec!["web".into(), "db".into()], vec!["batch".into()]);
+        let spec = Arc::new(PodSpec::default());
+        let mut create = |owner| cluster.create_pod(owner, spec.clone(), SimTime::ZERO);
+        let web = create(Owner::Deployment(0));
+        let db = create(Owner::StatefulSet { set: 1, ordinal: 2 });
+        let job = create(Owner::Job(0));
+        let bare = create(Owner::Bare);
+        let unnamed = create(Owner::Deployment(5));
+
+        assert_eq!(cluster.pod_name(web), "web-pod-0");
+        assert_eq!(cluster.pod_name(db), "db-2");
+        assert_eq!(cluster.pod_name(job), "batch-pod-2");
+        assert_eq!(cluster.pod_name(bare), "pod-3");
+        assert_eq!(cluster.pod_name(unnamed), "pod-4");
+    }
 
     pub(crate) fn new_node(owner: &str, cpu: i64, mem: i64) -> NewNode {
         NewNode {

@@ -173,7 +173,7 @@ fn drift_drain_waits_for_do_not_disrupt_duration() {
         .expect("a note on the protected pod");
     assert_eq!(
         note.detail,
-        "pod default/pod-0 has the karpenter.sh/do-not-disrupt annotation, which protects it until 0d03:00:41.000"
+        "pod default/api-pod-0 has the karpenter.sh/do-not-disrupt annotation, which protects it until 0d03:00:41.000"
     );
 }
 

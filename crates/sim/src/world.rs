@@ -226,6 +226,10 @@ impl World {
             cluster: {
                 let mut cluster = Cluster::new(config.daemonsets.clone());
                 cluster.set_pdbs(config.pdbs.clone());
+                cluster.set_owner_names(
+                    config.deployments.iter().map(|d| d.name.clone()).collect(),
+                    config.jobs.iter().map(|j| j.name.clone()).collect(),
+                );
                 cluster
             },
             scheduler: Scheduler::new(config.scoring),
@@ -1162,16 +1166,7 @@ impl World {
     /// Names a pod after its Deployment or Job, as `api-pod-17`, or its StatefulSet, as `db-2`,
     /// or `pod-17` for a bare pod.
     fn pod_name(&self, pod: PodId) -> String {
-        match self.cluster.pod(pod).map(|p| p.owner) {
-            Some(Owner::Deployment(index)) => {
-                format!("{}-{pod}", self.config.deployments[index as usize].name)
-            }
-            Some(Owner::StatefulSet { set, ordinal }) => {
-                format!("{}-{ordinal}", self.config.deployments[set as usize].name)
-            }
-            Some(Owner::Job(index)) => format!("{}-{pod}", self.config.jobs[index as usize].name),
-            _ => pod.to_string(),
-        }
+        self.cluster.pod_name(pod)
     }
 
     fn log(

@@ -93,6 +93,7 @@ fn describe(pod: PodId, block: PodBlock, view: &ClusterView<'_>) -> String {
         .cluster
         .pod(pod)
         .map_or("default", |p| p.spec.namespace());
+    let name = view.cluster.pod_name(pod);
     match block {
         PodBlock::DoNotDisrupt => {
             let until = view
@@ -102,17 +103,17 @@ fn describe(pod: PodId, block: PodBlock, view: &ClusterView<'_>) -> String {
                 .filter(|until| *until != SimTime::NEVER);
             match until {
                 Some(until) => format!(
-                    "pod {namespace}/{pod} has the karpenter.sh/do-not-disrupt annotation, which protects it until {until}"
+                    "pod {namespace}/{name} has the karpenter.sh/do-not-disrupt annotation, which protects it until {until}"
                 ),
                 None => {
-                    format!("pod {namespace}/{pod} has the karpenter.sh/do-not-disrupt annotation")
+                    format!("pod {namespace}/{name} has the karpenter.sh/do-not-disrupt annotation")
                 }
             }
         }
         PodBlock::Budget(index) => {
             let budget = &view.cluster.pdbs()[index];
             format!(
-                "PodDisruptionBudget {}/{} allows no eviction of pod {namespace}/{pod} now",
+                "PodDisruptionBudget {}/{} allows no eviction of pod {namespace}/{name} now",
                 if budget.namespace.is_empty() {
                     "default"
                 } else {
@@ -122,7 +123,7 @@ fn describe(pod: PodId, block: PodBlock, view: &ClusterView<'_>) -> String {
             )
         }
         PodBlock::SeveralBudgets => format!(
-            "pod {namespace}/{pod} is covered by more than one PodDisruptionBudget, so it cannot be evicted"
+            "pod {namespace}/{name} is covered by more than one PodDisruptionBudget, so it cannot be evicted"
         ),
     }
 }
