@@ -2308,9 +2308,10 @@ fn do_not_disrupt(
             let days = value
                 .value
                 .strip_suffix('d')
-                .and_then(|n| n.parse::<u64>().ok());
+                .and_then(|n| n.parse::<u64>().ok())
+                .and_then(|n| n.checked_mul(24));
             let day_fix =
-                days.map(|n| format!("write the duration in hours, such as \"{}h\"", n * 24));
+                days.map(|hours| format!("write the duration in hours, such as \"{hours}h\""));
             return Err(error(
                 &format!(
                     "expected \"true\", \"false\" or a duration as Go reads it ({reason}), because Karpenter ignores any other value"

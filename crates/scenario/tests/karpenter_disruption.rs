@@ -202,6 +202,8 @@ fn do_not_disrupt_duration_read_as_go() {
     assert!(spaced.contains("as Go reads it"), "{spaced}");
     let days = error(&protected_for("2d"));
     assert!(days.contains("such as \"48h\""), "{days}");
+    let huge = error(&protected_for("768614336404564651d"));
+    assert!(huge.contains("such as \"30m\""), "{huge}");
 }
 
 /// The EC2NodeClass of [`class_drift`] and its update at 2 h: a new AMI selector and maxPods.
