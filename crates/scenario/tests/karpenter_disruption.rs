@@ -165,6 +165,15 @@ fn drift_drain_waits_for_do_not_disrupt_duration() {
     };
     assert_eq!(output.report.disruptions_by_reason["Drifted"], 1);
     assert_eq!(times("drain-blocked"), [7_240_000]);
+    let blocked = output
+        .decisions
+        .iter()
+        .find(|d| d.action == "drain-blocked")
+        .expect("a drain-blocked entry");
+    assert_eq!(
+        blocked.detail,
+        "4 pods wait: 4 protected by karpenter.sh/do-not-disrupt until 0d03:00:41.000; retried every 5 s; they are deleted by 0d04:00:40.000"
+    );
     assert_eq!(times("evict"), [10_845_000; 4]);
     let note = output
         .decisions

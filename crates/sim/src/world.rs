@@ -63,6 +63,17 @@ const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
 const MIN_FORCED_GRACE: SimDuration = SimDuration::from_secs(1);
 
 /// A node's drain in progress.
+/// The pods of a drain that cannot be evicted now, by cause.
+#[derive(Clone, Copy, Debug, Default)]
+struct Blocked {
+    /// Pods whose PodDisruptionBudget allows no eviction now.
+    by_budget: usize,
+    /// Pods that `karpenter.sh/do-not-disrupt` protects, in a Karpenter drain.
+    protected: usize,
+    /// The latest end of their protection, which is never for `"true"`.
+    protected_until: SimTime,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Drain {
     started: SimTime,
@@ -655,19 +666,23 @@ impl World {
             .map(|p| (p.spec.priority >= CRITICAL_PRIORITY, p.id))
             .collect();
         active.sort();
-        let mut blocked = 0;
+        let mut blocked = Blocked::default();
         for (_, pod_id) in active {
-            let annotated_kept = drain.keep_do_not_disrupt
-                && self
-                    .cluster
-                    .pod(pod_id)
-                    .is_some_and(|pod| pod.do_not_disrupt_active(now));
-            if !annotated_kept && self.cluster.eviction_allowed(pod_id) {
+            let protected_until = self
+                .cluster
+                .pod(pod_id)
+                .filter(|pod| drain.keep_do_not_disrupt && pod.do_not_disrupt_active(now))
+                .and_then(|pod| pod.do_not_disrupt_until());
+            if let Some(until) = protected_until {
+                blocked.protected += 1;
+                blocked.protected_until = blocked.protected_until.max(until);
+            } else if self.cluster.eviction_allowed(pod_id) {
                 self.evict(pod_id, id, drain.reason, now);
             } else {
-                blocked += 1;
+                blocked.by_budget += 1;
             }
         }
+        let blocked_count = blocked.by_budget + blocked.protected;
 
         // Finish, retry, or give up.
         let node = self.cluster.node(id).expect("draining node exists");
@@ -675,11 +690,11 @@ impl World {
             self.draining.remove(&id);
             let at = now.max(drain.started + self.config.termination_delay);
             self.engine.schedule_at(at, Event::NodeTerminated(id));
-        } else if blocked > 0 {
+        } else if blocked_count > 0 {
             if drain.deadline.is_some_and(|deadline| now >= deadline) {
                 self.draining.remove(&id);
                 self.cluster.cancel_deletion(id);
-                self.log(now, "uncordon", id, None, "EvictionTimeout", format!("{blocked} pods could not be evicted (PodDisruptionBudget); deletion abandoned"));
+                self.log(now, "uncordon", id, None, "EvictionTimeout", format!("{blocked_count} pods could not be evicted (PodDisruptionBudget); deletion abandoned"));
                 self.call_policy(PolicyEvent::NodeDeletionFailed(id));
                 self.queue_schedule();
             } else {
@@ -696,25 +711,43 @@ impl World {
         }
     }
 
-    /// Writes once per drain that some of node `id`'s pods cannot be evicted now, with what
+    /// Writes once per drain that some of node `id`'s pods cannot be evicted now, why, and what
     /// ends the wait.
-    fn log_blocked_drain(&mut self, id: NodeId, blocked: usize, drain: Drain, now: SimTime) {
+    fn log_blocked_drain(&mut self, id: NodeId, blocked: Blocked, drain: Drain, now: SimTime) {
         if let Some(entry) = self.draining.get_mut(&id) {
             entry.blocked_logged = true;
         }
-        let causes = if drain.keep_do_not_disrupt {
-            "a PodDisruptionBudget allows no eviction now, or they are annotated do-not-disrupt"
-        } else {
-            "a PodDisruptionBudget allows no eviction now"
-        };
-        let waiting = if blocked == 1 {
+        let count = blocked.by_budget + blocked.protected;
+        let waiting = if count == 1 {
             "1 pod waits".to_string()
         } else {
-            format!("{blocked} pods wait")
+            format!("{count} pods wait")
         };
+        let mut causes = Vec::new();
+        if blocked.by_budget > 0 {
+            causes.push(format!(
+                "{} for a PodDisruptionBudget that allows no eviction now",
+                blocked.by_budget
+            ));
+        }
+        if blocked.protected > 0 {
+            let until = if blocked.protected_until == SimTime::NEVER {
+                String::new()
+            } else {
+                format!(" until {}", blocked.protected_until)
+            };
+            causes.push(format!(
+                "{} protected by karpenter.sh/do-not-disrupt{until}",
+                blocked.protected
+            ));
+        }
+        let causes = causes.join(", ");
         let end = match (drain.deadline, drain.force_at) {
             (Some(deadline), _) => format!("; the deletion is abandoned at {deadline}"),
             (None, Some(force_at)) => format!("; they are deleted by {force_at}"),
+            (None, None) if blocked.by_budget == 0 && blocked.protected_until != SimTime::NEVER => {
+                String::new()
+            }
             (None, None) => "; the drain waits for as long as it takes".to_string(),
         };
         self.log(
