@@ -1,9 +1,9 @@
 //! String fields of the Kubernetes objects in a scenario: taint and toleration keys and values,
 //! `topologyKey` and `namespaces` reject a value that YAML reads as a number or a boolean.
 
-use std::path::Path;
+mod support;
 
-use autoscale_sim_scenario::{Overrides, Scenario, ScenarioError, load_str};
+use autoscale_sim_scenario::{Scenario, ScenarioError};
 
 /// A scenario with a tainted node group, a tolerating pod, a spread constraint and a pod
 /// affinity term, whose string fields are each written once, quoted where YAML would read a
@@ -43,16 +43,12 @@ policies:
 const SPEC: &str = "workloads[0].template.spec";
 
 fn load(text: &str) -> Scenario {
-    load_str(text, Path::new("strings.yaml"), &Overrides::default())
-        .unwrap_or_else(|e| panic!("{e}"))
+    support::load_as(text, "strings.yaml")
 }
 
 /// Returns the error of a scenario that should be rejected for `case`.
 fn error(text: &str, case: &str) -> ScenarioError {
-    match load_str(text, Path::new("strings.yaml"), &Overrides::default()) {
-        Ok(_) => panic!("the scenario loads, but it should be rejected for {case}"),
-        Err(error) => error,
-    }
+    support::rejection_of(text, "strings.yaml", case)
 }
 
 #[test]

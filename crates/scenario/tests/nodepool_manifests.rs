@@ -133,7 +133,8 @@ fn docs_example_loads() {
     assert_eq!(pool.limits.map(|l| l.cpu_millis), Some(1_000_000));
 }
 
-/// A NodePool whose template annotates its nodes with do-not-disrupt set to `value`.
+/// Returns a NodePool manifest whose template annotates its nodes with do-not-disrupt set to
+/// `value`.
 fn annotated_pool(value: &str) -> String {
     format!(
         "        - apiVersion: karpenter.sh/v1

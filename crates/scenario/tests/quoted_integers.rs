@@ -2,9 +2,9 @@
 //! Kubernetes API rejects a JSON string such as "3" in an `int32` or `int64` field, so the
 //! loader rejects a quoted number there and names the field, the value and a fix.
 
-use std::path::Path;
+mod support;
 
-use autoscale_sim_scenario::{Overrides, Scenario, ScenarioError, load_str};
+use autoscale_sim_scenario::{Scenario, ScenarioError};
 
 /// A scenario that sets every integer field of its Kubernetes objects once, each to a
 /// plain number that appears nowhere else in the text.
@@ -73,16 +73,12 @@ const SPEC: &str = "workloads[1].template.spec";
 const POOL: &str = "policies[0].karpenter.nodePools[0].spec";
 
 fn load(text: &str) -> Scenario {
-    load_str(text, Path::new("integers.yaml"), &Overrides::default())
-        .unwrap_or_else(|e| panic!("{e}"))
+    support::load_as(text, "integers.yaml")
 }
 
 /// Returns the error of a scenario that should be rejected for `case`.
 fn error(text: &str, case: &str) -> ScenarioError {
-    match load_str(text, Path::new("integers.yaml"), &Overrides::default()) {
-        Ok(_) => panic!("the scenario loads, but it should be rejected for {case}"),
-        Err(error) => error,
-    }
+    support::rejection_of(text, "integers.yaml", case)
 }
 
 #[test]

@@ -10,7 +10,8 @@ use autoscale_sim_kube::{
     Scheduler,
 };
 use autoscale_sim_policy::{
-    Action, Actions, Autoscaler, ClusterView, DisruptionReason, DrainRules, PolicyEvent,
+    Action, Actions, Autoscaler, ClusterView, DO_NOT_DISRUPT, DisruptionReason, DrainRules,
+    PolicyEvent,
 };
 use autoscale_sim_workload::Hpa;
 
@@ -1164,7 +1165,7 @@ impl World {
             DisruptionReason::Empty | DisruptionReason::Underutilized | DisruptionReason::Drifted
         );
         let node = self.cluster.node(id);
-        let annotated = node.and_then(|n| n.annotations.get("karpenter.sh/do-not-disrupt"));
+        let annotated = node.and_then(|n| n.annotations.get(DO_NOT_DISRUPT));
         if voluntary && annotated.is_some_and(|value| value == "true") {
             panic!(
                 "invariant violated at {now}: {} deleted {} ({}) although its karpenter.sh/do-not-disrupt annotation forbids it",

@@ -211,8 +211,8 @@ impl Default for NodePool {
 }
 
 /// The annotation that, set to `"true"` on a node, keeps every disruption method from picking
-/// it; expiration and interruption still delete it (kubernetes-sigs/karpenter v1.14.1
-/// `StateNode.ValidateNodeDisruptable`, `pkg/controllers/state/statenode.go`).
+/// it (kubernetes-sigs/karpenter v1.14.1 `StateNode.ValidateNodeDisruptable`,
+/// `pkg/controllers/state/statenode.go`). Expiration and interruption still delete the node.
 pub const DO_NOT_DISRUPT: &str = "karpenter.sh/do-not-disrupt";
 
 /// `expireAfter` default (kubernetes-sigs/karpenter v1.13 `pkg/apis/v1/nodepool.go`).

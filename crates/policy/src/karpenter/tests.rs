@@ -967,8 +967,8 @@ fn drift_only_mismatched_nodes() {
     );
 }
 
-/// A NodePool with consolidateAfter `Never` whose template gains the label `team: web` 5 s
-/// into the run, which drifts every node launched before.
+/// Builds a Karpenter whose NodePool, with consolidateAfter `Never`, gains the template label
+/// `team: web` 5 s into the run, which drifts every node launched before.
 fn relabelled_at_5s() -> Karpenter {
     let never = NodePool {
         consolidate_after: None,
@@ -2093,7 +2093,7 @@ fn two_nodes_protected_2m(world: &mut TestWorld, all: bool) -> (NodeId, NodeId) 
 fn do_not_disrupt_duration_protects_node() {
     // "does not consolidate nodes with pods that have a duration-based do-not-disrupt
     // annotation that is still active": B's pod is protected for 2 minutes, so the first pass
-    // deletes A instead, and the note says until when B's pod is protected.
+    // deletes A instead, and the note gives the end of B's protection.
     let mut world = TestWorld::new(fake_catalog(), vec![]);
     let mut policy = karpenter(vec![pool("default")]);
     let (a, b) = two_nodes_protected_2m(&mut world, false);

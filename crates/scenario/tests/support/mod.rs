@@ -7,6 +7,22 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use autoscale_sim_scenario::{Overrides, Scenario, ScenarioError, load_str};
+
+/// Loads scenario `text` as if it were the file `file`, and panics with the error if it fails.
+pub fn load_as(text: &str, file: &str) -> Scenario {
+    load_str(text, Path::new(file), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Returns the error of scenario `text`, loaded as the file `file`, which should be rejected
+/// for `case`.
+pub fn rejection_of(text: &str, file: &str, case: &str) -> ScenarioError {
+    match load_str(text, Path::new(file), &Overrides::default()) {
+        Ok(_) => panic!("the scenario loads, but it should be rejected for {case}"),
+        Err(error) => error,
+    }
+}
+
 /// A folder under `std::env::temp_dir()` that is removed, with its contents, when dropped, so
 /// also when a test fails.
 pub struct TempFolder(PathBuf);
